@@ -1,0 +1,3 @@
+module keystage.dev/keystage
+
+go 1.26.8
