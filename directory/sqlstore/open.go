@@ -1,0 +1,238 @@
+// Package sqlstore keeps the directory in SQL: SQLite (modernc.org/sqlite,
+// no cgo) as the embedded default, PostgreSQL (pgx) for trusts and councils
+// running several nodes. Both share one set of queries, written in the SQL
+// both accept; only the migrations differ by dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/migrations"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is "postgres://…" (or "postgresql://…") for PostgreSQL, or
+	// "sqlite:PATH" / a plain file path for SQLite.
+	URL string
+	// ReadOnly opens a SQLite store for reading only, without taking the
+	// writer's lock, so that a command can read while a server runs.
+	ReadOnly bool
+	// NoMigrate refuses to open a store whose schema is behind instead of
+	// migrating it.
+	NoMigrate bool
+	// MaxConns caps the connection pool (0: a default for the dialect).
+	MaxConns int
+}
+
+// Dialect names a SQL dialect.
+type Dialect string
+
+// The dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DialectOf tells the dialect of a database URL.
+func DialectOf(u string) Dialect {
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// SQLitePath is the file a SQLite URL names.
+func SQLitePath(u string) string {
+	p := strings.TrimPrefix(u, "sqlite://")
+	p = strings.TrimPrefix(p, "sqlite:")
+	p = strings.TrimPrefix(p, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// Open opens (and unless told otherwise migrates) the store a URL names.
+// Every failure names its cause in one line and writes nothing.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	d := DialectOf(cfg.URL)
+	var (
+		db   *sql.DB
+		lock *os.File
+		err  error
+	)
+	switch d {
+	case Postgres:
+		db, err = sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		n := cfg.MaxConns
+		if n <= 0 {
+			n = 16
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+	default:
+		db, lock, err = openSQLite(SQLitePath(cfg.URL), cfg)
+		if err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{db: db, dialect: d, lock: lock}
+	s.reader = reader{q: db, d: d}
+	if err := db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s database: %s", d, oneLine(err))
+	}
+	if err := s.migrate(ctx, cfg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
+	if path == "" || path == ":memory:" {
+		return nil, nil, errors.New("open sqlite: a file path is needed (the store must outlive the process)")
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open sqlite: data directory %s: %w", dir, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return nil, nil, fmt.Errorf("open sqlite: data directory %s is not a directory", dir)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	var lock *os.File
+	if cfg.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("open sqlite: %s: %w (run keystage migrate up, or keystage demo, first)", path, errors.Unwrap(err))
+		}
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// One writing process per file: a second server (or a command that
+		// writes while a server runs) would fight over the single writer and
+		// hold caches the other never invalidates.
+		lock, err = os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open sqlite: lock file: %w", errors.Unwrap(err))
+		}
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			lock.Close()
+			return nil, nil, fmt.Errorf("open sqlite %s: %w: another keystage process has it open for writing; stop it first", path, directory.ErrLocked)
+		}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		// Writers take the lock when they begin, so that two transactions
+		// never deadlock upgrading from read to write.
+		q.Add("_txlock", "immediate")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 8
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, lock, nil
+}
+
+// oneLine keeps the first line of a driver's error.
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	fsys, err := migrations.For(string(s.dialect))
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	return goose.NewProvider(dialect, s.db, fsys)
+}
+
+func (s *Store) migrate(ctx context.Context, cfg Config) error {
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	cur, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: reading schema version: %s", oneLine(err))
+	}
+	if cur > target {
+		return fmt.Errorf("database at schema version %d, this keystage knows up to %d: %w; upgrade keystage", cur, target, directory.ErrSchemaAhead)
+	}
+	if cur == target {
+		return nil
+	}
+	if cfg.ReadOnly || cfg.NoMigrate {
+		return fmt.Errorf("database at schema version %d, this keystage needs %d: run keystage migrate up", cur, target)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %s", oneLine(err))
+	}
+	return nil
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int64
+	Source  string
+	Applied bool
+}
+
+// Migrations reports the state of every known migration.
+func (s *Store) Migrations(ctx context.Context) ([]MigrationStatus, error) {
+	p, err := s.provider()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MigrationStatus, len(st))
+	for i, m := range st {
+		out[i] = MigrationStatus{Version: m.Source.Version, Source: m.Source.Path, Applied: m.State == goose.StateApplied}
+	}
+	return out, nil
+}
+
+// Dialect is the store's SQL dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the database for benchmarks and tests that must reach under
+// the Store (to tamper with the audit trail, say).
+func (s *Store) DB() *sql.DB { return s.db }

@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+func (s *Store) NoteUse(ctx context.Context, accountID int64, svc directory.Service, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO usage (account_id, service, last_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, service) DO UPDATE SET last_at = excluded.last_at WHERE usage.last_at < excluded.last_at`,
+		accountID, string(svc), t.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("note use of %s by account %d: %w", svc, accountID, err)
+	}
+	return nil
+}
+
+func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Service]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT service, last_at FROM usage WHERE account_id = $1", accountID)
+	if err != nil {
+		return nil, fmt.Errorf("last use of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	out := map[directory.Service]time.Time{}
+	for rows.Next() {
+		var svc string
+		var at int64
+		if err := rows.Scan(&svc, &at); err != nil {
+			return nil, err
+		}
+		out[directory.Service(svc)] = time.UnixMicro(at).UTC()
+	}
+	return out, rows.Err()
+}
+
+// NoteFailure counts failures in a window that starts at the first failure
+// and restarts once it has passed.
+func (s *Store) NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error) {
+	now, cutoff := t.UnixMicro(), t.Add(-window).UnixMicro()
+	var n int
+	err := s.db.QueryRowContext(ctx, `INSERT INTO auth_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
+		ON CONFLICT (key) DO UPDATE SET
+		  count = CASE WHEN auth_failures.last_at < $3 THEN 1 ELSE auth_failures.count + 1 END,
+		  first_at = CASE WHEN auth_failures.last_at < $3 THEN excluded.first_at ELSE auth_failures.first_at END,
+		  last_at = excluded.last_at
+		RETURNING count`, key, now, cutoff).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("note failure: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error) {
+	var n int
+	var last int64
+	err := s.db.QueryRowContext(ctx, "SELECT count, last_at FROM auth_failures WHERE key = $1", key).Scan(&n, &last)
+	if err == sql.ErrNoRows {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("failures: %w", err)
+	}
+	lastT := time.UnixMicro(last).UTC()
+	if lastT.Before(t.Add(-window)) {
+		return 0, time.Time{}, nil
+	}
+	return n, lastT, nil
+}
+
+func (s *Store) ClearFailures(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM auth_failures WHERE key = $1", key); err != nil {
+		return fmt.Errorf("clear failures: %w", err)
+	}
+	return nil
+}
+
+const sessCols = `id, account_id, username, nas_name, nas_address, session_id, calling_station, called_station, framed_ip,
+ started_at, updated_at, stopped_at, input_bytes, output_bytes, terminate_cause`
+
+func (s *Store) PutSession(ctx context.Context, x *directory.Session) error {
+	var acct any
+	if x.AccountID != 0 {
+		acct = x.AccountID
+	}
+	if x.UpdatedAt.IsZero() {
+		x.UpdatedAt = time.Now()
+	}
+	err := s.db.QueryRowContext(ctx, `INSERT INTO sessions (account_id, username, nas_name, nas_address, session_id, calling_station,
+		called_station, framed_ip, started_at, updated_at, stopped_at, input_bytes, output_bytes, terminate_cause)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+		ON CONFLICT (nas_address, session_id) DO UPDATE SET
+		  updated_at = excluded.updated_at,
+		  stopped_at = COALESCE(excluded.stopped_at, sessions.stopped_at),
+		  input_bytes = CASE WHEN excluded.input_bytes > sessions.input_bytes THEN excluded.input_bytes ELSE sessions.input_bytes END,
+		  output_bytes = CASE WHEN excluded.output_bytes > sessions.output_bytes THEN excluded.output_bytes ELSE sessions.output_bytes END,
+		  framed_ip = CASE WHEN excluded.framed_ip <> '' THEN excluded.framed_ip ELSE sessions.framed_ip END,
+		  terminate_cause = CASE WHEN excluded.terminate_cause <> '' THEN excluded.terminate_cause ELSE sessions.terminate_cause END
+		RETURNING id`,
+		acct, x.Username, x.NASName, x.NASAddress, x.SessionID, x.CallingStation, x.CalledStation, x.FramedIP,
+		x.StartedAt.UnixMicro(), x.UpdatedAt.UnixMicro(), tm(x.StoppedAt), x.InputBytes, x.OutputBytes, x.TerminateCause).Scan(&x.ID)
+	if err != nil {
+		return fmt.Errorf("put session %s: %w", x.SessionID, err)
+	}
+	return nil
+}
+
+func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]directory.Session, error) {
+	q := "SELECT " + sessCols + " FROM sessions WHERE account_id = $1 AND started_at >= $2"
+	if live {
+		q += " AND stopped_at IS NULL"
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY started_at DESC, id DESC", accountID, since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("sessions of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []directory.Session
+	for rows.Next() {
+		var (
+			x                directory.Session
+			acct, stopped    sql.NullInt64
+			started, updated int64
+		)
+		if err := rows.Scan(&x.ID, &acct, &x.Username, &x.NASName, &x.NASAddress, &x.SessionID, &x.CallingStation, &x.CalledStation,
+			&x.FramedIP, &started, &updated, &stopped, &x.InputBytes, &x.OutputBytes, &x.TerminateCause); err != nil {
+			return nil, err
+		}
+		x.AccountID = acct.Int64
+		x.StartedAt, x.UpdatedAt, x.StoppedAt = time.UnixMicro(started).UTC(), time.UnixMicro(updated).UTC(), fromMicros(stopped)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE stopped_at IS NOT NULL AND stopped_at < $1", before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("purge sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

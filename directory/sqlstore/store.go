@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Store is a directory.Store on SQL.
+type Store struct {
+	reader
+	db      *sql.DB
+	dialect Dialect
+	lock    *os.File
+}
+
+var _ directory.Store = (*Store)(nil)
+
+// querier is what reader needs: a *sql.DB or a *sql.Tx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader implements directory.Reader on any querier.
+type reader struct {
+	q querier
+	d Dialect
+}
+
+// tx implements directory.Tx.
+type tx struct {
+	reader
+	writes int
+	events int
+}
+
+// Close releases the database and, for SQLite, the writer's lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// auditLockKey serialises writers on PostgreSQL so that the audit chain
+// stays linear across nodes ("KSAUDIT" in ASCII).
+const auditLockKey = 0x4b5341554449
+
+// Update runs fn in one transaction; see directory.Store.
+func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx directory.Tx) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			sqlTx.Rollback()
+		}
+	}()
+	if s.dialect == Postgres {
+		if _, err := sqlTx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockKey); err != nil {
+			return fmt.Errorf("begin: writer lock: %w", err)
+		}
+	}
+	t := &tx{reader: reader{q: sqlTx, d: s.dialect}}
+	if err := fn(ctx, t); err != nil {
+		return err
+	}
+	if t.writes > 0 && t.events == 0 {
+		return directory.ErrUnaudited
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.writes++
+	return t.q.ExecContext(ctx, query, args...)
+}
+
+// insert runs an INSERT … RETURNING id.
+func (t *tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	t.writes++
+	var id int64
+	err := t.q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, mapErr(err)
+}
+
+// mapErr turns driver errors into the directory's sentinels.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return directory.ErrNotFound
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
+		return fmt.Errorf("%w: %s", directory.ErrConflict, oneLine(err))
+	}
+	return err
+}
+
+// Times are microseconds since the epoch; the zero time is NULL.
+func tm(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+// Dates are YYYY-MM-DD text; the zero date is NULL.
+func dt(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(directory.DateLayout)
+}
+
+func fromDate(s sql.NullString) time.Time {
+	if !s.Valid || s.String == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(directory.DateLayout, s.String)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nextCounter takes the next value of a counter that never goes back.
+func (t *tx) nextCounter(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := t.q.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", name).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("counter %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// bumpCounter makes sure a counter is at least v, so that an id given by
+// hand is never handed out again.
+func (t *tx) bumpCounter(ctx context.Context, name string, v int64) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE counters SET value = $1 WHERE name = $2 AND value < $1", v, name)
+	return err
+}

@@ -1,0 +1,183 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// Errors returned by every Store, wrapped with where they came from; test
+// them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+	// ErrUnaudited is returned by Update when a transaction changed
+	// something but recorded no audit event: the change is rolled back.
+	ErrUnaudited = errors.New("change without an audit event")
+	// ErrSchemaAhead means the database was migrated by a newer Keystage.
+	ErrSchemaAhead = errors.New("database schema is newer than this binary")
+	// ErrLocked means another process holds the store.
+	ErrLocked = errors.New("store in use by another process")
+)
+
+// AccountQuery selects accounts for listing. Zero fields do not filter.
+// Results are ordered by ID; page with AfterID and Limit.
+type AccountQuery struct {
+	Role    Role
+	Status  Status
+	Source  Source
+	Search  string // substring of username, names or MIS id, case-insensitive
+	AfterID int64
+	Limit   int // 0: no limit
+}
+
+// GroupQuery selects groups for listing, ordered by ID.
+type GroupQuery struct {
+	Kind    GroupKind
+	Source  Source
+	AfterID int64
+	Limit   int
+}
+
+// Reader is what may be read from a Store, inside or outside a transaction.
+type Reader interface {
+	Account(ctx context.Context, id int64) (Account, error)
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	AccountByMISID(ctx context.Context, misID string) (Account, error)
+	AccountByUID(ctx context.Context, uidNumber int64) (Account, error)
+	ListAccounts(ctx context.Context, q AccountQuery) ([]Account, error)
+	CountAccounts(ctx context.Context, q AccountQuery) (int, error)
+	// UsernameTaken reports whether a username is held now or was held by
+	// an account purged at or after since (usernames are not reused within
+	// the retention period).
+	UsernameTaken(ctx context.Context, username string, since time.Time) (bool, error)
+
+	Group(ctx context.Context, id int64) (Group, error)
+	GroupByName(ctx context.Context, name string) (Group, error)
+	GroupByGID(ctx context.Context, gidNumber int64) (Group, error)
+	ListGroups(ctx context.Context, q GroupQuery) ([]Group, error)
+	// GroupsOf lists the groups an account is a member of, by name.
+	GroupsOf(ctx context.Context, accountID int64) ([]Group, error)
+	// Members lists the usernames of a group's members, sorted.
+	Members(ctx context.Context, groupID int64) ([]string, error)
+
+	// Credentials lists an account's credentials of one kind, newest first,
+	// revoked ones included.
+	Credentials(ctx context.Context, accountID int64, kind CredentialKind) ([]Credential, error)
+
+	AUPDocuments(ctx context.Context) ([]AUPDocument, error)
+	AUPDocument(ctx context.Context, id int64) (AUPDocument, error)
+	Signatures(ctx context.Context, accountID int64) ([]Signature, error)
+	Consents(ctx context.Context, accountID int64) ([]Consent, error)
+	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
+
+	NASClients(ctx context.Context) ([]NASClient, error)
+	SyncRuns(ctx context.Context, kind string, limit int) ([]SyncRun, error)
+
+	// AuditEvents lists events with Seq > afterSeq in order, at most limit.
+	AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error)
+	// AuditHead is the last event's Seq and Hash (0, "" when empty).
+	AuditHead(ctx context.Context) (int64, string, error)
+}
+
+// Tx is a transaction: everything read and written through it commits or
+// rolls back together, with the audit events recorded in it.
+type Tx interface {
+	Reader
+
+	// CreateAccount stores a new account, setting ID, UUID, timestamps and,
+	// when zero, UIDNumber and GIDNumber from counters that never go back.
+	CreateAccount(ctx context.Context, a *Account) error
+	// UpdateAccount hands the stored account to fn and stores what fn
+	// leaves; an error from fn aborts. ID, UUID and POSIX ids are kept.
+	UpdateAccount(ctx context.Context, id int64, fn func(*Account) error) (Account, error)
+	// DeleteAccount purges an account and everything that hangs on it;
+	// its username is remembered as purged, and its ids are never reused.
+	DeleteAccount(ctx context.Context, id int64) error
+
+	CreateGroup(ctx context.Context, g *Group) error
+	UpdateGroup(ctx context.Context, id int64, fn func(*Group) error) (Group, error)
+	DeleteGroup(ctx context.Context, id int64) error
+	AddMember(ctx context.Context, groupID, accountID int64) error // idempotent
+	RemoveMember(ctx context.Context, groupID, accountID int64) error
+
+	AddCredential(ctx context.Context, c *Credential) error
+	UpdateCredential(ctx context.Context, id int64, fn func(*Credential) error) (Credential, error)
+
+	AddAUPDocument(ctx context.Context, d *AUPDocument) error
+	AddSignature(ctx context.Context, s *Signature) error
+	AddConsent(ctx context.Context, c *Consent) error
+	UpdateConsent(ctx context.Context, id int64, fn func(*Consent) error) (Consent, error)
+	AddSuspension(ctx context.Context, s *Suspension) error
+	UpdateSuspension(ctx context.Context, id int64, fn func(*Suspension) error) (Suspension, error)
+
+	PutNASClient(ctx context.Context, n *NASClient) error // insert, or replace by name
+	DeleteNASClient(ctx context.Context, id int64) error
+
+	AddSyncRun(ctx context.Context, r *SyncRun) error
+
+	// Record appends an event to the audit trail, chaining it onto the
+	// last one; Seq, PrevHash and Hash are set by the store.
+	Record(ctx context.Context, e *audit.Event) error
+}
+
+// Session is a network session reported by RADIUS accounting.
+type Session struct {
+	ID             int64
+	AccountID      int64 // 0 when the user is unknown
+	Username       string
+	NASName        string
+	NASAddress     string
+	SessionID      string // Acct-Session-Id
+	CallingStation string // the device's MAC address
+	CalledStation  string // the access point and SSID
+	FramedIP       string
+	StartedAt      time.Time
+	UpdatedAt      time.Time
+	StoppedAt      time.Time // zero while live
+	InputBytes     int64
+	OutputBytes    int64
+	TerminateCause string
+}
+
+// Store keeps the directory. Reads may be made directly; every change goes
+// through Update so that it commits with its audit events.
+type Store interface {
+	Reader
+
+	// Update runs fn in one transaction and commits it when fn returns nil.
+	// A transaction that writes without recording an audit event fails
+	// with ErrUnaudited and is rolled back. Writers are serialised, so the
+	// audit chain stays linear on every backend.
+	Update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+
+	// Operational records that are logs in their own right, not directory
+	// state, and are written without audit events: last use, failure
+	// counters and accounting sessions.
+
+	// NoteUse records that an account used a service at t.
+	NoteUse(ctx context.Context, accountID int64, service Service, t time.Time) error
+	// LastUse gives the last use of each service by an account.
+	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
+	// NoteFailure counts a failed authentication under key (an account or
+	// a source address) and returns the failures within window up to t.
+	NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error)
+	// Failures returns the count and the time of the last failure under key
+	// within window up to t.
+	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
+	ClearFailures(ctx context.Context, key string) error
+	// PutSession inserts or updates an accounting session, matched by NAS
+	// address and session id.
+	PutSession(ctx context.Context, s *Session) error
+	// Sessions lists an account's sessions started at or after since,
+	// newest first.
+	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
+	// PurgeSessions deletes sessions that stopped before t.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+
+	// Ping checks the database can be reached.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,704 @@
+// Package storetest is the conformance suite that every directory.Store
+// passes. A backend's tests call Run with a function that opens a fresh,
+// empty store; the suite must not depend on anything else.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+)
+
+// Opener opens a fresh, empty, migrated store for one test; it arranges
+// for the store to be closed when the test ends.
+type Opener func(t *testing.T) directory.Store
+
+// Run runs every conformance test against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s directory.Store)
+	}{
+		{"AccountCRUD", testAccountCRUD},
+		{"AccountLookups", testAccountLookups},
+		{"AccountConflicts", testAccountConflicts},
+		{"ListAndCount", testListAndCount},
+		{"PosixIDsNeverReused", testPosixIDsNeverReused},
+		{"UsernameTakenAfterPurge", testUsernameTakenAfterPurge},
+		{"UnauditedChangeRollsBack", testUnaudited},
+		{"ErrorRollsBack", testErrorRollsBack},
+		{"Groups", testGroups},
+		{"Credentials", testCredentials},
+		{"AUPSignaturesConsents", testAUP},
+		{"Suspensions", testSuspensions},
+		{"NASClients", testNAS},
+		{"SyncRuns", testSyncRuns},
+		{"AuditChain", testAuditChain},
+		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
+		{"UsageAndFailures", testUsageAndFailures},
+		{"Sessions", testSessions},
+		{"GateOnStore", testGateOnStore},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// Update runs fn in a transaction that records one audit event, the way
+// every caller of Store.Update must.
+func update(t *testing.T, s directory.Store, fn func(ctx context.Context, tx directory.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.change", Target: t.Name()})
+	}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+}
+
+func pupil(username, mis string) directory.Account {
+	return directory.Account{
+		Username: username, Role: directory.RolePupil, Source: directory.SourceMIS, MISID: mis,
+		GivenName: "Zoë", FamilyName: "O'Connor-Smyth", YearGroup: "7", RegGroup: "7A",
+		StartDate: time.Date(2025, 9, 3, 0, 0, 0, 0, time.UTC),
+	}
+}
+
+func mustCreate(t *testing.T, s directory.Store, a directory.Account) directory.Account {
+	t.Helper()
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.CreateAccount(ctx, &a) })
+	return a
+}
+
+func testAccountCRUD(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("25zoconnor", "MIS001"))
+	if a.ID == 0 || a.UUID == "" || a.UIDNumber == 0 || a.GIDNumber == 0 {
+		t.Fatalf("create did not assign ids: %+v", a)
+	}
+	if a.Status != directory.StatusActive || a.HomeDirectory != "/home/25zoconnor" {
+		t.Errorf("defaults: status %q home %q", a.Status, a.HomeDirectory)
+	}
+	got, err := s.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GivenName != "Zoë" || got.FamilyName != "O'Connor-Smyth" || got.MISID != "MIS001" ||
+		!got.StartDate.Equal(a.StartDate) || !got.LeaveDate.IsZero() || got.UUID != a.UUID {
+		t.Errorf("round trip: got %+v want %+v", got, a)
+	}
+	leave := time.Date(2026, 7, 22, 0, 0, 0, 0, time.UTC)
+	var updated directory.Account
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		var err error
+		updated, err = tx.UpdateAccount(ctx, a.ID, func(x *directory.Account) error {
+			x.FamilyName = "Smyth"
+			x.LeaveDate = leave
+			x.UIDNumber = 1 // must be ignored: POSIX ids are for life
+			x.MustChangePassword = true
+			return nil
+		})
+		return err
+	})
+	got, err = s.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FamilyName != "Smyth" || !got.LeaveDate.Equal(leave) || got.UIDNumber != a.UIDNumber || !got.MustChangePassword {
+		t.Errorf("after update: %+v", got)
+	}
+	if updated.FamilyName != "Smyth" {
+		t.Errorf("UpdateAccount returned %+v", updated)
+	}
+	if _, err := s.Account(ctx, a.ID+1000); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("missing account: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
+	if _, err := s.AccountByUsername(ctx, "25zoconnor"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("after delete: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testAccountLookups(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("jsmith", "M-42"))
+	for name, get := range map[string]func() (directory.Account, error){
+		"username": func() (directory.Account, error) { return s.AccountByUsername(ctx, "jsmith") },
+		"mis":      func() (directory.Account, error) { return s.AccountByMISID(ctx, "M-42") },
+		"uid":      func() (directory.Account, error) { return s.AccountByUID(ctx, a.UIDNumber) },
+	} {
+		got, err := get()
+		if err != nil || got.ID != a.ID {
+			t.Errorf("by %s: got %d, %v; want %d", name, got.ID, err, a.ID)
+		}
+	}
+	if _, err := s.AccountByUsername(ctx, "JSMITH"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("usernames are stored lower-case and matched exactly: err = %v", err)
+	}
+	if _, err := s.AccountByMISID(ctx, "nope"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unknown MIS id: err = %v", err)
+	}
+}
+
+func testAccountConflicts(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, pupil("dup", "M1"))
+	for name, a := range map[string]directory.Account{
+		"username": pupil("dup", "M2"),
+		"mis id":   pupil("other", "M1"),
+	} {
+		err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			a := a
+			if err := tx.CreateAccount(ctx, &a); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: "x", Target: "y"})
+		})
+		if !errors.Is(err, directory.ErrConflict) {
+			t.Errorf("duplicate %s: err = %v, want ErrConflict", name, err)
+		}
+	}
+	// Two manual accounts without an MIS id do not conflict.
+	for _, u := range []string{"svc-moodle", "svc-print"} {
+		mustCreate(t, s, directory.Account{Username: u, Role: directory.RoleService})
+	}
+	bad := directory.Account{Username: "Bad Name", Role: directory.RoleStaff}
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error { return tx.CreateAccount(ctx, &bad) }); err == nil {
+		t.Error("an invalid username was stored")
+	}
+}
+
+func testListAndCount(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	for i := 0; i < 25; i++ {
+		a := pupil(fmt.Sprintf("p%02d", i), fmt.Sprintf("M%02d", i))
+		if i%5 == 0 {
+			a.Role, a.Source, a.MISID = directory.RoleStaff, directory.SourceManual, ""
+		}
+		mustCreate(t, s, a)
+	}
+	n, err := s.CountAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil})
+	if err != nil || n != 20 {
+		t.Fatalf("count pupils = %d, %v; want 20", n, err)
+	}
+	var seen []string
+	q := directory.AccountQuery{Role: directory.RolePupil, Limit: 7}
+	for {
+		page, err := s.ListAccounts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, a := range page {
+			seen = append(seen, a.Username)
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+	if len(seen) != 20 {
+		t.Errorf("paged through %d pupils, want 20: %v", len(seen), seen)
+	}
+	found, err := s.ListAccounts(ctx, directory.AccountQuery{Search: "P1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 10 { // p10..p19, matched case-insensitively
+		t.Errorf("search p1: %d results, want 10", len(found))
+	}
+}
+
+func testPosixIDsNeverReused(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("first", "A"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
+	b := mustCreate(t, s, pupil("second", "B"))
+	if b.UIDNumber <= a.UIDNumber {
+		t.Errorf("uidNumber %d reused or went back after %d was purged", b.UIDNumber, a.UIDNumber)
+	}
+	// An id given by hand moves the counter past it.
+	c := pupil("third", "C")
+	c.UIDNumber = b.UIDNumber + 50
+	c = mustCreate(t, s, c)
+	d := mustCreate(t, s, pupil("fourth", "D"))
+	if d.UIDNumber <= c.UIDNumber {
+		t.Errorf("uidNumber %d handed out at or below the manual %d", d.UIDNumber, c.UIDNumber)
+	}
+	g1 := directory.Group{Name: "g1", Kind: directory.GroupCustom}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.CreateGroup(ctx, &g1) })
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteGroup(ctx, g1.ID) })
+	g2 := directory.Group{Name: "g2", Kind: directory.GroupCustom}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.CreateGroup(ctx, &g2) })
+	if g2.GIDNumber <= g1.GIDNumber {
+		t.Errorf("gidNumber %d reused after %d was deleted", g2.GIDNumber, g1.GIDNumber)
+	}
+	if _, err := s.AccountByUID(ctx, a.UIDNumber); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("purged uid still resolves: %v", err)
+	}
+}
+
+func testUsernameTakenAfterPurge(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	before := time.Now().Add(-time.Hour)
+	a := mustCreate(t, s, pupil("gone", "G"))
+	taken, err := s.UsernameTaken(ctx, "gone", before)
+	if err != nil || !taken {
+		t.Fatalf("live username: taken=%v err=%v", taken, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
+	if taken, _ := s.UsernameTaken(ctx, "gone", before); !taken {
+		t.Error("a username purged within the retention period is free again")
+	}
+	if taken, _ := s.UsernameTaken(ctx, "gone", time.Now().Add(time.Hour)); taken {
+		t.Error("a username purged before the retention period is still held")
+	}
+	if taken, _ := s.UsernameTaken(ctx, "never", before); taken {
+		t.Error("an unknown username is taken")
+	}
+}
+
+func testUnaudited(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		a := pupil("sneaky", "S")
+		return tx.CreateAccount(ctx, &a)
+	})
+	if !errors.Is(err, directory.ErrUnaudited) {
+		t.Fatalf("write without audit event: err = %v, want ErrUnaudited", err)
+	}
+	if _, err := s.AccountByUsername(ctx, "sneaky"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unaudited change was committed: %v", err)
+	}
+	// A read-only transaction needs no event.
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.ListAccounts(ctx, directory.AccountQuery{})
+		return err
+	}); err != nil {
+		t.Errorf("read-only transaction: %v", err)
+	}
+}
+
+func testErrorRollsBack(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		a := pupil("halfway", "H")
+		if err := tx.CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		if err := tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: "account:halfway"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if _, err := s.AccountByUsername(ctx, "halfway"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("account of a failed transaction exists: %v", err)
+	}
+	if seq, _, _ := s.AuditHead(ctx); seq != 0 {
+		t.Errorf("audit event of a failed transaction kept: head %d", seq)
+	}
+}
+
+func testGroups(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("amy", "1"))
+	b := mustCreate(t, s, pupil("ben", "2"))
+	y7 := directory.Group{Name: "year-7", Kind: directory.GroupYear, Source: directory.SourceMIS, Description: "Year 7"}
+	r7 := directory.Group{Name: "7a", Kind: directory.GroupReg, Source: directory.SourceMIS}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		for _, g := range []*directory.Group{&y7, &r7} {
+			if err := tx.CreateGroup(ctx, g); err != nil {
+				return err
+			}
+		}
+		for _, m := range [][2]int64{{y7.ID, a.ID}, {y7.ID, b.ID}, {r7.ID, a.ID}, {y7.ID, a.ID}} {
+			if err := tx.AddMember(ctx, m[0], m[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	members, err := s.Members(ctx, y7.ID)
+	if err != nil || fmt.Sprint(members) != "[amy ben]" {
+		t.Errorf("members of year-7 = %v, %v", members, err)
+	}
+	gs, err := s.GroupsOf(ctx, a.ID)
+	if err != nil || len(gs) != 2 || gs[0].Name != "7a" || gs[1].Name != "year-7" {
+		t.Errorf("groups of amy = %+v, %v", gs, err)
+	}
+	if g, err := s.GroupByGID(ctx, y7.GIDNumber); err != nil || g.ID != y7.ID {
+		t.Errorf("by gid: %+v %v", g, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateGroup(ctx, y7.ID, func(g *directory.Group) error { g.Description = "Year Seven"; return nil }); err != nil {
+			return err
+		}
+		return tx.RemoveMember(ctx, y7.ID, b.ID)
+	})
+	if g, _ := s.GroupByName(ctx, "year-7"); g.Description != "Year Seven" || g.GIDNumber != y7.GIDNumber {
+		t.Errorf("after update: %+v", g)
+	}
+	if m, _ := s.Members(ctx, y7.ID); fmt.Sprint(m) != "[amy]" {
+		t.Errorf("after removing ben: %v", m)
+	}
+	list, err := s.ListGroups(ctx, directory.GroupQuery{Kind: directory.GroupReg})
+	if err != nil || len(list) != 1 || list[0].Name != "7a" {
+		t.Errorf("list reg groups: %+v %v", list, err)
+	}
+	// Purging an account removes its memberships.
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
+	if m, _ := s.Members(ctx, r7.ID); len(m) != 0 {
+		t.Errorf("purged account still a member: %v", m)
+	}
+}
+
+func testCredentials(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("cred", "C"))
+	first := directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: "$argon2id$old"}
+	second := directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: "$argon2id$new"}
+	wifi := directory.Credential{AccountID: a.ID, Kind: directory.CredWiFi, Secret: "ks1:k1:sealed", KeyID: "k1",
+		ExpiresAt: time.Now().Add(24 * time.Hour).Truncate(time.Microsecond)}
+	revokedAt := time.Now().Truncate(time.Microsecond)
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddCredential(ctx, &first); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateCredential(ctx, first.ID, func(c *directory.Credential) error { c.RevokedAt = revokedAt; return nil }); err != nil {
+			return err
+		}
+		if err := tx.AddCredential(ctx, &second); err != nil {
+			return err
+		}
+		return tx.AddCredential(ctx, &wifi)
+	})
+	pw, err := s.Credentials(ctx, a.ID, directory.CredPassword)
+	if err != nil || len(pw) != 2 {
+		t.Fatalf("passwords: %v %v", pw, err)
+	}
+	if pw[0].Secret != "$argon2id$new" || pw[1].Secret != "$argon2id$old" || !pw[1].RevokedAt.Equal(revokedAt) {
+		t.Errorf("newest first, revocation kept: %+v", pw)
+	}
+	if pw[1].Live(time.Now().Add(time.Second)) || !pw[0].Live(time.Now()) {
+		t.Error("Live disagrees with revocation")
+	}
+	w, _ := s.Credentials(ctx, a.ID, directory.CredWiFi)
+	if len(w) != 1 || w[0].KeyID != "k1" || !w[0].ExpiresAt.Equal(wifi.ExpiresAt) {
+		t.Errorf("wifi: %+v", w)
+	}
+}
+
+func testAUP(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("signer", "S1"))
+	v1 := directory.AUPDocument{Audience: "pupil", Version: "2025.1", Text: "Be kind online.", Digest: "d1"}
+	resign := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	v2 := directory.AUPDocument{Audience: "pupil", Version: "2026.1", Text: "Be kind online, always.", Digest: "d2", ResignFrom: resign}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddAUPDocument(ctx, &v1); err != nil {
+			return err
+		}
+		return tx.AddAUPDocument(ctx, &v2)
+	})
+	dup := directory.AUPDocument{Audience: "pupil", Version: "2025.1", Text: "x", Digest: "x"}
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error { return tx.AddAUPDocument(ctx, &dup) }); !errors.Is(err, directory.ErrConflict) {
+		t.Errorf("same audience and version twice: %v", err)
+	}
+	signedAt := time.Date(2025, 9, 5, 10, 0, 0, 0, time.UTC)
+	form := time.Date(2025, 9, 4, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddSignature(ctx, &directory.Signature{AccountID: a.ID, DocumentID: v1.ID, Digest: "d1", SignedAt: signedAt,
+			Method: directory.SignPaper, FormDate: form, Witness: "Mrs Patel", RecordedBy: "tech"}); err != nil {
+			return err
+		}
+		c := directory.Consent{AccountID: a.ID, ParentName: "Siân ap Rhys", Relationship: "mother", GivenAt: signedAt, Method: directory.SignPaper}
+		if err := tx.AddConsent(ctx, &c); err != nil {
+			return err
+		}
+		_, err := tx.UpdateConsent(ctx, c.ID, func(c *directory.Consent) error { c.WithdrawnAt = resign; return nil })
+		return err
+	})
+	docs, err := s.AUPDocuments(ctx)
+	if err != nil || len(docs) != 2 || !docs[1].ResignFrom.Equal(resign) {
+		t.Fatalf("documents: %+v %v", docs, err)
+	}
+	if d, err := s.AUPDocument(ctx, v2.ID); err != nil || d.Text != v2.Text {
+		t.Errorf("document by id: %+v %v", d, err)
+	}
+	sigs, _ := s.Signatures(ctx, a.ID)
+	if len(sigs) != 1 || sigs[0].Witness != "Mrs Patel" || !sigs[0].FormDate.Equal(form) || sigs[0].Method != directory.SignPaper {
+		t.Errorf("signatures: %+v", sigs)
+	}
+	cs, _ := s.Consents(ctx, a.ID)
+	if len(cs) != 1 || cs[0].ParentName != "Siân ap Rhys" || !cs[0].WithdrawnAt.Equal(resign) {
+		t.Errorf("consents: %+v", cs)
+	}
+}
+
+func testSuspensions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("susp", "X"))
+	from := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	until := from.Add(7 * 24 * time.Hour)
+	x := directory.Suspension{AccountID: a.ID, From: from, Until: until, Reason: "misuse of chat", IncidentRef: "INC-7", CreatedBy: "dsl"}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &x) })
+	lifted := from.Add(48 * time.Hour)
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateSuspension(ctx, x.ID, func(s *directory.Suspension) error { s.LiftedAt, s.LiftedBy = lifted, "head"; return nil })
+		return err
+	})
+	got, err := s.Suspensions(ctx, a.ID)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("suspensions: %v %v", got, err)
+	}
+	g := got[0]
+	if g.Reason != "misuse of chat" || g.IncidentRef != "INC-7" || !g.Until.Equal(until) || !g.LiftedAt.Equal(lifted) || g.LiftedBy != "head" {
+		t.Errorf("round trip: %+v", g)
+	}
+	if !g.ActiveAt(from.Add(time.Hour)) || g.ActiveAt(lifted) || g.ActiveAt(from.Add(-time.Second)) {
+		t.Error("ActiveAt disagrees with from, until and lifted")
+	}
+}
+
+func testNAS(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
+		Secret: "sealed", KeyID: "k1", Vendor: "aruba"}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n) })
+	n2 := n
+	n2.Vendor = "cisco"
+	n2.Addresses = []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n2) })
+	list, err := s.NASClients(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("NAS clients: %+v %v", list, err)
+	}
+	if list[0].Vendor != "cisco" || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
+		t.Errorf("replace by name: %+v", list[0])
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteNASClient(ctx, list[0].ID) })
+	if list, _ := s.NASClients(ctx); len(list) != 0 {
+		t.Errorf("after delete: %+v", list)
+	}
+}
+
+func testSyncRuns(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	start := time.Date(2026, 9, 1, 6, 0, 0, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		r := directory.SyncRun{Kind: "sync", Source: "oneroster:/x", StartedAt: start.Add(time.Duration(i) * time.Hour),
+			FinishedAt: start.Add(time.Duration(i)*time.Hour + time.Minute), Applied: i > 0,
+			Counts: map[string]int{"starters": i}, Rows: 100 + i, Watermark: fmt.Sprint(i), Actor: "sync"}
+		update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSyncRun(ctx, &r) })
+	}
+	runs, err := s.SyncRuns(ctx, "sync", 2)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("sync runs: %+v %v", runs, err)
+	}
+	if runs[0].Counts["starters"] != 2 || runs[0].Rows != 102 || !runs[0].Applied || runs[0].Watermark != "2" || runs[1].Counts["starters"] != 1 {
+		t.Errorf("newest first with counts: %+v", runs)
+	}
+	if other, _ := s.SyncRuns(ctx, "leavers", 0); len(other) != 0 {
+		t.Errorf("runs of another kind: %+v", other)
+	}
+}
+
+func testAuditChain(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		a := pupil(fmt.Sprintf("chain%d", i), fmt.Sprintf("CH%d", i))
+		if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			if err := tx.CreateAccount(ctx, &a); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Actor: "cli:tech", Action: "account.create", Target: "account:" + a.Username,
+				After: audit.Snapshot(map[string]string{"username": a.Username, "name": "Zoë"})})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := s.AuditEvents(ctx, 0, 0)
+	if err != nil || len(events) != 5 {
+		t.Fatalf("events: %d %v", len(events), err)
+	}
+	v := audit.NewVerifier(0, "")
+	for _, e := range events {
+		if err := v.Next(e); err != nil {
+			t.Fatalf("stored chain does not verify: %v", err)
+		}
+	}
+	seq, hash, err := s.AuditHead(ctx)
+	if err != nil || seq != 5 || hash != events[4].Hash {
+		t.Errorf("head = %d %s %v", seq, hash, err)
+	}
+	if later, _ := s.AuditEvents(ctx, 3, 10); len(later) != 2 || later[0].Seq != 4 {
+		t.Errorf("events after 3: %+v", later)
+	}
+	if string(events[0].After) == "" || events[0].Actor != "cli:tech" {
+		t.Errorf("event fields lost: %+v", events[0])
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	const writers, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				a := pupil(fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("W%d-%d", w, i))
+				errs <- s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+					if err := tx.CreateAccount(ctx, &a); err != nil {
+						return err
+					}
+					return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: a.Username})
+				})
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent update: %v", err)
+		}
+	}
+	events, err := s.AuditEvents(ctx, 0, 1000)
+	if err != nil || len(events) != writers*each {
+		t.Fatalf("%d events, %v; want %d", len(events), err, writers*each)
+	}
+	v := audit.NewVerifier(0, "")
+	for _, e := range events {
+		if err := v.Next(e); err != nil {
+			t.Fatalf("chain forked under concurrent writers: %v", err)
+		}
+	}
+}
+
+func testUsageAndFailures(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("user", "U"))
+	t0 := time.Date(2026, 1, 5, 8, 30, 0, 0, time.UTC)
+	for _, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(30 * time.Minute)} {
+		if err := s.NoteUse(ctx, a.ID, directory.ServiceWiFi, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.NoteUse(ctx, a.ID, directory.ServiceLDAP, t0); err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.LastUse(ctx, a.ID)
+	if err != nil || !last[directory.ServiceWiFi].Equal(t0.Add(time.Hour)) || !last[directory.ServiceLDAP].Equal(t0) {
+		t.Errorf("last use = %v %v (an older use must not overwrite a newer one)", last, err)
+	}
+	w := 15 * time.Minute
+	for i := 1; i <= 3; i++ {
+		n, err := s.NoteFailure(ctx, "account:user", t0.Add(time.Duration(i)*time.Minute), w)
+		if err != nil || n != i {
+			t.Fatalf("failure %d counted as %d, %v", i, n, err)
+		}
+	}
+	n, lastFail, err := s.Failures(ctx, "account:user", t0.Add(5*time.Minute), w)
+	if err != nil || n != 3 || !lastFail.Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("failures = %d at %v, %v", n, lastFail, err)
+	}
+	if n, _, _ := s.Failures(ctx, "account:user", t0.Add(time.Hour), w); n != 0 {
+		t.Errorf("failures outside the window still count: %d", n)
+	}
+	if n, _ := s.NoteFailure(ctx, "account:user", t0.Add(time.Hour), w); n != 1 {
+		t.Errorf("a failure after the window restarts the count: %d", n)
+	}
+	if err := s.ClearFailures(ctx, "account:user"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := s.Failures(ctx, "account:user", t0.Add(time.Hour), w); n != 0 {
+		t.Errorf("after clear: %d", n)
+	}
+}
+
+func testSessions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("roamer", "R"))
+	t0 := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	x := directory.Session{AccountID: a.ID, Username: "roamer", NASName: "ap1", NASAddress: "192.0.2.10", SessionID: "S1",
+		CallingStation: "AA-BB-CC-DD-EE-FF", CalledStation: "11-22-33-44-55-66:School", StartedAt: t0, UpdatedAt: t0}
+	if err := s.PutSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	x.UpdatedAt, x.InputBytes, x.OutputBytes, x.FramedIP = t0.Add(10*time.Minute), 1000, 2000, "10.1.2.3"
+	if err := s.PutSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Sessions(ctx, a.ID, t0.Add(-time.Hour), true)
+	if err != nil || len(live) != 1 || live[0].InputBytes != 1000 || live[0].FramedIP != "10.1.2.3" {
+		t.Fatalf("live sessions: %+v %v", live, err)
+	}
+	stop := directory.Session{AccountID: a.ID, Username: "roamer", NASAddress: "192.0.2.10", SessionID: "S1", StartedAt: t0,
+		UpdatedAt: t0.Add(time.Hour), StoppedAt: t0.Add(time.Hour), InputBytes: 5000, OutputBytes: 9000, TerminateCause: "User-Request"}
+	if err := s.PutSession(ctx, &stop); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.Sessions(ctx, a.ID, t0.Add(-time.Hour), true); len(live) != 0 {
+		t.Errorf("stopped session still live: %+v", live)
+	}
+	all, _ := s.Sessions(ctx, a.ID, t0.Add(-time.Hour), false)
+	if len(all) != 1 || all[0].OutputBytes != 9000 || all[0].TerminateCause != "User-Request" || all[0].CallingStation != "AA-BB-CC-DD-EE-FF" {
+		t.Errorf("after stop: %+v", all)
+	}
+	if n, err := s.PurgeSessions(ctx, t0.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Errorf("purge = %d %v", n, err)
+	}
+}
+
+func testGateOnStore(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("gated", "GT"))
+	doc := directory.AUPDocument{Audience: "pupil", Version: "1", Text: "t", Digest: "d", PublishedAt: time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddAUPDocument(ctx, &doc) })
+	g := &directory.Gate{Store: s, Lockout: &directory.Lockout{Store: s}}
+	at := time.Date(2025, 10, 1, 9, 0, 0, 0, time.UTC)
+	d, err := g.Check(ctx, a, directory.ServiceLDAP, at)
+	if err != nil || d.Allow || d.Reason != directory.ReasonAUPUnsigned {
+		t.Fatalf("unsigned: %+v %v", d, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddSignature(ctx, &directory.Signature{AccountID: a.ID, DocumentID: doc.ID, Digest: "d", SignedAt: at.Add(-time.Hour), Method: directory.SignPortal}); err != nil {
+			return err
+		}
+		return tx.AddConsent(ctx, &directory.Consent{AccountID: a.ID, ParentName: "P", GivenAt: at.Add(-time.Hour), Method: directory.SignPaper})
+	})
+	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at); !d.Allow {
+		t.Fatalf("signed and consented: %+v", d)
+	}
+	if d, _ := g.Check(ctx, a, directory.ServiceWiFi, at); d.Reason != directory.ReasonNoCredential {
+		t.Errorf("wifi without a credential: %+v", d)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := g.Lockout.Fail(ctx, directory.AccountKey("gated"), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Second)); d.Reason != directory.ReasonLockedOut || d.Until.IsZero() {
+		t.Errorf("after 5 failures: %+v", d)
+	}
+	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Hour)); !d.Allow {
+		t.Errorf("lock did not expire: %+v", d)
+	}
+}
