@@ -18,7 +18,9 @@ type ChainError struct {
 	Err error
 }
 
-func (e *ChainError) Error() string { return fmt.Sprintf("audit chain broken at event %d: %v", e.Seq, e.Err) }
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("audit chain broken at event %d: %v", e.Seq, e.Err)
+}
 func (e *ChainError) Unwrap() error { return e.Err }
 
 // Verifier checks a chain streamed to it in order of Seq, one event at a

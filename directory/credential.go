@@ -18,6 +18,13 @@ const (
 	CredPasskey CredentialKind = "passkey"
 )
 
+// Additional data that binds a sealed secret to its purpose, so that a
+// sealed value cannot be moved from one kind of row to another.
+const (
+	SealWiFi = "keystage:wifi"
+	SealNAS  = "keystage:nas"
+)
+
 // Credential is one credential of an account. A password or Wi-Fi credential
 // is replaced by revoking the old one and adding a new one, so that history
 // (the password-reuse rule, the access register) is kept.

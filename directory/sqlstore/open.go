@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"keystage.dev/keystage/directory"
@@ -34,6 +35,9 @@ type Config struct {
 	// NoMigrate refuses to open a store whose schema is behind instead of
 	// migrating it.
 	NoMigrate bool
+	// StatusOnly opens without migrating or checking the schema, for
+	// reporting migration status; nothing else may use such a store.
+	StatusOnly bool
 	// MaxConns caps the connection pool (0: a default for the dialect).
 	MaxConns int
 }
@@ -98,6 +102,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s database: %s", d, oneLine(err))
+	}
+	if cfg.StatusOnly {
+		return s, nil
 	}
 	if err := s.migrate(ctx, cfg); err != nil {
 		s.Close()
@@ -170,7 +177,7 @@ func oneLine(err error) string {
 	return s
 }
 
-func (s *Store) provider() (*goose.Provider, error) {
+func (s *Store) provider(opts ...goose.ProviderOption) (*goose.Provider, error) {
 	fsys, err := migrations.For(string(s.dialect))
 	if err != nil {
 		return nil, err
@@ -179,13 +186,28 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	return goose.NewProvider(dialect, s.db, fsys)
+	return goose.NewProvider(dialect, s.db, fsys, opts...)
+}
+
+func (s *Store) lockedProvider() (*goose.Provider, error) {
+	l, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return s.provider(goose.WithSessionLocker(l))
 }
 
 func (s *Store) migrate(ctx context.Context, cfg Config) error {
 	p, err := s.provider()
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
+	}
+	if s.dialect == Postgres {
+		// Several nodes may start at once: goose's session lock makes one
+		// migrate while the others wait.
+		if p, err = s.lockedProvider(); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
 	}
 	cur, target, err := p.GetVersions(ctx)
 	if err != nil {

@@ -43,6 +43,9 @@ func OpenPostgres(t *testing.T) directory.Store {
 	t.Helper()
 	base := os.Getenv("KEYSTAGE_TEST_POSTGRES")
 	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KEYSTAGE_TEST_POSTGRES is not set in CI: .ci/run must start PostgreSQL")
+		}
 		t.Skip("KEYSTAGE_TEST_POSTGRES is not set: PostgreSQL conformance skipped (CI sets it)")
 	}
 	ctx := context.Background()

@@ -1,0 +1,221 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// Hasher hashes and verifies login passwords (passwords.Hasher).
+type Hasher interface {
+	Hash(password string) (string, error)
+	// Verify checks password against an encoded hash; needsRehash asks for
+	// the hash to be replaced by one with the current scheme and cost.
+	Verify(encoded, password string) (ok, needsRehash bool, err error)
+	// DummyVerify costs what Verify costs, for unknown users.
+	DummyVerify(password string)
+}
+
+// Sealer seals secrets at rest (passwords.Keyring).
+type Sealer interface {
+	Seal(plaintext, additionalData []byte) (string, error)
+	Open(sealed string, additionalData []byte) ([]byte, error)
+	CurrentID() string
+}
+
+// Clock is the time source; tests pass a fake.
+type Clock func() time.Time
+
+// Directory is the service that frontends, jobs and commands use: it puts
+// the store, the gate, the lockout and the secrets together so that each
+// rule lives in one place.
+type Directory struct {
+	Store   Store
+	Gate    *Gate
+	Lockout *Lockout
+	Hasher  Hasher
+	Sealer  Sealer
+	Now     Clock
+	Log     *slog.Logger
+}
+
+// Config is what New needs beyond the store.
+type Config struct {
+	Policy  GatePolicy
+	Lockout Lockout // Store is filled in
+	Hasher  Hasher
+	Sealer  Sealer
+	Now     Clock
+	Log     *slog.Logger
+}
+
+// New puts a Directory together.
+func New(s Store, cfg Config) *Directory {
+	lo := cfg.Lockout
+	lo.Store = s
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{
+		Store:   s,
+		Gate:    &Gate{Store: s, Policy: cfg.Policy, Lockout: &lo},
+		Lockout: &lo,
+		Hasher:  cfg.Hasher,
+		Sealer:  cfg.Sealer,
+		Now:     now,
+		Log:     log,
+	}
+}
+
+// ErrBadCredentials is a wrong username or password. It never says which.
+var ErrBadCredentials = errors.New("invalid username or password")
+
+// RefusedError is a good credential that the gate refused.
+type RefusedError struct {
+	Account  Account
+	Decision Decision
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("access refused for %s: %s", e.Account.Username, e.Decision.Reason)
+}
+
+// Authenticate checks a login password for a service. It costs the same
+// whether or not the user exists; failures count towards the lockout of
+// the account and of the source address (addr may be empty); a good
+// password on a locked account is still refused. On success the hash is
+// upgraded when its scheme or cost is out of date, and the use is noted.
+func (d *Directory) Authenticate(ctx context.Context, username, password string, svc Service, addr string) (Account, error) {
+	now := d.Now()
+	if addr != "" {
+		until, err := d.Lockout.LockedUntil(ctx, AddressKey(addr), now)
+		if err != nil {
+			return Account{}, err
+		}
+		if !until.IsZero() {
+			d.Hasher.DummyVerify(password)
+			return Account{}, &RefusedError{Account: Account{Username: username}, Decision: Decision{Reason: ReasonLockedOut, Until: until}}
+		}
+	}
+	a, err := d.Store.AccountByUsername(ctx, username)
+	if errors.Is(err, ErrNotFound) {
+		d.Hasher.DummyVerify(password)
+		d.fail(ctx, "", addr, now)
+		return Account{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	creds, err := d.Store.Credentials(ctx, a.ID, CredPassword)
+	if err != nil {
+		return Account{}, err
+	}
+	var cred *Credential
+	for i := range creds {
+		if creds[i].Live(now) {
+			cred = &creds[i]
+			break
+		}
+	}
+	if cred == nil {
+		d.Hasher.DummyVerify(password)
+		d.fail(ctx, a.Username, addr, now)
+		return Account{}, ErrBadCredentials
+	}
+	ok, rehash, err := d.Hasher.Verify(cred.Secret, password)
+	if err != nil {
+		d.Log.Warn("stored password hash unreadable", "account", a.Username, "err", err)
+	}
+	if !ok {
+		d.fail(ctx, a.Username, addr, now)
+		return Account{}, ErrBadCredentials
+	}
+	dec, err := d.Gate.Check(ctx, a, svc, now)
+	if err != nil {
+		return Account{}, err
+	}
+	if !dec.Allow {
+		return a, &RefusedError{Account: a, Decision: dec}
+	}
+	if err := d.Lockout.Succeed(ctx, AccountKey(a.Username)); err != nil {
+		d.Log.Warn("clearing failures", "account", a.Username, "err", err)
+	}
+	if rehash {
+		d.upgradeHash(ctx, a, cred.ID, password)
+	}
+	if err := d.Store.NoteUse(ctx, a.ID, svc, now); err != nil {
+		d.Log.Warn("noting use", "account", a.Username, "err", err)
+	}
+	return a, nil
+}
+
+func (d *Directory) fail(ctx context.Context, username, addr string, now time.Time) {
+	if username != "" {
+		if _, err := d.Lockout.Fail(ctx, AccountKey(username), now); err != nil {
+			d.Log.Warn("counting failure", "account", username, "err", err)
+		}
+	}
+	if addr != "" {
+		if _, err := d.Lockout.Fail(ctx, AddressKey(addr), now); err != nil {
+			d.Log.Warn("counting failure", "addr", addr, "err", err)
+		}
+	}
+}
+
+// upgradeHash replaces a hash in an old scheme or cost. A failure is logged,
+// not returned: the person has authenticated.
+func (d *Directory) upgradeHash(ctx context.Context, a Account, credID int64, password string) {
+	h, err := d.Hasher.Hash(password)
+	if err != nil {
+		d.Log.Warn("rehash", "account", a.Username, "err", err)
+		return
+	}
+	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		if _, err := tx.UpdateCredential(ctx, credID, func(c *Credential) error { c.Secret = h; return nil }); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "system", Action: "password.rehash", Target: "account:" + a.Username})
+	})
+	if err != nil {
+		d.Log.Warn("rehash", "account", a.Username, "err", err)
+	}
+}
+
+// Record is a helper for callers of Store.Update: it appends an event with
+// the directory's clock.
+func (d *Directory) Record(ctx context.Context, tx Tx, actor, action, target string, before, after any) error {
+	return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: actor, Action: action, Target: target,
+		Before: audit.Snapshot(before), After: audit.Snapshot(after)})
+}
+
+// Snapshot is what an audit event records of an account: never a secret.
+type AccountSnapshot struct {
+	Username   string `json:"username"`
+	Role       Role   `json:"role"`
+	Source     Source `json:"source"`
+	MISID      string `json:"mis_id,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+	YearGroup  string `json:"year_group,omitempty"`
+	RegGroup   string `json:"reg_group,omitempty"`
+	StartDate  string `json:"start_date,omitempty"`
+	LeaveDate  string `json:"leave_date,omitempty"`
+	Status     Status `json:"status"`
+	UIDNumber  int64  `json:"uid_number,omitempty"`
+}
+
+// Snapshot of an account for the audit trail.
+func (a Account) Snapshot() AccountSnapshot {
+	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
+		GivenName: a.GivenName, FamilyName: a.FamilyName, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
+		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
+}
