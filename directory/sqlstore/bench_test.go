@@ -82,7 +82,9 @@ func seedOnce(b *testing.B, s directory.Store, n int) {
 	}
 	b.Logf("seeding %d accounts (once)…", n)
 	if _, err := schoolgen.Seed(ctx, s, schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
-		PasswordHash: func(schoolgen.Person) string { return "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA" },
+		PasswordHash: func(schoolgen.Person) string {
+			return "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+		},
 	}); err != nil {
 		b.Fatal(err)
 	}
