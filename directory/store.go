@@ -174,6 +174,10 @@ type Store interface {
 	// Sessions lists an account's sessions started at or after since,
 	// newest first.
 	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
+	// CloseNASSessions stops every live session of the NAS at nasAddress at
+	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
+	// all) and returns how many it stopped.
+	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
 	// PurgeSessions deletes sessions that stopped before t.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 

@@ -136,6 +136,16 @@ func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, 
 	return out, rows.Err()
 }
 
+func (s *Store) CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET stopped_at = $1, updated_at = $1, terminate_cause = $2
+		WHERE nas_address = $3 AND stopped_at IS NULL`, t.UnixMicro(), cause, nasAddress)
+	if err != nil {
+		return 0, fmt.Errorf("close sessions of NAS %s: %w", nasAddress, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE stopped_at IS NOT NULL AND stopped_at < $1", before.UnixMicro())
 	if err != nil {

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
 		{"UsageAndFailures", testUsageAndFailures},
 		{"Sessions", testSessions},
+		{"CloseNASSessions", testCloseNASSessions},
 		{"GateOnStore", testGateOnStore},
 	}
 	for _, tc := range tests {
@@ -479,15 +480,19 @@ func testNAS(t *testing.T, s directory.Store) {
 	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
 		Secret: "sealed", KeyID: "k1", Vendor: "aruba"}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n) })
+	if list, _ := s.NASClients(ctx); len(list) != 1 || list[0].CoAPort != 0 {
+		t.Errorf("CoA port unset: %+v", list)
+	}
 	n2 := n
 	n2.Vendor = "cisco"
+	n2.CoAPort = 1700
 	n2.Addresses = []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n2) })
 	list, err := s.NASClients(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("NAS clients: %+v %v", list, err)
 	}
-	if list[0].Vendor != "cisco" || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
+	if list[0].Vendor != "cisco" || list[0].CoAPort != 1700 || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
 		t.Errorf("replace by name: %+v", list[0])
 	}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteNASClient(ctx, list[0].ID) })
@@ -700,5 +705,47 @@ func testGateOnStore(t *testing.T, s directory.Store) {
 	}
 	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Hour)); !d.Allow {
 		t.Errorf("lock did not expire: %+v", d)
+	}
+}
+
+func testCloseNASSessions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("rebooted", "RB"))
+	t0 := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	put := func(nas, id string, stopped time.Time) {
+		t.Helper()
+		x := directory.Session{AccountID: a.ID, Username: "rebooted", NASAddress: nas, SessionID: id, StartedAt: t0, UpdatedAt: t0, StoppedAt: stopped}
+		if err := s.PutSession(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("192.0.2.1", "A", time.Time{})
+	put("192.0.2.1", "B", time.Time{})
+	put("192.0.2.1", "C", t0.Add(time.Minute))
+	put("192.0.2.2", "D", time.Time{})
+	at := t0.Add(time.Hour)
+	n, err := s.CloseNASSessions(ctx, "192.0.2.1", at, "NAS-Reboot")
+	if err != nil || n != 2 {
+		t.Fatalf("close = %d %v, want 2", n, err)
+	}
+	live, _ := s.Sessions(ctx, a.ID, time.Time{}, true)
+	if len(live) != 1 || live[0].SessionID != "D" {
+		t.Errorf("live after close: %+v", live)
+	}
+	all, _ := s.Sessions(ctx, a.ID, time.Time{}, false)
+	for _, x := range all {
+		switch x.SessionID {
+		case "A", "B":
+			if !x.StoppedAt.Equal(at) || x.TerminateCause != "NAS-Reboot" {
+				t.Errorf("closed session %s: %+v", x.SessionID, x)
+			}
+		case "C":
+			if !x.StoppedAt.Equal(t0.Add(time.Minute)) || x.TerminateCause == "NAS-Reboot" {
+				t.Errorf("already stopped session changed: %+v", x)
+			}
+		}
+	}
+	if n, _ := s.CloseNASSessions(ctx, "192.0.2.1", at, "NAS-Reboot"); n != 0 {
+		t.Errorf("second close = %d, want 0", n)
 	}
 }
