@@ -6,7 +6,7 @@ import "sync/atomic"
 // packet path never takes a lock to count.
 type counters struct {
 	accessRequests, accountingRequests                         atomic.Uint64
-	accepts, rejects, challenges, accountingResponses           atomic.Uint64
+	accepts, rejects, challenges, accountingResponses          atomic.Uint64
 	retransmits, inFlight                                      atomic.Uint64
 	unknownClient, malformed, noMsgAuth, badMsgAuth, badAuth   atomic.Uint64
 	unexpectedCode, overload, internal                         atomic.Uint64

@@ -26,7 +26,7 @@ var (
 )
 
 const (
-	headerLen = 20
+	headerLen  = 20
 	msgAuthLen = 16
 	// maxEAPChunk is the most one EAP-Message attribute carries.
 	maxEAPChunk = 253
