@@ -23,13 +23,14 @@ type Config struct {
 	// Timezone is the school's: dates start and end at its midnight.
 	Timezone string `toml:"timezone"`
 
-	Database DatabaseSection `toml:"database"`
-	Secrets  SecretsSection  `toml:"secrets"`
-	Log      LogSection      `toml:"log"`
-	Lockout  LockoutSection  `toml:"lockout"`
-	LDAP     LDAPSection     `toml:"ldap"`
-	RADIUS   RADIUSSection   `toml:"radius"`
-	Portal   PortalSection   `toml:"portal"`
+	Database  DatabaseSection  `toml:"database"`
+	Secrets   SecretsSection   `toml:"secrets"`
+	Log       LogSection       `toml:"log"`
+	Lockout   LockoutSection   `toml:"lockout"`
+	Passwords PasswordsSection `toml:"passwords"`
+	LDAP      LDAPSection      `toml:"ldap"`
+	RADIUS    RADIUSSection    `toml:"radius"`
+	Portal    PortalSection    `toml:"portal"`
 
 	loc *time.Location
 }
@@ -79,14 +80,15 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // defaults is the configuration with nothing set.
 func defaults() Config {
 	return Config{
-		DataDir:  "/var/lib/keystage",
-		School:   "Keystage",
-		Timezone: "Europe/London",
-		Log:      LogSection{Level: "info", Format: "text"},
-		Lockout:  LockoutSection{Threshold: 5, Window: duration{15 * time.Minute}, Base: duration{time.Minute}, Max: duration{30 * time.Minute}},
-		LDAP:     defaultLDAP(),
-		RADIUS:   defaultRADIUS(),
-		Portal:   defaultPortal(),
+		DataDir:   "/var/lib/keystage",
+		School:    "Keystage",
+		Timezone:  "Europe/London",
+		Log:       LogSection{Level: "info", Format: "text"},
+		Lockout:   LockoutSection{Threshold: 5, Window: duration{15 * time.Minute}, Base: duration{time.Minute}, Max: duration{30 * time.Minute}},
+		Passwords: defaultPasswords(),
+		LDAP:      defaultLDAP(),
+		RADIUS:    defaultRADIUS(),
+		Portal:    defaultPortal(),
 	}
 }
 
@@ -162,6 +164,7 @@ func (c *Config) validate() problems {
 	if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
 		p.add("database.url: want postgres://… or sqlite:PATH (or empty for SQLite in the data directory)")
 	}
+	c.Passwords.validate(&p)
 	c.LDAP.validate(&p)
 	c.RADIUS.validate(&p)
 	c.Portal.validate(&p)
@@ -229,5 +232,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + exampleLDAP + exampleRADIUS + examplePortal
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal
 }

@@ -12,7 +12,20 @@ import (
 
 // hasher is the login-password hasher with the configured cost.
 func (e *env) hasher() *passwords.Hasher {
-	return &passwords.Hasher{Params: passwords.DefaultArgon2Params()}
+	p := passwords.DefaultArgon2Params()
+	if cfg, err := e.config(); err == nil {
+		a := cfg.Passwords.Argon2
+		p.Memory, p.Iterations, p.Parallelism = a.MemoryKiB, a.Iterations, a.Parallelism
+	}
+	return &passwords.Hasher{Params: p}
+}
+
+// policies are the configured password policies.
+func (e *env) policies() map[string]passwords.Policy {
+	if cfg, err := e.config(); err == nil {
+		return cfg.Passwords.policies()
+	}
+	return passwords.DefaultPolicies()
 }
 
 // keyring reads the sealing keys; create makes the key file when it is
@@ -53,8 +66,10 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 		Policy: directory.GatePolicy{Location: cfg.Location()},
 		Lockout: directory.Lockout{Threshold: cfg.Lockout.Threshold, Window: cfg.Lockout.Window.Duration,
 			Base: cfg.Lockout.Base.Duration, Max: cfg.Lockout.Max.Duration},
-		Hasher: e.hasher(),
-		Log:    e.logger(),
+		Hasher:    e.hasher(),
+		Policies:  cfg.Passwords.policies(),
+		PolicyFor: cfg.Passwords.policyFor,
+		Log:       e.logger(),
 	})
 }
 

@@ -40,6 +40,8 @@ func commands() []command {
 		{"config", "config example | check: print a commented example configuration, or check one", cmdConfig},
 		{"migrate", "migrate up | status: apply or list database migrations", cmdMigrate},
 		{"account", "account list | show NAME | add: the accounts in the directory", cmdAccount},
+		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
+		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}
