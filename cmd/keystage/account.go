@@ -204,6 +204,7 @@ func accountAdd(e *env, args []string) error {
 	start := fs.String("start", "", "first day of access, YYYY-MM-DD")
 	leave := fs.String("leave", "", "last day of access, YYYY-MM-DD")
 	fs.Var(&groups, "group", "add to this existing group (repeatable)")
+	withPassword := fs.Bool("password-stdin", false, "set the login password, read from standard input (checked against the role's policy)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -224,12 +225,30 @@ func accountAdd(e *env, args []string) error {
 	if err := a.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	var password string
+	if *withPassword {
+		if password, err = readSecret(e, "Password: "); err != nil {
+			return err
+		}
+	}
 	s, err := e.openStore(false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	d := e.directory(s)
+	if password != "" {
+		// Checked before anything is stored, so a refused password leaves no
+		// half-made account behind.
+		if vs, err := d.CheckPassword(e.ctx, a, password); err != nil {
+			return err
+		} else if len(vs) > 0 {
+			for _, v := range vs {
+				fmt.Fprintf(e.stderr, "  - %s [%s]\n", v.Message, v.Code)
+			}
+			return fmt.Errorf("password refused: %d rule(s) broken; nothing was created", len(vs))
+		}
+	}
 	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
 		if err := tx.CreateAccount(ctx, &a); err != nil {
 			return err
@@ -256,6 +275,11 @@ func accountAdd(e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if password != "" {
+		if err := d.SetPassword(e.ctx, e.actor(), a, password); err != nil {
+			return fmt.Errorf("account %s created, but setting its password failed: %w", a.Username, err)
+		}
 	}
 	fmt.Fprintf(e.stdout, "created %s (%s), uidNumber %d\n", a.Username, a.Role, a.UIDNumber)
 	return nil

@@ -92,6 +92,18 @@ func TestAccountCommands(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "lower-case") {
 		t.Errorf("bad username: %d %s", code, errOut)
 	}
+	code, _, errOut = keystage(t, "password\n", "--data", dir, "account", "add", "--username", "svc-print", "--role", "service", "--password-stdin")
+	if code != 1 || !strings.Contains(errOut, "nothing was created") {
+		t.Errorf("weak password: %d %s", code, errOut)
+	}
+	code, out, errOut = keystage(t, "Kestrel-Harbour-47\n", "--data", dir, "account", "add", "--username", "svc-print", "--role", "service", "--password-stdin")
+	if code != 0 {
+		t.Errorf("add with password: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = keystage(t, "", "--data", dir, "account", "show", "svc-print")
+	if code != 0 || !strings.Contains(out, "password:") {
+		t.Errorf("password not stored: %s", out)
+	}
 	code, out, _ = keystage(t, "", "--data", dir, "account", "list")
 	if code != 0 || !strings.Contains(out, "svc-moodle") || !strings.Contains(out, "service") {
 		t.Errorf("list: %d %s", code, out)
