@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,8 +193,6 @@ func (c *Config) KeyFile() string {
 	}
 	return filepath.Join(c.DataDir, "keystage.keys")
 }
-
-var errNoConfig = errors.New("no configuration")
 
 // exampleConfig is printed by `keystage config example`. Each section's
 // text lives beside its type.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -150,5 +149,3 @@ func oneOf(s string, options ...string) bool {
 	}
 	return false
 }
-
-func joinOr(options ...string) string { return strings.Join(options, " or ") }
