@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -382,7 +381,7 @@ func TestAbandonedHandshakes(t *testing.T) {
 		c.ConversationTTL = time.Minute
 		c.Now = clock.Now
 	})
-	base := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	ctx := t.Context()
 	for i := range 5 {
 		p := f.peer(wire.TypePEAP, "mschapv2", "alice", "x")
@@ -399,8 +398,8 @@ func TestAbandonedHandshakes(t *testing.T) {
 		}
 		p.Close() // the phone walks away
 	}
-	if n := runtime.NumGoroutine() - base; n < 5 {
-		t.Fatalf("expected a goroutine per handshake in flight, have %d more", n)
+	if n := f.srv.handshaking(); n != 5 {
+		t.Fatalf("%d handshakes in flight, want 5", n)
 	}
 	p := f.peer(wire.TypePEAP, "mschapv2", "alice", "x")
 	res, _ := f.srv.Handle(ctx, nil, p.IdentityResponse(1))
@@ -412,9 +411,10 @@ func TestAbandonedHandshakes(t *testing.T) {
 	if n := f.srv.Conversations(); n != 0 {
 		t.Fatalf("%d conversations after expiry", n)
 	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Fatalf("%d goroutines after expiry, %d before", n, base)
+	if n := f.srv.handshaking(); n != 0 {
+		t.Fatalf("%d handshakes in flight after expiry", n)
 	}
+	goleak.VerifyNone(t, before)
 	// And the server takes new conversations again.
 	p = f.peer(wire.TypePEAP, "mschapv2", "alice", "correct horse battery")
 	if res, _, err := authenticate(ctx, f.srv, p); err != nil || res.Outcome != Accept {
@@ -437,4 +437,41 @@ func TestConfig(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
+}
+
+// TestLegacyCiphers checks that a client with RSA key exchange only is
+// refused by default and served with LegacyCiphers.
+func TestLegacyCiphers(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprint(legacy), func(t *testing.T) {
+			pki := newTestPKIKey(t, true)
+			srv, err := New(Config{Certificates: []tls.Certificate{pki.cert}, LegacyCiphers: legacy}, newFakeBackend(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			f := &fixture{pki: pki, srv: srv, client: &tls.Config{
+				RootCAs: pki.pool, ServerName: testServerName, MaxVersion: tls.VersionTLS12,
+				CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA},
+			}}
+			p := f.peer(wire.TypePEAP, "mschapv2", "alice", "correct horse battery")
+			res, _, err := authenticate(t.Context(), srv, p)
+			if legacy != (err == nil && res.Outcome == Accept && bytes.Equal(res.MSK, p.MSK)) {
+				t.Fatalf("legacy %v: %v %+v", legacy, err, res)
+			}
+		})
+	}
+}
+
+// handshaking counts the conversations whose handshake goroutine runs.
+func (s *Server) handshaking() int {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	n := 0
+	for e := s.store.order.Front(); e != nil; e = e.Next() {
+		if t := e.Value.(*conversation).tun.Load(); t != nil && t.Handshaking() {
+			n++
+		}
+	}
+	return n
 }

@@ -91,6 +91,10 @@ func (t *Tunnel) Step(ctx context.Context, in []byte) (out []byte, done bool, er
 	if !t.running {
 		return nil, false, ErrHandshakeDone
 	}
+	if err := ctx.Err(); err != nil {
+		t.Close()
+		return nil, false, err
+	}
 	select {
 	case t.p.feed <- in:
 	case <-t.exited:
@@ -123,6 +127,16 @@ func (t *Tunnel) wait(ctx context.Context) (out []byte, done bool, err error) {
 	case <-ctx.Done():
 		t.Close()
 		return nil, false, ctx.Err()
+	}
+}
+
+// Handshaking reports whether the handshake goroutine is still running.
+func (t *Tunnel) Handshaking() bool {
+	select {
+	case <-t.exited:
+		return false
+	default:
+		return true
 	}
 }
 
