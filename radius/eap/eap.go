@@ -10,6 +10,18 @@
 // whose entries expire, and drives crypto/tls over EAP with the
 // internal/tunnel package.
 //
+// What the RADIUS server does around Handle: require and check
+// Message-Authenticator on every Access-Request and sign every reply with it
+// (first attribute); answer a retransmitted request from its reply cache,
+// never by calling Handle twice; join the request's EAP-Message attributes
+// and pass its State; split Result.EAPMessage into EAP-Message attributes of
+// at most 253 bytes; on Challenge send State; on Accept send MS-MPPE-Recv-Key
+// = MSK[0:32] and MS-MPPE-Send-Key = MSK[32:64] (RFC 2548 salt-encrypted with
+// the request authenticator), User-Name = Result.Username and the group
+// policy; on Reject send Reply-Message = Result.Reason. An error from Handle
+// means drop the request. A timer calling Sweep frees abandoned handshakes on
+// a quiet server; Close ends them all at shutdown.
+//
 // It must not import the RADIUS server, touch the network or reach the
 // directory except through Backend.
 package eap

@@ -2,6 +2,7 @@ package eap
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
@@ -190,15 +191,17 @@ func TestEapolTest(t *testing.T) {
 		name, eap, phase2, user, password string
 		fragment                          int
 		ok                                bool
+		domain                            string // domain_suffix_match, default the certificate's
 	}{
-		{"PEAP-MSCHAPv2", "PEAP", "auth=MSCHAPV2", "alice", "correct horse battery", 0, true},
-		{"TTLS-PAP", "TTLS", "auth=PAP", "alice", "correct horse battery", 0, true},
-		{"TTLS-MSCHAPv2", "TTLS", "auth=MSCHAPV2", "alice", "correct horse battery", 0, true},
-		{"PEAP-MSCHAPv2 small fragments", "PEAP", "auth=MSCHAPV2", "alice", "correct horse battery", 100, true},
-		{"PEAP-MSCHAPv2 wrong password", "PEAP", "auth=MSCHAPV2", "alice", "wrong", 0, false},
-		{"TTLS-PAP wrong password", "TTLS", "auth=PAP", "alice", "wrong", 0, false},
-		{"TTLS-MSCHAPv2 wrong password", "TTLS", "auth=MSCHAPV2", "alice", "wrong", 0, false},
-		{"PEAP-MSCHAPv2 suspended", "PEAP", "auth=MSCHAPV2", "bob", "Tr0ub4dor&3", 0, false},
+		{"PEAP-MSCHAPv2", "PEAP", "auth=MSCHAPV2", "alice", "correct horse battery", 0, true, ""},
+		{"TTLS-PAP", "TTLS", "auth=PAP", "alice", "correct horse battery", 0, true, ""},
+		{"TTLS-MSCHAPv2", "TTLS", "auth=MSCHAPV2", "alice", "correct horse battery", 0, true, ""},
+		{"PEAP-MSCHAPv2 small fragments", "PEAP", "auth=MSCHAPV2", "alice", "correct horse battery", 100, true, ""},
+		{"PEAP-MSCHAPv2 wrong password", "PEAP", "auth=MSCHAPV2", "alice", "wrong", 0, false, ""},
+		{"TTLS-PAP wrong password", "TTLS", "auth=PAP", "alice", "wrong", 0, false, ""},
+		{"TTLS-MSCHAPv2 wrong password", "TTLS", "auth=MSCHAPV2", "alice", "wrong", 0, false, ""},
+		{"PEAP-MSCHAPv2 suspended", "PEAP", "auth=MSCHAPV2", "bob", "Tr0ub4dor&3", 0, false, ""},
+		{"PEAP-MSCHAPv2 domain mismatch", "PEAP", "auth=MSCHAPV2", "alice", "correct horse battery", 0, false, "radius.other.test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) {
@@ -228,7 +231,7 @@ func TestEapolTest(t *testing.T) {
 	ca_cert=%q
 	domain_suffix_match=%q
 %s}
-`, tc.eap, tc.user, tc.password, tc.phase2, ca, testServerName, frag)
+`, tc.eap, tc.user, tc.password, tc.phase2, ca, cmp.Or(tc.domain, testServerName), frag)
 			confPath := filepath.Join(dir, "eapol.conf")
 			if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 				t.Fatal(err)
