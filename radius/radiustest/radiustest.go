@@ -6,12 +6,8 @@ package radiustest
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -21,6 +17,7 @@ import (
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/passwords"
 	"keystage.dev/keystage/radius"
 )
 
@@ -45,7 +42,7 @@ type Server struct {
 	Store      directory.Store
 	Directory  *directory.Directory
 	Radius     *radius.Server
-	Keyring    *Keyring
+	Keyring    *passwords.Keyring
 }
 
 // New starts a server. It seeds the NAS client "test-nas".
@@ -61,7 +58,7 @@ func New(t testing.TB, opts Options) *Server {
 		t.Cleanup(func() { s.Close() })
 		st = s
 	}
-	kr := NewKeyring()
+	kr := newKeyring()
 	d := directory.New(st, directory.Config{Policy: opts.Policy, Sealer: kr, Now: opts.Now})
 	sealed, err := kr.Seal([]byte(Secret), []byte(directory.SealNAS))
 	if err != nil {
@@ -77,7 +74,8 @@ func New(t testing.TB, opts Options) *Server {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := radius.New(ctx, d, Secrets{Store: st, Sealer: kr, Now: d.Now}, opts.Config)
+	srv, err := radius.New(ctx, d, d, opts.Config)
+	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,59 +163,12 @@ func (s *Server) AddUser(t testing.TB, u User) directory.Account {
 	return a
 }
 
-// Secrets opens Wi-Fi credentials sealed the way AddUser seals them (the
-// credential's cleartext under directory.SealWiFi).
-type Secrets struct {
-	Store  directory.Reader
-	Sealer directory.Sealer
-	Now    directory.Clock
-}
-
-// WiFiSecret opens the newest live Wi-Fi credential of a.
-func (s Secrets) WiFiSecret(ctx context.Context, a directory.Account) (string, error) {
-	cs, err := s.Store.Credentials(ctx, a.ID, directory.CredWiFi)
-	if err != nil {
-		return "", err
-	}
-	for _, c := range cs {
-		if c.Live(s.Now()) {
-			pw, err := s.Sealer.Open(c.Secret, []byte(directory.SealWiFi))
-			if err != nil {
-				return "", err
-			}
-			return string(pw), nil
-		}
-	}
-	return "", fmt.Errorf("wifi credential of %s: %w", a.Username, directory.ErrNotFound)
-}
-
-// Keyring is an in-memory AES-256-GCM directory.Sealer with one random key.
-type Keyring struct{ aead cipher.AEAD }
-
-// NewKeyring makes a keyring with a fresh random key.
-func NewKeyring() *Keyring {
+func newKeyring() *passwords.Keyring {
 	key := make([]byte, 32)
 	rand.Read(key)
-	b, _ := aes.NewCipher(key)
-	g, _ := cipher.NewGCM(b)
-	return &Keyring{aead: g}
-}
-
-// CurrentID names the key.
-func (k *Keyring) CurrentID() string { return "test" }
-
-// Seal encrypts plaintext bound to additionalData.
-func (k *Keyring) Seal(plaintext, additionalData []byte) (string, error) {
-	nonce := make([]byte, k.aead.NonceSize())
-	rand.Read(nonce)
-	return base64.StdEncoding.EncodeToString(k.aead.Seal(nonce, nonce, plaintext, additionalData)), nil
-}
-
-// Open decrypts what Seal made with the same additionalData.
-func (k *Keyring) Open(sealed string, additionalData []byte) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(sealed)
-	if err != nil || len(b) < k.aead.NonceSize() {
-		return nil, errors.New("radiustest: sealed value malformed")
+	kr, err := passwords.NewKeyring("test", map[string][]byte{"test": key})
+	if err != nil {
+		panic(err) // a 32-byte key and a valid id cannot fail
 	}
-	return k.aead.Open(nil, b[:k.aead.NonceSize()], b[k.aead.NonceSize():], additionalData)
+	return kr
 }
