@@ -24,9 +24,22 @@ import (
 // background, asks the NAS of each of the account's live sessions to end it.
 func (s *Server) AccessEnded(ctx context.Context, a directory.Account) {
 	s.facts.drop(a.Username)
+	s.endingMu.Lock()
+	if s.ending[a.Username] {
+		// Already under way (the hook and the audit trail both tell).
+		s.endingMu.Unlock()
+		return
+	}
+	s.ending[a.Username] = true
+	s.endingMu.Unlock()
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
+		defer func() {
+			s.endingMu.Lock()
+			delete(s.ending, a.Username)
+			s.endingMu.Unlock()
+		}()
 		// Detached from the caller: its request may end before the NAS
 		// answers, and the answer must still be recorded.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

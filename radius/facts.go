@@ -80,6 +80,9 @@ func (c *factCache) drop(username string) {
 	delete(c.m, username)
 }
 
+// zeroTime is the start of all time, for Store.Sessions.
+var zeroTime time.Time
+
 // errUnknown is an account that does not exist.
 var errUnknown = errors.New("no such account")
 

@@ -54,6 +54,9 @@ type Config struct {
 	Workers int
 	// ClientRefresh is how often NAS clients are reloaded. Default 30s.
 	ClientRefresh time.Duration
+	// AuditPoll is how often the audit trail is read for changes to
+	// accounts made elsewhere (see watch.go). Default 2s.
+	AuditPoll time.Duration
 	// UseFlush is how often last-use times are written. Default 1m.
 	UseFlush time.Duration
 	// DisconnectTimeout and DisconnectTries pace a Disconnect-Request.
@@ -81,6 +84,9 @@ func (c Config) withDefaults() Config {
 	if c.ClientRefresh <= 0 {
 		c.ClientRefresh = 30 * time.Second
 	}
+	if c.AuditPoll <= 0 {
+		c.AuditPoll = 2 * time.Second
+	}
 	if c.UseFlush <= 0 {
 		c.UseFlush = time.Minute
 	}
@@ -107,7 +113,9 @@ type Server struct {
 	locks   *addrLocks
 	count   counters
 
-	bg sync.WaitGroup // disconnects in flight
+	bg       sync.WaitGroup // disconnects in flight
+	endingMu sync.Mutex
+	ending   map[string]bool // accounts whose sessions are being ended
 }
 
 // New makes a server answering for d's accounts, with their Wi-Fi
@@ -130,6 +138,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		facts:   newFactCache(cfg.FactsTTL),
 		uses:    newUseLog(),
 		locks:   newAddrLocks(),
+		ending:  make(map[string]bool),
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
@@ -242,20 +251,28 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	return ap, err == nil
 }
 
-// housekeeping reloads clients, writes last-use times and purges old
-// sessions on timers.
+// housekeeping reloads clients, follows the audit trail, writes last-use
+// times and purges old sessions on timers.
 func (s *Server) housekeeping(ctx context.Context) {
 	reload := time.NewTicker(s.cfg.ClientRefresh)
 	flush := time.NewTicker(s.cfg.UseFlush)
 	purge := time.NewTicker(time.Hour)
+	watch := time.NewTicker(s.cfg.AuditPoll)
+	defer watch.Stop()
 	defer reload.Stop()
 	defer flush.Stop()
 	defer purge.Stop()
 	s.purge(ctx)
+	seq, _, err := s.d.Store.AuditHead(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("radius: reading the audit head", "err", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-watch.C:
+			s.watchAudit(ctx, &seq)
 		case <-reload.C:
 			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("reloading NAS clients", "err", err)

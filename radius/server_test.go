@@ -413,34 +413,68 @@ func newFakeNAS(t *testing.T, answer layeh.Code) *fakeNAS {
 	return f
 }
 
+// pointNAS makes the test NAS take Disconnect-Request at the fake's port and
+// gives jo.teacher a live session on it.
+func pointNAS(t *testing.T, srv *radiustest.Server, fake *fakeNAS) directory.Account {
+	t.Helper()
+	ctx := context.Background()
+	port := fake.conn.LocalAddr().(*net.UDPAddr).Port
+	ns, _ := srv.Store.NASClients(ctx)
+	n := ns[0]
+	n.CoAPort = port
+	err := srv.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.PutNASClient(ctx, &n); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "test", Action: "nas.update", Target: "nas:test-nas"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Radius.ReloadClients(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := srv.Store.AccountByUsername(ctx, "jo.teacher")
+	x := directory.Session{AccountID: a.ID, Username: "jo.teacher", NASName: "test-nas", NASAddress: "127.0.0.1", SessionID: "S-42",
+		CallingStation: "aa-bb-cc-dd-ee-ff", StartedAt: time.Now().Add(-time.Minute), UpdatedAt: time.Now()}
+	if err := srv.Store.PutSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A suspension made in another process reaches the server through the
+// audit trail, not the in-process hook.
+func TestDisconnectFollowsAuditTrail(t *testing.T) {
+	srv := radiustest.New(t, radiustest.Options{Config: radius.Config{AuditPoll: 20 * time.Millisecond}})
+	srv.AddUser(t, radiustest.User{Username: "jo.teacher", WiFi: "k7mqx-3tazr-9p4ce"})
+	fake := newFakeNAS(t, layeh.CodeDisconnectACK)
+	a := pointNAS(t, srv, fake)
+	err := srv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateAccount(ctx, a.ID, func(a *directory.Account) error { a.Status = directory.StatusDisabled; return nil }); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "cli:elsewhere", Action: "account.disable", Target: "account:jo.teacher"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-fake.got:
+		if rfc2866.AcctSessionID_GetString(p) != "S-42" {
+			t.Errorf("disconnect for %q", rfc2866.AcctSessionID_GetString(p))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no Disconnect-Request after a disable made outside the server")
+	}
+}
+
 func TestDisconnectOnSuspension(t *testing.T) {
 	for _, answer := range []layeh.Code{layeh.CodeDisconnectACK, layeh.CodeDisconnectNAK} {
 		srv := newServer(t, radius.Config{})
 		ctx := context.Background()
 		fake := newFakeNAS(t, answer)
-		port := fake.conn.LocalAddr().(*net.UDPAddr).Port
-		// The test NAS takes Disconnect-Request on the fake's port.
-		ns, _ := srv.Store.NASClients(ctx)
-		n := ns[0]
-		n.CoAPort = port
-		err := srv.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			if err := tx.PutNASClient(ctx, &n); err != nil {
-				return err
-			}
-			return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "test", Action: "nas.update", Target: "nas:test-nas"})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Radius.ReloadClients(ctx); err != nil {
-			t.Fatal(err)
-		}
-		a, _ := srv.Store.AccountByUsername(ctx, "jo.teacher")
-		x := directory.Session{AccountID: a.ID, Username: "jo.teacher", NASName: "test-nas", NASAddress: "127.0.0.1", SessionID: "S-42",
-			CallingStation: "aa-bb-cc-dd-ee-ff", StartedAt: time.Now().Add(-time.Minute), UpdatedAt: time.Now()}
-		if err := srv.Store.PutSession(ctx, &x); err != nil {
-			t.Fatal(err)
-		}
+		a := pointNAS(t, srv, fake)
 		suspend(t, srv, a, time.Time{})
 		select {
 		case p := <-fake.got:
