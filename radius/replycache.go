@@ -46,6 +46,18 @@ func (c *replyCache) begin(key string, now time.Time) (int, []byte) {
 		}
 		return cacheAnswered, e.reply
 	}
+	// When full, the oldest answered entries make room: under a load that
+	// outruns the TTL, a late retransmission of them is authenticated
+	// again, which beats refusing new requests. Only a cache full of
+	// requests still being answered refuses.
+	for len(c.entries) >= c.max && len(c.order) > 0 {
+		old, ok := c.entries[c.order[0]]
+		if ok && !old.done {
+			break
+		}
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
 	if len(c.entries) >= c.max {
 		return cacheFull, nil
 	}

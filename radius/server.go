@@ -48,7 +48,8 @@ type Config struct {
 	FactsTTL time.Duration
 	// ReplyTTL is how long a reply is kept for retransmissions. Default 30s.
 	ReplyTTL time.Duration
-	// MaxPending bounds the reply cache. Default 65536.
+	// MaxPending bounds the reply cache; when it is full the oldest
+	// answers are forgotten first. Default 65536.
 	MaxPending int
 	// Workers bounds the requests answered at once. Default 64.
 	Workers int
