@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -505,4 +506,27 @@ func TestDisconnectOnSuspension(t *testing.T) {
 func vlanOf(p *layeh.Packet) string {
 	_, v := rfc2868.TunnelPrivateGroupID_GetString(p)
 	return v
+}
+
+func TestEAPBackend(t *testing.T) {
+	srv := newServer(t, radius.Config{})
+	ctx := context.Background()
+	pw, nt, err := srv.Radius.EAPSecret(ctx, `SCHOOL\Jo.Teacher`)
+	if err != nil || pw != "k7mqx-3tazr-9p4ce" || len(nt) != 16 {
+		t.Fatalf("secret: %q %x %v", pw, nt, err)
+	}
+	if _, _, err := srv.Radius.EAPSecret(ctx, "nobody"); !errors.Is(err, radius.ErrUnknownUser) {
+		t.Errorf("unknown: %v", err)
+	}
+	if err := srv.Radius.EAPAuthorize(ctx, "jo.teacher"); err != nil {
+		t.Errorf("authorize: %v", err)
+	}
+	for i := 0; i < 5; i++ {
+		srv.Radius.EAPFailed(ctx, "jo.teacher")
+	}
+	err = srv.Radius.EAPAuthorize(ctx, "jo.teacher")
+	var refused *directory.RefusedError
+	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonLockedOut {
+		t.Errorf("after 5 failures: %v", err)
+	}
 }

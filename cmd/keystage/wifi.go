@@ -57,7 +57,7 @@ func cmdWiFi(e *env, args []string) error {
 		if err := d.RevokeWiFi(e.ctx, e.actor(), a); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "Wi-Fi credential of %s revoked: new sign-ins are refused; sessions already up last until they re-authenticate.\n", a.Username)
+		fmt.Fprintf(e.stderr, "Wi-Fi credential of %s revoked: new sign-ins are refused; a running RADIUS server ends its live sessions.\n", a.Username)
 	}
 	return nil
 }
