@@ -159,6 +159,10 @@ type Store interface {
 
 	// NoteUse records that an account used a service at t.
 	NoteUse(ctx context.Context, accountID int64, service Service, t time.Time) error
+	// NoteUses records many uses of one service at once, in one
+	// transaction (a frontend that gathers them in memory flushes them
+	// so); an account that no longer exists is skipped.
+	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
 	// NoteFailure counts a failed authentication under key (an account or

@@ -186,10 +186,9 @@ func (u *useLog) take() map[int64]time.Time {
 
 // flushUses writes the gathered last-use times.
 func (s *Server) flushUses(ctx context.Context) {
-	for id, t := range s.uses.take() {
-		if err := s.d.Store.NoteUse(ctx, id, directory.ServiceWiFi, t); err != nil {
-			s.log.Warn("noting Wi-Fi use", "account_id", id, "err", err)
-		}
+	uses := s.uses.take()
+	if err := s.d.Store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
+		s.log.Warn("noting Wi-Fi use", "accounts", len(uses), "err", err)
 	}
 }
 

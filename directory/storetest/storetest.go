@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"UsageAndFailures", testUsageAndFailures},
 		{"Sessions", testSessions},
 		{"CloseNASSessions", testCloseNASSessions},
+		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
 	}
 	for _, tc := range tests {
@@ -747,5 +748,29 @@ func testCloseNASSessions(t *testing.T, s directory.Store) {
 	}
 	if n, _ := s.CloseNASSessions(ctx, "192.0.2.1", at, "NAS-Reboot"); n != 0 {
 		t.Errorf("second close = %d, want 0", n)
+	}
+}
+
+func testNoteUses(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("user1", "U1"))
+	b := mustCreate(t, s, pupil("user2", "U2"))
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	if err := s.NoteUse(ctx, b.ID, directory.ServiceWiFi, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// 999999 does not exist: skipped, not an error.
+	err := s.NoteUses(ctx, directory.ServiceWiFi, map[int64]time.Time{a.ID: t0, b.ID: t0, 999999: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.LastUse(ctx, a.ID); !u[directory.ServiceWiFi].Equal(t0) {
+		t.Errorf("a: %v", u)
+	}
+	if u, _ := s.LastUse(ctx, b.ID); !u[directory.ServiceWiFi].Equal(t0.Add(time.Hour)) {
+		t.Errorf("b went back in time: %v", u)
+	}
+	if err := s.NoteUses(ctx, directory.ServiceWiFi, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
 	}
 }
