@@ -114,6 +114,7 @@ type Server struct {
 	locks   *addrLocks
 	count   counters
 
+	auditSeq int64          // the last audit event followed
 	bg       sync.WaitGroup // disconnects in flight
 	endingMu sync.Mutex
 	ending   map[string]bool // accounts whose sessions are being ended
@@ -143,6 +144,12 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
+	}
+	// The audit trail is followed from here: what changed before is in
+	// the store already.
+	var err error
+	if s.auditSeq, _, err = d.Store.AuditHead(ctx); err != nil {
+		return nil, fmt.Errorf("radius: reading the audit trail: %w", err)
 	}
 	return s, nil
 }
@@ -264,10 +271,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 	defer flush.Stop()
 	defer purge.Stop()
 	s.purge(ctx)
-	seq, _, err := s.d.Store.AuditHead(ctx)
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("radius: reading the audit head", "err", err)
-	}
+	seq := s.auditSeq
 	for {
 		select {
 		case <-ctx.Done():
