@@ -8,17 +8,8 @@ import (
 	"time"
 
 	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/passwords"
 )
-
-// Hasher hashes and verifies login passwords (passwords.Hasher).
-type Hasher interface {
-	Hash(password string) (string, error)
-	// Verify checks password against an encoded hash; needsRehash asks for
-	// the hash to be replaced by one with the current scheme and cost.
-	Verify(encoded, password string) (ok, needsRehash bool, err error)
-	// DummyVerify costs what Verify costs, for unknown users.
-	DummyVerify(password string)
-}
 
 // Sealer seals secrets at rest (passwords.Keyring).
 type Sealer interface {
@@ -37,20 +28,28 @@ type Directory struct {
 	Store   Store
 	Gate    *Gate
 	Lockout *Lockout
-	Hasher  Hasher
+	Hasher  *passwords.Hasher
 	Sealer  Sealer
 	Now     Clock
 	Log     *slog.Logger
+	// Policies are the password policies by name; PolicyFor picks one for
+	// an account (nil: PolicyName).
+	Policies  map[string]passwords.Policy
+	PolicyFor func(Account) string
+	// AccessEnded are called after an account loses access (see EndAccess).
+	AccessEnded []func(ctx context.Context, a Account)
 }
 
 // Config is what New needs beyond the store.
 type Config struct {
-	Policy  GatePolicy
-	Lockout Lockout // Store is filled in
-	Hasher  Hasher
-	Sealer  Sealer
-	Now     Clock
-	Log     *slog.Logger
+	Policy    GatePolicy
+	Lockout   Lockout // Store is filled in
+	Hasher    *passwords.Hasher
+	Sealer    Sealer
+	Policies  map[string]passwords.Policy // nil: passwords.DefaultPolicies()
+	PolicyFor func(Account) string
+	Now       Clock
+	Log       *slog.Logger
 }
 
 // New puts a Directory together.
@@ -65,14 +64,20 @@ func New(s Store, cfg Config) *Directory {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	pols := cfg.Policies
+	if pols == nil {
+		pols = passwords.DefaultPolicies()
+	}
 	return &Directory{
-		Store:   s,
-		Gate:    &Gate{Store: s, Policy: cfg.Policy, Lockout: &lo},
-		Lockout: &lo,
-		Hasher:  cfg.Hasher,
-		Sealer:  cfg.Sealer,
-		Now:     now,
-		Log:     log,
+		Policies:  pols,
+		PolicyFor: cfg.PolicyFor,
+		Store:     s,
+		Gate:      &Gate{Store: s, Policy: cfg.Policy, Lockout: &lo},
+		Lockout:   &lo,
+		Hasher:    cfg.Hasher,
+		Sealer:    cfg.Sealer,
+		Now:       now,
+		Log:       log,
 	}
 }
 

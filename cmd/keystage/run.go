@@ -1,11 +1,154 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
 )
 
+// env is what every command gets: the global flags, the streams and a
+// context that ends on SIGINT or SIGTERM.
+type env struct {
+	ctx        context.Context
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	configPath string
+	dataDir    string
+	cfg        *Config
+	log        *slog.Logger
+}
+
+// command is one subcommand: a file of its own holds each.
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"version", "print the version", cmdVersion},
+		{"config", "config example | check: print a commented example configuration, or check one", cmdConfig},
+		{"migrate", "migrate up | status: apply or list database migrations", cmdMigrate},
+		{"account", "account list | show NAME | add: the accounts in the directory", cmdAccount},
+		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
+		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
+		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
+		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
+	}
+}
+
+// usageError is a mistake in the command line: usage is printed, exit 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "keystage: not yet")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("keystage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&e.configPath, "config", os.Getenv("KEYSTAGE_CONFIG"), "configuration `file` (env KEYSTAGE_CONFIG)")
+	fs.StringVar(&e.dataDir, "data", "", "data `directory` for the SQLite default (overrides the configuration)")
+	fs.Usage = func() { printUsage(stderr, fs) }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		printUsage(stderr, fs)
+		return 2
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(e, rest)
+		var ue usageError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "keystage %s: %s\n", name, ue.msg)
+			return 2
+		case errors.Is(err, errSilent):
+			return 1
+		}
+		fmt.Fprintf(stderr, "keystage %s: %s\n", name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "keystage: unknown command %q\n", name)
+	printUsage(stderr, fs)
 	return 2
 }
+
+// errSilent is returned by a command that has already said why it failed.
+var errSilent = errors.New("failed")
+
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: keystage [--config FILE] [--data DIR] COMMAND [ARGS]")
+	fmt.Fprintln(w, "\ncommands:")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nglobal flags:")
+	fs.PrintDefaults()
+}
+
+// newFlags makes the flag set of a subcommand.
+func (e *env) newFlags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("keystage "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: keystage %s %s\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses a subcommand's flags, allowing them after positional
+// arguments too ("account show jsmith --json").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+func joinOr(options ...string) string { return strings.Join(options, " or ") }

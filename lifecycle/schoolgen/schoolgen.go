@@ -90,8 +90,9 @@ func People(s Spec) []Person {
 		g, f := given[r.IntN(len(given))], family[r.IntN(len(family))]
 		p := Person{
 			MISID: fmt.Sprintf("P%07d", i+1), GivenName: g, FamilyName: f, YearGroup: year, RegGroup: form,
-			// The youngest year started this September, each older one a year before.
-			StartDate: time.Date(s.IntakeYear-(len(s.Years)-1-yi), 9, 3, 0, 0, 0, 0, time.UTC),
+			// The first year listed (the youngest) started this September, each
+			// older one a year before.
+			StartDate: time.Date(s.IntakeYear-yi, 9, 3, 0, 0, 0, 0, time.UTC),
 		}
 		for c := 0; c < s.ClassesPerYear; c++ {
 			p.Classes = append(p.Classes, fmt.Sprintf("%s-%s-%d", year, []string{"ma", "en", "sc", "hu", "la", "ar"}[c%6], 1+r.IntN(2)))

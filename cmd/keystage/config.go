@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file. Each frontend's section has its
+// own type in a file of its own (config_ldap.go, …); the packages below cmd
+// get typed values built from it, never the file or the environment.
+type Config struct {
+	// DataDir holds the SQLite store, the key file and generated
+	// certificates. --data overrides it.
+	DataDir string `toml:"data_dir"`
+	// School is the name people see.
+	School string `toml:"school"`
+	// Timezone is the school's: dates start and end at its midnight.
+	Timezone string `toml:"timezone"`
+
+	Database  DatabaseSection  `toml:"database"`
+	Secrets   SecretsSection   `toml:"secrets"`
+	Log       LogSection       `toml:"log"`
+	Lockout   LockoutSection   `toml:"lockout"`
+	Passwords PasswordsSection `toml:"passwords"`
+	LDAP      LDAPSection      `toml:"ldap"`
+	RADIUS    RADIUSSection    `toml:"radius"`
+	Portal    PortalSection    `toml:"portal"`
+
+	loc *time.Location
+}
+
+// DatabaseSection says where the directory is kept.
+type DatabaseSection struct {
+	// URL: empty for SQLite in the data directory, or postgres://….
+	// KEYSTAGE_DATABASE_URL overrides it.
+	URL string `toml:"url"`
+}
+
+// SecretsSection says where the sealing keys are.
+type SecretsSection struct {
+	// KeyFile holds the AES-256 keys that seal Wi-Fi credentials and NAS
+	// secrets. KEYSTAGE_KEY_FILE overrides it. Default: DATA/keystage.keys.
+	KeyFile string `toml:"key_file"`
+}
+
+// LogSection sets up the structured log.
+type LogSection struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// LockoutSection is the failed-sign-in lockout shared by every frontend.
+type LockoutSection struct {
+	Threshold int      `toml:"threshold"`
+	Window    duration `toml:"window"`
+	Base      duration `toml:"base"`
+	Max       duration `toml:"max"`
+}
+
+// duration reads "15m", "1h30m" in TOML.
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: write it like 90s, 15m or 2h", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// defaults is the configuration with nothing set.
+func defaults() Config {
+	return Config{
+		DataDir:   "/var/lib/keystage",
+		School:    "Keystage",
+		Timezone:  "Europe/London",
+		Log:       LogSection{Level: "info", Format: "text"},
+		Lockout:   LockoutSection{Threshold: 5, Window: duration{15 * time.Minute}, Base: duration{time.Minute}, Max: duration{30 * time.Minute}},
+		Passwords: defaultPasswords(),
+		LDAP:      defaultLDAP(),
+		RADIUS:    defaultRADIUS(),
+		Portal:    defaultPortal(),
+	}
+}
+
+// problems gathers every fault in a configuration so that all are reported
+// at once.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err(path string) error {
+	if len(p) == 0 {
+		return nil
+	}
+	where := "configuration"
+	if path != "" {
+		where = path
+	}
+	return fmt.Errorf("%s has %d problem(s):\n  - %s", where, len(p), strings.Join(p, "\n  - "))
+}
+
+// loadConfig reads the file (if any), applies the environment and the
+// global flags, and validates the result.
+func loadConfig(path, dataFlag string) (*Config, error) {
+	cfg := defaults()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			return nil, fmt.Errorf("configuration %s: %w", path, err)
+		}
+		if undec := md.Undecoded(); len(undec) > 0 {
+			keys := make([]string, len(undec))
+			for i, k := range undec {
+				keys[i] = k.String()
+			}
+			return nil, fmt.Errorf("configuration %s: unknown setting(s): %s", path, strings.Join(keys, ", "))
+		}
+	}
+	if v := os.Getenv("KEYSTAGE_DATABASE_URL"); v != "" {
+		cfg.Database.URL = v
+	}
+	if v := os.Getenv("KEYSTAGE_KEY_FILE"); v != "" {
+		cfg.Secrets.KeyFile = v
+	}
+	if dataFlag != "" {
+		cfg.DataDir = dataFlag
+	}
+	if err := cfg.validate().err(path); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func (c *Config) validate() problems {
+	var p problems
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		p.add("timezone %q: not a known time zone (e.g. Europe/London)", c.Timezone)
+	}
+	c.loc = loc
+	if c.DataDir == "" {
+		p.add("data_dir: empty")
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		p.add("log.level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		p.add("log.format %q: use text or json", c.Log.Format)
+	}
+	if c.Lockout.Threshold < 1 {
+		p.add("lockout.threshold %d: must be at least 1", c.Lockout.Threshold)
+	}
+	u := c.Database.URL
+	if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
+		p.add("database.url: want postgres://… or sqlite:PATH (or empty for SQLite in the data directory)")
+	}
+	c.Passwords.validate(&p)
+	c.LDAP.validate(&p)
+	c.RADIUS.validate(&p)
+	c.Portal.validate(&p)
+	return p
+}
+
+// Location is the school's time zone.
+func (c *Config) Location() *time.Location {
+	if c.loc == nil {
+		return time.UTC
+	}
+	return c.loc
+}
+
+// DatabaseURL is where the store is.
+func (c *Config) DatabaseURL() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "keystage.db")
+}
+
+// KeyFile is where the sealing keys are.
+func (c *Config) KeyFile() string {
+	if c.Secrets.KeyFile != "" {
+		return c.Secrets.KeyFile
+	}
+	return filepath.Join(c.DataDir, "keystage.keys")
+}
+
+var errNoConfig = errors.New("no configuration")
+
+// exampleConfig is printed by `keystage config example`. Each section's
+// text lives beside its type.
+func exampleConfig() string {
+	return `# Keystage configuration (TOML). Every setting is shown with its default.
+# Environment overrides: KEYSTAGE_DATABASE_URL, KEYSTAGE_KEY_FILE; --data DIR
+# overrides data_dir.
+
+# Where the SQLite store, the key file and generated certificates live.
+data_dir = "/var/lib/keystage"
+# The name people see in the portal and in messages.
+school = "Keystage"
+# The school's time zone: start and leave dates begin and end at its midnight.
+timezone = "Europe/London"
+
+[database]
+# Empty: SQLite in data_dir (one school, one node). For a trust or council with
+# several nodes: "postgres://keystage@db.example/keystage?sslmode=verify-full".
+url = ""
+
+[secrets]
+# AES-256 keys that seal Wi-Fi credentials and NAS secrets at rest. Created
+# on first start when missing. Back it up apart from the database.
+key_file = ""   # default: DATA/keystage.keys
+
+[log]
+level = "info"   # debug, info, warn, error
+format = "text"  # text or json
+
+[lockout]
+# Failed sign-ins (LDAP, RADIUS, portal) per account and per address: after
+# threshold failures within window, locked for base, doubling up to max.
+threshold = 5
+window = "15m"
+base = "1m"
+max = "30m"
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal
+}

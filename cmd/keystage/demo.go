@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"keystage.dev/keystage/directory"
+)
+
+// The demo's sign-ins. They are fictional and printed for anyone to try;
+// every demo account of a role shares its role's password.
+const (
+	demoStaffPassword = "Kestrel-Harbour-47"
+	demoPupilPassword = "Maple-Comet-52"
+	demoNASSecret     = "demo-radius-secret"
+)
+
+func cmdDemo(e *env, args []string) error {
+	fs := e.newFlags("demo", "[--reset] [--no-serve]")
+	reset := fs.Bool("reset", false, "delete the demo data directory and seed it anew")
+	noServe := fs.Bool("no-serve", false, "seed (or reuse) the demo school, print the hints and exit")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dir := e.dataDir
+	if dir == "" {
+		dir = "keystage-demo"
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if *reset {
+		if _, err := os.Stat(filepath.Join(abs, "keystage.db")); err == nil || errors.Is(err, os.ErrNotExist) {
+			if err := os.RemoveAll(abs); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
+	cfg, err := loadConfig(e.configPath, abs)
+	if err != nil {
+		return err
+	}
+	cfg.School = "Keystage Demo Academy"
+	cfg.Database.URL = "" // the demo is always SQLite in its own directory
+	cfg.LDAP.demo(abs)
+	cfg.RADIUS.demo(abs)
+	cfg.Portal.demo(abs)
+	if err := cfg.validate().err("demo configuration"); err != nil {
+		return err
+	}
+	e.cfg = cfg
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	if err := e.withKeys(d, true); err != nil {
+		return err
+	}
+	n, err := s.CountAccounts(e.ctx, directory.AccountQuery{})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stdout, "Seeding the demo school into %s …\n", abs)
+		if err := seedDemo(e, d); err != nil {
+			return fmt.Errorf("seeding the demo school: %w", err)
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "Reusing the demo school in %s (%d accounts); --reset starts afresh.\n", abs, n)
+	}
+	fes, err := e.frontends(d, cfg)
+	if err != nil {
+		return err
+	}
+	teacher, pupil := demoNames(e.ctx, s)
+	printDemoHints(e, abs, teacher, pupil, fes)
+	if len(fes) == 0 || *noServe {
+		return nil
+	}
+	return runFrontends(e, fes)
+}
+
+func printDemoHints(e *env, dir, demoTeacher, demoPupil string, fes []frontend) {
+	w := e.stdout
+	fmt.Fprintf(w, `
+Keystage demo: Keystage Demo Academy, 30 staff and 300 pupils in years 7 to 11.
+Data: %s (SQLite). Stop with Ctrl-C; run again to reuse it.
+
+Sign-ins (fictional):
+  teacher    %-14s password %s
+  pupil      %-14s password %s
+  (every demo staff account uses the staff password, every pupil the pupil one)
+
+Try, in another terminal:
+  go run ./cmd/keystage --data %s account list --role staff
+  go run ./cmd/keystage --data %s account show %s
+`, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil)
+	for _, f := range fes {
+		if len(f.hints) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		for _, h := range f.hints {
+			fmt.Fprintf(w, "  %s\n", h)
+		}
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"keystage.dev/keystage/directory/sqlstore"
+)
+
+// config loads the configuration once.
+func (e *env) config() (*Config, error) {
+	if e.cfg != nil {
+		return e.cfg, nil
+	}
+	cfg, err := loadConfig(e.configPath, e.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg = cfg
+	return cfg, nil
+}
+
+// logger is the structured log, on standard error.
+func (e *env) logger() *slog.Logger {
+	if e.log != nil {
+		return e.log
+	}
+	level := slog.LevelInfo
+	format := "text"
+	if e.cfg != nil {
+		_ = level.UnmarshalText([]byte(e.cfg.Log.Level))
+		format = e.cfg.Log.Format
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		e.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
+	} else {
+		e.log = slog.New(slog.NewTextHandler(e.stderr, opts))
+	}
+	return e.log
+}
+
+// openStore opens the configured store. A read-only open of SQLite does not
+// take the writer's lock, so it works beside a running server.
+func (e *env) openStore(readOnly bool) (*sqlstore.Store, error) {
+	return e.openStoreWith(sqlstore.Config{ReadOnly: readOnly})
+}
+
+func (e *env) openStoreWith(sc sqlstore.Config) (*sqlstore.Store, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	u := cfg.DatabaseURL()
+	if sqlstore.DialectOf(u) == sqlstore.SQLite && cfg.Database.URL == "" {
+		if st, err := os.Stat(cfg.DataDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("data directory %s does not exist or is not a directory: create it, or point --data at it", cfg.DataDir)
+		}
+	}
+	sc.URL = u
+	return sqlstore.Open(e.ctx, sc)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"keystage.dev/keystage/directory"
+)
+
+// frontend is one server that keystage serve runs until its context ends.
+type frontend struct {
+	name  string
+	addrs []string // where it listens, for the log
+	hints []string // commands that work against it, printed by the demo
+	serve func(ctx context.Context) error
+}
+
+// frontends builds what the configuration enables; each frontend's builder
+// lives in its own file (serve_ldap.go, …).
+func (e *env) frontends(d *directory.Directory, cfg *Config) ([]frontend, error) {
+	var out []frontend
+	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildLDAP, buildRADIUS, buildPortal} {
+		f, err := build(e, d, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+func cmdServe(e *env, args []string) error {
+	fs := e.newFlags("serve", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	if err := e.withKeys(d, true); err != nil {
+		return err
+	}
+	fes, err := e.frontends(d, cfg)
+	if err != nil {
+		return err
+	}
+	if len(fes) == 0 {
+		return fmt.Errorf("no frontend is enabled: set enabled = true under [ldap], [radius] or [portal]")
+	}
+	return runFrontends(e, fes)
+}
+
+// runFrontends serves until SIGINT/SIGTERM, then shuts every frontend down
+// gracefully; one failing stops the rest.
+func runFrontends(e *env, fes []frontend) error {
+	g, ctx := errgroup.WithContext(e.ctx)
+	for _, f := range fes {
+		e.logger().Info("serving", "frontend", f.name, "addrs", f.addrs)
+		g.Go(func() error {
+			if err := f.serve(ctx); err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	e.logger().Info("stopped")
+	return err
+}

@@ -1,0 +1,94 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+
+	"keystage.dev/keystage/passwords"
+)
+
+// IssueWiFi gives a a new Wi-Fi credential, generated to the policy of its
+// role and sealed at rest, and revokes the ones before it (their sessions
+// are not ended here: a renewal is the person's own choice). It returns
+// the credential in clear, once, to show the person.
+func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (string, error) {
+	secret, err := passwords.GenerateWiFi(d.Policy(a))
+	if err != nil {
+		return "", err
+	}
+	sealed, err := d.Sealer.Seal([]byte(secret), []byte(SealWiFi))
+	if err != nil {
+		return "", err
+	}
+	now := d.Now()
+	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		if err := d.revokeWiFi(ctx, tx, a); err != nil {
+			return err
+		}
+		c := Credential{AccountID: a.ID, Kind: CredWiFi, Secret: sealed, KeyID: d.Sealer.CurrentID(), CreatedAt: now}
+		if err := tx.AddCredential(ctx, &c); err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, actor, "wifi.issue", "account:"+a.Username, nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
+	})
+	if err != nil {
+		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
+	}
+	return secret, nil
+}
+
+// RevokeWiFi ends a's Wi-Fi credentials.
+func (d *Directory) RevokeWiFi(ctx context.Context, actor string, a Account) error {
+	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		if err := d.revokeWiFi(ctx, tx, a); err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, actor, "wifi.revoke", "account:"+a.Username, nil, nil)
+	})
+}
+
+func (d *Directory) revokeWiFi(ctx context.Context, tx Tx, a Account) error {
+	now := d.Now()
+	creds, err := tx.Credentials(ctx, a.ID, CredWiFi)
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		if c.RevokedAt.IsZero() {
+			if _, err := tx.UpdateCredential(ctx, c.ID, func(c *Credential) error { c.RevokedAt = now; return nil }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// WiFiSecret opens a's Wi-Fi credential in force now; ErrNotFound when it
+// has none.
+func (d *Directory) WiFiSecret(ctx context.Context, a Account) (string, error) {
+	creds, err := d.Store.Credentials(ctx, a.ID, CredWiFi)
+	if err != nil {
+		return "", err
+	}
+	now := d.Now()
+	for _, c := range creds {
+		if !c.Live(now) {
+			continue
+		}
+		b, err := d.Sealer.Open(c.Secret, []byte(SealWiFi))
+		if err != nil {
+			return "", fmt.Errorf("Wi-Fi credential of %s: %w", a.Username, err)
+		}
+		return string(b), nil
+	}
+	return "", fmt.Errorf("Wi-Fi credential of %s: %w", a.Username, ErrNotFound)
+}
+
+// EndAccess tells the AccessEnded hooks that a has lost access (disabled,
+// suspended, left), after the change has committed: RADIUS ends live
+// sessions, caches forget the account.
+func (d *Directory) EndAccess(ctx context.Context, a Account) {
+	for _, f := range d.AccessEnded {
+		f(ctx, a)
+	}
+}

@@ -1,0 +1,75 @@
+package passwords
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2Hash is a parsed argon2id PHC string.
+type argon2Hash struct {
+	Argon2Params
+	salt, key []byte
+}
+
+var b64 = base64.RawStdEncoding
+
+func (a argon2Hash) encode() string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, a.Memory, a.Iterations, a.Parallelism,
+		b64.EncodeToString(a.salt), b64.EncodeToString(a.key))
+}
+
+// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P$salt$key, strictly: version
+// 19 only, parameters in that order, unpadded base64, and every parameter
+// within Argon2Params.Validate so that a planted hash cannot ask for a
+// terabyte of memory.
+func parseArgon2(s string) (argon2Hash, error) {
+	var a argon2Hash
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return a, fmt.Errorf("%w: want 6 $-separated fields", ErrMalformedHash)
+	}
+	if parts[2] != "v=19" {
+		return a, fmt.Errorf("%w: version %q, want v=19", ErrUnsupportedHash, parts[2])
+	}
+	kv := strings.Split(parts[3], ",")
+	if len(kv) != 3 {
+		return a, fmt.Errorf("%w: want m=,t=,p=", ErrMalformedHash)
+	}
+	var nums [3]uint64
+	for i, name := range []string{"m=", "t=", "p="} {
+		v, ok := strings.CutPrefix(kv[i], name)
+		if !ok {
+			return a, fmt.Errorf("%w: want m=,t=,p=", ErrMalformedHash)
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return a, fmt.Errorf("%w: %s not a number", ErrMalformedHash, name[:1])
+		}
+		nums[i] = n
+	}
+	if nums[2] > 255 {
+		return a, fmt.Errorf("%w: parallelism %d above 255", ErrUnsupportedHash, nums[2])
+	}
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return a, fmt.Errorf("%w: salt not base64", ErrMalformedHash)
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil {
+		return a, fmt.Errorf("%w: key not base64", ErrMalformedHash)
+	}
+	a.Argon2Params = Argon2Params{
+		Memory: uint32(nums[0]), Iterations: uint32(nums[1]), Parallelism: uint8(nums[2]),
+		SaltLen: uint32(len(salt)), KeyLen: uint32(len(key)),
+	}
+	if err := a.Validate(); err != nil {
+		return a, fmt.Errorf("%w: %v", ErrUnsupportedHash, err)
+	}
+	a.salt, a.key = salt, key
+	return a, nil
+}
