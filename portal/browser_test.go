@@ -136,7 +136,7 @@ func virtualAuthenticator() chromedp.Action[chromedp.Void] {
 
 func signInAction(srv *portaltest.Server, user string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
-		chromedp.Navigate(srv.URL + "/signin"),
+		chromedp.Navigate(srv.URL+"/signin"),
 		chromedp.WaitVisible(chromedp.ID("#username")),
 		chromedp.SendKeys(chromedp.ID("#username"), user),
 		chromedp.SendKeys(chromedp.ID("#password"), portaltest.Password),
