@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +30,7 @@ type Config struct {
 	LDAP      LDAPSection      `toml:"ldap"`
 	RADIUS    RADIUSSection    `toml:"radius"`
 	Portal    PortalSection    `toml:"portal"`
+	Metrics   MetricsSection   `toml:"metrics"`
 
 	loc *time.Location
 }
@@ -168,6 +168,7 @@ func (c *Config) validate() problems {
 	c.LDAP.validate(&p)
 	c.RADIUS.validate(&p)
 	c.Portal.validate(&p)
+	c.Metrics.validate(&p)
 	return p
 }
 
@@ -194,8 +195,6 @@ func (c *Config) KeyFile() string {
 	}
 	return filepath.Join(c.DataDir, "keystage.keys")
 }
-
-var errNoConfig = errors.New("no configuration")
 
 // exampleConfig is printed by `keystage config example`. Each section's
 // text lives beside its type.
@@ -232,5 +231,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics
 }

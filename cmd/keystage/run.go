@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -42,6 +41,8 @@ func commands() []command {
 		{"account", "account list | show NAME | add: the accounts in the directory", cmdAccount},
 		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
 		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
+		{"backup", "backup -o FILE: a consistent copy of the SQLite store, while it runs", cmdBackup},
+		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}
@@ -150,5 +151,3 @@ func oneOf(s string, options ...string) bool {
 	}
 	return false
 }
-
-func joinOr(options ...string) string { return strings.Join(options, " or ") }

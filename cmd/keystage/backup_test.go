@@ -1,0 +1,36 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"keystage.dev/keystage/directory/sqlstore"
+)
+
+func TestBackupBesideARunningServerAndRestore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	// Hold the writer's lock as keystage serve does.
+	server, err := sqlstore.Open(t.Context(), sqlstore.Config{URL: filepath.Join(dir, "keystage.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "backup.db")
+	code, stdout, errOut := keystage(t, "", "--data", dir, "backup", "-o", out)
+	if code != 0 || !strings.Contains(stdout, "key file") {
+		t.Fatalf("backup beside the server: %d %s %s", code, stdout, errOut)
+	}
+	if code, _, errOut := keystage(t, "", "--data", dir, "restore", out); code != 1 || !strings.Contains(errOut, "stop keystage first") {
+		t.Errorf("restore under the server: %d %s", code, errOut)
+	}
+	server.Close()
+	if code, stdout, errOut := keystage(t, "", "--data", dir, "restore", out); code != 0 {
+		t.Fatalf("restore: %d %s %s", code, stdout, errOut)
+	}
+	if code, stdout, _ := keystage(t, "", "--data", dir, "account", "list", "--role", "staff"); code != 0 || strings.Count(stdout, "\n") != 31 {
+		t.Errorf("after restore: %d\n%s", code, stdout)
+	}
+}

@@ -1,0 +1,102 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/directory/sqlstore"
+)
+
+func addAccount(t *testing.T, s directory.Store, name string) {
+	t.Helper()
+	if err := s.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		a := directory.Account{Username: name, Role: directory.RoleStaff}
+		if err := tx.CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: name})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackupAndRestore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "keystage.db")
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAccount(t, s, "before")
+	backup := filepath.Join(dir, "backup.db")
+	// Online: the store stays open, as under a running server.
+	if err := sqlstore.Backup(ctx, db, backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Backup(ctx, db, backup); err == nil {
+		t.Error("a backup overwrote an existing file")
+	}
+	addAccount(t, s, "after")
+	if err := sqlstore.Restore(ctx, backup, db); !errors.Is(err, directory.ErrLocked) {
+		t.Fatalf("restore under a running store: %v, want ErrLocked", err)
+	}
+	s.Close()
+	if err := sqlstore.Restore(ctx, backup, db); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.AccountByUsername(ctx, "before"); err != nil {
+		t.Errorf("restored store lacks the account made before the backup: %v", err)
+	}
+	if _, err := r.AccountByUsername(ctx, "after"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("restored store has the account made after the backup: %v", err)
+	}
+	// The audit trail came back whole.
+	events, _ := r.AuditEvents(ctx, 0, 10)
+	v := audit.NewVerifier(0, "")
+	for _, e := range events {
+		if err := v.Next(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(events) != 1 {
+		t.Errorf("restored trail has %d events, want 1", len(events))
+	}
+}
+
+func TestRestoreRefusesGarbage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "keystage.db")
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAccount(t, s, "keep")
+	s.Close()
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte("not a database at all, just text"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Restore(ctx, junk, db); err == nil {
+		t.Fatal("restored from a file that is not a store")
+	}
+	r, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.AccountByUsername(ctx, "keep"); err != nil {
+		t.Errorf("a refused restore damaged the store: %v", err)
+	}
+}
