@@ -63,19 +63,21 @@ func jsonError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// cleanName makes a label safe to keep: control characters out, trimmed,
+// at most 60 characters (in that order, so that the result is stable).
 func cleanName(s string) string {
-	s = strings.TrimSpace(s)
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
 	}, s)
+	s = strings.TrimSpace(s)
 	for utf8.RuneCountInString(s) > 60 {
 		_, n := utf8.DecodeLastRuneInString(s)
 		s = s[:len(s)-n]
 	}
-	return s
+	return strings.TrimSpace(s)
 }
 
 func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request, rq *request) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -637,5 +638,98 @@ func TestConfigProblems(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "unknown staff role") {
 			t.Errorf("%q: %v", tc.url, err)
 		}
+	}
+}
+
+// clock is a fake clock that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func TestSessionEndsAtExpiryAndOnDisable(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	srv := portaltest.Start(t, portaltest.Options{Now: clk.now})
+	b := mustSignIn(t, srv, portaltest.Pupil)
+	clk.add(7 * time.Hour)
+	if p := b.get("/"); p.status != 200 {
+		t.Fatalf("within the lifetime: %d", p.status)
+	}
+	clk.add(2 * time.Hour)
+	if p := b.get("/"); p.status != http.StatusSeeOther {
+		t.Errorf("after 9 hours the 8-hour session still works: %d", p.status)
+	}
+	b = mustSignIn(t, srv, portaltest.Teacher)
+	teacher := srv.Accounts[portaltest.Teacher]
+	err := srv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateAccount(ctx, teacher.ID, func(a *directory.Account) error {
+			a.Status, a.DisabledAt, a.DisableReason = directory.StatusDisabled, clk.now(), "left"
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.disable", Target: "account:" + teacher.Username})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/"); p.status != http.StatusSeeOther {
+		t.Errorf("a disabled account's session still works: %d", p.status)
+	}
+	if p := newBrowser(t, srv).signIn(portaltest.Teacher, portaltest.Password); p.status != http.StatusForbidden || !strings.Contains(p.body, "disabled") {
+		t.Errorf("disabled account signs in: %d", p.status)
+	}
+}
+
+// Renaming and removing a passkey touch only the person's own, and a
+// removed one is revoked, not deleted.
+func TestPasskeyRenameRemove(t *testing.T) {
+	srv := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	add := func(user, name string) directory.Credential {
+		c := directory.Credential{AccountID: srv.Accounts[user].ID, Kind: directory.CredPasskey, Name: name, Secret: `{"id":"AQID","publicKey":"BAUG"}`, CreatedAt: time.Now()}
+		err := srv.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			if err := tx.AddCredential(ctx, &c); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: "passkey.add", Target: "account:" + user})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	mine := add(portaltest.Teacher, "Phone")
+	theirs := add(portaltest.Pupil, "Tablet")
+	b := mustSignIn(t, srv, portaltest.Teacher)
+	if p := b.get("/passkeys"); !strings.Contains(p.body, "Phone") || strings.Contains(p.body, "Tablet") {
+		t.Fatalf("passkeys page shows the wrong keys")
+	}
+	b.post(fmt.Sprintf("/passkeys/%d/rename", mine.ID), url.Values{"name": {"  Work\x00 phone  "}})
+	b.post(fmt.Sprintf("/passkeys/%d/rename", theirs.ID), url.Values{"name": {"Mine now"}})
+	b.post(fmt.Sprintf("/passkeys/%d/remove", theirs.ID), nil)
+	keys, _ := srv.Store.Credentials(ctx, srv.Accounts[portaltest.Teacher].ID, directory.CredPasskey)
+	if len(keys) != 1 || keys[0].Name != "Work phone" {
+		t.Errorf("after rename: %+v", keys)
+	}
+	other, _ := srv.Store.Credentials(ctx, srv.Accounts[portaltest.Pupil].ID, directory.CredPasskey)
+	if other[0].Name != "Tablet" || !other[0].RevokedAt.IsZero() {
+		t.Errorf("another person's passkey was changed: %+v", other[0])
+	}
+	if p := b.post(fmt.Sprintf("/passkeys/%d/remove", mine.ID), nil); p.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", p.status)
+	}
+	keys, _ = srv.Store.Credentials(ctx, srv.Accounts[portaltest.Teacher].ID, directory.CredPasskey)
+	if len(keys) != 1 || keys[0].RevokedAt.IsZero() {
+		t.Errorf("after remove: %+v", keys)
+	}
+	if p := b.get("/passkeys"); strings.Contains(p.body, "Work phone") {
+		t.Errorf("a removed passkey is still listed")
+	}
+	if n := len(events(t, srv.Store, "passkey.rename")) + len(events(t, srv.Store, "passkey.remove")); n != 2 {
+		t.Errorf("passkey events: %d, want 2", n)
 	}
 }
