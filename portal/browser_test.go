@@ -312,6 +312,26 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		t.Errorf("sync: plan %q applied %v %q", plan, lc.applied, applied)
 	}
 
+	// A removed passkey no longer signs in, though the authenticator still
+	// offers it.
+	var status string
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/passkeys"),
+		chromedp.Click(chromedp.CSS(`form[action$="/remove"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.success`)),
+		chromedp.Click(chromedp.CSS(`form.signout button`)),
+		chromedp.WaitVisible(chromedp.ID("#passkey-signin")),
+		chromedp.Click(chromedp.ID("#passkey-signin")),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`document.getElementById("passkey-status").textContent.includes("not accepted")`)(ctx, t)
+			return err
+		}),
+		text(chromedp.ID("#passkey-status"), &status),
+	)
+	if err != nil {
+		t.Fatalf("sign-in with a removed passkey: %v (status %q)", err, status)
+	}
+
 	// The auditor, in a fresh browser, downloads the register.
 	actx := newChromium(t, srv)
 	dl := t.TempDir()

@@ -268,6 +268,16 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	// A source address locked out by failures anywhere (LDAP, RADIUS,
+	// passwords here) is refused passkeys too.
+	addr := clientAddr(r)
+	if until, err := s.d.Lockout.LockedUntil(ctx, directory.AddressKey(addr), s.d.Now()); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	} else if !until.IsZero() {
+		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+		return
+	}
 	var found *waUser
 	user, cred, err := s.wa.FinishPasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
 		id, err := strconv.ParseInt(string(userHandle), 10, 64)
@@ -282,10 +292,11 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		return found, err
 	}, sd, r)
 	if err != nil || found == nil || user == nil {
-		s.log.Info("passkey sign-in refused", "err", err, "addr", clientAddr(r))
+		s.log.Info("passkey sign-in refused", "err", err, "addr", addr)
 		if found != nil {
 			s.d.Lockout.Fail(ctx, directory.AccountKey(found.a.Username), s.d.Now())
 		}
+		s.d.Lockout.Fail(ctx, directory.AddressKey(addr), s.d.Now())
 		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Use your username and password, or another passkey.")
 		return
 	}
