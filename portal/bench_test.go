@@ -67,4 +67,6 @@ func BenchmarkAUPPage(b *testing.B) { benchPage(b, portaltest.Pupil, "/aup") }
 
 // A staff member's view of a person loads everything held and records the
 // view in the audit trail (a write per request).
-func BenchmarkPersonPage(b *testing.B) { benchPage(b, portaltest.Technician, "/staff/people/"+portaltest.Pupil) }
+func BenchmarkPersonPage(b *testing.B) {
+	benchPage(b, portaltest.Technician, "/staff/people/"+portaltest.Pupil)
+}
