@@ -175,8 +175,8 @@ func (p Policy) Check(candidate string, who Person) []Violation {
 	ok := readable(candidate)
 	if ok {
 		candidate = norm.NFC.String(candidate)
-		who = who.nfc()
 	}
+	who = who.nfc()
 	n := runeCountUpTo(candidate, maxLen+1)
 	if n > maxLen {
 		return tooLong
