@@ -96,7 +96,7 @@ func shot(name string) chromedp.Action[chromedp.Void] {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+		return os.WriteFile(filepath.Join(dir, "portal-"+name+".png"), buf, 0o644)
 	})
 }
 
@@ -290,7 +290,6 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/staff/sync/plan"] button`)),
 		chromedp.WaitVisible(chromedp.ID(`#confirm`)),
 		text(chromedp.CSS("main"), &plan),
-		shot("sync-plan"),
 		chromedp.Click(chromedp.ID(`#confirm`)),
 		chromedp.Click(chromedp.CSS(`form[action="/staff/sync/apply"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.success`)),
@@ -354,7 +353,6 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form.signout`)),
 		chromedp.Navigate(srv.URL+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/audit/register"] button`)),
-		shot("audit"),
 		chromedp.Click(chromedp.CSS(`form[action="/audit/register"] button`)),
 	)
 	if err != nil {
@@ -371,5 +369,71 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 	}
 	if !strings.Contains(string(got), "26apupil,") {
 		t.Errorf("downloaded register: %q", got)
+	}
+}
+
+// a11yCheck is run on every page: the checks a screen-reader and keyboard
+// user depends on that a script can make. It returns the problems found.
+const a11yCheck = `(() => {
+  const p = [];
+  if (document.documentElement.lang !== "en-GB") p.push("lang is " + document.documentElement.lang);
+  if (document.querySelectorAll("h1").length !== 1) p.push(document.querySelectorAll("h1").length + " h1 elements");
+  if (!document.title) p.push("no title");
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden" || el.closest("[hidden]")) continue;
+    if (!el.labels || el.labels.length === 0) p.push("no label for " + (el.id || el.name));
+  }
+  for (const b of document.querySelectorAll("button, a")) {
+    if (!(b.textContent.trim() || b.getAttribute("aria-label"))) p.push("unnamed " + b.tagName);
+  }
+  const ids = {};
+  for (const el of document.querySelectorAll("[id]")) { if (ids[el.id]) p.push("duplicate id " + el.id); ids[el.id] = 1; }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) p.push("scrolls sideways: " + document.documentElement.scrollWidth + " > " + window.innerWidth);
+  return p.join("; ");
+})()`
+
+// Every page a person or a technician sees passes a11yCheck on a phone's
+// width, and the first Tab reaches the skip link.
+func TestBrowserAccessible(t *testing.T) {
+	srv := portaltest.Start(t, portaltest.Options{})
+	ctx := newChromium(t, srv)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(path string) {
+		t.Helper()
+		var problems, focused string
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(srv.URL+path),
+			chromedp.WaitReady(chromedp.CSS("main")),
+			chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+				var err error
+				problems, err = chromedp.Evaluate[string](a11yCheck)(ctx, tt)
+				return err
+			}),
+			chromedp.KeyEvent("\t"),
+			chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+				var err error
+				focused, err = chromedp.Evaluate[string](`document.activeElement.className`)(ctx, tt)
+				return err
+			}),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if problems != "" {
+			t.Errorf("%s: %s", path, problems)
+		}
+		if focused != "skip" {
+			t.Errorf("%s: first Tab focuses %q, not the skip link", path, focused)
+		}
+	}
+	check("/signin")
+	if err := chromedp.Do(ctx, signInAction(srv, portaltest.Technician)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/aup", "/wifi", "/password", "/passkeys", "/activity",
+		"/staff/people?q=pupil", "/staff/people/" + portaltest.Pupil, "/staff/guests"} {
+		check(p)
 	}
 }

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // pageTemplate is one page parsed together with the layout.
@@ -34,8 +38,22 @@ type meView struct {
 }
 
 // markdown renders AUP text. Goldmark without the Unsafe option drops raw
-// HTML and dangerous link targets, so a document cannot carry script.
-var markdown = goldmark.New()
+// HTML and dangerous link targets, so a document cannot carry script. The
+// document's headings are moved two levels down: the page has its own h1
+// and each policy an h2, and a screen reader's outline must stay whole.
+var markdown = goldmark.New(goldmark.WithParserOptions(
+	parser.WithASTTransformers(util.Prioritized(headingShift{}, 100))))
+
+type headingShift struct{}
+
+func (headingShift) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			h.Level = min(h.Level+2, 6)
+		}
+		return ast.WalkContinue, nil
+	})
+}
 
 func renderMarkdown(src string) (template.HTML, error) {
 	var b bytes.Buffer
