@@ -437,3 +437,35 @@ func TestBrowserAccessible(t *testing.T) {
 		check(p)
 	}
 }
+
+// On a developer's machine the portal may serve plain http://localhost,
+// which browsers treat as a secure context: the Secure session cookie and
+// passkeys still work there.
+func TestBrowserPlainLocalhost(t *testing.T) {
+	srv := portaltest.Start(t, portaltest.Options{Plain: true})
+	if !strings.HasPrefix(srv.URL, "http://localhost:") {
+		t.Fatalf("URL %s", srv.URL)
+	}
+	ctx := newChromium(t, srv)
+	var who string
+	err := chromedp.Do(ctx,
+		virtualAuthenticator(),
+		signInAction(srv, portaltest.Teacher),
+		chromedp.Navigate(srv.URL+"/passkeys"),
+		chromedp.WaitVisible(chromedp.ID("#passkey-name")),
+		chromedp.SendKeys(chromedp.ID("#passkey-name"), "Dev laptop"),
+		chromedp.Click(chromedp.CSS("#passkey-add button")),
+		chromedp.WaitVisible(chromedp.CSS(`.success`)),
+		chromedp.Click(chromedp.CSS(`form.signout button`)),
+		chromedp.WaitVisible(chromedp.ID("#passkey-signin")),
+		chromedp.Click(chromedp.ID("#passkey-signin")),
+		chromedp.WaitVisible(chromedp.CSS(`form.signout`)),
+		text(chromedp.CSS(`form.signout span`), &who),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(who, portaltest.Teacher) || !strings.Contains(who, "passkey") {
+		t.Errorf("signed in as %q", who)
+	}
+}
