@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -90,8 +91,17 @@ func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request, rq *reques
 		"Keys": u.creds, "Done": r.URL.Query().Get("done")})
 }
 
+// recentSignIn bounds how old a session may be to add a passkey: a passkey
+// outlives the session, so one left open on a shared computer must not be
+// enough to plant one.
+const recentSignIn = 15 * time.Minute
+
 func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
+	if s.d.Now().Sub(rq.sess.CreatedAt) > recentSignIn {
+		jsonError(w, http.StatusForbidden, "For your safety, sign out and sign in again to add a passkey: you signed in more than 15 minutes ago.")
+		return
+	}
 	name := cleanName(r.PostFormValue("name"))
 	if name == "" {
 		jsonError(w, http.StatusUnprocessableEntity, "Give the passkey a name, such as the device it is on.")

@@ -733,3 +733,24 @@ func TestPasskeyRenameRemove(t *testing.T) {
 		t.Errorf("passkey events: %d, want 2", n)
 	}
 }
+
+// A passkey outlives the session, so adding one needs a recent sign-in.
+func TestPasskeyNeedsRecentSignIn(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	srv := portaltest.Start(t, portaltest.Options{Now: clk.now})
+	b := mustSignIn(t, srv, portaltest.Teacher)
+	if p := b.post("/passkeys/register/begin", url.Values{"name": {"Phone"}}); p.status != 200 || !strings.Contains(p.body, `"challenge"`) {
+		t.Fatalf("fresh session: %d %s", p.status, p.body)
+	}
+	if p := b.post("/passkeys/register/begin", url.Values{"name": {""}}); p.status != 422 {
+		t.Errorf("no name: %d", p.status)
+	}
+	clk.add(20 * time.Minute)
+	if p := b.post("/passkeys/register/begin", url.Values{"name": {"Phone"}}); p.status != 403 || !strings.Contains(p.body, "sign in again") {
+		t.Errorf("20-minute-old session: %d %s", p.status, p.body)
+	}
+	// A finish that carries no credential is refused.
+	if p := b.post("/passkeys/register/finish", nil); p.status != 400 {
+		t.Errorf("finish without begin: %d", p.status)
+	}
+}
