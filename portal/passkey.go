@@ -248,6 +248,13 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	if until, err := s.d.Lockout.LockedUntil(r.Context(), directory.AddressKey(clientAddr(r)), s.d.Now()); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	} else if !until.IsZero() {
+		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+		return
+	}
 	assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		s.fail(w, r, nil, err)
