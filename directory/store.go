@@ -185,6 +185,19 @@ type Store interface {
 	// PurgeSessions deletes sessions that stopped before t.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 
+	// PutPortalSession inserts or replaces a portal session by ID.
+	PutPortalSession(ctx context.Context, s *PortalSession) error
+	// PortalSession finds a session by ID; ErrNotFound when there is none
+	// or it has expired at now.
+	PortalSession(ctx context.Context, id string, now time.Time) (PortalSession, error)
+	// DeletePortalSession ends one session (no error when already gone).
+	DeletePortalSession(ctx context.Context, id string) error
+	// DeletePortalSessionsOf ends every session of an account except the
+	// one named by keep (may be empty), returning how many ended.
+	DeletePortalSessionsOf(ctx context.Context, accountID int64, keep string) (int, error)
+	// PurgePortalSessions deletes sessions expired before t.
+	PurgePortalSessions(ctx context.Context, before time.Time) (int, error)
+
 	// Ping checks the database can be reached.
 	Ping(ctx context.Context) error
 	Close() error

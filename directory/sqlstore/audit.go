@@ -83,5 +83,9 @@ func (t *tx) Record(ctx context.Context, e *audit.Event) error {
 		return fmt.Errorf("record audit event %s: %w", e.Action, err)
 	}
 	t.events++
+	if t.targets == nil {
+		t.targets = map[string]bool{}
+	}
+	t.targets[e.Target] = true
 	return nil
 }

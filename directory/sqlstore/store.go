@@ -18,6 +18,7 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	lock    *os.File
+	watch   watchers
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -38,8 +39,9 @@ type reader struct {
 // tx implements directory.Tx.
 type tx struct {
 	reader
-	writes int
-	events int
+	writes  int
+	events  int
+	targets map[string]bool // audit targets, told to watchers on commit
 }
 
 // Close releases the database and, for SQLite, the writer's lock.
@@ -82,9 +84,13 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx dire
 	if t.writes > 0 && t.events == 0 {
 		return directory.ErrUnaudited
 	}
+	if err := t.notify(ctx, sqlTx); err != nil {
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.watch.send(t.targetList())
 	return nil
 }
 

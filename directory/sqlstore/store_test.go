@@ -41,6 +41,19 @@ var schemaSeq atomic.Int64
 // named by KEYSTAGE_TEST_POSTGRES, and skips without it.
 func OpenPostgres(t *testing.T) directory.Store {
 	t.Helper()
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: PostgresURL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// PostgresURL makes a fresh schema in the database named by
+// KEYSTAGE_TEST_POSTGRES and returns a URL that uses it; it skips without
+// one (and fails in CI).
+func PostgresURL(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("KEYSTAGE_TEST_POSTGRES")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
@@ -69,12 +82,7 @@ func OpenPostgres(t *testing.T) directory.Store {
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: base + sep + "search_path=" + schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return base + sep + "search_path=" + schema
 }
 
 func TestOpenErrors(t *testing.T) {

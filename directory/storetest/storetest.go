@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"CloseNASSessions", testCloseNASSessions},
 		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
+		{"PortalSessions", testPortalSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -772,5 +773,83 @@ func testNoteUses(t *testing.T, s directory.Store) {
 	}
 	if err := s.NoteUses(ctx, directory.ServiceWiFi, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testPortalSessions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("browser", "B1"))
+	b := mustCreate(t, s, pupil("other", "B2"))
+	t0 := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	x := directory.PortalSession{ID: "h1", AccountID: a.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Address: "192.0.2.7", UserAgent: "Chromium", Data: `{"challenge":"c"}`}
+	if err := s.PutPortalSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	pre := directory.PortalSession{ID: "pre", CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.PutPortalSession(ctx, &pre); err != nil {
+		t.Fatalf("a session before sign-in has no account: %v", err)
+	}
+	got, err := s.PortalSession(ctx, "h1", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccountID != a.ID || !got.ExpiresAt.Equal(x.ExpiresAt) || got.Address != "192.0.2.7" || got.UserAgent != "Chromium" ||
+		got.Data != x.Data || got.Passkey || !got.CreatedAt.Equal(t0) {
+		t.Errorf("round trip: %+v", got)
+	}
+	if got, err := s.PortalSession(ctx, "pre", t0); err != nil || got.AccountID != 0 {
+		t.Errorf("pre-auth session: %+v %v", got, err)
+	}
+	// Replacing keeps the id and takes every other field.
+	x.Passkey, x.SeenAt, x.ExpiresAt, x.Data = true, t0.Add(30*time.Minute), t0.Add(2*time.Hour), ""
+	if err := s.PutPortalSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PortalSession(ctx, "h1", t0.Add(90*time.Minute)); err != nil || !got.Passkey || got.Data != "" {
+		t.Errorf("after replace: %+v %v", got, err)
+	}
+	if _, err := s.PortalSession(ctx, "h1", t0.Add(2*time.Hour)); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("expired session: want ErrNotFound, got %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "nope", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unknown session: want ErrNotFound, got %v", err)
+	}
+	// Ending all of an account's sessions but one leaves other accounts alone.
+	for _, id := range []string{"h2", "h3"} {
+		if err := s.PutPortalSession(ctx, &directory.PortalSession{ID: id, AccountID: a.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutPortalSession(ctx, &directory.PortalSession{ID: "b1", AccountID: b.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeletePortalSessionsOf(ctx, a.ID, "h2")
+	if err != nil || n != 2 {
+		t.Errorf("end sessions of account: %d %v, want 2", n, err)
+	}
+	if _, err := s.PortalSession(ctx, "h2", t0); err != nil {
+		t.Errorf("kept session gone: %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "b1", t0); err != nil {
+		t.Errorf("other account's session gone: %v", err)
+	}
+	if err := s.DeletePortalSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePortalSession(ctx, "h2"); err != nil {
+		t.Errorf("deleting twice: %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "h2", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("after sign-out: %v", err)
+	}
+	n, err = s.PurgePortalSessions(ctx, t0.Add(10*time.Minute))
+	if err != nil || n != 1 {
+		t.Errorf("purge: %d %v, want 1 (the pre-auth session)", n, err)
+	}
+	// Purging an account ends its sessions.
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
+	if _, err := s.PortalSession(ctx, "b1", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("session of a purged account: %v", err)
 	}
 }
