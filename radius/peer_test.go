@@ -213,6 +213,13 @@ func TestRealClientAccounting(t *testing.T) {
 	if x := live[0]; x.CallingStation != "aa-bb-cc-dd-ee-ff" || x.CalledStation != "11-22-33-44-55-66:School" || x.FramedIP != "10.20.0.7" || x.NASName != "test-nas" {
 		t.Errorf("session: %+v", x)
 	}
+	interim := common + "Acct-Status-Type = Interim-Update\nAcct-Session-Time = 300\nAcct-Input-Octets = 500\nAcct-Output-Octets = 700\n"
+	if out, err := radclient(t, srv.Acct, "acct", interim); err != nil || !strings.Contains(out, "Accounting-Response") {
+		t.Fatalf("interim: %v\n%s", err, out)
+	}
+	if live, _ := srv.Store.Sessions(ctx, a.ID, time.Time{}, true); len(live) != 1 || live[0].InputBytes != 500 || live[0].OutputBytes != 700 {
+		t.Fatalf("after interim: %+v", live)
+	}
 	stop := common + "Acct-Status-Type = Stop\nAcct-Session-Time = 600\nAcct-Input-Octets = 1000\nAcct-Input-Gigawords = 1\nAcct-Output-Octets = 2000\nAcct-Terminate-Cause = User-Request\n"
 	if out, err := radclient(t, srv.Acct, "acct", stop); err != nil || !strings.Contains(out, "Accounting-Response") {
 		t.Fatalf("stop: %v\n%s", err, out)

@@ -530,3 +530,39 @@ func TestEAPBackend(t *testing.T) {
 		t.Errorf("after 5 failures: %v", err)
 	}
 }
+
+func TestRetentionPurgesOldSessions(t *testing.T) {
+	first := radiustest.New(t, radiustest.Options{NoServe: true})
+	st := first.Store
+	a := first.AddUser(t, radiustest.User{Username: "roamer"})
+	ctx := context.Background()
+	old := directory.Session{AccountID: a.ID, Username: "roamer", NASAddress: "127.0.0.1", SessionID: "old", StartedAt: time.Now().AddDate(-2, 0, 0),
+		UpdatedAt: time.Now().AddDate(-2, 0, 0), StoppedAt: time.Now().AddDate(-2, 0, 0)}
+	recent := directory.Session{AccountID: a.ID, Username: "roamer", NASAddress: "127.0.0.1", SessionID: "recent", StartedAt: time.Now().Add(-time.Hour),
+		UpdatedAt: time.Now(), StoppedAt: time.Now()}
+	for _, x := range []*directory.Session{&old, &recent} {
+		if err := st.PutSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A server over the same store with a year's retention purges at start.
+	radiustest.New(t, radiustest.Options{Store: st, Config: radius.Config{Retention: 365 * 24 * time.Hour}})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		all, err := st.Sessions(ctx, a.ID, time.Time{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range all {
+			ids = append(ids, x.SessionID)
+		}
+		if len(ids) == 1 && ids[0] == "recent" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions left: %v", ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
