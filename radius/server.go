@@ -12,6 +12,7 @@ import (
 	"time"
 
 	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 
 	"keystage.dev/keystage/directory"
 )
@@ -370,6 +371,13 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 	}
 	if resp == nil {
 		return nil
+	}
+	// A proxy between the NAS and us matches replies by Proxy-State, which
+	// must come back unchanged and in order (RFC 2865 5.33).
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			resp.Add(rfc2865.ProxyState_Type, a.Attribute)
+		}
 	}
 	out, err := encodeReply(resp, p.Authenticator, c.secret)
 	if err != nil {

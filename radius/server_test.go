@@ -155,10 +155,16 @@ func TestDrops(t *testing.T) {
 	if st := srv.Radius.Stats(); st.Accepts+st.Rejects != 0 {
 		t.Errorf("a dropped packet was authenticated: %+v", st)
 	}
-	// And the good one is answered, signed.
+	// And the good one is answered, signed, with the Proxy-States back in order.
+	good = accessRequest(t, radiustest.Secret, func(p *layeh.Packet) {
+		pap("jo.teacher", "k7mqx-3tazr-9p4ce")(p)
+		p.Add(rfc2865.ProxyState_Type, layeh.Attribute("proxy-1"))
+		p.Add(rfc2865.ProxyState_Type, layeh.Attribute("proxy-2"))
+	})
 	p := checkReply(t, srv.Radius.HandlePacket(ctx, nas, good, true), good, radiustest.Secret)
-	if p.Code != layeh.CodeAccessAccept {
-		t.Errorf("good request: %v", p.Code)
+	ps, _ := rfc2865.ProxyState_Gets(p)
+	if p.Code != layeh.CodeAccessAccept || len(ps) != 2 || string(ps[0]) != "proxy-1" || string(ps[1]) != "proxy-2" {
+		t.Errorf("good request: %v, Proxy-State %q", p.Code, ps)
 	}
 }
 
