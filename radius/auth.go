@@ -175,11 +175,10 @@ func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time) (*layeh.Packet
 
 func (s *Server) succeeded(ctx context.Context, e *entry, now time.Time) {
 	s.uses.note(e.account.ID, now)
-	if e.failed {
+	if e.failed.CompareAndSwap(true, false) {
 		if err := s.d.Lockout.Succeed(ctx, directory.AccountKey(e.account.Username)); err != nil {
+			e.failed.Store(true)
 			s.log.Warn("radius: clearing failures", "user", e.account.Username, "err", err)
-		} else {
-			e.failed = false
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -14,9 +15,9 @@ import (
 // and reused for FactsTTL: the account, the gate's facts, the groups (for
 // the policy) and the opened Wi-Fi credential. A miss costs these store
 // reads: the account, its suspensions, signatures, consents, the AUP
-// documents, its Wi-Fi credentials, its failure counter, its groups, and
-// the Wi-Fi credential again through Secrets: nine round trips. A hit costs
-// none.
+// documents, its Wi-Fi credentials, its lock state, its failure count, its
+// groups, and the Wi-Fi credential again through Secrets: ten round trips.
+// A hit costs none.
 type entry struct {
 	account  directory.Account
 	facts    directory.Facts
@@ -24,10 +25,10 @@ type entry struct {
 	password string // empty: no live Wi-Fi credential
 	ntHash   []byte
 	loaded   time.Time
-	// failed says this node counted a failure against the account since it
-	// last cleared them, so a success must clear the counter (a write the
-	// common case does without).
-	failed bool
+	// failed says the account had failures counted (here or by another
+	// frontend) when it was loaded, so a success must clear the counter: a
+	// write the common case does without.
+	failed atomic.Bool
 }
 
 // factCache holds entries by username. Directory.AccessEnded and a failed
@@ -106,7 +107,16 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 	if err != nil {
 		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
 	}
+	window := s.d.Lockout.Window
+	if window <= 0 {
+		window = 15 * time.Minute
+	}
+	failures, _, err := s.d.Store.Failures(ctx, directory.AccountKey(a.Username), now, window)
+	if err != nil {
+		return nil, fmt.Errorf("radius: failures of %s: %w", a.Username, err)
+	}
 	e := &entry{account: a, facts: f, groups: make(map[string]bool, len(gs)), loaded: now}
+	e.failed.Store(failures > 0)
 	for _, g := range gs {
 		e.groups[g.Name] = true
 	}

@@ -295,6 +295,19 @@ func suspend(t *testing.T, srv *radiustest.Server, a directory.Account, until ti
 func TestLockoutShared(t *testing.T) {
 	srv := newServer(t, radius.Config{})
 	ctx := context.Background()
+	// Failures below the threshold are cleared by a success, as an LDAP
+	// bind clears them.
+	for i := 0; i < 3; i++ {
+		req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "wrong"))
+		srv.Radius.HandlePacket(ctx, nas, req, true)
+	}
+	req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
+	if p := checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret); p.Code != layeh.CodeAccessAccept {
+		t.Fatalf("after 3 failures: %v", p.Code)
+	}
+	if n, _, _ := srv.Store.Failures(ctx, directory.AccountKey("jo.teacher"), time.Now(), time.Hour); n != 0 {
+		t.Errorf("failures after a success: %d, want 0", n)
+	}
 	withMAC := func(user, pw string) func(*layeh.Packet) {
 		return func(p *layeh.Packet) {
 			pap(user, pw)(p)
@@ -305,7 +318,7 @@ func TestLockoutShared(t *testing.T) {
 		req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "wrong"))
 		checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
 	}
-	req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
+	req = accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
 	p := checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
 	if p.Code != layeh.CodeAccessReject || !strings.Contains(rfc2865.ReplyMessage_GetString(p), "locked") {
 		t.Errorf("locked account: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
