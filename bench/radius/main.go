@@ -136,7 +136,11 @@ func run(n int, db string, requests int, dur time.Duration, clients int, method 
 				t0 := time.Now()
 				conn.Write(req)
 				conn.SetReadDeadline(t0.Add(2 * time.Second))
+				// A late answer to an earlier request is not this one's.
 				k, err := conn.Read(buf)
+				for err == nil && (k < 20 || buf[1] != req[1]) {
+					k, err = conn.Read(buf)
+				}
 				if err != nil {
 					lost.Add(1)
 					continue
