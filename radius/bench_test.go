@@ -66,6 +66,6 @@ func BenchmarkAccessPAPCached(b *testing.B)      { benchAccess(b, 0, papRequest)
 func BenchmarkAccessMSCHAPv2Cached(b *testing.B) { benchAccess(b, 0, mschapv2Request) }
 
 // Uncached: every request reads the account, its gate facts, groups and
-// Wi-Fi credential from SQLite (nine queries).
+// Wi-Fi credential from SQLite (ten queries).
 func BenchmarkAccessPAPUncached(b *testing.B)      { benchAccess(b, -1, papRequest) }
 func BenchmarkAccessMSCHAPv2Uncached(b *testing.B) { benchAccess(b, -1, mschapv2Request) }
