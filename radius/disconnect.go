@@ -112,6 +112,10 @@ func (s *Server) disconnectOne(ctx context.Context, a directory.Account, x direc
 	if x.CallingStation != "" {
 		rfc2865.CallingStationID_SetString(p, x.CallingStation)
 	}
+	// Many NASes match the session by its NAS address as well.
+	if addr.Is4() {
+		rfc2865.NASIPAddress_Set(p, addr.AsSlice())
+	}
 	rfc2869.EventTimestamp_Set(p, s.d.Now())
 	req, err := encodeRequest(p, c.secret)
 	if err != nil {

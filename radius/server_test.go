@@ -498,7 +498,8 @@ func TestDisconnectOnSuspension(t *testing.T) {
 		suspend(t, srv, a, time.Time{})
 		select {
 		case p := <-fake.got:
-			if p.Code != layeh.CodeDisconnectRequest || rfc2865.UserName_GetString(p) != "jo.teacher" || rfc2866.AcctSessionID_GetString(p) != "S-42" {
+			if p.Code != layeh.CodeDisconnectRequest || rfc2865.UserName_GetString(p) != "jo.teacher" || rfc2866.AcctSessionID_GetString(p) != "S-42" ||
+				!rfc2865.NASIPAddress_Get(p).Equal(net.IPv4(127, 0, 0, 1)) {
 				t.Errorf("disconnect request: %v %q %q", p.Code, rfc2865.UserName_GetString(p), rfc2866.AcctSessionID_GetString(p))
 			}
 		default:
