@@ -586,3 +586,42 @@ func TestRetentionPurgesOldSessions(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A suspension made outside the server (no hook) is refused well within
+// the facts TTL, set here to an hour: the audit trail invalidates the cache.
+func TestSuspensionElsewhereEndsCachedAccess(t *testing.T) {
+	srv := radiustest.New(t, radiustest.Options{Config: radius.Config{ReplyMessages: true, FactsTTL: time.Hour, AuditPoll: 20 * time.Millisecond}})
+	a := srv.AddUser(t, radiustest.User{Username: "jo.teacher", WiFi: "k7mqx-3tazr-9p4ce"})
+	ctx := context.Background()
+	send := func() *layeh.Packet {
+		req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
+		return checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
+	}
+	if p := send(); p.Code != layeh.CodeAccessAccept {
+		t.Fatalf("before: %v", p.Code)
+	}
+	err := srv.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddSuspension(ctx, &directory.Suspension{AccountID: a.ID, From: time.Now().Add(-time.Minute), Reason: "test",
+			CreatedBy: "dsl", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "cli:dsl", Action: "suspension.add", Target: "account:jo.teacher"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p := send()
+		if p.Code == layeh.CodeAccessReject {
+			if !strings.Contains(rfc2865.ReplyMessage_GetString(p), "suspended") {
+				t.Errorf("reject says %q", rfc2865.ReplyMessage_GetString(p))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a suspension made elsewhere never reached the cached facts")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
