@@ -47,7 +47,7 @@ type RADIUSPolicy struct {
 
 func defaultRADIUS() RADIUSSection {
 	return RADIUSSection{AuthAddress: ":1812", AcctAddress: ":1813", ReplyMessages: true, RetentionDays: 365,
-		FactsTTL: duration{5 * time.Second}}
+		FactsTTL: duration{5 * time.Second}, EAP: EAPSection{Methods: []string{"peap", "ttls"}, FragmentSize: 1000}}
 }
 
 func (s *RADIUSSection) policies() []radius.Policy {
@@ -76,7 +76,7 @@ func (s *RADIUSSection) validate(p *problems) {
 	if len(s.QuarantineVLAN) > 253 {
 		p.add("radius.quarantine_vlan: at most 253 characters")
 	}
-	s.EAP.validate(p)
+	s.EAP.validate(p, s.Enabled)
 	seen := map[string]bool{}
 	for _, pol := range s.policies() {
 		if err := pol.Validate(); err != nil {
@@ -93,9 +93,8 @@ func (s *RADIUSSection) validate(p *problems) {
 // reaches, and a VLAN each for staff and pupils to show the policy.
 func (s *RADIUSSection) demo(dir string) {
 	s.Enabled = true
-	if len(s.EAP.Methods) == 0 {
+	if s.EAP.CertFile == "" {
 		// demoPKI makes these files in the demo's data directory.
-		s.EAP.Methods = []string{"peap", "ttls"}
 		s.EAP.CertFile, s.EAP.KeyFile = filepath.Join(dir, demoRADIUSCert), filepath.Join(dir, demoRADIUSKey)
 	}
 	s.AuthAddress, s.AcctAddress = "127.0.0.1:1812", "127.0.0.1:1813"

@@ -16,8 +16,9 @@ import (
 
 // EAPSection configures PEAP and TTLS for Wi-Fi (802.1X).
 type EAPSection struct {
-	// Methods offered, in order of preference: "peap", "ttls". Empty: EAP off
-	// (PAP, CHAP and MS-CHAP only, which no WPA-Enterprise client sends).
+	// Methods offered, in order of preference: "peap", "ttls" (both by
+	// default). Empty: EAP off (PAP, CHAP and MS-CHAP only, which no
+	// WPA-Enterprise client sends).
 	Methods []string `toml:"methods"`
 	// CertFile and KeyFile are the server certificate (with its chain) and
 	// key in PEM. Phones check it: Android 11+ insists on a CA and a domain,
@@ -45,16 +46,14 @@ fragment_size = 1000
 legacy_ciphers = false
 `
 
-func (s *EAPSection) validate(p *problems) {
+func (s *EAPSection) validate(p *problems, enabled bool) {
 	for _, m := range s.Methods {
 		if !oneOf(m, "peap", "ttls") {
 			p.add("radius.eap.methods: %q: use peap and/or ttls", m)
 		}
 	}
-	if len(s.Methods) > 0 {
-		if s.CertFile == "" || s.KeyFile == "" {
-			p.add("radius.eap: methods are set, so cert_file and key_file are needed")
-		}
+	if enabled && len(s.Methods) > 0 && (s.CertFile == "" || s.KeyFile == "") {
+		p.add("radius.eap: set cert_file and key_file (the certificate phones check), or methods = [] to turn EAP off")
 	}
 	if s.FragmentSize != 0 && (s.FragmentSize < 64 || s.FragmentSize > 4000) {
 		p.add("radius.eap.fragment_size %d: use 64 to 4000 (1000 fits RADIUS well)", s.FragmentSize)
