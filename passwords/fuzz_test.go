@@ -8,12 +8,13 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 var knownCodes = []string{CodeTooShort, CodeTooLong, CodeUnreadable, CodeClasses, CodeRepeated, CodeUsername, CodeName, CodeDictionary}
 
 func FuzzCheck(f *testing.F) {
-	for _, s := range []string{"", "Football1!", "P@ssw0rd1", "Kv7£mPqz", "jsmaa", "\xff\x00", "4@3$1!0|7+8(96%2{[<", strings.Repeat("Kv7#mPq2", 33)} {
+	for _, s := range []string{"", "Football1!", "P@ssw0rd1", "Kv7£mPqz", "jsmaa", "\xff\x00", "4@3$1!0|7+8(96%2{[<", strings.Repeat("Kv7#mPq2", 33), "Siân-7!x", "Sia\u0302n-7!x", strings.Repeat("e\u0323\u0302", 256)} {
 		f.Add(s, "jsmith42", "Jane", "Smith-Okafor")
 	}
 	p := DefaultPolicies()["staff"]
@@ -30,12 +31,24 @@ func FuzzCheck(f *testing.F) {
 			}
 			seen[v.Code] = true
 		}
-		long := utf8.RuneCountInString(candidate) > p.MaxLength
+		counted := candidate
+		if readable(candidate) {
+			counted = norm.NFC.String(candidate)
+		}
+		long := utf8.RuneCountInString(counted) > p.MaxLength
 		if long != seen[CodeTooLong] || (long && len(vs) != 1) {
 			t.Fatalf("%d runes: %v", utf8.RuneCountInString(candidate), codes(vs))
 		}
 		if !slices.Equal(codes(vs), codes(p.Check(candidate, who))) {
 			t.Fatal("Check is not deterministic")
+		}
+		// Composed or decomposed, the verdict is the same.
+		if utf8.ValidString(candidate) {
+			nfd := Person{norm.NFD.String(user), norm.NFD.String(given), norm.NFD.String(family)}
+			d, c := p.Check(norm.NFD.String(candidate), nfd), p.Check(norm.NFC.String(candidate), who)
+			if !slices.Equal(d, c) {
+				t.Fatalf("NFD %v, NFC %v", d, c)
+			}
 		}
 	})
 }

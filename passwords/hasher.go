@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Errors of hashing and verification. Each is wrapped with what was wrong;
@@ -22,14 +23,15 @@ var (
 	ErrUnsupportedHash = errors.New("passwords: unsupported hash")
 	// ErrBadParams: argon2id parameters outside the accepted bounds.
 	ErrBadParams = errors.New("passwords: bad argon2id parameters")
-	// ErrPasswordTooLong: longer than MaxPasswordBytes; refused before any
-	// hashing, since sha512-crypt costs the square of the length.
+	// ErrPasswordTooLong: longer than MaxPasswordBytes after NFC (or than
+	// maxTypedBytes as typed); refused before any hashing, since
+	// sha512-crypt costs the square of the length.
 	ErrPasswordTooLong = errors.New("passwords: password too long")
 )
 
 // Bounds on what Hash produces and Verify accepts.
 const (
-	MaxPasswordBytes   = 1024    // 256 runes of up to 4 bytes: the longest MaxLength allows
+	MaxPasswordBytes   = 1024    // after NFC: 256 runes of up to 4 bytes, the longest MaxLength allows
 	MaxArgon2Memory    = 1 << 20 // KiB (1 GiB)
 	MaxArgon2Time      = 64
 	MaxBcryptCost      = 16 // imported hashes use 10-12; 16 is ~5 s
@@ -86,12 +88,19 @@ type Hasher struct {
 	Params Argon2Params
 }
 
-// Hash returns the argon2id PHC string of password with a fresh random salt:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
+// Hash returns the argon2id PHC string of password, normalised to NFC, with
+// a fresh random salt: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded
+// standard base64). NFC, because the same accented password arrives composed
+// ("â" as one code point) from one keyboard and decomposed ("a" and a
+// combining circumflex) from another, and must verify either way.
 func (h *Hasher) Hash(password string) (string, error) {
 	if err := h.Params.Validate(); err != nil {
 		return "", fmt.Errorf("hash: %w", err)
 	}
+	if len(password) > maxTypedBytes {
+		return "", fmt.Errorf("hash: %w", ErrPasswordTooLong)
+	}
+	password = norm.NFC.String(password)
 	if len(password) > MaxPasswordBytes {
 		return "", fmt.Errorf("hash: %w", ErrPasswordTooLong)
 	}
@@ -104,7 +113,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 	return p.encode(), nil
 }
 
-// Verify checks password against an encoded hash of any supported scheme:
+// Verify checks password against an encoded hash of any supported scheme
+// (after NFC, and then as typed if that differs: see verifyForms):
 // argon2id (PHC), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with sha512-crypt ($6$)
 // or bcrypt, sha512-crypt bare, and bcrypt ($2a$, $2b$, $2y$). Scheme tags are
 // matched without regard to case. The final comparison is constant-time.
@@ -114,10 +124,50 @@ func (h *Hasher) Hash(password string) (string, error) {
 // A mismatch is ok false with a nil error; err is for a hash that cannot be
 // used at all (ErrMalformedHash, ErrUnsupportedHash) or ErrPasswordTooLong.
 func (h *Hasher) Verify(encoded, password string) (ok bool, needsRehash bool, err error) {
-	if len(password) > MaxPasswordBytes {
-		return false, false, fmt.Errorf("verify: %w", ErrPasswordTooLong)
+	forms, err := verifyForms(password)
+	if err != nil {
+		return false, false, fmt.Errorf("verify: %w", err)
 	}
-	pw := []byte(password)
+	for i, pw := range forms {
+		ok, rehash, err := h.verify(encoded, pw)
+		if err != nil || ok {
+			// A match on the typed form is a hash of non-NFC input:
+			// store the NFC hash instead.
+			return ok, rehash || (ok && i > 0), err
+		}
+	}
+	return false, false, nil
+}
+
+// maxTypedBytes bounds the input that Hash and Verify normalise. Its NFC
+// form must still fit MaxPasswordBytes; the room above that is for
+// decomposed input, which is longer than its NFC form (up to 5 bytes for a
+// Vietnamese letter that takes 3 composed).
+const maxTypedBytes = 4 * MaxPasswordBytes
+
+// verifyForms returns the forms of password that Verify tries, in order:
+// its NFC form, as Hash stores, then, only when the input was not NFC, the
+// input as typed, which is what a hash imported from an older directory
+// was made from. The typed form is left out beyond MaxPasswordBytes, which
+// no earlier Verify accepted. DummyVerify hashes the same forms, so a
+// decomposed password costs the same for an unknown user as a wrong one.
+func verifyForms(password string) ([][]byte, error) {
+	if len(password) > maxTypedBytes {
+		return nil, ErrPasswordTooLong
+	}
+	nfc := norm.NFC.String(password)
+	if len(nfc) > MaxPasswordBytes {
+		return nil, ErrPasswordTooLong
+	}
+	forms := [][]byte{[]byte(nfc)}
+	if nfc != password && len(password) <= MaxPasswordBytes {
+		forms = append(forms, []byte(password))
+	}
+	return forms, nil
+}
+
+// verify checks one form of the password against encoded.
+func (h *Hasher) verify(encoded string, pw []byte) (ok bool, needsRehash bool, err error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, err := parseArgon2(encoded)
@@ -171,7 +221,7 @@ func (h *Hasher) verifyCrypt(c string, pw []byte) (bool, bool, error) {
 		}
 	case strings.HasPrefix(c, "$argon2id$"):
 		// Some directories store argon2id under {CRYPT} too.
-		return h.Verify(c, string(pw))
+		return h.verify(c, pw)
 	}
 	scheme := c
 	if i := strings.IndexByte(c[min(1, len(c)):], '$'); i >= 0 {
@@ -187,18 +237,25 @@ func (h *Hasher) verifyCrypt(c string, pw []byte) (bool, bool, error) {
 // login whose account does not exist, so that timing does not reveal which
 // usernames are real. Accounts still on an imported scheme cost what that
 // scheme costs until their first login upgrades them.
+//
+// It hashes every form that Verify would try (see verifyForms): twice for
+// input that is not NFC, as a wrong password does. Input that Verify
+// refuses as too long before any hashing costs nothing here either.
 func (h *Hasher) DummyVerify(password string) {
 	p := h.Params
 	if p.Validate() != nil {
 		p = DefaultArgon2Params()
 	}
-	if len(password) > MaxPasswordBytes {
-		password = password[:MaxPasswordBytes]
+	forms, err := verifyForms(password)
+	if err != nil {
+		return
 	}
 	salt := make([]byte, p.SaltLen)
 	want := make([]byte, p.KeyLen)
-	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
-	subtle.ConstantTimeCompare(key, want)
+	for _, pw := range forms {
+		key := argon2.IDKey(pw, salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
+		subtle.ConstantTimeCompare(key, want)
+	}
 }
 
 func hasTag(s, tag string) bool {

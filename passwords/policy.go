@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Defaults of the staff policy, which carries all six rules of the school's
@@ -137,6 +139,14 @@ type Person struct {
 	Username, GivenName, FamilyName string
 }
 
+func (who Person) nfc() Person {
+	return Person{
+		Username:   norm.NFC.String(who.Username),
+		GivenName:  norm.NFC.String(who.GivenName),
+		FamilyName: norm.NFC.String(who.FamilyName),
+	}
+}
+
 // Violation is one broken rule: a stable Code for programs and a Message for
 // the person choosing the password. Messages never quote the password.
 type Violation struct {
@@ -146,19 +156,34 @@ type Violation struct {
 
 // Check returns every rule of p that candidate breaks, in a fixed order, or
 // nil. History is not checked here (see CheckHistory): it needs hashes.
+// Candidate and names are compared in Unicode NFC, so a password typed with
+// decomposed accents gets the verdict of its composed form.
 //
 // Input longer than MaxLength is refused with "too-long" alone: nothing else
 // runs on it, so its cost stays bounded whatever its size.
 func (p Policy) Check(candidate string, who Person) []Violation {
 	maxLen := p.maxLength()
+	tooLong := []Violation{{CodeTooLong, fmt.Sprintf(
+		"Your password is too long. Use %d characters or fewer.", maxLen)}}
+	// Characters are counted in NFC, as Hash stores them, so that "â" is one
+	// however the keyboard sent it. A code point decomposes to at most 4
+	// (UAX #15, maximum expansion of NFD), so input of more than 4*maxLen
+	// runes cannot come to maxLen in NFC: it is refused before normalising.
+	if runeCountUpTo(candidate, 4*maxLen+1) > 4*maxLen {
+		return tooLong
+	}
+	ok := readable(candidate)
+	if ok {
+		candidate = norm.NFC.String(candidate)
+	}
+	who = who.nfc()
 	n := runeCountUpTo(candidate, maxLen+1)
 	if n > maxLen {
-		return []Violation{{CodeTooLong, fmt.Sprintf(
-			"Your password is too long. Use %d characters or fewer.", maxLen)}}
+		return tooLong
 	}
 
 	var vs []Violation
-	if !readable(candidate) {
+	if !ok {
 		vs = append(vs, Violation{CodeUnreadable,
 			"Your password has a character that cannot be used, like a tab or an invisible one. Use only letters, numbers, spaces and symbols."})
 	}

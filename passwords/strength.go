@@ -6,7 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	zxcvbn "github.com/nbutton23/zxcvbn-go"
 	"github.com/nbutton23/zxcvbn-go/adjacency"
 	"github.com/nbutton23/zxcvbn-go/frequency"
 	"github.com/nbutton23/zxcvbn-go/match"
@@ -15,8 +14,8 @@ import (
 
 // zxcvbnWindow is how many leading runes zxcvbn sees. zxcvbn-go's cost grows
 // faster than the square of the length (every substring is looked up in five
-// dictionaries, once per l33t permutation, and each keyboard-walk match
-// re-parses a JSON graph): measured on a 2-vCPU EPYC, a 128-rune password of
+// dictionaries, once per l33t permutation; keyboard walks, which the library
+// makes costly too, are matched in spatial.go): measured on a 2-vCPU EPYC, a 128-rune password of
 // words costs 40 ms and a 256-rune one up to 750 ms, against 0.6 ms at 24.
 // A password whose first 24 characters are already hard to guess passes; one
 // whose start is weak is refused even if it goes on to be strong, which errs
@@ -45,11 +44,16 @@ func tooGuessable(candidate, lower string, minScore int, who Person) bool {
 	if utf8.RuneCountInString(window) > zxcvbnWindow {
 		window = string([]rune(window)[:zxcvbnWindow])
 	}
-	var filters []func(match.Matcher) bool
+	return zxcvbnScore(window, userInputs(who), leetFilter(window)...) < minScore
+}
+
+// leetFilter is the matcher filter for zxcvbn-go that leaves out its l33t
+// matcher when window has more than leetLimit distinct l33t characters.
+func leetFilter(window string) []func(match.Matcher) bool {
 	if distinctLeet(window) > leetLimit {
-		filters = append(filters, matching.FilterL33tMatcher)
+		return []func(match.Matcher) bool{matching.FilterL33tMatcher}
 	}
-	return zxcvbn.PasswordStrength(window, userInputs(who), filters...).Score < minScore
+	return nil
 }
 
 func userInputs(who Person) []string {

@@ -30,6 +30,7 @@ type Config struct {
 	LDAP      LDAPSection      `toml:"ldap"`
 	RADIUS    RADIUSSection    `toml:"radius"`
 	Portal    PortalSection    `toml:"portal"`
+	Metrics   MetricsSection   `toml:"metrics"`
 
 	loc *time.Location
 }
@@ -167,6 +168,7 @@ func (c *Config) validate() problems {
 	c.LDAP.validate(&p)
 	c.RADIUS.validate(&p)
 	c.Portal.validate(&p)
+	c.Metrics.validate(&p)
 	return p
 }
 
@@ -229,5 +231,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics
 }

@@ -52,6 +52,7 @@ func cmdDemo(e *env, args []string) error {
 	cfg.LDAP.demo(abs)
 	cfg.RADIUS.demo(abs)
 	cfg.Portal.demo(abs)
+	cfg.Metrics.Listen = "127.0.0.1:9464"
 	if err := cfg.validate().err("demo configuration"); err != nil {
 		return err
 	}
@@ -77,13 +78,18 @@ func cmdDemo(e *env, args []string) error {
 	} else {
 		fmt.Fprintf(e.stdout, "Reusing the demo school in %s (%d accounts); --reset starts afresh.\n", abs, n)
 	}
-	fes, err := e.frontends(d, cfg)
+	fes, err := e.frontends(s, d, cfg)
 	if err != nil {
 		return err
 	}
 	teacher, pupil := demoNames(e.ctx, s)
 	printDemoHints(e, abs, teacher, pupil, fes)
 	if len(fes) == 0 || *noServe {
+		for _, f := range fes {
+			if f.close != nil {
+				f.close()
+			}
+		}
 		return nil
 	}
 	return runFrontends(e, fes)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/directory/sqlstore"
 )
 
 // frontend is one server that keystage serve runs until its context ends.
@@ -14,12 +16,17 @@ type frontend struct {
 	name  string
 	addrs []string // where it listens, for the log
 	hints []string // commands that work against it, printed by the demo
-	serve func(ctx context.Context) error
+	// close releases what the builder opened (listeners), for a frontend
+	// that is built but never served (demo --no-serve).
+	close func() error
+	// metrics registers the frontend's collectors (nil: none).
+	metrics func(reg prometheus.Registerer) error
+	serve   func(ctx context.Context) error
 }
 
 // frontends builds what the configuration enables; each frontend's builder
 // lives in its own file (serve_ldap.go, …).
-func (e *env) frontends(d *directory.Directory, cfg *Config) ([]frontend, error) {
+func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]frontend, error) {
 	var out []frontend
 	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildLDAP, buildRADIUS, buildPortal} {
 		f, err := build(e, d, cfg)
@@ -29,6 +36,13 @@ func (e *env) frontends(d *directory.Directory, cfg *Config) ([]frontend, error)
 		if f != nil {
 			out = append(out, *f)
 		}
+	}
+	m, err := metricsFrontend(cfg, s, out)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		out = append(out, *m)
 	}
 	return out, nil
 }
@@ -51,7 +65,7 @@ func cmdServe(e *env, args []string) error {
 	if err := e.withKeys(d, true); err != nil {
 		return err
 	}
-	fes, err := e.frontends(d, cfg)
+	fes, err := e.frontends(s, d, cfg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,54 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"keystage.dev/keystage/directory/sqlstore"
+)
+
+// The hot-path lookups use an index, whatever the size of the school: the
+// query plan names a SEARCH, never a SCAN of the table. (Timing would say
+// the same more noisily; the plan says it exactly.)
+func TestLookupsUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, q := range []struct{ name, sql string }{
+		{"by username", "SELECT id FROM accounts WHERE username = 'x'"},
+		{"by MIS id", "SELECT id FROM accounts WHERE mis_id = 'x'"},
+		{"by uidNumber", "SELECT id FROM accounts WHERE uid_number = 1"},
+		{"group by name", "SELECT id FROM groups WHERE name = 'x'"},
+		{"group by gidNumber", "SELECT id FROM groups WHERE gid_number = 1"},
+		{"groups of an account", "SELECT g.id FROM groups g JOIN memberships m ON m.group_id = g.id WHERE m.account_id = 1"},
+		{"members of a group", "SELECT a.username FROM accounts a JOIN memberships m ON m.account_id = a.id WHERE m.group_id = 1"},
+		{"credentials", "SELECT id FROM credentials WHERE account_id = 1 AND kind = 'wifi'"},
+		{"suspensions", "SELECT id FROM suspensions WHERE account_id = 1"},
+		{"signatures", "SELECT id FROM signatures WHERE account_id = 1"},
+		{"failures", "SELECT count FROM auth_failures WHERE key = 'x'"},
+	} {
+		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if strings.Contains(joined, "SCAN ") || !strings.Contains(joined, "SEARCH") {
+			t.Errorf("%s scans: %s", q.name, joined)
+		}
+	}
+}
