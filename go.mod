@@ -19,12 +19,9 @@ require (
 )
 
 require (
-<<<<<<< HEAD
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
-=======
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
->>>>>>> main
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-asn1-ber/asn1-ber v1.5.8 // indirect
 	github.com/go-ldap/ldap/v3 v3.4.15 // indirect
