@@ -152,3 +152,37 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) e
 	}
 	return fmt.Errorf("ldap accept: %w", err)
 }
+
+// CheckBaseDN reports whether s can be the suffix served.
+func CheckBaseDN(s string) error {
+	rdns, err := parseDN(s)
+	if err != nil || len(rdns) == 0 {
+		return fmt.Errorf("base DN %q: want something like dc=school,dc=example", s)
+	}
+	return nil
+}
+
+// Subtrees a service account can be granted.
+const (
+	GrantPeople   = "people"
+	GrantGroups   = "groups"
+	GrantServices = "services"
+)
+
+// ParseGrant reads a grant written as a list of subtrees.
+func ParseGrant(subtrees []string) (Grant, error) {
+	var g Grant
+	for _, s := range subtrees {
+		switch s {
+		case GrantPeople:
+			g.People = true
+		case GrantGroups:
+			g.Groups = true
+		case GrantServices:
+			g.Services = true
+		default:
+			return g, fmt.Errorf("%q: grant people, groups or services", s)
+		}
+	}
+	return g, nil
+}
