@@ -3,6 +3,7 @@ package ldapserver_test
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -422,5 +423,37 @@ func TestPasswordModify(t *testing.T) {
 	anon := dial(t, srv)
 	if _, err := anon.PasswordModify(ldap.NewPasswordModifyRequest(person(ldaptest.Pupil), "", "Granite-Lantern-Orbit-47")); !ldap.IsErrorWithCode(err, 50) {
 		t.Fatalf("anonymous password change: %v", err)
+	}
+}
+
+// Requests on one connection run concurrently; the race detector checks
+// the per-connection state while they do.
+func TestConcurrentRequestsOnOneConnection(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.Options{})
+	l := bound(t, srv, service(ldaptest.Service), ldaptest.ServicePassword)
+	names := []string{ldaptest.Teacher, ldaptest.Pupil, ldaptest.Leaver, ldaptest.Suspended, ldaptest.Unsigned}
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			name := names[i%len(names)]
+			res, err := l.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, 0, 0, 0, false, "(uid="+name+")", []string{"uid", "memberOf"}, nil))
+			switch {
+			case err != nil:
+				errs <- err
+			case len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("uid") != name:
+				errs <- fmt.Errorf("search %s: %d entries", name, len(res.Entries))
+			default:
+				if _, err := l.WhoAmI(nil); err != nil {
+					errs <- err
+					return
+				}
+				errs <- nil
+			}
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
