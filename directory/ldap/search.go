@@ -141,6 +141,14 @@ func (c *conn) search(ctx context.Context, m *message) {
 		done(resultNoSuchObject, "no such object: the directory holds "+c.s.tree.base)
 		return
 	}
+	if ok, err := s.baseExists(ctx); err != nil {
+		c.s.log.Error("ldap search", "base", req.base, "err", err)
+		done(resultUnavailable, "the directory is unavailable; try again")
+		return
+	} else if !ok {
+		done(resultNoSuchObject, "no such object: "+req.base)
+		return
+	}
 	s.needMemberOf = s.sel.wantsName("memberof", false) || filterUses(req.filter, "memberof")
 	s.needMembers = s.sel.wantsName("memberuid", false) || s.sel.wantsName("member", false) ||
 		filterUses(req.filter, "memberuid") || filterUses(req.filter, "member")
@@ -157,8 +165,6 @@ func (c *conn) search(ctx context.Context, m *message) {
 	switch {
 	case errors.Is(err, errSizeLimit):
 		done(resultSizeLimitExceeded, "", ctl...)
-	case errors.Is(err, errNoSuchBase):
-		done(resultNoSuchObject, "no such object", ctl...)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		done(resultTimeLimitExceeded, "time limit exceeded", ctl...)
 	case ctx.Err() != nil:
@@ -172,10 +178,45 @@ func (c *conn) search(ctx context.Context, m *message) {
 }
 
 var (
-	errSizeLimit  = errors.New("size limit")
-	errPageFull   = errors.New("page full")
-	errNoSuchBase = errors.New("no such base")
+	errSizeLimit = errors.New("size limit")
+	errPageFull  = errors.New("page full")
 )
+
+// baseExists reports whether the search base names an entry: the suffix,
+// one of its three containers, or an account or group in them. Whether the
+// searcher may read it is decided later, entry by entry.
+func (s *search) baseExists(ctx context.Context) (bool, error) {
+	t := &s.c.s.tree
+	rel := s.base[:len(s.base)-len(t.baseRDNs)]
+	switch len(rel) {
+	case 0:
+		return true, nil
+	case 1:
+		return rel[0] == "ou=people" || rel[0] == "ou=groups" || rel[0] == "ou=services", nil
+	case 2:
+	default:
+		return false, nil
+	}
+	st := s.c.s.dir.Store
+	attr, v, _ := strings.Cut(rel[0], "=")
+	var err error
+	switch {
+	case rel[1] == "ou=groups" && attr == "cn":
+		_, err = st.GroupByName(ctx, v)
+	case (rel[1] == "ou=people" || rel[1] == "ou=services") && attr == "uid":
+		var a directory.Account
+		a, err = st.AccountByUsername(ctx, v)
+		if err == nil && (a.Role == directory.RoleService) != (rel[1] == "ou=services") {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // under reports whether the search base is dn or below it.
 func (s *search) under(dn []string) bool {

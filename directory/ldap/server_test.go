@@ -244,6 +244,12 @@ func TestSearchScopesAndEntries(t *testing.T) {
 	if got := search(t, l, person(ldaptest.Pupil), ldap.ScopeSingleLevel, "(objectClass=*)"); len(got) != 0 {
 		t.Errorf("one level below an entry: %v", dns(got))
 	}
+	for _, missing := range []string{person("nobody"), service(ldaptest.Pupil), "cn=nogroup,ou=groups," + base, "ou=elsewhere," + base, "dc=other,dc=example"} {
+		_, err := l.Search(ldap.NewSearchRequest(missing, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+		if !ldap.IsErrorWithCode(err, 32) {
+			t.Errorf("search of %s: %v; want noSuchObject", missing, err)
+		}
+	}
 
 	e := search(t, l, base, ldap.ScopeWholeSubtree, "(uid="+ldaptest.Pupil+")")[0]
 	for _, a := range []string{"uid", "cn", "sn", "givenName", "displayName", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "memberOf"} {
