@@ -38,6 +38,7 @@ func main() {
 	conns := flag.Int("conns", 16, "concurrent connections")
 	duration := flag.Duration("duration", 20*time.Second, "how long to drive load")
 	sample := flag.Int("sample", 1000, "how many usernames to spread the load over")
+	sampleFilter := flag.String("sample-filter", "(objectClass=posixAccount)", "which people to sample (for -op bind, people the gate lets in)")
 	insecure := flag.Bool("insecure", false, "do not check the server certificate (ldaps:// to a self-signed demo)")
 	flag.Parse()
 	if *bindPW == "" {
@@ -49,7 +50,7 @@ func main() {
 	}
 	dial := func() (*ldap.Conn, error) { return ldap.DialURL(*url, opts...) }
 
-	names, err := sampleNames(dial, *base, *bindDN, *bindPW, *sample)
+	names, err := sampleNames(dial, *base, *bindDN, *bindPW, *sampleFilter, *sample)
 	if err != nil {
 		fail("sampling usernames: %v", err)
 	}
@@ -132,7 +133,7 @@ func main() {
 
 // sampleNames pages through the people once and keeps every k-th uid, so
 // that the load spreads over the whole store.
-func sampleNames(dial func() (*ldap.Conn, error), base, dn, pw string, want int) ([]string, error) {
+func sampleNames(dial func() (*ldap.Conn, error), base, dn, pw, filter string, want int) ([]string, error) {
 	l, err := dial()
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func sampleNames(dial func() (*ldap.Conn, error), base, dn, pw string, want int)
 		return nil, err
 	}
 	var all []string
-	req := ldap.NewSearchRequest("ou=people,"+base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=posixAccount)", []string{"uid"}, nil)
+	req := ldap.NewSearchRequest("ou=people,"+base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"uid"}, nil)
 	res, err := l.SearchWithPaging(req, 1000)
 	if err != nil {
 		return nil, err
