@@ -14,6 +14,9 @@ type NASClient struct {
 	Secret    string         // sealed under the keyring
 	KeyID     string
 	Vendor    string // cisco, aruba, ubiquiti, meraki, generic ...
+	// CoAPort is where the NAS takes Disconnect-Request and CoA-Request
+	// (RFC 5176); 0 means the standard 3799.
+	CoAPort int
 }
 
 // ParsePrefixes reads a comma-separated list of addresses or CIDR prefixes.

@@ -137,7 +137,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 		return Account{}, ErrBadCredentials
 	}
 	ok, rehash, err := d.Hasher.Verify(cred.Secret, password)
-	if err != nil {
+	if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
 		d.Log.Warn("stored password hash unreadable", "account", a.Username, "err", err)
 	}
 	if !ok {

@@ -164,6 +164,10 @@ type Store interface {
 
 	// NoteUse records that an account used a service at t.
 	NoteUse(ctx context.Context, accountID int64, service Service, t time.Time) error
+	// NoteUses records many uses of one service at once, in one
+	// transaction (a frontend that gathers them in memory flushes them
+	// so); an account that no longer exists is skipped.
+	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
 	// NoteFailure counts a failed authentication under key (an account or
@@ -179,8 +183,25 @@ type Store interface {
 	// Sessions lists an account's sessions started at or after since,
 	// newest first.
 	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
+	// CloseNASSessions stops every live session of the NAS at nasAddress at
+	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
+	// all) and returns how many it stopped.
+	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
 	// PurgeSessions deletes sessions that stopped before t.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+
+	// PutPortalSession inserts or replaces a portal session by ID.
+	PutPortalSession(ctx context.Context, s *PortalSession) error
+	// PortalSession finds a session by ID; ErrNotFound when there is none
+	// or it has expired at now.
+	PortalSession(ctx context.Context, id string, now time.Time) (PortalSession, error)
+	// DeletePortalSession ends one session (no error when already gone).
+	DeletePortalSession(ctx context.Context, id string) error
+	// DeletePortalSessionsOf ends every session of an account except the
+	// one named by keep (may be empty), returning how many ended.
+	DeletePortalSessionsOf(ctx context.Context, accountID int64, keep string) (int, error)
+	// PurgePortalSessions deletes sessions expired before t.
+	PurgePortalSessions(ctx context.Context, before time.Time) (int, error)
 
 	// Ping checks the database can be reached.
 	Ping(ctx context.Context) error

@@ -1,19 +1,134 @@
 package main
 
+import (
+	"net"
+	"time"
+
+	"keystage.dev/keystage/radius"
+)
+
 // RADIUSSection configures the RADIUS frontend.
 type RADIUSSection struct {
 	// Enabled starts the frontend in keystage serve.
 	Enabled bool `toml:"enabled"`
+	// AuthAddress and AcctAddress are where Access-Requests and
+	// Accounting-Requests are taken (UDP).
+	AuthAddress string `toml:"auth_address"`
+	AcctAddress string `toml:"acct_address"`
+	// ReplyMessages says why in a Reply-Message on each reject (and on a
+	// quarantine accept): the NAS may show it to the person.
+	ReplyMessages bool `toml:"reply_messages"`
+	// QuarantineVLAN, when set, lets an account whose only fault is an
+	// unsigned AUP or missing parental consent into this VLAN, which should
+	// reach nothing but the portal.
+	QuarantineVLAN string `toml:"quarantine_vlan"`
+	// RetentionDays keeps accounting records this many days after the
+	// session ends (0: forever).
+	RetentionDays int `toml:"retention_days"`
+	// FactsTTL bounds how long what the gate knows about an account is
+	// reused: a change made on another node shows within it.
+	FactsTTL duration `toml:"facts_ttl"`
+	// Policies, in order of precedence: the first whose group an account
+	// is in gives its VLAN, filter, session timeout and class.
+	Policies []RADIUSPolicy `toml:"policy"`
 }
 
-func defaultRADIUS() RADIUSSection { return RADIUSSection{} }
+// RADIUSPolicy is one [[radius.policy]].
+type RADIUSPolicy struct {
+	Group          string   `toml:"group"`
+	VLAN           string   `toml:"vlan"`
+	FilterID       string   `toml:"filter_id"`
+	SessionTimeout duration `toml:"session_timeout"`
+	Class          string   `toml:"class"`
+}
 
-func (s *RADIUSSection) validate(p *problems) {}
+func defaultRADIUS() RADIUSSection {
+	return RADIUSSection{AuthAddress: ":1812", AcctAddress: ":1813", ReplyMessages: true, RetentionDays: 365,
+		FactsTTL: duration{5 * time.Second}}
+}
 
-// demo sets the section up for keystage demo, with generated files in dir.
-func (s *RADIUSSection) demo(dir string) { s.Enabled = true }
+func (s *RADIUSSection) policies() []radius.Policy {
+	out := make([]radius.Policy, len(s.Policies))
+	for i, p := range s.Policies {
+		out[i] = radius.Policy{Group: p.Group, VLAN: p.VLAN, FilterID: p.FilterID, SessionTimeout: p.SessionTimeout.Duration, Class: p.Class}
+	}
+	return out
+}
+
+func (s *RADIUSSection) validate(p *problems) {
+	for name, a := range map[string]string{"radius.auth_address": s.AuthAddress, "radius.acct_address": s.AcctAddress} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.add("%s %q: want host:port, like :1812 or 127.0.0.1:1812", name, a)
+		}
+	}
+	if s.Enabled && s.AuthAddress == s.AcctAddress {
+		p.add("radius.auth_address and radius.acct_address are both %q: they need two ports", s.AuthAddress)
+	}
+	if s.RetentionDays < 0 {
+		p.add("radius.retention_days %d: use 0 (forever) or more", s.RetentionDays)
+	}
+	if s.FactsTTL.Duration < 0 || s.FactsTTL.Duration > time.Minute {
+		p.add("radius.facts_ttl %s: use 0s to 1m (a suspension takes this long to show on other nodes)", s.FactsTTL)
+	}
+	if len(s.QuarantineVLAN) > 253 {
+		p.add("radius.quarantine_vlan: at most 253 characters")
+	}
+	seen := map[string]bool{}
+	for _, pol := range s.policies() {
+		if err := pol.Validate(); err != nil {
+			p.add("[[radius.policy]]: %v", err)
+		}
+		if seen[pol.Group] {
+			p.add("[[radius.policy]] group %q appears twice: only the first would ever apply", pol.Group)
+		}
+		seen[pol.Group] = true
+	}
+}
+
+// demo sets the section up for keystage demo: loopback ports that radtest
+// reaches, and a VLAN each for staff and pupils to show the policy.
+func (s *RADIUSSection) demo(dir string) {
+	s.Enabled = true
+	s.AuthAddress, s.AcctAddress = "127.0.0.1:1812", "127.0.0.1:1813"
+	s.ReplyMessages = true
+	if len(s.Policies) == 0 {
+		s.Policies = []RADIUSPolicy{
+			{Group: "staff", VLAN: "10", FilterID: "staff", Class: "staff"},
+			{Group: "pupils", VLAN: "20", FilterID: "pupils-filtered", SessionTimeout: duration{8 * time.Hour}, Class: "pupil"},
+		}
+	}
+}
 
 const exampleRADIUS = `
+# RADIUS for Wi-Fi (802.1X): PAP, CHAP, MS-CHAP(v2) and EAP against each
+# person's own Wi-Fi credential. NAS clients are added with keystage nas add.
 [radius]
 enabled = false
+auth_address = ":1812"
+acct_address = ":1813"
+# Say why in a Reply-Message on a reject.
+reply_messages = true
+# Accept an account whose only fault is an unsigned AUP (or missing parental
+# consent) into this VLAN, which should reach only the portal. Empty: reject.
+quarantine_vlan = ""
+# Accounting records are kept this many days after the session ends (0: forever).
+retention_days = 365
+# A change made on another Keystage node shows here within this long.
+facts_ttl = "5s"
+
+# Network policy by group, in order of precedence: the first policy whose
+# group an account is in applies. group = "*" matches everyone (put it last).
+# [[radius.policy]]
+# group = "staff"
+# vlan = "10"
+# filter_id = "staff"
+# session_timeout = "12h"
+# class = "staff"
+#
+# [[radius.policy]]
+# group = "pupils"
+# vlan = "20"
+# filter_id = "pupils-filtered"
+# session_timeout = "8h"
+# class = "pupil"
 `

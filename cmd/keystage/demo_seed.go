@@ -17,7 +17,19 @@ import (
 const (
 	demoTeacherMIS = "S000001"
 	demoPupilMIS   = "P0000001"
+	// Staff who hold portal roles through the groups named in the default
+	// [portal] configuration.
+	demoTechnicianMIS   = "S000002"
+	demoSafeguardingMIS = "S000003"
+	demoAuditorMIS      = "S000004"
 )
+
+// demoRoleGroups are the portal's role groups and their demo members.
+var demoRoleGroups = []struct{ group, mis string }{
+	{"portal-technicians", demoTechnicianMIS},
+	{"portal-safeguarding", demoSafeguardingMIS},
+	{"portal-auditors", demoAuditorMIS},
+}
 
 // demoAUPs are the documents the demo publishes.
 var demoAUPs = []struct{ audience, text string }{
@@ -110,6 +122,22 @@ func seedDemo(e *env, d *directory.Directory) error {
 		}
 		if err := d.Record(ctx, tx, "demo", "aup.record_bulk", "school", nil, map[string]int{"accounts": len(accounts)}); err != nil {
 			return err
+		}
+		for _, rg := range demoRoleGroups {
+			g := directory.Group{Name: rg.group, Kind: directory.GroupCustom, Source: directory.SourceManual, Description: "Portal role"}
+			if err := tx.CreateGroup(ctx, &g); err != nil {
+				return err
+			}
+			a, err := tx.AccountByMISID(ctx, rg.mis)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
+				return err
+			}
+			if err := d.Record(ctx, tx, "demo", "group.create", "group:"+g.Name, nil, map[string]any{"name": g.Name, "members": []string{a.Username}}); err != nil {
+				return err
+			}
 		}
 		secret, err := d.Sealer.Seal([]byte(demoNASSecret), []byte(directory.SealNAS))
 		if err != nil {

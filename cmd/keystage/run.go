@@ -43,6 +43,8 @@ func commands() []command {
 		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
 		{"backup", "backup -o FILE: a consistent copy of the SQLite store, while it runs", cmdBackup},
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
+		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
+		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -1,8 +1,141 @@
 package main
 
-import "keystage.dev/keystage/directory"
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
 
-// buildPortal makes the Portal frontend when the configuration enables it.
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/portal"
+)
+
+// The demo staff who hold portal roles (see demo_seed.go).
+var demoPortalRoles = []struct{ role, mis string }{
+	{"technician", demoTechnicianMIS},
+	{"safeguarding", demoSafeguardingMIS},
+	{"auditor", demoAuditorMIS},
+}
+
+// buildPortal makes the portal when the configuration enables it. The MIS
+// sync and the auditors' exports are left out until the lifecycle and
+// audit packages provide them: their pages do not appear.
 func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
-	return nil, nil
+	pc := cfg.Portal
+	if !pc.Enabled {
+		return nil, nil
+	}
+	if pc.demoCert {
+		if err := demoCertificate(pc.TLSCert, pc.TLSKey); err != nil {
+			return nil, err
+		}
+	}
+	pcfg := pc.portalConfig(cfg.School, cfg.Location())
+	pcfg.Log = e.logger().With("frontend", "portal")
+	p, err := portal.New(d, pcfg, portal.Services{})
+	if err != nil {
+		return nil, err
+	}
+	var tlsConf *tls.Config
+	if strings.HasPrefix(pc.PublicURL, "https:") {
+		cert, err := tls.LoadX509KeyPair(pc.TLSCert, pc.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("portal TLS certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", pc.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
+	}
+	scheme := "https"
+	if tlsConf == nil {
+		scheme = "http"
+	}
+	addr := ln.Addr().String()
+	f := &frontend{
+		name:  "portal",
+		addrs: []string{addr},
+		close: ln.Close,
+		hints: []string{
+			"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
+			"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
+		},
+	}
+	if pc.demoCert {
+		for _, r := range demoPortalRoles {
+			if a, err := d.Store.AccountByMISID(e.ctx, r.mis); err == nil {
+				f.hints = append(f.hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
+			}
+		}
+	}
+	srv := &http.Server{
+		Handler:           p,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(pcfg.Log.Handler(), slog.LevelWarn),
+	}
+	f.serve = func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() {
+			if tlsConf != nil {
+				errc <- srv.ServeTLS(ln, "", "")
+			} else {
+				errc <- srv.Serve(ln)
+			}
+		}()
+		purge := time.NewTicker(time.Hour)
+		defer purge.Stop()
+		for {
+			select {
+			case err := <-errc:
+				if errors.Is(err, http.ErrServerClosed) {
+					return nil
+				}
+				return err
+			case <-purge.C:
+				if n, err := p.PurgeSessions(ctx); err != nil {
+					pcfg.Log.Warn("purging expired portal sessions", "err", err)
+				} else if n > 0 {
+					pcfg.Log.Info("purged expired portal sessions", "count", n)
+				}
+			case <-ctx.Done():
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				return srv.Shutdown(sctx)
+			}
+		}
+	}
+	return f, nil
+}
+
+// demoCertificate makes a self-signed certificate for localhost when the
+// demo has none yet.
+func demoCertificate(certFile, keyFile string) error {
+	if _, err := os.Stat(certFile); err == nil {
+		if _, err := os.Stat(keyFile); err == nil {
+			return nil
+		}
+	}
+	certPEM, keyPEM, err := portal.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		return fmt.Errorf("demo portal key: %w", err)
+	}
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return fmt.Errorf("demo portal certificate: %w", err)
+	}
+	return nil
 }

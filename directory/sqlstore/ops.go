@@ -19,6 +19,33 @@ func (s *Store) NoteUse(ctx context.Context, accountID int64, svc directory.Serv
 	return nil
 }
 
+func (s *Store) NoteUses(ctx context.Context, svc directory.Service, uses map[int64]time.Time) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("note uses of %s: %w", svc, err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage (account_id, service, last_at)
+		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+		ON CONFLICT (account_id, service) DO UPDATE SET last_at = excluded.last_at WHERE usage.last_at < excluded.last_at`)
+	if err != nil {
+		return fmt.Errorf("note uses of %s: %w", svc, err)
+	}
+	defer stmt.Close()
+	for id, t := range uses {
+		if _, err := stmt.ExecContext(ctx, id, string(svc), t.UnixMicro()); err != nil {
+			return fmt.Errorf("note uses of %s: account %d: %w", svc, id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("note uses of %s: %w", svc, err)
+	}
+	return nil
+}
+
 func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Service]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT service, last_at FROM usage WHERE account_id = $1", accountID)
 	if err != nil {
@@ -134,6 +161,16 @@ func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, 
 		out = append(out, x)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET stopped_at = $1, updated_at = $1, terminate_cause = $2
+		WHERE nas_address = $3 AND stopped_at IS NULL`, t.UnixMicro(), cause, nasAddress)
+	if err != nil {
+		return 0, fmt.Errorf("close sessions of NAS %s: %w", nasAddress, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int, error) {

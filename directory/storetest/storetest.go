@@ -45,7 +45,10 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
 		{"UsageAndFailures", testUsageAndFailures},
 		{"Sessions", testSessions},
+		{"CloseNASSessions", testCloseNASSessions},
+		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
+		{"PortalSessions", testPortalSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -506,15 +509,19 @@ func testNAS(t *testing.T, s directory.Store) {
 	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
 		Secret: "sealed", KeyID: "k1", Vendor: "aruba"}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n) })
+	if list, _ := s.NASClients(ctx); len(list) != 1 || list[0].CoAPort != 0 {
+		t.Errorf("CoA port unset: %+v", list)
+	}
 	n2 := n
 	n2.Vendor = "cisco"
+	n2.CoAPort = 1700
 	n2.Addresses = []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n2) })
 	list, err := s.NASClients(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("NAS clients: %+v %v", list, err)
 	}
-	if list[0].Vendor != "cisco" || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
+	if list[0].Vendor != "cisco" || list[0].CoAPort != 1700 || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
 		t.Errorf("replace by name: %+v", list[0])
 	}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteNASClient(ctx, list[0].ID) })
@@ -727,5 +734,149 @@ func testGateOnStore(t *testing.T, s directory.Store) {
 	}
 	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Hour)); !d.Allow {
 		t.Errorf("lock did not expire: %+v", d)
+	}
+}
+
+func testCloseNASSessions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("rebooted", "RB"))
+	t0 := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	put := func(nas, id string, stopped time.Time) {
+		t.Helper()
+		x := directory.Session{AccountID: a.ID, Username: "rebooted", NASAddress: nas, SessionID: id, StartedAt: t0, UpdatedAt: t0, StoppedAt: stopped}
+		if err := s.PutSession(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("192.0.2.1", "A", time.Time{})
+	put("192.0.2.1", "B", time.Time{})
+	put("192.0.2.1", "C", t0.Add(time.Minute))
+	put("192.0.2.2", "D", time.Time{})
+	at := t0.Add(time.Hour)
+	n, err := s.CloseNASSessions(ctx, "192.0.2.1", at, "NAS-Reboot")
+	if err != nil || n != 2 {
+		t.Fatalf("close = %d %v, want 2", n, err)
+	}
+	live, _ := s.Sessions(ctx, a.ID, time.Time{}, true)
+	if len(live) != 1 || live[0].SessionID != "D" {
+		t.Errorf("live after close: %+v", live)
+	}
+	all, _ := s.Sessions(ctx, a.ID, time.Time{}, false)
+	for _, x := range all {
+		switch x.SessionID {
+		case "A", "B":
+			if !x.StoppedAt.Equal(at) || x.TerminateCause != "NAS-Reboot" {
+				t.Errorf("closed session %s: %+v", x.SessionID, x)
+			}
+		case "C":
+			if !x.StoppedAt.Equal(t0.Add(time.Minute)) || x.TerminateCause == "NAS-Reboot" {
+				t.Errorf("already stopped session changed: %+v", x)
+			}
+		}
+	}
+	if n, _ := s.CloseNASSessions(ctx, "192.0.2.1", at, "NAS-Reboot"); n != 0 {
+		t.Errorf("second close = %d, want 0", n)
+	}
+}
+
+func testNoteUses(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("user1", "U1"))
+	b := mustCreate(t, s, pupil("user2", "U2"))
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	if err := s.NoteUse(ctx, b.ID, directory.ServiceWiFi, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// 999999 does not exist: skipped, not an error.
+	err := s.NoteUses(ctx, directory.ServiceWiFi, map[int64]time.Time{a.ID: t0, b.ID: t0, 999999: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.LastUse(ctx, a.ID); !u[directory.ServiceWiFi].Equal(t0) {
+		t.Errorf("a: %v", u)
+	}
+	if u, _ := s.LastUse(ctx, b.ID); !u[directory.ServiceWiFi].Equal(t0.Add(time.Hour)) {
+		t.Errorf("b went back in time: %v", u)
+	}
+	if err := s.NoteUses(ctx, directory.ServiceWiFi, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testPortalSessions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("browser", "B1"))
+	b := mustCreate(t, s, pupil("other", "B2"))
+	t0 := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	x := directory.PortalSession{ID: "h1", AccountID: a.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Address: "192.0.2.7", UserAgent: "Chromium", Data: `{"challenge":"c"}`}
+	if err := s.PutPortalSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	pre := directory.PortalSession{ID: "pre", CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.PutPortalSession(ctx, &pre); err != nil {
+		t.Fatalf("a session before sign-in has no account: %v", err)
+	}
+	got, err := s.PortalSession(ctx, "h1", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccountID != a.ID || !got.ExpiresAt.Equal(x.ExpiresAt) || got.Address != "192.0.2.7" || got.UserAgent != "Chromium" ||
+		got.Data != x.Data || got.Passkey || !got.CreatedAt.Equal(t0) {
+		t.Errorf("round trip: %+v", got)
+	}
+	if got, err := s.PortalSession(ctx, "pre", t0); err != nil || got.AccountID != 0 {
+		t.Errorf("pre-auth session: %+v %v", got, err)
+	}
+	// Replacing keeps the id and takes every other field.
+	x.Passkey, x.SeenAt, x.ExpiresAt, x.Data = true, t0.Add(30*time.Minute), t0.Add(2*time.Hour), ""
+	if err := s.PutPortalSession(ctx, &x); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PortalSession(ctx, "h1", t0.Add(90*time.Minute)); err != nil || !got.Passkey || got.Data != "" {
+		t.Errorf("after replace: %+v %v", got, err)
+	}
+	if _, err := s.PortalSession(ctx, "h1", t0.Add(2*time.Hour)); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("expired session: want ErrNotFound, got %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "nope", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unknown session: want ErrNotFound, got %v", err)
+	}
+	// Ending all of an account's sessions but one leaves other accounts alone.
+	for _, id := range []string{"h2", "h3"} {
+		if err := s.PutPortalSession(ctx, &directory.PortalSession{ID: id, AccountID: a.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutPortalSession(ctx, &directory.PortalSession{ID: "b1", AccountID: b.ID, CreatedAt: t0, SeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeletePortalSessionsOf(ctx, a.ID, "h2")
+	if err != nil || n != 2 {
+		t.Errorf("end sessions of account: %d %v, want 2", n, err)
+	}
+	if _, err := s.PortalSession(ctx, "h2", t0); err != nil {
+		t.Errorf("kept session gone: %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "b1", t0); err != nil {
+		t.Errorf("other account's session gone: %v", err)
+	}
+	if err := s.DeletePortalSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePortalSession(ctx, "h2"); err != nil {
+		t.Errorf("deleting twice: %v", err)
+	}
+	if _, err := s.PortalSession(ctx, "h2", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("after sign-out: %v", err)
+	}
+	n, err = s.PurgePortalSessions(ctx, t0.Add(10*time.Minute))
+	if err != nil || n != 1 {
+		t.Errorf("purge: %d %v, want 1 (the pre-auth session)", n, err)
+	}
+	// Purging an account ends its sessions.
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
+	if _, err := s.PortalSession(ctx, "b1", t0); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("session of a purged account: %v", err)
 	}
 }

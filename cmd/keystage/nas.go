@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/radius"
+)
+
+// minNASSecret is the shortest shared secret accepted: RADIUS hides
+// passwords and signs packets with MD5 over it, so a short one falls to an
+// offline guess (the advice after CVE-2024-3596 is 16 or more random
+// characters).
+const minNASSecret = 16
+
+func cmdNAS(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("want: nas add NAME --address CIDR,… [--vendor V] [--coa-port N] | nas list | nas remove NAME")
+	}
+	switch args[0] {
+	case "add":
+		return nasAdd(e, args[1:])
+	case "list":
+		return nasList(e, args[1:])
+	case "remove":
+		return nasRemove(e, args[1:])
+	}
+	return usagef("unknown nas subcommand %q: want add, list or remove", args[0])
+}
+
+func nasAdd(e *env, args []string) error {
+	fs := e.newFlags("nas add", "NAME --address ADDR[,ADDR…] [--vendor VENDOR] [--coa-port PORT]  (shared secret from the terminal or standard input)")
+	addrs := fs.String("address", "", "source addresses or CIDR prefixes of the NAS, comma-separated")
+	vendor := fs.String("vendor", "generic", "cisco, aruba, ubiquiti, meraki, generic …")
+	coaPort := fs.Int("coa-port", 0, "where the NAS takes Disconnect-Request (0: 3799)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one NAS name")
+	}
+	if err := directory.ValidUsername(pos[0]); err != nil {
+		return usagef("NAS %v", err)
+	}
+	prefixes, err := directory.ParsePrefixes(*addrs)
+	if err != nil {
+		return usagef("--address: %v", err)
+	}
+	if *coaPort < 0 || *coaPort > 65535 {
+		return usagef("--coa-port %d: want 1 to 65535, or 0 for 3799", *coaPort)
+	}
+	secret, err := readSecret(e, "Shared secret for "+pos[0]+": ")
+	if err != nil {
+		return err
+	}
+	if len(secret) < minNASSecret {
+		return fmt.Errorf("the shared secret has %d characters: use at least %d random ones (nothing was stored)", len(secret), minNASSecret)
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	if err := e.withKeys(d, true); err != nil {
+		return err
+	}
+	sealed, err := d.Sealer.Seal([]byte(secret), []byte(directory.SealNAS))
+	if err != nil {
+		return err
+	}
+	n := directory.NASClient{Name: pos[0], Addresses: prefixes, Secret: sealed, KeyID: d.Sealer.CurrentID(), Vendor: *vendor, CoAPort: *coaPort}
+	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.PutNASClient(ctx, &n); err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, e.actor(), "nas.add", "nas:"+n.Name, nil,
+			map[string]any{"addresses": directory.FormatPrefixes(n.Addresses), "vendor": n.Vendor, "coa_port": n.CoAPort})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "NAS %s stored (%s); a running server picks it up within 30 seconds.\n", n.Name, directory.FormatPrefixes(n.Addresses))
+	return nil
+}
+
+func nasList(e *env, args []string) error {
+	fs := e.newFlags("nas list", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ns, err := s.NASClients(e.ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESSES\tVENDOR\tDISCONNECT PORT\tKEY")
+	for _, n := range ns {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, directory.FormatPrefixes(n.Addresses), n.Vendor, radius.DisconnectPort(n), n.KeyID)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%s NAS client(s)\n", strconv.Itoa(len(ns)))
+	return nil
+}
+
+func nasRemove(e *env, args []string) error {
+	fs := e.newFlags("nas remove", "NAME")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one NAS name")
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	var found bool
+	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
+		ns, err := tx.NASClients(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range ns {
+			if n.Name != pos[0] {
+				continue
+			}
+			found = true
+			if err := tx.DeleteNASClient(ctx, n.ID); err != nil {
+				return err
+			}
+			return d.Record(ctx, tx, e.actor(), "nas.remove", "nas:"+n.Name, map[string]any{"addresses": directory.FormatPrefixes(n.Addresses)}, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errors.New("no NAS client " + strconv.Quote(pos[0]) + " (see keystage nas list)")
+	}
+	fmt.Fprintf(e.stderr, "NAS %s removed; a running server stops answering it within 30 seconds.\n", pos[0])
+	return nil
+}

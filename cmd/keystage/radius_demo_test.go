@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// freeUDPPort finds a port to serve on (the demo's own, 1812, may be taken
+// on a machine running tests in parallel).
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// The demo's RADIUS hints are real commands: run them, with the demo's
+// ports swapped for free ones, against the demo school.
+func TestDemoRADIUSHintsWork(t *testing.T) {
+	if _, err := exec.LookPath("radtest"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("radtest is not installed: CI must install freeradius-utils")
+		}
+		t.Skip("radtest is not installed (apt-get install freeradius-utils)")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	var stderr bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, dataDir: dir}
+	cfg, err := e.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RADIUS.demo(dir)
+	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
+	s, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := e.directory(s)
+	if err := e.withKeys(d, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := buildRADIUS(e, d, cfg)
+	if err != nil || f == nil {
+		t.Fatalf("build: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := f.metrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var ran int
+	for _, h := range f.hints {
+		if strings.HasPrefix(h, "#") {
+			if !strings.Contains(h, "Wi-Fi credential is ") {
+				t.Errorf("hint comment: %q", h)
+			}
+			continue
+		}
+		out, err := exec.Command("sh", "-c", h).CombinedOutput()
+		ran++
+		switch {
+		case strings.Contains(h, "wrong-password"):
+			if !strings.Contains(string(out), "Access-Reject") {
+				t.Errorf("%s:\n%s", h, out)
+			}
+		case strings.Contains(h, "radclient"):
+			if err != nil || !strings.Contains(string(out), "Accounting-Response") {
+				t.Errorf("%s: %v\n%s", h, err, out)
+			}
+		default:
+			if err != nil || !strings.Contains(string(out), "Access-Accept") || !strings.Contains(string(out), `Tunnel-Private-Group-Id:0 = "20"`) {
+				t.Errorf("%s: %v\n%s", h, err, out)
+			}
+		}
+	}
+	if ran != 4 {
+		t.Errorf("ran %d hint commands, want 4: %q", ran, f.hints)
+	}
+	if n := gather(t, reg, "keystage_radius_replies_total", "access-accept"); n != 2 {
+		t.Errorf("accepts exported: %v", n)
+	}
+}
+
+// gather reads one counter from the registry, as a scrape would.
+func gather(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{%s}", name, label)
+	return 0
+}

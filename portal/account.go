@@ -1,0 +1,355 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/passwords"
+)
+
+// audiences are the AUP audiences an account must sign, by the gate's rule.
+func (s *Server) audiences(a directory.Account) []string {
+	if f := s.d.Gate.Policy.Audiences; f != nil {
+		return f(a)
+	}
+	return directory.DefaultAudiences(a)
+}
+
+// currentDoc is the newest document of an audience published by now.
+func currentDoc(docs []directory.AUPDocument, audience string, now time.Time) (directory.AUPDocument, bool) {
+	var best directory.AUPDocument
+	found := false
+	for _, d := range docs {
+		if d.Audience != audience || d.PublishedAt.After(now) {
+			continue
+		}
+		if !found || d.PublishedAt.After(best.PublishedAt) || (d.PublishedAt.Equal(best.PublishedAt) && d.ID > best.ID) {
+			best, found = d, true
+		}
+	}
+	return best, found
+}
+
+// aupItem is one document a person must sign, with their signature of it.
+type aupItem struct {
+	Doc    directory.AUPDocument
+	Signed *directory.Signature
+}
+
+func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, error) {
+	docs, err := s.d.Store.AUPDocuments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := s.d.Store.Signatures(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.d.Now()
+	var items []aupItem
+	for _, aud := range s.audiences(a) {
+		doc, ok := currentDoc(docs, aud, now)
+		if !ok {
+			continue
+		}
+		it := aupItem{Doc: doc}
+		for i := range sigs {
+			if sigs[i].DocumentID == doc.ID {
+				it.Signed = &sigs[i]
+				break
+			}
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	items, err := s.aupItems(ctx, rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	unsigned := 0
+	for _, it := range items {
+		if it.Signed == nil {
+			unsigned++
+		}
+	}
+	keys, err := s.d.Store.Credentials(ctx, rq.acct.ID, directory.CredPasskey)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	live := 0
+	for _, k := range keys {
+		if k.Live(s.d.Now()) {
+			live++
+		}
+	}
+	data := map[string]any{"Name": rq.acct.Name(), "Unsigned": unsigned, "Passkeys": live}
+	// What the gate says about the network tells the person what is still
+	// in their way (consent, a suspension) beyond the AUP.
+	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if !dec.Allow && dec.Reason != directory.ReasonAUPUnsigned {
+		data["Gate"] = dec.Message(s.loc)
+	}
+	s.render(w, r, http.StatusOK, "home.html", rq, "Your account", data)
+}
+
+func (s *Server) aupPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	items, err := s.aupItems(r.Context(), rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "aup.html", rq, "Acceptable use policy", map[string]any{
+		"Items": items, "Done": r.URL.Query().Get("signed") == "1"})
+}
+
+// aupSign records a signature of the version the person read: the form
+// carries the document's id and digest, and a newer version published in
+// between is refused rather than signed unseen.
+func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	id, _ := strconv.ParseInt(r.PostFormValue("document"), 10, 64)
+	digest := r.PostFormValue("digest")
+	items, err := s.aupItems(ctx, rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	var item *aupItem
+	for i := range items {
+		if items[i].Doc.ID == id {
+			item = &items[i]
+		}
+	}
+	problem := ""
+	switch {
+	case item == nil || item.Doc.Digest != digest:
+		problem = "The policy has changed since you opened this page. Please read the current version below and sign it."
+	case r.PostFormValue("agree") != "yes":
+		problem = "Tick the box to say you have read the policy and agree to it."
+	}
+	if problem != "" {
+		s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
+			"Items": items, "Error": problem})
+		return
+	}
+	if item.Signed == nil {
+		now := s.d.Now()
+		sig := directory.Signature{AccountID: rq.acct.ID, DocumentID: item.Doc.ID, Digest: item.Doc.Digest, SignedAt: now,
+			Method: directory.SignPortal, Address: clientAddr(r), UserAgent: userAgent(r), RecordedBy: "user:" + rq.acct.Username}
+		err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			if err := tx.AddSignature(ctx, &sig); err != nil {
+				return err
+			}
+			return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "aup.sign", "account:"+rq.acct.Username, nil, map[string]any{
+				"document_id": item.Doc.ID, "audience": item.Doc.Audience, "version": item.Doc.Version,
+				"digest": item.Doc.Digest, "method": sig.Method, "address": sig.Address})
+		})
+		if err != nil {
+			s.fail(w, r, rq, err)
+			return
+		}
+	}
+	http.Redirect(w, r, "/aup?signed=1", http.StatusSeeOther)
+}
+
+func (s *Server) wifiView(ctx context.Context, rq *request, secret string, renewed bool) (map[string]any, error) {
+	data := map[string]any{"Settings": s.cfg.WiFi, "Username": rq.acct.Username, "Renewed": renewed}
+	if secret == "" {
+		var err error
+		secret, err = s.d.WiFiSecret(ctx, rq.acct)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return nil, err
+		}
+	}
+	data["Secret"] = secret
+	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Allow {
+		data["Refused"] = dec.Message(s.loc)
+		data["NeedsAUP"] = dec.Reason == directory.ReasonAUPUnsigned
+	}
+	return data, nil
+}
+
+func (s *Server) wifiPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	data, err := s.wifiView(r.Context(), rq, "", false)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "wifi.html", rq, "Wi-Fi", data)
+}
+
+// wifiRenew issues a new credential and revokes the old one in the same
+// transaction; the new one is shown on the response page, never in a URL.
+func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	secret, err := s.d.IssueWiFi(ctx, "user:"+rq.acct.Username, rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	data, err := s.wifiView(ctx, rq, secret, true)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "wifi.html", rq, "Wi-Fi", data)
+}
+
+func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	sessions, err := s.d.Store.Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if len(sessions) > 50 {
+		sessions = sessions[:50]
+	}
+	last, err := s.d.Store.LastUse(ctx, rq.acct.ID)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	uses := []struct {
+		Service string
+		At      time.Time
+	}{
+		{"The portal", last[directory.ServicePortal]},
+		{"Wi-Fi", last[directory.ServiceWiFi]},
+		{"School computers and apps (LDAP)", last[directory.ServiceLDAP]},
+	}
+	s.render(w, r, http.StatusOK, "activity.html", rq, "Recent activity", map[string]any{"Sessions": sessions, "Uses": uses})
+}
+
+// rule is one line of the password checklist. Check names the test the
+// browser can run while typing; rules without one (guessability, reuse)
+// are judged by the server alone, and say so.
+type rule struct {
+	Code  string
+	Text  string
+	Check string
+	Arg   int
+	Met   bool
+	Fail  string // the server's message when the rule is broken
+}
+
+func rulesFor(p passwords.Policy) []rule {
+	var rs []rule
+	if p.MinLength > 0 {
+		rs = append(rs, rule{Code: passwords.CodeTooShort, Text: fmt.Sprintf("At least %d characters", p.MinLength), Check: "length", Arg: p.MinLength})
+	}
+	if p.MinClasses > 0 {
+		rs = append(rs, rule{Code: passwords.CodeClasses, Text: fmt.Sprintf("At least %d of: capital letters, small letters, numbers, symbols", p.MinClasses), Check: "classes", Arg: p.MinClasses})
+	}
+	if p.NoRepeats {
+		rs = append(rs, rule{Code: passwords.CodeRepeated, Text: "No character twice in a row (like aa or 11)", Check: "repeats"})
+	}
+	if p.FragmentLen > 0 {
+		rs = append(rs,
+			rule{Code: passwords.CodeUsername, Text: "No part of your username", Check: "username", Arg: p.FragmentLen},
+			rule{Code: passwords.CodeName, Text: "No part of your name", Check: "name", Arg: p.FragmentLen})
+	}
+	if p.MinScore > 0 {
+		rs = append(rs, rule{Code: passwords.CodeDictionary, Text: "Not easy to guess (checked when you save)"})
+	}
+	if p.History > 0 {
+		rs = append(rs, rule{Code: passwords.CodeReused, Text: fmt.Sprintf("Not one of your last %d passwords (checked when you save)", p.History)})
+	}
+	return rs
+}
+
+func (s *Server) passwordView(rq *request, vs []passwords.Violation, checked bool) map[string]any {
+	rules := rulesFor(s.d.Policy(rq.acct))
+	broken := map[string]string{}
+	var other []string
+	for _, v := range vs {
+		broken[v.Code] = v.Message
+	}
+	for i := range rules {
+		msg, bad := broken[rules[i].Code]
+		rules[i].Met = checked && !bad
+		rules[i].Fail = msg
+		delete(broken, rules[i].Code)
+	}
+	for _, v := range vs {
+		if _, left := broken[v.Code]; left {
+			other = append(other, v.Message)
+		}
+	}
+	return map[string]any{"Rules": rules, "Other": other, "Violations": vs, "Checked": checked,
+		"Username": rq.acct.Username, "GivenName": rq.acct.GivenName, "FamilyName": rq.acct.FamilyName,
+		"MustChange": rq.acct.MustChangePassword}
+}
+
+func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	data := s.passwordView(rq, nil, false)
+	data["Done"] = r.URL.Query().Get("changed") == "1"
+	s.render(w, r, http.StatusOK, "password.html", rq, "Change your password", data)
+}
+
+// passwordChange asks for the current password (a session left open on a
+// shared computer must not be enough), then for the policy's verdict.
+func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	current, next, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
+	fail := func(status int, msg string, vs []passwords.Violation) {
+		data := s.passwordView(rq, vs, vs != nil)
+		data["Error"] = msg
+		s.render(w, r, status, "password.html", rq, "Change your password", data)
+	}
+	if current == "" || next == "" {
+		fail(http.StatusUnprocessableEntity, "Enter your current password and a new one.", nil)
+		return
+	}
+	if next != confirm {
+		fail(http.StatusUnprocessableEntity, "The two new passwords are different. Type the same new password in both boxes.", nil)
+		return
+	}
+	_, err := s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, clientAddr(r))
+	var refused *directory.RefusedError
+	switch {
+	case errors.Is(err, directory.ErrBadCredentials):
+		fail(http.StatusUnprocessableEntity, "Your current password is not right. Nothing was changed.", nil)
+		return
+	case errors.As(err, &refused):
+		fail(http.StatusForbidden, refused.Decision.Message(s.loc), nil)
+		return
+	case err != nil:
+		s.fail(w, r, rq, err)
+		return
+	}
+	vs, err := s.d.ChangePassword(ctx, "user:"+rq.acct.Username, rq.acct, next)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if len(vs) > 0 {
+		fail(http.StatusUnprocessableEntity, "Your new password does not meet every rule yet. Nothing was changed.", vs)
+		return
+	}
+	// A changed password ends the person's other portal sessions: that is
+	// often why it was changed.
+	if _, err := s.d.Store.DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
+		s.log.Warn("ending other portal sessions", "account", rq.acct.Username, "err", err)
+	}
+	http.Redirect(w, r, "/password?changed=1", http.StatusSeeOther)
+}

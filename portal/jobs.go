@@ -1,0 +1,148 @@
+package portal
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Lifecycle is the MIS sync and the leaver job as plan-then-apply. The
+// lifecycle package implements it; the portal only shows the plan and
+// passes the confirmation on.
+type Lifecycle interface {
+	// Plan works out what a job ("sync" or "leavers") would change, changing
+	// nothing.
+	Plan(ctx context.Context, job string) (Plan, error)
+	// Apply carries out the plan with that id, as actor, and refuses one
+	// that no longer matches the directory.
+	Apply(ctx context.Context, actor, planID string) (Applied, error)
+}
+
+// Plan is a job's preview.
+type Plan struct {
+	ID      string
+	Job     string
+	Source  string
+	MadeAt  time.Time
+	Summary []Count
+	Lines   []PlanLine
+}
+
+// Count is one figure of a plan or a run.
+type Count struct {
+	What string
+	N    int
+}
+
+// PlanLine is one change a plan would make.
+type PlanLine struct {
+	Action   string // create, update, disable, ...
+	Username string
+	Detail   string
+}
+
+// Applied is what an apply did.
+type Applied struct {
+	Run     directory.SyncRun
+	Summary []Count
+}
+
+// Exports are the auditors' downloads: the access register as of a date
+// and the audit trail. The audit package implements them.
+type Exports interface {
+	// Register writes the access register as of asOf as CSV.
+	Register(ctx context.Context, w io.Writer, asOf time.Time) error
+	// Events writes the audit trail with its hash chain.
+	Events(ctx context.Context, w io.Writer) error
+}
+
+var jobs = map[string]string{"sync": "MIS sync", "leavers": "Leaver job"}
+
+func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	runs, err := s.d.Store.SyncRuns(r.Context(), "", 10)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": runs})
+}
+
+func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
+	job := r.PostFormValue("job")
+	if _, ok := jobs[job]; !ok {
+		http.Redirect(w, r, "/staff/sync", http.StatusSeeOther)
+		return
+	}
+	plan, err := s.svc.Lifecycle.Plan(r.Context(), job)
+	if err != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
+		return
+	}
+	if err := s.record(r.Context(), rq, "portal.plan", "job:"+job, nil, map[string]any{"plan": plan.ID, "summary": plan.Summary}, nil); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Plan": plan, "JobName": jobs[job]})
+}
+
+func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, rq *request) {
+	if r.PostFormValue("confirm") != "yes" {
+		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{
+			"Error": "Tick the box to confirm the changes, or make a new plan."})
+		return
+	}
+	res, err := s.svc.Lifecycle.Apply(r.Context(), "user:"+rq.acct.Username, r.PostFormValue("plan"))
+	if err != nil {
+		s.render(w, r, http.StatusConflict, "sync.html", rq, "MIS sync and leavers", map[string]any{
+			"Error": "The plan was not applied: " + err.Error() + ". Nothing was changed; make a new plan."})
+		return
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Applied": res})
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	s.render(w, r, http.StatusOK, "audit.html", rq, "Audit", map[string]any{"Today": s.d.Now().In(s.loc).Format(directory.DateLayout)})
+}
+
+// The downloads are POSTs, so that a link on another site cannot make an
+// auditor's browser fetch them, and each is recorded before it is sent.
+func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *request) {
+	asOf := s.d.Now()
+	if v := r.PostFormValue("as_of"); v != "" {
+		t, err := s.parseWhen(v)
+		if err != nil || t.After(asOf) {
+			s.render(w, r, http.StatusUnprocessableEntity, "audit.html", rq, "Audit", map[string]any{
+				"Error": "Give a date today or in the past, as YYYY-MM-DD.", "Today": asOf.In(s.loc).Format(directory.DateLayout)})
+			return
+		}
+		// As of a date means at the end of that day.
+		asOf = t.AddDate(0, 0, 1).Add(-time.Microsecond)
+		if asOf.After(s.d.Now()) {
+			asOf = s.d.Now()
+		}
+	}
+	if err := s.record(r.Context(), rq, "export.register", "register", nil, map[string]any{"as_of": asOf}, nil); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="access-register-`+asOf.In(s.loc).Format(directory.DateLayout)+`.csv"`)
+	if err := s.svc.Exports.Register(r.Context(), w, asOf); err != nil {
+		s.log.Error("register export failed part-way", "err", err)
+	}
+}
+
+func (s *Server) eventsDownload(w http.ResponseWriter, r *http.Request, rq *request) {
+	if err := s.record(r.Context(), rq, "export.audit", "audit", nil, nil, nil); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-events.jsonl"`)
+	if err := s.svc.Exports.Events(r.Context(), w); err != nil {
+		s.log.Error("audit export failed part-way", "err", err)
+	}
+}

@@ -1,0 +1,366 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"keystage.dev/keystage/directory"
+)
+
+// waUser is an account as WebAuthn sees it. The user handle is the
+// account's id: stable, not personal, and never reused for a credential,
+// since an account's passkeys go when it is purged.
+type waUser struct {
+	a     directory.Account
+	creds []directory.Credential // live passkeys
+	wa    []webauthn.Credential
+}
+
+func (u *waUser) WebAuthnID() []byte                         { return []byte(strconv.FormatInt(u.a.ID, 10)) }
+func (u *waUser) WebAuthnName() string                       { return u.a.Username }
+func (u *waUser) WebAuthnDisplayName() string                { return u.a.Name() }
+func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.wa }
+
+func (s *Server) waUser(ctx context.Context, a directory.Account) (*waUser, error) {
+	all, err := s.d.Store.Credentials(ctx, a.ID, directory.CredPasskey)
+	if err != nil {
+		return nil, err
+	}
+	u := &waUser{a: a}
+	now := s.d.Now()
+	for _, c := range all {
+		if !c.Live(now) {
+			continue
+		}
+		var wc webauthn.Credential
+		if err := json.Unmarshal([]byte(c.Secret), &wc); err != nil {
+			s.log.Warn("unreadable passkey", "account", a.Username, "credential", c.ID, "err", err)
+			continue
+		}
+		u.creds = append(u.creds, c)
+		u.wa = append(u.wa, wc)
+	}
+	return u, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// jsonError answers a script with a message it shows to the person.
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// cleanName makes a label safe to keep: control characters out, trimmed,
+// at most 60 characters (in that order, so that the result is stable).
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	for utf8.RuneCountInString(s) > 60 {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return strings.TrimSpace(s)
+}
+
+func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	u, err := s.waUser(r.Context(), rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "passkeys.html", rq, "Passkeys", map[string]any{
+		"Keys": u.creds, "Done": r.URL.Query().Get("done")})
+}
+
+// recentSignIn bounds how old a session may be to add a passkey: a passkey
+// outlives the session, so one left open on a shared computer must not be
+// enough to plant one.
+const recentSignIn = 15 * time.Minute
+
+func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	if s.d.Now().Sub(rq.sess.CreatedAt) > recentSignIn {
+		jsonError(w, http.StatusForbidden, "For your safety, sign out and sign in again to add a passkey: you signed in more than 15 minutes ago.")
+		return
+	}
+	name := cleanName(r.PostFormValue("name"))
+	if name == "" {
+		jsonError(w, http.StatusUnprocessableEntity, "Give the passkey a name, such as the device it is on.")
+		return
+	}
+	u, err := s.waUser(ctx, rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	// A discoverable credential lets the person sign in without typing a
+	// username; existing ones are excluded so a device is not added twice.
+	creation, sd, err := s.wa.BeginRegistration(u,
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithExclusions(webauthn.Credentials(u.wa).CredentialDescriptors()))
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "register:" + name}); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, creation)
+}
+
+func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, rq *request) {
+	ctx := r.Context()
+	name, ok := strings.CutPrefix(rq.data.Ceremony, "register:")
+	if !ok || rq.data.WebAuthn == nil {
+		jsonError(w, http.StatusBadRequest, "No passkey set-up is in progress. Start again.")
+		return
+	}
+	sd := *rq.data.WebAuthn
+	// The challenge is single-use whatever happens next.
+	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	u, err := s.waUser(ctx, rq.acct)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	cred, err := s.wa.FinishRegistration(u, sd, r)
+	if err != nil {
+		s.log.Info("passkey registration refused", "account", rq.acct.Username, "err", err)
+		jsonError(w, http.StatusBadRequest, "The passkey could not be checked. Nothing was saved. Try again.")
+		return
+	}
+	secret, err := json.Marshal(cred)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	c := directory.Credential{AccountID: rq.acct.ID, Kind: directory.CredPasskey, Name: name, Secret: string(secret), CreatedAt: s.d.Now()}
+	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddCredential(ctx, &c); err != nil {
+			return err
+		}
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.add", "account:"+rq.acct.Username, nil,
+			map[string]any{"credential_id": c.ID, "name": name})
+	})
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "redirect": "/passkeys?done=added"})
+}
+
+// ownPasskey finds one of the person's live passkeys by the id in the path.
+func (s *Server) ownPasskey(r *http.Request, rq *request) (directory.Credential, bool, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return directory.Credential{}, false, nil
+	}
+	u, err := s.waUser(r.Context(), rq.acct)
+	if err != nil {
+		return directory.Credential{}, false, err
+	}
+	for _, c := range u.creds {
+		if c.ID == id {
+			return c, true, nil
+		}
+	}
+	return directory.Credential{}, false, nil
+}
+
+func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request, rq *request) {
+	c, ok, err := s.ownPasskey(r, rq)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	name := cleanName(r.PostFormValue("name"))
+	if !ok || name == "" {
+		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
+		return
+	}
+	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.Name = name; return nil }); err != nil {
+			return err
+		}
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.rename", "account:"+rq.acct.Username,
+			map[string]any{"credential_id": c.ID, "name": c.Name}, map[string]any{"credential_id": c.ID, "name": name})
+	})
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	http.Redirect(w, r, "/passkeys?done=renamed", http.StatusSeeOther)
+}
+
+// passkeyRemove revokes a passkey (kept, revoked, for the record). A
+// session signed in with that passkey stays open until it ends.
+func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *request) {
+	c, ok, err := s.ownPasskey(r, rq)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if !ok {
+		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
+		return
+	}
+	now := s.d.Now()
+	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.RevokedAt = now; return nil }); err != nil {
+			return err
+		}
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.remove", "account:"+rq.acct.Username,
+			map[string]any{"credential_id": c.ID, "name": c.Name}, nil)
+	})
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	http.Redirect(w, r, "/passkeys?done=removed", http.StatusSeeOther)
+}
+
+func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	rq, err := s.current(w, r)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if until, err := s.d.Lockout.LockedUntil(r.Context(), directory.AddressKey(clientAddr(r)), s.d.Now()); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	} else if !until.IsZero() {
+		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+		return
+	}
+	assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "login"}); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, assertion)
+}
+
+var errUnknownPasskey = errors.New("unknown passkey")
+
+func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	rq, err := s.current(w, r)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if rq == nil || rq.data.Ceremony != "login" || rq.data.WebAuthn == nil {
+		jsonError(w, http.StatusBadRequest, "No passkey sign-in is in progress. Reload the page and try again.")
+		return
+	}
+	sd := *rq.data.WebAuthn
+	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	// A source address locked out by failures anywhere (LDAP, RADIUS,
+	// passwords here) is refused passkeys too.
+	addr := clientAddr(r)
+	if until, err := s.d.Lockout.LockedUntil(ctx, directory.AddressKey(addr), s.d.Now()); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	} else if !until.IsZero() {
+		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+		return
+	}
+	var found *waUser
+	user, cred, err := s.wa.FinishPasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+		id, err := strconv.ParseInt(string(userHandle), 10, 64)
+		if err != nil {
+			return nil, errUnknownPasskey
+		}
+		a, err := s.d.Store.Account(ctx, id)
+		if err != nil {
+			return nil, errUnknownPasskey
+		}
+		found, err = s.waUser(ctx, a)
+		return found, err
+	}, sd, r)
+	if err != nil || found == nil || user == nil {
+		s.log.Info("passkey sign-in refused", "err", err, "addr", addr)
+		if found != nil {
+			s.d.Lockout.Fail(ctx, directory.AccountKey(found.a.Username), s.d.Now())
+		}
+		s.d.Lockout.Fail(ctx, directory.AddressKey(addr), s.d.Now())
+		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Use your username and password, or another passkey.")
+		return
+	}
+	if cred.Authenticator.CloneWarning {
+		s.log.Warn("passkey signature counter went back: possible cloned authenticator", "account", found.a.Username)
+		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Tell the IT office.")
+		return
+	}
+	a := found.a
+	now := s.d.Now()
+	dec, err := s.d.Gate.Check(ctx, a, directory.ServicePortal, now)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if !dec.Allow {
+		jsonError(w, http.StatusForbidden, dec.Message(s.loc))
+		return
+	}
+	// Keep the signature counter so that a cloned authenticator shows.
+	var credID int64
+	for i, c := range found.wa {
+		if string(c.ID) == string(cred.ID) {
+			credID = found.creds[i].ID
+		}
+	}
+	secret, err := json.Marshal(cred)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if err := s.startSessionWith(w, r, rq, a, true, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateCredential(ctx, credID, func(x *directory.Credential) error {
+			x.Secret, x.LastUsed = string(secret), now
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("passkey %d: %w", credID, err)
+		}
+		return nil
+	}); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if err := s.d.Store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
+		s.log.Warn("noting use", "account", a.Username, "err", err)
+	}
+	s.d.Lockout.Succeed(ctx, directory.AccountKey(a.Username))
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "redirect": "/"})
+}

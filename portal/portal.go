@@ -1,0 +1,283 @@
+package portal
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"keystage.dev/keystage/directory"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// StaffRole is a power in the portal, given by membership of a group.
+type StaffRole string
+
+// The staff roles.
+const (
+	RoleTechnician   StaffRole = "technician"   // find people, record paper forms, issue guests, run the sync
+	RoleSafeguarding StaffRole = "safeguarding" // suspend and lift network access
+	RoleAuditor      StaffRole = "auditor"      // download the register and the audit export; nothing else
+)
+
+// WiFiSettings are what a person types into a phone or laptop.
+type WiFiSettings struct {
+	SSID string
+	// EAPMethods in order of preference, as shown: "PEAP/MSCHAPv2", "TTLS/PAP".
+	EAPMethods []string
+	// ServerDomain is the name in the RADIUS server's certificate that
+	// devices must check (Android's "Domain", iOS's trust prompt).
+	ServerDomain string
+}
+
+// Config is what the portal needs besides the directory.
+type Config struct {
+	// PublicURL is how browsers reach the portal, e.g.
+	// https://portal.school.example. Its host is the WebAuthn relying party
+	// id, so it must be a name, not an IP address.
+	PublicURL string
+	// SchoolName is shown in the header and to passkey managers.
+	SchoolName string
+	WiFi       WiFiSettings
+	// SessionLifetime is how long a sign-in lasts (default 8 hours).
+	SessionLifetime time.Duration
+	// RoleGroups maps each staff role to the groups whose members hold it.
+	RoleGroups map[StaffRole][]string
+	// PasskeyRoles are the staff roles whose powers need a session signed
+	// in with a passkey.
+	PasskeyRoles []StaffRole
+	// Location is the school's time zone for times shown (nil: UTC).
+	Location *time.Location
+	// GuestPolicy is what a guest account is given (zero: defaults).
+	Guests GuestSettings
+	Log    *slog.Logger
+}
+
+// GuestSettings bound guest access.
+type GuestSettings struct {
+	MaxLifetime time.Duration // longest expiry a sponsor may choose; default 14 days
+}
+
+// Services are the optional backends of staff pages that live in other
+// packages. A nil field leaves its page out of the portal altogether.
+type Services struct {
+	// Lifecycle plans and applies the MIS sync and the leaver job.
+	Lifecycle Lifecycle
+	// Exports gives auditors the access register and the audit export.
+	Exports Exports
+}
+
+// Server is the portal: an http.Handler.
+type Server struct {
+	d        *directory.Directory
+	cfg      Config
+	svc      Services
+	origin   *url.URL
+	wa       *webauthn.WebAuthn
+	pages    map[string]*pageTemplate
+	log      *slog.Logger
+	cookie   string
+	secure   bool
+	handler  http.Handler
+	loc      *time.Location
+	lifetime time.Duration
+}
+
+// New builds the portal. It checks the configuration and reports every
+// problem at once.
+func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
+	var problems []string
+	u, err := url.Parse(cfg.PublicURL)
+	switch {
+	case cfg.PublicURL == "":
+		problems = append(problems, "public URL is not set")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		problems = append(problems, fmt.Sprintf("public URL %q: want https://name[:port]", cfg.PublicURL))
+	case u.Scheme == "http" && !loopbackName(u.Hostname()):
+		problems = append(problems, fmt.Sprintf("public URL %q: plain http is only for localhost; use https", cfg.PublicURL))
+	case isIP(u.Hostname()):
+		problems = append(problems, fmt.Sprintf("public URL %q: passkeys need a host name, not an IP address (use localhost for a demo)", cfg.PublicURL))
+	}
+	for role := range cfg.RoleGroups {
+		switch role {
+		case RoleTechnician, RoleSafeguarding, RoleAuditor:
+		default:
+			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
+		}
+	}
+	if d == nil || d.Store == nil {
+		problems = append(problems, "no directory")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("portal: %s", strings.Join(problems, "; "))
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = 8 * time.Hour
+	}
+	if cfg.SchoolName == "" {
+		cfg.SchoolName = "Keystage"
+	}
+	if cfg.Guests.MaxLifetime <= 0 {
+		cfg.Guests.MaxLifetime = 14 * 24 * time.Hour
+	}
+	log := cfg.Log
+	if log == nil {
+		log = d.Log
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	origin := u.Scheme + "://" + u.Host
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          u.Hostname(),
+		RPDisplayName: cfg.SchoolName,
+		RPOrigins:     []string{origin},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portal: passkeys: %w", err)
+	}
+	pages, err := parsePages(loc)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{d: d, cfg: cfg, svc: svc, origin: u, wa: wa, pages: pages, log: log, loc: loc, lifetime: cfg.SessionLifetime}
+	// A __Host- cookie cannot be set by a sibling domain or scoped to a
+	// path; browsers accept it only with Secure, which they honour on
+	// https and on localhost.
+	s.secure = true
+	s.cookie = "__Host-keystage"
+	if u.Scheme == "http" {
+		s.cookie = "keystage"
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func loopbackName(h string) bool { return h == "localhost" || strings.HasSuffix(h, ".localhost") }
+
+func isIP(h string) bool { return net.ParseIP(h) != nil }
+
+// ServeHTTP serves the portal.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// PurgeSessions deletes expired sessions; call it now and then.
+func (s *Server) PurgeSessions(ctx context.Context) (int, error) {
+	return s.d.Store.PurgePortalSessions(ctx, s.d.Now())
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static := http.FileServerFS(staticFS)
+	mux.Handle("GET /static/", static)
+	mux.HandleFunc("GET /{$}", s.signedIn(s.home))
+	mux.HandleFunc("GET /signin", s.signinForm)
+	mux.HandleFunc("POST /signin", s.signin)
+	mux.HandleFunc("POST /signout", s.signedIn(s.signout))
+	mux.HandleFunc("POST /signin/passkey/begin", s.passkeyLoginBegin)
+	mux.HandleFunc("POST /signin/passkey/finish", s.passkeyLoginFinish)
+
+	mux.HandleFunc("GET /aup", s.signedIn(s.aupPage))
+	mux.HandleFunc("POST /aup", s.signedIn(s.aupSign))
+	mux.HandleFunc("GET /wifi", s.signedIn(s.wifiPage))
+	mux.HandleFunc("POST /wifi/renew", s.signedIn(s.wifiRenew))
+	mux.HandleFunc("GET /activity", s.signedIn(s.activityPage))
+	mux.HandleFunc("GET /password", s.signedIn(s.passwordPage))
+	mux.HandleFunc("POST /password", s.signedIn(s.passwordChange))
+	mux.HandleFunc("GET /passkeys", s.signedIn(s.passkeysPage))
+	mux.HandleFunc("POST /passkeys/register/begin", s.signedIn(s.passkeyRegisterBegin))
+	mux.HandleFunc("POST /passkeys/register/finish", s.signedIn(s.passkeyRegisterFinish))
+	mux.HandleFunc("POST /passkeys/{id}/rename", s.signedIn(s.passkeyRename))
+	mux.HandleFunc("POST /passkeys/{id}/remove", s.signedIn(s.passkeyRemove))
+
+	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding))
+	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding))
+	mux.HandleFunc("POST /staff/people/{username}/suspend", s.staff(s.suspend, RoleSafeguarding))
+	mux.HandleFunc("POST /staff/people/{username}/lift", s.staff(s.lift, RoleSafeguarding))
+	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))
+	mux.HandleFunc("POST /staff/people/{username}/consent", s.staff(s.recordConsent, RoleTechnician))
+	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
+	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
+	if s.svc.Lifecycle != nil {
+		mux.HandleFunc("GET /staff/sync", s.staff(s.syncPage, RoleTechnician))
+		mux.HandleFunc("POST /staff/sync/plan", s.staff(s.syncPlan, RoleTechnician))
+		mux.HandleFunc("POST /staff/sync/apply", s.staff(s.syncApply, RoleTechnician))
+	}
+	if s.svc.Exports != nil {
+		mux.HandleFunc("GET /audit", s.staff(s.auditPage, RoleAuditor))
+		mux.HandleFunc("POST /audit/register", s.staff(s.registerDownload, RoleAuditor))
+		mux.HandleFunc("POST /audit/events", s.staff(s.eventsDownload, RoleAuditor))
+	}
+	mux.HandleFunc("/", s.notFound)
+
+	// Every state change is a POST, and every POST must come from the
+	// portal's own pages: Go's cross-origin protection refuses a request
+	// whose Sec-Fetch-Site or Origin says another site sent it.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
+	}))
+	return s.headers(cop.Handler(mux))
+}
+
+// headers sets the security headers on every response and bounds each
+// request's time.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		// No inline script or style anywhere: scripts and styles are files
+		// the portal serves itself.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if s.origin.Scheme == "https" {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages hold personal data and secrets: never cache them.
+			h.Set("Cache-Control", "no-store")
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		defer cancel()
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	rq, _ := s.current(w, r)
+	s.render(w, r, http.StatusNotFound, "notfound.html", rq, "Page not found", nil)
+}
+
+// fail answers an unexpected error: logged for the operator, a plain page
+// for the person.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("portal request timed out", "path", r.URL.Path)
+	} else {
+		s.log.Error("portal request failed", "path", r.URL.Path, "err", err)
+	}
+	s.render(w, r, http.StatusInternalServerError, "error.html", rq, "Something went wrong", nil)
+}

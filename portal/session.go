@@ -1,0 +1,318 @@
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"keystage.dev/keystage/directory"
+)
+
+// request is what a handler knows about the person asking.
+type request struct {
+	sess  directory.PortalSession
+	data  sessData
+	acct  directory.Account
+	roles []StaffRole
+}
+
+// sessData is the portal's state kept in a session row.
+type sessData struct {
+	// WebAuthn is a ceremony in progress: its challenge must come back.
+	WebAuthn *webauthn.SessionData `json:"webauthn,omitempty"`
+	// Ceremony says which: "register" or "login".
+	Ceremony string `json:"ceremony,omitempty"`
+}
+
+func (rq *request) signedIn() bool { return rq != nil && rq.sess.AccountID != 0 }
+
+func (rq *request) has(role StaffRole) bool { return rq != nil && slices.Contains(rq.roles, role) }
+
+// sessionID is what the store keeps for a token: its hash, so that the
+// database alone does not open sessions.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientAddr is the peer's address. The portal is served directly (or
+// behind a proxy that the operator configures to connect from a fixed
+// address); X-Forwarded-For is not trusted, since anyone can send it.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func userAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return ua
+}
+
+// current loads the session a request carries, if any. A session of an
+// account that has since been disabled or purged is ended.
+func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, error) {
+	c, err := r.Cookie(s.cookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	ctx := r.Context()
+	now := s.d.Now()
+	sess, err := s.d.Store.PortalSession(ctx, sessionID(c.Value), now)
+	if errors.Is(err, directory.ErrNotFound) {
+		s.clearCookie(w)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rq := &request{sess: sess}
+	if sess.Data != "" {
+		if err := json.Unmarshal([]byte(sess.Data), &rq.data); err != nil {
+			s.log.Warn("unreadable portal session data", "err", err)
+		}
+	}
+	if sess.AccountID == 0 {
+		return rq, nil
+	}
+	a, err := s.d.Store.Account(ctx, sess.AccountID)
+	if errors.Is(err, directory.ErrNotFound) || (err == nil && a.Status != directory.StatusActive) {
+		s.d.Store.DeletePortalSession(ctx, sess.ID)
+		s.clearCookie(w)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rq.acct = a
+	if rq.roles, err = s.rolesOf(ctx, a); err != nil {
+		return nil, err
+	}
+	// Note the session as seen at most once a minute, not on every request.
+	if now.Sub(sess.SeenAt) > time.Minute {
+		rq.sess.SeenAt = now
+		if err := s.d.Store.PutPortalSession(ctx, &rq.sess); err != nil {
+			s.log.Warn("noting portal session", "err", err)
+		}
+	}
+	return rq, nil
+}
+
+// rolesOf gives the staff roles an account holds through its groups. Only
+// staff accounts hold roles, whatever groups a pupil is put in.
+func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole, error) {
+	if a.Role != directory.RoleStaff || len(s.cfg.RoleGroups) == 0 {
+		return nil, nil
+	}
+	groups, err := s.d.Store.GroupsOf(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	var roles []StaffRole
+	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor} {
+		for _, g := range groups {
+			if slices.Contains(s.cfg.RoleGroups[role], g.Name) {
+				roles = append(roles, role)
+				break
+			}
+		}
+	}
+	return roles, nil
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// startSession signs a in with a fresh token (never one the browser had
+// before, so that a planted cookie cannot be carried into the session),
+// ending any session the browser held.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool) error {
+	return s.startSessionWith(w, r, old, a, passkey, nil)
+}
+
+// startSessionWith also runs also in the sign-in's transaction (a passkey's
+// new signature counter).
+func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool,
+	also func(ctx context.Context, tx directory.Tx) error) error {
+	ctx := r.Context()
+	if old != nil {
+		if err := s.d.Store.DeletePortalSession(ctx, old.sess.ID); err != nil {
+			return err
+		}
+	}
+	now := s.d.Now()
+	token := newToken()
+	sess := directory.PortalSession{ID: sessionID(token), AccountID: a.ID, CreatedAt: now, SeenAt: now,
+		ExpiresAt: now.Add(s.lifetime), Passkey: passkey, Address: clientAddr(r), UserAgent: userAgent(r)}
+	if err := s.d.Store.PutPortalSession(ctx, &sess); err != nil {
+		return err
+	}
+	method := "password"
+	if passkey {
+		method = "passkey"
+	}
+	err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return s.d.Record(ctx, tx, "user:"+a.Username, "portal.signin", "account:"+a.Username, nil,
+			map[string]string{"method": method, "address": sess.Address})
+	})
+	if err != nil {
+		return err
+	}
+	s.setCookie(w, token, sess.ExpiresAt)
+	return nil
+}
+
+// saveData stores the session's portal state; a browser with no session
+// gets an anonymous one (for a passkey sign-in in progress).
+func (s *Server) saveData(w http.ResponseWriter, r *http.Request, rq *request, data sessData) (*request, error) {
+	ctx := r.Context()
+	now := s.d.Now()
+	if rq == nil {
+		token := newToken()
+		rq = &request{sess: directory.PortalSession{ID: sessionID(token), CreatedAt: now, SeenAt: now,
+			ExpiresAt: now.Add(10 * time.Minute), Address: clientAddr(r), UserAgent: userAgent(r)}}
+		s.setCookie(w, token, rq.sess.ExpiresAt)
+	}
+	rq.data = data
+	b, err := json.Marshal(rq.data)
+	if err != nil {
+		return nil, err
+	}
+	rq.sess.Data = string(b)
+	return rq, s.d.Store.PutPortalSession(ctx, &rq.sess)
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, rq *request)
+
+// signedIn serves only a signed-in person; anyone else is sent to sign in.
+func (s *Server) signedIn(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rq, err := s.current(w, r)
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
+		if !rq.signedIn() {
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		h(w, r, rq)
+	}
+}
+
+// staff serves only holders of one of roles; where configuration asks for
+// it, only in a session signed in with a passkey. Every staff page is read
+// or acted on under the person's own name in the audit trail.
+func (s *Server) staff(h handler, roles ...StaffRole) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, rq *request) {
+		held := false
+		needPasskey := false
+		for _, role := range roles {
+			if rq.has(role) {
+				held = true
+				needPasskey = needPasskey || slices.Contains(s.cfg.PasskeyRoles, role)
+			}
+		}
+		if !held {
+			s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not available", map[string]any{"Passkey": false})
+			return
+		}
+		if needPasskey && !rq.sess.Passkey {
+			s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Sign in with a passkey", map[string]any{"Passkey": true})
+			return
+		}
+		h(w, r, rq)
+	})
+}
+
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
+	rq, err := s.current(w, r)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if rq.signedIn() {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "signin.html", nil, "Sign in", map[string]any{})
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	rq, err := s.current(w, r)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
+	password := r.PostFormValue("password")
+	data := map[string]any{"Username": username}
+	if username == "" || password == "" {
+		data["Error"] = "Enter your username and your password."
+		s.render(w, r, http.StatusUnprocessableEntity, "signin.html", nil, "Sign in", data)
+		return
+	}
+	a, err := s.d.Authenticate(r.Context(), username, password, directory.ServicePortal, clientAddr(r))
+	var refused *directory.RefusedError
+	switch {
+	case errors.Is(err, directory.ErrBadCredentials):
+		data["Error"] = "That username and password do not match. Check them and try again: after several wrong tries the account is locked for a while."
+		s.render(w, r, http.StatusUnauthorized, "signin.html", nil, "Sign in", data)
+		return
+	case errors.As(err, &refused):
+		data["Error"] = refused.Decision.Message(s.loc)
+		s.render(w, r, http.StatusForbidden, "signin.html", nil, "Sign in", data)
+		return
+	case err != nil:
+		s.fail(w, r, nil, err)
+		return
+	}
+	if err := s.startSession(w, r, rq, a, false); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request, rq *request) {
+	if err := s.d.Store.DeletePortalSession(r.Context(), rq.sess.ID); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.clearCookie(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

@@ -1,0 +1,301 @@
+package radius
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/subtle"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/vendors/microsoft"
+
+	"keystage.dev/keystage/directory"
+)
+
+// msgBadCredentials is the Reply-Message of a wrong name or credential. It
+// never says which, and reminds that Wi-Fi has its own password.
+const msgBadCredentials = "Wrong username or Wi-Fi password (your Wi-Fi password is not your login password: see the portal)."
+
+// splitUser takes the DOMAIN\ prefix that Windows supplicants add off a
+// User-Name. sent is the name as the peer hashed it for MS-CHAPv2; lookup
+// is the name to find the account by.
+func splitUser(raw string) (sent, lookup string) {
+	if i := strings.LastIndexByte(raw, '\\'); i >= 0 {
+		raw = raw[i+1:]
+	}
+	return raw, strings.ToLower(strings.TrimSpace(raw))
+}
+
+// method is how an Access-Request proves the credential.
+type method int
+
+const (
+	methodNone method = iota
+	methodPAP
+	methodCHAP
+	methodMSCHAPv2
+	methodMSCHAPv1
+)
+
+// access answers an Access-Request; nil drops it (the store failed, and
+// the NAS will retry).
+func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *layeh.Packet) *layeh.Packet {
+	if _, ok := p.Attributes.Lookup(rfc2869.EAPMessage_Type); ok {
+		return s.accessEAP(ctx, c, p)
+	}
+	now := s.d.Now()
+	sent, username := splitUser(rfc2865.UserName_GetString(p))
+	device := callingStation(p)
+
+	m := methodNone
+	var msch mschapv2
+	var msch1 mschapv1
+	if _, ok := p.Attributes.Lookup(rfc2865.UserPassword_Type); ok {
+		m = methodPAP
+	} else if _, ok := p.Attributes.Lookup(rfc2865.CHAPPassword_Type); ok {
+		m = methodCHAP
+	} else if resp, err := microsoft.MSCHAP2Response_Lookup(p); err == nil {
+		var perr error
+		if msch, perr = parseMSCHAPv2(microsoft.MSCHAPChallenge_Get(p), resp, sent); perr == nil {
+			m = methodMSCHAPv2
+		}
+	} else if resp, err := microsoft.MSCHAPResponse_Lookup(p); err == nil {
+		var perr error
+		if msch1, perr = parseMSCHAPv1(microsoft.MSCHAPChallenge_Get(p), resp); perr == nil {
+			m = methodMSCHAPv1
+		}
+	}
+	if m == methodNone || directory.ValidUsername(username) != nil {
+		return s.reject(p, msgBadCredentials)
+	}
+	if device != "" {
+		if until := s.locks.until(device, now); !until.IsZero() {
+			return s.reject(p, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc()))
+		}
+	}
+	e, err := s.load(ctx, username, now)
+	if errors.Is(err, errUnknown) {
+		s.fail(ctx, nil, "", device, now)
+		return s.reject(p, msgBadCredentials)
+	}
+	if err != nil {
+		s.log.Error("radius: loading account", "user", username, "nas", c.name, "err", err)
+		s.count.internal.Add(1)
+		return nil
+	}
+	if !s.verify(m, p, e, msch, msch1) {
+		s.fail(ctx, e, username, device, now)
+		return s.reject(p, msgBadCredentials)
+	}
+	resp, ok := s.decide(p, e, now)
+	if !ok {
+		return resp
+	}
+	if m == methodMSCHAPv2 {
+		send, recv, err := msch.mppeKeys(e.ntHash)
+		if err != nil {
+			s.count.internal.Add(1)
+			return nil
+		}
+		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHash))
+		microsoft.MSMPPERecvKey_Add(resp, recv)
+		microsoft.MSMPPESendKey_Add(resp, send)
+		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
+		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
+	}
+	s.succeeded(ctx, e, now)
+	return resp
+}
+
+// verify checks the credential the request carries against the account's
+// Wi-Fi credential, in constant time.
+func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch1 mschapv1) bool {
+	if e.password == "" {
+		return false
+	}
+	switch m {
+	case methodPAP:
+		// The generated Lookup decrypts with the packet's secret and
+		// Request Authenticator.
+		pw, err := rfc2865.UserPassword_Lookup(p)
+		if err != nil {
+			return false
+		}
+		return subtle.ConstantTimeCompare(ntHash(string(pw)), e.ntHash) == 1
+	case methodCHAP:
+		cp := rfc2865.CHAPPassword_Get(p)
+		if len(cp) != 17 {
+			return false
+		}
+		challenge := rfc2865.CHAPChallenge_Get(p)
+		if challenge == nil {
+			challenge = p.Authenticator[:]
+		}
+		h := md5.New()
+		h.Write(cp[:1])
+		h.Write([]byte(e.password))
+		h.Write(challenge)
+		return subtle.ConstantTimeCompare(h.Sum(nil), cp[1:]) == 1
+	case methodMSCHAPv2:
+		return msch.verify(e.ntHash)
+	case methodMSCHAPv1:
+		return msch1.verify(e.ntHash)
+	}
+	return false
+}
+
+// decide asks the gate about an account whose credential is good and
+// returns the Access-Accept to complete (ok) or the reject to send.
+func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time) (*layeh.Packet, bool) {
+	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
+	if !dec.Allow && !(dec.Quarantine && s.cfg.QuarantineVLAN != "") {
+		s.log.Info("radius: refused by the gate", "user", e.account.Username, "reason", string(dec.Reason))
+		return s.reject(p, dec.Message(s.loc())), false
+	}
+	resp := p.Response(layeh.CodeAccessAccept)
+	rfc2865.UserName_SetString(resp, e.account.Username)
+	if !dec.Allow {
+		// Quarantine: the walled garden, and a word on what to do.
+		addVLAN(resp, s.cfg.QuarantineVLAN)
+		if s.cfg.ReplyMessages {
+			replyMessage(resp, dec.Message(s.loc()))
+		}
+		return resp, true
+	}
+	if pol, ok := policyFor(s.cfg.Policies, e.groups); ok {
+		pol.apply(resp)
+	}
+	return resp, true
+}
+
+func (s *Server) succeeded(ctx context.Context, e *entry, now time.Time) {
+	s.uses.note(e.account.ID, now)
+	if e.failed.CompareAndSwap(true, false) {
+		if err := s.d.Lockout.Succeed(ctx, directory.AccountKey(e.account.Username)); err != nil {
+			e.failed.Store(true)
+			s.log.Warn("radius: clearing failures", "user", e.account.Username, "err", err)
+		}
+	}
+}
+
+// fail counts a failure towards the lockout shared with LDAP, for the
+// account (when known) and the device, and forgets the cached facts so that
+// the next request sees the new lockout.
+func (s *Server) fail(ctx context.Context, e *entry, username, device string, now time.Time) {
+	if e != nil {
+		s.facts.drop(username)
+		if _, err := s.d.Lockout.Fail(ctx, directory.AccountKey(username), now); err != nil {
+			s.log.Warn("radius: counting failure", "user", username, "err", err)
+		}
+	}
+	if device != "" {
+		until, err := s.d.Lockout.Fail(ctx, directory.AddressKey(device), now)
+		if err != nil {
+			s.log.Warn("radius: counting failure", "device", device, "err", err)
+		} else if !until.IsZero() {
+			s.locks.set(device, until)
+		}
+	}
+}
+
+func (s *Server) reject(p *layeh.Packet, msg string) *layeh.Packet {
+	r := p.Response(layeh.CodeAccessReject)
+	if s.cfg.ReplyMessages && msg != "" {
+		replyMessage(r, msg)
+	}
+	return r
+}
+
+func (s *Server) loc() *time.Location {
+	if s.cfg.Location != nil {
+		return s.cfg.Location
+	}
+	return s.d.Gate.Policy.Location
+}
+
+// callingStation is the device's MAC address, normalised to
+// aa-bb-cc-dd-ee-ff so that vendors' spellings count as one device.
+func callingStation(p *layeh.Packet) string {
+	v := rfc2865.CallingStationID_GetString(p)
+	var b strings.Builder
+	for _, r := range strings.ToLower(v) {
+		if (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') {
+			b.WriteRune(r)
+		}
+	}
+	h := b.String()
+	if len(h) != 12 {
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	return h[0:2] + "-" + h[2:4] + "-" + h[4:6] + "-" + h[6:8] + "-" + h[8:10] + "-" + h[10:12]
+}
+
+// accessEAP hands an EAP conversation to the EAP handler.
+func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *layeh.Packet {
+	if s.cfg.EAP == nil {
+		return s.reject(p, "")
+	}
+	res, err := s.cfg.EAP.HandleEAP(ctx, rfc2865.State_Get(p), eapMessage(p))
+	if err != nil {
+		s.log.Error("radius: EAP", "nas", c.name, "err", err)
+		s.count.internal.Add(1)
+		return nil
+	}
+	switch res.Outcome {
+	case EAPChallenge:
+		r := p.Response(layeh.CodeAccessChallenge)
+		addEAPMessage(r, res.EAPMessage)
+		if len(res.State) > 0 {
+			rfc2865.State_Set(r, res.State)
+		}
+		return r
+	case EAPAccept:
+		now := s.d.Now()
+		_, username := splitUser(res.Username)
+		e, err := s.load(ctx, username, now)
+		if err != nil || len(res.MSK) < 64 {
+			s.log.Error("radius: EAP accept without a usable account or key", "user", username, "err", err)
+			return s.eapReject(p, res.EAPMessage, "")
+		}
+		resp, ok := s.decide(p, e, now)
+		if !ok {
+			// The gate has the last word even after the method succeeded.
+			return s.eapReject(p, res.EAPMessage, replyText(resp))
+		}
+		addEAPMessage(resp, res.EAPMessage)
+		microsoft.MSMPPERecvKey_Add(resp, res.MSK[0:32])
+		microsoft.MSMPPESendKey_Add(resp, res.MSK[32:64])
+		s.succeeded(ctx, e, now)
+		return resp
+	}
+	r := s.reject(p, res.Reason)
+	addEAPMessage(r, res.EAPMessage)
+	return r
+}
+
+// eapReject turns an EAP-Success the method sent into an EAP-Failure with
+// the same identifier.
+func (s *Server) eapReject(p *layeh.Packet, success []byte, msg string) *layeh.Packet {
+	r := s.reject(p, msg)
+	id := byte(0)
+	if len(success) >= 2 {
+		id = success[1]
+	}
+	addEAPMessage(r, []byte{4, id, 0, 4})
+	return r
+}
+
+func replyText(p *layeh.Packet) string {
+	var b strings.Builder
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.ReplyMessage_Type {
+			b.Write(a.Attribute)
+		}
+	}
+	return b.String()
+}

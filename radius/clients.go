@@ -1,0 +1,71 @@
+package radius
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"keystage.dev/keystage/directory"
+)
+
+// DefaultCoAPort is where a NAS listens for Disconnect-Request and
+// CoA-Request unless its record says otherwise (RFC 5176).
+const DefaultCoAPort = 3799
+
+// client is a NAS client with its shared secret opened.
+type client struct {
+	name    string
+	secret  []byte
+	vendor  string
+	coaPort int
+}
+
+type clientEntry struct {
+	prefix netip.Prefix
+	c      *client
+}
+
+// clientTable finds the NAS client of a source address: the longest prefix
+// that holds it wins, so a controller can be named inside a site's range.
+type clientTable struct {
+	entries []clientEntry
+}
+
+func (t *clientTable) lookup(a netip.Addr) *client {
+	a = a.Unmap()
+	var best *client
+	bits := -1
+	for _, e := range t.entries {
+		if e.prefix.Bits() > bits && e.prefix.Contains(a) {
+			best, bits = e.c, e.prefix.Bits()
+		}
+	}
+	return best
+}
+
+// loadClients reads the NAS clients and opens their secrets. A client whose
+// secret cannot be opened is left out (and reported), not the whole table.
+func loadClients(ctx context.Context, r directory.Reader, sealer directory.Sealer) (*clientTable, []error, error) {
+	ns, err := r.NASClients(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("radius: load NAS clients: %w", err)
+	}
+	t := &clientTable{}
+	var problems []error
+	for _, n := range ns {
+		secret, err := sealer.Open(n.Secret, []byte(directory.SealNAS))
+		if err != nil {
+			problems = append(problems, fmt.Errorf("NAS client %s: shared secret cannot be opened (key %q): %w", n.Name, n.KeyID, err))
+			continue
+		}
+		port := n.CoAPort
+		if port == 0 {
+			port = DefaultCoAPort
+		}
+		c := &client{name: n.Name, secret: secret, vendor: n.Vendor, coaPort: port}
+		for _, p := range n.Addresses {
+			t.entries = append(t.entries, clientEntry{prefix: p, c: c})
+		}
+	}
+	return t, problems, nil
+}

@@ -1,0 +1,106 @@
+package radius
+
+import (
+	"context"
+	"errors"
+
+	"keystage.dev/keystage/directory"
+)
+
+// EAPOutcome is where an EAP conversation stands after one message.
+type EAPOutcome int
+
+// The outcomes.
+const (
+	EAPChallenge EAPOutcome = iota + 1
+	EAPAccept
+	EAPReject
+)
+
+// EAPResult is an EAP handler's answer to one EAP message.
+type EAPResult struct {
+	Outcome EAPOutcome
+	// EAPMessage is the EAP packet to send; the server splits it into
+	// EAP-Message attributes of at most 253 bytes.
+	EAPMessage []byte
+	// State goes in the State attribute of an Access-Challenge.
+	State []byte
+	// Username is the inner identity, known on Accept (and on Reject when
+	// the peer got that far). Its group policy applies on Accept.
+	Username string
+	// MSK is the 64-byte master session key on Accept: MS-MPPE-Recv-Key is
+	// MSK[0:32] and MS-MPPE-Send-Key is MSK[32:64] (RFC 5216 2.3).
+	MSK []byte
+	// Reason says why on Reject, for the Reply-Message. No secrets.
+	Reason string
+}
+
+// EAPHandler runs the EAP methods (PEAP, TTLS). The server hands it the
+// State attribute and the joined EAP-Message attributes of each
+// Access-Request that carries EAP, and answers with what it returns. The
+// reply cache means it sees each request once, however often the NAS
+// retransmits it.
+type EAPHandler interface {
+	HandleEAP(ctx context.Context, state, eapMessage []byte) (EAPResult, error)
+}
+
+// EAPHandlerFunc adapts a function to EAPHandler (the lead wires
+// (*eap.Server).Handle in through it).
+type EAPHandlerFunc func(ctx context.Context, state, eapMessage []byte) (EAPResult, error)
+
+// HandleEAP calls f.
+func (f EAPHandlerFunc) HandleEAP(ctx context.Context, state, eapMessage []byte) (EAPResult, error) {
+	return f(ctx, state, eapMessage)
+}
+
+// ErrUnknownUser is what EAPSecret returns for a name with no account.
+var ErrUnknownUser = errors.New("radius: unknown user")
+
+// The three methods below are what an EAP engine asks of the directory
+// (radius/eap's Backend: the command adapts them in a few lines). They go
+// through the same cached facts, gate and lockout as PAP and MS-CHAPv2, so
+// that an inner MS-CHAPv2 in PEAP costs what a bare one costs.
+
+// EAPSecret returns the Wi-Fi credential of an inner identity and its NT
+// hash: ErrUnknownUser when there is no such account, and an empty
+// password when it has no credential in force (the method then fails, and
+// Failed is told).
+func (s *Server) EAPSecret(ctx context.Context, username string) (password string, ntHash []byte, err error) {
+	_, name := splitUser(username)
+	e, err := s.load(ctx, name, s.d.Now())
+	if errors.Is(err, errUnknown) {
+		return "", nil, ErrUnknownUser
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return e.password, e.ntHash, nil
+}
+
+// EAPAuthorize asks the gate about an inner identity whose credential
+// checked out. A refusal's message says why, for the person.
+func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
+	_, name := splitUser(username)
+	now := s.d.Now()
+	e, err := s.load(ctx, name, now)
+	if err != nil {
+		return err
+	}
+	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
+	if dec.Allow || (dec.Quarantine && s.cfg.QuarantineVLAN != "") {
+		return nil
+	}
+	return &directory.RefusedError{Account: e.account, Decision: dec}
+}
+
+// EAPFailed counts a wrong inner credential towards the lockout.
+func (s *Server) EAPFailed(ctx context.Context, username string) {
+	_, name := splitUser(username)
+	now := s.d.Now()
+	e, err := s.load(ctx, name, now)
+	if err != nil {
+		s.fail(ctx, nil, "", "", now)
+		return
+	}
+	s.fail(ctx, e, name, "", now)
+}

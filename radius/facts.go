@@ -1,0 +1,207 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// entry is what one authentication needs about an account, loaded in one go
+// and reused for FactsTTL: the account, the gate's facts, the groups (for
+// the policy) and the opened Wi-Fi credential. A miss costs these store
+// reads: the account, its suspensions, signatures, consents, the AUP
+// documents, its Wi-Fi credentials, its lock state, its failure count, its
+// groups, and the Wi-Fi credential again through Secrets: ten round trips.
+// A hit costs none.
+type entry struct {
+	account  directory.Account
+	facts    directory.Facts
+	groups   map[string]bool
+	password string // empty: no live Wi-Fi credential
+	ntHash   []byte
+	loaded   time.Time
+	// failed says the account had failures counted (here or by another
+	// frontend) when it was loaded, so a success must clear the counter: a
+	// write the common case does without.
+	failed atomic.Bool
+}
+
+// factCache holds entries by username. Directory.AccessEnded and a failed
+// authentication drop an entry at once; other changes (a signature, a new
+// credential, a change on another node) show within the TTL.
+type factCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]*entry
+}
+
+func newFactCache(ttl time.Duration) *factCache {
+	return &factCache{ttl: ttl, m: make(map[string]*entry)}
+}
+
+func (c *factCache) get(username string, now time.Time) *entry {
+	if c.ttl < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[username]
+	if e == nil || now.Sub(e.loaded) >= c.ttl || now.Before(e.loaded) {
+		return nil
+	}
+	return e
+}
+
+func (c *factCache) put(e *entry) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Expired entries go when the map has grown, so memory follows the
+	// number of people who used the Wi-Fi within a TTL, not all of them.
+	if len(c.m) >= 1024 && len(c.m)%1024 == 0 {
+		for k, old := range c.m {
+			if e.loaded.Sub(old.loaded) >= c.ttl {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[e.account.Username] = e
+}
+
+func (c *factCache) drop(username string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, username)
+}
+
+// zeroTime is the start of all time, for Store.Sessions.
+var zeroTime time.Time
+
+// errUnknown is an account that does not exist.
+var errUnknown = errors.New("no such account")
+
+// load returns the entry for username, from the cache or the store.
+func (s *Server) load(ctx context.Context, username string, now time.Time) (*entry, error) {
+	if e := s.facts.get(username, now); e != nil {
+		return e, nil
+	}
+	a, err := s.d.Store.AccountByUsername(ctx, username)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, errUnknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.d.Gate.Facts(ctx, a, directory.ServiceWiFi, now)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := s.d.Store.GroupsOf(ctx, a.ID)
+	if err != nil {
+		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
+	}
+	window := s.d.Lockout.Window
+	if window <= 0 {
+		window = 15 * time.Minute
+	}
+	failures, _, err := s.d.Store.Failures(ctx, directory.AccountKey(a.Username), now, window)
+	if err != nil {
+		return nil, fmt.Errorf("radius: failures of %s: %w", a.Username, err)
+	}
+	e := &entry{account: a, facts: f, groups: make(map[string]bool, len(gs)), loaded: now}
+	e.failed.Store(failures > 0)
+	for _, g := range gs {
+		e.groups[g.Name] = true
+	}
+	live := false
+	for _, c := range f.WiFi {
+		live = live || c.Live(now)
+	}
+	if live {
+		pw, err := s.secrets.WiFiSecret(ctx, a)
+		switch {
+		case errors.Is(err, directory.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("radius: Wi-Fi credential of %s: %w", a.Username, err)
+		default:
+			e.password, e.ntHash = pw, ntHash(pw)
+		}
+	}
+	s.facts.put(e)
+	return e, nil
+}
+
+// Invalidate forgets what is cached about an account, so that its next
+// request reads the store.
+func (s *Server) Invalidate(username string) { s.facts.drop(username) }
+
+// addrLocks remembers, in memory, the devices (Calling-Station-Id) that the
+// lockout has locked, so that the check costs no store read per request.
+// The failure counts themselves live in the store, shared with LDAP.
+type addrLocks struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func newAddrLocks() *addrLocks { return &addrLocks{m: make(map[string]time.Time)} }
+
+func (l *addrLocks) until(addr string, now time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.m[addr]
+	if ok && !now.Before(u) {
+		delete(l.m, addr)
+		return time.Time{}
+	}
+	return u
+}
+
+func (l *addrLocks) set(addr string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[addr] = until
+}
+
+// useLog gathers last-use times in memory and writes them in batches, so
+// that an accept costs no store write.
+type useLog struct {
+	mu sync.Mutex
+	m  map[int64]time.Time
+}
+
+func newUseLog() *useLog { return &useLog{m: make(map[int64]time.Time)} }
+
+func (u *useLog) note(id int64, t time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if t.After(u.m[id]) {
+		u.m[id] = t
+	}
+}
+
+func (u *useLog) take() map[int64]time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	m := u.m
+	u.m = make(map[int64]time.Time)
+	return m
+}
+
+// flushUses writes the gathered last-use times.
+func (s *Server) flushUses(ctx context.Context) {
+	uses := s.uses.take()
+	if err := s.d.Store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
+		s.log.Warn("noting Wi-Fi use", "accounts", len(uses), "err", err)
+	}
+}
+
+// FlushUses writes the last-use times gathered so far (Serve does it on a
+// timer and when it stops).
+func (s *Server) FlushUses(ctx context.Context) { s.flushUses(ctx) }

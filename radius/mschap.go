@@ -1,0 +1,119 @@
+package radius
+
+import (
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"strings"
+
+	"layeh.com/radius/rfc2759"
+	"layeh.com/radius/rfc3079"
+)
+
+// MS-CHAPv2 from the NT hash, with the rfc2759 and rfc3079 building blocks:
+// the server never needs more than the hash, which is what an EAP method
+// would be handed too.
+
+// ntHash is NtPasswordHash (RFC 2759 8.3) of a password.
+func ntHash(password string) []byte {
+	u, err := rfc2759.ToUTF16([]byte(password))
+	if err != nil {
+		return nil
+	}
+	return rfc2759.NTPasswordHash(u)
+}
+
+var errMSCHAP = errors.New("radius: malformed MS-CHAPv2 attributes")
+
+// mschapv2 is one MS-CHAPv2 exchange (RFC 2548 2.3.2).
+type mschapv2 struct {
+	ident         byte
+	authChallenge []byte // MS-CHAP-Challenge, 16 bytes
+	peerChallenge []byte
+	ntResponse    []byte
+	username      []byte // as the peer hashed it: without the domain
+}
+
+func parseMSCHAPv2(challenge, response []byte, username string) (mschapv2, error) {
+	if len(challenge) != 16 || len(response) != 50 {
+		return mschapv2{}, errMSCHAP
+	}
+	return mschapv2{
+		ident:         response[0],
+		authChallenge: challenge,
+		peerChallenge: response[2:18],
+		ntResponse:    response[26:50],
+		username:      []byte(username),
+	}, nil
+}
+
+// verify checks the peer's NT-Response against the NT hash.
+func (m mschapv2) verify(hash []byte) bool {
+	if len(hash) != 16 {
+		return false
+	}
+	c := rfc2759.ChallengeHash(m.peerChallenge, m.authChallenge, m.username)
+	want := rfc2759.ChallengeResponse(c, hash)
+	return subtle.ConstantTimeCompare(want, m.ntResponse) == 1
+}
+
+var (
+	magic1 = []byte("Magic server to client signing constant")
+	magic2 = []byte("Pad to make it do more than one iteration")
+)
+
+// success is the MS-CHAP2-Success value: the Ident and the authenticator
+// response "S=<40 hex digits>" (RFC 2759 8.7) that proves to the peer that
+// the server knew the password too.
+func (m mschapv2) success(hash []byte) []byte {
+	hh := rfc2759.NTPasswordHash(hash)
+	h := sha1.New()
+	h.Write(hh)
+	h.Write(m.ntResponse)
+	h.Write(magic1)
+	digest := h.Sum(nil)
+	h = sha1.New()
+	h.Write(digest)
+	h.Write(rfc2759.ChallengeHash(m.peerChallenge, m.authChallenge, m.username))
+	h.Write(magic2)
+	return append([]byte{m.ident}, "S="+strings.ToUpper(hex.EncodeToString(h.Sum(nil)))...)
+}
+
+// mppeKeys are the 16-byte MPPE send and receive keys of RFC 3079 3.4
+// (the server's send key is the client's receive key).
+func (m mschapv2) mppeKeys(hash []byte) (send, recv []byte, err error) {
+	master := rfc3079.GetMasterKey(rfc2759.NTPasswordHash(hash), m.ntResponse)
+	if send, err = rfc3079.GetAsymmetricStartKey(master, rfc3079.KeyLength128Bit, true); err != nil {
+		return nil, nil, err
+	}
+	if recv, err = rfc3079.GetAsymmetricStartKey(master, rfc3079.KeyLength128Bit, false); err != nil {
+		return nil, nil, err
+	}
+	return send, recv, nil
+}
+
+// mschapv1 is an MS-CHAP (version 1) exchange, which radtest -t mschap and
+// some old NASes send (RFC 2433, RFC 2548 2.1.3): an 8-byte challenge and
+// a 24-byte NT-Response. No MPPE keys are sent for it: Wi-Fi uses
+// MS-CHAPv2 inside PEAP.
+type mschapv1 struct {
+	challenge  []byte
+	ntResponse []byte
+}
+
+func parseMSCHAPv1(challenge, response []byte) (mschapv1, error) {
+	if len(challenge) != 8 || len(response) != 50 || response[1]&1 == 0 {
+		// Flags bit 0 clear means an LM-Response only, which Keystage
+		// refuses: the LAN Manager hash is not kept.
+		return mschapv1{}, errMSCHAP
+	}
+	return mschapv1{challenge: challenge, ntResponse: response[26:50]}, nil
+}
+
+func (m mschapv1) verify(hash []byte) bool {
+	if len(hash) != 16 {
+		return false
+	}
+	return subtle.ConstantTimeCompare(rfc2759.ChallengeResponse(m.challenge, hash), m.ntResponse) == 1
+}

@@ -1,0 +1,418 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Secrets opens an account's live Wi-Fi credential; (*directory.Directory)
+// provides it. The credential is the person's own Wi-Fi password, never
+// their login password.
+type Secrets interface {
+	WiFiSecret(ctx context.Context, a directory.Account) (string, error)
+}
+
+// Config is the RADIUS frontend's configuration, decoded by the command
+// from the [radius] section.
+type Config struct {
+	// Policies give the Access-Accept attributes of group members; the
+	// first policy whose group the account is in wins (see Policy).
+	Policies []Policy
+	// QuarantineVLAN, when set, accepts an account whose only fault is an
+	// unsigned AUP or missing parental consent into this VLAN, which should
+	// reach nothing but the portal.
+	QuarantineVLAN string
+	// ReplyMessages sends a Reply-Message saying why with each reject.
+	ReplyMessages bool
+	// Location formats the times in Reply-Messages (nil: the gate's).
+	Location *time.Location
+	// Retention keeps accounting sessions this long after they stop
+	// (0: forever).
+	Retention time.Duration
+
+	// FactsTTL bounds how long the gate's facts about an account are reused
+	// between requests: a change made on another node (or outside
+	// Directory.AccessEnded) takes effect within it. Default 5s; negative
+	// disables the cache.
+	FactsTTL time.Duration
+	// ReplyTTL is how long a reply is kept for retransmissions. Default 30s.
+	ReplyTTL time.Duration
+	// MaxPending bounds the reply cache; when it is full the oldest
+	// answers are forgotten first. Default 65536.
+	MaxPending int
+	// Workers bounds the requests answered at once. Default 64.
+	Workers int
+	// ClientRefresh is how often NAS clients are reloaded. Default 30s.
+	ClientRefresh time.Duration
+	// AuditPoll is how often the audit trail is read for changes to
+	// accounts made elsewhere (see watch.go). Default 2s.
+	AuditPoll time.Duration
+	// UseFlush is how often last-use times are written. Default 1m.
+	UseFlush time.Duration
+	// DisconnectTimeout and DisconnectTries pace a Disconnect-Request.
+	// Defaults 2s and 3.
+	DisconnectTimeout time.Duration
+	DisconnectTries   int
+
+	// EAP answers Access-Requests that carry EAP-Message; nil drops them.
+	EAP EAPHandler
+}
+
+func (c Config) withDefaults() Config {
+	if c.FactsTTL == 0 {
+		c.FactsTTL = 5 * time.Second
+	}
+	if c.ReplyTTL <= 0 {
+		c.ReplyTTL = 30 * time.Second
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 65536
+	}
+	if c.Workers <= 0 {
+		c.Workers = 64
+	}
+	if c.ClientRefresh <= 0 {
+		c.ClientRefresh = 30 * time.Second
+	}
+	if c.AuditPoll <= 0 {
+		c.AuditPoll = 2 * time.Second
+	}
+	if c.UseFlush <= 0 {
+		c.UseFlush = time.Minute
+	}
+	if c.DisconnectTimeout <= 0 {
+		c.DisconnectTimeout = 2 * time.Second
+	}
+	if c.DisconnectTries <= 0 {
+		c.DisconnectTries = 3
+	}
+	return c
+}
+
+// Server is the RADIUS frontend. Make it with New, then Serve.
+type Server struct {
+	cfg     Config
+	d       *directory.Directory
+	secrets Secrets
+	log     *slog.Logger
+
+	clients atomic.Pointer[clientTable]
+	replies *replyCache
+	facts   *factCache
+	uses    *useLog
+	locks   *addrLocks
+	count   counters
+
+	auditSeq int64          // the last audit event followed
+	bg       sync.WaitGroup // disconnects in flight
+	endingMu sync.Mutex
+	ending   map[string]bool // accounts whose sessions are being ended
+}
+
+// New makes a server answering for d's accounts, with their Wi-Fi
+// credentials from secrets. It loads the NAS clients once, so that a
+// store that cannot be read fails here rather than at the first request.
+func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Config) (*Server, error) {
+	if d == nil || secrets == nil {
+		return nil, errors.New("radius: a directory and a source of Wi-Fi secrets are needed")
+	}
+	if d.Sealer == nil {
+		return nil, errors.New("radius: the directory has no keyring to open NAS secrets with")
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:     cfg,
+		d:       d,
+		secrets: secrets,
+		log:     d.Log.With("frontend", "radius"),
+		replies: newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
+		facts:   newFactCache(cfg.FactsTTL),
+		uses:    newUseLog(),
+		locks:   newAddrLocks(),
+		ending:  make(map[string]bool),
+	}
+	if err := s.ReloadClients(ctx); err != nil {
+		return nil, err
+	}
+	// The audit trail is followed from here: what changed before is in
+	// the store already.
+	var err error
+	if s.auditSeq, _, err = d.Store.AuditHead(ctx); err != nil {
+		return nil, fmt.Errorf("radius: reading the audit trail: %w", err)
+	}
+	return s, nil
+}
+
+// ReloadClients reads the NAS clients again (after `keystage nas add`, or
+// on a timer while serving).
+func (s *Server) ReloadClients(ctx context.Context) error {
+	t, problems, err := loadClients(ctx, s.d.Store, s.d.Sealer)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		s.log.Error("NAS client left out", "err", p)
+	}
+	s.clients.Store(t)
+	return nil
+}
+
+// Serve answers Access-Requests on auth and Accounting-Requests on acct
+// (either may be nil) until ctx ends, then waits for the requests being
+// answered, writes the pending last-use times and returns. It closes the
+// connections.
+func (s *Server) Serve(ctx context.Context, auth, acct net.PacketConn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.cfg.Workers)
+	errs := make(chan error, 2)
+	for _, pc := range []struct {
+		conn net.PacketConn
+		auth bool
+	}{{auth, true}, {acct, false}} {
+		if pc.conn == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.readLoop(ctx, pc.conn, pc.auth, sem, &wg)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.housekeeping(ctx)
+	}()
+	<-ctx.Done()
+	for _, c := range []net.PacketConn{auth, acct} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	wg.Wait()
+	s.bg.Wait()
+	flushCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	s.flushUses(flushCtx)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) readLoop(ctx context.Context, conn net.PacketConn, auth bool, sem chan struct{}, wg *sync.WaitGroup) error {
+	buf := make([]byte, layeh.MaxPacketLength+1)
+	for {
+		n, addr, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("radius: read: %w", err)
+		}
+		src, ok := addrPort(addr)
+		if !ok {
+			continue
+		}
+		pkt := append([]byte(nil), buf[:n]...)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if reply := s.HandlePacket(rctx, src, pkt, auth); reply != nil {
+				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
+					s.log.Warn("radius: write reply", "to", src.String(), "err", err)
+				}
+			}
+		}()
+	}
+}
+
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	if u, ok := a.(*net.UDPAddr); ok {
+		ap := u.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return ap, err == nil
+}
+
+// housekeeping reloads clients, follows the audit trail, writes last-use
+// times and purges old sessions on timers.
+func (s *Server) housekeeping(ctx context.Context) {
+	reload := time.NewTicker(s.cfg.ClientRefresh)
+	flush := time.NewTicker(s.cfg.UseFlush)
+	purge := time.NewTicker(time.Hour)
+	watch := time.NewTicker(s.cfg.AuditPoll)
+	defer watch.Stop()
+	defer reload.Stop()
+	defer flush.Stop()
+	defer purge.Stop()
+	s.purge(ctx)
+	seq := s.auditSeq
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-watch.C:
+			s.watchAudit(ctx, &seq)
+		case <-reload.C:
+			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reloading NAS clients", "err", err)
+			}
+		case <-flush.C:
+			s.flushUses(ctx)
+		case <-purge.C:
+			s.purge(ctx)
+		}
+	}
+}
+
+func (s *Server) purge(ctx context.Context) {
+	if s.cfg.Retention <= 0 {
+		return
+	}
+	n, err := s.d.Store.PurgeSessions(ctx, s.d.Now().Add(-s.cfg.Retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("purging accounting sessions", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		s.log.Info("purged accounting sessions past retention", "count", n)
+	}
+}
+
+// HandlePacket answers one datagram from src on the authentication port
+// (auth) or the accounting port. It returns the reply, or nil when the
+// packet is to be dropped. It is what Serve calls for each datagram and
+// what the fuzz target drives.
+func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte, auth bool) []byte {
+	c := s.clients.Load().lookup(src.Addr())
+	if c == nil {
+		s.count.unknownClient.Add(1)
+		return nil
+	}
+	raw, p, err := parse(b, c.secret)
+	if err != nil {
+		s.count.malformed.Add(1)
+		return nil
+	}
+	switch {
+	case auth && (p.Code == layeh.CodeAccessRequest || p.Code == layeh.CodeStatusServer):
+		// Message-Authenticator is required on every request to this port
+		// (RFC 5997 requires it on Status-Server too).
+		if err := checkMsgAuth(raw, c.secret, true); err != nil {
+			s.countAuthErr(err)
+			return nil
+		}
+	case !auth && p.Code == layeh.CodeAccountingRequest:
+		if err := checkRequestAuthenticator(raw, c.secret); err != nil {
+			s.count.badAuth.Add(1)
+			return nil
+		}
+		if err := checkMsgAuth(raw, c.secret, false); err != nil {
+			s.countAuthErr(err)
+			return nil
+		}
+	default:
+		s.count.unexpectedCode.Add(1)
+		return nil
+	}
+	key := cacheKey(src, raw)
+	switch state, reply := s.replies.begin(key, time.Now()); state {
+	case cacheAnswered:
+		s.count.retransmits.Add(1)
+		return reply
+	case cacheBusy:
+		s.count.inFlight.Add(1)
+		return nil
+	case cacheFull:
+		s.count.overload.Add(1)
+		return nil
+	}
+	var reply []byte
+	defer func() { s.replies.finish(key, reply) }()
+	var resp *layeh.Packet
+	switch p.Code {
+	case layeh.CodeAccessRequest:
+		s.count.accessRequests.Add(1)
+		resp = s.access(ctx, c, src, p)
+	case layeh.CodeStatusServer:
+		s.count.accessRequests.Add(1)
+		resp = p.Response(layeh.CodeAccessAccept)
+	case layeh.CodeAccountingRequest:
+		s.count.accountingRequests.Add(1)
+		resp = s.accounting(ctx, c, src, p)
+	}
+	if resp == nil {
+		return nil
+	}
+	// A proxy between the NAS and us matches replies by Proxy-State, which
+	// must come back unchanged and in order (RFC 2865 5.33).
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			resp.Add(rfc2865.ProxyState_Type, a.Attribute)
+		}
+	}
+	out, err := encodeReply(resp, p.Authenticator, c.secret)
+	if err != nil {
+		s.log.Error("radius: encoding reply", "nas", c.name, "err", err)
+		s.count.internal.Add(1)
+		return nil
+	}
+	switch resp.Code {
+	case layeh.CodeAccessAccept:
+		s.count.accepts.Add(1)
+	case layeh.CodeAccessReject:
+		s.count.rejects.Add(1)
+	case layeh.CodeAccessChallenge:
+		s.count.challenges.Add(1)
+	case layeh.CodeAccountingResponse:
+		s.count.accountingResponses.Add(1)
+	}
+	reply = out
+	return out
+}
+
+func (s *Server) countAuthErr(err error) {
+	switch {
+	case errors.Is(err, ErrNoMsgAuth):
+		s.count.noMsgAuth.Add(1)
+	case errors.Is(err, ErrBadMsgAuth), errors.Is(err, ErrTooManyMsgAut):
+		s.count.badMsgAuth.Add(1)
+	default:
+		s.count.malformed.Add(1)
+	}
+}
+
+// cacheKey names a request by source, Identifier and Request
+// Authenticator (RFC 5080 2.2.2).
+func cacheKey(src netip.AddrPort, raw []byte) string {
+	b, _ := src.MarshalBinary()
+	return string(append(append(b, raw[1]), raw[4:20]...))
+}

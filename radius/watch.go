@@ -1,0 +1,68 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Changes made in another process (a CLI command, a job) or on another node
+// never reach this server's Directory.AccessEnded hook. The audit trail
+// does: every change to an account is recorded there, targeting
+// "account:NAME", in the same transaction. So the server follows the trail:
+// for each account an event names it forgets the cached facts and, when
+// the gate now refuses the account, disconnects its live sessions. A
+// disable or suspension made anywhere thus ends Wi-Fi sessions within
+// AuditPoll.
+
+// watchAudit reads the events after *seq and acts on them.
+func (s *Server) watchAudit(ctx context.Context, seq *int64) {
+	for {
+		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("radius: following the audit trail", "err", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			*seq = ev.Seq
+			name, ok := strings.CutPrefix(ev.Target, "account:")
+			if !ok || seen[name] || strings.HasPrefix(ev.Action, "radius.") {
+				continue
+			}
+			seen[name] = true
+			s.facts.drop(name)
+			s.recheck(ctx, name)
+		}
+		if len(evs) < 500 {
+			return
+		}
+	}
+}
+
+// recheck disconnects an account's live sessions when the gate now refuses
+// it the Wi-Fi.
+func (s *Server) recheck(ctx context.Context, username string) {
+	a, err := s.d.Store.AccountByUsername(ctx, username)
+	if errors.Is(err, directory.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		s.log.Warn("radius: re-checking account", "user", username, "err", err)
+		return
+	}
+	dec, err := s.d.Gate.Check(ctx, a, directory.ServiceWiFi, s.d.Now())
+	if err != nil || dec.Allow {
+		return
+	}
+	live, err := s.d.Store.Sessions(ctx, a.ID, zeroTime, true)
+	if err != nil || len(live) == 0 {
+		return
+	}
+	s.log.Info("radius: access ended elsewhere, disconnecting", "user", a.Username, "reason", string(dec.Reason), "sessions", len(live))
+	s.AccessEnded(ctx, a)
+}
