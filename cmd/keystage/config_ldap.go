@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"sort"
 
@@ -31,6 +33,9 @@ type LDAPSection struct {
 	// AllowCleartextBinds accepts simple binds without TLS from other
 	// hosts. Leave it off: passwords would cross the network in clear.
 	AllowCleartextBinds bool `toml:"allow_cleartext_binds"`
+	// LockoutExempt are application servers (CIDR) that bind for many
+	// people from one address: their failures lock accounts, not the address.
+	LockoutExempt []string `toml:"lockout_exempt"`
 	// RequestTimeout bounds each request.
 	RequestTimeout duration `toml:"request_timeout"`
 	// Grants say what each service account may read besides itself:
@@ -63,6 +68,9 @@ func (s *LDAPSection) validate(p *problems) {
 	if s.LDAPS != "" && s.CertFile == "" {
 		p.add("ldap.ldaps needs ldap.cert_file and ldap.key_file (or set ldaps = \"\")")
 	}
+	if _, err := s.lockoutExempt(); err != nil {
+		p.add("ldap.lockout_exempt: %v", err)
+	}
 	if s.RequestTimeout.Duration < 0 {
 		p.add("ldap.request_timeout: must not be negative")
 	}
@@ -79,6 +87,23 @@ func (s *LDAPSection) validate(p *problems) {
 			p.add("ldap.grants.%s: %v", n, err)
 		}
 	}
+}
+
+// lockoutExempt parses LockoutExempt; a bare address is one host.
+func (s *LDAPSection) lockoutExempt() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range s.LockoutExempt {
+		if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want an address or a CIDR such as 10.0.0.5/32", v)
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
 }
 
 // demo sets the section up for keystage demo, with generated files in dir.
@@ -103,6 +128,7 @@ cert_file = "/etc/keystage/ldap-cert.pem"
 key_file = "/etc/keystage/ldap-key.pem"
 self_signed = false                # make the certificate above if missing (trials only)
 allow_cleartext_binds = false      # simple binds without TLS only from this host
+lockout_exempt = []                # app servers binding for many people, e.g. ["10.0.0.5"]: failures lock accounts, not the address
 request_timeout = "30s"
 
 # What each service account (role service, under ou=services) may read

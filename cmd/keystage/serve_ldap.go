@@ -41,7 +41,11 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 		}
 		grants[n] = gr
 	}
-	srv, err := ldapserver.New(d, ldapserver.Config{
+	exempt, err := c.lockoutExempt()
+	if err != nil {
+		return nil, fmt.Errorf("ldap.lockout_exempt: %w", err)
+	}
+	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt,
 		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
 		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
 		Log: e.logger().With("frontend", "ldap"),

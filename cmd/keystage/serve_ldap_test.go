@@ -80,16 +80,18 @@ func TestLDAPConfigProblems(t *testing.T) {
 	s.BaseDN = "not a dn"
 	s.CertFile = "/x.pem"
 	s.Grants = map[string][]string{"nss": {"people", "everything"}, "Bad Name": {"groups"}}
+	s.LockoutExempt = []string{"10.0.0.5", "moodle.school"}
 	var p problems
 	s.validate(&p)
 	msg := strings.Join(p, "\n")
-	for _, want := range []string{"ldap.listen", "ldap.base_dn", "cert_file and ldap.key_file", "ldap.grants.nss", "ldap.grants.Bad Name"} {
+	for _, want := range []string{"ldap.listen", "ldap.base_dn", "cert_file and ldap.key_file", "ldap.grants.nss", "ldap.grants.Bad Name", "ldap.lockout_exempt: \"moodle.school\""} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("problems lack %q:\n%s", want, msg)
 		}
 	}
 	ok := defaultLDAP()
 	ok.Enabled, ok.LDAPS = true, ""
+	ok.LockoutExempt = []string{"10.0.0.5", "192.168.10.0/24"}
 	p = nil
 	ok.validate(&p)
 	if len(p) != 0 {

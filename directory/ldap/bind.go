@@ -129,7 +129,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 		// address, so a malformed name tells nothing and gains nothing.
 		username = ""
 	}
-	a, err := c.s.dir.Authenticate(ctx, username, req.password, directory.ServiceLDAP, addr)
+	a, err := c.s.dir.Authenticate(ctx, username, req.password, directory.ServiceLDAP, c.lockoutAddr())
 	var refused *directory.RefusedError
 	switch {
 	case errors.As(err, &refused):

@@ -56,6 +56,20 @@ func (c *conn) remoteAddr() string {
 	return ra
 }
 
+// lockoutAddr is the address that failed binds count against: empty for
+// an exempt application server.
+func (c *conn) lockoutAddr() string {
+	ra := c.remoteAddr()
+	if a, err := netip.ParseAddr(ra); err == nil {
+		for _, p := range c.s.cfg.LockoutExempt {
+			if p.Contains(a) {
+				return ""
+			}
+		}
+	}
+	return ra
+}
+
 func (c *conn) loopback() bool {
 	a, err := netip.ParseAddr(c.remoteAddr())
 	return err == nil && a.IsLoopback()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,11 @@ type Config struct {
 	// hosts than this one. Off by default: a password must not cross a
 	// network in clear.
 	AllowCleartextBinds bool
+	// LockoutExempt are source addresses whose failed binds do not lock
+	// the address out (accounts still lock): an application server such
+	// as Moodle binds for every user from one address, and five people
+	// mistyping must not lock the whole school out of it.
+	LockoutExempt []netip.Prefix
 	// MaxMessage bounds one request in bytes (default 256 KiB).
 	MaxMessage int
 	// MaxTime bounds one request (default 30 s); a client's smaller time

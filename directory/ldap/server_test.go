@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,8 @@ func person(name string) string  { return "uid=" + name + ",ou=people," + base }
 func service(name string) string { return "uid=" + name + ",ou=services," + base }
 
 func TestBind(t *testing.T) {
+	// The failures below (four count against 127.0.0.1) stay under the
+	// address lockout's threshold of five.
 	srv := ldaptest.Start(t, ldaptest.Options{})
 	tests := []struct {
 		name, user, pw string
@@ -81,6 +84,31 @@ func TestBind(t *testing.T) {
 				t.Errorf("diagnostic %q is not in Active Directory's form", le.Err.Error())
 			}
 		})
+	}
+}
+
+// Failed binds from one address lock the address out, unless it is an
+// exempt application server; the accounts themselves still lock.
+func TestAddressLockoutAndExemption(t *testing.T) {
+	for _, exempt := range []bool{false, true} {
+		srv := ldaptest.Start(t, ldaptest.Options{Config: func(c *ldapserver.Config) {
+			if exempt {
+				c.LockoutExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			}
+		}})
+		l := dial(t, srv)
+		for _, name := range []string{ldaptest.Leaver, ldaptest.Suspended, ldaptest.Unsigned, "nobody1", "nobody2"} {
+			if err := l.Bind(name, "mistyped"); !ldap.IsErrorWithCode(err, 49) {
+				t.Fatalf("wrong password for %s: %v", name, err)
+			}
+		}
+		err := l.Bind(ldaptest.Pupil, ldaptest.PupilPassword)
+		switch {
+		case exempt && err != nil:
+			t.Errorf("exempt address: bind after 5 failures of others: %v", err)
+		case !exempt && (!ldap.IsErrorWithCode(err, 49) || !strings.Contains(err.Error(), "data 775")):
+			t.Errorf("address lockout: bind after 5 failures from the address: %v; want data 775", err)
+		}
 	}
 }
 
