@@ -241,6 +241,11 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *lay
 		return s.reject(p, "")
 	}
 	res, err := s.cfg.EAP.HandleEAP(ctx, rfc2865.State_Get(p), eapMessage(p))
+	if errors.Is(err, ErrDropEAP) {
+		s.log.Debug("radius: EAP request dropped", "nas", c.name, "err", err)
+		s.count.malformed.Add(1)
+		return nil
+	}
 	if err != nil {
 		s.log.Error("radius: EAP", "nas", c.name, "err", err)
 		s.count.internal.Add(1)

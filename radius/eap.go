@@ -53,6 +53,11 @@ func (f EAPHandlerFunc) HandleEAP(ctx context.Context, state, eapMessage []byte)
 	return f(ctx, state, eapMessage)
 }
 
+// ErrDropEAP, wrapped in an error from an EAPHandler, drops the request
+// quietly as malformed (a response to an earlier request, a packet that is
+// not EAP): the NAS retransmits or gives up, as it would on a lost packet.
+var ErrDropEAP = errors.New("radius: drop EAP request")
+
 // ErrUnknownUser is what EAPSecret returns for a name with no account.
 var ErrUnknownUser = errors.New("radius: unknown user")
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"path/filepath"
 	"time"
 
 	"keystage.dev/keystage/radius"
@@ -31,6 +32,8 @@ type RADIUSSection struct {
 	// Policies, in order of precedence: the first whose group an account
 	// is in gives its VLAN, filter, session timeout and class.
 	Policies []RADIUSPolicy `toml:"policy"`
+	// EAP is PEAP and TTLS, what WPA-Enterprise clients send.
+	EAP EAPSection `toml:"eap"`
 }
 
 // RADIUSPolicy is one [[radius.policy]].
@@ -44,7 +47,7 @@ type RADIUSPolicy struct {
 
 func defaultRADIUS() RADIUSSection {
 	return RADIUSSection{AuthAddress: ":1812", AcctAddress: ":1813", ReplyMessages: true, RetentionDays: 365,
-		FactsTTL: duration{5 * time.Second}}
+		FactsTTL: duration{5 * time.Second}, EAP: EAPSection{Methods: []string{"peap", "ttls"}, FragmentSize: 1000}}
 }
 
 func (s *RADIUSSection) policies() []radius.Policy {
@@ -73,6 +76,7 @@ func (s *RADIUSSection) validate(p *problems) {
 	if len(s.QuarantineVLAN) > 253 {
 		p.add("radius.quarantine_vlan: at most 253 characters")
 	}
+	s.EAP.validate(p, s.Enabled)
 	seen := map[string]bool{}
 	for _, pol := range s.policies() {
 		if err := pol.Validate(); err != nil {
@@ -89,6 +93,10 @@ func (s *RADIUSSection) validate(p *problems) {
 // reaches, and a VLAN each for staff and pupils to show the policy.
 func (s *RADIUSSection) demo(dir string) {
 	s.Enabled = true
+	if s.EAP.CertFile == "" {
+		// demoPKI makes these files in the demo's data directory.
+		s.EAP.CertFile, s.EAP.KeyFile = filepath.Join(dir, demoRADIUSCert), filepath.Join(dir, demoRADIUSKey)
+	}
 	s.AuthAddress, s.AcctAddress = "127.0.0.1:1812", "127.0.0.1:1813"
 	s.ReplyMessages = true
 	if len(s.Policies) == 0 {
@@ -131,4 +139,4 @@ facts_ttl = "5s"
 # filter_id = "pupils-filtered"
 # session_timeout = "8h"
 # class = "pupil"
-`
+` + exampleEAP

@@ -51,6 +51,10 @@ func cmdDemo(e *env, args []string) error {
 	cfg.Database.URL = "" // the demo is always SQLite in its own directory
 	cfg.LDAP.demo(abs)
 	cfg.RADIUS.demo(abs)
+	if _, _, _, err := demoPKI(abs); err != nil {
+		return fmt.Errorf("demo certificates: %w", err)
+	}
+	e.demoDir = abs
 	cfg.Portal.demo(abs)
 	cfg.Metrics.Listen = "127.0.0.1:9464"
 	if err := cfg.validate().err("demo configuration"); err != nil {

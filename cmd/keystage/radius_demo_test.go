@@ -39,7 +39,7 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	var stderr bytes.Buffer
-	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, dataDir: dir}
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, dataDir: dir, demoDir: dir}
 	cfg, err := e.config()
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +72,25 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	var ran int
+	var ran, eapol int
 	for _, h := range f.hints {
+		if strings.HasPrefix(h, "eapol_test ") {
+			// PEAP and TTLS as a phone runs them (twice: -r 1 re-authenticates), checking the demo CA and
+			// the certificate's domain, with the real server.
+			if _, err := exec.LookPath("eapol_test"); err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("eapol_test is not installed: CI must install eapoltest")
+				}
+				t.Log("eapol_test is not installed: EAP hints not run")
+				continue
+			}
+			out, err := exec.Command("sh", "-c", h).CombinedOutput()
+			eapol++
+			if err != nil || !strings.Contains(string(out), "SUCCESS") || !strings.Contains(string(out), "MPPE keys OK: 2  mismatch: 0") {
+				t.Errorf("%s: %v\n%s", h, err, tail(string(out), 30))
+			}
+			continue
+		}
 		if strings.HasPrefix(h, "#") {
 			if !strings.Contains(h, "Wi-Fi credential is ") {
 				t.Errorf("hint comment: %q", h)
@@ -100,7 +117,10 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 	if ran != 4 {
 		t.Errorf("ran %d hint commands, want 4: %q", ran, f.hints)
 	}
-	if n := gather(t, reg, "keystage_radius_replies_total", "access-accept"); n != 2 {
+	if _, err := exec.LookPath("eapol_test"); err == nil && eapol != 3 {
+		t.Errorf("ran %d eapol_test hints, want 3: %q", eapol, f.hints)
+	}
+	if n := gather(t, reg, "keystage_radius_replies_total", "access-accept"); n != float64(2+2*eapol) { // -r 1: each eapol_test authenticates twice
 		t.Errorf("accepts exported: %v", n)
 	}
 }
@@ -126,4 +146,13 @@ func gather(t *testing.T, reg *prometheus.Registry, name, label string) float64 
 	}
 	t.Fatalf("no %s{%s}", name, label)
 	return 0
+}
+
+// tail keeps the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -24,6 +24,7 @@ type env struct {
 	dataDir    string
 	cfg        *Config
 	log        *slog.Logger
+	demoDir    string // set by keystage demo: where its generated files go
 }
 
 // command is one subcommand: a file of its own holds each.

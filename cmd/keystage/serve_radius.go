@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/radius/eap"
 )
 
 // buildRADIUS makes the RADIUS frontend when the configuration enables it.
@@ -31,15 +33,28 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if rcfg.FactsTTL == 0 {
 		rcfg.FactsTTL = -1 // 0s in the file means no cache
 	}
+	handler := &eapHandler{}
+	rcfg.EAP = handler
 	srv, err := radius.New(e.ctx, d, d, rcfg)
 	if err != nil {
 		return nil, err
 	}
+	if handler.engine, err = eapEngine(rc.EAP, srv, e.logger()); err != nil {
+		return nil, err
+	}
 	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
+	hints := radiusHints(e.ctx, d, rc.AuthAddress, rc.AcctAddress)
+	if handler.engine != nil && rc.EAP.CertFile != "" && e.demoDir != "" {
+		more, err := demoEAPHints(e, d, rc)
+		if err != nil {
+			return nil, err
+		}
+		hints = append(hints, more...)
+	}
 	return &frontend{
 		name:  "RADIUS",
 		addrs: []string{"auth " + rc.AuthAddress, "acct " + rc.AcctAddress},
-		hints: radiusHints(e.ctx, d, rc.AuthAddress, rc.AcctAddress),
+		hints: hints,
 		metrics: func(reg prometheus.Registerer) error {
 			return reg.Register(radiusCollector{srv})
 		},
@@ -53,9 +68,42 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 				auth.Close()
 				return err
 			}
+			if handler.engine != nil {
+				defer handler.engine.Close()
+				go sweepEAP(ctx, handler.engine)
+			}
 			return srv.Serve(ctx, auth, acct)
 		},
 	}, nil
+}
+
+// sweepEAP frees abandoned EAP conversations on a quiet server.
+func sweepEAP(ctx context.Context, engine *eap.Server) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			engine.Sweep()
+		}
+	}
+}
+
+// demoEAPHints writes eapol_test configurations for the demo pupil and
+// returns the commands that run them.
+func demoEAPHints(e *env, d *directory.Directory, rc RADIUSSection) ([]string, error) {
+	a, err := d.Store.AccountByMISID(e.ctx, demoPupilMIS)
+	if err != nil {
+		return nil, nil
+	}
+	cred, err := d.WiFiSecret(e.ctx, a)
+	if err != nil {
+		return nil, nil
+	}
+	caFile := filepath.Join(e.demoDir, demoCA)
+	return eapolConfigs(e.demoDir, a.Username, cred, caFile, demoRADIUSName, rc.AuthAddress)
 }
 
 // radiusHints are radtest and radclient lines for the demo pupil, with

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/radius/eap"
+)
+
+// EAPSection configures PEAP and TTLS for Wi-Fi (802.1X).
+type EAPSection struct {
+	// Methods offered, in order of preference: "peap", "ttls" (both by
+	// default). Empty: EAP off (PAP, CHAP and MS-CHAP only, which no
+	// WPA-Enterprise client sends).
+	Methods []string `toml:"methods"`
+	// CertFile and KeyFile are the server certificate (with its chain) and
+	// key in PEM. Phones check it: Android 11+ insists on a CA and a domain,
+	// so the certificate's DNS name must be what people type as the domain.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	// FragmentSize is the most TLS data in one EAP packet.
+	FragmentSize int `toml:"fragment_size"`
+	// LegacyCiphers offers RSA key exchange to old clients that need it.
+	LegacyCiphers bool `toml:"legacy_ciphers"`
+}
+
+const exampleEAP = `
+[radius.eap]
+# PEAP (MS-CHAPv2 inside) and TTLS (PAP or MS-CHAPv2 inside), as phones,
+# laptops and Chromebooks use them. Empty: EAP off.
+methods = ["peap", "ttls"]
+# The server certificate (with its chain) and key, PEM. Its DNS name is the
+# "domain" people type on Android; the CA is what they choose as "CA
+# certificate". keystage demo makes a CA and certificate for itself.
+cert_file = ""
+key_file = ""
+fragment_size = 1000
+# RSA key exchange for old clients (off: ECDHE only).
+legacy_ciphers = false
+`
+
+func (s *EAPSection) validate(p *problems, enabled bool) {
+	for _, m := range s.Methods {
+		if !oneOf(m, "peap", "ttls") {
+			p.add("radius.eap.methods: %q: use peap and/or ttls", m)
+		}
+	}
+	if enabled && len(s.Methods) > 0 && (s.CertFile == "" || s.KeyFile == "") {
+		p.add("radius.eap: set cert_file and key_file (the certificate phones check), or methods = [] to turn EAP off")
+	}
+	if s.FragmentSize != 0 && (s.FragmentSize < 64 || s.FragmentSize > 4000) {
+		p.add("radius.eap.fragment_size %d: use 64 to 4000 (1000 fits RADIUS well)", s.FragmentSize)
+	}
+}
+
+// eapEngine builds the EAP engine over the RADIUS server's backend
+// methods, which share its cache, gate and lockout.
+func eapEngine(s EAPSection, srv *radius.Server, log *slog.Logger) (*eap.Server, error) {
+	if len(s.Methods) == 0 {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("radius.eap certificate: %w", err)
+	}
+	var methods []eap.Method
+	for _, m := range s.Methods {
+		switch m {
+		case "peap":
+			methods = append(methods, eap.PEAP)
+		case "ttls":
+			methods = append(methods, eap.TTLS)
+		}
+	}
+	return eap.New(eap.Config{
+		Certificates:  []tls.Certificate{cert},
+		Methods:       methods,
+		FragmentSize:  s.FragmentSize,
+		LegacyCiphers: s.LegacyCiphers,
+	}, eapBackend{srv}, log)
+}
+
+// eapBackend adapts the RADIUS server to the EAP engine's Backend.
+type eapBackend struct{ srv *radius.Server }
+
+func (b eapBackend) WiFiSecret(ctx context.Context, username string) (eap.Secret, error) {
+	pw, nt, err := b.srv.EAPSecret(ctx, username)
+	if errors.Is(err, radius.ErrUnknownUser) {
+		return eap.Secret{}, eap.ErrUnknownUser
+	}
+	return eap.Secret{Password: pw, NTHash: nt}, err
+}
+
+func (b eapBackend) Authorize(ctx context.Context, username string) error {
+	return b.srv.EAPAuthorize(ctx, username)
+}
+
+func (b eapBackend) Failed(ctx context.Context, username string) { b.srv.EAPFailed(ctx, username) }
+
+// eapHandler hands the RADIUS server's EAP requests to the engine, which is
+// set once both exist (each needs the other).
+type eapHandler struct{ engine *eap.Server }
+
+func (h *eapHandler) HandleEAP(ctx context.Context, state, msg []byte) (radius.EAPResult, error) {
+	if h.engine == nil {
+		return radius.EAPResult{Outcome: radius.EAPReject, Reason: "EAP is not configured"}, nil
+	}
+	res, err := h.engine.Handle(ctx, state, msg)
+	if errors.Is(err, eap.ErrMalformed) || errors.Is(err, eap.ErrStale) {
+		return radius.EAPResult{}, fmt.Errorf("%w: %v", radius.ErrDropEAP, err)
+	}
+	if err != nil {
+		return radius.EAPResult{}, err
+	}
+	out := radius.EAPResult{EAPMessage: res.EAPMessage, State: res.State, Username: res.Username, MSK: res.MSK, Reason: res.Reason}
+	switch res.Outcome {
+	case eap.Challenge:
+		out.Outcome = radius.EAPChallenge
+	case eap.Accept:
+		out.Outcome = radius.EAPAccept
+	default:
+		out.Outcome = radius.EAPReject
+	}
+	return out, nil
+}
+
+// eapolConfigs writes eapol_test configurations for the demo pupil into dir
+// (PEAP-MSCHAPv2, TTLS-PAP and TTLS-MSCHAPv2, checking the server's
+// certificate as Android does: a CA and a domain) and returns the commands
+// that use them.
+func eapolConfigs(dir, user, credential, caFile, domain, auth string) ([]string, error) {
+	host, port, err := net.SplitHostPort(auth)
+	if err != nil {
+		return nil, fmt.Errorf("auth address %q: %w", auth, err)
+	}
+	var hints []string
+	for _, m := range []struct{ name, method, phase2 string }{
+		{"peap-mschapv2", "PEAP", "auth=MSCHAPV2"},
+		{"ttls-pap", "TTLS", "auth=PAP"},
+		{"ttls-mschapv2", "TTLS", "auth=MSCHAPV2"},
+	} {
+		conf := fmt.Sprintf(`network={
+	ssid="keystage-demo"
+	key_mgmt=WPA-EAP
+	eap=%s
+	identity=%q
+	anonymous_identity="anonymous@demo"
+	password=%q
+	phase1="peapver=0"
+	phase2=%q
+	ca_cert=%q
+	domain_suffix_match=%q
+}
+`, m.method, user, credential, m.phase2, caFile, domain)
+		path := filepath.Join(dir, "eapol-"+m.name+".conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			return nil, err
+		}
+		hints = append(hints, fmt.Sprintf("eapol_test -c %s -a %s -p %s -s %s -r 1   # %s", path, host, port, demoNASSecret, m.name))
+	}
+	return hints, nil
+}
