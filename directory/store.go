@@ -47,6 +47,11 @@ type Reader interface {
 	AccountByUsername(ctx context.Context, username string) (Account, error)
 	AccountByMISID(ctx context.Context, misID string) (Account, error)
 	AccountByUID(ctx context.Context, uidNumber int64) (Account, error)
+	// AccountByUUID finds an account by its entryUUID (lower-case).
+	AccountByUUID(ctx context.Context, uuid string) (Account, error)
+	// AccountsByEmail lists the accounts with an email address, matched as
+	// given or lower-cased (addresses are not unique), ordered by ID.
+	AccountsByEmail(ctx context.Context, email string) ([]Account, error)
 	ListAccounts(ctx context.Context, q AccountQuery) ([]Account, error)
 	CountAccounts(ctx context.Context, q AccountQuery) (int, error)
 	// UsernameTaken reports whether a username is held now or was held by

@@ -81,6 +81,9 @@ func seedDemo(e *env, d *directory.Directory) error {
 	if err != nil {
 		return err
 	}
+	if err := seedDemoLDAPService(ctx, d, h); err != nil {
+		return err
+	}
 	published := time.Date(2026, 8, 20, 9, 0, 0, 0, time.UTC)
 	signed := time.Date(2026, 9, 3, 8, 30, 0, 0, time.UTC)
 	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {

@@ -43,7 +43,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
 	}
-	for _, want := range []string{`keystage_accounts{status="active"} 330`, "keystage_audit_chain_length", "go_sql_open_connections"} {
+	for _, want := range []string{`keystage_accounts{status="active"} 331` /* 330 people and the LDAP service account */, "keystage_audit_chain_length", "go_sql_open_connections"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -65,6 +65,27 @@ func (r reader) AccountByUID(ctx context.Context, uid int64) (directory.Account,
 	return r.accountWhere(ctx, "uidNumber", "uid_number = $1", uid)
 }
 
+func (r reader) AccountByUUID(ctx context.Context, uuid string) (directory.Account, error) {
+	return r.accountWhere(ctx, "entryUUID", "uuid = $1", uuid)
+}
+
+func (r reader) AccountsByEmail(ctx context.Context, email string) ([]directory.Account, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE email IN ($1, $2) ORDER BY id", email, strings.ToLower(email))
+	if err != nil {
+		return nil, fmt.Errorf("accounts by email: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("accounts by email: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 func accountFilter(q directory.AccountQuery) (string, []any) {
 	var (
 		conds []string

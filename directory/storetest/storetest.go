@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"AccountCRUD", testAccountCRUD},
 		{"AccountLookups", testAccountLookups},
+		{"AccountsByEmail", testAccountsByEmail},
 		{"AccountConflicts", testAccountConflicts},
 		{"ListAndCount", testListAndCount},
 		{"PosixIDsNeverReused", testPosixIDsNeverReused},
@@ -140,6 +141,7 @@ func testAccountLookups(t *testing.T, s directory.Store) {
 		"username": func() (directory.Account, error) { return s.AccountByUsername(ctx, "jsmith") },
 		"mis":      func() (directory.Account, error) { return s.AccountByMISID(ctx, "M-42") },
 		"uid":      func() (directory.Account, error) { return s.AccountByUID(ctx, a.UIDNumber) },
+		"uuid":     func() (directory.Account, error) { return s.AccountByUUID(ctx, a.UUID) },
 	} {
 		got, err := get()
 		if err != nil || got.ID != a.ID {
@@ -151,6 +153,31 @@ func testAccountLookups(t *testing.T, s directory.Store) {
 	}
 	if _, err := s.AccountByMISID(ctx, "nope"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("unknown MIS id: err = %v", err)
+	}
+	if _, err := s.AccountByUUID(ctx, "00000000-0000-0000-0000-000000000000"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unknown UUID: err = %v", err)
+	}
+}
+
+func testAccountsByEmail(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := pupil("asmith", "M-1")
+	a.Email = "a.smith@school.example"
+	a = mustCreate(t, s, a)
+	b := pupil("asmith2", "M-2")
+	b.Email = "a.smith@school.example"
+	b = mustCreate(t, s, b)
+	c := pupil("bjones", "M-3")
+	c.Email = "b.jones@school.example"
+	mustCreate(t, s, c)
+	for _, q := range []string{"a.smith@school.example", "A.Smith@School.Example"} {
+		got, err := s.AccountsByEmail(ctx, q)
+		if err != nil || len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID {
+			t.Errorf("AccountsByEmail(%q) = %d accounts, %v; want %d and %d", q, len(got), err, a.ID, b.ID)
+		}
+	}
+	if got, err := s.AccountsByEmail(ctx, "nobody@school.example"); err != nil || len(got) != 0 {
+		t.Errorf("unknown address: %d accounts, %v", len(got), err)
 	}
 }
 

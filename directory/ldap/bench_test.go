@@ -1,0 +1,225 @@
+package ldapserver_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/lifecycle/schoolgen"
+	"keystage.dev/keystage/passwords"
+)
+
+// Bench stores: every person has BenchPassword, hashed once at the
+// default argon2id cost (the cost keystage is configured with unless
+// changed), and the service account bench-reader may read everyone.
+const (
+	benchPassword = "Bench-Otter-Lamp-62"
+	benchReader   = "bench-reader"
+)
+
+// benchSizes are the store sizes compared; KEYSTAGE_BENCH_ACCOUNTS
+// replaces the larger one.
+func benchSizes(b *testing.B) []int {
+	large := 200_000
+	if v := os.Getenv("KEYSTAGE_BENCH_ACCOUNTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("KEYSTAGE_BENCH_ACCOUNTS=%q: %v", v, err)
+		}
+		large = n
+	}
+	return []int{1_000, large}
+}
+
+// BenchStore opens (seeding it once, in the temp directory) a store of n
+// generated people for the LDAP benchmarks; the load tool in bench/ldap
+// uses the same files through keystage serve.
+func benchStore(b *testing.B, n int) directory.Store {
+	ctx := context.Background()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("keystage-ldap-bench-%d.db", n))
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	have, err := s.CountAccounts(ctx, directory.AccountQuery{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if have == n+1 {
+		return s
+	}
+	if have != 0 {
+		b.Fatalf("%s holds %d accounts, want 0 or %d: delete it", path, have, n+1)
+	}
+	h := &passwords.Hasher{Params: passwords.DefaultArgon2Params()}
+	hash, err := h.Hash(benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeding %d people into %s (once)…", n, path)
+	if _, err := schoolgen.Seed(ctx, s, schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
+		PasswordHash: func(schoolgen.Person) string { return hash },
+	}); err != nil {
+		b.Fatal(err)
+	}
+	err = s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		a := directory.Account{Username: benchReader, Role: directory.RoleService, Source: directory.SourceManual, Status: directory.StatusActive}
+		if err := tx.CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: hash, CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench", Action: "account.create", Target: "account:" + a.Username})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// benchServer serves a bench store on port 0.
+func benchServer(b *testing.B, s directory.Store) string {
+	// Generated pupils carry no parental consent: the gate would refuse
+	// them, and refusing is not what is measured.
+	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: passwords.DefaultArgon2Params()},
+		Policy:  directory.GatePolicy{RequireConsent: func(directory.Account) bool { return false }},
+		Lockout: directory.Lockout{Threshold: 1 << 30}})
+	srv, err := ldapserver.New(d, ldapserver.Config{BaseDN: "dc=school,dc=example",
+		Grants: map[string]ldapserver.Grant{benchReader: {People: true, Groups: true}}, TLS: (*tls.Config)(nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return "ldap://" + ln.Addr().String()
+}
+
+// sampleNames spreads lookups over the whole store rather than one hot row.
+func sampleNames(b *testing.B, s directory.Store, n int) []string {
+	ctx := context.Background()
+	var out []string
+	step := int64(max(n/1000, 1))
+	for after := int64(0); len(out) < 1000; after += step {
+		page, err := s.ListAccounts(ctx, directory.AccountQuery{AfterID: after, Limit: 1, Role: directory.RolePupil})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		out = append(out, page[0].Username)
+	}
+	return out
+}
+
+// latencies collects per-operation times to report the 99th percentile.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+func (l *latencies) report(b *testing.B) {
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(l.d[len(l.d)/2].Microseconds()), "p50-µs")
+}
+
+// BenchmarkSearchUID is an nslcd-style (&(objectClass=posixAccount)(uid=NAME))
+// search by a service account over parallel connections; compare the
+// sizes: an indexed equality search must cost the same.
+func BenchmarkSearchUID(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		s := benchStore(b, n)
+		url := benchServer(b, s)
+		names := sampleNames(b, s, n)
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			var lat latencies
+			b.RunParallel(func(pb *testing.PB) {
+				l, err := ldap.DialURL(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer l.Close()
+				if err := l.Bind("uid="+benchReader+",ou=services,dc=school,dc=example", benchPassword); err != nil {
+					b.Error(err)
+					return
+				}
+				r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+				for pb.Next() {
+					name := names[r.IntN(len(names))]
+					t0 := time.Now()
+					res, err := l.Search(ldap.NewSearchRequest("dc=school,dc=example", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+						"(&(objectClass=posixAccount)(uid="+name+"))", []string{"uid", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos"}, nil))
+					lat.add(time.Since(t0))
+					if err != nil || len(res.Entries) != 1 || !strings.EqualFold(res.Entries[0].GetAttributeValue("uid"), name) {
+						b.Errorf("search %s: %v", name, err)
+						return
+					}
+				}
+			})
+			lat.report(b)
+		})
+	}
+}
+
+// BenchmarkBind is simple binds of people with the right password at the
+// default argon2id cost, over parallel connections.
+func BenchmarkBind(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		s := benchStore(b, n)
+		url := benchServer(b, s)
+		names := sampleNames(b, s, n)
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			var lat latencies
+			b.RunParallel(func(pb *testing.PB) {
+				l, err := ldap.DialURL(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer l.Close()
+				r := rand.New(rand.NewPCG(rand.Uint64(), 2))
+				for pb.Next() {
+					name := names[r.IntN(len(names))]
+					t0 := time.Now()
+					err := l.Bind("uid="+name+",ou=people,dc=school,dc=example", benchPassword)
+					lat.add(time.Since(t0))
+					if err != nil {
+						b.Errorf("bind %s: %v", name, err)
+						return
+					}
+				}
+			})
+			lat.report(b)
+		})
+	}
+}

@@ -1,0 +1,269 @@
+package ldapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+
+	"keystage.dev/keystage/directory"
+)
+
+// identity is who a connection is bound as.
+type identity struct {
+	dn      string // empty: anonymous
+	account directory.Account
+}
+
+func (id identity) anonymous() bool { return id.dn == "" }
+func (id identity) service() bool   { return id.account.Role == directory.RoleService }
+
+// conn is one client connection. Requests other than bind and StartTLS
+// run concurrently, so everything they share is behind mu.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	r   *bufio.Reader
+	sem chan struct{}
+	wg  sync.WaitGroup // requests in flight
+
+	wmu sync.Mutex // one response at a time on the wire
+
+	mu       sync.Mutex
+	tls      bool
+	bound    identity
+	inFlight map[int64]context.CancelFunc // for Abandon
+}
+
+func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
+	return &conn{s: s, nc: nc, r: bufio.NewReader(nc), tls: implicitTLS,
+		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{}}
+}
+
+// remoteAddr is the client's IP address, for the lockout and the log.
+func (c *conn) remoteAddr() string {
+	ra := c.netConn().RemoteAddr().String()
+	if ap, err := netip.ParseAddrPort(ra); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return ra
+}
+
+// lockoutAddr is the address that failed binds count against: empty for
+// an exempt application server.
+func (c *conn) lockoutAddr() string {
+	ra := c.remoteAddr()
+	if a, err := netip.ParseAddr(ra); err == nil {
+		for _, p := range c.s.cfg.LockoutExempt {
+			if p.Contains(a) {
+				return ""
+			}
+		}
+	}
+	return ra
+}
+
+func (c *conn) loopback() bool {
+	a, err := netip.ParseAddr(c.remoteAddr())
+	return err == nil && a.IsLoopback()
+}
+
+// netConn is the connection as it is now (StartTLS replaces it).
+func (c *conn) netConn() net.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nc
+}
+
+// close ends the connection from outside (server shutdown).
+func (c *conn) close() { c.netConn().Close() }
+
+func (c *conn) secure() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tls
+}
+
+func (c *conn) identity() identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bound
+}
+
+func (c *conn) setIdentity(id identity) {
+	c.mu.Lock()
+	c.bound = id
+	c.mu.Unlock()
+}
+
+// serve reads requests until the client unbinds or goes, or ctx ends.
+func (c *conn) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		c.wg.Wait()
+		c.close()
+	}()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		c.nc.SetDeadline(time.Now().Add(c.s.cfg.MaxTime))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return
+		}
+		c.nc.SetDeadline(time.Time{})
+	}
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		frame, err := readFrame(c.r, c.s.cfg.MaxMessage)
+		if err != nil {
+			if errors.Is(err, ErrMalformed) {
+				c.disconnect(resultProtocolError, err.Error())
+			}
+			return
+		}
+		m, err := decodeMessage(frame)
+		if err != nil {
+			c.disconnect(resultProtocolError, err.Error())
+			return
+		}
+		switch m.op.Tag {
+		case appUnbindRequest:
+			return
+		case appAbandonRequest:
+			if id, ok := abandonID(m.op); ok {
+				c.mu.Lock()
+				if cancel := c.inFlight[id]; cancel != nil {
+					cancel()
+				}
+				c.mu.Unlock()
+			}
+			continue
+		case appBindRequest:
+			// A bind changes the identity that other requests check, so
+			// it waits for them and runs alone (RFC 4511 section 4.2.1).
+			c.wg.Wait()
+			c.handle(ctx, m)
+			continue
+		case appExtendedRequest:
+			if x, err := decodeExtended(m.op); err == nil && x.name == oidStartTLS {
+				c.wg.Wait()
+				if !c.startTLS(ctx, m) {
+					return
+				}
+				continue
+			}
+		}
+		select {
+		case c.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		c.wg.Add(1)
+		go func() {
+			defer func() { <-c.sem; c.wg.Done() }()
+			c.handle(ctx, m)
+		}()
+	}
+}
+
+// abandonID reads the message id an AbandonRequest names (an
+// application-class primitive INTEGER).
+func abandonID(op *ber.Packet) (int64, bool) {
+	if op.TagType != ber.TypePrimitive || op.Data.Len() == 0 || op.Data.Len() > 8 {
+		return 0, false
+	}
+	v, err := ber.ParseInt64(op.Data.Bytes())
+	return v, err == nil
+}
+
+// handle answers one request with its own deadline; a panic is answered
+// with operationsError instead of taking the server down.
+func (c *conn) handle(ctx context.Context, m *message) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.MaxTime)
+	defer cancel()
+	c.mu.Lock()
+	c.inFlight[m.id] = cancel
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.inFlight, m.id)
+		c.mu.Unlock()
+		if r := recover(); r != nil {
+			c.s.log.Error("ldap request panicked", "panic", r, "stack", string(debug.Stack()))
+			c.reply(m.id, result(responseTag(m.op.Tag), resultOperationsError, "", "internal error"))
+		}
+	}()
+	switch m.op.Tag {
+	case appBindRequest:
+		c.bind(ctx, m)
+	case appSearchRequest:
+		c.search(ctx, m)
+	case appExtendedRequest:
+		c.extended(ctx, m)
+	case appModifyRequest, appAddRequest, appDelRequest, appModDNRequest:
+		c.reply(m.id, result(responseTag(m.op.Tag), resultUnwillingToPerform, "", "the directory is read-only over LDAP: change it with keystage or the portal"))
+	case appCompareRequest:
+		c.reply(m.id, result(appCompareResponse, resultUnwillingToPerform, "", "compare is not supported"))
+	default:
+		c.reply(m.id, result(appExtendedResponse, resultProtocolError, "", "unknown operation"))
+	}
+}
+
+// reply writes one message; a write error closes the connection, which
+// ends the read loop.
+func (c *conn) reply(id int64, op *ber.Packet, controls ...*ber.Packet) bool {
+	b := envelope(id, op, controls...)
+	nc := c.netConn()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	nc.SetWriteDeadline(time.Now().Add(c.s.cfg.MaxTime))
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return false
+	}
+	return true
+}
+
+// disconnect sends the Notice of Disconnection (RFC 4511 section 4.4.1)
+// before the connection is closed.
+func (c *conn) disconnect(code int, diag string) {
+	p := result(appExtendedResponse, code, "", diag)
+	p.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 10, oidNoticeOfDisconnection, "responseName"))
+	c.reply(0, p)
+}
+
+// startTLS answers the StartTLS request and upgrades the connection; it
+// reports whether the connection may go on.
+func (c *conn) startTLS(ctx context.Context, m *message) bool {
+	resp := func(code int, diag string) *ber.Packet {
+		p := result(appExtendedResponse, code, "", diag)
+		p.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 10, oidStartTLS, "responseName"))
+		return p
+	}
+	switch {
+	case c.s.cfg.TLS == nil:
+		return c.reply(m.id, resp(resultProtocolError, "StartTLS is not configured on this server"))
+	case c.secure():
+		return c.reply(m.id, resp(resultOperationsError, "TLS is already established"))
+	}
+	if !c.reply(m.id, resp(resultSuccess, "")) {
+		return false
+	}
+	tc := tls.Server(c.nc, c.s.cfg.TLS)
+	c.nc.SetDeadline(time.Now().Add(c.s.cfg.MaxTime))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return false
+	}
+	c.nc.SetDeadline(time.Time{})
+	c.mu.Lock()
+	c.nc, c.tls = tc, true
+	c.r = bufio.NewReader(tc)
+	c.mu.Unlock()
+	return true
+}

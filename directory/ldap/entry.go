@@ -1,0 +1,303 @@
+package ldapserver
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+
+	"keystage.dev/keystage/directory"
+)
+
+// attr is one attribute of an entry; operational ones are returned only
+// when asked for by name or with "+".
+type attr struct {
+	name        string
+	values      []string
+	operational bool
+}
+
+// entry is what a search returns, built from the directory on the fly.
+type entry struct {
+	dn    string
+	attrs []attr
+	index map[string]int // lower-case name → position in attrs
+}
+
+func (e *entry) add(name string, operational bool, values ...string) {
+	var vs []string
+	for _, v := range values {
+		if v != "" {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return
+	}
+	if e.index == nil {
+		e.index = map[string]int{}
+	}
+	e.index[strings.ToLower(name)] = len(e.attrs)
+	e.attrs = append(e.attrs, attr{name: name, values: vs, operational: operational})
+}
+
+// values returns an attribute's values, and whether the attribute is one
+// this kind of entry can hold (an unknown one makes a filter Undefined).
+func (e *entry) values(lower string) ([]string, bool) {
+	if i, ok := e.index[lower]; ok {
+		return e.attrs[i].values, true
+	}
+	return nil, knownAttrs[lower]
+}
+
+// knownAttrs are the attribute types the schema defines: a filter on any
+// other is Undefined rather than False.
+var knownAttrs = map[string]bool{}
+
+func init() {
+	for _, a := range schemaAttributes {
+		for _, n := range a.names {
+			knownAttrs[strings.ToLower(n)] = true
+		}
+	}
+}
+
+// normDN is a DN's comparable form: parsed, re-serialised, lower case. An
+// unparseable DN is compared as lower-cased text, and so matches nothing
+// that was generated here.
+func normDN(s string) string {
+	d, err := ldap.ParseDN(s)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(s))
+	}
+	return strings.ToLower(d.String())
+}
+
+// parseDN normalises a DN and splits it into lower-case RDN strings.
+func parseDN(s string) ([]string, error) {
+	d, err := ldap.ParseDN(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(d.RDNs))
+	for i, r := range d.RDNs {
+		out[i] = strings.ToLower(r.String())
+	}
+	return out, nil
+}
+
+// tree knows the DNs of the directory's entries.
+type tree struct {
+	base     string // as configured, for output
+	baseNorm string
+	baseRDNs []string
+}
+
+func (t *tree) personDN(name string) string  { return "uid=" + name + ",ou=people," + t.base }
+func (t *tree) serviceDN(name string) string { return "uid=" + name + ",ou=services," + t.base }
+func (t *tree) groupDN(name string) string   { return "cn=" + name + ",ou=groups," + t.base }
+func (t *tree) accountDN(a directory.Account) string {
+	if a.Role == directory.RoleService {
+		return t.serviceDN(a.Username)
+	}
+	return t.personDN(a.Username)
+}
+
+const subschemaDN = "cn=Subschema"
+
+// personEntry publishes an account as inetOrgPerson, posixAccount and
+// shadowAccount (or a service account as account). groups is nil when
+// memberOf was not asked for.
+func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry {
+	e := &entry{dn: t.accountDN(a)}
+	if a.Role == directory.RoleService {
+		e.add("objectClass", false, "top", "account")
+		e.add("uid", false, a.Username)
+		e.add("description", false, a.Name())
+		t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
+		return e
+	}
+	e.add("objectClass", false, "top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount")
+	e.add("uid", false, a.Username)
+	e.add("cn", false, a.Name())
+	sn := a.FamilyName
+	if sn == "" {
+		sn = a.Username
+	}
+	e.add("sn", false, sn)
+	e.add("givenName", false, a.GivenName)
+	e.add("displayName", false, a.Name())
+	e.add("gecos", false, asciiGecos(a.Name()))
+	e.add("mail", false, a.Email)
+	e.add("employeeType", false, string(a.Role))
+	e.add("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
+	e.add("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
+	home := a.HomeDirectory
+	if home == "" {
+		home = "/home/" + a.Username
+	}
+	e.add("homeDirectory", false, home)
+	shell := a.LoginShell
+	if shell == "" {
+		shell = "/bin/bash"
+	}
+	e.add("loginShell", false, shell)
+	if exp := shadowExpire(a); exp != 0 {
+		e.add("shadowExpire", false, strconv.FormatInt(exp, 10))
+	}
+	var dns []string
+	for _, g := range groups {
+		dns = append(dns, t.groupDN(g.Name))
+	}
+	e.add("memberOf", false, dns...)
+	t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
+	return e
+}
+
+// shadowExpire tells PAM (pam_unix through nss) when the account ends, in
+// days since 1970: the day after the leave date, or day 1 once disabled,
+// so that a cached login on a laptop also stops.
+func shadowExpire(a directory.Account) int64 {
+	if a.Status == directory.StatusDisabled {
+		return 1
+	}
+	if a.LeaveDate.IsZero() {
+		return 0
+	}
+	return a.LeaveDate.AddDate(0, 0, 1).Unix() / 86400
+}
+
+// asciiGecos keeps gecos to IA5, as RFC 2307 defines it.
+func asciiGecos(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x7f {
+			return r
+		}
+		return '?'
+	}, s)
+}
+
+// groupEntry publishes a group as posixGroup and groupOfNames. members is
+// nil when neither memberUid nor member was asked for.
+func (t *tree) groupEntry(g directory.Group, members []string) *entry {
+	e := &entry{dn: t.groupDN(g.Name)}
+	e.add("objectClass", false, "top", "posixGroup", "groupOfNames")
+	e.add("cn", false, g.Name)
+	e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
+	e.add("description", false, g.Description)
+	e.add("memberUid", false, members...)
+	dns := make([]string, len(members))
+	for i, m := range members {
+		dns[i] = t.personDN(m)
+	}
+	e.add("member", false, dns...)
+	e.add("subschemaSubentry", true, subschemaDN)
+	e.add("entryDN", true, e.dn)
+	return e
+}
+
+func (t *tree) operational(e *entry, uuid string, created, updated time.Time) {
+	e.add("entryUUID", true, uuid)
+	if !created.IsZero() {
+		e.add("createTimestamp", true, created.UTC().Format("20060102150405Z"))
+	}
+	if !updated.IsZero() {
+		e.add("modifyTimestamp", true, updated.UTC().Format("20060102150405Z"))
+	}
+	e.add("subschemaSubentry", true, subschemaDN)
+	e.add("entryDN", true, e.dn)
+}
+
+// fixedEntries are the suffix and its three containers.
+func (t *tree) fixedEntries() []*entry {
+	dc := strings.TrimPrefix(t.baseRDNs[0], "dc=")
+	b := &entry{dn: t.base}
+	b.add("objectClass", false, "top", "dcObject", "organization")
+	b.add("dc", false, dc)
+	b.add("o", false, dc)
+	out := []*entry{b}
+	for _, ou := range []string{"people", "groups", "services"} {
+		e := &entry{dn: "ou=" + ou + "," + t.base}
+		e.add("objectClass", false, "top", "organizationalUnit")
+		e.add("ou", false, ou)
+		out = append(out, e)
+	}
+	for _, e := range out {
+		e.add("subschemaSubentry", true, subschemaDN)
+		e.add("entryDN", true, e.dn)
+	}
+	return out
+}
+
+// selection is the attribute list of a search request.
+type selection struct {
+	allUser, allOperational, none bool
+	names                         map[string]bool
+}
+
+func newSelection(list []string) selection {
+	s := selection{names: map[string]bool{}}
+	if len(list) == 0 {
+		s.allUser = true
+	}
+	for _, a := range list {
+		switch a {
+		case "*":
+			s.allUser = true
+		case "+":
+			s.allOperational = true
+		case "1.1":
+			if len(list) == 1 {
+				s.none = true
+			}
+		default:
+			s.names[strings.ToLower(a)] = true
+		}
+	}
+	return s
+}
+
+func (s selection) wants(a attr) bool {
+	if s.none {
+		return false
+	}
+	if s.names[strings.ToLower(a.name)] {
+		return true
+	}
+	if a.operational {
+		return s.allOperational
+	}
+	return s.allUser
+}
+
+// wantsName reports whether an attribute named lower may be returned
+// (used to skip loading memberships nobody asked for).
+func (s selection) wantsName(lower string, operational bool) bool {
+	return s.wants(attr{name: lower, operational: operational})
+}
+
+// encodeEntry builds a SearchResultEntry.
+func encodeEntry(e *entry, sel selection, typesOnly bool) *ber.Packet {
+	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, appSearchEntry, nil, "SearchResultEntry")
+	p.AppendChild(octets(e.dn, "objectName"))
+	list := ber.NewSequence("attributes")
+	for _, a := range e.attrs {
+		if !sel.wants(a) {
+			continue
+		}
+		pa := ber.NewSequence("PartialAttribute")
+		pa.AppendChild(octets(a.name, "type"))
+		vals := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "vals")
+		if !typesOnly {
+			for _, v := range a.values {
+				vals.AppendChild(octets(v, "value"))
+			}
+		}
+		pa.AppendChild(vals)
+		list.AppendChild(pa)
+	}
+	p.AppendChild(list)
+	return p
+}

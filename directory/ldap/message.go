@@ -1,0 +1,290 @@
+package ldapserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+)
+
+// LDAP application tags (RFC 4511 section 4.2 onwards).
+const (
+	appBindRequest      = 0
+	appBindResponse     = 1
+	appUnbindRequest    = 2
+	appSearchRequest    = 3
+	appSearchEntry      = 4
+	appSearchDone       = 5
+	appModifyRequest    = 6
+	appModifyResponse   = 7
+	appAddRequest       = 8
+	appAddResponse      = 9
+	appDelRequest       = 10
+	appDelResponse      = 11
+	appModDNRequest     = 12
+	appModDNResponse    = 13
+	appCompareRequest   = 14
+	appCompareResponse  = 15
+	appAbandonRequest   = 16
+	appExtendedRequest  = 23
+	appExtendedResponse = 24
+)
+
+// Result codes (RFC 4511 appendix A).
+const (
+	resultSuccess                = 0
+	resultOperationsError        = 1
+	resultProtocolError          = 2
+	resultTimeLimitExceeded      = 3
+	resultSizeLimitExceeded      = 4
+	resultAuthMethodNotSupported = 7
+	resultUnavailableCritical    = 12
+	resultConfidentialityReq     = 13
+	resultConstraintViolation    = 19
+	resultNoSuchObject           = 32
+	resultInvalidDNSyntax        = 34
+	resultInvalidCredentials     = 49
+	resultInsufficientAccess     = 50
+	resultBusy                   = 51
+	resultUnavailable            = 52
+	resultUnwillingToPerform     = 53
+	resultOther                  = 80
+)
+
+// OIDs of the extended operations and controls served.
+const (
+	oidStartTLS              = "1.3.6.1.4.1.1466.20037"
+	oidWhoAmI                = "1.3.6.1.4.1.4203.1.11.3"
+	oidPasswordModify        = "1.3.6.1.4.1.4203.1.11.1"
+	oidPagedResults          = "1.2.840.113556.1.4.319"
+	oidNoticeOfDisconnection = "1.3.6.1.4.1.1466.20036"
+)
+
+// Ways a message can be malformed; each wraps ErrMalformed.
+var (
+	ErrMalformed     = errors.New("ldap: malformed message")
+	errTooLarge      = fmt.Errorf("%w: message larger than the limit", ErrMalformed)
+	errNotSequence   = fmt.Errorf("%w: not an LDAPMessage sequence", ErrMalformed)
+	errIndefinite    = fmt.Errorf("%w: indefinite length", ErrMalformed)
+	errBadLength     = fmt.Errorf("%w: bad length", ErrMalformed)
+	errBadMessageID  = fmt.Errorf("%w: bad message id", ErrMalformed)
+	errBadProtocolOp = fmt.Errorf("%w: bad protocol operation", ErrMalformed)
+	errBadField      = fmt.Errorf("%w: bad field", ErrMalformed)
+)
+
+// readFrame reads one LDAPMessage's bytes, refusing before allocating
+// anything larger than max: the length is checked first so that a peer
+// cannot make the server hold gigabytes by announcing them.
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	tag, err := r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	if tag != 0x30 {
+		return nil, errNotSequence
+	}
+	l0, err := r.ReadByte()
+	if err != nil {
+		return nil, io.ErrUnexpectedEOF
+	}
+	hdr := []byte{tag, l0}
+	length := 0
+	switch {
+	case l0 == 0x80:
+		return nil, errIndefinite
+	case l0 < 0x80:
+		length = int(l0)
+	default:
+		n := int(l0 & 0x7f)
+		if n > 4 {
+			return nil, errBadLength
+		}
+		for i := 0; i < n; i++ {
+			b, err := r.ReadByte()
+			if err != nil {
+				return nil, io.ErrUnexpectedEOF
+			}
+			hdr = append(hdr, b)
+			length = length<<8 | int(b)
+		}
+	}
+	if length > max {
+		return nil, errTooLarge
+	}
+	buf := make([]byte, len(hdr)+length)
+	copy(buf, hdr)
+	if _, err := io.ReadFull(r, buf[len(hdr):]); err != nil {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf, nil
+}
+
+// message is a decoded LDAPMessage.
+type message struct {
+	id       int64
+	op       *ber.Packet // the protocolOp, an application-class packet
+	controls []control
+}
+
+// control is a request control.
+type control struct {
+	oid      string
+	critical bool
+	value    []byte
+}
+
+// decodeMessage parses one LDAPMessage frame. It checks shape and types
+// before anything reads a child, so a malformed message is an error, never
+// a panic.
+func decodeMessage(frame []byte) (*message, error) {
+	p, err := ber.DecodePacketErr(frame)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if p.ClassType != ber.ClassUniversal || p.Tag != ber.TagSequence || len(p.Children) < 2 || len(p.Children) > 3 {
+		return nil, errNotSequence
+	}
+	id, ok := intOf(p.Children[0])
+	if !ok || id < 0 || id > 1<<31-1 {
+		return nil, errBadMessageID
+	}
+	op := p.Children[1]
+	if op.ClassType != ber.ClassApplication {
+		return nil, errBadProtocolOp
+	}
+	m := &message{id: id, op: op}
+	if len(p.Children) == 3 {
+		cs := p.Children[2]
+		if cs.ClassType != ber.ClassContext || cs.Tag != 0 || cs.TagType != ber.TypeConstructed {
+			return nil, fmt.Errorf("%w: controls", errBadField)
+		}
+		for _, c := range cs.Children {
+			ctl, err := decodeControl(c)
+			if err != nil {
+				return nil, err
+			}
+			m.controls = append(m.controls, ctl)
+		}
+	}
+	return m, nil
+}
+
+func decodeControl(p *ber.Packet) (control, error) {
+	bad := fmt.Errorf("%w: control", errBadField)
+	if !isUniversal(p, ber.TagSequence) || len(p.Children) < 1 || len(p.Children) > 3 {
+		return control{}, bad
+	}
+	oid, ok := stringOf(p.Children[0])
+	if !ok {
+		return control{}, bad
+	}
+	c := control{oid: oid}
+	for _, ch := range p.Children[1:] {
+		switch {
+		case isUniversal(ch, ber.TagBoolean):
+			b, ok := ch.Value.(bool)
+			if !ok {
+				return control{}, bad
+			}
+			c.critical = b
+		case isUniversal(ch, ber.TagOctetString):
+			c.value = ch.Data.Bytes()
+		default:
+			return control{}, bad
+		}
+	}
+	return c, nil
+}
+
+func isUniversal(p *ber.Packet, tag ber.Tag) bool {
+	return p != nil && p.ClassType == ber.ClassUniversal && p.Tag == tag
+}
+
+// intOf reads an INTEGER or ENUMERATED.
+func intOf(p *ber.Packet) (int64, bool) {
+	if p == nil || p.ClassType != ber.ClassUniversal || (p.Tag != ber.TagInteger && p.Tag != ber.TagEnumerated) || p.TagType != ber.TypePrimitive {
+		return 0, false
+	}
+	if p.Data.Len() == 0 || p.Data.Len() > 8 {
+		return 0, false
+	}
+	v, ok := p.Value.(int64)
+	return v, ok
+}
+
+// stringOf reads an OCTET STRING.
+func stringOf(p *ber.Packet) (string, bool) {
+	if !isUniversal(p, ber.TagOctetString) || p.TagType != ber.TypePrimitive {
+		return "", false
+	}
+	return p.Data.String(), true
+}
+
+// boolOf reads a BOOLEAN.
+func boolOf(p *ber.Packet) (bool, bool) {
+	if !isUniversal(p, ber.TagBoolean) || p.TagType != ber.TypePrimitive {
+		return false, false
+	}
+	b, ok := p.Value.(bool)
+	return b, ok
+}
+
+// contextBytes reads a context-class primitive's content.
+func contextBytes(p *ber.Packet, tag ber.Tag) ([]byte, bool) {
+	if p == nil || p.ClassType != ber.ClassContext || p.Tag != tag || p.TagType != ber.TypePrimitive {
+		return nil, false
+	}
+	return p.Data.Bytes(), true
+}
+
+// envelope wraps a protocolOp in an LDAPMessage with the request's id.
+func envelope(id int64, op *ber.Packet, controls ...*ber.Packet) []byte {
+	p := ber.NewSequence("LDAPMessage")
+	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
+	p.AppendChild(op)
+	if len(controls) > 0 {
+		cs := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
+		for _, c := range controls {
+			cs.AppendChild(c)
+		}
+		p.AppendChild(cs)
+	}
+	return p.Bytes()
+}
+
+// result builds an LDAPResult-shaped response of the given application tag.
+func result(app ber.Tag, code int, matchedDN, diag string) *ber.Packet {
+	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, app, nil, "response")
+	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, int64(code), "resultCode"))
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, matchedDN, "matchedDN"))
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, diag, "diagnosticMessage"))
+	return p
+}
+
+// responseTag is the response that answers a request's application tag.
+func responseTag(req ber.Tag) ber.Tag {
+	switch req {
+	case appBindRequest:
+		return appBindResponse
+	case appSearchRequest:
+		return appSearchDone
+	case appModifyRequest:
+		return appModifyResponse
+	case appAddRequest:
+		return appAddResponse
+	case appDelRequest:
+		return appDelResponse
+	case appModDNRequest:
+		return appModDNResponse
+	case appCompareRequest:
+		return appCompareResponse
+	}
+	return appExtendedResponse
+}
+
+// octets encodes an OCTET STRING.
+func octets(s, desc string) *ber.Packet {
+	return ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, s, desc)
+}
