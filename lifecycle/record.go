@@ -1,0 +1,73 @@
+// Package lifecycle keeps the directory in step with the school's MIS: it
+// reads what the MIS exports (OneRoster CSV, or a plain CSV with a column
+// mapping), works out the starters, movers, leavers and returners as a plan
+// that changes nothing, and applies a plan in one transaction with its audit
+// events. It also holds the leaver and retention jobs. It never touches what
+// the MIS does not own (service accounts, guests, manual groups), reads no
+// flags or environment, and speaks to the directory only through its Store.
+package lifecycle
+
+import (
+	"context"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Record is one person as the MIS exports them, in the MIS's own words,
+// before any username or group is worked out.
+type Record struct {
+	// File and Line say where the record came from (1-based line number of
+	// its row, header being line 1), for messages.
+	File string
+	Line int
+
+	MISID      string // the anchor: sourcedId in OneRoster, the mapped id column otherwise
+	Role       directory.Role
+	GivenName  string
+	FamilyName string
+	// PreferredName, when the MIS has one, is how the person is addressed.
+	PreferredName string
+	Email         string
+	YearGroup     string   // pupils: "R", "1" … "13", normalised (no "Year ")
+	RegGroup      string   // pupils: registration group, "7A"
+	Classes       []string // teaching groups the person is enrolled in, by MIS class code
+	StartDate     time.Time
+	LeaveDate     time.Time // zero: none
+
+	// Deleted is OneRoster's status=tobedeleted; Disabled is
+	// enabledUser=false. Either makes the person a leaver.
+	Deleted  bool
+	Disabled bool
+	// Modified is dateLastModified, when the source gives it.
+	Modified time.Time
+}
+
+// Refusal is a row the reader could not take, kept with where it was and
+// why, so that the plan and the portal can show it until a later export
+// fixes it.
+type Refusal struct {
+	File   string
+	Line   int
+	MISID  string // when it could be read
+	Reason string // in words for a technician: "leave date 31/13/2026 is not a date"
+}
+
+// Export is everything one read of the MIS gave.
+type Export struct {
+	// Source names it: "oneroster:/path" or "csv:/path".
+	Source string
+	// Delta is true for a OneRoster delta export: records missing from it
+	// are unchanged, not missing.
+	Delta   bool
+	Records []Record
+	Refused []Refusal
+	// Rows is how many data rows the person file held (refused included),
+	// for the "source lost rows" safety check.
+	Rows int
+}
+
+// Source reads an export from the MIS.
+type Source interface {
+	Read(ctx context.Context) (*Export, error)
+}
