@@ -57,7 +57,8 @@ type Config struct {
 	// ClientRefresh is how often NAS clients are reloaded. Default 30s.
 	ClientRefresh time.Duration
 	// AuditPoll is how often the audit trail is read for changes to
-	// accounts made elsewhere (see watch.go). Default 2s.
+	// accounts made elsewhere (see watch.go), when the store does not tell
+	// of them sooner. Default 2s.
 	AuditPoll time.Duration
 	// UseFlush is how often last-use times are written. Default 1m.
 	UseFlush time.Duration
@@ -116,6 +117,7 @@ type Server struct {
 	count   counters
 
 	auditSeq int64          // the last audit event followed
+	nudge    chan struct{}  // the store told of a change: follow the trail now
 	bg       sync.WaitGroup // disconnects in flight
 	endingMu sync.Mutex
 	ending   map[string]bool // accounts whose sessions are being ended
@@ -142,6 +144,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		uses:    newUseLog(),
 		locks:   newAddrLocks(),
 		ending:  make(map[string]bool),
+		nudge:   make(chan struct{}, 1),
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
@@ -273,11 +276,14 @@ func (s *Server) housekeeping(ctx context.Context) {
 	defer purge.Stop()
 	s.purge(ctx)
 	seq := s.auditSeq
+	s.watchStore(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-watch.C:
+			s.watchAudit(ctx, &seq)
+		case <-s.nudge:
 			s.watchAudit(ctx, &seq)
 		case <-reload.C:
 			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
