@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,20 +100,7 @@ func serve(t *testing.T, bin string, n node) {
 			t.Logf("log of the node on %s:\n%s", n.radius, log.String())
 		}
 	})
-	// The deadline only bounds a broken test.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + n.health + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node never answered:\n%s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, n.health, log.String)
 }
 
 // radiusAccepts asks a node for PAP with radtest.
