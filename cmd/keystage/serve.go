@@ -37,7 +37,7 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			out = append(out, *f)
 		}
 	}
-	m, err := metricsFrontend(cfg, s, out)
+	m, err := metricsFrontend(cfg, s, d, out)
 	if err != nil {
 		return nil, err
 	}
