@@ -34,3 +34,14 @@ func TestBackupBesideARunningServerAndRestore(t *testing.T) {
 		t.Errorf("after restore: %d\n%s", code, stdout)
 	}
 }
+
+// On PostgreSQL, backup and restore say which tools to use instead.
+func TestBackupOnPostgresPointsToItsTools(t *testing.T) {
+	t.Setenv("KEYSTAGE_DATABASE_URL", "postgres://keystage@db.invalid/keystage")
+	for _, args := range [][]string{{"backup", "-o", filepath.Join(t.TempDir(), "b.db")}, {"restore", "b.db"}} {
+		code, _, errOut := keystage(t, "", append([]string{"--data", t.TempDir()}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "pg_dump") {
+			t.Errorf("%s on PostgreSQL: %d %q", args[0], code, errOut)
+		}
+	}
+}

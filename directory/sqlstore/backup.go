@@ -14,7 +14,7 @@ import (
 
 // ErrNotSQLite is returned by the SQLite-only operations on PostgreSQL,
 // which has its own tools (pg_dump, pg_basebackup).
-var ErrNotSQLite = errors.New("only for the SQLite store: use PostgreSQL's own backup tools")
+var ErrNotSQLite = errors.New("only for the SQLite store: on PostgreSQL use pg_dump or pg_basebackup (see deploy/postgresql.md)")
 
 // Backup writes a consistent copy of the SQLite store at u to path while a
 // server keeps using it: VACUUM INTO reads one snapshot, so writers carry
