@@ -15,15 +15,20 @@ import (
 
 func addAccount(t *testing.T, s directory.Store, name string) {
 	t.Helper()
-	if err := s.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+	if err := createAccount(s, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createAccount stores a staff account with its audit event.
+func createAccount(s directory.Store, name string) error {
+	return s.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
 		a := directory.Account{Username: name, Role: directory.RoleStaff}
 		if err := tx.CreateAccount(ctx, &a); err != nil {
 			return err
 		}
 		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: name})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 func TestBackupAndRestore(t *testing.T) {
@@ -124,14 +129,7 @@ func TestBackupUnderWritesIsConsistent(t *testing.T) {
 				return
 			default:
 			}
-			name := fmt.Sprintf("writer%d", n)
-			if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-				a := directory.Account{Username: name, Role: directory.RoleStaff}
-				if err := tx.CreateAccount(ctx, &a); err != nil {
-					return err
-				}
-				return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: name})
-			}); err != nil {
+			if err := createAccount(s, fmt.Sprintf("writer%d", n)); err != nil {
 				t.Error(err) // not Fatal: this is not the test's goroutine
 				return
 			}
