@@ -27,7 +27,8 @@ type RADIUSSection struct {
 	// session ends (0: forever).
 	RetentionDays int `toml:"retention_days"`
 	// FactsTTL bounds how long what the gate knows about an account is
-	// reused: a change made on another node shows within it.
+	// reused; a change made on another node is heard sooner (see
+	// docs/readme/multinode.md).
 	FactsTTL duration `toml:"facts_ttl"`
 	// Policies, in order of precedence: the first whose group an account
 	// is in gives its VLAN, filter, session timeout and class.
@@ -71,7 +72,7 @@ func (s *RADIUSSection) validate(p *problems) {
 		p.add("radius.retention_days %d: use 0 (forever) or more", s.RetentionDays)
 	}
 	if s.FactsTTL.Duration < 0 || s.FactsTTL.Duration > time.Minute {
-		p.add("radius.facts_ttl %s: use 0s to 1m (a suspension takes this long to show on other nodes)", s.FactsTTL)
+		p.add("radius.facts_ttl %s: use 0s to 1m (the longest that what was looked up about an account is reused)", s.FactsTTL)
 	}
 	if len(s.QuarantineVLAN) > 253 {
 		p.add("radius.quarantine_vlan: at most 253 characters")
@@ -121,7 +122,9 @@ reply_messages = true
 quarantine_vlan = ""
 # Accounting records are kept this many days after the session ends (0: forever).
 retention_days = 365
-# A change made on another Keystage node shows here within this long.
+# The longest that what was looked up about an account is reused. A change
+# made on another node is heard sooner: at once through PostgreSQL's
+# notifications, and within 2 s from the audit trail.
 facts_ttl = "5s"
 
 # Network policy by group, in order of precedence: the first policy whose

@@ -16,6 +16,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2869"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
@@ -147,6 +149,16 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		}
 	}
 
+	// EAP: a phone's first packet (EAP-Response/Identity) opens a
+	// conversation, answered with a challenge (the PEAP or TTLS start).
+	reply, err := radiustest.Exchange(ctx, cfg.RADIUS.AuthAddress, demoNASSecret, func(p *layeh.Packet) {
+		rfc2865.UserName_SetString(p, "anonymous")
+		p.Add(rfc2869.EAPMessage_Type, layeh.Attribute{2, 1, 0, 14, 1, 'a', 'n', 'o', 'n', 'y', 'm', 'o', 'u', 's'})
+	})
+	if err != nil || reply.Code != layeh.CodeAccessChallenge {
+		t.Fatalf("EAP start: %v %v", reply, err)
+	}
+
 	// A job run, as the scheduler reports it, and a sync run in the store.
 	d.ObserveJob("mis-sync", directory.ResultSkipped, 0)
 	d.ObserveJob("mis-sync", directory.ResultOK, 3*time.Second)
@@ -180,6 +192,8 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		`keystage_job_duration_seconds_count{job="mis-sync"} 1`,
 		`keystage_sync_last_finished_timestamp_seconds{kind="sync"} ` + strconv.FormatFloat(float64(finished.Unix()), 'g', -1, 64),
 		`keystage_radius_replies_total{code="access-accept"} 1`,
+		`keystage_requests_total{frontend="wifi",op="eap",reason="",result="challenge"} 1`,
+		`keystage_eap_conversations 1`,
 		`keystage_audit_chain_length`,
 		`go_sql_open_connections`, `go_sql_in_use_connections`, `go_sql_idle_connections`,
 		`go_sql_wait_count_total`, `go_sql_wait_duration_seconds_total`,

@@ -56,7 +56,16 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 		addrs: []string{"auth " + rc.AuthAddress, "acct " + rc.AcctAddress},
 		hints: hints,
 		metrics: func(reg prometheus.Registerer) error {
-			return reg.Register(radiusCollector{srv})
+			if err := reg.Register(radiusCollector{srv}); err != nil {
+				return err
+			}
+			if handler.engine == nil {
+				return nil
+			}
+			return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "keystage_eap_conversations",
+				Help: "EAP (PEAP, TTLS) conversations in progress on this node; they cannot move to another node.",
+			}, func() float64 { return float64(handler.engine.Conversations()) }))
 		},
 		serve: func(ctx context.Context) error {
 			auth, err := net.ListenPacket("udp", rc.AuthAddress)

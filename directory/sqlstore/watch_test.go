@@ -2,12 +2,14 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/directory/sqlstore/pgtest"
 )
 
 // collect gathers watched targets on a channel.
@@ -68,19 +70,56 @@ func TestWatchSQLite(t *testing.T) {
 // Two stores on one PostgreSQL database stand for two nodes: a change on
 // one is told on the other.
 func TestWatchAcrossPostgresNodes(t *testing.T) {
-	u := PostgresURL(t)
-	ctx := context.Background()
-	a, err := sqlstore.Open(ctx, sqlstore.Config{URL: u})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlstore.Open(ctx, sqlstore.Config{URL: u})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoNodes(t)
 	onB := collect(t, b)
 	addAccount(t, a, "leaver")
 	await(t, onB, "leaver")
+}
+
+// BenchmarkChangeToOtherNode is a change committed on one node until
+// another node is told of it: what a RADIUS or LDAP frontend on node B
+// waits before it forgets the account. Run it with
+// KEYSTAGE_TEST_POSTGRES set.
+func BenchmarkChangeToOtherNode(b *testing.B) {
+	ctx := context.Background()
+	a, nodeB := twoNodes(b)
+	told := make(chan string, 16)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := nodeB.Watch(wctx, func(targets []string) {
+		for _, t := range targets {
+			told <- t
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("bench%d", i)
+		if err := createAccount(a, name); err != nil {
+			b.Fatal(err)
+		}
+		for t := range told {
+			if t == name {
+				break
+			}
+		}
+	}
+}
+
+// twoNodes opens two stores on one fresh PostgreSQL schema, closed when the
+// test ends.
+func twoNodes(tb testing.TB) (*sqlstore.Store, *sqlstore.Store) {
+	tb.Helper()
+	u := pgtest.URL(tb)
+	var nodes [2]*sqlstore.Store
+	for i := range nodes {
+		s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: u})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		nodes[i] = s
+	}
+	return nodes[0], nodes[1]
 }

@@ -13,17 +13,29 @@ import (
 	"layeh.com/radius/rfc2869"
 )
 
-// PAP sends one PAP Access-Request to addr the way a NAS does (with a
-// Message-Authenticator, which the server requires) and returns the code
-// of the reply.
+// PAP sends one PAP Access-Request to addr and returns the code of the
+// reply.
 func PAP(ctx context.Context, addr, secret, user, password string) (layeh.Code, error) {
+	reply, err := Exchange(ctx, addr, secret, func(p *layeh.Packet) {
+		rfc2865.UserName_SetString(p, user)
+		rfc2865.UserPassword_SetString(p, password)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return reply.Code, nil
+}
+
+// Exchange sends one Access-Request with the attributes attrs adds to addr
+// the way a NAS does (with a Message-Authenticator, which the server
+// requires) and returns the reply, its authenticator checked.
+func Exchange(ctx context.Context, addr, secret string, attrs func(p *layeh.Packet)) (*layeh.Packet, error) {
 	p := layeh.New(layeh.CodeAccessRequest, []byte(secret))
-	rfc2865.UserName_SetString(p, user)
-	rfc2865.UserPassword_SetString(p, password)
+	attrs(p)
 	p.Add(rfc2869.MessageAuthenticator_Type, make(layeh.Attribute, 16))
 	b, err := p.MarshalBinary()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	mac := hmac.New(md5.New, []byte(secret))
 	mac.Write(b)
@@ -31,7 +43,7 @@ func PAP(ctx context.Context, addr, secret, user, password string) (layeh.Code, 
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer conn.Close()
 	deadline, ok := ctx.Deadline()
@@ -40,15 +52,15 @@ func PAP(ctx context.Context, addr, secret, user, password string) (layeh.Code, 
 	}
 	conn.SetDeadline(deadline)
 	if _, err := conn.Write(b); err != nil {
-		return 0, err
+		return nil, err
 	}
 	reply := make([]byte, layeh.MaxPacketLength)
 	n, err := conn.Read(reply)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !layeh.IsAuthenticResponse(reply[:n], b, []byte(secret)) {
-		return 0, errors.New("radiustest: reply authenticator wrong")
+		return nil, errors.New("radiustest: reply authenticator wrong")
 	}
-	return layeh.Code(reply[0]), nil
+	return layeh.Parse(reply[:n], []byte(secret))
 }
