@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
@@ -160,7 +162,9 @@ func needTool(t *testing.T, name, pkg string) {
 // Two keystage serve processes on one PostgreSQL stand for a trust's two
 // nodes. A leaver disabled with the CLI against node A's configuration,
 // and a person suspended by a job writing to the same database, are
-// refused by node B over RADIUS and over LDAP within refusalBound.
+// refused by node B over RADIUS and over LDAP within refusalBound; and an
+// application's LDAP connection to node B, bound as a service account that
+// node A then disables, loses its rights within the same bound.
 func TestChangesReachTheOtherNode(t *testing.T) {
 	needTool(t, "radtest", "freeradius-utils")
 	needTool(t, "ldapwhoami", "ldap-utils")
@@ -188,8 +192,34 @@ func TestChangesReachTheOtherNode(t *testing.T) {
 		}
 	}
 
+	// An application's service account, whose connection stays bound.
+	const svcPassword = "Heron-Quartz-Ledger-38"
+	keystage(t, bin, svcPassword+"\n", "--config", a.conf, "account", "add", "--username", "svc-moodle", "--role", "service", "--password-stdin")
+
 	serve(t, bin, a)
 	serve(t, bin, b)
+	app, err := ldap.DialURL("ldap://" + b.ldap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	svcDN := "uid=svc-moodle,ou=services," + baseDN
+	if err := app.Bind(svcDN, svcPassword); err != nil {
+		t.Fatalf("service bind on node B: %v", err)
+	}
+	readsItself := func() bool {
+		_, err := app.Search(ldap.NewSearchRequest(svcDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"uid"}, nil))
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("search on the service's connection: %v", err)
+		}
+		return true
+	}
+	if !readsItself() {
+		t.Fatal("a bound service account cannot read its own entry")
+	}
 	for user, cred := range creds {
 		// Twice on node B, so that its RADIUS cache holds the facts.
 		for range 2 {
@@ -212,6 +242,12 @@ func TestChangesReachTheOtherNode(t *testing.T) {
 	t.Logf("node B's RADIUS refused the suspended person %s after the commit", took.Round(time.Millisecond))
 	took = refusedWithin(t, "LDAP, suspension", suspended, func() bool { return ldapAccepts(t, b, "ssuspended", password) })
 	t.Logf("node B's LDAP refused the suspended person %s after the commit", took.Round(time.Millisecond))
+
+	// The application's connection to node B, bound before the service
+	// account was disabled on node A, loses its rights.
+	keystage(t, bin, "", "--config", a.conf, "account", "disable", "svc-moodle", "--reason", "decommissioned")
+	took = refusedWithin(t, "LDAP, bound connection of a disabled account", time.Now(), readsItself)
+	t.Logf("node B unbound the disabled service account's connection %s after the CLI returned", took.Round(time.Millisecond))
 
 	if radiusAccepts(t, a, "jleaver", creds["jleaver"], secret) || radiusAccepts(t, a, "ssuspended", creds["ssuspended"], secret) {
 		t.Error("node A still accepts")
