@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
 )
@@ -96,20 +95,8 @@ func TestHealthFollowsPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cfg := defaults()
-	cfg.Metrics.Listen = "127.0.0.1:0"
-	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- f.serve(sctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	health := "http://" + f.addrs[0] + "/healthz"
+	addr := serveMetrics(t, s)
+	health := "http://" + addr + "/healthz"
 	// waitFor polls until /healthz gives want; the deadline only bounds a
 	// broken test.
 	waitFor := func(want int, what string) {

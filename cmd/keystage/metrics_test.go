@@ -226,6 +226,26 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	addr := serveMetrics(t, s)
+	body := scrape(t, addr)
+	for _, want := range []string{`keystage_accounts{status="active"} 331` /* 330 people and the LDAP service account */, "keystage_audit_chain_length", "go_sql_open_connections"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, body := httpGet(t, "http://"+addr+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	s.Close()
+	if code, _ := httpGet(t, "http://"+addr+"/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/healthz with the database closed: %d, want 503", code)
+	}
+}
+
+// serveMetrics serves s's /metrics and /healthz alone on a free port until
+// the test ends, and checks that it then shuts down cleanly.
+func serveMetrics(t *testing.T, s *sqlstore.Store) string {
+	t.Helper()
 	cfg := defaults()
 	cfg.Metrics.Listen = "127.0.0.1:0"
 	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), nil)
@@ -235,23 +255,13 @@ func TestMetricsAndHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.serve(ctx) }()
-	body := scrape(t, f.addrs[0])
-	for _, want := range []string{`keystage_accounts{status="active"} 331` /* 330 people and the LDAP service account */, "keystage_audit_chain_length", "go_sql_open_connections"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("graceful shutdown: %v", err)
 		}
-	}
-	if code, body := httpGet(t, "http://"+f.addrs[0]+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
-		t.Errorf("/healthz: %d %q", code, body)
-	}
-	s.Close()
-	if code, _ := httpGet(t, "http://"+f.addrs[0]+"/healthz"); code != http.StatusServiceUnavailable {
-		t.Errorf("/healthz with the database closed: %d, want 503", code)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("graceful shutdown: %v", err)
-	}
+	})
+	return f.addrs[0]
 }
 
 // A lockout is counted by kind, never by the name or address locked.
