@@ -130,6 +130,11 @@ func field(row []string, i int) string {
 		return ""
 	}
 	s := strings.TrimSpace(row[i])
+	if strings.ContainsAny(s, "\r\n\t") {
+		// A quoted newline inside a name or a group is a typing slip in the
+		// MIS, not part of the name.
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	if isASCII(s) {
 		return s
 	}
