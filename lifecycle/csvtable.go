@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -27,8 +28,14 @@ type csvTable struct {
 	lastLine int
 }
 
-// errNoHeader is a file with nothing in it, not even a header row.
-var errNoHeader = errors.New("the file is empty: it has no header row")
+var (
+	// errNoHeader is a file with nothing in it, not even a header row.
+	errNoHeader = errors.New("the file is empty: it has no header row")
+	// errNotUTF8 is a file saved in another encoding (Windows "ANSI" is
+	// the usual one). Which one cannot be known for sure, and a wrong
+	// guess would misspell names in every account, so the read stops.
+	errNotUTF8 = errors.New("is not UTF-8 text: save the report again as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8 (Comma delimited))")
+)
 
 // newCSVTable reads the header row of r.
 func newCSVTable(file string, r io.Reader) (*csvTable, error) {
@@ -46,6 +53,11 @@ func newCSVTable(file string, r io.Reader) (*csvTable, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: header row: %w", file, err)
+	}
+	for _, name := range h {
+		if !utf8.ValidString(name) {
+			return nil, fmt.Errorf("%s: the header row %w", file, errNotUTF8)
+		}
 	}
 	t.header = make([]string, len(h))
 	for i, name := range h {
@@ -109,6 +121,11 @@ func (t *csvTable) next() ([]string, int, error) {
 		t.lastLine = line
 		if blankRow(row) {
 			continue
+		}
+		for _, f := range row {
+			if !utf8.ValidString(f) {
+				return nil, line, fmt.Errorf("line %d %w", line, errNotUTF8)
+			}
 		}
 		return row, line, nil
 	}

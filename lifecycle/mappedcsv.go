@@ -91,9 +91,12 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 		exp.Refused = append(exp.Refused, Refusal{File: file, Line: re.Line, Reason: csvSyntaxReason(re)})
 	}, func(row []string, line int) error {
 		exp.Rows++
-		rec := Record{File: file, Line: line, MISID: field(row, col.id)}
+		id := field(row, col.id)
+		rec := Record{File: file, Line: line, MISID: id}
+		// refuse takes the id, not the record, so that the record stays on
+		// the stack: at 200,000 rows that is a heap allocation a row saved.
 		refuse := func(format string, a ...any) {
-			exp.Refused = append(exp.Refused, Refusal{File: file, Line: line, MISID: rec.MISID, Reason: fmt.Sprintf(format, a...)})
+			exp.Refused = append(exp.Refused, Refusal{File: file, Line: line, MISID: id, Reason: fmt.Sprintf(format, a...)})
 		}
 		if rec.MISID == "" {
 			refuse("the %s column (the MIS id) is empty: every row needs one", m.ID)

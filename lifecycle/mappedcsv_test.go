@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // simsMapping is the mapping of testdata/sims-report.csv, a report laid
@@ -182,6 +183,48 @@ func TestOneRosterGrade(t *testing.T) {
 	for in, want := range map[string]string{"07": "7", "7": "7", "13": "13", "KG": "R", "kg": "R", "PK": "R", "TK": "R", "IT": "", "PS": "", "UG": "", "Other": "", "14": "", "x": ""} {
 		if got := oneRosterGrade(in); got != want {
 			t.Errorf("oneRosterGrade(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMappedCSVNotUTF8(t *testing.T) {
+	// "Zoë" as Windows-1252 writes it: ë is the one byte 0xEB.
+	in := "ID,Forename,Surname\n1,Ada,Lovelace\n2,Zo\xeb,Smith\n"
+	m := CSVMapping{ID: "ID", GivenName: "Forename", FamilyName: "Surname", FixedRole: "pupil"}
+	_, err := readMappedCSV(context.Background(), "ansi.csv", strings.NewReader(in), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "ansi.csv: line 3 is not UTF-8") || !strings.Contains(err.Error(), "CSV UTF-8") {
+		t.Errorf("error %v, want ErrBadExport naming ansi.csv line 3 and how to save as UTF-8", err)
+	}
+	_, err = readMappedCSV(context.Background(), "ansi.csv", strings.NewReader("ID,Forename,Surname\xa0\n"), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "header row is not UTF-8") {
+		t.Errorf("error %v, want ErrBadExport for the header", err)
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	loc := london(t)
+	for _, tc := range []struct {
+		in   string
+		want string // RFC 3339, or "" for refused
+	}{
+		{"03/09/2026", "2026-09-03T00:00:00+01:00"},
+		{"2026-09-03", "2026-09-03T00:00:00+01:00"},
+		{"03-09-2026", "2026-09-03T00:00:00+01:00"},
+		{"3/9/2026", "2026-09-03T00:00:00+01:00"},
+		{"15/01/2027", "2027-01-15T00:00:00Z"},
+		{"03/09/2026 00:00", "2026-09-03T00:00:00+01:00"},
+		{"03/09/2026 00:00:00", "2026-09-03T00:00:00+01:00"},
+		{"03/09/2026 14:30", ""},
+		{"09/31/2026", ""},
+		{"31/02/2026", ""},
+		{"next week", ""},
+	} {
+		got, err := parseDate(tc.in, DefaultDateLayouts, loc)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("parseDate(%q) = %v, want it refused", tc.in, got)
+		case tc.want != "" && (err != nil || got.Format(time.RFC3339) != tc.want):
+			t.Errorf("parseDate(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
 		}
 	}
 }

@@ -1,0 +1,48 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/lifecycle/exportgen"
+	"keystage.dev/keystage/lifecycle/schoolgen"
+)
+
+// BenchmarkRead reads synthetic exports of 2,000 and 200,000 people (one
+// staff member to ten pupils, six classes a pupil) in both formats.
+func BenchmarkRead(b *testing.B) {
+	for _, n := range []int{2000, 200000} {
+		people := schoolgen.People(schoolgen.Large(n))
+		dir := b.TempDir()
+		if err := exportgen.WriteOneRoster(filepath.Join(dir, "oneroster"), people, exportgen.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := exportgen.WriteCSVFile(filepath.Join(dir, "report.csv"), people, exportgen.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		for _, spec := range []string{"oneroster:" + filepath.Join(dir, "oneroster"), "csv:" + filepath.Join(dir, "report.csv")} {
+			kind, _, _ := strings.Cut(spec, ":")
+			b.Run(fmt.Sprintf("%s-%d", kind, n), func(b *testing.B) {
+				src, err := lifecycle.Open(spec, lifecycle.ReadOptions{Mapping: exportgen.Mapping()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					exp, err := src.Read(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(exp.Records) != n {
+						b.Fatalf("%d records, want %d", len(exp.Records), n)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "people/s")
+			})
+		}
+	}
+}
