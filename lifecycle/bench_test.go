@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -32,8 +33,9 @@ func BenchmarkRead(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
+				var exp *lifecycle.Export
 				for b.Loop() {
-					exp, err := src.Read(context.Background())
+					exp, err = src.Read(context.Background())
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -42,6 +44,18 @@ func BenchmarkRead(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "people/s")
+				b.StopTimer()
+				// What the export holds once read: the memory a sync keeps
+				// while it plans.
+				var before, after runtime.MemStats
+				exp = nil
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				exp, _ = src.Read(context.Background())
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB-held")
+				runtime.KeepAlive(exp)
 			})
 		}
 	}

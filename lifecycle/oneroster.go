@@ -339,7 +339,8 @@ func readOneRosterEnrolments(ctx context.Context, fsys fs.FS, m manifest, classe
 		e := out[user]
 		if e == nil {
 			e = &orEnrolment{}
-			out[user] = e
+			// A copy, so that the key does not hold the whole row in memory.
+			out[strings.Clone(user)] = e
 		}
 		if strings.EqualFold(field(row, sc), "tobedeleted") || classes[ci].deleted {
 			e.left = append(e.left, ci)
