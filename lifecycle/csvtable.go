@@ -193,3 +193,14 @@ func (t *csvTable) each(ctx context.Context, bad func(*rowError), fn func(row []
 		}
 	}
 }
+
+// csvSyntaxReason says what is wrong with a row the CSV syntax broke.
+func csvSyntaxReason(re *rowError) string {
+	switch {
+	case errors.Is(re.Err, csv.ErrBareQuote):
+		return "the row has a double quote inside an unquoted field: quote the whole field (\"O\"\"Brien\") or remove the quote, then export again"
+	case errors.Is(re.Err, csv.ErrQuote):
+		return "a quoted field is never closed, so this row and everything after it could not be read: fix the quote and export again"
+	}
+	return "the row is not valid CSV (" + re.Err.Error() + "): export again"
+}
