@@ -147,6 +147,10 @@ func field(row []string, i int) string {
 		return ""
 	}
 	s := strings.TrimSpace(row[i])
+	if isPlain(s) {
+		// Most fields are printable ASCII: nothing to fold or normalise.
+		return s
+	}
 	if strings.ContainsAny(s, "\r\n\t") {
 		// A quoted newline inside a name or a group is a typing slip in the
 		// MIS, not part of the name.
@@ -156,6 +160,16 @@ func field(row []string, i int) string {
 		return s
 	}
 	return norm.NFC.String(s)
+}
+
+// isPlain is true for printable ASCII.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
