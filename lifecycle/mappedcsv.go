@@ -84,7 +84,9 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	}
 	layouts := m.dateLayouts()
 	sep := m.classSeparator()
-	exp := &Export{}
+	// A report without a classes column says nothing of classes: the sync
+	// must neither add nor take any away.
+	exp := &Export{ClassesPartial: m.Classes == ""}
 	dups := newDuplicates()
 	err = t.each(ctx, func(re *rowError) {
 		exp.Rows++

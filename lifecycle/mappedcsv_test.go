@@ -27,8 +27,8 @@ func TestMappedCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exp.Source != "csv:testdata/sims-report.csv" || exp.Delta || exp.Rows != 7 {
-		t.Errorf("source %q delta %v rows %d, want the path, not a delta, 7 rows", exp.Source, exp.Delta, exp.Rows)
+	if exp.Source != "csv:testdata/sims-report.csv" || exp.Delta || exp.ClassesPartial || exp.Rows != 7 {
+		t.Errorf("source %q delta %v partial %v rows %d, want the path, not a delta, every class, 7 rows", exp.Source, exp.Delta, exp.ClassesPartial, exp.Rows)
 	}
 	checkExport(t, exp, []string{
 		// The file writes Zoë decomposed (NFD); the record has it composed.
@@ -109,6 +109,9 @@ func TestMappedCSVFixedRoleAndLayouts(t *testing.T) {
 	}, nil)
 	if exp.Rows != 2 {
 		t.Errorf("rows %d, want 2 (blank lines are not rows)", exp.Rows)
+	}
+	if !exp.ClassesPartial {
+		t.Error("a report without a classes column must not say it lists every class")
 	}
 }
 

@@ -103,7 +103,9 @@ func readOneRoster(ctx context.Context, fsys fs.FS, loc *time.Location) (*Export
 	if err := readOneRosterUsers(ctx, fsys, m, loc, exp, oneRosterLinks{classes, enrolled, roles, haveRoles}); err != nil {
 		return nil, err
 	}
-	exp.ClassesPartial = m.mode("enrollments") != "bulk"
+	// Without every enrolment, or without the classes that name them, a
+	// person's classes are not all told.
+	exp.ClassesPartial = m.mode("enrollments") != "bulk" || m.mode("classes") == "absent"
 	return exp, nil
 }
 

@@ -245,6 +245,21 @@ func TestOneRosterEmptyDelta(t *testing.T) {
 	}
 }
 
+func TestOneRosterWithoutClasses(t *testing.T) {
+	man, err := os.ReadFile("testdata/oneroster-1.1-bulk/manifest.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := strings.Replace(string(man), "file.classes,bulk", "file.classes,absent", 1)
+	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"manifest.csv": m, "classes.csv": ""}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Delta || !exp.ClassesPartial || len(exp.Records) != 7 || exp.Records[2].RegGroup != "" || len(exp.Records[2].Classes) != 0 {
+		t.Errorf("without classes.csv: delta %v partial %v, %d records, third %+v; want a bulk of 7 that does not claim to list classes", exp.Delta, exp.ClassesPartial, len(exp.Records), exp.Records[2])
+	}
+}
+
 func TestOneRosterCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
