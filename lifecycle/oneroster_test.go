@@ -230,12 +230,21 @@ func TestOneRosterBadExport(t *testing.T) {
 	}
 }
 
-func TestOneRosterEmptyDelta(t *testing.T) {
-	man, err := os.ReadFile("testdata/oneroster-1.1-delta/manifest.csv")
+// manifestWith is the manifest of a fixture with one line changed.
+func manifestWith(t *testing.T, dir, old, new string) string {
+	t.Helper()
+	man, err := os.ReadFile(filepath.Join(dir, "manifest.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := strings.Replace(string(man), "file.users,delta", "file.users,absent", 1)
+	if !strings.Contains(string(man), old) {
+		t.Fatalf("%s/manifest.csv has no %q", dir, old)
+	}
+	return strings.Replace(string(man), old, new, 1)
+}
+
+func TestOneRosterEmptyDelta(t *testing.T) {
+	m := manifestWith(t, "testdata/oneroster-1.1-delta", "file.users,delta", "file.users,absent")
 	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"manifest.csv": m, "users.csv": ""}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +255,7 @@ func TestOneRosterEmptyDelta(t *testing.T) {
 }
 
 func TestOneRosterWithoutClasses(t *testing.T) {
-	man, err := os.ReadFile("testdata/oneroster-1.1-bulk/manifest.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := strings.Replace(string(man), "file.classes,bulk", "file.classes,absent", 1)
+	m := manifestWith(t, "testdata/oneroster-1.1-bulk", "file.classes,bulk", "file.classes,absent")
 	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"manifest.csv": m, "classes.csv": ""}), nil)
 	if err != nil {
 		t.Fatal(err)
