@@ -265,6 +265,21 @@ func TestOneRosterWithoutClasses(t *testing.T) {
 	}
 }
 
+func TestOneRosterFileNameCase(t *testing.T) {
+	fsys := fixtureFS(t, nil).(fstest.MapFS)
+	for old, new := range map[string]string{"users.csv": "Users.CSV", "manifest.csv": "MANIFEST.csv", "enrollments.csv": "Enrollments.csv"} {
+		fsys[new] = fsys[old]
+		delete(fsys, old)
+	}
+	exp, err := readOneRoster(context.Background(), fsys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Records) != 7 || exp.Records[0].File != "Users.CSV" || len(exp.Records[2].Classes) != 2 {
+		t.Errorf("%d records, first from %q, third in %v; want 7 from Users.CSV with enrolments read", len(exp.Records), exp.Records[0].File, exp.Records[2].Classes)
+	}
+}
+
 func TestOneRosterCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
