@@ -214,6 +214,20 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 			refuse(r, fmt.Sprintf("MIS id %s belongs to %s, an account kept by hand: the sync leaves it alone", r.MISID, u))
 			continue
 		}
+		if a := st.byMIS[r.MISID]; a != nil {
+			st.fillPartial(&r, a, exp)
+		}
+		if r.Deleted && st.byMIS[r.MISID] == nil {
+			continue // left before ever having an account
+		}
+		if r.Deleted {
+			recs = append(recs, r) // a deletion row may carry nothing but the id
+			continue
+		}
+		if r.Role == "" {
+			refuse(r, "no role: the MIS must say whether a person new to Keystage is staff or a pupil")
+			continue
+		}
 		if r.Role != directory.RoleStaff && r.Role != directory.RolePupil {
 			refuse(r, fmt.Sprintf("role %q: the sync makes staff and pupils only", r.Role))
 			continue
@@ -375,6 +389,47 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	p.Refused = mergeQueue(st.queue, refused, present, exp.Delta, now)
 	e.safety(p, st, exp)
 	return p, nil
+}
+
+// fillPartial completes a record from a delta that did not restate
+// everything: the role the account has, and, when the export does not
+// list every enrolment, the account's registration group and classes with
+// the classes the export adds and takes away.
+func (st *state) fillPartial(r *Record, a *directory.Account, exp *Export) {
+	if r.Role == "" {
+		r.Role = a.Role
+	}
+	if !exp.ClassesPartial {
+		return
+	}
+	if r.RegGroup == "" {
+		r.RegGroup = a.RegGroup
+	}
+	left := map[string]bool{}
+	for _, c := range r.LeftClasses {
+		left[groupName(c)] = true
+	}
+	have := map[string]bool{}
+	var classes []string
+	for _, c := range r.Classes {
+		if n := groupName(c); !have[n] && !left[n] {
+			have[n] = true
+			classes = append(classes, c)
+		}
+	}
+	for _, n := range sortedKeys(st.member[a.ID]) {
+		g := st.groups[n]
+		if g.Kind != directory.GroupClass || have[n] || left[n] {
+			continue
+		}
+		have[n] = true
+		code := g.MISID
+		if code == "" {
+			code = n
+		}
+		classes = append(classes, code)
+	}
+	r.Classes = classes
 }
 
 // leave settles whether a leaver is disabled now or keeps access to the
