@@ -65,3 +65,5 @@ func london(t testing.TB) *time.Location {
 	}
 	return loc
 }
+
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }
