@@ -301,6 +301,9 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		var why []string
 		gs := want(r, &why)
 		old := fieldsOf(*a)
+		if f.StartDate == "" {
+			f.StartDate = old.StartDate // a source without start dates (OneRoster) keeps the account's
+		}
 		if leaver {
 			if a.Status == directory.StatusDisabled {
 				continue

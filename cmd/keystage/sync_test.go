@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
@@ -226,5 +228,54 @@ func TestSyncKilledMidApplyLeavesBeforeOrAfter(t *testing.T) {
 	}
 	if got := countAccounts(t, dir); got != n {
 		t.Fatalf("after a clean apply: %d accounts, want %d", got, n)
+	}
+}
+
+func TestPortalJobsPlanAndApply(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := defaults()
+	cfg.DataDir = dir
+	if err := cfg.validate().err(""); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sync.demo(dir)
+	if err := writeDemoExport(dir, time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	d := directory.New(s, directory.Config{})
+	j := newJobs(d, &cfg, slog.New(slog.DiscardHandler))
+	p, err := j.Plan(ctx, "sync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, c := range p.Summary {
+		counts[c.What] = c.N
+	}
+	// An empty directory: everyone in the export but the leavers starts.
+	if counts["starters"] < 300 || p.ID == "" || len(p.Lines) == 0 {
+		t.Fatalf("plan: %+v", counts)
+	}
+	res, err := j.Apply(ctx, "user:tech", p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Actor != "user:tech" || res.Run.Counts["start"] != counts["starters"] {
+		t.Errorf("applied: %+v", res.Run)
+	}
+	if _, err := j.Apply(ctx, "user:tech", p.ID); err == nil {
+		t.Errorf("a plan applied twice")
+	}
+	if again, err := j.Plan(ctx, "sync"); err != nil || len(again.Lines) != 0 {
+		t.Errorf("after the apply the export changes nothing: %+v %v", again.Lines, err)
+	}
+	if _, err := j.Plan(ctx, "leavers"); err != nil {
+		t.Errorf("leavers plan: %v", err)
 	}
 }
