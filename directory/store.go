@@ -58,6 +58,9 @@ type Reader interface {
 	// an account purged at or after since (usernames are not reused within
 	// the retention period).
 	UsernameTaken(ctx context.Context, username string, since time.Time) (bool, error)
+	// PurgedUsernames lists the usernames of accounts purged at or after
+	// since, sorted, for a caller that checks many names at once.
+	PurgedUsernames(ctx context.Context, since time.Time) ([]string, error)
 
 	Group(ctx context.Context, id int64) (Group, error)
 	GroupByName(ctx context.Context, name string) (Group, error)

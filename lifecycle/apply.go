@@ -37,6 +37,13 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		if st.fingerprint() != p.Fingerprint {
 			return ErrStale
 		}
+		purged, err := tx.PurgedUsernames(ctx, e.retentionSince(e.Dir.Now()))
+		if err != nil {
+			return err
+		}
+		for _, n := range purged {
+			st.names[n] = true
+		}
 		a := applier{e: e, tx: tx, st: st, job: p.Job, now: e.Dir.Now(), groups: map[string]int64{}}
 		for n, g := range st.groups {
 			a.groups[n] = g.ID
@@ -183,13 +190,10 @@ func (a *applier) start(ctx context.Context, c Change) (directory.Account, error
 	}
 	// A username taken or purged since the plan was made (by hand: the
 	// fingerprint covers the MIS's own accounts) spoils the plan.
-	taken, err := a.tx.UsernameTaken(ctx, c.Username, a.e.retentionSince(a.now))
-	if err != nil {
-		return directory.Account{}, err
-	}
-	if taken {
+	if a.st.names[c.Username] {
 		return directory.Account{}, fmt.Errorf("username %s was taken meanwhile: %w", c.Username, ErrStale)
 	}
+	a.st.names[c.Username] = true
 	acct := directory.Account{Username: c.Username, Source: directory.SourceMIS, MISID: c.MISID, Status: directory.StatusActive}
 	c.Set.put(&acct)
 	if err := a.tx.CreateAccount(ctx, &acct); err != nil {

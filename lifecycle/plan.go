@@ -173,12 +173,17 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	}
 	p := &Plan{Version: PlanVersion, Job: "sync", Source: exp.Source, Delta: exp.Delta, MadeAt: now,
 		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange}
-	since := e.retentionSince(now)
+	// Names held now or purged within the retention period, read once: a
+	// query per candidate would cost minutes at the start of a year.
+	purged, err := e.Dir.Store.PurgedUsernames(ctx, e.retentionSince(now))
+	if err != nil {
+		return nil, fmt.Errorf("sync plan: %w", err)
+	}
+	for _, n := range purged {
+		st.names[n] = true
+	}
 	un := &usernames{p: e.Policy, today: today, used: map[string]bool{}, taken: func(ctx context.Context, name string) (bool, error) {
-		if st.names[name] {
-			return true, nil
-		}
-		return e.Dir.Store.UsernameTaken(ctx, name, since)
+		return st.names[name], nil
 	}}
 
 	// Refusals: the reader's, then the rows this plan cannot take.

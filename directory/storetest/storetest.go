@@ -298,6 +298,15 @@ func testUsernameTakenAfterPurge(t *testing.T, s directory.Store) {
 	if taken, _ := s.UsernameTaken(ctx, "never", before); taken {
 		t.Error("an unknown username is taken")
 	}
+	b := mustCreate(t, s, pupil("also", "A"))
+	mustCreate(t, s, pupil("kept", "K"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
+	if got, err := s.PurgedUsernames(ctx, before); err != nil || fmt.Sprint(got) != "[also gone]" {
+		t.Errorf("purged usernames within the period: %v %v", got, err)
+	}
+	if got, err := s.PurgedUsernames(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("purged usernames after the period: %v %v", got, err)
+	}
 }
 
 func testUnaudited(t *testing.T, s directory.Store) {
