@@ -425,7 +425,7 @@ func (st *state) fillPartial(r *Record, a *directory.Account, exp *Export) {
 			classes = append(classes, c)
 		}
 	}
-	for _, n := range sortedKeys(st.member[a.ID]) {
+	for _, n := range st.member[a.ID] {
 		g := st.groups[n]
 		if g.Kind != directory.GroupClass || have[n] || left[n] {
 			continue
@@ -549,15 +549,17 @@ func mergeQueue(old, now []directory.SyncRefusal, present map[string]bool, delta
 	return out
 }
 
-func diffGroups(have, want map[string]bool) (join, part []string) {
-	for g := range want {
-		if !have[g] {
-			join = append(join, g)
-		}
-	}
-	for g := range have {
+func diffGroups(have []string, want map[string]bool) (join, part []string) {
+	had := make(map[string]bool, len(have))
+	for _, g := range have {
+		had[g] = true
 		if !want[g] {
 			part = append(part, g)
+		}
+	}
+	for g := range want {
+		if !had[g] {
+			join = append(join, g)
 		}
 	}
 	sort.Strings(join)

@@ -19,7 +19,7 @@ type state struct {
 	manualID map[string]string             // MIS id → username of an account kept by hand
 	names    map[string]bool               // every username held now
 	groups   map[string]directory.Group    // every group by name
-	member   map[int64]map[string]bool     // MIS account id → the MIS groups it is in
+	member   map[int64][]string            // MIS account id → the MIS groups it is in, sorted
 	missing  map[string]int
 	queue    []directory.SyncRefusal
 	lastSync *directory.SyncRun // the last applied sync
@@ -29,7 +29,7 @@ type state struct {
 // load reads the state through r (the store, or the apply's transaction).
 func load(ctx context.Context, r directory.Reader, progress func(done int)) (*state, error) {
 	st := &state{byMIS: map[string]*directory.Account{}, manualID: map[string]string{}, names: map[string]bool{},
-		groups: map[string]directory.Group{}, member: map[int64]map[string]bool{}}
+		groups: map[string]directory.Group{}, member: map[int64][]string{}}
 	q := directory.AccountQuery{Limit: 5000}
 	for {
 		page, err := r.ListAccounts(ctx, q)
@@ -77,11 +77,12 @@ func load(ctx context.Context, r directory.Reader, progress func(done int)) (*st
 			if !ok {
 				continue // a manual account in an MIS group: not ours to weigh
 			}
-			if st.member[id] == nil {
-				st.member[id] = map[string]bool{}
-			}
-			st.member[id][g.Name] = true
+			// A slice, not a set: at 200,000 people a map each costs hundreds of MiB.
+			st.member[id] = append(st.member[id], g.Name)
 		}
+	}
+	for _, gs := range st.member {
+		sort.Strings(gs)
 	}
 	if st.missing, err = r.MissingRuns(ctx); err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func (st *state) fingerprint() string {
 			str(s)
 		}
 		num(a.DisabledAt.UnixMicro())
-		gs := sortedKeys(st.member[a.ID])
+		gs := st.member[a.ID]
 		num(int64(len(gs)))
 		for _, g := range gs {
 			str(g)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -33,8 +34,17 @@ func main() {
 	delta := flag.Float64("delta", 0.01, "share of movers, of leavers and of starters in the second export")
 	dir := flag.String("dir", "", "working `directory` (default: a temporary one, removed)")
 	db := flag.String("db", "", "store URL (default: SQLite in the working directory; postgres://… for PostgreSQL, an empty database)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this `file`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*n, *delta, *dir, *db); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench lifecycle:", err)
 		os.Exit(1)
 	}
