@@ -16,6 +16,7 @@ import (
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/lifecycle"
 )
 
 // TestMain lets a test run the real command in a subprocess: the test
@@ -278,4 +279,51 @@ func TestPortalJobsPlanAndApply(t *testing.T) {
 	if _, err := j.Plan(ctx, "leavers"); err != nil {
 		t.Errorf("leavers plan: %v", err)
 	}
+}
+
+func TestScheduledJobs(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := defaults()
+	cfg.DataDir = dir
+	cfg.Sync.demo(dir)
+	if err := cfg.validate().err(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDemoExport(dir, time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	j := newJobs(directory.New(s, directory.Config{}), &cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	j.scheduled(ctx, "sync")
+	runs, _ := s.SyncRuns(ctx, "sync", 0)
+	if len(runs) != 1 || runs[0].Actor != "schedule" || runs[0].Counts["start"] < 300 {
+		t.Fatalf("scheduled sync: %+v\n%s", runs, logs.String())
+	}
+	// An export that lost most of its rows is left for a person.
+	if err := os.RemoveAll(filepath.Join(dir, demoExport)); err != nil {
+		t.Fatal(err)
+	}
+	writeReport(t, filepath.Join(dir, "short.csv"), 3, nil)
+	cfg.Sync.Source, cfg.Sync.CSV = "csv:"+filepath.Join(dir, "short.csv"), syncTestMapping()
+	j.scheduled(ctx, "sync")
+	if runs, _ := s.SyncRuns(ctx, "sync", 0); len(runs) != 1 {
+		t.Errorf("a mass change was applied on a schedule: %+v", runs)
+	}
+	if !strings.Contains(logs.String(), "refused as a mass change") {
+		t.Errorf("not logged:\n%s", logs.String())
+	}
+	j.scheduled(ctx, "leavers")
+	if runs, _ := s.SyncRuns(ctx, "leavers", 0); len(runs) != 1 {
+		t.Errorf("scheduled leaver job: %+v\n%s", runs, logs.String())
+	}
+}
+
+func syncTestMapping() lifecycle.CSVMapping {
+	return lifecycle.CSVMapping{ID: "Adno", GivenName: "Forename", FamilyName: "Surname", FixedRole: "pupil", YearGroup: "Year", RegGroup: "Reg", LeaveDate: "Leaving"}
 }
