@@ -58,6 +58,9 @@ type Reader interface {
 	// an account purged at or after since (usernames are not reused within
 	// the retention period).
 	UsernameTaken(ctx context.Context, username string, since time.Time) (bool, error)
+	// PurgedUsernames lists the usernames of accounts purged at or after
+	// since, sorted, for a caller that checks many names at once.
+	PurgedUsernames(ctx context.Context, since time.Time) ([]string, error)
 
 	Group(ctx context.Context, id int64) (Group, error)
 	GroupByName(ctx context.Context, name string) (Group, error)
@@ -79,7 +82,13 @@ type Reader interface {
 	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
 
 	NASClients(ctx context.Context) ([]NASClient, error)
+	// SyncRuns lists runs of a kind ("" for every kind), newest first.
 	SyncRuns(ctx context.Context, kind string, limit int) ([]SyncRun, error)
+	// SyncRefusals is the queue of refused MIS rows, by MIS id then line.
+	SyncRefusals(ctx context.Context) ([]SyncRefusal, error)
+	// MissingRuns gives, by MIS id, how many consecutive bulk exports each
+	// absent person has been missing from.
+	MissingRuns(ctx context.Context) (map[string]int, error)
 
 	// AuditEvents lists events with Seq > afterSeq in order, at most limit.
 	AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error)
@@ -122,6 +131,11 @@ type Tx interface {
 	DeleteNASClient(ctx context.Context, id int64) error
 
 	AddSyncRun(ctx context.Context, r *SyncRun) error
+	// ReplaceSyncRefusals makes the queue of refused rows exactly rs.
+	ReplaceSyncRefusals(ctx context.Context, rs []SyncRefusal) error
+	// ReplaceMissingRuns makes the missing-run counts exactly runs (a count
+	// of 0 or less is left out).
+	ReplaceMissingRuns(ctx context.Context, runs map[string]int) error
 
 	// Record appends an event to the audit trail, chaining it onto the
 	// last one; Seq, PrevHash and Hash are set by the store.

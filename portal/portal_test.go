@@ -607,6 +607,20 @@ func TestSyncAndExportsWired(t *testing.T) {
 	if p := tech.post("/staff/sync/apply", url.Values{"plan": {"plan-sync"}, "confirm": {"yes"}}); p.status != 200 || len(lc.applied) != 1 || lc.applied[0] != "user:ttech plan-sync" {
 		t.Errorf("apply: %d %v", p.status, lc.applied)
 	}
+	// The sync's refusal queue is on show until an export fixes it.
+	err := srv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.ReplaceSyncRefusals(ctx, []directory.SyncRefusal{{MISID: "P77", File: "users.csv", Line: 14, Reason: "no name",
+			FirstSeen: time.Now(), LastSeen: time.Now()}}); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "sync", Action: "sync.apply", Target: "job:sync"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tech.get("/staff/sync"); p.status != 200 || !strings.Contains(p.body, "users.csv line 14") || !strings.Contains(p.body, "no name") {
+		t.Errorf("refusal queue not shown: %d %s", p.status, p.body)
+	}
 	auditor := mustSignIn(t, srv, portaltest.Auditor)
 	if p := auditor.get("/staff/sync"); p.status != 403 {
 		t.Errorf("auditor on the sync page: %d", p.status)

@@ -46,6 +46,8 @@ func commands() []command {
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
+		{"sync", "sync --from oneroster:PATH|csv:PATH [--apply]: plan (and apply) the starters, movers and leavers from the MIS", cmdSync},
+		{"leavers", "leavers [--as-of DATE] [--apply]: plan (and apply) disabling past leavers and purging after retention", cmdLeavers},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"Suspensions", testSuspensions},
 		{"NASClients", testNAS},
 		{"SyncRuns", testSyncRuns},
+		{"SyncRefusals", testSyncRefusals},
+		{"MissingRuns", testMissingRuns},
 		{"AuditChain", testAuditChain},
 		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
 		{"UsageAndFailures", testUsageAndFailures},
@@ -296,6 +298,15 @@ func testUsernameTakenAfterPurge(t *testing.T, s directory.Store) {
 	if taken, _ := s.UsernameTaken(ctx, "never", before); taken {
 		t.Error("an unknown username is taken")
 	}
+	b := mustCreate(t, s, pupil("also", "A"))
+	mustCreate(t, s, pupil("kept", "K"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
+	if got, err := s.PurgedUsernames(ctx, before); err != nil || fmt.Sprint(got) != "[also gone]" {
+		t.Errorf("purged usernames within the period: %v %v", got, err)
+	}
+	if got, err := s.PurgedUsernames(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("purged usernames after the period: %v %v", got, err)
+	}
 }
 
 func testUnaudited(t *testing.T, s directory.Store) {
@@ -548,6 +559,66 @@ func testSyncRuns(t *testing.T, s directory.Store) {
 	}
 	if other, _ := s.SyncRuns(ctx, "leavers", 0); len(other) != 0 {
 		t.Errorf("runs of another kind: %+v", other)
+	}
+	r := directory.SyncRun{Kind: "leavers", StartedAt: start, Actor: "job:leavers"}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSyncRun(ctx, &r) })
+	all, err := s.SyncRuns(ctx, "", 0)
+	if err != nil || len(all) != 4 || all[0].Kind != "leavers" || all[1].Kind != "sync" {
+		t.Errorf("every kind, newest first: %+v %v", all, err)
+	}
+}
+
+func testSyncRefusals(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if q, err := s.SyncRefusals(ctx); err != nil || len(q) != 0 {
+		t.Fatalf("empty queue: %+v %v", q, err)
+	}
+	first := time.Date(2026, 9, 1, 6, 0, 0, 0, time.UTC)
+	last := first.Add(24 * time.Hour)
+	want := []directory.SyncRefusal{
+		{MISID: "", Source: "csv:/x.csv", File: "x.csv", Line: 9, Reason: "no MIS id", FirstSeen: last, LastSeen: last},
+		{MISID: "P1", Source: "csv:/x.csv", File: "x.csv", Line: 4, Reason: "leave date 31/13/2026 is not a date", FirstSeen: first, LastSeen: last},
+		{MISID: "P1", Source: "csv:/x.csv", File: "x.csv", Line: 7, Reason: "duplicate MIS id", FirstSeen: first, LastSeen: last},
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, want) })
+	got, err := s.SyncRefusals(ctx)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("queue: %+v %v", got, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("refusal %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, want[2:]) })
+	if got, _ := s.SyncRefusals(ctx); len(got) != 1 || got[0].Line != 7 {
+		t.Errorf("after a later export fixed two rows: %+v", got)
+	}
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, nil) }); !errors.Is(err, directory.ErrUnaudited) {
+		t.Errorf("unaudited replace: %v", err)
+	}
+	if got, _ := s.SyncRefusals(ctx); len(got) != 1 {
+		t.Errorf("an unaudited replace rolled back: %+v", got)
+	}
+}
+
+func testMissingRuns(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if m, err := s.MissingRuns(ctx); err != nil || len(m) != 0 {
+		t.Fatalf("none yet: %v %v", m, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.ReplaceMissingRuns(ctx, map[string]int{"P1": 1, "P2": 3, "P3": 0})
+	})
+	m, err := s.MissingRuns(ctx)
+	if err != nil || len(m) != 2 || m["P1"] != 1 || m["P2"] != 3 {
+		t.Fatalf("counts: %v %v", m, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.ReplaceMissingRuns(ctx, map[string]int{"P2": 4})
+	})
+	if m, _ := s.MissingRuns(ctx); len(m) != 1 || m["P2"] != 4 {
+		t.Errorf("replaced: %v", m)
 	}
 }
 
