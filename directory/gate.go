@@ -110,6 +110,9 @@ type GatePolicy struct {
 	// Audiences maps an account to the AUP audiences it must have signed.
 	// Nil uses DefaultAudiences.
 	Audiences func(Account) []string
+	// ExtraAudiences are audiences added in configuration: documents may
+	// be published for them besides the built-in ones.
+	ExtraAudiences []string
 	// ConsentAudience is the audience of the parental permission form.
 	ConsentAudience string
 	// RequireConsent says which accounts need parental consent. Nil: pupils.
@@ -209,20 +212,12 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}
 	}
-	audiences := DefaultAudiences
-	if p.Audiences != nil {
-		audiences = p.Audiences
-	}
-	for _, aud := range audiences(a) {
+	for _, aud := range p.AudiencesOf(a) {
 		if !signed(f.Documents, f.Signatures, aud, at) {
 			return Decision{Reason: ReasonAUPUnsigned, Audience: aud, Quarantine: true}
 		}
 	}
-	needConsent := a.Role == RolePupil
-	if p.RequireConsent != nil {
-		needConsent = p.RequireConsent(a)
-	}
-	if needConsent && !consented(f.Documents, f.Consents, p.consentAudience(), at) {
+	if p.NeedsConsent(a) && !consented(f.Documents, f.Consents, p.consentAudience(), at) {
 		return Decision{Reason: ReasonConsentMissing, Quarantine: true}
 	}
 	if svc == ServiceWiFi {
