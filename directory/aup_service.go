@@ -28,6 +28,17 @@ var (
 	ErrInvalid = errors.New("invalid")
 )
 
+// InvalidError is an ErrInvalid whose message is written for the person
+// who gave the input: frontends may show Msg as it is.
+type InvalidError struct{ Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(format string, args ...any) error { return &InvalidError{Msg: fmt.Sprintf(format, args...)} }
+
 // builtinAudiences are the AUP audiences every Keystage knows.
 var builtinAudiences = []string{"staff", "pupil-ks2", "pupil-ks1", "pupil", "community", "parent-permission"}
 
@@ -82,10 +93,10 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 			doc.Audience, ErrUnknownAudience, strings.Join(d.Gate.Policy.KnownAudiences(), ", "))
 	}
 	if doc.Version == "" {
-		return doc, fmt.Errorf("publish AUP %s: %w: give the version, e.g. 2026-09", doc.Audience, ErrInvalid)
+		return doc, fmt.Errorf("publish AUP %s: %w", doc.Audience, invalid("give the version, e.g. 2026-09"))
 	}
 	if strings.TrimSpace(doc.Text) == "" {
-		return doc, fmt.Errorf("publish AUP %s %s: %w: the text is empty", doc.Audience, doc.Version, ErrInvalid)
+		return doc, fmt.Errorf("publish AUP %s %s: %w", doc.Audience, doc.Version, invalid("the text is empty"))
 	}
 	doc.ID, doc.Digest = 0, Digest(doc.Text)
 	if doc.PublishedAt.IsZero() {
@@ -143,7 +154,7 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, a Account, sig
 		return doc, fmt.Errorf("AUP document %d: %w", sig.DocumentID, ErrNotFound)
 	}
 	if !slices.Contains(d.Gate.Policy.AudiencesOf(a), doc.Audience) {
-		return doc, fmt.Errorf("%w: %s does not sign the %s AUP (theirs: %s)", ErrInvalid, a.Username, doc.Audience,
+		return doc, invalid("%s does not sign the %s AUP (theirs: %s)", a.Username, doc.Audience,
 			strings.Join(d.Gate.Policy.AudiencesOf(a), ", "))
 	}
 	if cur, ok := current(docs, doc.Audience, now); !ok || cur.ID != doc.ID || sig.Digest != doc.Digest {
@@ -153,13 +164,13 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, a Account, sig
 	case SignPortal:
 	case SignPaper:
 		if sig.FormDate.IsZero() || sig.FormDate.After(now) {
-			return doc, fmt.Errorf("%w: give the date written on the form (not in the future)", ErrInvalid)
+			return doc, invalid("Give the date written on the form (not in the future).")
 		}
 		if strings.TrimSpace(sig.Witness) == "" {
-			return doc, fmt.Errorf("%w: give the name of the witness on the form", ErrInvalid)
+			return doc, invalid("Give the name of the witness on the form.")
 		}
 	default:
-		return doc, fmt.Errorf("%w: signature method %q: want portal or paper", ErrInvalid, sig.Method)
+		return doc, invalid("signature method %q: want portal or paper", sig.Method)
 	}
 	sigs, err := r.Signatures(ctx, a.ID)
 	if err != nil {
@@ -239,11 +250,11 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 	c.ParentName, c.Relationship = strings.TrimSpace(c.ParentName), strings.TrimSpace(c.Relationship)
 	switch {
 	case !d.Gate.Policy.NeedsConsent(a):
-		return c, fmt.Errorf("consent for %s: %w: parental consent is only for pupils", a.Username, ErrInvalid)
+		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Parental consent is only for pupils."))
 	case c.ParentName == "" || c.Relationship == "":
-		return c, fmt.Errorf("consent for %s: %w: give the name of the parent or carer and how they are related", a.Username, ErrInvalid)
+		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Give the name of the parent or carer and how they are related."))
 	case c.GivenAt.IsZero() || c.GivenAt.After(now):
-		return c, fmt.Errorf("consent for %s: %w: give the date on the consent form (not in the future)", a.Username, ErrInvalid)
+		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Give the date on the consent form (not in the future)."))
 	}
 	if c.Method == "" {
 		c.Method = SignPaper
