@@ -258,30 +258,53 @@ func current(docs []AUPDocument, audience string, at time.Time) (AUPDocument, bo
 }
 
 // signed reports whether the signatures satisfy the audience at t. An
-// audience with no published document asks nothing. A signature of an
-// older version counts until the current version's ResignFrom.
+// audience with no published document asks nothing.
 func signed(docs []AUPDocument, sigs []Signature, audience string, t time.Time) bool {
+	st, _ := SignedStatus(docs, sigs, audience, t)
+	return st != Unsigned
+}
+
+// SignStatus says how an account's signatures meet an audience.
+type SignStatus string
+
+// The ways signatures meet an audience.
+const (
+	NothingToSign SignStatus = "nothing-published"
+	SignedCurrent SignStatus = "signed"
+	// SignedEarlier is a signature of an older version, which counts until
+	// the current version's ResignFrom.
+	SignedEarlier SignStatus = "signed-earlier"
+	Unsigned      SignStatus = "unsigned"
+)
+
+// SignedStatus is how sigs meet audience at t, with the signature that
+// counts (the current version's first, else the newest earlier one).
+func SignedStatus(docs []AUPDocument, sigs []Signature, audience string, t time.Time) (SignStatus, Signature) {
 	cur, ok := current(docs, audience, t)
 	if !ok {
-		return true
+		return NothingToSign, Signature{}
 	}
 	byID := make(map[int64]AUPDocument, len(docs))
 	for _, d := range docs {
 		byID[d.ID] = d
 	}
-	for _, s := range sigs {
+	var earlier *Signature
+	for i, s := range sigs {
 		d, ok := byID[s.DocumentID]
 		if !ok || d.Audience != audience || s.SignedAt.After(t) {
 			continue
 		}
 		if d.ID == cur.ID {
-			return true
+			return SignedCurrent, s
 		}
 		if cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom) {
-			return true
+			earlier = &sigs[i]
 		}
 	}
-	return false
+	if earlier != nil {
+		return SignedEarlier, *earlier
+	}
+	return Unsigned, Signature{}
 }
 
 // consented reports whether a pupil has parental consent in force at t,

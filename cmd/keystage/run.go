@@ -46,6 +46,10 @@ func commands() []command {
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
+		{"aup", "aup publish | list | record NAME | status | import FILE.csv: acceptable use policies and their signatures", cmdAUP},
+		{"consent", "consent record | withdraw NAME: a parent's or carer's permission for a pupil", cmdConsent},
+		{"suspend", "suspend NAME --until DATE|--for 3d --reason TEXT: take network access away for a time", cmdSuspend},
+		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}
