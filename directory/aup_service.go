@@ -37,7 +37,9 @@ func (e *InvalidError) Error() string { return e.Msg }
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
-func invalid(format string, args ...any) error { return &InvalidError{Msg: fmt.Sprintf(format, args...)} }
+func invalid(format string, args ...any) error {
+	return &InvalidError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // builtinAudiences are the AUP audiences every Keystage knows.
 var builtinAudiences = []string{"staff", "pupil-ks2", "pupil-ks1", "pupil", "community", "parent-permission"}
