@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -297,5 +299,21 @@ func TestAUPAudiencesFromConfig(t *testing.T) {
 	if code, _, errOut := keystage(t, "", "--config", bad, "config", "check"); code == 0 || !strings.Contains(errOut, "aup.consent_audience") ||
 		!strings.Contains(errOut, `aup.audience "Sixth Form"`) || !strings.Contains(errOut, "unknown role") {
 		t.Errorf("bad [aup]: %d %s", code, errOut)
+	}
+}
+
+// On SQLite a running server holds the store: the command says what to do
+// instead.
+func TestSuspendBesideSQLiteServer(t *testing.T) {
+	dir, ks := school(t)
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, dataDir: dir}
+	s, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	code, _, errOut := ks("", "suspend", "jteacher", "--for", "1d", "--reason", "r")
+	if code != 1 || !strings.Contains(errOut, "keystage serve holds the SQLite store: suspend in the portal instead") {
+		t.Errorf("beside a server: %d %s", code, errOut)
 	}
 }
