@@ -80,6 +80,10 @@ type Reader interface {
 	Signatures(ctx context.Context, accountID int64) ([]Signature, error)
 	Consents(ctx context.Context, accountID int64) ([]Consent, error)
 	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
+	// UpcomingSuspensions lists the suspensions of every account that start
+	// after t and have not been lifted, soonest first: frontends that end
+	// live sessions wait for their start.
+	UpcomingSuspensions(ctx context.Context, after time.Time) ([]Suspension, error)
 
 	NASClients(ctx context.Context) ([]NASClient, error)
 	// SyncRuns lists runs of a kind ("" for every kind), newest first.

@@ -32,6 +32,7 @@ type Config struct {
 	Portal    PortalSection    `toml:"portal"`
 	Metrics   MetricsSection   `toml:"metrics"`
 	Sync      SyncSection      `toml:"sync"`
+	AUP       AUPSection       `toml:"aup"`
 
 	loc *time.Location
 }
@@ -91,6 +92,7 @@ func defaults() Config {
 		RADIUS:    defaultRADIUS(),
 		Portal:    defaultPortal(),
 		Sync:      defaultSync(),
+		AUP:       defaultAUP(),
 	}
 }
 
@@ -172,6 +174,7 @@ func (c *Config) validate() problems {
 	c.Portal.validate(&p)
 	c.Metrics.validate(&p)
 	c.Sync.validate(&p)
+	c.AUP.validate(&p)
 	return p
 }
 
@@ -234,5 +237,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP
 }

@@ -48,6 +48,10 @@ func commands() []command {
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
 		{"sync", "sync --from oneroster:PATH|csv:PATH [--apply]: plan (and apply) the starters, movers and leavers from the MIS", cmdSync},
 		{"leavers", "leavers [--as-of DATE] [--apply]: plan (and apply) disabling past leavers and purging after retention", cmdLeavers},
+		{"aup", "aup publish | list | record NAME | status | import FILE.csv: acceptable use policies and their signatures", cmdAUP},
+		{"consent", "consent record | withdraw NAME: a parent's or carer's permission for a pupil", cmdConsent},
+		{"suspend", "suspend NAME --until DATE|--for 3d --reason TEXT: take network access away for a time", cmdSuspend},
+		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Credentials", testCredentials},
 		{"AUPSignaturesConsents", testAUP},
 		{"Suspensions", testSuspensions},
+		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"NASClients", testNAS},
 		{"SyncRuns", testSyncRuns},
 		{"SyncRefusals", testSyncRefusals},
@@ -512,6 +513,35 @@ func testSuspensions(t *testing.T, s directory.Store) {
 	}
 	if !g.ActiveAt(from.Add(time.Hour)) || g.ActiveAt(lifted) || g.ActiveAt(from.Add(-time.Second)) {
 		t.Error("ActiveAt disagrees with from, until and lifted")
+	}
+}
+
+func testUpcomingSuspensions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("soon", "U1"))
+	b := mustCreate(t, s, pupil("later", "U2"))
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	add := func(acct int64, from time.Time, lifted bool) directory.Suspension {
+		x := directory.Suspension{AccountID: acct, From: from, Reason: "r", CreatedBy: "dsl"}
+		if lifted {
+			x.LiftedAt, x.LiftedBy = now, "head"
+		}
+		update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &x) })
+		return x
+	}
+	add(a.ID, now.Add(-time.Hour), false) // started already
+	late := add(b.ID, now.Add(48*time.Hour), false)
+	add(a.ID, now.Add(2*time.Hour), true) // lifted before it began
+	soon := add(a.ID, now.Add(time.Hour), false)
+	got, err := s.UpcomingSuspensions(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != soon.ID || got[1].ID != late.ID || got[0].AccountID != a.ID || !got[0].From.Equal(soon.From) {
+		t.Fatalf("upcoming = %+v, want %d then %d", got, soon.ID, late.ID)
+	}
+	if got, err := s.UpcomingSuspensions(ctx, late.From); err != nil || len(got) != 0 {
+		t.Errorf("after the last start: %+v %v", got, err)
 	}
 }
 
