@@ -1,0 +1,111 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// trailPage is how many events or checkpoints are read at a time: enough
+// to keep round trips few, few enough that memory stays flat.
+const trailPage = 5000
+
+// Events streams the audit trail from afterSeq on, page by page.
+func Events(ctx context.Context, r Reader, afterSeq int64) iter.Seq2[audit.Event, error] {
+	return func(yield func(audit.Event, error) bool) {
+		for {
+			page, err := r.AuditEvents(ctx, afterSeq, trailPage)
+			if err != nil {
+				yield(audit.Event{}, err)
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(page) < trailPage {
+				return
+			}
+			afterSeq = page[len(page)-1].Seq
+		}
+	}
+}
+
+// Checkpoints streams the signed checkpoints in order.
+func Checkpoints(ctx context.Context, s Store) iter.Seq2[audit.Checkpoint, error] {
+	return func(yield func(audit.Checkpoint, error) bool) {
+		after := int64(0)
+		for {
+			page, err := s.Checkpoints(ctx, after, trailPage)
+			if err != nil {
+				yield(audit.Checkpoint{}, err)
+				return
+			}
+			for _, c := range page {
+				if !yield(c, nil) {
+					return
+				}
+			}
+			if len(page) < trailPage {
+				return
+			}
+			after = page[len(page)-1].Seq
+		}
+	}
+}
+
+// VerifyTrail walks the whole trail and its checkpoints (see
+// audit.VerifyTrail) in constant memory.
+func VerifyTrail(ctx context.Context, s Store, keys audit.Keys) (audit.TrailReport, error) {
+	return audit.VerifyTrail(keys, Events(ctx, s, 0), Checkpoints(ctx, s))
+}
+
+// Checkpoint signs the head of the trail when it has moved since the last
+// checkpoint, and reports whether it made one. Two nodes checkpointing the
+// same head at once is not an error: the first one's stands.
+func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Time) (audit.Checkpoint, bool, error) {
+	seq, hash, err := s.AuditHead(ctx)
+	if err != nil || seq == 0 {
+		return audit.Checkpoint{}, false, err
+	}
+	last, err := s.LastCheckpoint(ctx)
+	switch {
+	case err == nil && last.Seq >= seq:
+		return last, false, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return audit.Checkpoint{}, false, err
+	}
+	c := signer.Sign(seq, hash, now)
+	if err := s.AddCheckpoint(ctx, c); errors.Is(err, ErrConflict) {
+		return c, false, nil
+	} else if err != nil {
+		return c, false, err
+	}
+	return c, true, nil
+}
+
+// ExportEvents writes the events whose time is in [since, until) as JSON
+// Lines (zero bounds are open), streaming, and returns how many it wrote.
+func ExportEvents(ctx context.Context, r Reader, w io.Writer, since, until time.Time) (int64, error) {
+	ew := audit.NewEventWriter(w)
+	var n int64
+	for e, err := range Events(ctx, r, 0) {
+		if err != nil {
+			return n, err
+		}
+		if (!since.IsZero() && e.Time.Before(since)) || (!until.IsZero() && !e.Time.Before(until)) {
+			continue
+		}
+		if err := ew.Write(e); err != nil {
+			return n, fmt.Errorf("export audit event %d: %w", e.Seq, err)
+		}
+		n++
+	}
+	return n, nil
+}
