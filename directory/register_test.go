@@ -2,6 +2,9 @@ package directory_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +216,55 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 			!n.ConsentGiven.Equal(p.ConsentGiven) || !n.WiFiIssued.Equal(p.WiFiIssued) || n.MISID != p.MISID {
 			t.Errorf("%s: current %+v\n rebuilt %+v", name, n, p)
 		}
+	}
+}
+
+func TestPersonRecord(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.account(t, directory.Account{Username: "26zoe", Role: directory.RolePupil, GivenName: "Zoë", YearGroup: "7"}, "Lantern-Otter-93")
+	f.now = day(2026, 10, 6)
+	secret, err := f.d.IssueWiFi(ctx, "cli", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.act(t, day(2026, 10, 7), "suspension.add", "account:26zoe", nil, map[string]any{"reason": "test"},
+		func(ctx context.Context, tx directory.Tx) error {
+			return tx.AddSuspension(ctx, &directory.Suspension{AccountID: a.ID, From: day(2026, 10, 7), Reason: "test"})
+		})
+	var buf strings.Builder
+	if err := f.d.PersonRecord(ctx, "26zoe", &buf); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Username    string
+		Account     directory.Account
+		Credentials []map[string]any
+		Suspensions []directory.Suspension
+		AuditEvents []map[string]any `json:"audit_events"`
+	}
+	if err := json.Unmarshal([]byte(buf.String()), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, buf.String())
+	}
+	if got.Account.GivenName != "Zoë" || len(got.Credentials) != 2 || len(got.Suspensions) != 1 || len(got.AuditEvents) != 3 {
+		t.Errorf("record: %+v", got)
+	}
+	if strings.Contains(buf.String(), secret) || strings.Contains(buf.String(), "$argon2id") || strings.Contains(buf.String(), "Secret") {
+		t.Error("the record holds a secret")
+	}
+
+	// Purged: the trail still answers.
+	f.act(t, day(2026, 11, 1), directory.ActionAccountPurge, "account:26zoe", a.Snapshot(), nil,
+		func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
+	buf.Reset()
+	if err := f.d.PersonRecord(ctx, "26zoe", &buf); err != nil {
+		t.Fatal(err)
+	}
+	got.AuditEvents = nil
+	if err := json.Unmarshal([]byte(buf.String()), &got); err != nil || len(got.AuditEvents) != 4 || !strings.Contains(buf.String(), "purged") {
+		t.Errorf("purged record: %v\n%s", err, buf.String())
+	}
+	if err := f.d.PersonRecord(ctx, "nobody", &buf); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("nobody: %v", err)
 	}
 }
