@@ -125,26 +125,19 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, w io.Writ
 	}
 	bw.WriteString(`,"audit_events": [`)
 	ew := audit.NewEventWriter(bw)
-	after, n := int64(0), 0
-	for {
-		page, err := s.AuditEventsAbout(ctx, target, after, trailPage)
+	n := 0
+	for e, err := range EventsAbout(ctx, s, target) {
 		if err != nil {
 			return err
 		}
-		for _, e := range page {
-			if n > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n")
-			if err := ew.Write(e); err != nil {
-				return err
-			}
-			n++
+		if n > 0 {
+			bw.WriteString(",")
 		}
-		if len(page) < trailPage {
-			break
+		bw.WriteString("\n")
+		if err := ew.Write(e); err != nil {
+			return err
 		}
-		after = page[len(page)-1].Seq
+		n++
 	}
 	bw.WriteString("]\n}\n")
 	return bw.Flush()

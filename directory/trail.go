@@ -15,49 +15,52 @@ import (
 // to keep round trips few, few enough that memory stays flat.
 const trailPage = 5000
 
-// Events streams the audit trail from afterSeq on, page by page.
-func Events(ctx context.Context, r Reader, afterSeq int64) iter.Seq2[audit.Event, error] {
-	return func(yield func(audit.Event, error) bool) {
+// paged streams what fetch returns page by page, each page starting after
+// the key of the last item of the one before.
+func paged[T any](fetch func(after int64) ([]T, error), key func(T) int64) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var after int64
 		for {
-			page, err := r.AuditEvents(ctx, afterSeq, trailPage)
+			page, err := fetch(after)
 			if err != nil {
-				yield(audit.Event{}, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
-			for _, e := range page {
-				if !yield(e, nil) {
+			for _, x := range page {
+				if !yield(x, nil) {
 					return
 				}
 			}
 			if len(page) < trailPage {
 				return
 			}
-			afterSeq = page[len(page)-1].Seq
+			after = key(page[len(page)-1])
 		}
 	}
 }
 
+func eventSeq(e audit.Event) int64 { return e.Seq }
+
+// Events streams the audit trail from afterSeq on, page by page.
+func Events(ctx context.Context, r Reader, afterSeq int64) iter.Seq2[audit.Event, error] {
+	return paged(func(after int64) ([]audit.Event, error) {
+		return r.AuditEvents(ctx, max(after, afterSeq), trailPage)
+	}, eventSeq)
+}
+
+// EventsAbout streams the events about one target.
+func EventsAbout(ctx context.Context, r Reader, target string) iter.Seq2[audit.Event, error] {
+	return paged(func(after int64) ([]audit.Event, error) {
+		return r.AuditEventsAbout(ctx, target, after, trailPage)
+	}, eventSeq)
+}
+
 // Checkpoints streams the signed checkpoints in order.
 func Checkpoints(ctx context.Context, s Store) iter.Seq2[audit.Checkpoint, error] {
-	return func(yield func(audit.Checkpoint, error) bool) {
-		after := int64(0)
-		for {
-			page, err := s.Checkpoints(ctx, after, trailPage)
-			if err != nil {
-				yield(audit.Checkpoint{}, err)
-				return
-			}
-			for _, c := range page {
-				if !yield(c, nil) {
-					return
-				}
-			}
-			if len(page) < trailPage {
-				return
-			}
-			after = page[len(page)-1].Seq
-		}
-	}
+	return paged(func(after int64) ([]audit.Checkpoint, error) {
+		return s.Checkpoints(ctx, after, trailPage)
+	}, func(c audit.Checkpoint) int64 { return c.Seq })
 }
 
 // VerifyTrail walks the whole trail and its checkpoints (see

@@ -31,6 +31,7 @@ type Config struct {
 	RADIUS    RADIUSSection    `toml:"radius"`
 	Portal    PortalSection    `toml:"portal"`
 	Metrics   MetricsSection   `toml:"metrics"`
+	Audit     AuditSection     `toml:"audit"`
 
 	loc *time.Location
 }
@@ -89,6 +90,7 @@ func defaults() Config {
 		LDAP:      defaultLDAP(),
 		RADIUS:    defaultRADIUS(),
 		Portal:    defaultPortal(),
+		Audit:     defaultAudit(),
 	}
 }
 
@@ -169,6 +171,7 @@ func (c *Config) validate() problems {
 	c.RADIUS.validate(&p)
 	c.Portal.validate(&p)
 	c.Metrics.validate(&p)
+	c.Audit.validate(&p)
 	return p
 }
 
@@ -231,5 +234,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleAudit
 }

@@ -46,6 +46,8 @@ func commands() []command {
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
+		{"audit", "audit verify | checkpoint | key | export: the tamper-evident audit trail", cmdAudit},
+		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -24,8 +24,8 @@ var demoPortalRoles = []struct{ role, mis string }{
 }
 
 // buildPortal makes the portal when the configuration enables it. The MIS
-// sync and the auditors' exports are left out until the lifecycle and
-// audit packages provide them: their pages do not appear.
+// sync is left out until the lifecycle package provides it: its pages do
+// not appear.
 func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	pc := cfg.Portal
 	if !pc.Enabled {
@@ -38,7 +38,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
 	pcfg.Log = e.logger().With("frontend", "portal")
-	p, err := portal.New(d, pcfg, portal.Services{})
+	p, err := portal.New(d, pcfg, portal.Services{Exports: directory.Exports{D: d, Location: cfg.Location()}})
 	if err != nil {
 		return nil, err
 	}
