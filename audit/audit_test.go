@@ -430,3 +430,24 @@ func FuzzReadEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeys: key files come from the operator's disk and may be
+// anything; parsing must fail cleanly, and a key that parses must work.
+func FuzzParseKeys(f *testing.F) {
+	pemKey, _ := GenerateSigningKey()
+	key, _ := ParseSigningKey(pemKey)
+	f.Add(pemKey)
+	f.Add(PublicKeyPEM(key.Public().(ed25519.PublicKey)))
+	f.Add([]byte("MCowBQYDK2VwAyEA"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if k, err := ParseSigningKey(data); err == nil {
+			c := NewSigner(k).Sign(1, "h", time.Unix(0, 0))
+			if err := NewKeys(k.Public().(ed25519.PublicKey)).Verify(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if pub, err := ParsePublicKey(data); err == nil && len(pub) != ed25519.PublicKeySize {
+			t.Fatalf("public key of %d bytes", len(pub))
+		}
+	})
+}
