@@ -215,8 +215,11 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		if err != nil {
 			return err
 		}
+		if e.Time.After(asOf.Add(ClockSkew)) {
+			break
+		}
 		if e.Time.After(asOf) {
-			continue // the clocks of several nodes need not agree to the microsecond
+			continue
 		}
 		name, ok := strings.CutPrefix(e.Target, "account:")
 		if !ok {

@@ -268,3 +268,29 @@ func TestPersonRecord(t *testing.T) {
 		t.Errorf("nobody: %v", err)
 	}
 }
+
+func TestExportEventsBetween(t *testing.T) {
+	f := newFixture(t)
+	times := []time.Time{day(2026, 1, 1), day(2026, 1, 2), day(2026, 1, 3),
+		day(2026, 1, 2).Add(30 * time.Minute), // from a node whose clock is behind
+		day(2026, 1, 4), day(2026, 1, 5)}
+	for _, at := range times {
+		f.act(t, at, "test.note", "test", nil, map[string]string{"at": at.String()}, nil)
+	}
+	var buf strings.Builder
+	n, err := directory.ExportEvents(context.Background(), f.s, &buf, day(2026, 1, 2), day(2026, 1, 3).Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		e, err := audit.ReadEvent([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	if n != 3 || len(seqs) != 3 || seqs[0] != 2 || seqs[1] != 3 || seqs[2] != 4 {
+		t.Errorf("exported %d: %v", n, seqs)
+	}
+}
