@@ -13,7 +13,8 @@ import (
 // registerPage is how many accounts the current register reads at a time.
 const registerPage = 500
 
-// Register gives the access register, one row per person, to emit. With a
+// Register gives the access register, one row per person (service
+// accounts, which are applications, are left out), to emit. With a
 // zero asOf it is the register now, read from the store page by page in
 // constant memory. With asOf set it is the register as it stood then,
 // rebuilt from the audit trail alone: people purged since appear, changes
@@ -67,6 +68,9 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 			return err
 		}
 		for _, a := range page {
+			if a.Role == RoleService {
+				continue // an application's account, not a person's
+			}
 			row, err := d.currentRow(ctx, a, byID, now)
 			if err != nil {
 				return err
@@ -145,6 +149,7 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 // details, whatever its action (create, update, move, disable, …).
 const (
 	ActionAccountPurge   = "account.purge"
+	ActionGuestCreate    = "guest.create"
 	ActionAUPSign        = "aup.sign"
 	ActionConsentAdd     = "consent.add"
 	ActionConsentRemove  = "consent.withdraw"
@@ -196,6 +201,8 @@ type eventState struct {
 	IncidentRef  string    `json:"incident_ref"`
 	SuspensionID int64     `json:"suspension_id"`
 	LiftedAt     time.Time `json:"lifted_at"`
+	// Account is the snapshot inside a guest.create event.
+	Account *AccountSnapshot `json:"account"`
 }
 
 func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
@@ -236,9 +243,12 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 			if p := people[name]; p != nil {
 				p.purged = e.Time
 			}
-		case strings.HasPrefix(e.Action, "account.") && after.Username != "" && after.Role != "":
+		case (strings.HasPrefix(e.Action, "account.") && after.Username != "" && after.Role != "") ||
+			(e.Action == ActionGuestCreate && after.Account != nil):
 			var snap AccountSnapshot
-			if err := json.Unmarshal(e.After, &snap); err != nil {
+			if after.Account != nil {
+				snap = *after.Account
+			} else if err := json.Unmarshal(e.After, &snap); err != nil {
 				continue
 			}
 			if snap.Username != name { // renamed: the record follows the person
@@ -262,6 +272,9 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 				p.disabled = time.Time{}
 			}
 			p.snap = snap
+			if e.Action == ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
+				p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
+			}
 		case e.Action == ActionAUPSign:
 			p := get(name)
 			if after.Audience == consentAud {
@@ -315,8 +328,8 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		}
 	}
 	for _, p := range order {
-		if p.created.IsZero() {
-			continue // events about someone whose account the trail never shows
+		if p.created.IsZero() || p.snap.Role == RoleService {
+			continue // events about someone whose account the trail never shows; apps are not people
 		}
 		if err := emit(d.pastRow(p, asOf)); err != nil {
 			return err

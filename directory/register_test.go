@@ -133,6 +133,21 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	alice = update(day(2026, 9, 1), alice, "account.update", func(a *directory.Account) { a.YearGroup, a.RegGroup = "8", "8A" })
 	add(day(2026, 9, 2), directory.Account{Username: "26ddavis", Role: directory.RolePupil, Source: directory.SourceMIS,
 		MISID: "P300", GivenName: "Dan", FamilyName: "Davis", YearGroup: "7", RegGroup: "7B"})
+	guest := directory.Account{Username: "guest-eve", Role: directory.RoleGuest, GivenName: "Eve", FamilyName: "Evans"}
+	f.now = day(2026, 9, 20)
+	if err := f.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.CreateAccount(ctx, &guest); err != nil {
+			return err
+		}
+		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: guest.ID, Kind: directory.CredWiFi, Secret: "sealed", CreatedAt: f.now}); err != nil {
+			return err
+		}
+		return f.d.Record(ctx, tx, "user:cclark", directory.ActionGuestCreate, "account:"+guest.Username, nil,
+			map[string]any{"account": guest.Snapshot(), "sponsor": "cclark", "purpose": "governors' meeting"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	add(day(2026, 9, 20), directory.Account{Username: "nslcd", Role: directory.RoleService})
 	f.act(t, day(2026, 10, 1), directory.ActionAccountPurge, "account:"+bob.Username, bob.Snapshot(), nil,
 		func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, bob.ID) })
 	// Changes after the last date below must not show in it.
@@ -192,6 +207,9 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	if _, ok := r["26ddavis"]; !ok || r["21bbrown"].State != "disabled" || !r["21bbrown"].Purged.IsZero() {
 		t.Errorf("2026-09-15: %+v", r)
 	}
+	if g, ok := f.register(t, day(2026, 9, 21))["guest-eve"]; !ok || g.Role != "guest" || !g.WiFiIssued.Equal(day(2026, 9, 20)) || g.AUPAudience != "community" {
+		t.Errorf("the guest on 2026-09-21: %+v", g)
+	}
 
 	r = f.register(t, day(2026, 11, 1))
 	if b := r["21bbrown"]; b.State != "purged" || !b.Purged.Equal(day(2026, 10, 1)) || b.MISID != "P200" {
@@ -209,7 +227,10 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	if _, ok := now["21bbrown"]; ok {
 		t.Error("a purged person is in the current register")
 	}
-	for _, name := range []string{"25aadams", "cclark", "26ddavis"} {
+	if _, ok := now["nslcd"]; ok || past["nslcd"].Username != "" {
+		t.Error("a service account is in the register")
+	}
+	for _, name := range []string{"25aadams", "cclark", "26ddavis", "guest-eve"} {
 		n, p := now[name], past[name]
 		if n.Name != p.Name || n.YearGroup != p.YearGroup || n.RegGroup != p.RegGroup || n.State != p.State ||
 			n.AUPVersion != p.AUPVersion || !n.AUPSigned.Equal(p.AUPSigned) || n.AUPMethod != p.AUPMethod ||
