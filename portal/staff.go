@@ -209,7 +209,9 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	sp := directory.Suspension{AccountID: a.ID, From: now, Until: until, Reason: reason, IncidentRef: ref,
 		CreatedBy: "user:" + rq.acct.Username, CreatedAt: now}
 	err = s.record(r.Context(), rq, "suspension.add", "account:"+a.Username, nil,
-		map[string]any{"from": now, "until": until, "reason": reason, "incident_ref": ref},
+		// The id is read when the event is recorded, after the insert: the
+		// register rebuilt from the trail matches the lift to it.
+		map[string]any{"suspension_id": &sp.ID, "from": now, "until": until, "reason": reason, "incident_ref": ref},
 		func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &sp) })
 	if err != nil {
 		s.fail(w, r, rq, err)
