@@ -70,10 +70,13 @@ func VerifyTrail(ctx context.Context, s Store, keys audit.Keys) (audit.TrailRepo
 }
 
 // Checkpoint signs the head of the trail when it has moved since the last
-// checkpoint, and reports whether it made one. Two nodes checkpointing the
-// same head at once is not an error: the first one's stands.
+// checkpoint, and reports whether it made one. It first checks the events
+// since the last checkpoint, so that it never vouches for a chain that is
+// already broken (the error is then a *audit.ChainError). Two nodes
+// checkpointing the same head at once is not an error: the first one's
+// stands.
 func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Time) (audit.Checkpoint, bool, error) {
-	seq, hash, err := s.AuditHead(ctx)
+	seq, _, err := s.AuditHead(ctx)
 	if err != nil || seq == 0 {
 		return audit.Checkpoint{}, false, err
 	}
@@ -83,6 +86,22 @@ func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Tim
 		return last, false, nil
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return audit.Checkpoint{}, false, err
+	}
+	v := audit.NewVerifier(last.Seq, last.Hash)
+	for e, err := range Events(ctx, s, last.Seq) {
+		if err != nil {
+			return audit.Checkpoint{}, false, err
+		}
+		if e.Seq > seq {
+			break // appended since the head was read: the next checkpoint's
+		}
+		if err := v.Next(e); err != nil {
+			return audit.Checkpoint{}, false, fmt.Errorf("not signing a checkpoint over a broken chain: %w", err)
+		}
+	}
+	seq, hash := v.Head()
+	if seq == last.Seq {
+		return last, false, nil
 	}
 	c := signer.Sign(seq, hash, now)
 	if err := s.AddCheckpoint(ctx, c); errors.Is(err, ErrConflict) {

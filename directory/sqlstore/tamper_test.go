@@ -96,6 +96,20 @@ func TestVerifyNamesTamperingInTheDatabase(t *testing.T) {
 	}
 }
 
+func TestCheckpointRefusesABrokenChain(t *testing.T) {
+	ctx := context.Background()
+	s := OpenSQLite(t)
+	seedTrail(t, s)
+	exec(t, s.(*sqlstore.Store).DB(), "UPDATE audit_events SET actor = 'mallory' WHERE seq = 33")
+	pemKey, _ := audit.GenerateSigningKey()
+	key, _ := audit.ParseSigningKey(pemKey)
+	_, made, err := directory.Checkpoint(ctx, s, audit.NewSigner(key), time.Now())
+	var ce *audit.ChainError
+	if made || !errors.As(err, &ce) || ce.Seq != 33 {
+		t.Fatalf("checkpoint over an altered event 33: made %v, %v", made, err)
+	}
+}
+
 // seedTrail records 35 events with a checkpoint after every tenth.
 func seedTrail(t *testing.T, s directory.Store) audit.Keys {
 	t.Helper()
