@@ -33,6 +33,7 @@ type Config struct {
 	Metrics   MetricsSection   `toml:"metrics"`
 	Sync      SyncSection      `toml:"sync"`
 	AUP       AUPSection       `toml:"aup"`
+	Audit     AuditSection     `toml:"audit"`
 
 	loc *time.Location
 }
@@ -93,6 +94,7 @@ func defaults() Config {
 		Portal:    defaultPortal(),
 		Sync:      defaultSync(),
 		AUP:       defaultAUP(),
+		Audit:     defaultAudit(),
 	}
 }
 
@@ -175,6 +177,7 @@ func (c *Config) validate() problems {
 	c.Metrics.validate(&p)
 	c.Sync.validate(&p)
 	c.AUP.validate(&p)
+	c.Audit.validate(&p)
 	return p
 }
 
@@ -237,5 +240,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
 }
