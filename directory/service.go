@@ -38,6 +38,11 @@ type Directory struct {
 	PolicyFor func(Account) string
 	// AccessEnded are called after an account loses access (see EndAccess).
 	AccessEnded []func(ctx context.Context, a Account)
+	// Observer is told of every request a frontend answers (see Outcome);
+	// nil: none. It must be quick and safe for concurrent use.
+	Observer func(Outcome)
+	// JobObserver is told of every scheduled job run (see ObserveJob).
+	JobObserver func(job, result string, took time.Duration)
 }
 
 // Config is what New needs beyond the store.

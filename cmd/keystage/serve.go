@@ -44,7 +44,7 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 		}
 		out = append(out, *c)
 	}
-	m, err := metricsFrontend(cfg, s, out)
+	m, err := metricsFrontend(cfg, s, d, out)
 	if err != nil {
 		return nil, err
 	}

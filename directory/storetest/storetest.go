@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
 		{"AuditEventsAbout", testAuditEventsAbout},
+		{"JobLock", testJobLock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1060,4 +1061,195 @@ func testAuditEventsAbout(t *testing.T, s directory.Store) {
 	if none, err := s.AuditEventsAbout(ctx, "account:nobody", 0, 0); err != nil || len(none) != 0 {
 		t.Errorf("events about nobody: %+v %v", none, err)
 	}
+}
+
+// lockOf asserts that a store is a directory.JobLocker.
+func lockOf(t *testing.T, s directory.Store) directory.JobLocker {
+	t.Helper()
+	l, ok := s.(directory.JobLocker)
+	if !ok {
+		t.Fatalf("%T is not a directory.JobLocker", s)
+	}
+	return l
+}
+
+// tryLock takes a job lock and says whether it was granted.
+func tryLock(t *testing.T, ctx context.Context, l directory.JobLocker, name string) (func(), bool) {
+	t.Helper()
+	release, ok, err := l.TryJobLock(ctx, name)
+	if err != nil {
+		t.Fatalf("TryJobLock(%q): %v", name, err)
+	}
+	if ok != (release != nil) {
+		t.Fatalf("TryJobLock(%q): ok %v but release given %v", name, ok, release != nil)
+	}
+	return release, ok
+}
+
+// Within one store a job lock is exclusive too: two goroutines of one node
+// must not both run the sync.
+func testJobLock(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	l := lockOf(t, s)
+	release, ok := tryLock(t, ctx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a free lock was refused")
+	}
+	if _, ok := tryLock(t, ctx, l, "mis-sync"); ok {
+		t.Fatal("a held lock was granted again to its own store")
+	}
+	other, ok := tryLock(t, ctx, l, "leaver-job")
+	if !ok {
+		t.Fatal("a lock of another name was refused")
+	}
+	other()
+	release()
+	release() // a second release is harmless
+	// Released on a context that has ended: the job's deadline passing
+	// must not keep the lock.
+	jobCtx, cancel := context.WithCancel(ctx)
+	release, ok = tryLock(t, jobCtx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a released lock was refused")
+	}
+	cancel()
+	release()
+	release, ok = tryLock(t, ctx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a lock released after its context ended was refused")
+	}
+	release()
+
+	// Many goroutines at once: exactly one wins.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		winners  int
+		releases []func()
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, ok, err := l.TryJobLock(ctx, "race")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				winners++
+				releases = append(releases, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range releases {
+		r()
+	}
+	if winners != 1 {
+		t.Errorf("%d goroutines got one lock, want 1", winners)
+	}
+}
+
+// Nodes makes a fresh database and returns a function that opens a store
+// on it, as another node would; the stores are closed when the test ends.
+// A backend that lets one process at a time open its database for writing
+// (SQLite) returns an error wrapping directory.ErrLocked while another
+// store is open.
+type Nodes func(t *testing.T) func() (directory.Store, error)
+
+// RunNodes runs the tests of several stores on one database.
+func RunNodes(t *testing.T, nodes Nodes) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, nodes Nodes)
+	}{
+		{"JobLockOneNodeAtATime", testJobLockAcrossNodes},
+		{"JobLockReleasedOnClose", testJobLockReleasedOnClose},
+		{"JobLocksOfSeparateDirectories", testJobLocksSeparate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, nodes) })
+	}
+}
+
+func mustOpen(t *testing.T, open func() (directory.Store, error)) directory.Store {
+	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testJobLockAcrossNodes(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	open := nodes(t)
+	a := lockOf(t, mustOpen(t, open))
+	sb, err := open()
+	if errors.Is(err, directory.ErrLocked) {
+		// One node per database: JobLock covers one store's goroutines,
+		// and JobLockReleasedOnClose the next process to open it.
+		t.Skipf("the backend allows one open store per database: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := lockOf(t, sb)
+	releaseA, ok := tryLock(t, ctx, a, "mis-sync")
+	if !ok {
+		t.Fatal("node A was refused a free lock")
+	}
+	if _, ok := tryLock(t, ctx, b, "mis-sync"); ok {
+		t.Fatal("node B was granted the lock node A holds")
+	}
+	if r, ok := tryLock(t, ctx, b, "leaver-job"); !ok {
+		t.Fatal("node B was refused a lock of another name")
+	} else {
+		r()
+	}
+	releaseA()
+	releaseB, ok := tryLock(t, ctx, b, "mis-sync")
+	if !ok {
+		t.Fatal("node B was refused the lock after node A released it")
+	}
+	if _, ok := tryLock(t, ctx, a, "mis-sync"); ok {
+		t.Fatal("node A was granted the lock node B holds")
+	}
+	releaseB()
+}
+
+func testJobLockReleasedOnClose(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	open := nodes(t)
+	holder := mustOpen(t, open)
+	if _, ok := tryLock(t, ctx, lockOf(t, holder), "mis-sync"); !ok {
+		t.Fatal("a free lock was refused")
+	}
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next := mustOpen(t, open)
+	release, ok := tryLock(t, ctx, lockOf(t, next), "mis-sync")
+	if !ok {
+		t.Fatal("the lock of a closed store was not released")
+	}
+	release()
+}
+
+// Two directories (two schemas of one PostgreSQL database, two SQLite
+// files) are two trusts: their jobs do not wait for each other.
+func testJobLocksSeparate(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	a := mustOpen(t, nodes(t))
+	b := mustOpen(t, nodes(t))
+	ra, okA := tryLock(t, ctx, lockOf(t, a), "mis-sync")
+	rb, okB := tryLock(t, ctx, lockOf(t, b), "mis-sync")
+	if !okA || !okB {
+		t.Fatalf("separate directories: granted %v and %v, want both", okA, okB)
+	}
+	ra()
+	rb()
 }
