@@ -94,6 +94,9 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	}, func(row []string, line int) error {
 		exp.Rows++
 		id := field(row, col.id)
+		if id != "" {
+			id = m.IDPrefix + id
+		}
 		rec := Record{File: file, Line: line, MISID: id}
 		// refuse takes the id, not the record, so that the record stays on
 		// the stack: at 200,000 rows that is a heap allocation a row saved.
