@@ -51,6 +51,7 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadExport, err)
 	}
+	t.findHeader(m.ID)
 	var missing []string
 	find := func(key, header string) int {
 		if header == "" {
