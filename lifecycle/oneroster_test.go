@@ -87,6 +87,14 @@ func zipFolder(t *testing.T, dir, prefix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if prefix != "" {
+		// What a Mac's "Compress" adds beside the folder.
+		for _, extra := range []string{"__MACOSX/" + prefix + "._manifest.csv", ".DS_Store"} {
+			if _, err := zw.Create(extra); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, e := range ents {
 		w, err := zw.Create(prefix + e.Name())
 		if err != nil {
