@@ -47,19 +47,28 @@ func newCSVTable(file string, r io.Reader) (*csvTable, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	t := &csvTable{file: file, r: cr, cols: map[string]int{}}
-	h, err := cr.Read()
+	if err := t.readHeader(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readHeader takes the next row as the header.
+func (t *csvTable) readHeader() error {
+	h, err := t.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", file, errNoHeader)
+		return fmt.Errorf("%s: %w", t.file, errNoHeader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: header row: %w", file, err)
+		return fmt.Errorf("%s: header row: %w", t.file, err)
 	}
 	for _, name := range h {
 		if !utf8.ValidString(name) {
-			return nil, fmt.Errorf("%s: the header row %w", file, errNotUTF8)
+			return fmt.Errorf("%s: the header row %w", t.file, errNotUTF8)
 		}
 	}
 	t.header = make([]string, len(h))
+	t.cols = make(map[string]int, len(h))
 	for i, name := range h {
 		t.header[i] = strings.TrimSpace(name)
 		k := foldHeader(name)
@@ -67,7 +76,30 @@ func newCSVTable(file string, r io.Reader) (*csvTable, error) {
 			t.cols[k] = i
 		}
 	}
-	return t, nil
+	return nil
+}
+
+// maxPreamble is how many rows before the header a report may print (a
+// title, the date it was run, a blank line).
+const maxPreamble = 5
+
+// findHeader moves past a report's title rows to the first row that has
+// the column want, when the first row does not. When no row near the top
+// has it the first row stays the header, so that the error names it.
+func (t *csvTable) findHeader(want string) {
+	if want == "" || t.col(want) >= 0 {
+		return
+	}
+	header, cols := t.header, t.cols
+	for range maxPreamble {
+		if t.readHeader() != nil {
+			break
+		}
+		if t.col(want) >= 0 {
+			return
+		}
+	}
+	t.header, t.cols = header, cols
 }
 
 // foldHeader makes header names compare without case, spaces or

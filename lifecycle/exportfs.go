@@ -27,13 +27,36 @@ func openExportFS(p string) (fs.FS, func(), error) {
 		fsys, closeFS = zr, func() { _ = zr.Close() }
 	}
 	if _, ok := findFile(fsys, "manifest.csv"); !ok {
-		if ents, err := fs.ReadDir(fsys, "."); err == nil && len(ents) == 1 && ents[0].IsDir() {
-			if sub, err := fs.Sub(fsys, ents[0].Name()); err == nil {
+		if dir, ok := onlyFolder(fsys); ok {
+			if sub, err := fs.Sub(fsys, dir); err == nil {
 				fsys = sub
 			}
 		}
 	}
 	return fsys, closeFS, nil
+}
+
+// onlyFolder is the one folder at the top of fsys, not counting what a
+// Mac adds to a zip it makes (__MACOSX, ._ files, .DS_Store).
+func onlyFolder(fsys fs.FS) (string, bool) {
+	ents, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return "", false
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.Name() == "__MACOSX" || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !e.IsDir() {
+			return "", false
+		}
+		dirs = append(dirs, e.Name())
+	}
+	if len(dirs) != 1 {
+		return "", false
+	}
+	return dirs[0], true
 }
 
 // findFile finds a file at the top of fsys whatever the case of its name

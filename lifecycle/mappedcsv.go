@@ -51,6 +51,7 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadExport, err)
 	}
+	t.findHeader(m.ID)
 	var missing []string
 	find := func(key, header string) int {
 		if header == "" {
@@ -94,6 +95,9 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	}, func(row []string, line int) error {
 		exp.Rows++
 		id := field(row, col.id)
+		if id != "" {
+			id = m.IDPrefix + id
+		}
 		rec := Record{File: file, Line: line, MISID: id}
 		// refuse takes the id, not the record, so that the record stays on
 		// the stack: at 200,000 rows that is a heap allocation a row saved.

@@ -231,3 +231,21 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+func TestMappedCSVTitleRows(t *testing.T) {
+	// Reports printed with a title and the date they were run above the header.
+	in := "Student List (current),,\r\nPrinted 02/09/2026 07:00,,\r\n\r\nAdno,Forename,Surname\r\n1001,Zoë,Smith\r\n"
+	m := CSVMapping{ID: "Adno", GivenName: "Forename", FamilyName: "Surname", FixedRole: "pupil"}
+	exp, err := readMappedCSV(context.Background(), "list.csv", strings.NewReader(in), m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExport(t, exp, []string{
+		`5 1001 pupil "Zoë" "Smith" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=-`,
+	}, nil)
+	// Without the id column anywhere near the top, the error shows the first row.
+	_, err = readMappedCSV(context.Background(), "list.csv", strings.NewReader("Title\nA,B\nC,D\n1,2\n"), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "its header is Title:") {
+		t.Errorf("error %v, want the missing columns named against the first row", err)
+	}
+}

@@ -342,7 +342,9 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 		}
 		r.PreferredName = field(row, col.preferred)
 		r.Email = field(row, col.email)
-		if r.Role == directory.RolePupil {
+		// A delta row that does not restate the role may still give the
+		// year: the account's role decides whether it counts.
+		if r.Role == directory.RolePupil || r.Role == "" {
 			for g := range strings.SplitSeq(field(row, col.grades), ",") {
 				if y := oneRosterGrade(g); y != "" {
 					r.YearGroup = y
