@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"keystage.dev/keystage/directory"
@@ -107,6 +108,6 @@ func aupList(e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "%d document(s); audiences known: %v\n", len(docs), d.Gate.Policy.KnownAudiences())
+	fmt.Fprintf(e.stderr, "%d document(s); audiences known: %s\n", len(docs), strings.Join(d.Gate.Policy.KnownAudiences(), ", "))
 	return nil
 }

@@ -283,9 +283,9 @@ func TestSuspendCommands(t *testing.T) {
 }
 
 func TestAUPAudiencesFromConfig(t *testing.T) {
-	dir, ks := school(t)
+	dir, _ := school(t)
 	cfgPath := writeFile(t, dir, "keystage.toml", fmt.Sprintf("data_dir = %q\n[aup]\n[[aup.audience]]\nname = \"ks2-tablets\"\nroles = [\"pupil\"]\nyears = [\"4\"]\n", dir))
-	ks = func(stdin string, args ...string) (int, string, string) {
+	ks := func(stdin string, args ...string) (int, string, string) {
 		return keystage(t, stdin, append([]string{"--config", cfgPath}, args...)...)
 	}
 	if code, _, errOut := ks("", "aup", "publish", "--audience", "ks2-tablets", "--version", "1", "--file", writeFile(t, dir, "t.md", "tablets")); code != 0 {

@@ -16,7 +16,6 @@ func cmdConsent(e *env, args []string) error {
 	parent := fs.String("parent", "", "record: the parent's or carer's name")
 	rel := fs.String("relationship", "", "record: how they are related (mother, father, carer, …)")
 	date := fs.String("date", "", "record: the date on the consent form (default today)")
-	method := fs.String("method", "paper", "record: how it was given: paper or portal")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -26,9 +25,6 @@ func cmdConsent(e *env, args []string) error {
 	}
 	if sub == "record" && (strings.TrimSpace(*parent) == "" || strings.TrimSpace(*rel) == "") {
 		return usagef("want --parent and --relationship, as written on the form")
-	}
-	if !oneOf(*method, "paper", "portal") {
-		return usagef("--method %q: want paper or portal", *method)
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -60,7 +56,7 @@ func cmdConsent(e *env, args []string) error {
 		}
 	}
 	c, err := d.RecordConsent(e.ctx, e.actor(), a, directory.Consent{ParentName: *parent, Relationship: *rel, GivenAt: given,
-		Method: directory.SignMethod(*method)})
+		Method: directory.SignPaper})
 	if err != nil {
 		return err
 	}
