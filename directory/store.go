@@ -58,6 +58,9 @@ type Reader interface {
 	// an account purged at or after since (usernames are not reused within
 	// the retention period).
 	UsernameTaken(ctx context.Context, username string, since time.Time) (bool, error)
+	// PurgedUsernames lists the usernames of accounts purged at or after
+	// since, sorted, for a caller that checks many names at once.
+	PurgedUsernames(ctx context.Context, since time.Time) ([]string, error)
 
 	Group(ctx context.Context, id int64) (Group, error)
 	GroupByName(ctx context.Context, name string) (Group, error)
@@ -77,14 +80,27 @@ type Reader interface {
 	Signatures(ctx context.Context, accountID int64) ([]Signature, error)
 	Consents(ctx context.Context, accountID int64) ([]Consent, error)
 	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
+	// UpcomingSuspensions lists the suspensions of every account that start
+	// after t and have not been lifted, soonest first: frontends that end
+	// live sessions wait for their start.
+	UpcomingSuspensions(ctx context.Context, after time.Time) ([]Suspension, error)
 
 	NASClients(ctx context.Context) ([]NASClient, error)
+	// SyncRuns lists runs of a kind ("" for every kind), newest first.
 	SyncRuns(ctx context.Context, kind string, limit int) ([]SyncRun, error)
+	// SyncRefusals is the queue of refused MIS rows, by MIS id then line.
+	SyncRefusals(ctx context.Context) ([]SyncRefusal, error)
+	// MissingRuns gives, by MIS id, how many consecutive bulk exports each
+	// absent person has been missing from.
+	MissingRuns(ctx context.Context) (map[string]int, error)
 
 	// AuditEvents lists events with Seq > afterSeq in order, at most limit.
 	AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error)
 	// AuditHead is the last event's Seq and Hash (0, "" when empty).
 	AuditHead(ctx context.Context) (int64, string, error)
+	// AuditEventsAbout lists the events about one target ("account:jsmith")
+	// with Seq > afterSeq in order, at most limit.
+	AuditEventsAbout(ctx context.Context, target string, afterSeq int64, limit int) ([]audit.Event, error)
 }
 
 // Tx is a transaction: everything read and written through it commits or
@@ -122,6 +138,11 @@ type Tx interface {
 	DeleteNASClient(ctx context.Context, id int64) error
 
 	AddSyncRun(ctx context.Context, r *SyncRun) error
+	// ReplaceSyncRefusals makes the queue of refused rows exactly rs.
+	ReplaceSyncRefusals(ctx context.Context, rs []SyncRefusal) error
+	// ReplaceMissingRuns makes the missing-run counts exactly runs (a count
+	// of 0 or less is left out).
+	ReplaceMissingRuns(ctx context.Context, runs map[string]int) error
 
 	// Record appends an event to the audit trail, chaining it onto the
 	// last one; Seq, PrevHash and Hash are set by the store.
@@ -202,6 +223,20 @@ type Store interface {
 	DeletePortalSessionsOf(ctx context.Context, accountID int64, keep string) (int, error)
 	// PurgePortalSessions deletes sessions expired before t.
 	PurgePortalSessions(ctx context.Context, before time.Time) (int, error)
+
+	// Signed checkpoints of the audit chain. They vouch for the trail
+	// rather than change the directory, so they are written without an
+	// audit event.
+
+	// AddCheckpoint stores a checkpoint; ErrConflict when that event is
+	// checkpointed already (another node got there first).
+	AddCheckpoint(ctx context.Context, c audit.Checkpoint) error
+	// Checkpoints lists checkpoints with Seq > afterSeq in order, at most
+	// limit.
+	Checkpoints(ctx context.Context, afterSeq int64, limit int) ([]audit.Checkpoint, error)
+	// LastCheckpoint is the checkpoint of the highest Seq; ErrNotFound
+	// when there is none.
+	LastCheckpoint(ctx context.Context) (audit.Checkpoint, error)
 
 	// Ping checks the database can be reached.
 	Ping(ctx context.Context) error

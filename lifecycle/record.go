@@ -32,8 +32,12 @@ type Record struct {
 	YearGroup     string   // pupils: "R", "1" … "13", normalised (no "Year ")
 	RegGroup      string   // pupils: registration group, "7A"
 	Classes       []string // teaching groups the person is enrolled in, by MIS class code
-	StartDate     time.Time
-	LeaveDate     time.Time // zero: none
+	// LeftClasses are classes a OneRoster delta says the person left
+	// (enrolment or class tobedeleted): with Export.ClassesPartial, what
+	// to take away, as Classes is what to add.
+	LeftClasses []string
+	StartDate   time.Time
+	LeaveDate   time.Time // zero: none
 
 	// Deleted is OneRoster's status=tobedeleted; Disabled is
 	// enabledUser=false. Either makes the person a leaver.
@@ -59,9 +63,16 @@ type Export struct {
 	Source string
 	// Delta is true for a OneRoster delta export: records missing from it
 	// are unchanged, not missing.
-	Delta   bool
-	Records []Record
-	Refused []Refusal
+	Delta bool
+	// ClassesPartial is true when the export does not list every
+	// enrolment (OneRoster enrollments.csv delta or absent, or classes.csv
+	// absent; a CSV report with no classes column): a record's
+	// Classes and RegGroup are then only what the export told, and a class
+	// not listed is not a class left. In a delta, Role may also be empty
+	// when the export did not restate it: the account keeps its own.
+	ClassesPartial bool
+	Records        []Record
+	Refused        []Refusal
 	// Rows is how many data rows the person file held (refused included),
 	// for the "source lost rows" safety check.
 	Rows int

@@ -67,7 +67,13 @@ func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.fail(w, r, rq, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": runs})
+	// The rows the MIS sync refused stay on show until an export fixes them.
+	refused, err := s.d.Store.SyncRefusals(r.Context())
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": runs, "Refused": refused})
 }
 
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {

@@ -477,8 +477,14 @@ func TestSuspendAndLift(t *testing.T) {
 	if susp[0].ActiveAt(time.Now()) || susp[0].LiftedBy != "user:"+portaltest.Safeguarding {
 		t.Errorf("after lift: %+v", susp[0])
 	}
-	if len(events(t, srv.Store, "suspension.add")) != 1 || len(events(t, srv.Store, "suspension.lift")) != 1 {
-		t.Errorf("suspension events missing")
+	adds := events(t, srv.Store, "suspension.add")
+	if len(adds) != 1 || len(events(t, srv.Store, "suspension.lift")) != 1 {
+		t.Fatalf("suspension events missing")
+	}
+	// The add names the suspension that the lift names, for the register
+	// rebuilt from the trail.
+	if !strings.Contains(string(adds[0].After), fmt.Sprintf(`"suspension_id":%d`, susp[0].ID)) {
+		t.Errorf("suspension.add does not carry its id: %s", adds[0].After)
 	}
 }
 
@@ -606,6 +612,20 @@ func TestSyncAndExportsWired(t *testing.T) {
 	}
 	if p := tech.post("/staff/sync/apply", url.Values{"plan": {"plan-sync"}, "confirm": {"yes"}}); p.status != 200 || len(lc.applied) != 1 || lc.applied[0] != "user:ttech plan-sync" {
 		t.Errorf("apply: %d %v", p.status, lc.applied)
+	}
+	// The sync's refusal queue is on show until an export fixes it.
+	err := srv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.ReplaceSyncRefusals(ctx, []directory.SyncRefusal{{MISID: "P77", File: "users.csv", Line: 14, Reason: "no name",
+			FirstSeen: time.Now(), LastSeen: time.Now()}}); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "sync", Action: "sync.apply", Target: "job:sync"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tech.get("/staff/sync"); p.status != 200 || !strings.Contains(p.body, "users.csv line 14") || !strings.Contains(p.body, "no name") {
+		t.Errorf("refusal queue not shown: %d %s", p.status, p.body)
 	}
 	auditor := mustSignIn(t, srv, portaltest.Auditor)
 	if p := auditor.get("/staff/sync"); p.status != 403 {

@@ -116,11 +116,16 @@ type Server struct {
 	locks   *addrLocks
 	count   counters
 
-	auditSeq int64          // the last audit event followed
-	nudge    chan struct{}  // the store told of a change: follow the trail now
-	bg       sync.WaitGroup // disconnects in flight
-	endingMu sync.Mutex
-	ending   map[string]bool // accounts whose sessions are being ended
+	auditSeq int64         // the last audit event followed
+	nudge    chan struct{} // the store told of a change: follow the trail now
+	// starts are the suspensions still to start, soonest first, and
+	// startsDone the instant up to which their starts have been acted on
+	// (both housekeeping's own; see starts.go).
+	starts     []directory.Suspension
+	startsDone time.Time
+	bg         sync.WaitGroup // disconnects in flight
+	endingMu   sync.Mutex
+	ending     map[string]bool // accounts whose sessions are being ended
 }
 
 // New makes a server answering for d's accounts, with their Wi-Fi
@@ -275,6 +280,8 @@ func (s *Server) housekeeping(ctx context.Context) {
 	defer flush.Stop()
 	defer purge.Stop()
 	s.purge(ctx)
+	s.startsDone = s.d.Now()
+	s.loadStarts(ctx)
 	seq := s.auditSeq
 	s.watchStore(ctx)
 	for {
@@ -282,9 +289,14 @@ func (s *Server) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-watch.C:
-			s.watchAudit(ctx, &seq)
+			if s.watchAudit(ctx, &seq) {
+				s.loadStarts(ctx)
+			}
+			s.dueStarts(ctx)
 		case <-s.nudge:
-			s.watchAudit(ctx, &seq)
+			if s.watchAudit(ctx, &seq) {
+				s.loadStarts(ctx)
+			}
 		case <-reload.C:
 			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("reloading NAS clients", "err", err)

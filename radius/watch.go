@@ -36,15 +36,17 @@ func (s *Server) watchStore(ctx context.Context) {
 	}
 }
 
-// watchAudit reads the events after *seq and acts on them.
-func (s *Server) watchAudit(ctx context.Context, seq *int64) {
+// watchAudit reads the events after *seq and acts on them. It reports
+// whether any named an account.
+func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
+	accounts := false
 	for {
 		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("radius: following the audit trail", "err", err)
 			}
-			return
+			return accounts
 		}
 		seen := map[string]bool{}
 		for _, ev := range evs {
@@ -54,11 +56,12 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) {
 				continue
 			}
 			seen[name] = true
+			accounts = true
 			s.facts.drop(name)
 			s.recheck(ctx, name)
 		}
 		if len(evs) < 500 {
-			return
+			return accounts
 		}
 	}
 }

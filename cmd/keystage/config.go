@@ -31,6 +31,9 @@ type Config struct {
 	RADIUS    RADIUSSection    `toml:"radius"`
 	Portal    PortalSection    `toml:"portal"`
 	Metrics   MetricsSection   `toml:"metrics"`
+	Sync      SyncSection      `toml:"sync"`
+	AUP       AUPSection       `toml:"aup"`
+	Audit     AuditSection     `toml:"audit"`
 
 	loc *time.Location
 }
@@ -89,6 +92,9 @@ func defaults() Config {
 		LDAP:      defaultLDAP(),
 		RADIUS:    defaultRADIUS(),
 		Portal:    defaultPortal(),
+		Sync:      defaultSync(),
+		AUP:       defaultAUP(),
+		Audit:     defaultAudit(),
 	}
 }
 
@@ -169,6 +175,9 @@ func (c *Config) validate() problems {
 	c.RADIUS.validate(&p)
 	c.Portal.validate(&p)
 	c.Metrics.validate(&p)
+	c.Sync.validate(&p)
+	c.AUP.validate(&p)
+	c.Audit.validate(&p)
 	return p
 }
 
@@ -231,5 +240,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"keystage.dev/keystage/directory"
 )
@@ -56,6 +57,10 @@ func cmdDemo(e *env, args []string) error {
 	}
 	e.demoDir = abs
 	cfg.Portal.demo(abs)
+	cfg.Sync.demo(abs)
+	if err := writeDemoExport(abs, time.Now()); err != nil {
+		return fmt.Errorf("demo MIS export: %w", err)
+	}
 	cfg.Metrics.Listen = "127.0.0.1:9464"
 	if err := cfg.validate().err("demo configuration"); err != nil {
 		return err
@@ -113,12 +118,18 @@ Sign-ins (fictional):
 Try, in another terminal:
   go run ./cmd/keystage --data %s account list --role staff
   go run ./cmd/keystage --data %s account show %s
-`, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil)
+  the MIS sync: MIS sync in the portal (as the technician), or stop the demo
+  and run: go run ./cmd/keystage --data %s sync --from oneroster:%s/%s
+`, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil, dir, dir, demoExport)
 	for _, f := range fes {
 		if len(f.hints) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		if len(f.addrs) > 0 {
+			fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		} else {
+			fmt.Fprintf(w, "\n%s:\n", f.name)
+		}
 		for _, h := range f.hints {
 			fmt.Fprintf(w, "  %s\n", h)
 		}

@@ -85,7 +85,9 @@ func TestMetricsCountRealRequests(t *testing.T) {
 	addr := map[string]string{}
 	done := make(chan error, len(fes))
 	for _, f := range fes {
-		addr[f.name] = strings.TrimPrefix(f.addrs[0], "ldap://")
+		if len(f.addrs) > 0 { // the audit checkpointer listens on nothing
+			addr[f.name] = strings.TrimPrefix(f.addrs[0], "ldap://")
+		}
 		go func() { done <- f.serve(ctx) }()
 	}
 	defer func() {

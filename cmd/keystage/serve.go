@@ -28,7 +28,7 @@ type frontend struct {
 // lives in its own file (serve_ldap.go, …).
 func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]frontend, error) {
 	var out []frontend
-	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildLDAP, buildRADIUS, buildPortal} {
+	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildLDAP, buildRADIUS, buildPortal, buildSchedule} {
 		f, err := build(e, d, cfg)
 		if err != nil {
 			return nil, err
@@ -36,6 +36,13 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 		if f != nil {
 			out = append(out, *f)
 		}
+	}
+	if len(out) > 0 {
+		c, err := buildCheckpointer(e, s, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
 	}
 	m, err := metricsFrontend(cfg, s, d, out)
 	if err != nil {

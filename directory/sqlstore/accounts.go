@@ -160,6 +160,23 @@ func (r reader) UsernameTaken(ctx context.Context, username string, since time.T
 	return n > 0, nil
 }
 
+func (r reader) PurgedUsernames(ctx context.Context, since time.Time) ([]string, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT DISTINCT username FROM purged_usernames WHERE purged_at >= $1 ORDER BY username", since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("purged usernames: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("purged usernames: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) CreateAccount(ctx context.Context, a *directory.Account) error {
 	if a.Status == "" {
 		a.Status = directory.StatusActive

@@ -57,8 +57,9 @@ func (r reader) SyncRuns(ctx context.Context, kind string, limit int) ([]directo
 	if limit <= 0 {
 		limit = 100
 	}
+	// An empty kind lists every kind (the portal's recent runs).
 	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT id, kind, source, started_at, finished_at, applied, counts, rows_read, watermark, actor
-		FROM sync_runs WHERE kind = $1 ORDER BY id DESC LIMIT %d`, limit), kind)
+		FROM sync_runs WHERE kind = $1 OR $1 = '' ORDER BY id DESC LIMIT %d`, limit), kind)
 	if err != nil {
 		return nil, fmt.Errorf("sync runs: %w", err)
 	}

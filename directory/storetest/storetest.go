@@ -39,8 +39,11 @@ func Run(t *testing.T, open Opener) {
 		{"Credentials", testCredentials},
 		{"AUPSignaturesConsents", testAUP},
 		{"Suspensions", testSuspensions},
+		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"NASClients", testNAS},
 		{"SyncRuns", testSyncRuns},
+		{"SyncRefusals", testSyncRefusals},
+		{"MissingRuns", testMissingRuns},
 		{"AuditChain", testAuditChain},
 		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
 		{"UsageAndFailures", testUsageAndFailures},
@@ -49,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
+		{"AuditCheckpoints", testAuditCheckpoints},
+		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
 	}
 	for _, tc := range tests {
@@ -297,6 +302,15 @@ func testUsernameTakenAfterPurge(t *testing.T, s directory.Store) {
 	if taken, _ := s.UsernameTaken(ctx, "never", before); taken {
 		t.Error("an unknown username is taken")
 	}
+	b := mustCreate(t, s, pupil("also", "A"))
+	mustCreate(t, s, pupil("kept", "K"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
+	if got, err := s.PurgedUsernames(ctx, before); err != nil || fmt.Sprint(got) != "[also gone]" {
+		t.Errorf("purged usernames within the period: %v %v", got, err)
+	}
+	if got, err := s.PurgedUsernames(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("purged usernames after the period: %v %v", got, err)
+	}
 }
 
 func testUnaudited(t *testing.T, s directory.Store) {
@@ -505,6 +519,35 @@ func testSuspensions(t *testing.T, s directory.Store) {
 	}
 }
 
+func testUpcomingSuspensions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("soon", "U1"))
+	b := mustCreate(t, s, pupil("later", "U2"))
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	add := func(acct int64, from time.Time, lifted bool) directory.Suspension {
+		x := directory.Suspension{AccountID: acct, From: from, Reason: "r", CreatedBy: "dsl"}
+		if lifted {
+			x.LiftedAt, x.LiftedBy = now, "head"
+		}
+		update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &x) })
+		return x
+	}
+	add(a.ID, now.Add(-time.Hour), false) // started already
+	late := add(b.ID, now.Add(48*time.Hour), false)
+	add(a.ID, now.Add(2*time.Hour), true) // lifted before it began
+	soon := add(a.ID, now.Add(time.Hour), false)
+	got, err := s.UpcomingSuspensions(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != soon.ID || got[1].ID != late.ID || got[0].AccountID != a.ID || !got[0].From.Equal(soon.From) {
+		t.Fatalf("upcoming = %+v, want %d then %d", got, soon.ID, late.ID)
+	}
+	if got, err := s.UpcomingSuspensions(ctx, late.From); err != nil || len(got) != 0 {
+		t.Errorf("after the last start: %+v %v", got, err)
+	}
+}
+
 func testNAS(t *testing.T, s directory.Store) {
 	ctx := context.Background()
 	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
@@ -549,6 +592,66 @@ func testSyncRuns(t *testing.T, s directory.Store) {
 	}
 	if other, _ := s.SyncRuns(ctx, "leavers", 0); len(other) != 0 {
 		t.Errorf("runs of another kind: %+v", other)
+	}
+	r := directory.SyncRun{Kind: "leavers", StartedAt: start, Actor: "job:leavers"}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSyncRun(ctx, &r) })
+	all, err := s.SyncRuns(ctx, "", 0)
+	if err != nil || len(all) != 4 || all[0].Kind != "leavers" || all[1].Kind != "sync" {
+		t.Errorf("every kind, newest first: %+v %v", all, err)
+	}
+}
+
+func testSyncRefusals(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if q, err := s.SyncRefusals(ctx); err != nil || len(q) != 0 {
+		t.Fatalf("empty queue: %+v %v", q, err)
+	}
+	first := time.Date(2026, 9, 1, 6, 0, 0, 0, time.UTC)
+	last := first.Add(24 * time.Hour)
+	want := []directory.SyncRefusal{
+		{MISID: "", Source: "csv:/x.csv", File: "x.csv", Line: 9, Reason: "no MIS id", FirstSeen: last, LastSeen: last},
+		{MISID: "P1", Source: "csv:/x.csv", File: "x.csv", Line: 4, Reason: "leave date 31/13/2026 is not a date", FirstSeen: first, LastSeen: last},
+		{MISID: "P1", Source: "csv:/x.csv", File: "x.csv", Line: 7, Reason: "duplicate MIS id", FirstSeen: first, LastSeen: last},
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, want) })
+	got, err := s.SyncRefusals(ctx)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("queue: %+v %v", got, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("refusal %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, want[2:]) })
+	if got, _ := s.SyncRefusals(ctx); len(got) != 1 || got[0].Line != 7 {
+		t.Errorf("after a later export fixed two rows: %+v", got)
+	}
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error { return tx.ReplaceSyncRefusals(ctx, nil) }); !errors.Is(err, directory.ErrUnaudited) {
+		t.Errorf("unaudited replace: %v", err)
+	}
+	if got, _ := s.SyncRefusals(ctx); len(got) != 1 {
+		t.Errorf("an unaudited replace rolled back: %+v", got)
+	}
+}
+
+func testMissingRuns(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if m, err := s.MissingRuns(ctx); err != nil || len(m) != 0 {
+		t.Fatalf("none yet: %v %v", m, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.ReplaceMissingRuns(ctx, map[string]int{"P1": 1, "P2": 3, "P3": 0})
+	})
+	m, err := s.MissingRuns(ctx)
+	if err != nil || len(m) != 2 || m["P1"] != 1 || m["P2"] != 3 {
+		t.Fatalf("counts: %v %v", m, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.ReplaceMissingRuns(ctx, map[string]int{"P2": 4})
+	})
+	if m, _ := s.MissingRuns(ctx); len(m) != 1 || m["P2"] != 4 {
+		t.Errorf("replaced: %v", m)
 	}
 }
 
@@ -879,6 +982,84 @@ func testPortalSessions(t *testing.T, s directory.Store) {
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, b.ID) })
 	if _, err := s.PortalSession(ctx, "b1", t0); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("session of a purged account: %v", err)
+	}
+}
+
+func testAuditCheckpoints(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if _, err := s.LastCheckpoint(ctx); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("last checkpoint of an empty trail: %v, want ErrNotFound", err)
+	}
+	if cps, err := s.Checkpoints(ctx, 0, 10); err != nil || len(cps) != 0 {
+		t.Fatalf("checkpoints of an empty trail: %v %v", cps, err)
+	}
+	pemKey, err := audit.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.ParseSigningKey(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := audit.NewSigner(key)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+	for seq := int64(10); seq <= 30; seq += 10 {
+		c := signer.Sign(seq, fmt.Sprintf("hash%d", seq), at.Add(time.Duration(seq)*time.Minute))
+		if err := s.AddCheckpoint(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddCheckpoint(ctx, signer.Sign(20, "other", at)); !errors.Is(err, directory.ErrConflict) {
+		t.Errorf("second checkpoint of event 20: %v, want ErrConflict", err)
+	}
+	last, err := s.LastCheckpoint(ctx)
+	if err != nil || last.Seq != 30 || last.Hash != "hash30" {
+		t.Fatalf("last checkpoint: %+v %v", last, err)
+	}
+	cps, err := s.Checkpoints(ctx, 10, 1)
+	if err != nil || len(cps) != 1 || cps[0].Seq != 20 {
+		t.Fatalf("checkpoints after 10, one: %+v %v", cps, err)
+	}
+	// What is read back still verifies: time, key id and signature survive.
+	keys := audit.NewKeys(signer.Public())
+	all, err := s.Checkpoints(ctx, 0, 0)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("all checkpoints: %d %v", len(all), err)
+	}
+	for _, c := range all {
+		if err := keys.Verify(c); err != nil {
+			t.Errorf("stored checkpoint does not verify: %v", err)
+		}
+	}
+}
+
+func testAuditEventsAbout(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		target := "account:amy"
+		if i%2 == 1 {
+			target = "account:ben"
+		}
+		if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.note", Target: target})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	amy, err := s.AuditEventsAbout(ctx, "account:amy", 0, 0)
+	if err != nil || len(amy) != 3 {
+		t.Fatalf("events about amy: %d %v", len(amy), err)
+	}
+	for i, e := range amy {
+		if e.Target != "account:amy" || e.Seq != int64(2*i+1) || e.Hash == "" {
+			t.Errorf("event %d about amy: %+v", i, e)
+		}
+	}
+	if page, _ := s.AuditEventsAbout(ctx, "account:ben", 2, 1); len(page) != 1 || page[0].Seq != 4 {
+		t.Errorf("events about ben after 2, one: %+v", page)
+	}
+	if none, err := s.AuditEventsAbout(ctx, "account:nobody", 0, 0); err != nil || len(none) != 0 {
+		t.Errorf("events about nobody: %+v %v", none, err)
 	}
 }
 

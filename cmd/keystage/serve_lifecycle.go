@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/portal"
+)
+
+// jobs runs the MIS sync and the leaver job for the portal and the
+// schedule: it reads the configured source, makes plans, keeps them for
+// the technician to confirm, and applies them.
+type jobs struct {
+	eng    *lifecycle.Engine
+	cfg    *Config
+	log    *slog.Logger
+	mu     sync.Mutex
+	plans  map[string]*lifecycle.Plan // by id, made in the portal and not yet applied
+	order  []string
+	locker directory.JobLocker // nil: one process, no lock needed
+}
+
+func newJobs(d *directory.Directory, cfg *Config, log *slog.Logger) *jobs {
+	j := &jobs{eng: &lifecycle.Engine{Dir: d, Policy: cfg.Sync.policy(cfg.Location())}, cfg: cfg, log: log, plans: map[string]*lifecycle.Plan{}}
+	j.locker, _ = d.Store.(directory.JobLocker)
+	return j
+}
+
+// keptPlans bounds the plans kept in memory for the portal; a plan older
+// than planLife is refused at apply (the technician makes a new one).
+const (
+	keptPlans = 20
+	planLife  = time.Hour
+)
+
+// plan makes a plan of job as of now.
+func (j *jobs) plan(ctx context.Context, job string, allow bool) (*lifecycle.Plan, error) {
+	switch job {
+	case "sync":
+		if j.cfg.Sync.Source == "" {
+			return nil, errors.New("no MIS export is configured: set source under [sync] (oneroster:PATH or csv:PATH)")
+		}
+		src, err := lifecycle.Open(j.cfg.Sync.Source, lifecycle.ReadOptions{Mapping: j.cfg.Sync.CSV, Location: j.cfg.Location()})
+		if err != nil {
+			return nil, err
+		}
+		exp, err := src.Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return j.eng.PlanSync(ctx, exp, lifecycle.SyncOptions{AllowMassChange: allow})
+	case "leavers":
+		return j.eng.PlanLeavers(ctx, j.eng.Dir.Now(), lifecycle.SyncOptions{AllowMassChange: allow})
+	}
+	return nil, fmt.Errorf("unknown job %q: want sync or leavers", job)
+}
+
+// portalLines bounds the lines a plan shows in the browser.
+const portalLines = 500
+
+// Plan is portal.Lifecycle's: the plan is kept until applied or replaced.
+func (j *jobs) Plan(ctx context.Context, job string) (portal.Plan, error) {
+	p, err := j.plan(ctx, job, false)
+	if err != nil {
+		return portal.Plan{}, err
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	j.mu.Lock()
+	j.plans[id] = p
+	j.order = append(j.order, id)
+	for len(j.order) > keptPlans {
+		delete(j.plans, j.order[0])
+		j.order = j.order[1:]
+	}
+	j.mu.Unlock()
+	out := portal.Plan{ID: id, Job: job, Source: p.Source, MadeAt: p.MadeAt}
+	for _, c := range p.Summary() {
+		out.Summary = append(out.Summary, portal.Count{What: c.What, N: c.N})
+	}
+	if p.Blocked != "" {
+		out.Lines = append(out.Lines, portal.PlanLine{Action: "refused", Detail: "Refused as a mass change: " + p.Blocked +
+			" (the portal cannot allow a mass change: a technician runs keystage " + job + " --allow-mass-change)"})
+	}
+	lines := p.Lines()
+	for i, l := range lines {
+		if i == portalLines {
+			out.Lines = append(out.Lines, portal.PlanLine{Action: "…", Detail: fmt.Sprintf("%d more: see keystage %s for the whole plan", len(lines)-i, job)})
+			break
+		}
+		out.Lines = append(out.Lines, portal.PlanLine{Action: l.Action, Username: l.Username, Detail: l.Detail})
+	}
+	return out, nil
+}
+
+// Apply is portal.Lifecycle's: exactly the plan shown, once.
+func (j *jobs) Apply(ctx context.Context, actor, planID string) (portal.Applied, error) {
+	j.mu.Lock()
+	p, ok := j.plans[planID]
+	delete(j.plans, planID)
+	j.mu.Unlock()
+	if !ok || j.eng.Dir.Now().Sub(p.MadeAt) > planLife {
+		return portal.Applied{}, errors.New("that plan is no longer kept (older than an hour, or already applied)")
+	}
+	run, err := j.apply(ctx, p, actor)
+	if err != nil {
+		return portal.Applied{}, err
+	}
+	out := portal.Applied{Run: run}
+	for _, c := range p.Summary() {
+		out.Summary = append(out.Summary, portal.Count{What: c.What, N: c.N})
+	}
+	return out, nil
+}
+
+// apply applies under the job's cross-node lock, so that two nodes never
+// run the same job at once.
+func (j *jobs) apply(ctx context.Context, p *lifecycle.Plan, actor string) (directory.SyncRun, error) {
+	if j.locker != nil {
+		release, ok, err := j.locker.TryJobLock(ctx, "lifecycle")
+		if err != nil {
+			return directory.SyncRun{}, err
+		}
+		if !ok {
+			return directory.SyncRun{}, errors.New("another node is running a lifecycle job: try again in a minute")
+		}
+		defer release()
+	}
+	return j.eng.Apply(ctx, p, actor)
+}
+
+// scheduled runs one job from the schedule: plan and apply, unless the
+// plan is a mass change (logged for a technician) or another node holds
+// the lock.
+func (j *jobs) scheduled(ctx context.Context, job string) {
+	if j.locker != nil {
+		release, ok, err := j.locker.TryJobLock(ctx, "lifecycle")
+		if err != nil || !ok {
+			if err != nil {
+				j.log.Warn("scheduled job: lock", "job", job, "err", err)
+			}
+			return
+		}
+		defer release()
+	}
+	p, err := j.plan(ctx, job, false)
+	if err != nil {
+		j.log.Error("scheduled job could not plan", "job", job, "err", err)
+		return
+	}
+	if p.Blocked != "" {
+		j.log.Error("scheduled job refused as a mass change: nothing changed; a technician must check and run it by hand", "job", job, "reason", p.Blocked)
+		return
+	}
+	run, err := j.eng.Apply(ctx, p, "schedule")
+	if err != nil {
+		j.log.Error("scheduled job failed: nothing changed", "job", job, "err", err)
+		return
+	}
+	j.log.Info("scheduled job applied", "job", job, "run", run.ID, "counts", run.Counts)
+}
+
+// buildSchedule makes a frontend that runs the jobs on the configured
+// intervals, when any is set.
+func buildSchedule(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+	s := cfg.Sync
+	if s.SyncEvery.Duration <= 0 && s.LeaversEvery.Duration <= 0 {
+		return nil, nil
+	}
+	log := e.logger().With("frontend", "schedule")
+	j := newJobs(d, cfg, log)
+	f := &frontend{name: "schedule", addrs: []string{fmt.Sprintf("sync every %s, leavers every %s", s.SyncEvery.Duration, s.LeaversEvery.Duration)}}
+	f.serve = func(ctx context.Context) error {
+		tick := func(d time.Duration) <-chan time.Time {
+			if d <= 0 {
+				return nil
+			}
+			t := time.NewTicker(d)
+			go func() { <-ctx.Done(); t.Stop() }()
+			return t.C
+		}
+		syncC, leaversC := tick(s.SyncEvery.Duration), tick(s.LeaversEvery.Duration)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-syncC:
+				j.scheduled(ctx, "sync")
+			case <-leaversC:
+				j.scheduled(ctx, "leavers")
+			}
+		}
+	}
+	return f, nil
+}

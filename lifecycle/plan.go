@@ -1,0 +1,598 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// Kind is what a change does.
+type Kind string
+
+// The kinds of change. Missing and Hold change no account: they are shown
+// so that a technician sees them.
+const (
+	KindStart   Kind = "start"   // create an account
+	KindMove    Kind = "move"    // change attributes or groups
+	KindLeave   Kind = "leave"   // set a leave date, and disable when access has ended
+	KindReturn  Kind = "return"  // re-enable a leaver back on roll
+	KindMissing Kind = "missing" // absent from a bulk export, not yet a leaver
+	KindHold    Kind = "hold"    // on roll but disabled by hand: left alone
+	KindDisable Kind = "disable" // the leaver job: access has ended
+	KindPurge   Kind = "purge"   // the leaver job: disabled longer than the retention period
+)
+
+// PlanVersion is the plan file format; a plan of another version is refused.
+const PlanVersion = 1
+
+// Fields are the attributes of an account that the MIS owns.
+type Fields struct {
+	Role        directory.Role `json:"role"`
+	GivenName   string         `json:"given_name"`
+	FamilyName  string         `json:"family_name"`
+	DisplayName string         `json:"display_name,omitempty"`
+	Email       string         `json:"email,omitempty"`
+	YearGroup   string         `json:"year_group,omitempty"`
+	RegGroup    string         `json:"reg_group,omitempty"`
+	StartDate   string         `json:"start_date,omitempty"`
+	LeaveDate   string         `json:"leave_date,omitempty"`
+}
+
+func fieldsOf(a directory.Account) Fields {
+	return Fields{Role: a.Role, GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, Email: a.Email,
+		YearGroup: a.YearGroup, RegGroup: a.RegGroup, StartDate: directory.FormatDate(a.StartDate), LeaveDate: directory.FormatDate(a.LeaveDate)}
+}
+
+func fieldsFrom(r Record) Fields {
+	return Fields{Role: r.Role, GivenName: strings.TrimSpace(r.GivenName), FamilyName: strings.TrimSpace(r.FamilyName),
+		DisplayName: strings.TrimSpace(r.PreferredName), Email: strings.TrimSpace(r.Email), YearGroup: r.YearGroup,
+		RegGroup: r.RegGroup, StartDate: directory.FormatDate(r.StartDate), LeaveDate: directory.FormatDate(r.LeaveDate)}
+}
+
+// setLeaveToday gives a leaver the MIS gave no date today as leave date;
+// one who leaves before their start date never started, and starts and
+// leaves today.
+func (f *Fields) setLeaveToday(today time.Time) {
+	f.LeaveDate = directory.FormatDate(today)
+	if f.StartDate > f.LeaveDate {
+		f.StartDate = f.LeaveDate
+	}
+}
+
+// put writes f onto a.
+func (f Fields) put(a *directory.Account) {
+	a.Role, a.GivenName, a.FamilyName, a.DisplayName, a.Email = f.Role, f.GivenName, f.FamilyName, f.DisplayName, f.Email
+	a.YearGroup, a.RegGroup = f.YearGroup, f.RegGroup
+	a.StartDate, _ = directory.ParseDate(f.StartDate)
+	a.LeaveDate, _ = directory.ParseDate(f.LeaveDate)
+}
+
+// Change is one account's part of a plan.
+type Change struct {
+	Kind      Kind   `json:"kind"`
+	MISID     string `json:"mis_id"`
+	Username  string `json:"username"`
+	AccountID int64  `json:"account_id,omitempty"` // 0 for a starter
+	// Set, when not nil, is what the account's MIS attributes become.
+	Set *Fields `json:"set,omitempty"`
+	// Join and Part are MIS groups to join and leave, by name.
+	Join []string `json:"join,omitempty"`
+	Part []string `json:"part,omitempty"`
+	// Disable ends access now; Enable restores a leaver's.
+	Disable bool `json:"disable,omitempty"`
+	Enable  bool `json:"enable,omitempty"`
+	// Why says it in words, one item per difference.
+	Why []string `json:"why,omitempty"`
+}
+
+// Plan is what a job would change, changing nothing. Apply carries out
+// exactly this.
+type Plan struct {
+	Version int       `json:"version"`
+	Job     string    `json:"job"` // sync or leavers
+	Source  string    `json:"source,omitempty"`
+	Delta   bool      `json:"delta,omitempty"`
+	MadeAt  time.Time `json:"made_at"`
+	// Fingerprint digests the directory the plan was made from.
+	Fingerprint string `json:"fingerprint"`
+	Rows        int    `json:"rows"`
+	Watermark   string `json:"watermark,omitempty"`
+	// Blocked, when set, is why the plan is a mass change; it applies only
+	// with AllowMassChange.
+	Blocked         string `json:"blocked,omitempty"`
+	AllowMassChange bool   `json:"allow_mass_change,omitempty"`
+
+	Groups  []NewGroup `json:"groups,omitempty"`
+	Changes []Change   `json:"changes"`
+	// Refused is the refusal queue as it will stand after the run.
+	Refused []directory.SyncRefusal `json:"refused,omitempty"`
+	// Missing are the missing-run counts after the run.
+	Missing map[string]int `json:"missing,omitempty"`
+}
+
+// Counts sums the plan by kind, with refused rows, for the run record.
+func (p *Plan) Counts() map[string]int {
+	c := map[string]int{}
+	for _, ch := range p.Changes {
+		c[string(ch.Kind)]++
+		if ch.Disable {
+			c["disabled"]++
+		}
+	}
+	if p.Job == "sync" {
+		c["refused"] = len(p.Refused)
+	}
+	c["groups"] = len(p.Groups)
+	return c
+}
+
+// SyncOptions are a technician's choices for one sync.
+type SyncOptions struct {
+	// AllowMassChange lets the plan apply even when it disables too many
+	// accounts or the source lost too many rows.
+	AllowMassChange bool
+}
+
+// Engine plans and applies the MIS sync and the leaver job over the
+// directory.
+type Engine struct {
+	Dir    *directory.Directory
+	Policy Policy
+	// Progress, when set, is told how far a long stage has got.
+	Progress func(stage string, done, total int)
+}
+
+func (e *Engine) progress(stage string, done, total int) {
+	if e.Progress != nil {
+		e.Progress(stage, done, total)
+	}
+}
+
+// retentionSince is the earliest purge that still keeps a username from
+// being reused.
+func (e *Engine) retentionSince(now time.Time) time.Time {
+	if e.Policy.Retention <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-e.Policy.Retention)
+}
+
+const leftReason = "left: "
+
+// PlanSync works out what an export would change.
+func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*Plan, error) {
+	now := e.Dir.Now()
+	today := e.Policy.day(now.In(e.Policy.loc()))
+	st, err := load(ctx, e.Dir.Store, func(n int) { e.progress("reading the directory", n, 0) })
+	if err != nil {
+		return nil, fmt.Errorf("sync plan: %w", err)
+	}
+	p := &Plan{Version: PlanVersion, Job: "sync", Source: exp.Source, Delta: exp.Delta, MadeAt: now,
+		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange}
+	// Names held now or purged within the retention period, read once: a
+	// query per candidate would cost minutes at the start of a year.
+	purged, err := e.Dir.Store.PurgedUsernames(ctx, e.retentionSince(now))
+	if err != nil {
+		return nil, fmt.Errorf("sync plan: %w", err)
+	}
+	for _, n := range purged {
+		st.names[n] = true
+	}
+	un := &usernames{p: e.Policy, today: today, used: map[string]bool{}, taken: func(ctx context.Context, name string) (bool, error) {
+		return st.names[name], nil
+	}}
+
+	// Refusals: the reader's, then the rows this plan cannot take.
+	var refused []directory.SyncRefusal
+	refuse := func(r Record, reason string) {
+		refused = append(refused, directory.SyncRefusal{MISID: r.MISID, Source: exp.Source, File: r.File, Line: r.Line, Reason: reason})
+	}
+	for _, x := range exp.Refused {
+		refused = append(refused, directory.SyncRefusal{MISID: x.MISID, Source: exp.Source, File: x.File, Line: x.Line, Reason: x.Reason})
+	}
+	present := map[string]bool{} // MIS ids in the export, refused or not: never missing
+	for _, x := range exp.Refused {
+		if x.MISID != "" {
+			present[x.MISID] = true
+		}
+	}
+	first := map[string]int{} // MIS id → line it was first seen on
+	var recs []Record
+	for _, r := range exp.Records {
+		r.MISID = strings.TrimSpace(r.MISID)
+		switch {
+		case r.MISID == "":
+			refuse(r, "no MIS id")
+			continue
+		}
+		if line, dup := first[r.MISID]; dup {
+			refuse(r, fmt.Sprintf("MIS id %s is also on line %d: the MIS must give each person one id", r.MISID, line))
+			continue
+		}
+		first[r.MISID] = r.Line
+		present[r.MISID] = true
+		if u, ok := st.manualID[r.MISID]; ok {
+			refuse(r, fmt.Sprintf("MIS id %s belongs to %s, an account kept by hand: the sync leaves it alone", r.MISID, u))
+			continue
+		}
+		if a := st.byMIS[r.MISID]; a != nil {
+			st.fillPartial(&r, a, exp)
+		}
+		if r.Deleted && st.byMIS[r.MISID] == nil {
+			continue // left before ever having an account
+		}
+		if r.Deleted {
+			recs = append(recs, r) // a deletion row may carry nothing but the id
+			continue
+		}
+		if r.Role == "" {
+			refuse(r, "no role: the MIS must say whether a person new to Keystage is staff or a pupil")
+			continue
+		}
+		if r.Role != directory.RoleStaff && r.Role != directory.RolePupil {
+			refuse(r, fmt.Sprintf("role %q: the sync makes staff and pupils only", r.Role))
+			continue
+		}
+		if strings.TrimSpace(r.GivenName) == "" && strings.TrimSpace(r.FamilyName) == "" {
+			refuse(r, "no name")
+			continue
+		}
+		if !r.StartDate.IsZero() && !r.LeaveDate.IsZero() && r.LeaveDate.Before(r.StartDate) {
+			refuse(r, fmt.Sprintf("leave date %s is before start date %s", directory.FormatDate(r.LeaveDate), directory.FormatDate(r.StartDate)))
+			continue
+		}
+		recs = append(recs, r)
+	}
+	// Starters get usernames in MIS id order, so the same export always
+	// gives the same names whatever order its rows are in.
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].MISID < recs[j].MISID })
+
+	newGroups := map[string]bool{}
+	want := func(r Record, why *[]string) map[string]bool {
+		out := map[string]bool{}
+		for _, g := range groupsFor(r) {
+			if directory.ValidUsername(g.Name) != nil {
+				*why = append(*why, fmt.Sprintf("group for %q left out: its name needs a letter", g.Description))
+				continue
+			}
+			if have, ok := st.groups[g.Name]; ok {
+				if have.Source != directory.SourceMIS {
+					*why = append(*why, fmt.Sprintf("group %s is kept by hand: not joined", g.Name))
+					continue
+				}
+			} else if !newGroups[g.Name] {
+				newGroups[g.Name] = true
+				p.Groups = append(p.Groups, g)
+			}
+			out[g.Name] = true
+		}
+		return out
+	}
+
+	var watermark time.Time
+	if st.lastSync != nil && exp.Delta {
+		watermark, _ = time.Parse(time.RFC3339Nano, st.lastSync.Watermark)
+	}
+	for i, r := range recs {
+		if i%1000 == 0 {
+			e.progress("planning", i, len(recs))
+		}
+		if r.Modified.After(watermark) {
+			watermark = r.Modified
+		}
+		a := st.byMIS[r.MISID]
+		f := fieldsFrom(r)
+		leaver := r.Deleted || r.Disabled || (!r.LeaveDate.IsZero() && r.LeaveDate.Before(today))
+		if a == nil {
+			if leaver {
+				continue // left before ever having an account
+			}
+			var why []string
+			gs := want(r, &why)
+			name, err := un.next(ctx, r)
+			if err != nil {
+				return nil, fmt.Errorf("sync plan: %w", err)
+			}
+			if !r.StartDate.IsZero() && r.StartDate.After(today) {
+				why = append(why, "starts "+directory.FormatDate(r.StartDate)+": created now, let in from that day")
+			}
+			p.Changes = append(p.Changes, Change{Kind: KindStart, MISID: r.MISID, Username: name, Set: &f, Join: sortedKeys(gs), Why: why})
+			continue
+		}
+		var why []string
+		gs := want(r, &why)
+		old := fieldsOf(*a)
+		if f.StartDate == "" {
+			f.StartDate = old.StartDate // a source without start dates (OneRoster) keeps the account's
+		}
+		if leaver {
+			if a.Status == directory.StatusDisabled {
+				continue
+			}
+			if f.LeaveDate == "" {
+				f.setLeaveToday(today)
+			}
+			c := Change{Kind: KindLeave, MISID: r.MISID, Username: a.Username, AccountID: a.ID, Set: &f}
+			c.Why = append(c.Why, leaverWhy(r)...)
+			e.leave(&c, *a, f, now, r.LeaveDate.IsZero())
+			if !c.Disable && old == f {
+				continue // already leaving on that date: the leaver job ends access
+			}
+			p.Changes = append(p.Changes, c)
+			continue
+		}
+		join, part := diffGroups(st.member[a.ID], gs)
+		why = append(why, diffFields(old, f)...)
+		if a.Status == directory.StatusDisabled {
+			if !strings.HasPrefix(a.DisableReason, leftReason) {
+				p.Changes = append(p.Changes, Change{Kind: KindHold, MISID: r.MISID, Username: a.Username, AccountID: a.ID,
+					Why: []string{"on roll but disabled by hand (" + a.DisableReason + "): enable it by hand if that was a mistake"}})
+				continue
+			}
+			p.Changes = append(p.Changes, Change{Kind: KindReturn, MISID: r.MISID, Username: a.Username, AccountID: a.ID,
+				Set: &f, Join: join, Part: part, Enable: true, Why: append([]string{"back on roll: re-enabled with the same username"}, why...)})
+			continue
+		}
+		if len(why) == 0 && len(join) == 0 && len(part) == 0 {
+			continue
+		}
+		c := Change{Kind: KindMove, MISID: r.MISID, Username: a.Username, AccountID: a.ID, Join: join, Part: part, Why: why}
+		if old != f {
+			c.Set = &f
+		}
+		if f.LeaveDate != "" && !e.Policy.AccessEnd(accountWith(*a, f)).After(now) {
+			// A leave date already passed (with its grace): a leaver now.
+			c.Kind = KindLeave
+			e.leave(&c, *a, f, now, false)
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	e.progress("planning", len(recs), len(recs))
+	if !watermark.IsZero() {
+		p.Watermark = watermark.UTC().Format(time.RFC3339Nano)
+	} else if st.lastSync != nil && exp.Delta {
+		p.Watermark = st.lastSync.Watermark
+	}
+
+	// Missing people: only a bulk export says who is not on roll.
+	p.Missing = map[string]int{}
+	if exp.Delta {
+		for id, n := range st.missing {
+			if !present[id] {
+				p.Missing[id] = n
+			}
+		}
+	} else {
+		ids := make([]string, 0, len(st.byMIS))
+		for id, a := range st.byMIS {
+			// One already given a leave date is the leaver job's to end.
+			if !present[id] && a.Status == directory.StatusActive && a.LeaveDate.IsZero() {
+				ids = append(ids, id)
+			}
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			a := st.byMIS[id]
+			n := st.missing[id] + 1
+			if n < e.Policy.missingRuns() {
+				p.Missing[id] = n
+				p.Changes = append(p.Changes, Change{Kind: KindMissing, MISID: id, Username: a.Username, AccountID: a.ID,
+					Why: []string{fmt.Sprintf("not in this export (%d of %d runs before becoming a leaver)", n, e.Policy.missingRuns())}})
+				continue
+			}
+			f := fieldsOf(*a)
+			if f.LeaveDate == "" {
+				f.setLeaveToday(today)
+			}
+			c := Change{Kind: KindLeave, MISID: id, Username: a.Username, AccountID: a.ID, Set: &f,
+				Why: []string{fmt.Sprintf("absent from %d bulk exports in a row", n)}}
+			e.leave(&c, *a, f, now, a.LeaveDate.IsZero())
+			p.Changes = append(p.Changes, c)
+		}
+	}
+	p.Refused = mergeQueue(st.queue, refused, present, exp.Delta, now)
+	e.safety(p, st, exp)
+	return p, nil
+}
+
+// fillPartial completes a record from a delta that did not restate
+// everything: the role the account has, and, when the export does not
+// list every enrolment, the account's registration group and classes with
+// the classes the export adds and takes away.
+func (st *state) fillPartial(r *Record, a *directory.Account, exp *Export) {
+	if r.Role == "" {
+		r.Role = a.Role
+	}
+	if !exp.ClassesPartial {
+		return
+	}
+	if r.RegGroup == "" {
+		r.RegGroup = a.RegGroup
+	}
+	left := map[string]bool{}
+	for _, c := range r.LeftClasses {
+		left[groupName(c)] = true
+	}
+	have := map[string]bool{}
+	var classes []string
+	for _, c := range r.Classes {
+		if n := groupName(c); !have[n] && !left[n] {
+			have[n] = true
+			classes = append(classes, c)
+		}
+	}
+	for _, n := range st.member[a.ID] {
+		g := st.groups[n]
+		if g.Kind != directory.GroupClass || have[n] || left[n] {
+			continue
+		}
+		have[n] = true
+		code := g.MISID
+		if code == "" {
+			code = n
+		}
+		classes = append(classes, code)
+	}
+	r.Classes = classes
+}
+
+// leave settles whether a leaver is disabled now or keeps access to the
+// end of the leave date and its grace. flagged is a leaver the MIS marked
+// without a date: access ends now unless a grace rule keeps it.
+func (e *Engine) leave(c *Change, a directory.Account, f Fields, now time.Time, flagged bool) {
+	b := accountWith(a, f)
+	end := e.Policy.AccessEnd(b)
+	if flagged && e.Policy.LeaverGrace(b) == 0 {
+		end = now
+	}
+	if !end.After(now) {
+		c.Disable = true
+		c.Why = append(c.Why, "leave date "+f.LeaveDate+": disabled now, Wi-Fi credential revoked")
+		return
+	}
+	c.Why = append(c.Why, "leave date "+f.LeaveDate+": access until "+end.In(e.Policy.loc()).Format("2006-01-02 15:04"))
+}
+
+func accountWith(a directory.Account, f Fields) directory.Account {
+	f.put(&a)
+	return a
+}
+
+func leaverWhy(r Record) []string {
+	switch {
+	case r.Deleted:
+		return []string{"the MIS marks the record to be deleted"}
+	case r.Disabled:
+		return []string{"the MIS marks the person disabled"}
+	}
+	return nil
+}
+
+// safety blocks a plan that would disable more than the allowed share of
+// MIS accounts, or whose bulk source lost more than that share of its rows
+// since the last applied sync: a truncated export must never empty the
+// school.
+func (e *Engine) safety(p *Plan, st *state, exp *Export) {
+	share := e.Policy.massChange()
+	var why []string
+	if w := e.tooManyDisabled(p, st); w != "" {
+		why = append(why, w)
+	}
+	if last := st.lastSync; last != nil && !exp.Delta && last.Rows > 0 && exp.Rows < last.Rows {
+		lost := last.Rows - exp.Rows
+		if float64(lost) > share*float64(last.Rows) {
+			why = append(why, fmt.Sprintf("the export has %d rows, %d fewer than the %d of the last sync (%.1f%%), more than the %.0f%% allowed",
+				exp.Rows, lost, last.Rows, 100*float64(lost)/float64(last.Rows), 100*share))
+		}
+	}
+	if len(why) > 0 {
+		p.Blocked = strings.Join(why, "; ") + ": check the export is complete, then run again with --allow-mass-change if these changes are right"
+	}
+}
+
+// tooManyDisabled says why a plan disables more than the allowed share of
+// the active MIS accounts, or is empty.
+func (e *Engine) tooManyDisabled(p *Plan, st *state) string {
+	share := e.Policy.massChange()
+	active, disabling := 0, 0
+	for _, a := range st.accounts {
+		if a.Status == directory.StatusActive {
+			active++
+		}
+	}
+	for _, c := range p.Changes {
+		if c.Disable {
+			disabling++
+		}
+	}
+	if active == 0 || float64(disabling) <= share*float64(active) {
+		return ""
+	}
+	return fmt.Sprintf("it would disable %d of %d MIS accounts (%.1f%%), more than the %.0f%% allowed",
+		disabling, active, 100*float64(disabling)/float64(active), 100*share)
+}
+
+// mergeQueue is the refusal queue after a run. A bulk export replaces it;
+// a delta keeps earlier refusals except for the people it now carries.
+func mergeQueue(old, now []directory.SyncRefusal, present map[string]bool, delta bool, at time.Time) []directory.SyncRefusal {
+	key := func(x directory.SyncRefusal) string { return x.MISID + "\x00" + x.Reason }
+	seen := map[string]time.Time{}
+	for _, x := range old {
+		seen[key(x)] = x.FirstSeen
+	}
+	var out []directory.SyncRefusal
+	if delta {
+		for _, x := range old {
+			if x.MISID != "" && present[x.MISID] {
+				continue
+			}
+			out = append(out, x)
+		}
+	}
+	for _, x := range now {
+		x.FirstSeen, x.LastSeen = at.UTC().Truncate(time.Microsecond), at.UTC().Truncate(time.Microsecond)
+		if t, ok := seen[key(x)]; ok && !t.IsZero() {
+			x.FirstSeen = t
+		}
+		out = append(out, x)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].MISID != out[j].MISID {
+			return out[i].MISID < out[j].MISID
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+func diffGroups(have []string, want map[string]bool) (join, part []string) {
+	had := make(map[string]bool, len(have))
+	for _, g := range have {
+		had[g] = true
+		if !want[g] {
+			part = append(part, g)
+		}
+	}
+	for g := range want {
+		if !had[g] {
+			join = append(join, g)
+		}
+	}
+	sort.Strings(join)
+	sort.Strings(part)
+	return join, part
+}
+
+// diffFields says in words what changes between two sets of attributes.
+func diffFields(old, f Fields) []string {
+	var out []string
+	add := func(what, a, b string) {
+		if a != b {
+			switch {
+			case a == "":
+				out = append(out, fmt.Sprintf("%s set to %s", what, b))
+			case b == "":
+				out = append(out, fmt.Sprintf("%s %s cleared", what, a))
+			default:
+				out = append(out, fmt.Sprintf("%s %s → %s", what, a, b))
+			}
+		}
+	}
+	add("role", string(old.Role), string(f.Role))
+	add("given name", old.GivenName, f.GivenName)
+	if old.FamilyName != f.FamilyName {
+		add("family name", old.FamilyName, f.FamilyName)
+		out[len(out)-1] += " (username kept)"
+	}
+	add("preferred name", old.DisplayName, f.DisplayName)
+	add("email", old.Email, f.Email)
+	add("year", old.YearGroup, f.YearGroup)
+	add("registration group", old.RegGroup, f.RegGroup)
+	add("start date", old.StartDate, f.StartDate)
+	add("leave date", old.LeaveDate, f.LeaveDate)
+	return out
+}
