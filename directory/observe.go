@@ -51,8 +51,8 @@ func (d *Directory) ObserveSince(start time.Time, svc Service, op, result string
 }
 
 // ObserveJob tells the JobObserver, if any, that a scheduled job (the MIS
-// sync, the leaver job, a purge) ran: result is ResultOK, ResultError or
-// ResultSkipped.
+// sync, the leaver job, a purge) ran: result is ResultOK, ResultError,
+// ResultSkipped, or ResultRefused (a plan left for a person).
 func (d *Directory) ObserveJob(job, result string, took time.Duration) {
 	if d.JobObserver != nil {
 		d.JobObserver(job, result, took)

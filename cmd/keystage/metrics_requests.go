@@ -61,7 +61,7 @@ func newRequestMetrics() *requestMetrics {
 		}, []string{"kind"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keystage_job_runs_total",
-			Help: "Scheduled job runs on this node, by job and result (ok, error, skipped: another node held the lock).",
+			Help: "Scheduled job runs on this node, by job and result (ok, error, skipped: another node held the lock, refused: a mass change left for a technician).",
 		}, []string{"job", "result"}),
 		jobSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "keystage_job_duration_seconds",

@@ -142,11 +142,17 @@ func (j *jobs) apply(ctx context.Context, p *lifecycle.Plan, actor string) (dire
 // plan is a mass change (logged for a technician) or another node holds
 // the lock.
 func (j *jobs) scheduled(ctx context.Context, job string) {
+	// Every run is counted (keystage_job_runs_total): skipped when another
+	// node holds the lock, refused when the plan is a mass change.
+	began, result := time.Now(), directory.ResultError
+	defer func() { j.eng.Dir.ObserveJob(job, result, time.Since(began)) }()
 	if j.locker != nil {
 		release, ok, err := j.locker.TryJobLock(ctx, "lifecycle")
 		if err != nil || !ok {
 			if err != nil {
 				j.log.Warn("scheduled job: lock", "job", job, "err", err)
+			} else {
+				result = directory.ResultSkipped
 			}
 			return
 		}
@@ -158,6 +164,7 @@ func (j *jobs) scheduled(ctx context.Context, job string) {
 		return
 	}
 	if p.Blocked != "" {
+		result = directory.ResultRefused
 		j.log.Error("scheduled job refused as a mass change: nothing changed; a technician must check and run it by hand", "job", job, "reason", p.Blocked)
 		return
 	}
@@ -166,6 +173,7 @@ func (j *jobs) scheduled(ctx context.Context, job string) {
 		j.log.Error("scheduled job failed: nothing changed", "job", job, "err", err)
 		return
 	}
+	result = directory.ResultOK
 	j.log.Info("scheduled job applied", "job", job, "run", run.ID, "counts", run.Counts)
 }
 

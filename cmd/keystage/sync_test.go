@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -299,7 +300,10 @@ func TestScheduledJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	j := newJobs(directory.New(s, directory.Config{}), &cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	d := directory.New(s, directory.Config{})
+	var ran []string // job/result, as keystage_job_runs_total counts them
+	d.JobObserver = func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) }
+	j := newJobs(d, &cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	j.scheduled(ctx, "sync")
 	runs, _ := s.SyncRuns(ctx, "sync", 0)
 	if len(runs) != 1 || runs[0].Actor != "schedule" || runs[0].Counts["start"] < 300 {
@@ -321,6 +325,16 @@ func TestScheduledJobs(t *testing.T) {
 	j.scheduled(ctx, "leavers")
 	if runs, _ := s.SyncRuns(ctx, "leavers", 0); len(runs) != 1 {
 		t.Errorf("scheduled leaver job: %+v\n%s", runs, logs.String())
+	}
+	// While another holder has the lock, the run is skipped.
+	release, ok, err := s.TryJobLock(ctx, "lifecycle")
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	j.scheduled(ctx, "leavers")
+	release()
+	if want := []string{"sync/ok", "sync/refused", "leavers/ok", "leavers/skipped"}; !slices.Equal(ran, want) {
+		t.Errorf("job runs observed %v, want %v", ran, want)
 	}
 }
 
