@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,9 +13,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"keystage.dev/keystage/audit"
-	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
 )
 
@@ -160,8 +156,8 @@ func needTool(t *testing.T, name, pkg string) {
 }
 
 // Two keystage serve processes on one PostgreSQL stand for a trust's two
-// nodes. A leaver disabled with the CLI against node A's configuration,
-// and a person suspended by a job writing to the same database, are
+// nodes. A leaver disabled and a person suspended with the CLI against
+// node A's configuration are
 // refused by node B over RADIUS and over LDAP within refusalBound; and an
 // application's LDAP connection to node B, bound as a service account that
 // node A then disables, loses its rights within the same bound.
@@ -236,12 +232,12 @@ func TestChangesReachTheOtherNode(t *testing.T) {
 	took = refusedWithin(t, "LDAP, disabled leaver", disabled, func() bool { return ldapAccepts(t, b, "jleaver", password) })
 	t.Logf("node B's LDAP refused the disabled leaver %s after the CLI returned", took.Round(time.Millisecond))
 
-	suspend(t, dbURL, "ssuspended")
+	keystage(t, bin, "", "--config", a.conf, "suspend", "ssuspended", "--for", "1d", "--reason", "two-node test")
 	suspended := time.Now()
 	took = refusedWithin(t, "RADIUS, suspension", suspended, func() bool { return radiusAccepts(t, b, "ssuspended", creds["ssuspended"], secret) })
-	t.Logf("node B's RADIUS refused the suspended person %s after the commit", took.Round(time.Millisecond))
+	t.Logf("node B's RADIUS refused the suspended person %s after the CLI returned", took.Round(time.Millisecond))
 	took = refusedWithin(t, "LDAP, suspension", suspended, func() bool { return ldapAccepts(t, b, "ssuspended", password) })
-	t.Logf("node B's LDAP refused the suspended person %s after the commit", took.Round(time.Millisecond))
+	t.Logf("node B's LDAP refused the suspended person %s after the CLI returned", took.Round(time.Millisecond))
 
 	// The application's connection to node B, bound before the service
 	// account was disabled on node A, loses its rights.
@@ -251,32 +247,5 @@ func TestChangesReachTheOtherNode(t *testing.T) {
 
 	if radiusAccepts(t, a, "jleaver", creds["jleaver"], secret) || radiusAccepts(t, a, "ssuspended", creds["ssuspended"], secret) {
 		t.Error("node A still accepts")
-	}
-}
-
-// suspend suspends an account the way the portal's safeguarding page does,
-// from a third process on the database, as a job on another host would.
-func suspend(t *testing.T, dbURL, username string) {
-	t.Helper()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.AccountByUsername(ctx, username)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	err = s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if err := tx.AddSuspension(ctx, &directory.Suspension{AccountID: acct.ID, From: now, Until: now.Add(24 * time.Hour),
-			Reason: "two-node test", CreatedBy: "user:dsl", CreatedAt: now}); err != nil {
-			return err
-		}
-		return tx.Record(ctx, &audit.Event{Time: now, Actor: "user:dsl", Action: "suspension.add", Target: "account:" + username})
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
