@@ -20,27 +20,33 @@ type Watcher interface {
 // (its connection broke): forget everything.
 const AllTargets = "*"
 
-// WatchAccounts watches s, if it is a Watcher, for changes to accounts:
-// fn gets the usernames of each committed change that names any
-// ("account:NAME"), or all set when the watcher may have missed changes.
-// ok is false when s cannot tell of changes; the caller then relies on
-// its timers alone.
-func WatchAccounts(ctx context.Context, s Store, fn func(names []string, all bool)) (ok bool, err error) {
+// Changes is what one committed transaction touched that a frontend may
+// hold in memory, as WatchChanges tells it.
+type Changes struct {
+	Accounts []string // usernames of its "account:NAME" targets
+	NAS      bool     // a NAS client was added, changed or removed ("nas:NAME")
+	All      bool     // the watcher may have missed changes: assume everything changed
+}
+
+// WatchChanges watches s, if it is a Watcher, and tells fn of each
+// committed change to accounts or NAS clients. ok is false when s cannot
+// tell of changes; the caller then relies on its timers alone.
+func WatchChanges(ctx context.Context, s Store, fn func(Changes)) (ok bool, err error) {
 	w, ok := s.(Watcher)
 	if !ok {
 		return false, nil
 	}
 	return true, w.Watch(ctx, func(targets []string) {
-		var names []string
-		all := false
+		var c Changes
 		for _, t := range targets {
 			if name, ok := strings.CutPrefix(t, "account:"); ok {
-				names = append(names, name)
+				c.Accounts = append(c.Accounts, name)
 			}
-			all = all || t == AllTargets
+			c.NAS = c.NAS || strings.HasPrefix(t, "nas:")
+			c.All = c.All || t == AllTargets
 		}
-		if len(names) > 0 || all {
-			fn(names, all)
+		if len(c.Accounts) > 0 || c.NAS || c.All {
+			fn(c)
 		}
 	})
 }

@@ -21,38 +21,39 @@ func (s toldStore) Watch(ctx context.Context, fn func([]string)) error {
 	return nil
 }
 
-func TestWatchAccounts(t *testing.T) {
-	type call struct {
-		names []string
-		all   bool
-	}
+func TestWatchChanges(t *testing.T) {
+	all := directory.Changes{All: true}
 	cases := []struct {
 		name string
 		told [][]string
-		want []call
+		want []directory.Changes
 	}{
-		{"accounts", [][]string{{"account:jsmith", "group:7a", "account:apupil"}}, []call{{[]string{"jsmith", "apupil"}, false}}},
-		{"no account named", [][]string{{"group:7a", "nas:ap-1"}}, nil},
-		{"missed changes", [][]string{{"*"}}, []call{{nil, true}}},
-		{"one call per commit", [][]string{{"account:a"}, {"account:b"}}, []call{{[]string{"a"}, false}, {[]string{"b"}, false}}},
+		{"accounts", [][]string{{"account:jsmith", "group:7a", "account:apupil"}}, []directory.Changes{{Accounts: []string{"jsmith", "apupil"}}}},
+		{"a NAS client", [][]string{{"nas:ap-1"}}, []directory.Changes{{NAS: true}}},
+		{"nothing held in memory", [][]string{{"group:7a", "aup:staff"}}, nil},
+		{"missed changes", [][]string{{"*"}}, []directory.Changes{all}},
+		{"one call per commit", [][]string{{"account:a"}, {"account:b", "nas:x"}}, []directory.Changes{{Accounts: []string{"a"}}, {Accounts: []string{"b"}, NAS: true}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var got []call
-			ok, err := directory.WatchAccounts(context.Background(), toldStore{told: c.told}, func(names []string, all bool) {
-				got = append(got, call{names, all})
+			var got []directory.Changes
+			ok, err := directory.WatchChanges(context.Background(), toldStore{told: c.told}, func(ch directory.Changes) {
+				got = append(got, ch)
 			})
 			if !ok || err != nil {
 				t.Fatalf("ok %v, err %v", ok, err)
 			}
-			if !slices.EqualFunc(got, c.want, func(a, b call) bool { return a.all == b.all && slices.Equal(a.names, b.names) }) {
-				t.Errorf("told %v, want %v", got, c.want)
+			same := func(a, b directory.Changes) bool {
+				return a.NAS == b.NAS && a.All == b.All && slices.Equal(a.Accounts, b.Accounts)
+			}
+			if !slices.EqualFunc(got, c.want, same) {
+				t.Errorf("told %+v, want %+v", got, c.want)
 			}
 		})
 	}
 	// A store that cannot tell is reported, not an error.
 	type plain struct{ directory.Store }
-	if ok, err := directory.WatchAccounts(context.Background(), plain{}, func([]string, bool) { t.Error("called") }); ok || err != nil {
+	if ok, err := directory.WatchChanges(context.Background(), plain{}, func(directory.Changes) { t.Error("called") }); ok || err != nil {
 		t.Errorf("a store without Watch: ok %v, err %v", ok, err)
 	}
 }

@@ -118,6 +118,10 @@ type Server struct {
 
 	auditSeq int64         // the last audit event followed
 	nudge    chan struct{} // the store told of a change: follow the trail now
+	// reloadNudge: the store told of a change to the NAS clients.
+	reloadNudge chan struct{}
+	ready       chan struct{} // closed once Serve hears of the store's changes
+	readyOnce   sync.Once
 	// starts are the suspensions still to start, soonest first, and
 	// startsDone the instant up to which their starts have been acted on
 	// (both housekeeping's own; see starts.go).
@@ -140,16 +144,18 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:     cfg,
-		d:       d,
-		secrets: secrets,
-		log:     d.Log.With("frontend", "radius"),
-		replies: newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
-		facts:   newFactCache(cfg.FactsTTL),
-		uses:    newUseLog(),
-		locks:   newAddrLocks(),
-		ending:  make(map[string]bool),
-		nudge:   make(chan struct{}, 1),
+		cfg:         cfg,
+		d:           d,
+		secrets:     secrets,
+		log:         d.Log.With("frontend", "radius"),
+		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
+		facts:       newFactCache(cfg.FactsTTL),
+		uses:        newUseLog(),
+		locks:       newAddrLocks(),
+		ending:      make(map[string]bool),
+		nudge:       make(chan struct{}, 1),
+		reloadNudge: make(chan struct{}, 1),
+		ready:       make(chan struct{}),
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
@@ -162,6 +168,19 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	}
 	return s, nil
 }
+
+// reloadClients reloads on housekeeping's behalf, logging a failure: the
+// clients loaded before stay in force.
+func (s *Server) reloadClients(ctx context.Context) {
+	if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("reloading NAS clients", "err", err)
+	}
+}
+
+// Ready is closed once the serving server follows the store's change
+// notifications (where the store has them): a change committed after it
+// is heard at once. Tests that make changes on another node wait for it.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // ReloadClients reads the NAS clients again (after `keystage nas add`, or
 // on a timer while serving).
@@ -284,6 +303,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 	s.loadStarts(ctx)
 	seq := s.auditSeq
 	s.watchStore(ctx)
+	s.readyOnce.Do(func() { close(s.ready) })
 	for {
 		select {
 		case <-ctx.Done():
@@ -298,9 +318,9 @@ func (s *Server) housekeeping(ctx context.Context) {
 				s.loadStarts(ctx)
 			}
 		case <-reload.C:
-			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("reloading NAS clients", "err", err)
-			}
+			s.reloadClients(ctx)
+		case <-s.reloadNudge:
+			s.reloadClients(ctx)
 		case <-flush.C:
 			s.flushUses(ctx)
 		case <-purge.C:

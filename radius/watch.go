@@ -23,16 +23,29 @@ import (
 // notification lost while the listening connection was re-made, and
 // stores that tell only of their own process's commits.
 
-// watchStore asks the store to tell of commits, if it can.
+// watchStore asks the store to tell of commits, if it can: a change to an
+// account makes the server read the trail at once, a change to a NAS
+// client reload the clients (a NAS added on one node answers on every
+// node at once, not at the next ClientRefresh).
 func (s *Server) watchStore(ctx context.Context) {
-	_, err := directory.WatchAccounts(ctx, s.d.Store, func([]string, bool) {
-		select {
-		case s.nudge <- struct{}{}:
-		default: // a read of the trail is already due
+	_, err := directory.WatchChanges(ctx, s.d.Store, func(c directory.Changes) {
+		if len(c.Accounts) > 0 || c.All {
+			nudge(s.nudge)
+		}
+		if c.NAS || c.All {
+			nudge(s.reloadNudge)
 		}
 	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("radius: the store cannot tell of changes; reading the audit trail on a timer only", "every", s.cfg.AuditPoll, "err", err)
+	}
+}
+
+// nudge asks the housekeeping loop for something unless it is already due.
+func nudge(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 

@@ -20,8 +20,8 @@ import (
 // watchStore asks the store to tell of commits, if it can; it runs once
 // per Server.
 func (s *Server) watchStore(ctx context.Context) {
-	_, err := directory.WatchAccounts(ctx, s.dir.Store, func(names []string, all bool) {
-		if conns := s.boundTo(names, all); len(conns) > 0 {
+	_, err := directory.WatchChanges(ctx, s.dir.Store, func(c directory.Changes) {
+		if conns := s.boundTo(c.Accounts, c.All); len(conns) > 0 {
 			// The recheck reads the store: off the watcher's goroutine.
 			go s.recheck(ctx, conns)
 		}
