@@ -35,6 +35,7 @@ func main() {
 	dir := flag.String("dir", "", "working `directory` (default: a temporary one, removed)")
 	db := flag.String("db", "", "store URL (default: SQLite in the working directory; postgres://… for PostgreSQL, an empty database)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this `file`")
+	memprofile := flag.String("memprofile", "", "write a heap profile to this `file` after the first plan")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -43,12 +44,16 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	heapProfile = *memprofile
 	if err := run(*n, *delta, *dir, *db); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench lifecycle:", err)
 		os.Exit(1)
 	}
 }
+
+// heapProfile, when set, is where the first plan's heap profile goes.
+var heapProfile string
 
 // peak samples the Go heap in use, since runtime.MemStats has no high-water mark.
 type peak struct{ max atomic.Uint64 }
@@ -144,6 +149,13 @@ func phase(ctx context.Context, eng *lifecycle.Engine, name, spec string, pk *pe
 		return err
 	}
 	plan := time.Since(t1)
+	if heapProfile != "" {
+		if f, err := os.Create(heapProfile); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+		heapProfile = ""
+	}
 	if p.Blocked != "" {
 		return fmt.Errorf("%s: blocked: %s", name, p.Blocked)
 	}
