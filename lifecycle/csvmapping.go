@@ -13,7 +13,10 @@ import (
 // and punctuation do not matter: "Adno", "ADNO" and "Ad No" are one). It is
 // the [sync.csv] section of the configuration.
 type CSVMapping struct {
-	ID            string `toml:"id"`             // the MIS id: never reused, never changes (UPN, admission number, staff code)
+	ID string `toml:"id"` // the MIS id: never reused, never changes (UPN, admission number, staff code)
+	// IDPrefix is put before every id read, so that the ids of two reports
+	// read together cannot clash ("staff-" before staff codes).
+	IDPrefix      string `toml:"id_prefix"`
 	GivenName     string `toml:"given_name"`     // legal forename
 	FamilyName    string `toml:"family_name"`    // legal surname
 	PreferredName string `toml:"preferred_name"` // optional: preferred forename

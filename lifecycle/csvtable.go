@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -27,8 +28,14 @@ type csvTable struct {
 	lastLine int
 }
 
-// errNoHeader is a file with nothing in it, not even a header row.
-var errNoHeader = errors.New("the file is empty: it has no header row")
+var (
+	// errNoHeader is a file with nothing in it, not even a header row.
+	errNoHeader = errors.New("the file is empty: it has no header row")
+	// errNotUTF8 is a file saved in another encoding (Windows "ANSI" is
+	// the usual one). Which one cannot be known for sure, and a wrong
+	// guess would misspell names in every account, so the read stops.
+	errNotUTF8 = errors.New("is not UTF-8 text: save the report again as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8 (Comma delimited))")
+)
 
 // newCSVTable reads the header row of r.
 func newCSVTable(file string, r io.Reader) (*csvTable, error) {
@@ -40,14 +47,28 @@ func newCSVTable(file string, r io.Reader) (*csvTable, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	t := &csvTable{file: file, r: cr, cols: map[string]int{}}
-	h, err := cr.Read()
+	if err := t.readHeader(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readHeader takes the next row as the header.
+func (t *csvTable) readHeader() error {
+	h, err := t.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", file, errNoHeader)
+		return fmt.Errorf("%s: %w", t.file, errNoHeader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: header row: %w", file, err)
+		return fmt.Errorf("%s: header row: %w", t.file, err)
+	}
+	for _, name := range h {
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%s: the header row %w", t.file, errNotUTF8)
+		}
 	}
 	t.header = make([]string, len(h))
+	t.cols = make(map[string]int, len(h))
 	for i, name := range h {
 		t.header[i] = strings.TrimSpace(name)
 		k := foldHeader(name)
@@ -55,7 +76,30 @@ func newCSVTable(file string, r io.Reader) (*csvTable, error) {
 			t.cols[k] = i
 		}
 	}
-	return t, nil
+	return nil
+}
+
+// maxPreamble is how many rows before the header a report may print (a
+// title, the date it was run, a blank line).
+const maxPreamble = 5
+
+// findHeader moves past a report's title rows to the first row that has
+// the column want, when the first row does not. When no row near the top
+// has it the first row stays the header, so that the error names it.
+func (t *csvTable) findHeader(want string) {
+	if want == "" || t.col(want) >= 0 {
+		return
+	}
+	header, cols := t.header, t.cols
+	for range maxPreamble {
+		if t.readHeader() != nil {
+			break
+		}
+		if t.col(want) >= 0 {
+			return
+		}
+	}
+	t.header, t.cols = header, cols
 }
 
 // foldHeader makes header names compare without case, spaces or
@@ -110,6 +154,11 @@ func (t *csvTable) next() ([]string, int, error) {
 		if blankRow(row) {
 			continue
 		}
+		for _, f := range row {
+			if !utf8.ValidString(f) {
+				return nil, line, fmt.Errorf("line %d %w", line, errNotUTF8)
+			}
+		}
 		return row, line, nil
 	}
 }
@@ -130,6 +179,10 @@ func field(row []string, i int) string {
 		return ""
 	}
 	s := strings.TrimSpace(row[i])
+	if isPlain(s) {
+		// Most fields are printable ASCII: nothing to fold or normalise.
+		return s
+	}
 	if strings.ContainsAny(s, "\r\n\t") {
 		// A quoted newline inside a name or a group is a typing slip in the
 		// MIS, not part of the name.
@@ -139,6 +192,16 @@ func field(row []string, i int) string {
 		return s
 	}
 	return norm.NFC.String(s)
+}
+
+// isPlain is true for printable ASCII.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
@@ -175,4 +238,15 @@ func (t *csvTable) each(ctx context.Context, bad func(*rowError), fn func(row []
 			}
 		}
 	}
+}
+
+// csvSyntaxReason says what is wrong with a row the CSV syntax broke.
+func csvSyntaxReason(re *rowError) string {
+	switch {
+	case errors.Is(re.Err, csv.ErrBareQuote):
+		return "the row has a double quote inside an unquoted field: quote the whole field (\"O\"\"Brien\") or remove the quote, then export again"
+	case errors.Is(re.Err, csv.ErrQuote):
+		return "a quoted field is never closed, so this row and everything after it could not be read: fix the quote and export again"
+	}
+	return "the row is not valid CSV (" + re.Err.Error() + "): export again"
 }

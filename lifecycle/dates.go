@@ -13,7 +13,7 @@ var DefaultDateLayouts = []string{"02/01/2006", "2006-01-02", "02-01-2006", "2/1
 // oneRosterDateLayouts are the specification's date and datetime forms,
 // then the day-first forms that exporters in the wild also write
 // ("1/05/2023").
-var oneRosterDateLayouts = []string{"2006-01-02", time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", "2/1/2006", "02/01/2006"}
+var oneRosterDateLayouts = []string{time.RFC3339Nano, "2006-01-02", "2006-01-02T15:04:05.999999999", "2/1/2006", "02/01/2006"}
 
 // parseDate reads s with the first layout that takes it. A layout without a
 // zone is a date (or time) in loc, the school's zone, so that "leaves on
@@ -26,6 +26,11 @@ func parseDate(s string, layouts []string, loc *time.Location) (time.Time, error
 		if t, err := time.ParseInLocation(l, s, loc); err == nil {
 			return t, nil
 		}
+	}
+	// A report saved through Excel often gains a midnight time
+	// ("03/09/2026 00:00"): the date before it is what the MIS meant.
+	if d, rest, ok := strings.Cut(s, " "); ok && isMidnight(strings.TrimSpace(rest)) {
+		return parseDate(d, layouts, loc)
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date", s)
 }
@@ -44,4 +49,12 @@ func validLayout(l string) bool {
 	ref := time.Date(2026, 9, 3, 0, 0, 0, 0, time.UTC)
 	t, err := time.Parse(l, ref.Format(l))
 	return err == nil && t.Equal(ref) && strings.Contains(l, "2006")
+}
+
+func isMidnight(s string) bool {
+	switch s {
+	case "00:00", "00:00:00", "0:00", "0:00:00", "12:00:00 AM", "12:00 AM":
+		return true
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -56,23 +57,29 @@ func FuzzMappedCSV(f *testing.F) {
 }
 
 func FuzzOneRoster(f *testing.F) {
-	for _, dir := range []string{"testdata/oneroster-1.1-bulk", "testdata/oneroster-1.1-delta"} {
-		users, err := os.ReadFile(dir + "/users.csv")
-		if err != nil {
-			f.Fatal(err)
+	for _, dir := range []string{"testdata/oneroster-1.1-bulk", "testdata/oneroster-1.1-delta", "testdata/oneroster-1.2-bulk"} {
+		var files [3][]byte
+		for i, name := range []string{"users.csv", "enrollments.csv", "roles.csv"} {
+			b, err := os.ReadFile(dir + "/" + name)
+			if err != nil && name != "roles.csv" {
+				f.Fatal(err)
+			}
+			files[i] = b
 		}
-		enr, err := os.ReadFile(dir + "/enrollments.csv")
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(users, enr)
+		f.Add(files[0], files[1], files[2], strings.Contains(dir, "1.2"))
 	}
-	f.Add([]byte(usersHeader11+"u1,tobedeleted,,,,,,,,,,,,,,,,\nu1,active,x,TRUE\n"), []byte("classSourcedId,userSourcedId,status\ncls-7a,u1,tobedeleted\n"))
+	f.Add([]byte(usersHeader11+"u1,tobedeleted,,,,,,,,,,,,,,,,\nu1,active,x,TRUE\n"), []byte("classSourcedId,userSourcedId,status\ncls-7a,u1,tobedeleted\n"), []byte(nil), false)
 	base := fixtureFS(f, nil).(fstest.MapFS)
-	f.Fuzz(func(t *testing.T, users, enrollments []byte) {
+	man11 := string(base["manifest.csv"].Data)
+	man12 := strings.Replace(strings.Replace(man11, "oneroster.version,1.1", "oneroster.version,1.2", 1), "file.results,absent", "file.results,absent\nfile.roles,bulk", 1)
+	f.Fuzz(func(t *testing.T, users, enrollments, roles []byte, v12 bool) {
 		fsys := maps.Clone(base)
 		fsys["users.csv"] = &fstest.MapFile{Data: users}
 		fsys["enrollments.csv"] = &fstest.MapFile{Data: enrollments}
+		if v12 {
+			fsys["manifest.csv"] = &fstest.MapFile{Data: []byte(man12)}
+			fsys["roles.csv"] = &fstest.MapFile{Data: roles}
+		}
 		exp, err := readOneRoster(context.Background(), fsys, nil)
 		if err != nil {
 			return

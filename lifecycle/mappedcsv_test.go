@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // simsMapping is the mapping of testdata/sims-report.csv, a report laid
@@ -26,8 +27,8 @@ func TestMappedCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exp.Source != "csv:testdata/sims-report.csv" || exp.Delta || exp.Rows != 7 {
-		t.Errorf("source %q delta %v rows %d, want the path, not a delta, 7 rows", exp.Source, exp.Delta, exp.Rows)
+	if exp.Source != "csv:testdata/sims-report.csv" || exp.Delta || exp.ClassesPartial || exp.Rows != 7 {
+		t.Errorf("source %q delta %v partial %v rows %d, want the path, not a delta, every class, 7 rows", exp.Source, exp.Delta, exp.ClassesPartial, exp.Rows)
 	}
 	checkExport(t, exp, []string{
 		// The file writes Zoë decomposed (NFD); the record has it composed.
@@ -109,6 +110,9 @@ func TestMappedCSVFixedRoleAndLayouts(t *testing.T) {
 	if exp.Rows != 2 {
 		t.Errorf("rows %d, want 2 (blank lines are not rows)", exp.Rows)
 	}
+	if !exp.ClassesPartial {
+		t.Error("a report without a classes column must not say it lists every class")
+	}
 }
 
 func TestMappedCSVMissingColumns(t *testing.T) {
@@ -183,5 +187,65 @@ func TestOneRosterGrade(t *testing.T) {
 		if got := oneRosterGrade(in); got != want {
 			t.Errorf("oneRosterGrade(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestMappedCSVNotUTF8(t *testing.T) {
+	// "Zoë" as Windows-1252 writes it: ë is the one byte 0xEB.
+	in := "ID,Forename,Surname\n1,Ada,Lovelace\n2,Zo\xeb,Smith\n"
+	m := CSVMapping{ID: "ID", GivenName: "Forename", FamilyName: "Surname", FixedRole: "pupil"}
+	_, err := readMappedCSV(context.Background(), "ansi.csv", strings.NewReader(in), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "ansi.csv: line 3 is not UTF-8") || !strings.Contains(err.Error(), "CSV UTF-8") {
+		t.Errorf("error %v, want ErrBadExport naming ansi.csv line 3 and how to save as UTF-8", err)
+	}
+	_, err = readMappedCSV(context.Background(), "ansi.csv", strings.NewReader("ID,Forename,Surname\xa0\n"), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "header row is not UTF-8") {
+		t.Errorf("error %v, want ErrBadExport for the header", err)
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	loc := london(t)
+	for _, tc := range []struct {
+		in   string
+		want string // RFC 3339, or "" for refused
+	}{
+		{"03/09/2026", "2026-09-03T00:00:00+01:00"},
+		{"2026-09-03", "2026-09-03T00:00:00+01:00"},
+		{"03-09-2026", "2026-09-03T00:00:00+01:00"},
+		{"3/9/2026", "2026-09-03T00:00:00+01:00"},
+		{"15/01/2027", "2027-01-15T00:00:00Z"},
+		{"03/09/2026 00:00", "2026-09-03T00:00:00+01:00"},
+		{"03/09/2026 00:00:00", "2026-09-03T00:00:00+01:00"},
+		{"03/09/2026 14:30", ""},
+		{"09/31/2026", ""},
+		{"31/02/2026", ""},
+		{"next week", ""},
+	} {
+		got, err := parseDate(tc.in, DefaultDateLayouts, loc)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("parseDate(%q) = %v, want it refused", tc.in, got)
+		case tc.want != "" && (err != nil || got.Format(time.RFC3339) != tc.want):
+			t.Errorf("parseDate(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestMappedCSVTitleRows(t *testing.T) {
+	// Reports printed with a title and the date they were run above the header.
+	in := "Student List (current),,\r\nPrinted 02/09/2026 07:00,,\r\n\r\nAdno,Forename,Surname\r\n1001,Zoë,Smith\r\n"
+	m := CSVMapping{ID: "Adno", GivenName: "Forename", FamilyName: "Surname", FixedRole: "pupil"}
+	exp, err := readMappedCSV(context.Background(), "list.csv", strings.NewReader(in), m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExport(t, exp, []string{
+		`5 1001 pupil "Zoë" "Smith" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=-`,
+	}, nil)
+	// Without the id column anywhere near the top, the error shows the first row.
+	_, err = readMappedCSV(context.Background(), "list.csv", strings.NewReader("Title\nA,B\nC,D\n1,2\n"), m, nil)
+	if !errors.Is(err, ErrBadExport) || !strings.Contains(err.Error(), "its header is Title:") {
+		t.Errorf("error %v, want the missing columns named against the first row", err)
 	}
 }

@@ -1,14 +1,9 @@
 package lifecycle
 
 import (
-	"archive/zip"
-	"cmp"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -40,169 +35,6 @@ func (o *OneRoster) Read(ctx context.Context) (*Export, error) {
 	}
 	exp.Source = "oneroster:" + o.Path
 	return exp, nil
-}
-
-// openExportFS opens a folder or a .zip as a file system rooted where
-// manifest.csv is: at the top, or in the one folder a zip often wraps it in.
-func openExportFS(p string) (fs.FS, func(), error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, nil, fmt.Errorf("oneroster %s: %w: check the path names the export folder or .zip", p, err)
-	}
-	var fsys fs.FS
-	closeFS := func() {}
-	if st.IsDir() {
-		fsys = os.DirFS(p)
-	} else {
-		zr, err := zip.OpenReader(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("oneroster %s: %w: not a folder and not a zip file (%v)", p, ErrBadExport, err)
-		}
-		fsys, closeFS = zr, func() { _ = zr.Close() }
-	}
-	if _, ok := findFile(fsys, "manifest.csv"); !ok {
-		if ents, err := fs.ReadDir(fsys, "."); err == nil && len(ents) == 1 && ents[0].IsDir() {
-			if sub, err := fs.Sub(fsys, ents[0].Name()); err == nil {
-				fsys = sub
-			}
-		}
-	}
-	return fsys, closeFS, nil
-}
-
-// findFile finds a file at the top of fsys whatever the case of its name
-// (exporters write userProfiles.csv and userprofiles.csv).
-func findFile(fsys fs.FS, name string) (string, bool) {
-	if st, err := fs.Stat(fsys, name); err == nil && !st.IsDir() {
-		return name, true
-	}
-	ents, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return "", false
-	}
-	for _, e := range ents {
-		if !e.IsDir() && strings.EqualFold(e.Name(), name) {
-			return e.Name(), true
-		}
-	}
-	return "", false
-}
-
-// manifest is what manifest.csv says: the version and, per file, bulk,
-// delta or absent.
-type manifest struct {
-	version string
-	files   map[string]string // lower-case file name without .csv → "bulk", "delta", "absent"
-}
-
-func (m manifest) mode(file string) string {
-	if v := m.files[strings.ToLower(file)]; v != "" {
-		return v
-	}
-	return "absent"
-}
-
-func readManifest(fsys fs.FS) (manifest, error) {
-	m := manifest{files: map[string]string{}}
-	name, ok := findFile(fsys, "manifest.csv")
-	if !ok {
-		return m, fmt.Errorf("%w: manifest.csv is missing: every OneRoster CSV export has one at the top of the folder or zip; export again, whole", ErrBadExport)
-	}
-	t, err := openTable(fsys, name)
-	if err != nil {
-		return m, err
-	}
-	defer t.close()
-	pc, vc := t.col("propertyName"), t.col("value")
-	if pc < 0 || vc < 0 {
-		return m, fmt.Errorf("%w: %s has no propertyName and value columns", ErrBadExport, name)
-	}
-	var broken error
-	err = t.each(context.Background(), func(re *rowError) {
-		broken = fmt.Errorf("%w: %s line %d: %v", ErrBadExport, name, re.Line, re.Err)
-	}, func(row []string, line int) error {
-		prop, val := strings.ToLower(field(row, pc)), strings.ToLower(field(row, vc))
-		switch {
-		case prop == "oneroster.version":
-			m.version = strings.TrimPrefix(val, "v")
-		case strings.HasPrefix(prop, "file."):
-			switch val {
-			case "bulk", "delta", "absent":
-			case "":
-				// Left empty by some exporters; the specification's word is absent.
-				val = "absent"
-			default:
-				return fmt.Errorf("%w: %s line %d: %s is %q; the specification allows bulk, delta or absent", ErrBadExport, name, line, field(row, pc), field(row, vc))
-			}
-			m.files[strings.TrimPrefix(prop, "file.")] = val
-		}
-		return nil
-	})
-	if err = cmp.Or(err, broken); err != nil {
-		return m, err
-	}
-	switch m.version {
-	case "1.1", "1.2":
-	case "":
-		return m, fmt.Errorf("%w: %s does not give oneroster.version; Keystage reads OneRoster 1.1 and 1.2", ErrBadExport, name)
-	default:
-		return m, fmt.Errorf("%w: %s says oneroster.version %s; Keystage reads OneRoster 1.1 and 1.2: export in one of those", ErrBadExport, name, m.version)
-	}
-	return m, nil
-}
-
-// fsTable is a csvTable over a file of an export.
-type fsTable struct {
-	*csvTable
-	f fs.File
-}
-
-func (t *fsTable) close() { _ = t.f.Close() }
-
-func openTable(fsys fs.FS, name string) (*fsTable, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadExport, err)
-	}
-	t, err := newCSVTable(name, f)
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("%w: %v", ErrBadExport, err)
-	}
-	return &fsTable{csvTable: t, f: f}, nil
-}
-
-// openListed opens a file the manifest lists as bulk or delta; ok is false
-// when the manifest says absent. A listed file that is not there is an
-// error: the export is incomplete.
-func openListed(fsys fs.FS, m manifest, base string) (*fsTable, bool, error) {
-	if m.mode(base) == "absent" {
-		return nil, false, nil
-	}
-	name, found := findFile(fsys, base+".csv")
-	if !found {
-		return nil, false, fmt.Errorf("%w: manifest.csv lists %s as %s but %s.csv is not in the export; export again, whole", ErrBadExport, base, m.mode(base), base)
-	}
-	t, err := openTable(fsys, name)
-	if err != nil {
-		return nil, false, err
-	}
-	return t, true, nil
-}
-
-// requireCols fails the read naming the first of each group of names when
-// none of a group is in the header.
-func requireCols(t *fsTable, groups ...[]string) error {
-	var missing []string
-	for _, g := range groups {
-		if t.col(g...) < 0 {
-			missing = append(missing, g[0])
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s has no %s column; its header is %s", ErrBadExport, t.file, strings.Join(missing, ", "), strings.Join(t.header, ","))
-	}
-	return nil
 }
 
 // orClass is a class as the person's groups need it.
@@ -271,7 +103,9 @@ func readOneRoster(ctx context.Context, fsys fs.FS, loc *time.Location) (*Export
 	if err := readOneRosterUsers(ctx, fsys, m, loc, exp, oneRosterLinks{classes, enrolled, roles, haveRoles}); err != nil {
 		return nil, err
 	}
-	exp.ClassesPartial = m.mode("enrollments") != "bulk"
+	// Without every enrolment, or without the classes that name them, a
+	// person's classes are not all told.
+	exp.ClassesPartial = m.mode("enrollments") != "bulk" || m.mode("classes") == "absent"
 	return exp, nil
 }
 
@@ -339,7 +173,8 @@ func readOneRosterEnrolments(ctx context.Context, fsys fs.FS, m manifest, classe
 		e := out[user]
 		if e == nil {
 			e = &orEnrolment{}
-			out[user] = e
+			// A copy, so that the key does not hold the whole row in memory.
+			out[strings.Clone(user)] = e
 		}
 		if strings.EqualFold(field(row, sc), "tobedeleted") || classes[ci].deleted {
 			e.left = append(e.left, ci)
@@ -352,9 +187,10 @@ func readOneRosterEnrolments(ctx context.Context, fsys fs.FS, m manifest, classe
 }
 
 // readOneRosterRoles reads 1.2's roles.csv: each person's primary role, or
-// failing one, the role their other rows add up to.
-func readOneRosterRoles(ctx context.Context, fsys fs.FS, m manifest) (map[string]roleKind, bool, error) {
-	out := map[string]roleKind{}
+// failing one, the secondary role that ranks highest, as the export words
+// it.
+func readOneRosterRoles(ctx context.Context, fsys fs.FS, m manifest) (map[string]string, bool, error) {
+	out := map[string]string{}
 	if m.version != "1.2" {
 		return out, false, nil
 	}
@@ -369,20 +205,20 @@ func readOneRosterRoles(ctx context.Context, fsys fs.FS, m manifest) (map[string
 	uc, rc, tc, sc := t.col("userSourcedId"), t.col("role"), t.col("roleType"), t.col("status")
 	primary := map[string]bool{}
 	err = t.each(ctx, nil, func(row []string, _ int) error {
-		user := field(row, uc)
+		user, role := field(row, uc), field(row, rc)
 		if user == "" || strings.EqualFold(field(row, sc), "tobedeleted") {
 			return nil
 		}
-		k := oneRosterRole(field(row, rc))
-		if strings.EqualFold(field(row, tc), "primary") {
-			if !primary[user] || k != roleUnknown {
-				out[user] = k
-			}
-			primary[user] = true
+		if primary[user] {
 			return nil
 		}
-		if !primary[user] && rank(k) > rank(out[user]) {
-			out[user] = k
+		if strings.EqualFold(field(row, tc), "primary") {
+			primary[user] = true
+			out[strings.Clone(user)] = role
+			return nil
+		}
+		if old, seen := out[user]; !seen || rank(oneRosterRole(role)) > rank(oneRosterRole(old)) {
+			out[strings.Clone(user)] = role
 		}
 		return nil
 	})
@@ -399,7 +235,7 @@ func rank(k roleKind) int {
 type oneRosterLinks struct {
 	classes   []orClass
 	enrolled  map[string]*orEnrolment
-	roles     map[string]roleKind
+	roles     map[string]string // 1.2: MIS id → role from roles.csv
 	haveRoles bool
 }
 
@@ -433,9 +269,12 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 		exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: re.Line, Reason: csvSyntaxReason(re)})
 	}, func(row []string, line int) error {
 		exp.Rows++
-		r := Record{File: t.file, Line: line, MISID: field(row, col.id)}
+		id := field(row, col.id)
+		r := Record{File: t.file, Line: line, MISID: id}
+		// refuse takes the id, not the record, so that the record stays on
+		// the stack: at 200,000 rows that is a heap allocation a row saved.
 		refuse := func(format string, a ...any) {
-			exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: line, MISID: r.MISID, Reason: fmt.Sprintf(format, a...)})
+			exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: line, MISID: id, Reason: fmt.Sprintf(format, a...)})
 		}
 		if r.MISID == "" {
 			refuse("sourcedId is empty: every user needs the MIS's id")
@@ -471,16 +310,11 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 			refuse("enabledUser %q is neither true nor false", en)
 			return nil
 		}
-		kind := roleUnknown
-		rawRole := ""
-		if k, ok := links.roles[r.MISID]; ok {
-			kind = k
-			rawRole = "in roles.csv"
-		} else if roleCol >= 0 {
-			rawRole = field(row, roleCol)
-			kind = oneRosterRole(rawRole)
+		rawRole, where := links.roles[id], "roles.csv"
+		if !links.haveRoles {
+			rawRole, where = field(row, roleCol), "the role column"
 		}
-		switch kind {
+		switch oneRosterRole(rawRole) {
 		case roleNoAccount:
 			return nil
 		case roleStaff:
@@ -493,8 +327,8 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 				// A delta's deletion row may carry nothing but the id.
 			case exp.Delta && rawRole == "":
 				// A delta that does not restate the role: the account keeps its own.
-			case rawRole == "" || rawRole == "in roles.csv":
-				refuse("no role: give the user a role (student, teacher, administrator, aide) in %s", map[bool]string{true: "roles.csv", false: "the role column"}[links.haveRoles])
+			case rawRole == "":
+				refuse("no role: give the user a role (student, teacher, administrator, aide) in %s", where)
 				return nil
 			default:
 				refuse("role %q is not a OneRoster role Keystage knows: use student, teacher, administrator, aide or proctor", rawRole)
@@ -508,7 +342,9 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 		}
 		r.PreferredName = field(row, col.preferred)
 		r.Email = field(row, col.email)
-		if r.Role == directory.RolePupil {
+		// A delta row that does not restate the role may still give the
+		// year: the account's role decides whether it counts.
+		if r.Role == directory.RolePupil || r.Role == "" {
 			for g := range strings.SplitSeq(field(row, col.grades), ",") {
 				if y := oneRosterGrade(g); y != "" {
 					r.YearGroup = y
@@ -517,6 +353,7 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 			}
 		}
 		if e := links.enrolled[r.MISID]; e != nil {
+			r.Classes = make([]string, 0, len(e.classes))
 			for _, ci := range e.classes {
 				c := links.classes[ci]
 				if c.homeroom {
@@ -543,56 +380,6 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 	return nil
 }
 
-// duplicates finds MIS ids on more than one row. Every such row is
-// refused, naming all their lines: which row is right is for the MIS to
-// say, not a guess here.
-type duplicates struct {
-	first map[string]int   // MIS id → line of its first row
-	more  map[string][]int // MIS id → the lines of its later rows
-}
-
-func newDuplicates() *duplicates {
-	return &duplicates{first: map[string]int{}, more: map[string][]int{}}
-}
-
-// seen notes id on line and is true when an earlier row had it.
-func (d *duplicates) seen(id string, line int) bool {
-	if _, ok := d.first[id]; ok {
-		d.more[id] = append(d.more[id], line)
-		return true
-	}
-	d.first[id] = line
-	return false
-}
-
-// refuse takes the duplicated ids' records out of exp and refuses their
-// rows, what naming the id column in the reason.
-func (d *duplicates) refuse(exp *Export, file, what string) {
-	if len(d.more) == 0 {
-		return
-	}
-	exp.Records = slices.DeleteFunc(exp.Records, func(r Record) bool { _, dup := d.more[r.MISID]; return dup })
-	for id, more := range d.more {
-		lines := append([]int{d.first[id]}, more...)
-		for _, l := range lines {
-			exp.Refused = append(exp.Refused, Refusal{File: file, Line: l, MISID: id,
-				Reason: fmt.Sprintf("%s %s appears on lines %s: an id belongs to one person; fix the MIS so that it appears once", what, id, joinInts(lines))})
-		}
-	}
-	slices.SortStableFunc(exp.Refused, func(a, b Refusal) int { return a.Line - b.Line })
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = fmt.Sprint(x)
-	}
-	if len(s) == 2 {
-		return s[0] + " and " + s[1]
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
 // missingName says which of the two names is empty.
 func missingName(given, family, gk, fk string) string {
 	switch {
@@ -610,15 +397,4 @@ func appendUnique(xs []string, x string) []string {
 		return xs
 	}
 	return append(xs, x)
-}
-
-// csvSyntaxReason says what is wrong with a row the CSV syntax broke.
-func csvSyntaxReason(re *rowError) string {
-	switch {
-	case errors.Is(re.Err, csv.ErrBareQuote):
-		return "the row has a double quote inside an unquoted field: quote the whole field (\"O\"\"Brien\") or remove the quote, then export again"
-	case errors.Is(re.Err, csv.ErrQuote):
-		return "a quoted field is never closed, so this row and everything after it could not be read: fix the quote and export again"
-	}
-	return "the row is not valid CSV (" + re.Err.Error() + "): export again"
 }

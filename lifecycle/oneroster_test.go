@@ -44,8 +44,8 @@ func TestOneRoster11Bulk(t *testing.T) {
 
 func TestOneRoster12Roles(t *testing.T) {
 	exp := readFixture(t, "oneroster:testdata/oneroster-1.2-bulk")
-	if exp.Rows != 6 {
-		t.Errorf("rows %d, want 6", exp.Rows)
+	if exp.Rows != 7 {
+		t.Errorf("rows %d, want 7", exp.Rows)
 	}
 	checkExport(t, exp, []string{
 		`2 usr-t1 staff "Siân" "ap Rhys" pref="" email="sian.aprhys@cwm.example.org" year="" reg="" classes=[7-ma-1] left=[] start=- leave=- modified=2026-07-20T08:00:00Z`,
@@ -55,7 +55,9 @@ func TestOneRoster12Roles(t *testing.T) {
 		// Only a secondary role: it decides.
 		`5 usr-s1 staff "Priya" "Patel" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=2026-07-20T08:00:00Z`,
 	}, []string{
-		"users.csv:7 usr-n1: no role: give the user a role",
+		"users.csv:7 usr-n1: no role: give the user a role (student, teacher, administrator, aide) in roles.csv",
+		// The primary role decides, even one Keystage does not know.
+		`users.csv:8 usr-u1: role "janitor" is not a OneRoster role Keystage knows`,
 	})
 }
 
@@ -68,7 +70,7 @@ func TestOneRosterDelta(t *testing.T) {
 		`2 usr-p1 pupil "Zoë" "O'Connor-Smyth" pref="" email="" year="8" reg="" classes=[7-ma-1] left=[7-en-2] start=- leave=- modified=2026-09-02T07:00:00Z`,
 		// A deletion carries only its id; a delta row need not restate the role.
 		`3 usr-p4  "" "" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=2026-09-02T07:05:00Z deleted`,
-		`4 usr-p9  "Chidi" "Okafor" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=2026-09-02T07:10:00Z`,
+		`4 usr-p9  "Chidi" "Okafor" pref="" email="" year="7" reg="" classes=[] left=[] start=- leave=- modified=2026-09-02T07:10:00Z`,
 	}, nil)
 }
 
@@ -84,6 +86,14 @@ func zipFolder(t *testing.T, dir, prefix string) string {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prefix != "" {
+		// What a Mac's "Compress" adds beside the folder.
+		for _, extra := range []string{"__MACOSX/" + prefix + "._manifest.csv", ".DS_Store"} {
+			if _, err := zw.Create(extra); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, e := range ents {
 		w, err := zw.Create(prefix + e.Name())
@@ -125,8 +135,13 @@ func TestOneRosterZip(t *testing.T) {
 // empty string removes the file), for tests of what goes wrong.
 func fixtureFS(t testing.TB, replace map[string]string) fs.FS {
 	t.Helper()
+	return fixtureFSFrom(t, "testdata/oneroster-1.1-bulk", replace)
+}
+
+// fixtureFSFrom is fixtureFS of another fixture.
+func fixtureFSFrom(t testing.TB, dir string, replace map[string]string) fs.FS {
+	t.Helper()
 	m := fstest.MapFS{}
-	dir := "testdata/oneroster-1.1-bulk"
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -164,17 +179,20 @@ func TestOneRosterRefusals(t *testing.T) {
 		"u7,active,2026-07-20,true,org-school,student,,,Ada,Byron,,,,,,,07,\n" + // 12
 		"u9,active,2026-07-20,true,org-school,,,,Ada,Lovelace,,,,,,,07,\n" + // 13
 		"u10,active,2026-07-20,true,org-school,student,,,Ad\"a,Lovelace,,,,,,,07,\n" + // 14
-		"u11,active,2026-07-20,true,org-school,student,,,Grace,Hopper,,,,,,,09,\n" // 15
+		"u11,active,2026-07-20,true,org-school,student,,,Grace,Hopper,,,,,,,09,\n" + // 15
+		"u12,inactive,2026-07-20,true,org-school,student,,,Mary,Anning,,,,,,,13,\n" // 16
 	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"users.csv": users}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exp.Rows != 13 {
-		t.Errorf("rows %d, want 13", exp.Rows)
+	if exp.Rows != 14 {
+		t.Errorf("rows %d, want 14", exp.Rows)
 	}
 	checkExport(t, exp, []string{
 		`11 u8 pupil "Ada" "Lovelace" pref="" email="" year="7" reg="" classes=[] left=[] start=- leave=- modified=2026-07-20T00:00:00Z`,
 		`15 u11 pupil "Grace" "Hopper" pref="" email="" year="9" reg="" classes=[] left=[] start=- leave=- modified=2026-07-20T00:00:00Z`,
+		// OneRoster 1.0's inactive, still written by some exporters.
+		`16 u12 pupil "Mary" "Anning" pref="" email="" year="13" reg="" classes=[] left=[] start=- leave=- modified=2026-07-20T00:00:00Z disabled`,
 	}, []string{
 		"users.csv:2 : sourcedId is empty",
 		"users.csv:3 u1: familyName is empty",
@@ -228,12 +246,21 @@ func TestOneRosterBadExport(t *testing.T) {
 	}
 }
 
-func TestOneRosterEmptyDelta(t *testing.T) {
-	man, err := os.ReadFile("testdata/oneroster-1.1-delta/manifest.csv")
+// manifestWith is the manifest of a fixture with one line changed.
+func manifestWith(t *testing.T, dir, old, new string) string {
+	t.Helper()
+	man, err := os.ReadFile(filepath.Join(dir, "manifest.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := strings.Replace(string(man), "file.users,delta", "file.users,absent", 1)
+	if !strings.Contains(string(man), old) {
+		t.Fatalf("%s/manifest.csv has no %q", dir, old)
+	}
+	return strings.Replace(string(man), old, new, 1)
+}
+
+func TestOneRosterEmptyDelta(t *testing.T) {
+	m := manifestWith(t, "testdata/oneroster-1.1-delta", "file.users,delta", "file.users,absent")
 	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"manifest.csv": m, "users.csv": ""}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +268,54 @@ func TestOneRosterEmptyDelta(t *testing.T) {
 	if !exp.Delta || len(exp.Records) != 0 || exp.Rows != 0 {
 		t.Errorf("a delta in which no user changed: delta %v, %d records, %d rows; want an empty delta", exp.Delta, len(exp.Records), exp.Rows)
 	}
+}
+
+func TestOneRosterWithoutClasses(t *testing.T) {
+	m := manifestWith(t, "testdata/oneroster-1.1-bulk", "file.classes,bulk", "file.classes,absent")
+	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"manifest.csv": m, "classes.csv": ""}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Delta || !exp.ClassesPartial || len(exp.Records) != 7 || exp.Records[2].RegGroup != "" || len(exp.Records[2].Classes) != 0 {
+		t.Errorf("without classes.csv: delta %v partial %v, %d records, third %+v; want a bulk of 7 that does not claim to list classes", exp.Delta, exp.ClassesPartial, len(exp.Records), exp.Records[2])
+	}
+}
+
+func TestOneRosterFileNameCase(t *testing.T) {
+	fsys := fixtureFS(t, nil).(fstest.MapFS)
+	for old, new := range map[string]string{"users.csv": "Users.CSV", "manifest.csv": "MANIFEST.csv", "enrollments.csv": "Enrollments.csv"} {
+		fsys[new] = fsys[old]
+		delete(fsys, old)
+	}
+	exp, err := readOneRoster(context.Background(), fsys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Records) != 7 || exp.Records[0].File != "Users.CSV" || len(exp.Records[2].Classes) != 2 {
+		t.Errorf("%d records, first from %q, third in %v; want 7 from Users.CSV with enrolments read", len(exp.Records), exp.Records[0].File, exp.Records[2].Classes)
+	}
+}
+
+func TestOneRoster12Delta(t *testing.T) {
+	man := manifestWith(t, "testdata/oneroster-1.2-bulk", "file.users,bulk", "file.users,delta")
+	man = strings.Replace(man, "file.roles,bulk", "file.roles,delta", 1)
+	users := "sourcedId,status,dateLastModified,enabledUser,givenName,familyName,preferredGivenName\n" +
+		"usr-p1,active,2026-09-02T07:00:00Z,true,Elizabeth,Taylor-Brown,Libby\n" + // surname changed; role not restated
+		"usr-p2,active,2026-09-02T07:00:00Z,false,Noah,Ali,\n" + // disabled
+		"usr-t9,active,2026-09-02T07:00:00Z,true,Ada,Lovelace,\n" // a starter with her role in the delta's roles.csv
+	roles := "sourcedId,status,dateLastModified,userSourcedId,roleType,role\nrol-9,active,2026-09-02T07:00:00Z,usr-t9,primary,teacher\n"
+	exp, err := readOneRoster(context.Background(), fixtureFSFrom(t, "testdata/oneroster-1.2-bulk", map[string]string{"manifest.csv": man, "users.csv": users, "roles.csv": roles}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.Delta || exp.ClassesPartial {
+		t.Errorf("delta %v, partial %v: want a delta of users with enrolments in bulk", exp.Delta, exp.ClassesPartial)
+	}
+	checkExport(t, exp, []string{
+		`2 usr-p1  "Elizabeth" "Taylor-Brown" pref="Libby" email="" year="" reg="7A" classes=[] left=[] start=- leave=- modified=2026-09-02T07:00:00Z`,
+		`3 usr-p2  "Noah" "Ali" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=2026-09-02T07:00:00Z disabled`,
+		`4 usr-t9 staff "Ada" "Lovelace" pref="" email="" year="" reg="" classes=[] left=[] start=- leave=- modified=2026-09-02T07:00:00Z`,
+	}, nil)
 }
 
 func TestOneRosterCancelled(t *testing.T) {

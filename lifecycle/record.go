@@ -65,7 +65,8 @@ type Export struct {
 	// are unchanged, not missing.
 	Delta bool
 	// ClassesPartial is true when the export does not list every
-	// enrolment (OneRoster enrollments.csv delta or absent): a record's
+	// enrolment (OneRoster enrollments.csv delta or absent, or classes.csv
+	// absent; a CSV report with no classes column): a record's
 	// Classes and RegGroup are then only what the export told, and a class
 	// not listed is not a class left. In a delta, Role may also be empty
 	// when the export did not restate it: the account keeps its own.

@@ -25,6 +25,17 @@ type ReadOptions struct {
 	// Location is the school's time zone: a date without a zone ("start
 	// date 03/09/2026") is midnight there. Nil is UTC.
 	Location *time.Location
+	// Reports are further CSV reports read together with the source, as
+	// one export (see Merge): for an MIS that reports pupils and staff
+	// separately, or a OneRoster export that holds pupils only.
+	Reports []CSVReport
+}
+
+// CSVReport is one more CSV report and its mapping: a [[sync.reports]]
+// table.
+type CSVReport struct {
+	Path    string     `toml:"path"`
+	Mapping CSVMapping `toml:"mapping"`
 }
 
 // Open returns the reader a source spec names: "oneroster:PATH", a
@@ -35,14 +46,34 @@ func Open(spec string, opt ReadOptions) (Source, error) {
 	if ok && path == "" {
 		return nil, fmt.Errorf("source %q: %w: give the path after the colon, e.g. %s:/srv/mis/export", spec, ErrUnknownSource, kind)
 	}
+	var main Source
 	switch strings.ToLower(kind) {
 	case "oneroster":
-		return &OneRoster{Path: path, Location: opt.Location}, nil
+		main = &OneRoster{Path: path, Location: opt.Location}
 	case "csv":
 		if err := opt.Mapping.Validate(); err != nil {
 			return nil, err
 		}
-		return &MappedCSV{Path: path, Mapping: opt.Mapping, Location: opt.Location}, nil
+		main = &MappedCSV{Path: path, Mapping: opt.Mapping, Location: opt.Location}
+	default:
+		return nil, fmt.Errorf("source %q: %w: write oneroster:PATH for a OneRoster CSV folder or .zip, or csv:PATH for a CSV report with the [sync.csv] column mapping", spec, ErrUnknownSource)
 	}
-	return nil, fmt.Errorf("source %q: %w: write oneroster:PATH for a OneRoster CSV folder or .zip, or csv:PATH for a CSV report with the [sync.csv] column mapping", spec, ErrUnknownSource)
+	if len(opt.Reports) == 0 {
+		return main, nil
+	}
+	sources := []Source{main}
+	var errs []error
+	for i, r := range opt.Reports {
+		if r.Path == "" {
+			errs = append(errs, fmt.Errorf("report %d: %w: path is not set", i+1, ErrBadMapping))
+		}
+		if err := r.Mapping.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("report %d (%s): %w", i+1, r.Path, err))
+		}
+		sources = append(sources, &MappedCSV{Path: r.Path, Mapping: r.Mapping, Location: opt.Location})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return Merge(sources...), nil
 }

@@ -72,6 +72,17 @@ func TestMutate(t *testing.T) {
 	if again := Mutate(people, Mutation{Seed: 7, Movers: 0.04, Leavers: 0.02, Starters: 0.03}); !slices.Equal(again.Movers, ch.Movers) {
 		t.Error("the same seed gave other movers")
 	}
+	// A second change on top of the first makes starters of its own.
+	onRoll := ch.OnRoll()
+	if len(onRoll) != len(ch.After)-len(ch.Leavers) {
+		t.Errorf("%d on roll, want %d", len(onRoll), len(ch.After)-len(ch.Leavers))
+	}
+	next := Mutate(onRoll, Mutation{Seed: 8, Starters: 0.03})
+	for _, id := range next.Starters {
+		if slices.Contains(ch.Starters, id) {
+			t.Errorf("starter %s of the second change has an id of the first", id)
+		}
+	}
 	dir := t.TempDir()
 	modified := time.Date(2026, 9, 2, 7, 0, 0, 0, time.UTC)
 	if err := WriteOneRosterDelta(dir, ch, ch.Options(modified)); err != nil {

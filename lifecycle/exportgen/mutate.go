@@ -31,6 +31,12 @@ type Changes struct {
 	Leaving                   map[string]time.Time        // leavers' leave dates
 }
 
+// OnRoll is After without the leavers: the people to mutate for the
+// export after next.
+func (c Changes) OnRoll() []schoolgen.Person {
+	return slices.DeleteFunc(slices.Clone(c.After), func(p schoolgen.Person) bool { _, left := c.Leaving[p.MISID]; return left })
+}
+
 // Options is the Options that writes After with its leavers.
 func (c Changes) Options(modified time.Time) Options {
 	return Options{Modified: modified, Leaving: c.Leaving}
@@ -70,13 +76,24 @@ func Mutate(people []schoolgen.Person, m Mutation) Changes {
 		ch.Leavers = append(ch.Leavers, id)
 		ch.Leaving[id] = m.LeaveDate
 	}
-	for k := range share(m.Starters) {
+	// Starters' ids are new even when one mutation follows another.
+	used := make(map[string]bool, n)
+	for _, p := range people {
+		used[p.MISID] = true
+	}
+	next := 0
+	for range share(m.Starters) {
 		var tmpl schoolgen.Person
 		if n > 0 {
 			tmpl = people[r.IntN(n)]
 		}
 		p := tmpl
-		p.MISID = fmt.Sprintf("N%07d", k+1)
+		for {
+			next++
+			if p.MISID = fmt.Sprintf("N%07d", next); !used[p.MISID] {
+				break
+			}
+		}
 		if n > 0 {
 			p.GivenName = people[r.IntN(n)].GivenName
 			p.FamilyName = people[r.IntN(n)].FamilyName

@@ -1,0 +1,49 @@
+package lifecycle
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+)
+
+// TestREADMEMappingExamples decodes the TOML examples of the README
+// section the way the configuration does, and validates their mappings,
+// so that what a technician copies works.
+func TestREADMEMappingExamples(t *testing.T) {
+	doc, err := os.ReadFile("../docs/readme/mis-sources.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("%d TOML examples in the README, want the mapping and the reports", len(blocks))
+	}
+	for i, b := range blocks {
+		var cfg struct {
+			Sync struct {
+				Source  string      `toml:"source"`
+				CSV     CSVMapping  `toml:"csv"`
+				Reports []CSVReport `toml:"reports"`
+			} `toml:"sync"`
+		}
+		md, err := toml.Decode(string(b[1]), &cfg)
+		if err != nil {
+			t.Fatalf("example %d: %v", i+1, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			t.Errorf("example %d: keys no field takes: %v", i+1, un)
+		}
+		if cfg.Sync.CSV.ID != "" {
+			if err := cfg.Sync.CSV.Validate(); err != nil {
+				t.Errorf("example %d: [sync.csv]: %v", i+1, err)
+			}
+		}
+		for _, r := range cfg.Sync.Reports {
+			if err := r.Mapping.Validate(); err != nil || r.Path == "" {
+				t.Errorf("example %d: report %q: %v", i+1, r.Path, err)
+			}
+		}
+	}
+}
