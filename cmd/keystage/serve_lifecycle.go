@@ -48,7 +48,7 @@ func (j *jobs) plan(ctx context.Context, job string, allow bool) (*lifecycle.Pla
 		if j.cfg.Sync.Source == "" {
 			return nil, errors.New("no MIS export is configured: set source under [sync] (oneroster:PATH or csv:PATH)")
 		}
-		src, err := lifecycle.Open(j.cfg.Sync.Source, lifecycle.ReadOptions{Mapping: j.cfg.Sync.CSV, Location: j.cfg.Location()})
+		src, err := lifecycle.Open(j.cfg.Sync.Source, j.cfg.Sync.readOptions(j.cfg.Location()))
 		if err != nil {
 			return nil, err
 		}
