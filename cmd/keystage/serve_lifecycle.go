@@ -178,7 +178,8 @@ func buildSchedule(e *env, d *directory.Directory, cfg *Config) (*frontend, erro
 	}
 	log := e.logger().With("frontend", "schedule")
 	j := newJobs(d, cfg, log)
-	f := &frontend{name: "schedule", addrs: []string{fmt.Sprintf("sync every %s, leavers every %s", s.SyncEvery.Duration, s.LeaversEvery.Duration)}}
+	log.Info("lifecycle jobs scheduled", "sync_every", s.SyncEvery.Duration, "leavers_every", s.LeaversEvery.Duration)
+	f := &frontend{name: "schedule"}
 	f.serve = func(ctx context.Context) error {
 		tick := func(d time.Duration) <-chan time.Time {
 			if d <= 0 {
