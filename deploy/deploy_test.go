@@ -10,17 +10,42 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// binary is the keystage binary built once for these tests, the way the
-// container file builds it: no cgo.
+// binary is the keystage binary built once for these tests by the
+// container file's own build command, so that a change there that breaks
+// the build fails here, where images cannot be pulled.
 var binary struct {
 	once sync.Once
 	path string
 	err  error
+}
+
+// testVersion is what the build stamps into the binary (ARG VERSION).
+const testVersion = "deploy-test"
+
+// containerBuild is the container file's `RUN CGO_ENABLED=0 go build` line,
+// with the version and output path of this test.
+func containerBuild(out string) (string, error) {
+	b, err := os.ReadFile("Containerfile")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "RUN CGO_ENABLED=0 go build"); ok {
+			cmd = "CGO_ENABLED=0 go build" + cmd
+			cmd = strings.ReplaceAll(cmd, "${VERSION}", testVersion)
+			if !strings.Contains(cmd, "-o /out/keystage") {
+				return "", fmt.Errorf("Containerfile: the build no longer writes /out/keystage: %s", line)
+			}
+			return strings.Replace(cmd, "-o /out/keystage", "-o "+out, 1), nil
+		}
+	}
+	return "", fmt.Errorf("Containerfile: no RUN CGO_ENABLED=0 go build line")
 }
 
 func build(t *testing.T) string {
@@ -32,10 +57,15 @@ func build(t *testing.T) string {
 			return
 		}
 		binary.path = filepath.Join(dir, "keystage")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binary.path, "../cmd/keystage")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		line, err := containerBuild(binary.path)
+		if err != nil {
+			binary.err = err
+			return
+		}
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Dir = ".." // the container's WORKDIR holds the whole module
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binary.err = fmt.Errorf("static build: %v\n%s", err, out)
+			binary.err = fmt.Errorf("static build (%s): %v\n%s", line, err, out)
 		}
 	})
 	if binary.err != nil {
@@ -65,7 +95,7 @@ func TestStaticBinary(t *testing.T) {
 		}
 	}
 	out, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "keystage ") {
+	if err != nil || strings.TrimSpace(string(out)) != "keystage "+testVersion {
 		t.Fatalf("version: %s %v", out, err)
 	}
 }
@@ -116,5 +146,51 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	if err != nil && len(out) == 0 {
 		t.Fatalf("systemd-analyze: %v", err)
+	}
+}
+
+// The unit has what the deployment guide promises: its own user, a
+// read-only system, and only the capability to bind low ports.
+func TestSystemdUnitSandbox(t *testing.T) {
+	unit, err := os.ReadFile("keystage.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string][]string{}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			set[k] = append(set[k], v)
+		}
+	}
+	for _, want := range []struct{ key, value string }{
+		{"DynamicUser", "yes"},
+		{"ProtectSystem", "strict"},
+		{"AmbientCapabilities", "CAP_NET_BIND_SERVICE"},
+		{"CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"},
+		{"NoNewPrivileges", "yes"},
+		{"StateDirectory", "keystage"},
+		{"KillSignal", "SIGTERM"},
+	} {
+		if !slices.Contains(set[want.key], want.value) {
+			t.Errorf("keystage.service: want %s=%s, have %v", want.key, want.value, set[want.key])
+		}
+	}
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("systemd-analyze is not installed: CI must install systemd")
+		}
+		t.Skip("systemd-analyze is not installed (apt install systemd): the exposure score is not checked")
+	}
+	// systemd's own score of the sandbox, 0 (locked down) to 10 (none):
+	// fail above 2.0, systemd's "OK".
+	path, err := filepath.Abs("keystage.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "security", "--offline=yes", "--threshold=20", path).CombinedOutput()
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		t.Errorf("systemd-analyze security: %v: %s", err, lines[len(lines)-1])
 	}
 }

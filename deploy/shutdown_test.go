@@ -26,6 +26,25 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// waitHealthy waits until a server's /healthz says 200; the deadline only
+// bounds a broken test. log gives the server's log for the failure.
+func waitHealthy(t *testing.T, addr string, log func() string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never answered on %s:\n%s", addr, log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // keystage serve stops cleanly on SIGTERM (systemd's stop), and a second
 // server on the same SQLite store is refused with one line.
 func TestServeStopsOnSIGTERMAndRefusesASecondServer(t *testing.T) {
@@ -43,19 +62,7 @@ func TestServeStopsOnSIGTERMAndRefusesASecondServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	// Wait until it answers; the deadline only bounds a broken test.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve never answered: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, addr, stderr.String)
 
 	second := exec.Command(bin, "--config", conf, "serve")
 	out, err := second.CombinedOutput()

@@ -110,6 +110,9 @@ type GatePolicy struct {
 	// Audiences maps an account to the AUP audiences it must have signed.
 	// Nil uses DefaultAudiences.
 	Audiences func(Account) []string
+	// ExtraAudiences are audiences added in configuration: documents may
+	// be published for them besides the built-in ones.
+	ExtraAudiences []string
 	// ConsentAudience is the audience of the parental permission form.
 	ConsentAudience string
 	// RequireConsent says which accounts need parental consent. Nil: pupils.
@@ -209,20 +212,12 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}
 	}
-	audiences := DefaultAudiences
-	if p.Audiences != nil {
-		audiences = p.Audiences
-	}
-	for _, aud := range audiences(a) {
+	for _, aud := range p.AudiencesOf(a) {
 		if !signed(f.Documents, f.Signatures, aud, at) {
 			return Decision{Reason: ReasonAUPUnsigned, Audience: aud, Quarantine: true}
 		}
 	}
-	needConsent := a.Role == RolePupil
-	if p.RequireConsent != nil {
-		needConsent = p.RequireConsent(a)
-	}
-	if needConsent && !consented(f.Documents, f.Consents, p.consentAudience(), at) {
+	if p.NeedsConsent(a) && !consented(f.Documents, f.Consents, p.consentAudience(), at) {
 		return Decision{Reason: ReasonConsentMissing, Quarantine: true}
 	}
 	if svc == ServiceWiFi {
@@ -263,30 +258,53 @@ func current(docs []AUPDocument, audience string, at time.Time) (AUPDocument, bo
 }
 
 // signed reports whether the signatures satisfy the audience at t. An
-// audience with no published document asks nothing. A signature of an
-// older version counts until the current version's ResignFrom.
+// audience with no published document asks nothing.
 func signed(docs []AUPDocument, sigs []Signature, audience string, t time.Time) bool {
+	st, _ := SignedStatus(docs, sigs, audience, t)
+	return st != Unsigned
+}
+
+// SignStatus says how an account's signatures meet an audience.
+type SignStatus string
+
+// The ways signatures meet an audience.
+const (
+	NothingToSign SignStatus = "nothing-published"
+	SignedCurrent SignStatus = "signed"
+	// SignedEarlier is a signature of an older version, which counts until
+	// the current version's ResignFrom.
+	SignedEarlier SignStatus = "signed-earlier"
+	Unsigned      SignStatus = "unsigned"
+)
+
+// SignedStatus is how sigs meet audience at t, with the signature that
+// counts (the current version's first, else the newest earlier one).
+func SignedStatus(docs []AUPDocument, sigs []Signature, audience string, t time.Time) (SignStatus, Signature) {
 	cur, ok := current(docs, audience, t)
 	if !ok {
-		return true
+		return NothingToSign, Signature{}
 	}
 	byID := make(map[int64]AUPDocument, len(docs))
 	for _, d := range docs {
 		byID[d.ID] = d
 	}
-	for _, s := range sigs {
+	var earlier *Signature
+	for i, s := range sigs {
 		d, ok := byID[s.DocumentID]
 		if !ok || d.Audience != audience || s.SignedAt.After(t) {
 			continue
 		}
 		if d.ID == cur.ID {
-			return true
+			return SignedCurrent, s
 		}
 		if cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom) {
-			return true
+			earlier = &sigs[i]
 		}
 	}
-	return false
+	if earlier != nil {
+		return SignedEarlier, *earlier
+	}
+	return Unsigned, Signature{}
 }
 
 // consented reports whether a pupil has parental consent in force at t,

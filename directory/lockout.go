@@ -15,6 +15,9 @@ type Lockout struct {
 	Window    time.Duration // failures older than this are forgotten; default 15m
 	Base      time.Duration // first lock; default 1m
 	Max       time.Duration // longest lock; default 30m
+	// OnLock, when set, is told of each failure that leaves key locked (a
+	// lock begun or lengthened), for metrics.
+	OnLock func(key string)
 }
 
 // AccountKey and AddressKey name the counters.
@@ -47,7 +50,11 @@ func (l *Lockout) Fail(ctx context.Context, key string, t time.Time) (time.Time,
 	if _, err := l.Store.NoteFailure(ctx, key, t, w); err != nil {
 		return time.Time{}, err
 	}
-	return l.LockedUntil(ctx, key, t)
+	until, err := l.LockedUntil(ctx, key, t)
+	if err == nil && !until.IsZero() && l.OnLock != nil {
+		l.OnLock(key)
+	}
+	return until, err
 }
 
 // LockedUntil says until when key is locked at t (zero if it is not).

@@ -38,6 +38,11 @@ type Directory struct {
 	PolicyFor func(Account) string
 	// AccessEnded are called after an account loses access (see EndAccess).
 	AccessEnded []func(ctx context.Context, a Account)
+	// Observer is told of every request a frontend answers (see Outcome);
+	// nil: none. It must be quick and safe for concurrent use.
+	Observer func(Outcome)
+	// JobObserver is told of every scheduled job run (see ObserveJob).
+	JobObserver func(job, result string, took time.Duration)
 }
 
 // Config is what New needs beyond the store.
@@ -210,17 +215,19 @@ type AccountSnapshot struct {
 	MISID      string `json:"mis_id,omitempty"`
 	GivenName  string `json:"given_name,omitempty"`
 	FamilyName string `json:"family_name,omitempty"`
-	YearGroup  string `json:"year_group,omitempty"`
-	RegGroup   string `json:"reg_group,omitempty"`
-	StartDate  string `json:"start_date,omitempty"`
-	LeaveDate  string `json:"leave_date,omitempty"`
-	Status     Status `json:"status"`
-	UIDNumber  int64  `json:"uid_number,omitempty"`
+	// DisplayName is how the register names the person.
+	DisplayName string `json:"display_name,omitempty"`
+	YearGroup   string `json:"year_group,omitempty"`
+	RegGroup    string `json:"reg_group,omitempty"`
+	StartDate   string `json:"start_date,omitempty"`
+	LeaveDate   string `json:"leave_date,omitempty"`
+	Status      Status `json:"status"`
+	UIDNumber   int64  `json:"uid_number,omitempty"`
 }
 
 // Snapshot of an account for the audit trail.
 func (a Account) Snapshot() AccountSnapshot {
 	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
-		GivenName: a.GivenName, FamilyName: a.FamilyName, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
+		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
 }

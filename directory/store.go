@@ -80,6 +80,10 @@ type Reader interface {
 	Signatures(ctx context.Context, accountID int64) ([]Signature, error)
 	Consents(ctx context.Context, accountID int64) ([]Consent, error)
 	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
+	// UpcomingSuspensions lists the suspensions of every account that start
+	// after t and have not been lifted, soonest first: frontends that end
+	// live sessions wait for their start.
+	UpcomingSuspensions(ctx context.Context, after time.Time) ([]Suspension, error)
 
 	NASClients(ctx context.Context) ([]NASClient, error)
 	// SyncRuns lists runs of a kind ("" for every kind), newest first.
@@ -94,6 +98,9 @@ type Reader interface {
 	AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error)
 	// AuditHead is the last event's Seq and Hash (0, "" when empty).
 	AuditHead(ctx context.Context) (int64, string, error)
+	// AuditEventsAbout lists the events about one target ("account:jsmith")
+	// with Seq > afterSeq in order, at most limit.
+	AuditEventsAbout(ctx context.Context, target string, afterSeq int64, limit int) ([]audit.Event, error)
 }
 
 // Tx is a transaction: everything read and written through it commits or
@@ -216,6 +223,20 @@ type Store interface {
 	DeletePortalSessionsOf(ctx context.Context, accountID int64, keep string) (int, error)
 	// PurgePortalSessions deletes sessions expired before t.
 	PurgePortalSessions(ctx context.Context, before time.Time) (int, error)
+
+	// Signed checkpoints of the audit chain. They vouch for the trail
+	// rather than change the directory, so they are written without an
+	// audit event.
+
+	// AddCheckpoint stores a checkpoint; ErrConflict when that event is
+	// checkpointed already (another node got there first).
+	AddCheckpoint(ctx context.Context, c audit.Checkpoint) error
+	// Checkpoints lists checkpoints with Seq > afterSeq in order, at most
+	// limit.
+	Checkpoints(ctx context.Context, afterSeq int64, limit int) ([]audit.Checkpoint, error)
+	// LastCheckpoint is the checkpoint of the highest Seq; ErrNotFound
+	// when there is none.
+	LastCheckpoint(ctx context.Context) (audit.Checkpoint, error)
 
 	// Ping checks the database can be reached.
 	Ping(ctx context.Context) error

@@ -12,29 +12,6 @@ import (
 	"keystage.dev/keystage/passwords"
 )
 
-// audiences are the AUP audiences an account must sign, by the gate's rule.
-func (s *Server) audiences(a directory.Account) []string {
-	if f := s.d.Gate.Policy.Audiences; f != nil {
-		return f(a)
-	}
-	return directory.DefaultAudiences(a)
-}
-
-// currentDoc is the newest document of an audience published by now.
-func currentDoc(docs []directory.AUPDocument, audience string, now time.Time) (directory.AUPDocument, bool) {
-	var best directory.AUPDocument
-	found := false
-	for _, d := range docs {
-		if d.Audience != audience || d.PublishedAt.After(now) {
-			continue
-		}
-		if !found || d.PublishedAt.After(best.PublishedAt) || (d.PublishedAt.Equal(best.PublishedAt) && d.ID > best.ID) {
-			best, found = d, true
-		}
-	}
-	return best, found
-}
-
 // aupItem is one document a person must sign, with their signature of it.
 type aupItem struct {
 	Doc    directory.AUPDocument
@@ -52,8 +29,8 @@ func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, 
 	}
 	now := s.d.Now()
 	var items []aupItem
-	for _, aud := range s.audiences(a) {
-		doc, ok := currentDoc(docs, aud, now)
+	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+		doc, ok := directory.CurrentDocument(docs, aud, now)
 		if !ok {
 			continue
 		}
@@ -148,17 +125,13 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	if item.Signed == nil {
-		now := s.d.Now()
-		sig := directory.Signature{AccountID: rq.acct.ID, DocumentID: item.Doc.ID, Digest: item.Doc.Digest, SignedAt: now,
-			Method: directory.SignPortal, Address: clientAddr(r), UserAgent: userAgent(r), RecordedBy: "user:" + rq.acct.Username}
-		err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			if err := tx.AddSignature(ctx, &sig); err != nil {
-				return err
-			}
-			return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "aup.sign", "account:"+rq.acct.Username, nil, map[string]any{
-				"document_id": item.Doc.ID, "audience": item.Doc.Audience, "version": item.Doc.Version,
-				"digest": item.Doc.Digest, "method": sig.Method, "address": sig.Address})
-		})
+		_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, rq.acct, directory.Signature{DocumentID: item.Doc.ID,
+			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: clientAddr(r), UserAgent: userAgent(r)})
+		if errors.Is(err, directory.ErrDocumentChanged) {
+			s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
+				"Items": items, "Error": "The policy has changed since you opened this page. Please read the current version below and sign it."})
+			return
+		}
 		if err != nil {
 			s.fail(w, r, rq, err)
 			return

@@ -271,6 +271,9 @@ var errUnknownPasskey = errors.New("unknown passkey")
 
 func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	began := time.Now()
+	outcome, why := directory.ResultInvalid, directory.ReasonNone
+	defer func() { s.d.ObserveSince(began, directory.ServicePortal, "passkey_signin", outcome, why) }()
 	rq, err := s.current(w, r)
 	if err != nil {
 		s.fail(w, r, nil, err)
@@ -292,6 +295,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	} else if !until.IsZero() {
+		outcome, why = directory.ResultRefused, directory.ReasonLockedOut
 		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
 		return
 	}
@@ -314,11 +318,13 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 			s.d.Lockout.Fail(ctx, directory.AccountKey(found.a.Username), s.d.Now())
 		}
 		s.d.Lockout.Fail(ctx, directory.AddressKey(addr), s.d.Now())
+		outcome = directory.ResultBadCredentials
 		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Use your username and password, or another passkey.")
 		return
 	}
 	if cred.Authenticator.CloneWarning {
 		s.log.Warn("passkey signature counter went back: possible cloned authenticator", "account", found.a.Username)
+		outcome = directory.ResultBadCredentials
 		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Tell the IT office.")
 		return
 	}
@@ -330,6 +336,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !dec.Allow {
+		outcome, why = directory.ResultRefused, dec.Reason
 		jsonError(w, http.StatusForbidden, dec.Message(s.loc))
 		return
 	}
@@ -362,5 +369,6 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("noting use", "account", a.Username, "err", err)
 	}
 	s.d.Lockout.Succeed(ctx, directory.AccountKey(a.Username))
+	outcome = directory.ResultOK
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "redirect": "/"})
 }

@@ -477,8 +477,14 @@ func TestSuspendAndLift(t *testing.T) {
 	if susp[0].ActiveAt(time.Now()) || susp[0].LiftedBy != "user:"+portaltest.Safeguarding {
 		t.Errorf("after lift: %+v", susp[0])
 	}
-	if len(events(t, srv.Store, "suspension.add")) != 1 || len(events(t, srv.Store, "suspension.lift")) != 1 {
-		t.Errorf("suspension events missing")
+	adds := events(t, srv.Store, "suspension.add")
+	if len(adds) != 1 || len(events(t, srv.Store, "suspension.lift")) != 1 {
+		t.Fatalf("suspension events missing")
+	}
+	// The add names the suspension that the lift names, for the register
+	// rebuilt from the trail.
+	if !strings.Contains(string(adds[0].After), fmt.Sprintf(`"suspension_id":%d`, susp[0].ID)) {
+		t.Errorf("suspension.add does not carry its id: %s", adds[0].After)
 	}
 }
 

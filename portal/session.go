@@ -278,6 +278,9 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	began := time.Now()
+	outcome, why := directory.ResultInvalid, directory.ReasonNone
+	defer func() { s.d.ObserveSince(began, directory.ServicePortal, "signin", outcome, why) }()
 	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
 	password := r.PostFormValue("password")
 	data := map[string]any{"Username": username}
@@ -290,21 +293,26 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	var refused *directory.RefusedError
 	switch {
 	case errors.Is(err, directory.ErrBadCredentials):
+		outcome = directory.ResultBadCredentials
 		data["Error"] = "That username and password do not match. Check them and try again: after several wrong tries the account is locked for a while."
 		s.render(w, r, http.StatusUnauthorized, "signin.html", nil, "Sign in", data)
 		return
 	case errors.As(err, &refused):
+		outcome, why = directory.ResultRefused, refused.Decision.Reason
 		data["Error"] = refused.Decision.Message(s.loc)
 		s.render(w, r, http.StatusForbidden, "signin.html", nil, "Sign in", data)
 		return
 	case err != nil:
+		outcome = directory.ResultError
 		s.fail(w, r, nil, err)
 		return
 	}
 	if err := s.startSession(w, r, rq, a, false); err != nil {
+		outcome = directory.ResultError
 		s.fail(w, r, nil, err)
 		return
 	}
+	outcome = directory.ResultOK
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

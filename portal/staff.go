@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,8 +100,8 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		sessions = sessions[:20]
 	}
 	var sigDocs []directory.AUPDocument
-	for _, aud := range s.audiences(a) {
-		if d, ok := currentDoc(docs, aud, now); ok {
+	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+		if d, ok := directory.CurrentDocument(docs, aud, now); ok {
 			sigDocs = append(sigDocs, d)
 		}
 	}
@@ -186,37 +186,38 @@ func (s *Server) parseWhen(v string) (time.Time, error) {
 	return time.Time{}, errors.New("bad date")
 }
 
+// invalid shows the person page with the service's own words for input
+// that breaks a rule; it reports whether err was such.
+func (s *Server) invalid(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account, err error) bool {
+	var inv *directory.InvalidError
+	if !errors.As(err, &inv) {
+		return false
+	}
+	s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, inv.Msg, "")
+	return true
+}
+
 func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	a, ok := s.person(w, r, rq)
 	if !ok {
 		return
 	}
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	ref := strings.TrimSpace(r.PostFormValue("incident"))
 	until, err := s.parseWhen(r.PostFormValue("until"))
-	now := s.d.Now()
-	switch {
-	case reason == "":
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Give a reason for the suspension: it is shown to auditors, not to the pupil.", "")
-		return
-	case err != nil:
+	if err != nil {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "The end date is not a date: use the date picker or type YYYY-MM-DD.", "")
 		return
-	case !until.IsZero() && !until.After(now):
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "The end of the suspension must be in the future.", "")
+	}
+	// Suspend ends live Wi-Fi sessions and caches now, not at the next
+	// sign-in.
+	_, err = s.d.Suspend(r.Context(), "user:"+rq.acct.Username, a, directory.Suspension{Until: until,
+		Reason: r.PostFormValue("reason"), IncidentRef: r.PostFormValue("incident")})
+	if s.invalid(w, r, rq, a, err) {
 		return
 	}
-	sp := directory.Suspension{AccountID: a.ID, From: now, Until: until, Reason: reason, IncidentRef: ref,
-		CreatedBy: "user:" + rq.acct.Username, CreatedAt: now}
-	err = s.record(r.Context(), rq, "suspension.add", "account:"+a.Username, nil,
-		map[string]any{"from": now, "until": until, "reason": reason, "incident_ref": ref},
-		func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &sp) })
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
-	// Live Wi-Fi sessions and caches end now, not at the next sign-in.
-	s.d.EndAccess(r.Context(), a)
 	s.done(w, r, a, "suspended")
 }
 
@@ -225,31 +226,12 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	susp, err := s.d.Store.Suspensions(ctx, a.ID)
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	now := s.d.Now()
-	id := r.PostFormValue("suspension")
-	idx := slices.IndexFunc(susp, func(x directory.Suspension) bool {
-		return x.ActiveAt(now) && id == formatID(x.ID)
-	})
-	if idx < 0 {
+	id, _ := strconv.ParseInt(r.PostFormValue("suspension"), 10, 64)
+	_, err := s.d.Lift(r.Context(), "user:"+rq.acct.Username, a, id)
+	if errors.Is(err, directory.ErrNotFound) {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "That suspension is not in force any more.", "")
 		return
 	}
-	x := susp[idx]
-	err = s.record(ctx, rq, "suspension.lift", "account:"+a.Username,
-		map[string]any{"suspension_id": x.ID, "reason": x.Reason}, map[string]any{"suspension_id": x.ID, "lifted_at": now},
-		func(ctx context.Context, tx directory.Tx) error {
-			_, err := tx.UpdateSuspension(ctx, x.ID, func(y *directory.Suspension) error {
-				y.LiftedAt, y.LiftedBy = now, "user:"+rq.acct.Username
-				return nil
-			})
-			return err
-		})
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -273,31 +255,28 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	now := s.d.Now()
 	id := r.PostFormValue("document")
 	var doc *directory.AUPDocument
-	for _, aud := range s.audiences(a) {
-		if d, ok := currentDoc(docs, aud, now); ok && formatID(d.ID) == id {
+	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+		if d, ok := directory.CurrentDocument(docs, aud, now); ok && formatID(d.ID) == id {
 			doc = &d
 		}
 	}
-	formDate, derr := s.parseWhen(r.PostFormValue("form_date"))
-	witness := strings.TrimSpace(r.PostFormValue("witness"))
-	switch {
-	case doc == nil:
+	if doc == nil {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Choose the policy the paper form is for.", "")
 		return
-	case derr != nil || formDate.IsZero() || formDate.After(now):
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Give the date written on the form (not in the future).", "")
-		return
-	case witness == "":
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Give the name of the witness on the form.", "")
-		return
 	}
-	sig := directory.Signature{AccountID: a.ID, DocumentID: doc.ID, Digest: doc.Digest, SignedAt: now, Method: directory.SignPaper,
-		FormDate: formDate, Witness: witness, RecordedBy: "user:" + rq.acct.Username}
-	err = s.record(ctx, rq, "aup.sign", "account:"+a.Username, nil,
-		map[string]any{"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
-			"method": sig.Method, "form_date": directory.FormatDate(formDate), "witness": witness},
-		func(ctx context.Context, tx directory.Tx) error { return tx.AddSignature(ctx, &sig) })
-	if err != nil {
+	formDate, derr := s.parseWhen(r.PostFormValue("form_date"))
+	if derr != nil {
+		formDate = time.Time{} // the service asks for a date
+	}
+	_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
+		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness")})
+	switch {
+	case s.invalid(w, r, rq, a, err):
+		return
+	case errors.Is(err, directory.ErrConflict):
+		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, a.Name()+" has already signed this version: nothing more to record.", "")
+		return
+	case err != nil:
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -311,40 +290,15 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	parent := strings.TrimSpace(r.PostFormValue("parent"))
-	rel := strings.TrimSpace(r.PostFormValue("relationship"))
 	given, derr := s.parseWhen(r.PostFormValue("given"))
-	now := s.d.Now()
-	switch {
-	case a.Role != directory.RolePupil:
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Parental consent is only for pupils.", "")
-		return
-	case parent == "" || rel == "":
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Give the name of the parent or carer and how they are related.", "")
-		return
-	case derr != nil || given.IsZero() || given.After(now):
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Give the date on the consent form (not in the future).", "")
+	if derr != nil {
+		given = time.Time{} // the service asks for a date
+	}
+	_, err := s.d.RecordConsent(r.Context(), "user:"+rq.acct.Username, a, directory.Consent{ParentName: r.PostFormValue("parent"),
+		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper})
+	if s.invalid(w, r, rq, a, err) {
 		return
 	}
-	docs, err := s.d.Store.AUPDocuments(ctx)
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	aud := s.d.Gate.Policy.ConsentAudience
-	if aud == "" {
-		aud = "parent-permission"
-	}
-	c := directory.Consent{AccountID: a.ID, ParentName: parent, Relationship: rel, GivenAt: given,
-		Method: directory.SignPaper, RecordedBy: "user:" + rq.acct.Username}
-	if d, ok := currentDoc(docs, aud, now); ok {
-		c.DocumentID = d.ID
-	}
-	err = s.record(ctx, rq, "consent.add", "account:"+a.Username, nil,
-		map[string]any{"document_id": c.DocumentID, "parent_name": parent, "relationship": rel,
-			"given_at": given, "method": c.Method},
-		func(ctx context.Context, tx directory.Tx) error { return tx.AddConsent(ctx, &c) })
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

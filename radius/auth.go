@@ -42,11 +42,27 @@ const (
 	methodMSCHAPv1
 )
 
+// methodNames are the metrics' words for the methods.
+var methodNames = [...]string{methodNone: "unknown", methodPAP: "pap", methodCHAP: "chap", methodMSCHAPv2: "mschapv2", methodMSCHAPv1: "mschapv1"}
+
+// verdict is how an Access-Request ended, for Directory.Observe.
+type verdict struct {
+	op     string
+	result string
+	reason directory.Reason
+}
+
+func (v *verdict) set(result string, reason directory.Reason) { v.result, v.reason = result, reason }
+
 // access answers an Access-Request; nil drops it (the store failed, and
 // the NAS will retry).
 func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *layeh.Packet) *layeh.Packet {
+	began := time.Now()
+	v := &verdict{op: methodNames[methodNone], result: directory.ResultInvalid}
+	defer func() { s.d.ObserveSince(began, directory.ServiceWiFi, v.op, v.result, v.reason) }()
 	if _, ok := p.Attributes.Lookup(rfc2869.EAPMessage_Type); ok {
-		return s.accessEAP(ctx, c, p)
+		v.op = "eap"
+		return s.accessEAP(ctx, c, p, v)
 	}
 	now := s.d.Now()
 	sent, username := splitUser(rfc2865.UserName_GetString(p))
@@ -70,29 +86,34 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 			m = methodMSCHAPv1
 		}
 	}
+	v.op = methodNames[m]
 	if m == methodNone || directory.ValidUsername(username) != nil {
 		return s.reject(p, msgBadCredentials)
 	}
 	if device != "" {
 		if until := s.locks.until(device, now); !until.IsZero() {
+			v.set(directory.ResultRefused, directory.ReasonLockedOut)
 			return s.reject(p, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc()))
 		}
 	}
 	e, err := s.load(ctx, username, now)
 	if errors.Is(err, errUnknown) {
 		s.fail(ctx, nil, "", device, now)
+		v.set(directory.ResultBadCredentials, directory.ReasonNone)
 		return s.reject(p, msgBadCredentials)
 	}
 	if err != nil {
 		s.log.Error("radius: loading account", "user", username, "nas", c.name, "err", err)
 		s.count.internal.Add(1)
+		v.set(directory.ResultError, directory.ReasonNone)
 		return nil
 	}
 	if !s.verify(m, p, e, msch, msch1) {
 		s.fail(ctx, e, username, device, now)
+		v.set(directory.ResultBadCredentials, directory.ReasonNone)
 		return s.reject(p, msgBadCredentials)
 	}
-	resp, ok := s.decide(p, e, now)
+	resp, ok := s.decide(p, e, now, v)
 	if !ok {
 		return resp
 	}
@@ -100,6 +121,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		send, recv, err := msch.mppeKeys(e.ntHash)
 		if err != nil {
 			s.count.internal.Add(1)
+			v.set(directory.ResultError, directory.ReasonNone)
 			return nil
 		}
 		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHash))
@@ -150,16 +172,20 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 }
 
 // decide asks the gate about an account whose credential is good and
-// returns the Access-Accept to complete (ok) or the reject to send.
-func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time) (*layeh.Packet, bool) {
+// returns the Access-Accept to complete (ok) or the reject to send; v is
+// set to match.
+func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
 	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if !dec.Allow && !(dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		s.log.Info("radius: refused by the gate", "user", e.account.Username, "reason", string(dec.Reason))
+		v.set(directory.ResultRefused, dec.Reason)
 		return s.reject(p, dec.Message(s.loc())), false
 	}
+	v.set(directory.ResultOK, directory.ReasonNone)
 	resp := p.Response(layeh.CodeAccessAccept)
 	rfc2865.UserName_SetString(resp, e.account.Username)
 	if !dec.Allow {
+		v.set(directory.ResultQuarantined, dec.Reason)
 		// Quarantine: the walled garden, and a word on what to do.
 		addVLAN(resp, s.cfg.QuarantineVLAN)
 		if s.cfg.ReplyMessages {
@@ -236,7 +262,7 @@ func callingStation(p *layeh.Packet) string {
 }
 
 // accessEAP hands an EAP conversation to the EAP handler.
-func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *layeh.Packet {
+func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *verdict) *layeh.Packet {
 	if s.cfg.EAP == nil {
 		return s.reject(p, "")
 	}
@@ -249,10 +275,12 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *lay
 	if err != nil {
 		s.log.Error("radius: EAP", "nas", c.name, "err", err)
 		s.count.internal.Add(1)
+		v.set(directory.ResultError, directory.ReasonNone)
 		return nil
 	}
 	switch res.Outcome {
 	case EAPChallenge:
+		v.set(directory.ResultChallenge, directory.ReasonNone)
 		r := p.Response(layeh.CodeAccessChallenge)
 		addEAPMessage(r, res.EAPMessage)
 		if len(res.State) > 0 {
@@ -265,9 +293,10 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *lay
 		e, err := s.load(ctx, username, now)
 		if err != nil || len(res.MSK) < 64 {
 			s.log.Error("radius: EAP accept without a usable account or key", "user", username, "err", err)
+			v.set(directory.ResultError, directory.ReasonNone)
 			return s.eapReject(p, res.EAPMessage, "")
 		}
-		resp, ok := s.decide(p, e, now)
+		resp, ok := s.decide(p, e, now, v)
 		if !ok {
 			// The gate has the last word even after the method succeeded.
 			return s.eapReject(p, res.EAPMessage, replyText(resp))
@@ -278,6 +307,7 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet) *lay
 		s.succeeded(ctx, e, now)
 		return resp
 	}
+	v.set(directory.ResultBadCredentials, directory.ReasonNone)
 	r := s.reject(p, res.Reason)
 	addEAPMessage(r, res.EAPMessage)
 	return r

@@ -95,8 +95,19 @@ func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
 	if dec.Allow || (dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		return nil
 	}
-	return &directory.RefusedError{Account: e.account, Decision: dec}
+	return &eapRefusal{msg: dec.Message(s.loc()), err: &directory.RefusedError{Account: e.account, Decision: dec}}
 }
+
+// eapRefusal is the gate's refusal of an inner identity. The EAP engine puts
+// an error's text in the Reply-Message, so it reads as the person's message
+// (as PAP's does), while errors.As still finds the decision.
+type eapRefusal struct {
+	msg string
+	err *directory.RefusedError
+}
+
+func (r *eapRefusal) Error() string { return r.msg }
+func (r *eapRefusal) Unwrap() error { return r.err }
 
 // EAPFailed counts a wrong inner credential towards the lockout.
 func (s *Server) EAPFailed(ctx context.Context, username string) {

@@ -57,7 +57,8 @@ type Config struct {
 	// ClientRefresh is how often NAS clients are reloaded. Default 30s.
 	ClientRefresh time.Duration
 	// AuditPoll is how often the audit trail is read for changes to
-	// accounts made elsewhere (see watch.go). Default 2s.
+	// accounts made elsewhere (see watch.go), when the store does not tell
+	// of them sooner. Default 2s.
 	AuditPoll time.Duration
 	// UseFlush is how often last-use times are written. Default 1m.
 	UseFlush time.Duration
@@ -115,10 +116,16 @@ type Server struct {
 	locks   *addrLocks
 	count   counters
 
-	auditSeq int64          // the last audit event followed
-	bg       sync.WaitGroup // disconnects in flight
-	endingMu sync.Mutex
-	ending   map[string]bool // accounts whose sessions are being ended
+	auditSeq int64         // the last audit event followed
+	nudge    chan struct{} // the store told of a change: follow the trail now
+	// starts are the suspensions still to start, soonest first, and
+	// startsDone the instant up to which their starts have been acted on
+	// (both housekeeping's own; see starts.go).
+	starts     []directory.Suspension
+	startsDone time.Time
+	bg         sync.WaitGroup // disconnects in flight
+	endingMu   sync.Mutex
+	ending     map[string]bool // accounts whose sessions are being ended
 }
 
 // New makes a server answering for d's accounts, with their Wi-Fi
@@ -142,6 +149,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		uses:    newUseLog(),
 		locks:   newAddrLocks(),
 		ending:  make(map[string]bool),
+		nudge:   make(chan struct{}, 1),
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
@@ -272,13 +280,23 @@ func (s *Server) housekeeping(ctx context.Context) {
 	defer flush.Stop()
 	defer purge.Stop()
 	s.purge(ctx)
+	s.startsDone = s.d.Now()
+	s.loadStarts(ctx)
 	seq := s.auditSeq
+	s.watchStore(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-watch.C:
-			s.watchAudit(ctx, &seq)
+			if s.watchAudit(ctx, &seq) {
+				s.loadStarts(ctx)
+			}
+			s.dueStarts(ctx)
+		case <-s.nudge:
+			if s.watchAudit(ctx, &seq) {
+				s.loadStarts(ctx)
+			}
 		case <-reload.C:
 			if err := s.ReloadClients(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("reloading NAS clients", "err", err)

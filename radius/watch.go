@@ -16,16 +16,37 @@ import (
 // the gate now refuses the account, disconnects its live sessions. A
 // disable or suspension made anywhere thus ends Wi-Fi sessions within
 // AuditPoll.
+//
+// A store that is a directory.Watcher (PostgreSQL's LISTEN/NOTIFY) tells
+// of each commit on any node as it happens; the server then reads the trail
+// at once instead of at the next tick. The tick stays: it covers a
+// notification lost while the listening connection was re-made, and
+// stores that tell only of their own process's commits.
 
-// watchAudit reads the events after *seq and acts on them.
-func (s *Server) watchAudit(ctx context.Context, seq *int64) {
+// watchStore asks the store to tell of commits, if it can.
+func (s *Server) watchStore(ctx context.Context) {
+	_, err := directory.WatchAccounts(ctx, s.d.Store, func([]string, bool) {
+		select {
+		case s.nudge <- struct{}{}:
+		default: // a read of the trail is already due
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("radius: the store cannot tell of changes; reading the audit trail on a timer only", "every", s.cfg.AuditPoll, "err", err)
+	}
+}
+
+// watchAudit reads the events after *seq and acts on them. It reports
+// whether any named an account.
+func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
+	accounts := false
 	for {
 		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("radius: following the audit trail", "err", err)
 			}
-			return
+			return accounts
 		}
 		seen := map[string]bool{}
 		for _, ev := range evs {
@@ -35,11 +56,12 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) {
 				continue
 			}
 			seen[name] = true
+			accounts = true
 			s.facts.drop(name)
 			s.recheck(ctx, name)
 		}
 		if len(evs) < 500 {
-			return
+			return accounts
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 func cmdAccount(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want: account list | account show NAME | account add --username NAME --role ROLE …")
+		return usagef("want: account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT")
 	}
 	switch args[0] {
 	case "list":
@@ -22,8 +22,10 @@ func cmdAccount(e *env, args []string) error {
 		return accountShow(e, args[1:])
 	case "add":
 		return accountAdd(e, args[1:])
+	case "disable":
+		return accountDisable(e, args[1:])
 	}
-	return usagef("unknown account subcommand %q: want list, show or add", args[0])
+	return usagef("unknown account subcommand %q: want list, show, add or disable", args[0])
 }
 
 func accountList(e *env, args []string) error {

@@ -32,6 +32,8 @@ type Config struct {
 	Portal    PortalSection    `toml:"portal"`
 	Metrics   MetricsSection   `toml:"metrics"`
 	Sync      SyncSection      `toml:"sync"`
+	AUP       AUPSection       `toml:"aup"`
+	Audit     AuditSection     `toml:"audit"`
 
 	loc *time.Location
 }
@@ -91,6 +93,8 @@ func defaults() Config {
 		RADIUS:    defaultRADIUS(),
 		Portal:    defaultPortal(),
 		Sync:      defaultSync(),
+		AUP:       defaultAUP(),
+		Audit:     defaultAudit(),
 	}
 }
 
@@ -172,6 +176,8 @@ func (c *Config) validate() problems {
 	c.Portal.validate(&p)
 	c.Metrics.validate(&p)
 	c.Sync.validate(&p)
+	c.AUP.validate(&p)
+	c.Audit.validate(&p)
 	return p
 }
 
@@ -234,5 +240,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
 }

@@ -125,7 +125,11 @@ Try, in another terminal:
 		if len(f.hints) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		if len(f.addrs) > 0 {
+			fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		} else {
+			fmt.Fprintf(w, "\n%s:\n", f.name)
+		}
 		for _, h := range f.hints {
 			fmt.Fprintf(w, "  %s\n", h)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
@@ -112,10 +113,22 @@ func seedDemo(e *env, d *directory.Directory) error {
 					SignedAt: signed, Method: directory.SignPaper, FormDate: signed, Witness: "Form tutor", RecordedBy: "demo"}); err != nil {
 					return err
 				}
+				// One event per signature, as the portal records it, so that
+				// the register as of a past date shows it.
+				if err := tx.Record(ctx, &audit.Event{Time: signed, Actor: "demo", Action: directory.ActionAUPSign, Target: "account:" + a.Username,
+					After: audit.Snapshot(map[string]any{"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
+						"digest": doc.Digest, "method": directory.SignPaper, "form_date": directory.FormatDate(signed), "witness": "Form tutor"})}); err != nil {
+					return err
+				}
 			}
 			if a.Role == directory.RolePupil && i%40 != 11 {
 				if err := tx.AddConsent(ctx, &directory.Consent{AccountID: a.ID, DocumentID: docs["parent-permission"].ID,
 					ParentName: "Parent of " + a.GivenName, Relationship: "parent", GivenAt: signed, Method: directory.SignPaper, RecordedBy: "demo"}); err != nil {
+					return err
+				}
+				if err := tx.Record(ctx, &audit.Event{Time: signed, Actor: "demo", Action: directory.ActionConsentAdd, Target: "account:" + a.Username,
+					After: audit.Snapshot(map[string]any{"parent_name": "Parent of " + a.GivenName, "relationship": "parent",
+						"given_at": signed, "method": directory.SignPaper})}); err != nil {
 					return err
 				}
 			}

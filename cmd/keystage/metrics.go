@@ -40,10 +40,17 @@ func (m *MetricsSection) validate(p *problems) {
 }
 
 // metricsRegistry gathers the process, the database pool, the directory's
-// own figures (read at scrape time, so they cost nothing between scrapes)
-// and whatever each frontend registers.
-func metricsRegistry(s *sqlstore.Store, fes []frontend) (*prometheus.Registry, error) {
+// own figures (read at scrape time, so they cost nothing between scrapes),
+// the requests, lockouts and job runs that d's hooks report, and whatever
+// each frontend registers.
+func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
+	rm := newRequestMetrics()
+	if err := rm.register(reg); err != nil {
+		return nil, err
+	}
+	rm.attach(d)
+	reg.MustRegister(syncCollector{s})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors.NewDBStatsCollector(s.DB(), string(s.Dialect())))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -82,11 +89,11 @@ func metricsRegistry(s *sqlstore.Store, fes []frontend) (*prometheus.Registry, e
 }
 
 // metricsFrontend serves /metrics and /healthz.
-func metricsFrontend(cfg *Config, s *sqlstore.Store, fes []frontend) (*frontend, error) {
+func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes []frontend) (*frontend, error) {
 	if cfg.Metrics.Listen == "" {
 		return nil, nil
 	}
-	reg, err := metricsRegistry(s, fes)
+	reg, err := metricsRegistry(s, d, fes)
 	if err != nil {
 		return nil, err
 	}

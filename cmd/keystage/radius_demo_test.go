@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"keystage.dev/keystage/directory"
 )
 
 // freeUDPPort finds a port to serve on (the demo's own, 1812, may be taken
@@ -34,44 +36,7 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 		}
 		t.Skip("radtest is not installed (apt-get install freeradius-utils)")
 	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
-		t.Fatal(errOut)
-	}
-	var stderr bytes.Buffer
-	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, dataDir: dir, demoDir: dir}
-	cfg, err := e.config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RADIUS.demo(dir)
-	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
-	s, err := e.openStore(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
-		t.Fatal(err)
-	}
-	f, err := buildRADIUS(e, d, cfg)
-	if err != nil || f == nil {
-		t.Fatalf("build: %v", err)
-	}
-	reg := prometheus.NewRegistry()
-	if err := f.metrics(reg); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	f, reg := serveDemoRADIUS(t, nil)
 	var ran, eapol int
 	for _, h := range f.hints {
 		if strings.HasPrefix(h, "eapol_test ") {
@@ -123,6 +88,55 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 	if n := gather(t, reg, "keystage_radius_replies_total", "access-accept"); n != float64(2+2*eapol) { // -r 1: each eapol_test authenticates twice
 		t.Errorf("accepts exported: %v", n)
 	}
+}
+
+// serveDemoRADIUS seeds the demo school, lets prepare change it (may be
+// nil), and serves the demo's RADIUS frontend on free ports until the test
+// ends.
+func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *directory.Directory)) (*frontend, *prometheus.Registry) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	var stderr bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, dataDir: dir, demoDir: dir}
+	cfg, err := e.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RADIUS.demo(dir)
+	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
+	s, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	d := e.directory(s)
+	if err := e.withKeys(d, false); err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(context.Background(), d)
+	}
+	f, err := buildRADIUS(e, d, cfg)
+	if err != nil || f == nil {
+		t.Fatalf("build: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := f.metrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return f, reg
 }
 
 // gather reads one counter from the registry, as a scrape would.

@@ -37,7 +37,14 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			out = append(out, *f)
 		}
 	}
-	m, err := metricsFrontend(cfg, s, out)
+	if len(out) > 0 {
+		c, err := buildCheckpointer(e, s, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	m, err := metricsFrontend(cfg, s, d, out)
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,7 @@ var demoPortalRoles = []struct{ role, mis string }{
 }
 
 // buildPortal makes the portal when the configuration enables it, with the
-// MIS sync and the leaver job. The auditors' exports are left out until the
-// audit package provides them: their pages do not appear.
+// MIS sync and the leaver job, and the auditors' exports.
 func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	pc := cfg.Portal
 	if !pc.Enabled {
@@ -38,7 +37,8 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
 	pcfg.Log = e.logger().With("frontend", "portal")
-	p, err := portal.New(d, pcfg, portal.Services{Lifecycle: newJobs(d, cfg, e.logger().With("frontend", "portal"))})
+	p, err := portal.New(d, pcfg, portal.Services{Lifecycle: newJobs(d, cfg, e.logger().With("frontend", "portal")),
+		Exports: directory.Exports{D: d, Location: cfg.Location()}})
 	if err != nil {
 		return nil, err
 	}

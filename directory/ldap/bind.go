@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"keystage.dev/keystage/directory"
 )
@@ -94,7 +95,14 @@ func diagnostic(data string, reason directory.Reason, msg string) string {
 }
 
 func (c *conn) bind(ctx context.Context, m *message) {
-	reply := func(code int, diag string) { c.reply(m.id, result(appBindResponse, code, "", diag)) }
+	began := time.Now()
+	outcome, why := directory.ResultInvalid, directory.ReasonNone
+	// Observed before the reply is written, so that a client that has its
+	// answer finds it counted.
+	reply := func(code int, diag string) {
+		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "bind", outcome, why)
+		c.reply(m.id, result(appBindResponse, code, "", diag))
+	}
 	req, err := decodeBind(m.op)
 	if err != nil {
 		reply(resultProtocolError, err.Error())
@@ -111,6 +119,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 		reply(resultAuthMethodNotSupported, "only simple bind is supported")
 		return
 	case req.name == "" && req.password == "":
+		outcome = "anonymous"
 		reply(resultSuccess, "")
 		return
 	case req.password == "":
@@ -134,23 +143,28 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	switch {
 	case errors.As(err, &refused):
 		c.s.log.Info("ldap bind refused", "user", username, "addr", addr, "reason", refused.Decision.Reason)
+		outcome, why = directory.ResultRefused, refused.Decision.Reason
 		reply(resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate.Policy.Location)))
 		return
 	case errors.Is(err, directory.ErrBadCredentials):
 		c.s.log.Info("ldap bind failed", "user", username, "addr", addr)
+		outcome = directory.ResultBadCredentials
 		reply(resultInvalidCredentials, diagnostic(dataBadCredentials, directory.ReasonNone, ""))
 		return
 	case err != nil:
 		c.s.log.Error("ldap bind", "user", username, "err", err)
+		outcome = directory.ResultError
 		reply(resultUnavailable, "the directory is unavailable; try again")
 		return
 	}
 	isService := a.Role == directory.RoleService
 	if (kind == bindPerson && isService) || (kind == bindService && !isService) {
+		outcome = directory.ResultBadCredentials
 		reply(resultInvalidCredentials, diagnostic(dataBadCredentials, directory.ReasonNone, ""))
 		return
 	}
 	c.setIdentity(identity{dn: c.s.tree.accountDN(a), account: a})
+	outcome = directory.ResultOK
 	reply(resultSuccess, "")
 }
 

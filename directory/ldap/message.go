@@ -53,6 +53,24 @@ const (
 	resultOther                  = 80
 )
 
+// resultNames are the metrics' words for result codes.
+var resultNames = map[int]string{
+	resultSuccess: "success", resultOperationsError: "operations_error", resultProtocolError: "protocol_error",
+	resultTimeLimitExceeded: "time_limit", resultSizeLimitExceeded: "size_limit",
+	resultAuthMethodNotSupported: "auth_method_not_supported", resultUnavailableCritical: "unavailable_critical_extension",
+	resultConfidentialityReq: "confidentiality_required", resultConstraintViolation: "constraint_violation",
+	resultNoSuchObject: "no_such_object", resultInvalidDNSyntax: "invalid_dn_syntax",
+	resultInvalidCredentials: "invalid_credentials", resultInsufficientAccess: "insufficient_access",
+	resultBusy: "busy", resultUnavailable: "unavailable", resultUnwillingToPerform: "unwilling_to_perform", resultOther: "other",
+}
+
+func resultName(code int) string {
+	if n, ok := resultNames[code]; ok {
+		return n
+	}
+	return "other"
+}
+
 // OIDs of the extended operations and controls served.
 const (
 	oidStartTLS              = "1.3.6.1.4.1.1466.20037"

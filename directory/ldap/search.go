@@ -65,7 +65,16 @@ type search struct {
 }
 
 func (c *conn) search(ctx context.Context, m *message) {
+	began := time.Now()
+	answered := false
+	defer func() {
+		if !answered { // abandoned, or the server is stopping: no response is due
+			c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", "abandoned", directory.ReasonNone)
+		}
+	}()
 	done := func(code int, diag string, controls ...*ber.Packet) {
+		answered = true
+		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", resultName(code), directory.ReasonNone)
 		c.reply(m.id, result(appSearchDone, code, "", diag), controls...)
 	}
 	req, err := decodeSearch(m.op)

@@ -66,6 +66,8 @@ type Server struct {
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	wg    sync.WaitGroup
+
+	watchOnce sync.Once // see watch.go
 }
 
 // New checks the configuration and makes a Server.
@@ -113,6 +115,7 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) error {
+	s.watchOnce.Do(func() { s.watchStore(ctx) })
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
 		s.mu.Lock()

@@ -9,15 +9,31 @@ import (
 	"keystage.dev/keystage/audit"
 )
 
+const eventCols = "seq, at, actor, action, target, before_state, after_state, prev_hash, hash"
+
 func (r reader) AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT seq, at, actor, action, target, before_state, after_state, prev_hash, hash
-		FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT %d`, limit), afterSeq)
+	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT %d`, eventCols, limit), afterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("audit events: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+func (r reader) AuditEventsAbout(ctx context.Context, target string, afterSeq int64, limit int) ([]audit.Event, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM audit_events WHERE target = $1 AND seq > $2 ORDER BY seq LIMIT %d`, eventCols, limit), target, afterSeq)
+	if err != nil {
+		return nil, fmt.Errorf("audit events about %s: %w", target, err)
+	}
+	return scanEvents(rows)
+}
+
+func scanEvents(rows *sql.Rows) ([]audit.Event, error) {
 	defer rows.Close()
 	var out []audit.Event
 	for rows.Next() {

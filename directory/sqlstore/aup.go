@@ -195,6 +195,23 @@ func (r reader) Suspensions(ctx context.Context, accountID int64) ([]directory.S
 	return out, rows.Err()
 }
 
+func (r reader) UpcomingSuspensions(ctx context.Context, after time.Time) ([]directory.Suspension, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE from_at > $1 AND lifted_at IS NULL ORDER BY from_at, id", after.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("upcoming suspensions: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Suspension
+	for rows.Next() {
+		s, err := scanSuspension(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) AddSuspension(ctx context.Context, s *directory.Suspension) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)

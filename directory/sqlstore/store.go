@@ -19,6 +19,7 @@ type Store struct {
 	dialect Dialect
 	lock    *os.File
 	watch   watchers
+	jobs    jobLocks
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -44,8 +45,10 @@ type tx struct {
 	targets map[string]bool // audit targets, told to watchers on commit
 }
 
-// Close releases the database and, for SQLite, the writer's lock.
+// Close releases the job locks, the database and, for SQLite, the
+// writer's lock.
 func (s *Store) Close() error {
+	s.releaseAllJobLocks()
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

@@ -3,16 +3,14 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/directory/sqlstore/pgtest"
 	"keystage.dev/keystage/directory/storetest"
 )
 
@@ -35,8 +33,6 @@ func OpenSQLite(t *testing.T) directory.Store {
 	return s
 }
 
-var schemaSeq atomic.Int64
-
 // OpenPostgres opens a fresh store in a schema of its own in the database
 // named by KEYSTAGE_TEST_POSTGRES, and skips without it.
 func OpenPostgres(t *testing.T) directory.Store {
@@ -49,41 +45,8 @@ func OpenPostgres(t *testing.T) directory.Store {
 	return s
 }
 
-// PostgresURL makes a fresh schema in the database named by
-// KEYSTAGE_TEST_POSTGRES and returns a URL that uses it; it skips without
-// one (and fails in CI).
-func PostgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("KEYSTAGE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KEYSTAGE_TEST_POSTGRES is not set in CI: .ci/run must start PostgreSQL")
-		}
-		t.Skip("KEYSTAGE_TEST_POSTGRES is not set: PostgreSQL conformance skipped (CI sets it)")
-	}
-	ctx := context.Background()
-	admin, err := sqlstore.OpenRaw(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin, err := sqlstore.OpenRaw(context.Background(), base)
-		if err == nil {
-			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+// PostgresURL is a fresh schema's URL; see pgtest.
+func PostgresURL(t *testing.T) string { return pgtest.URL(t) }
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()

@@ -95,7 +95,7 @@ func (s *Store) Watch(ctx context.Context, fn func(targets []string)) error {
 		if err != nil && ctx.Err() == nil {
 			// The connection broke: everything may have changed meanwhile,
 			// so say so, and listen again.
-			fn([]string{"*"})
+			fn([]string{directory.AllTargets})
 			time.Sleep(time.Second)
 			if ctx.Err() == nil {
 				_ = s.Watch(ctx, fn)

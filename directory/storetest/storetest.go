@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Credentials", testCredentials},
 		{"AUPSignaturesConsents", testAUP},
 		{"Suspensions", testSuspensions},
+		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"NASClients", testNAS},
 		{"SyncRuns", testSyncRuns},
 		{"SyncRefusals", testSyncRefusals},
@@ -51,6 +52,9 @@ func Run(t *testing.T, open Opener) {
 		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
+		{"AuditCheckpoints", testAuditCheckpoints},
+		{"AuditEventsAbout", testAuditEventsAbout},
+		{"JobLock", testJobLock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -515,6 +519,35 @@ func testSuspensions(t *testing.T, s directory.Store) {
 	}
 }
 
+func testUpcomingSuspensions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("soon", "U1"))
+	b := mustCreate(t, s, pupil("later", "U2"))
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	add := func(acct int64, from time.Time, lifted bool) directory.Suspension {
+		x := directory.Suspension{AccountID: acct, From: from, Reason: "r", CreatedBy: "dsl"}
+		if lifted {
+			x.LiftedAt, x.LiftedBy = now, "head"
+		}
+		update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddSuspension(ctx, &x) })
+		return x
+	}
+	add(a.ID, now.Add(-time.Hour), false) // started already
+	late := add(b.ID, now.Add(48*time.Hour), false)
+	add(a.ID, now.Add(2*time.Hour), true) // lifted before it began
+	soon := add(a.ID, now.Add(time.Hour), false)
+	got, err := s.UpcomingSuspensions(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != soon.ID || got[1].ID != late.ID || got[0].AccountID != a.ID || !got[0].From.Equal(soon.From) {
+		t.Fatalf("upcoming = %+v, want %d then %d", got, soon.ID, late.ID)
+	}
+	if got, err := s.UpcomingSuspensions(ctx, late.From); err != nil || len(got) != 0 {
+		t.Errorf("after the last start: %+v %v", got, err)
+	}
+}
+
 func testNAS(t *testing.T, s directory.Store) {
 	ctx := context.Background()
 	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
@@ -950,4 +983,273 @@ func testPortalSessions(t *testing.T, s directory.Store) {
 	if _, err := s.PortalSession(ctx, "b1", t0); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("session of a purged account: %v", err)
 	}
+}
+
+func testAuditCheckpoints(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if _, err := s.LastCheckpoint(ctx); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("last checkpoint of an empty trail: %v, want ErrNotFound", err)
+	}
+	if cps, err := s.Checkpoints(ctx, 0, 10); err != nil || len(cps) != 0 {
+		t.Fatalf("checkpoints of an empty trail: %v %v", cps, err)
+	}
+	pemKey, err := audit.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.ParseSigningKey(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := audit.NewSigner(key)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+	for seq := int64(10); seq <= 30; seq += 10 {
+		c := signer.Sign(seq, fmt.Sprintf("hash%d", seq), at.Add(time.Duration(seq)*time.Minute))
+		if err := s.AddCheckpoint(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddCheckpoint(ctx, signer.Sign(20, "other", at)); !errors.Is(err, directory.ErrConflict) {
+		t.Errorf("second checkpoint of event 20: %v, want ErrConflict", err)
+	}
+	last, err := s.LastCheckpoint(ctx)
+	if err != nil || last.Seq != 30 || last.Hash != "hash30" {
+		t.Fatalf("last checkpoint: %+v %v", last, err)
+	}
+	cps, err := s.Checkpoints(ctx, 10, 1)
+	if err != nil || len(cps) != 1 || cps[0].Seq != 20 {
+		t.Fatalf("checkpoints after 10, one: %+v %v", cps, err)
+	}
+	// What is read back still verifies: time, key id and signature survive.
+	keys := audit.NewKeys(signer.Public())
+	all, err := s.Checkpoints(ctx, 0, 0)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("all checkpoints: %d %v", len(all), err)
+	}
+	for _, c := range all {
+		if err := keys.Verify(c); err != nil {
+			t.Errorf("stored checkpoint does not verify: %v", err)
+		}
+	}
+}
+
+func testAuditEventsAbout(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		target := "account:amy"
+		if i%2 == 1 {
+			target = "account:ben"
+		}
+		if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.note", Target: target})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	amy, err := s.AuditEventsAbout(ctx, "account:amy", 0, 0)
+	if err != nil || len(amy) != 3 {
+		t.Fatalf("events about amy: %d %v", len(amy), err)
+	}
+	for i, e := range amy {
+		if e.Target != "account:amy" || e.Seq != int64(2*i+1) || e.Hash == "" {
+			t.Errorf("event %d about amy: %+v", i, e)
+		}
+	}
+	if page, _ := s.AuditEventsAbout(ctx, "account:ben", 2, 1); len(page) != 1 || page[0].Seq != 4 {
+		t.Errorf("events about ben after 2, one: %+v", page)
+	}
+	if none, err := s.AuditEventsAbout(ctx, "account:nobody", 0, 0); err != nil || len(none) != 0 {
+		t.Errorf("events about nobody: %+v %v", none, err)
+	}
+}
+
+// lockOf asserts that a store is a directory.JobLocker.
+func lockOf(t *testing.T, s directory.Store) directory.JobLocker {
+	t.Helper()
+	l, ok := s.(directory.JobLocker)
+	if !ok {
+		t.Fatalf("%T is not a directory.JobLocker", s)
+	}
+	return l
+}
+
+// tryLock takes a job lock and says whether it was granted.
+func tryLock(t *testing.T, ctx context.Context, l directory.JobLocker, name string) (func(), bool) {
+	t.Helper()
+	release, ok, err := l.TryJobLock(ctx, name)
+	if err != nil {
+		t.Fatalf("TryJobLock(%q): %v", name, err)
+	}
+	if ok != (release != nil) {
+		t.Fatalf("TryJobLock(%q): ok %v but release given %v", name, ok, release != nil)
+	}
+	return release, ok
+}
+
+// Within one store a job lock is exclusive too: two goroutines of one node
+// must not both run the sync.
+func testJobLock(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	l := lockOf(t, s)
+	release, ok := tryLock(t, ctx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a free lock was refused")
+	}
+	if _, ok := tryLock(t, ctx, l, "mis-sync"); ok {
+		t.Fatal("a held lock was granted again to its own store")
+	}
+	other, ok := tryLock(t, ctx, l, "leaver-job")
+	if !ok {
+		t.Fatal("a lock of another name was refused")
+	}
+	other()
+	release()
+	release() // a second release is harmless
+	// Released on a context that has ended: the job's deadline passing
+	// must not keep the lock.
+	jobCtx, cancel := context.WithCancel(ctx)
+	release, ok = tryLock(t, jobCtx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a released lock was refused")
+	}
+	cancel()
+	release()
+	release, ok = tryLock(t, ctx, l, "mis-sync")
+	if !ok {
+		t.Fatal("a lock released after its context ended was refused")
+	}
+	release()
+
+	// Many goroutines at once: exactly one wins.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		winners  int
+		releases []func()
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, ok, err := l.TryJobLock(ctx, "race")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				winners++
+				releases = append(releases, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range releases {
+		r()
+	}
+	if winners != 1 {
+		t.Errorf("%d goroutines got one lock, want 1", winners)
+	}
+}
+
+// Nodes makes a fresh database and returns a function that opens a store
+// on it, as another node would; the stores are closed when the test ends.
+// A backend that lets one process at a time open its database for writing
+// (SQLite) returns an error wrapping directory.ErrLocked while another
+// store is open.
+type Nodes func(t *testing.T) func() (directory.Store, error)
+
+// RunNodes runs the tests of several stores on one database.
+func RunNodes(t *testing.T, nodes Nodes) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, nodes Nodes)
+	}{
+		{"JobLockOneNodeAtATime", testJobLockAcrossNodes},
+		{"JobLockReleasedOnClose", testJobLockReleasedOnClose},
+		{"JobLocksOfSeparateDirectories", testJobLocksSeparate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, nodes) })
+	}
+}
+
+func mustOpen(t *testing.T, open func() (directory.Store, error)) directory.Store {
+	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testJobLockAcrossNodes(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	open := nodes(t)
+	a := lockOf(t, mustOpen(t, open))
+	sb, err := open()
+	if errors.Is(err, directory.ErrLocked) {
+		// One node per database: JobLock covers one store's goroutines,
+		// and JobLockReleasedOnClose the next process to open it.
+		t.Skipf("the backend allows one open store per database: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := lockOf(t, sb)
+	releaseA, ok := tryLock(t, ctx, a, "mis-sync")
+	if !ok {
+		t.Fatal("node A was refused a free lock")
+	}
+	if _, ok := tryLock(t, ctx, b, "mis-sync"); ok {
+		t.Fatal("node B was granted the lock node A holds")
+	}
+	if r, ok := tryLock(t, ctx, b, "leaver-job"); !ok {
+		t.Fatal("node B was refused a lock of another name")
+	} else {
+		r()
+	}
+	releaseA()
+	releaseB, ok := tryLock(t, ctx, b, "mis-sync")
+	if !ok {
+		t.Fatal("node B was refused the lock after node A released it")
+	}
+	if _, ok := tryLock(t, ctx, a, "mis-sync"); ok {
+		t.Fatal("node A was granted the lock node B holds")
+	}
+	releaseB()
+}
+
+func testJobLockReleasedOnClose(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	open := nodes(t)
+	holder := mustOpen(t, open)
+	if _, ok := tryLock(t, ctx, lockOf(t, holder), "mis-sync"); !ok {
+		t.Fatal("a free lock was refused")
+	}
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next := mustOpen(t, open)
+	release, ok := tryLock(t, ctx, lockOf(t, next), "mis-sync")
+	if !ok {
+		t.Fatal("the lock of a closed store was not released")
+	}
+	release()
+}
+
+// Two directories (two schemas of one PostgreSQL database, two SQLite
+// files) are two trusts: their jobs do not wait for each other.
+func testJobLocksSeparate(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	a := mustOpen(t, nodes(t))
+	b := mustOpen(t, nodes(t))
+	ra, okA := tryLock(t, ctx, lockOf(t, a), "mis-sync")
+	rb, okB := tryLock(t, ctx, lockOf(t, b), "mis-sync")
+	if !okA || !okB {
+		t.Fatalf("separate directories: granted %v and %v, want both", okA, okB)
+	}
+	ra()
+	rb()
 }

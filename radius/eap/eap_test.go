@@ -183,12 +183,12 @@ func TestRefusals(t *testing.T) {
 		reason                      string
 		failed                      bool
 	}{
-		{"PEAP wrong password", "alice", "nope", "mschapv2", wire.TypePEAP, "wrong username or Wi-Fi password", true},
-		{"PEAP unknown user", "mallory", "nope", "mschapv2", wire.TypePEAP, "wrong username or Wi-Fi password", true},
+		{"PEAP wrong password", "alice", "nope", "mschapv2", wire.TypePEAP, "Wrong username or Wi-Fi password", true},
+		{"PEAP unknown user", "mallory", "nope", "mschapv2", wire.TypePEAP, "Wrong username or Wi-Fi password", true},
 		{"PEAP suspended", "bob", "Tr0ub4dor&3", "mschapv2", wire.TypePEAP, "suspended until Friday", false},
-		{"TTLS-PAP wrong password", "alice", "nope", "pap", wire.TypeTTLS, "wrong username or Wi-Fi password", true},
+		{"TTLS-PAP wrong password", "alice", "nope", "pap", wire.TypeTTLS, "Wrong username or Wi-Fi password", true},
 		{"TTLS-PAP suspended", "bob", "Tr0ub4dor&3", "pap", wire.TypeTTLS, "suspended until Friday", false},
-		{"TTLS-MSCHAPv2 wrong password", "alice", "nope", "mschapv2", wire.TypeTTLS, "wrong username or Wi-Fi password", true},
+		{"TTLS-MSCHAPv2 wrong password", "alice", "nope", "mschapv2", wire.TypeTTLS, "Wrong username or Wi-Fi password", true},
 		{"TTLS-MSCHAPv2 suspended", "bob", "Tr0ub4dor&3", "mschapv2", wire.TypeTTLS, "suspended until Friday", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,10 @@ func (s *Server) lookup(ctx context.Context, c *conversation, name []byte) *Resu
 	return nil
 }
 
+// msgBadCredentials is the Reply-Message for a wrong inner credential, the
+// same words as for PAP.
+const msgBadCredentials = "Wrong username or Wi-Fi password (your Wi-Fi password is not your login password: see the portal)."
+
 // verifyMSCHAPv2 checks an NT-Response against the credential and then the
 // gate. It returns the authenticator response, or the MS-CHAPv2 error code
 // with c.reason set.
@@ -45,7 +49,7 @@ func (s *Server) verifyMSCHAPv2(ctx context.Context, c *conversation, peerChalle
 	authResp, good := checkMSCHAPv2(c.secret.ntHash(), c.challenge[:], peerChallenge, ntResponse, name)
 	if !good || !c.known {
 		s.backend.Failed(ctx, c.user)
-		c.reason = "wrong username or Wi-Fi password: check the Wi-Fi password shown in the portal"
+		c.reason = msgBadCredentials
 		return "", errAuthFailure
 	}
 	if err := s.backend.Authorize(ctx, c.user); err != nil {
@@ -194,7 +198,7 @@ func (s *Server) ttlsPAP(ctx context.Context, c *conversation, password []byte) 
 	good := c.known && len(want) > 0 && subtle.ConstantTimeCompare(password, want) == 1
 	if !good {
 		s.backend.Failed(ctx, c.user)
-		return c.rejectp("wrong username or Wi-Fi password: check the Wi-Fi password shown in the portal")
+		return c.rejectp(msgBadCredentials)
 	}
 	if err := s.backend.Authorize(ctx, c.user); err != nil {
 		return c.rejectp(err.Error())

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"keystage.dev/keystage/directory"
+)
+
+// accountDisable disables one account by hand: a leaver who goes mid-term,
+// before the MIS says so. The gate then refuses it everywhere; on
+// PostgreSQL every node hears of it (see docs/readme/multinode.md).
+func accountDisable(e *env, args []string) error {
+	fs := e.newFlags("account disable", "NAME --reason TEXT")
+	reason := fs.String("reason", "", "why, for the audit trail (say \"left\" for a leaver)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one username")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return usagef("--reason is needed: it is kept in the audit trail")
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	var a directory.Account
+	already := false
+	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
+		old, err := tx.AccountByUsername(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if old.Status == directory.StatusDisabled {
+			a, already = old, true
+			return nil
+		}
+		a, err = tx.UpdateAccount(ctx, old.ID, func(x *directory.Account) error {
+			x.Status, x.DisabledAt, x.DisableReason = directory.StatusDisabled, d.Now(), *reason
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, e.actor(), "account.disable", "account:"+a.Username, old.Snapshot(), a.Snapshot())
+	})
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	if already {
+		fmt.Fprintf(e.stdout, "%s was already disabled (%s); nothing changed\n", a.Username, a.DisableReason)
+		return nil
+	}
+	// This process's hooks (none outside serve); the servers hear of it
+	// through the database.
+	d.EndAccess(e.ctx, a)
+	fmt.Fprintf(e.stdout, "disabled %s: refused by LDAP, RADIUS and the portal from now on\n", a.Username)
+	return nil
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+)
+
+func cmdAudit(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("want: audit verify | checkpoint | key | export")
+	}
+	switch args[0] {
+	case "verify":
+		return auditVerify(e, args[1:])
+	case "checkpoint":
+		return auditCheckpoint(e, args[1:])
+	case "key":
+		return auditKey(e, args[1:])
+	case "export":
+		return auditExport(e, args[1:])
+	}
+	return usagef("unknown audit command %q: want verify, checkpoint, key or export", args[0])
+}
+
+// signer reads the checkpoint signing key; create makes the file when it
+// is missing (the first start of a server or the demo).
+func (e *env) signer(create bool) (*audit.Signer, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.SigningKeyFile()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if data, err = audit.GenerateSigningKey(); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, fmt.Errorf("audit signing key %s: %w", path, err)
+		}
+		e.logger().Info("created the audit signing key; keep a copy of its public key (keystage audit key) away from the database", "path", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("audit signing key %s: %w (set audit.signing_key_file; keystage serve creates it on first start)", path, err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		e.logger().Warn("audit signing key is readable by others: chmod 600 it", "path", path)
+	}
+	key, err := audit.ParseSigningKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key %s: %w", path, err)
+	}
+	return audit.NewSigner(key), nil
+}
+
+// trustedKeys are the public keys verify accepts: those named on the
+// command line, else the signing key's and audit.public_keys.
+func (e *env) trustedKeys(files []string) (audit.Keys, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	var pubs []ed25519.PublicKey
+	if len(files) == 0 {
+		s, err := e.signer(false)
+		if err != nil {
+			return nil, fmt.Errorf("%w; or give the public key with --public-key FILE", err)
+		}
+		pubs = append(pubs, s.Public())
+		files = cfg.Audit.PublicKeys
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("public key: %w", err)
+		}
+		pub, err := audit.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("public key %s: %w", f, err)
+		}
+		pubs = append(pubs, pub)
+	}
+	return audit.NewKeys(pubs...), nil
+}
+
+func auditVerify(e *env, args []string) error {
+	fs := e.newFlags("audit verify", "[--public-key FILE]…")
+	var keyFiles stringList
+	fs.Var(&keyFiles, "public-key", "trust checkpoints signed by this public `key` file (repeatable; default: the configured signing key)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	keys, err := e.trustedKeys(keyFiles)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := directory.VerifyTrail(e.ctx, s, keys)
+	if err != nil {
+		var ce *audit.ChainError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(e.stdout, "TAMPERED: %v.\n", err)
+			fmt.Fprintf(e.stdout, "%d events and %d checkpoints verified before it. Keep the database as it is for evidence, "+
+				"export the trail (keystage audit export -o FILE) and compare it with a backup from before event %d.\n",
+				rep.Events, rep.Checkpoints, ce.Seq)
+			return errSilent
+		}
+		if errors.Is(err, audit.ErrBadSignature) || errors.Is(err, audit.ErrUnknownKey) {
+			fmt.Fprintf(e.stdout, "TAMPERED: %v: the checkpoints themselves were changed, or signed by another key "+
+				"(after a key rotation, add the old public key to audit.public_keys).\n", err)
+			return errSilent
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "audit trail intact: %d events, %d signed checkpoints; head %d %s\n", rep.Events, rep.Checkpoints, rep.HeadSeq, rep.HeadHash)
+	if rep.HeadSeq > rep.CoveredSeq {
+		fmt.Fprintf(e.stdout, "events %d to %d are chained but not yet under a signed checkpoint: keystage serve signs them within audit.checkpoint_interval, or run keystage audit checkpoint\n",
+			rep.CoveredSeq+1, rep.HeadSeq)
+	}
+	return nil
+}
+
+func auditCheckpoint(e *env, args []string) error {
+	fs := e.newFlags("audit checkpoint", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	signer, err := e.signer(true)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, made, err := directory.Checkpoint(e.ctx, s, signer, time.Now())
+	switch {
+	case err != nil:
+		return err
+	case c.Seq == 0:
+		fmt.Fprintln(e.stdout, "the audit trail is empty: nothing to checkpoint")
+	case made:
+		fmt.Fprintf(e.stdout, "checkpoint signed at event %d (%s) by key %s\n", c.Seq, c.Hash, c.KeyID)
+	default:
+		fmt.Fprintf(e.stdout, "event %d is checkpointed already\n", c.Seq)
+	}
+	return nil
+}
+
+func auditKey(e *env, args []string) error {
+	fs := e.newFlags("audit key", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := e.signer(false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "# audit checkpoint key %s: keep this where the database's administrators cannot change it,\n"+
+		"# and verify with: keystage audit verify --public-key FILE\n", audit.KeyID(s.Public()))
+	_, err = e.stdout.Write(audit.PublicKeyPEM(s.Public()))
+	return err
+}
+
+func auditExport(e *env, args []string) error {
+	fs := e.newFlags("audit export", "[--since DATE] [--until DATE] [-o FILE]")
+	since := fs.String("since", "", "first `date` (YYYY-MM-DD, the school's time zone) of events to write")
+	until := fs.String("until", "", "last `date` of events to write (inclusive)")
+	out := fs.String("o", "", "write to `file` instead of standard output")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	from, err := dayStart(*since, cfg.Location())
+	if err != nil {
+		return usagef("--since: %v", err)
+	}
+	to, err := dayStart(*until, cfg.Location())
+	if err != nil {
+		return usagef("--until: %v", err)
+	}
+	if !to.IsZero() {
+		to = to.AddDate(0, 0, 1)
+	}
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return usagef("--until is before --since")
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var n int64
+	err = e.writeOutput(*out, func(w io.Writer) error {
+		var err error
+		n, err = directory.ExportEvents(e.ctx, s, w, from, to)
+		return err
+	})
+	if err == nil && *out != "" {
+		fmt.Fprintf(e.stderr, "%d events written to %s\n", n, *out)
+	}
+	return err
+}
+
+// dayStart reads a YYYY-MM-DD date as its midnight in loc; "" is zero.
+func dayStart(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(directory.DateLayout, strings.TrimSpace(s), loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date: write it as YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+// writeOutput runs write on standard output, or on a file that appears
+// under its name only once it is complete.
+func (e *env) writeOutput(path string, write func(io.Writer) error) error {
+	if path == "" || path == "-" {
+		return write(e.stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keystage-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"keystage.dev/keystage/directory"
+)
+
+func cmdConsent(e *env, args []string) error {
+	if len(args) == 0 || !oneOf(args[0], "record", "withdraw") {
+		return usagef("want: consent record NAME --parent P --relationship R [--date D] | consent withdraw NAME")
+	}
+	sub := args[0]
+	fs := e.newFlags("consent "+sub, "NAME")
+	parent := fs.String("parent", "", "record: the parent's or carer's name")
+	rel := fs.String("relationship", "", "record: how they are related (mother, father, carer, …)")
+	date := fs.String("date", "", "record: the date on the consent form (default today)")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one username")
+	}
+	if sub == "record" && (strings.TrimSpace(*parent) == "" || strings.TrimSpace(*rel) == "") {
+		return usagef("want --parent and --relationship, as written on the form")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	s, done, err := e.openForChange(sub + " the consent")
+	if err != nil {
+		return err
+	}
+	defer done()
+	d := e.directory(s)
+	a, err := findAccount(e.ctx, s, pos[0])
+	if err != nil {
+		return err
+	}
+	if sub == "withdraw" {
+		n, err := d.WithdrawConsent(e.ctx, e.actor(), a)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "withdrew %d consent(s) for %s\n", n, a.Username)
+		fmt.Fprintf(e.stderr, "%s is refused the network until a parent or carer consents again; a running RADIUS server ends live sessions.\n", a.Username)
+		return nil
+	}
+	given := d.Now()
+	if *date != "" {
+		if given, err = parseWhen(*date, cfg.Location()); err != nil {
+			return usagef("--date %v", err)
+		}
+	}
+	c, err := d.RecordConsent(e.ctx, e.actor(), a, directory.Consent{ParentName: *parent, Relationship: *rel, GivenAt: given,
+		Method: directory.SignPaper})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "recorded consent for %s from %s (%s), dated %s\n", a.Username, c.ParentName, c.Relationship,
+		c.GivenAt.In(cfg.Location()).Format(directory.DateLayout))
+	return nil
+}

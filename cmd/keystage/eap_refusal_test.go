@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+)
+
+// A phone on PEAP-MSCHAPv2 (eapol_test, checking the demo CA and domain as
+// Android does) is refused by keystage's own RADIUS server, with the reason,
+// for a wrong Wi-Fi password, a leaver and a suspended pupil, each of whom
+// the same server accepted before.
+func TestEAPRefusalsThroughTheServer(t *testing.T) {
+	bin, err := exec.LookPath("eapol_test")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("eapol_test is not installed: CI must install eapoltest")
+		}
+		t.Skip("eapol_test is not installed (apt-get install eapoltest)")
+	}
+	type person struct{ username, credential string }
+	var ok, leaver, suspended person
+	f, _ := serveDemoRADIUS(t, func(ctx context.Context, d *directory.Directory) {
+		pupils, err := d.Store.ListAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var picked []person
+		for _, a := range pupils {
+			if dec, err := d.Gate.Check(ctx, a, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
+				continue
+			}
+			cred, err := d.WiFiSecret(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			picked = append(picked, person{a.Username, cred})
+			if len(picked) == 3 {
+				break
+			}
+		}
+		if len(picked) < 3 {
+			t.Fatalf("the demo school has %d pupils the gate lets on the Wi-Fi, want 3", len(picked))
+		}
+		ok, leaver, suspended = picked[0], picked[1], picked[2]
+		now := time.Now()
+		err = d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			la, err := tx.AccountByUsername(ctx, leaver.username)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.UpdateAccount(ctx, la.ID, func(a *directory.Account) error {
+				a.Status, a.DisabledAt, a.DisableReason = directory.StatusDisabled, now, "left"
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := tx.Record(ctx, &audit.Event{Time: now, Actor: "test", Action: "account.disable", Target: "account:" + leaver.username}); err != nil {
+				return err
+			}
+			sa, err := tx.AccountByUsername(ctx, suspended.username)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddSuspension(ctx, &directory.Suspension{AccountID: sa.ID, From: now.Add(-time.Hour), Until: now.Add(72 * time.Hour),
+				Reason: "test", CreatedBy: "test"}); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Time: now, Actor: "test", Action: "suspension.add", Target: "account:" + suspended.username})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	var hint string
+	for _, h := range f.hints {
+		if strings.HasPrefix(h, "eapol_test ") && strings.HasSuffix(h, "# peap-mschapv2") {
+			hint = h
+		}
+	}
+	m := regexp.MustCompile(`-c (\S+) -a (\S+) -p (\S+) -s (\S+)`).FindStringSubmatch(hint)
+	if m == nil {
+		t.Fatalf("no PEAP hint in %q", f.hints)
+	}
+	template, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(user, password string) string {
+		t.Helper()
+		conf := regexp.MustCompile(`(?m)^\tidentity=.*$`).ReplaceAllLiteralString(string(template), "\tidentity=\""+user+"\"")
+		conf = regexp.MustCompile(`(?m)^\tpassword=.*$`).ReplaceAllLiteralString(conf, "\tpassword=\""+password+"\"")
+		path := filepath.Join(t.TempDir(), "peap.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := exec.Command(bin, "-c", path, "-a", m[2], "-p", m[3], "-s", m[4]).CombinedOutput()
+		return string(out)
+	}
+	if out := run(ok.username, ok.credential); !strings.Contains(out, "SUCCESS") {
+		t.Fatalf("%s with the right credential:\n%s", ok.username, tail(out, 30))
+	}
+	for _, tc := range []struct {
+		name, user, password, reply string
+	}{
+		{"wrong password", ok.username, ok.credential + "x", "Wrong username or Wi-Fi password"},
+		{"leaver", leaver.username, leaver.credential, "disabled"},
+		{"suspended", suspended.username, suspended.credential, "suspended until"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := run(tc.user, tc.password)
+			if strings.Contains(out, "\nSUCCESS") || !strings.Contains(out, "Access-Reject") {
+				t.Fatalf("want Access-Reject:\n%s", tail(out, 40))
+			}
+			if !strings.Contains(out, tc.reply) {
+				t.Errorf("Reply-Message does not say %q:\n%s", tc.reply, tail(out, 40))
+			}
+		})
+	}
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"keystage.dev/keystage/directory"
+)
+
+// findAccount loads an account by username, saying what to try when there
+// is none.
+func findAccount(ctx context.Context, s directory.Reader, name string) (directory.Account, error) {
+	a, err := s.AccountByUsername(ctx, name)
+	if errors.Is(err, directory.ErrNotFound) {
+		return a, fmt.Errorf("no account %q (try keystage account list --search %s)", name, name)
+	}
+	return a, err
+}
+
+// openForChange opens the store to write, explaining the SQLite case where
+// a running server holds it.
+func (e *env) openForChange(what string) (directory.Store, func(), error) {
+	s, err := e.openStore(false)
+	if errors.Is(err, directory.ErrLocked) {
+		return nil, nil, fmt.Errorf("%w\n  keystage serve holds the SQLite store: %s in the portal instead (staff pages), or stop the server for a moment", err, what)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close() }, nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+func cmdRegister(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("want: register export | person NAME")
+	}
+	switch args[0] {
+	case "export":
+		return registerExport(e, args[1:])
+	case "person":
+		return registerPerson(e, args[1:])
+	}
+	return usagef("unknown register command %q: want export or person", args[0])
+}
+
+func registerExport(e *env, args []string) error {
+	fs := e.newFlags("register export", "[--as-of DATE] [--format csv|json|jsonl|xlsx] [-o FILE]")
+	asOfFlag := fs.String("as-of", "", "the register as it stood at the end of this `date` (YYYY-MM-DD), rebuilt from the audit trail")
+	format := fs.String("format", "", "csv, json, jsonl or xlsx (default: from the -o file's extension, else csv)")
+	out := fs.String("o", "", "write to `file` instead of standard output")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *format == "" {
+		*format = strings.TrimPrefix(filepath.Ext(*out), ".")
+		if !oneOf(*format, audit.FormatJSON, audit.FormatJSONL, audit.FormatXLSX) {
+			*format = audit.FormatCSV
+		}
+	}
+	if !oneOf(*format, audit.FormatCSV, audit.FormatJSON, audit.FormatJSONL, audit.FormatXLSX) {
+		return usagef("--format %q: use csv, json, jsonl or xlsx", *format)
+	}
+	if *format == audit.FormatXLSX && *out == "" {
+		return usagef("an xlsx register is a binary file: give -o FILE.xlsx")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	var asOf time.Time
+	if *asOfFlag != "" {
+		d, err := dayStart(*asOfFlag, cfg.Location())
+		if err != nil {
+			return usagef("--as-of: %v", err)
+		}
+		if d.After(time.Now()) {
+			return usagef("--as-of %s is in the future: give today or an earlier date", *asOfFlag)
+		}
+		asOf = d.AddDate(0, 0, 1).Add(-time.Microsecond) // the end of that day
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	n := 0
+	err = e.writeOutput(*out, func(w io.Writer) error {
+		rw, err := audit.NewRegisterWriter(w, *format, cfg.Location())
+		if err != nil {
+			return err
+		}
+		if err := d.Register(e.ctx, asOf, func(r audit.RegisterRow) error { n++; return rw.Write(r) }); err != nil {
+			return err
+		}
+		return rw.Close()
+	})
+	if err == nil && *out != "" {
+		fmt.Fprintf(e.stderr, "%d people written to %s\n", n, *out)
+	}
+	return err
+}
+
+func registerPerson(e *env, args []string) error {
+	fs := e.newFlags("register person", "NAME [-o FILE]")
+	out := fs.String("o", "", "write to `file` instead of standard output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want: register person NAME (the username)")
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	d := e.directory(s)
+	return e.writeOutput(*out, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], w) })
+}

@@ -1,0 +1,144 @@
+package directory
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// heldCredential is a credential as a subject access request shows it:
+// what it is and when, never the secret.
+type heldCredential struct {
+	ID        int64
+	Kind      CredentialKind
+	Name      string `json:",omitempty"`
+	KeyID     string `json:",omitempty"`
+	CreatedAt time.Time
+	ExpiresAt time.Time `json:",omitzero"`
+	RevokedAt time.Time `json:",omitzero"`
+	LastUsed  time.Time `json:",omitzero"`
+}
+
+// PersonRecord writes, as one JSON object, everything held about the
+// person with this username, for a subject access request: the account,
+// its groups, credentials (never their secrets), signatures, consents,
+// suspensions, network sessions, last use and every audit event about
+// them. The events are streamed, however many there are. A person whose
+// account has been purged is still found through the audit trail.
+func (d *Directory) PersonRecord(ctx context.Context, username string, w io.Writer) error {
+	s := d.Store
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	field := func(name string, v any) error {
+		fmt.Fprintf(bw, "%q: ", name)
+		return enc.Encode(v) // Encode ends with a newline, which JSON allows
+	}
+	target := "account:" + username
+	a, err := s.AccountByUsername(ctx, username)
+	held := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if !held {
+		if evs, err := s.AuditEventsAbout(ctx, target, 0, 1); err != nil {
+			return err
+		} else if len(evs) == 0 {
+			return fmt.Errorf("person %s: %w: no account and no audit event names them", username, ErrNotFound)
+		}
+	}
+	fmt.Fprintf(bw, "{\n")
+	if err := field("username", username); err != nil {
+		return err
+	}
+	bw.WriteString(",")
+	if err := field("exported_at", d.Now().UTC()); err != nil {
+		return err
+	}
+	if held {
+		var (
+			groups   []string
+			creds    []heldCredential
+			sessions []Session
+		)
+		gs, err := s.GroupsOf(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			groups = append(groups, g.Name)
+		}
+		for _, kind := range []CredentialKind{CredPassword, CredWiFi, CredPasskey} {
+			cs, err := s.Credentials(ctx, a.ID, kind)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				creds = append(creds, heldCredential{ID: c.ID, Kind: c.Kind, Name: c.Name, KeyID: c.KeyID,
+					CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, RevokedAt: c.RevokedAt, LastUsed: c.LastUsed})
+			}
+		}
+		sigs, err := s.Signatures(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		consents, err := s.Consents(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		susp, err := s.Suspensions(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if sessions, err = s.Sessions(ctx, a.ID, time.Time{}, false); err != nil {
+			return err
+		}
+		uses, err := s.LastUse(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			name string
+			v    any
+		}{{"account", a}, {"groups", groups}, {"credentials", creds}, {"signatures", sigs}, {"consents", consents},
+			{"suspensions", susp}, {"sessions", sessions}, {"last_use", uses}} {
+			bw.WriteString(",")
+			if err := field(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	} else {
+		bw.WriteString(",")
+		if err := field("account", nil); err != nil {
+			return err
+		}
+		bw.WriteString(",")
+		if err := field("note", "This account has been purged: only the audit trail still holds events about it."); err != nil {
+			return err
+		}
+	}
+	bw.WriteString(`,"audit_events": [`)
+	ew := audit.NewEventWriter(bw)
+	n := 0
+	for e, err := range EventsAbout(ctx, s, target) {
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		if err := ew.Write(e); err != nil {
+			return err
+		}
+		n++
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
+}

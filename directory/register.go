@@ -1,0 +1,369 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// registerPage is how many accounts the current register reads at a time.
+const registerPage = 500
+
+// Register gives the access register, one row per person (service
+// accounts, which are applications, are left out), to emit. With a
+// zero asOf it is the register now, read from the store page by page in
+// constant memory. With asOf set it is the register as it stood then,
+// rebuilt from the audit trail alone: people purged since appear, changes
+// made since do not. The rebuild holds one small record per person who
+// ever had an account (not per event); last LDAP and Wi-Fi use are not in
+// the trail, so they are blank in it.
+func (d *Directory) Register(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
+	if asOf.IsZero() {
+		return d.currentRegister(ctx, emit)
+	}
+	return d.registerAsOf(ctx, asOf, emit)
+}
+
+func (d *Directory) audiences(a Account) []string {
+	if d.Gate != nil && d.Gate.Policy.Audiences != nil {
+		return d.Gate.Policy.Audiences(a)
+	}
+	return DefaultAudiences(a)
+}
+
+func (d *Directory) consentAudience() string {
+	if d.Gate != nil && d.Gate.Policy.ConsentAudience != "" {
+		return d.Gate.Policy.ConsentAudience
+	}
+	return "parent-permission"
+}
+
+// accessGranted is the first day an account could be used: its start
+// date, or its creation when it started before it was created.
+func accessGranted(created, start time.Time) time.Time {
+	if start.After(created) {
+		return start
+	}
+	return created
+}
+
+func (d *Directory) currentRegister(ctx context.Context, emit func(audit.RegisterRow) error) error {
+	now := d.Now()
+	docs, err := d.Store.AUPDocuments(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[int64]AUPDocument{}
+	for _, doc := range docs {
+		byID[doc.ID] = doc
+	}
+	q := AccountQuery{Limit: registerPage}
+	for {
+		page, err := d.Store.ListAccounts(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, a := range page {
+			if a.Role == RoleService {
+				continue // an application's account, not a person's
+			}
+			row, err := d.currentRow(ctx, a, byID, now)
+			if err != nil {
+				return err
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		if len(page) < q.Limit {
+			return nil
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+}
+
+func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AUPDocument, now time.Time) (audit.RegisterRow, error) {
+	s := d.Store
+	auds := d.audiences(a)
+	row := audit.RegisterRow{Name: a.Name(), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
+		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
+		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
+	sigs, err := s.Signatures(ctx, a.ID)
+	if err != nil {
+		return row, err
+	}
+	for _, sg := range sigs { // oldest first: the last one that counts wins
+		doc, ok := docs[sg.DocumentID]
+		if ok && slices.Contains(auds, doc.Audience) {
+			row.AUPVersion, row.AUPSigned, row.AUPMethod = doc.Version, sg.SignedAt, string(sg.Method)
+		}
+	}
+	consents, err := s.Consents(ctx, a.ID)
+	if err != nil {
+		return row, err
+	}
+	for _, c := range consents {
+		if c.WithdrawnAt.IsZero() || c.WithdrawnAt.After(now) {
+			row.ConsentGiven = c.GivenAt
+		}
+	}
+	wifi, err := s.Credentials(ctx, a.ID, CredWiFi)
+	if err != nil {
+		return row, err
+	}
+	if len(wifi) > 0 { // newest first
+		row.WiFiIssued, row.WiFiRevoked = wifi[0].CreatedAt, wifi[0].RevokedAt
+	}
+	keys, err := s.Credentials(ctx, a.ID, CredPasskey)
+	if err != nil {
+		return row, err
+	}
+	for _, k := range keys {
+		if k.Live(now) {
+			row.Passkeys++
+		}
+	}
+	uses, err := s.LastUse(ctx, a.ID)
+	if err != nil {
+		return row, err
+	}
+	row.LastLDAP, row.LastWiFi = uses[ServiceLDAP], uses[ServiceWiFi]
+	susp, err := s.Suspensions(ctx, a.ID)
+	if err != nil {
+		return row, err
+	}
+	for _, x := range susp {
+		if x.ActiveAt(now) {
+			row.SuspendedFrom, row.SuspendedUntil, row.SuspensionRef = x.From, x.Until, x.IncidentRef
+		}
+	}
+	return row, nil
+}
+
+// The events the rebuild reads, and what it takes from each. Any event
+// about "account:NAME" whose After is an AccountSnapshot sets the person's
+// details, whatever its action (create, update, move, disable, …).
+const (
+	ActionAccountPurge   = "account.purge"
+	ActionGuestCreate    = "guest.create"
+	ActionAUPSign        = "aup.sign"
+	ActionConsentAdd     = "consent.add"
+	ActionConsentRemove  = "consent.withdraw"
+	ActionWiFiIssue      = "wifi.issue"
+	ActionWiFiRevoke     = "wifi.revoke"
+	ActionPasskeyAdd     = "passkey.add"
+	ActionPasskeyRemove  = "passkey.remove"
+	ActionSuspensionAdd  = "suspension.add"
+	ActionSuspensionLift = "suspension.lift"
+)
+
+// person is what the rebuild keeps of one person: small, since there is
+// one for everyone who ever had an account.
+type person struct {
+	snap       AccountSnapshot
+	created    time.Time
+	disabled   time.Time
+	purged     time.Time
+	signed     map[string]signedAUP // by audience
+	consent    time.Time
+	wifiIssued time.Time
+	wifiRevoke time.Time
+	passkeys   int
+	susp       []pastSuspension
+}
+
+type signedAUP struct {
+	version, method string
+	at              time.Time
+}
+
+type pastSuspension struct {
+	id                  int64
+	from, until, lifted time.Time
+	ref                 string
+}
+
+// eventState is the union of the After fields the rebuild reads.
+type eventState struct {
+	Username     string    `json:"username"`
+	Role         Role      `json:"role"`
+	Status       Status    `json:"status"`
+	Audience     string    `json:"audience"`
+	Version      string    `json:"version"`
+	Method       string    `json:"method"`
+	GivenAt      time.Time `json:"given_at"`
+	From         time.Time `json:"from"`
+	Until        time.Time `json:"until"`
+	IncidentRef  string    `json:"incident_ref"`
+	SuspensionID int64     `json:"suspension_id"`
+	LiftedAt     time.Time `json:"lifted_at"`
+	// Account is the snapshot inside a guest.create event.
+	Account *AccountSnapshot `json:"account"`
+}
+
+func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
+	people := map[string]*person{} // by username now
+	var order []*person            // everyone, in the order they appear
+	consentAud := d.consentAudience()
+	get := func(name string) *person {
+		p := people[name]
+		if p == nil {
+			p = &person{}
+			people[name] = p
+			order = append(order, p)
+		}
+		return p
+	}
+	for e, err := range Events(ctx, d.Store, 0) {
+		if err != nil {
+			return err
+		}
+		if e.Time.After(asOf.Add(ClockSkew)) {
+			break
+		}
+		if e.Time.After(asOf) {
+			continue
+		}
+		name, ok := strings.CutPrefix(e.Target, "account:")
+		if !ok {
+			continue
+		}
+		var after eventState
+		if len(e.After) > 0 {
+			if err := json.Unmarshal(e.After, &after); err != nil {
+				continue // not ours to read; the verifier speaks for the chain
+			}
+		}
+		switch {
+		case e.Action == ActionAccountPurge:
+			if p := people[name]; p != nil {
+				p.purged = e.Time
+			}
+		case (strings.HasPrefix(e.Action, "account.") || e.Action == ActionGuestCreate) &&
+			(after.Account != nil || (after.Username != "" && after.Role != "")):
+			// The snapshot is the After itself, or under "account" (a guest's
+			// creation, and every change the MIS sync makes).
+			var snap AccountSnapshot
+			if after.Account != nil {
+				snap = *after.Account
+			} else if err := json.Unmarshal(e.After, &snap); err != nil {
+				continue
+			}
+			if snap.Username != name { // renamed: the record follows the person
+				if p := people[name]; p != nil {
+					delete(people, name)
+					people[snap.Username] = p
+				}
+				name = snap.Username
+			}
+			if p := people[name]; p != nil && !p.purged.IsZero() {
+				delete(people, name) // a username reused after a purge is a new person
+			}
+			p := get(name)
+			if p.created.IsZero() {
+				p.created = e.Time
+			}
+			switch {
+			case snap.Status == StatusDisabled && p.snap.Status != StatusDisabled:
+				p.disabled = e.Time
+			case snap.Status != StatusDisabled:
+				p.disabled = time.Time{}
+			}
+			p.snap = snap
+			if e.Action == ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
+				p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
+			}
+		case e.Action == ActionAUPSign:
+			p := get(name)
+			if after.Audience == consentAud {
+				p.consent = e.Time
+				break
+			}
+			if p.signed == nil {
+				p.signed = map[string]signedAUP{}
+			}
+			p.signed[after.Audience] = signedAUP{version: after.Version, method: after.Method, at: e.Time}
+		case e.Action == ActionConsentAdd:
+			p := get(name)
+			p.consent = after.GivenAt
+			if p.consent.IsZero() {
+				p.consent = e.Time
+			}
+		case e.Action == ActionConsentRemove:
+			get(name).consent = time.Time{}
+		case e.Action == ActionWiFiIssue:
+			p := get(name)
+			p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
+		case e.Action == ActionWiFiRevoke:
+			get(name).wifiRevoke = e.Time
+		case e.Action == ActionPasskeyAdd:
+			get(name).passkeys++
+		case e.Action == ActionPasskeyRemove:
+			if p := get(name); p.passkeys > 0 {
+				p.passkeys--
+			}
+		case e.Action == ActionSuspensionAdd:
+			p := get(name)
+			from := after.From
+			if from.IsZero() {
+				from = e.Time
+			}
+			p.susp = append(p.susp, pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
+		case e.Action == ActionSuspensionLift:
+			p := get(name)
+			lifted := after.LiftedAt
+			if lifted.IsZero() {
+				lifted = e.Time
+			}
+			// Match by id when the add carried one, else the latest in force.
+			for i := len(p.susp) - 1; i >= 0; i-- {
+				x := &p.susp[i]
+				if x.lifted.IsZero() && (after.SuspensionID == 0 || x.id == 0 || x.id == after.SuspensionID) {
+					x.lifted = lifted
+					break
+				}
+			}
+		}
+	}
+	for _, p := range order {
+		if p.created.IsZero() || p.snap.Role == RoleService {
+			continue // events about someone whose account the trail never shows; apps are not people
+		}
+		if err := emit(d.pastRow(p, asOf)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
+	s := p.snap
+	start, _ := ParseDate(s.StartDate)
+	leave, _ := ParseDate(s.LeaveDate)
+	a := Account{Username: s.Username, Role: s.Role, YearGroup: s.YearGroup, GivenName: s.GivenName,
+		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID}
+	auds := d.audiences(a)
+	row := audit.RegisterRow{Name: a.Name(), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
+		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
+		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,
+		Passkeys: p.passkeys, LeaveDate: leave, Disabled: p.disabled, Purged: p.purged}
+	if !p.purged.IsZero() {
+		row.State = "purged"
+	}
+	for _, aud := range auds {
+		if sg, ok := p.signed[aud]; ok && sg.at.After(row.AUPSigned) {
+			row.AUPVersion, row.AUPSigned, row.AUPMethod = sg.version, sg.at, sg.method
+		}
+	}
+	for _, x := range p.susp {
+		sp := Suspension{From: x.from, Until: x.until, LiftedAt: x.lifted}
+		if sp.ActiveAt(asOf) {
+			row.SuspendedFrom, row.SuspendedUntil, row.SuspensionRef = x.from, x.until, x.ref
+		}
+	}
+	return row
+}

@@ -1,0 +1,110 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Suspend takes a's network access away from s.From (zero: now) until
+// s.Until (zero: until lifted), with a reason and, optionally, the
+// incident reference. A suspension in force at once ends a's live
+// sessions after the change has committed; one that starts later is
+// picked up at its start by the frontends that follow the store (see
+// UpcomingSuspensions).
+func (d *Directory) Suspend(ctx context.Context, actor string, a Account, s Suspension) (Suspension, error) {
+	now := d.Now()
+	s.Reason, s.IncidentRef = strings.TrimSpace(s.Reason), strings.TrimSpace(s.IncidentRef)
+	if s.From.IsZero() {
+		s.From = now
+	}
+	switch {
+	case s.Reason == "":
+		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("Give a reason for the suspension: it is shown to auditors, not to the person suspended."))
+	case !s.Until.IsZero() && !s.Until.After(now):
+		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension must be in the future."))
+	case !s.Until.IsZero() && !s.Until.After(s.From):
+		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension (%s) must be after its start (%s).",
+			s.Until.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04"), s.From.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04")))
+	}
+	s.ID, s.AccountID, s.CreatedAt, s.LiftedAt, s.LiftedBy = 0, a.ID, now, time.Time{}, ""
+	if s.CreatedBy == "" {
+		s.CreatedBy = actor
+	}
+	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.AddSuspension(ctx, &s); err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, actor, "suspension.add", "account:"+a.Username, nil, map[string]any{
+			"suspension_id": s.ID, "from": s.From, "until": timeOrNil(s.Until), "reason": s.Reason, "incident_ref": s.IncidentRef})
+	})
+	if err != nil {
+		return s, fmt.Errorf("suspend %s: %w", a.Username, err)
+	}
+	if s.ActiveAt(now) {
+		// Live Wi-Fi sessions and caches end now, not at the next sign-in.
+		d.EndAccess(ctx, a)
+	}
+	return s, nil
+}
+
+// Lift ends suspension id of a now. It must be in force or still to
+// start; ErrNotFound otherwise.
+func (d *Directory) Lift(ctx context.Context, actor string, a Account, id int64) (Suspension, error) {
+	out, err := d.lift(ctx, actor, a, func(s Suspension) bool { return s.ID == id })
+	if err != nil {
+		return Suspension{}, err
+	}
+	return out[0], nil
+}
+
+// LiftAll ends every suspension of a in force or still to start, in one
+// transaction. ErrNotFound when there is none.
+func (d *Directory) LiftAll(ctx context.Context, actor string, a Account) ([]Suspension, error) {
+	return d.lift(ctx, actor, a, func(Suspension) bool { return true })
+}
+
+// lift does not call EndAccess: the person's access comes back, and the
+// hooks would end their sessions. Caches learn of it through the audit
+// trail (see Watcher) or their TTL.
+func (d *Directory) lift(ctx context.Context, actor string, a Account, match func(Suspension) bool) ([]Suspension, error) {
+	now := d.Now()
+	var out []Suspension
+	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		all, err := tx.Suspensions(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			if !match(x) || !(x.ActiveAt(now) || pending(x, now)) {
+				continue
+			}
+			y, err := tx.UpdateSuspension(ctx, x.ID, func(y *Suspension) error {
+				y.LiftedAt, y.LiftedBy = now, actor
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := d.Record(ctx, tx, actor, "suspension.lift", "account:"+a.Username,
+				map[string]any{"suspension_id": x.ID, "reason": x.Reason}, map[string]any{"suspension_id": x.ID, "lifted_at": now}); err != nil {
+				return err
+			}
+			out = append(out, y)
+		}
+		if len(out) == 0 {
+			return fmt.Errorf("%s has no suspension in force or to come: %w", a.Username, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lift suspension: %w", err)
+	}
+	return out, nil
+}
+
+// pending reports whether s starts after t and has not been lifted.
+func pending(s Suspension, t time.Time) bool {
+	return t.Before(s.From) && s.LiftedAt.IsZero()
+}

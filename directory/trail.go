@@ -1,0 +1,142 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+
+	"keystage.dev/keystage/audit"
+)
+
+// trailPage is how many events or checkpoints are read at a time: enough
+// to keep round trips few, few enough that memory stays flat.
+const trailPage = 5000
+
+// paged streams what fetch returns page by page, each page starting after
+// the key of the last item of the one before.
+func paged[T any](fetch func(after int64) ([]T, error), key func(T) int64) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var after int64
+		for {
+			page, err := fetch(after)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, x := range page {
+				if !yield(x, nil) {
+					return
+				}
+			}
+			if len(page) < trailPage {
+				return
+			}
+			after = key(page[len(page)-1])
+		}
+	}
+}
+
+func eventSeq(e audit.Event) int64 { return e.Seq }
+
+// Events streams the audit trail from afterSeq on, page by page.
+func Events(ctx context.Context, r Reader, afterSeq int64) iter.Seq2[audit.Event, error] {
+	return paged(func(after int64) ([]audit.Event, error) {
+		return r.AuditEvents(ctx, max(after, afterSeq), trailPage)
+	}, eventSeq)
+}
+
+// EventsAbout streams the events about one target.
+func EventsAbout(ctx context.Context, r Reader, target string) iter.Seq2[audit.Event, error] {
+	return paged(func(after int64) ([]audit.Event, error) {
+		return r.AuditEventsAbout(ctx, target, after, trailPage)
+	}, eventSeq)
+}
+
+// Checkpoints streams the signed checkpoints in order.
+func Checkpoints(ctx context.Context, s Store) iter.Seq2[audit.Checkpoint, error] {
+	return paged(func(after int64) ([]audit.Checkpoint, error) {
+		return s.Checkpoints(ctx, after, trailPage)
+	}, func(c audit.Checkpoint) int64 { return c.Seq })
+}
+
+// VerifyTrail walks the whole trail and its checkpoints (see
+// audit.VerifyTrail) in constant memory.
+func VerifyTrail(ctx context.Context, s Store, keys audit.Keys) (audit.TrailReport, error) {
+	return audit.VerifyTrail(keys, Events(ctx, s, 0), Checkpoints(ctx, s))
+}
+
+// Checkpoint signs the head of the trail when it has moved since the last
+// checkpoint, and reports whether it made one. It first checks the events
+// since the last checkpoint, so that it never vouches for a chain that is
+// already broken (the error is then a *audit.ChainError). Two nodes
+// checkpointing the same head at once is not an error: the first one's
+// stands.
+func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Time) (audit.Checkpoint, bool, error) {
+	seq, _, err := s.AuditHead(ctx)
+	if err != nil || seq == 0 {
+		return audit.Checkpoint{}, false, err
+	}
+	last, err := s.LastCheckpoint(ctx)
+	switch {
+	case err == nil && last.Seq >= seq:
+		return last, false, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return audit.Checkpoint{}, false, err
+	}
+	v := audit.NewVerifier(last.Seq, last.Hash)
+	for e, err := range Events(ctx, s, last.Seq) {
+		if err != nil {
+			return audit.Checkpoint{}, false, err
+		}
+		if e.Seq > seq {
+			break // appended since the head was read: the next checkpoint's
+		}
+		if err := v.Next(e); err != nil {
+			return audit.Checkpoint{}, false, fmt.Errorf("not signing a checkpoint over a broken chain: %w", err)
+		}
+	}
+	seq, hash := v.Head()
+	if seq == last.Seq {
+		return last, false, nil
+	}
+	c := signer.Sign(seq, hash, now)
+	if err := s.AddCheckpoint(ctx, c); errors.Is(err, ErrConflict) {
+		return c, false, nil
+	} else if err != nil {
+		return c, false, err
+	}
+	return c, true, nil
+}
+
+// ClockSkew is how far out of order in time events may be recorded (the
+// clocks of several nodes, a clock stepped back): a walk that looks for
+// events up to an instant reads on until the trail is this far past it,
+// then stops rather than read the rest of the trail.
+const ClockSkew = time.Hour
+
+// ExportEvents writes the events whose time is in [since, until) as JSON
+// Lines (zero bounds are open), streaming, and returns how many it wrote.
+func ExportEvents(ctx context.Context, r Reader, w io.Writer, since, until time.Time) (int64, error) {
+	ew := audit.NewEventWriter(w)
+	var n int64
+	for e, err := range Events(ctx, r, 0) {
+		if err != nil {
+			return n, err
+		}
+		if !until.IsZero() && e.Time.After(until.Add(ClockSkew)) {
+			break
+		}
+		if (!since.IsZero() && e.Time.Before(since)) || (!until.IsZero() && !e.Time.Before(until)) {
+			continue
+		}
+		if err := ew.Write(e); err != nil {
+			return n, fmt.Errorf("export audit event %d: %w", e.Seq, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,74 @@
+package portal_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/portal"
+	"keystage.dev/keystage/portal/portaltest"
+)
+
+// realExports is directory.Exports over a directory that exists only once
+// the test portal has started.
+type realExports struct{ x directory.Exports }
+
+func (r *realExports) Register(ctx context.Context, w io.Writer, asOf time.Time) error {
+	return r.x.Register(ctx, w, asOf)
+}
+func (r *realExports) Events(ctx context.Context, w io.Writer) error { return r.x.Events(ctx, w) }
+
+var _ portal.Exports = directory.Exports{}
+
+func TestAuditorDownloadsTheRealRegisterAndTrail(t *testing.T) {
+	ex := &realExports{}
+	srv := portaltest.Start(t, portaltest.Options{Services: portal.Services{Exports: ex}})
+	ex.x = directory.Exports{D: srv.Directory, Location: time.UTC}
+	auditor := mustSignIn(t, srv, portaltest.Auditor)
+
+	p := auditor.post("/audit/register", url.Values{})
+	if p.status != 200 {
+		t.Fatalf("register: %d %s", p.status, p.body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+	if err != nil {
+		t.Fatalf("register is not CSV: %v", err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(audit.RegisterHeader(), ",") {
+		t.Errorf("header: %q", rows[0])
+	}
+	n, _ := srv.Store.CountAccounts(context.Background(), directory.AccountQuery{})
+	if len(rows)-1 != n || !strings.Contains(p.body, portaltest.Pupil) {
+		t.Errorf("register has %d rows for %d accounts:\n%s", len(rows)-1, n, p.body)
+	}
+
+	p = auditor.post("/audit/events", url.Values{})
+	if p.status != 200 {
+		t.Fatalf("events: %d", p.status)
+	}
+	v := audit.NewVerifier(0, "")
+	sc := bufio.NewScanner(strings.NewReader(p.body))
+	lines := 0
+	for sc.Scan() {
+		e, err := audit.ReadEvent(sc.Bytes())
+		if err != nil {
+			t.Fatalf("line %d: %v", lines+1, err)
+		}
+		if err := v.Next(e); err != nil {
+			t.Fatalf("downloaded trail does not verify: %v", err)
+		}
+		lines++
+	}
+	// The download itself is recorded before it is sent, so the trail
+	// holds at least the two downloads.
+	if lines < 2 {
+		t.Errorf("%d events", lines)
+	}
+}
