@@ -690,3 +690,51 @@ func TestRetentionPurgesAndNeverReusesUsernames(t *testing.T) {
 		}
 	})
 }
+
+// TestMessyReportEndToEnd plans and applies a CSV report laid out as SIMS
+// prints one (BOM, blank and quoted-newline lines, names with diacritics
+// in NFD, mixed date layouts, a contact row, a pupil who left before any
+// sync) through the real reader.
+func TestMessyReportEndToEnd(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		london, err := time.LoadLocation("Europe/London")
+		if err != nil {
+			t.Skip("no time zone data")
+		}
+		f := newFixture(t, open, lifecycle.Policy{Location: london})
+		src, err := lifecycle.Open("csv:testdata/sims-report.csv", lifecycle.ReadOptions{Location: london, Mapping: lifecycle.CSVMapping{
+			ID: "Adno", GivenName: "Legal Forename", FamilyName: "Legal Surname", PreferredName: "Preferred Forename",
+			Role: "Type", SkipValues: []string{"Contact"}, YearGroup: "Year", RegGroup: "Reg",
+			Classes: "Classes", StartDate: "Start", LeaveDate: "Leaving", Email: "Email"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := src.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := f.sync(exp)
+		want := map[string]string{"004001": "26zoconnorsmyth", "004002": "25tnguyen", "004003": "26saprhys", "S0001": "osmith", "004004": "26ykhan"}
+		if got := kinds(p)[lifecycle.KindStart]; len(got) != len(want) || len(p.Changes) != len(want) {
+			t.Fatalf("changes: %+v", p.Changes)
+		}
+		for _, c := range p.Changes {
+			if c.Username != want[c.MISID] {
+				t.Errorf("%s: %s, want %s", c.MISID, c.Username, want[c.MISID])
+			}
+		}
+		a := f.account("004004")
+		if directory.FormatDate(a.StartDate) != "2026-09-03" || directory.FormatDate(a.LeaveDate) != "2027-08-31" {
+			t.Errorf("dates kept in the school's calendar: start %s leave %s", directory.FormatDate(a.StartDate), directory.FormatDate(a.LeaveDate))
+		}
+		if g := f.groups("004001"); g != "7-en-2,7-ma-1,7a,pupils,year-7" {
+			t.Errorf("groups: %s", g)
+		}
+		if _, err := f.s.AccountByMISID(context.Background(), "004006"); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("a pupil who left before the first sync got an account: %v", err)
+		}
+		if again := f.plan(exp); len(again.Changes) != 0 {
+			t.Errorf("the same report again: %+v", again.Changes)
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -35,6 +36,7 @@ func main() {
 	dir := flag.String("dir", "", "working `directory` (default: a temporary one, removed)")
 	db := flag.String("db", "", "store URL (default: SQLite in the working directory; postgres://… for PostgreSQL, an empty database)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this `file`")
+	memprofile := flag.String("memprofile", "", "write a heap profile to this `file` after the first plan")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -43,12 +45,16 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	heapProfile = *memprofile
 	if err := run(*n, *delta, *dir, *db); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench lifecycle:", err)
 		os.Exit(1)
 	}
 }
+
+// heapProfile, when set, is where the first plan's heap profile goes.
+var heapProfile string
 
 // peak samples the Go heap in use, since runtime.MemStats has no high-water mark.
 type peak struct{ max atomic.Uint64 }
@@ -127,33 +133,51 @@ func run(n int, share float64, dir, db string) error {
 	return nil
 }
 
+// cpu is the process's user and system CPU time so far: on a shared
+// machine it says what a phase cost when the wall clock cannot.
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func phase(ctx context.Context, eng *lifecycle.Engine, name, spec string, pk *peak) error {
 	src, err := lifecycle.Open(spec, lifecycle.ReadOptions{})
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpu()
 	exp, err := src.Read(ctx)
 	if err != nil {
 		return err
 	}
 	read := time.Since(t0)
-	t1 := time.Now()
+	t1, c1 := time.Now(), cpu()
 	p, err := eng.PlanSync(ctx, exp, lifecycle.SyncOptions{})
 	if err != nil {
 		return err
 	}
 	plan := time.Since(t1)
+	if heapProfile != "" {
+		if f, err := os.Create(heapProfile); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+		heapProfile = ""
+	}
 	if p.Blocked != "" {
 		return fmt.Errorf("%s: blocked: %s", name, p.Blocked)
 	}
-	t2 := time.Now()
+	t2, c2 := time.Now(), cpu()
 	run, err := eng.Apply(ctx, p, "bench")
 	if err != nil {
 		return err
 	}
-	apply := time.Since(t2)
-	fmt.Printf("%s: %d records; read %s, plan %s, apply %s; counts %v; heap peak so far %.0f MiB\n", name, len(exp.Records),
-		read.Round(time.Millisecond), plan.Round(time.Millisecond), apply.Round(time.Millisecond), run.Counts, float64(pk.max.Load())/(1<<20))
+	apply, c3 := time.Since(t2), cpu()
+	fmt.Printf("%s: %d records; wall (CPU): read %s (%s), plan %s (%s), apply %s (%s); counts %v; heap peak so far %.0f MiB\n", name, len(exp.Records),
+		read.Round(time.Millisecond), (c1 - c0).Round(time.Millisecond), plan.Round(time.Millisecond), (c2 - c1).Round(time.Millisecond),
+		apply.Round(time.Millisecond), (c3 - c2).Round(time.Millisecond), run.Counts, float64(pk.max.Load())/(1<<20))
 	return nil
 }

@@ -36,6 +36,14 @@ type SyncSection struct {
 	LeaversEvery duration `toml:"leavers_every"`
 	// CSV is the column mapping of a csv: source.
 	CSV lifecycle.CSVMapping `toml:"csv"`
+	// Reports are further CSV reports read with the source as one export
+	// ([[sync.reports]]: pupils and staff reported apart).
+	Reports []lifecycle.CSVReport `toml:"reports"`
+}
+
+// readOptions is how the readers read the configured source.
+func (s *SyncSection) readOptions(loc *time.Location) lifecycle.ReadOptions {
+	return lifecycle.ReadOptions{Mapping: s.CSV, Location: loc, Reports: s.Reports}
 }
 
 // GraceRule is one [[sync.grace]] table.
@@ -98,6 +106,14 @@ func (s *SyncSection) validate(p *problems) {
 	for _, g := range s.Grace {
 		if g.Role != "" && g.Role != "pupil" && g.Role != "staff" {
 			p.add("sync.grace role %q: use pupil or staff, or leave it out", g.Role)
+		}
+	}
+	for i, r := range s.Reports {
+		if r.Path == "" {
+			p.add("sync.reports %d: path is empty", i+1)
+		}
+		if err := r.Mapping.Validate(); err != nil {
+			p.add("sync.reports %d (%s): %v", i+1, r.Path, err)
 		}
 	}
 	for _, msg := range s.policy(nil).Validate() {

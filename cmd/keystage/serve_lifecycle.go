@@ -48,7 +48,7 @@ func (j *jobs) plan(ctx context.Context, job string, allow bool) (*lifecycle.Pla
 		if j.cfg.Sync.Source == "" {
 			return nil, errors.New("no MIS export is configured: set source under [sync] (oneroster:PATH or csv:PATH)")
 		}
-		src, err := lifecycle.Open(j.cfg.Sync.Source, lifecycle.ReadOptions{Mapping: j.cfg.Sync.CSV, Location: j.cfg.Location()})
+		src, err := lifecycle.Open(j.cfg.Sync.Source, j.cfg.Sync.readOptions(j.cfg.Location()))
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +186,8 @@ func buildSchedule(e *env, d *directory.Directory, cfg *Config) (*frontend, erro
 	}
 	log := e.logger().With("frontend", "schedule")
 	j := newJobs(d, cfg, log)
-	f := &frontend{name: "schedule", addrs: []string{fmt.Sprintf("sync every %s, leavers every %s", s.SyncEvery.Duration, s.LeaversEvery.Duration)}}
+	log.Info("lifecycle jobs scheduled", "sync_every", s.SyncEvery.Duration, "leavers_every", s.LeaversEvery.Duration)
+	f := &frontend{name: "schedule"}
 	f.serve = func(ctx context.Context) error {
 		tick := func(d time.Duration) <-chan time.Time {
 			if d <= 0 {

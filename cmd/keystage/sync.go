@@ -70,7 +70,7 @@ func cmdSync(e *env, args []string) error {
 	eng.Progress = bar.update
 	defer bar.finish()
 	plan := func() (*lifecycle.Plan, error) {
-		src, err := lifecycle.Open(*from, lifecycle.ReadOptions{Mapping: cfg.Sync.CSV, Location: cfg.Location()})
+		src, err := lifecycle.Open(*from, cfg.Sync.readOptions(cfg.Location()))
 		if err != nil {
 			return nil, err
 		}
