@@ -34,7 +34,7 @@ func compare(ctx context.Context, o options, env *environment, sv *servers, test
 				line := fmt.Sprintf("%-8s round %d %-10s %6d ok %4d failed in %5.1fs: %7.0f/s  p50 %-9s p99 %s",
 					t.name, round, name, res.OK, res.Failed, res.Elapsed.Seconds(), res.rate(), ms(res.pct(0.5)), ms(res.pct(0.99)))
 				if res.FirstErr != nil {
-					line += "  first failure: " + res.FirstErr.Error()
+					line += "  first failure: " + res.FirstErr.Error() + "; by kind: " + kinds(res.Kinds)
 				}
 				fmt.Println(line)
 			}
@@ -104,4 +104,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// kinds lists failure counts by kind, most first.
+func kinds(m map[string]int) string {
+	type kc struct {
+		k string
+		n int
+	}
+	var l []kc
+	for k, n := range m {
+		l = append(l, kc{k, n})
+	}
+	slices.SortFunc(l, func(a, b kc) int { return b.n - a.n })
+	var parts []string
+	for _, x := range l {
+		parts = append(parts, fmt.Sprintf("%d× %s", x.n, x.k))
+	}
+	return strings.Join(parts, ", ")
 }
