@@ -19,6 +19,7 @@ type Store struct {
 	dialect Dialect
 	lock    *os.File
 	watch   watchers
+	stmts   *stmtCache // SQLite only; nil on PostgreSQL
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -46,6 +47,9 @@ type tx struct {
 
 // Close releases the database and, for SQLite, the writer's lock.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()
