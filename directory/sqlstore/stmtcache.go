@@ -11,7 +11,9 @@ import (
 // without end. Past it, a query runs unprepared, as before.
 const maxCachedStmts = 256
 
-// stmtCache is the querier of a SQLite store outside transactions: it
+// stmtCache is the querier of a SQLite store outside transactions (reads,
+// and the single-statement writes of the hot paths: last use, sign-in
+// failures, accounting sessions): it
 // prepares each distinct query once and reuses the statement.
 // modernc.org/sqlite parses and plans the SQL text of every unprepared
 // query, and profiles of the LDAP and RADIUS hot paths under load showed
@@ -62,6 +64,9 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.db.ExecContext(ctx, query, args...)
 }
 

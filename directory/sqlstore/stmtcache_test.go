@@ -44,6 +44,19 @@ func TestStmtCache(t *testing.T) {
 	if got := s.stmts.len(); got != maxCachedStmts {
 		t.Errorf("%d statements kept, want the bound %d", got, maxCachedStmts)
 	}
+	// Writes go through it too, and take effect.
+	if _, err := s.stmts.ExecContext(ctx, "CREATE TABLE t (n INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.stmts.ExecContext(ctx, "INSERT INTO t (n) VALUES ($1)", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sum int
+	if err := s.stmts.QueryRowContext(ctx, "SELECT sum(n) FROM t").Scan(&sum); err != nil || sum != 3 {
+		t.Errorf("three inserts through the cache: sum %d, %v; want 3", sum, err)
+	}
 	// A query that does not prepare fails as it would unprepared.
 	if err := s.stmts.QueryRowContext(ctx, "SELECT FROM nowhere").Scan(new(int)); err == nil {
 		t.Error("a malformed query succeeded")
