@@ -138,11 +138,9 @@ func kindOf(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "no answer within 2s"
 	case errors.Is(err, errRejected):
-		if u := errors.Unwrap(err); u != nil {
-			// "NAME: refused: …": keep what follows the name.
-			if _, rest, ok := strings.Cut(err.Error(), ": "); ok {
-				return rest
-			}
+		// "NAME after 3ms: refused: …": keep what follows the name.
+		if _, rest, ok := strings.Cut(err.Error(), ": "); ok {
+			return rest
 		}
 	}
 	return err.Error()
