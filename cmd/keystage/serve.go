@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -55,9 +57,17 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 }
 
 func cmdServe(e *env, args []string) error {
-	fs := e.newFlags("serve", "")
+	fs := e.newFlags("serve", "[--cpuprofile FILE]")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to `FILE`, for finding where the time goes under load")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -80,6 +90,19 @@ func cmdServe(e *env, args []string) error {
 		return fmt.Errorf("no frontend is enabled: set enabled = true under [ldap], [radius] or [portal]")
 	}
 	return runFrontends(e, fes)
+}
+
+// startCPUProfile profiles until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // runFrontends serves until SIGINT/SIGTERM, then shuts every frontend down

@@ -491,3 +491,17 @@ func TestConcurrentRequestsOnOneConnection(t *testing.T) {
 		}
 	}
 }
+
+// A service account's own entry is skipped only when the filter rules its
+// class out, never when it could match.
+func TestOwnServiceEntryByClass(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.Options{Config: func(c *ldapserver.Config) { c.Grants = nil }})
+	l := bound(t, srv, service(ldaptest.Service), ldaptest.ServicePassword)
+	own := strings.ToLower(service(ldaptest.Service))
+	if got := dns(search(t, l, base, ldap.ScopeWholeSubtree, "(&(objectClass=account)(uid="+ldaptest.Service+"))")); !slices.Equal(got, []string{own}) {
+		t.Errorf("(objectClass=account) search for itself: %v, want %s", got, own)
+	}
+	if got := search(t, l, base, ldap.ScopeWholeSubtree, "(&(objectClass=posixAccount)(uid="+ldaptest.Service+"))"); len(got) != 0 {
+		t.Errorf("(objectClass=posixAccount) matched the service entry: %v", dns(got))
+	}
+}

@@ -99,6 +99,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: d, lock: lock}
 	s.reader = reader{q: db, d: d}
+	if d != Postgres {
+		s.stmts = newStmtCache(db)
+		s.reader.q = s.stmts
+	}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s database: %s", d, oneLine(err))

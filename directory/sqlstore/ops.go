@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Store) NoteUse(ctx context.Context, accountID int64, svc directory.Service, t time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO usage (account_id, service, last_at) VALUES ($1, $2, $3)
+	_, err := s.reader.q.ExecContext(ctx, `INSERT INTO usage (account_id, service, last_at) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id, service) DO UPDATE SET last_at = excluded.last_at WHERE usage.last_at < excluded.last_at`,
 		accountID, string(svc), t.UnixMicro())
 	if err != nil {
@@ -47,7 +47,7 @@ func (s *Store) NoteUses(ctx context.Context, svc directory.Service, uses map[in
 }
 
 func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Service]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT service, last_at FROM usage WHERE account_id = $1", accountID)
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT service, last_at FROM usage WHERE account_id = $1", accountID)
 	if err != nil {
 		return nil, fmt.Errorf("last use of account %d: %w", accountID, err)
 	}
@@ -69,7 +69,7 @@ func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Ser
 func (s *Store) NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error) {
 	now, cutoff := t.UnixMicro(), t.Add(-window).UnixMicro()
 	var n int
-	err := s.db.QueryRowContext(ctx, `INSERT INTO auth_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
+	err := s.reader.q.QueryRowContext(ctx, `INSERT INTO auth_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
 		ON CONFLICT (key) DO UPDATE SET
 		  count = CASE WHEN auth_failures.last_at < $3 THEN 1 ELSE auth_failures.count + 1 END,
 		  first_at = CASE WHEN auth_failures.last_at < $3 THEN excluded.first_at ELSE auth_failures.first_at END,
@@ -84,7 +84,7 @@ func (s *Store) NoteFailure(ctx context.Context, key string, t time.Time, window
 func (s *Store) Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error) {
 	var n int
 	var last int64
-	err := s.db.QueryRowContext(ctx, "SELECT count, last_at FROM auth_failures WHERE key = $1", key).Scan(&n, &last)
+	err := s.reader.q.QueryRowContext(ctx, "SELECT count, last_at FROM auth_failures WHERE key = $1", key).Scan(&n, &last)
 	if err == sql.ErrNoRows {
 		return 0, time.Time{}, nil
 	}
@@ -99,7 +99,7 @@ func (s *Store) Failures(ctx context.Context, key string, t time.Time, window ti
 }
 
 func (s *Store) ClearFailures(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM auth_failures WHERE key = $1", key); err != nil {
+	if _, err := s.reader.q.ExecContext(ctx, "DELETE FROM auth_failures WHERE key = $1", key); err != nil {
 		return fmt.Errorf("clear failures: %w", err)
 	}
 	return nil
@@ -116,7 +116,7 @@ func (s *Store) PutSession(ctx context.Context, x *directory.Session) error {
 	if x.UpdatedAt.IsZero() {
 		x.UpdatedAt = time.Now()
 	}
-	err := s.db.QueryRowContext(ctx, `INSERT INTO sessions (account_id, username, nas_name, nas_address, session_id, calling_station,
+	err := s.reader.q.QueryRowContext(ctx, `INSERT INTO sessions (account_id, username, nas_name, nas_address, session_id, calling_station,
 		called_station, framed_ip, started_at, updated_at, stopped_at, input_bytes, output_bytes, terminate_cause)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
 		ON CONFLICT (nas_address, session_id) DO UPDATE SET
@@ -140,7 +140,7 @@ func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, 
 	if live {
 		q += " AND stopped_at IS NULL"
 	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY started_at DESC, id DESC", accountID, since.UnixMicro())
+	rows, err := s.reader.q.QueryContext(ctx, q+" ORDER BY started_at DESC, id DESC", accountID, since.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("sessions of account %d: %w", accountID, err)
 	}
@@ -164,7 +164,7 @@ func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, 
 }
 
 func (s *Store) CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET stopped_at = $1, updated_at = $1, terminate_cause = $2
+	res, err := s.reader.q.ExecContext(ctx, `UPDATE sessions SET stopped_at = $1, updated_at = $1, terminate_cause = $2
 		WHERE nas_address = $3 AND stopped_at IS NULL`, t.UnixMicro(), cause, nasAddress)
 	if err != nil {
 		return 0, fmt.Errorf("close sessions of NAS %s: %w", nasAddress, err)
@@ -174,7 +174,7 @@ func (s *Store) CloseNASSessions(ctx context.Context, nasAddress string, t time.
 }
 
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE stopped_at IS NOT NULL AND stopped_at < $1", before.UnixMicro())
+	res, err := s.reader.q.ExecContext(ctx, "DELETE FROM sessions WHERE stopped_at IS NOT NULL AND stopped_at < $1", before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("purge sessions: %w", err)
 	}

@@ -20,6 +20,7 @@ type Store struct {
 	lock    *os.File
 	watch   watchers
 	jobs    jobLocks
+	stmts   *stmtCache // SQLite only; nil on PostgreSQL
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -49,6 +50,9 @@ type tx struct {
 // writer's lock.
 func (s *Store) Close() error {
 	s.releaseAllJobLocks()
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

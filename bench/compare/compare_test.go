@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// TestServersAcceptConfig starts FreeRADIUS and slapd from the generated
+// configuration with 22 people (two of them staff) and sends each kind of request once, so
+// that a change to the generators that either server refuses shows here
+// rather than in a long benchmark run. Outside CI it skips without them.
+func TestServersAcceptConfig(t *testing.T) {
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not installed (Debian packages freeradius and slapd); CI must have it", p)
+			}
+			t.Skipf("%s not installed (apt-get install freeradius slapd): skipping", p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := options{dir: t.TempDir(), people: 22, cost: "low", slapdHash: "argon2", keyType: "ecdsa", sample: 10, threads: 2}
+	cost, err := costOf(o.cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := prepare(ctx, o, cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.people) != 22 || len(env.sample) == 0 {
+		t.Fatalf("%d people, %d sampled: want 22 and at least 1", len(env.people), len(env.sample))
+	}
+	sv := &servers{}
+	t.Cleanup(sv.stop)
+	if sv.pt, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	if sv.radius, err = startFreeRADIUS(ctx, o, env, sv); err != nil {
+		t.Fatal(err)
+	}
+	if sv.slapd, err = startSlapd(ctx, o, env, sv); err != nil {
+		t.Fatal(err)
+	}
+	p := env.sample[0]
+	for _, tc := range []struct {
+		name string
+		w    func() (worker, error)
+	}{
+		{"PAP", radiusOp(sv.frAuth(), "pap")},
+		{"MS-CHAPv2", radiusOp(sv.frAuth(), "mschapv2")},
+		{"PEAP-MSCHAPv2", peapOp(sv.frAuth(), env.pki.CA)},
+		{"LDAP search", ldapOp(sv.slapdLDAP(), "search")},
+		{"LDAP bind", ldapOp(sv.slapdLDAP(), "bind")},
+	} {
+		w, err := tc.w()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := w.do(ctx, p); err != nil {
+			t.Errorf("%s as %s: %v", tc.name, p.Username, err)
+		}
+		w.close()
+	}
+	// A wrong credential is refused: the servers check, not just answer.
+	wrong := p
+	wrong.WiFi += "x"
+	w, err := radiusOp(sv.frAuth(), "pap")()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if err := w.do(ctx, wrong); err == nil {
+		t.Errorf("FreeRADIUS accepted a wrong Wi-Fi credential")
+	}
+}
+
+func TestSafeLDIF(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		safe bool
+	}{
+		{"jsmith", true},
+		{"", true},
+		{"Zoë Smith", false},
+		{" leading", false},
+		{":colon", false},
+		{"<less", false},
+		{"trailing ", false},
+		{"O'Connor-Smyth", true},
+		{"two\nlines", false},
+	} {
+		if got := safeLDIF(tc.in); got != tc.safe {
+			t.Errorf("safeLDIF(%q) = %v, want %v", tc.in, got, tc.safe)
+		}
+	}
+}
+
+func TestMedianAndPercentile(t *testing.T) {
+	rs := []result{{OK: 10, Elapsed: time.Second}, {OK: 30, Elapsed: time.Second}, {OK: 20, Elapsed: time.Second}}
+	if got := median(rs, result.rate); got != 20 {
+		t.Errorf("median of 10, 30, 20/s = %v, want 20", got)
+	}
+	if got := median(rs[:2], result.rate); got != 20 {
+		t.Errorf("median of 10, 30/s = %v, want 20", got)
+	}
+	r := result{Lat: []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
+	if r.pct(0.5) != 6 || r.pct(0.99) != 10 || r.pct(0) != 1 {
+		t.Errorf("percentiles of 1..10: p0 %d p50 %d p99 %d", r.pct(0), r.pct(0.5), r.pct(0.99))
+	}
+}
+
+func TestParseTests(t *testing.T) {
+	got, err := parseTests("pap, bind")
+	if err != nil || len(got) != 2 || got[0].name != "pap" || got[1].name != "bind" {
+		t.Errorf("parseTests(pap, bind) = %v, %v", got, err)
+	}
+	if _, err := parseTests("pap,nope"); err == nil {
+		t.Errorf("parseTests accepted an unknown test")
+	}
+	if _, err := parseTests(""); err == nil {
+		t.Errorf("parseTests accepted an empty list")
+	}
+}
