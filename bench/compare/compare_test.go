@@ -53,7 +53,7 @@ func TestServersAcceptConfig(t *testing.T) {
 	}{
 		{"PAP", radiusOp(sv.frAuth(), "pap")},
 		{"MS-CHAPv2", radiusOp(sv.frAuth(), "mschapv2")},
-		{"PEAP-MSCHAPv2", peapOp(sv.frAuth(), env.pki.CA)},
+		{"PEAP-MSCHAPv2", peapOp(sv.frAuth(), env.pki.CA, false)},
 		{"LDAP search", ldapOp(sv.slapdLDAP(), "search")},
 		{"LDAP bind", ldapOp(sv.slapdLDAP(), "bind")},
 	} {

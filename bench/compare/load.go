@@ -238,10 +238,14 @@ func radiusOp(addr, method string) func() (worker, error) {
 	}
 }
 
-// peapOp is one whole PEAP-MSCHAPv2 authentication, a full TLS handshake
-// each time (the peer keeps no session cache), carried in Access-Request /
-// Access-Challenge round trips as an access point would.
-func peapOp(addr, caFile string) func() (worker, error) {
+// peapOp is one whole PEAP-MSCHAPv2 authentication carried in
+// Access-Request / Access-Challenge round trips as an access point would.
+// Without resume it is a full TLS handshake each time (the peer keeps no
+// session cache); with resume each person's device keeps its own session
+// cache, as a phone roaming between access points does, so every
+// authentication of a person after their first resumes the TLS session
+// (the inner MSCHAPv2 exchange still runs).
+func peapOp(addr, caFile string, resume bool) func() (worker, error) {
 	return func() (worker, error) {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -256,8 +260,21 @@ func peapOp(addr, caFile string) func() (worker, error) {
 		if err != nil {
 			return worker{}, err
 		}
+		devices := map[string]tls.ClientSessionCache{} // by person: this worker's only
 		do := func(ctx context.Context, pe person) error {
-			peer := &eaptest.Peer{Identity: "anonymous@school.example", Username: pe.Username, Password: pe.WiFi, Method: wire.TypePEAP, TLS: tc}
+			ptc := tc
+			again := false // this device has a session to resume
+			if resume {
+				cache := devices[pe.Username]
+				again = cache != nil
+				if cache == nil {
+					cache = tls.NewLRUClientSessionCache(1)
+					devices[pe.Username] = cache
+				}
+				ptc = tc.Clone()
+				ptc.ClientSessionCache = cache
+			}
+			peer := &eaptest.Peer{Identity: "anonymous@school.example", Username: pe.Username, Password: pe.WiFi, Method: wire.TypePEAP, TLS: ptc}
 			defer peer.Close()
 			msg := peer.IdentityResponse(1)
 			var state []byte
@@ -292,6 +309,9 @@ func peapOp(addr, caFile string) func() (worker, error) {
 					}
 					if !peer.Succeeded() {
 						return fmt.Errorf("%w: Access-Accept without EAP-Success", errRejected)
+					}
+					if again && !peer.Resumed {
+						return errors.New("the device's TLS session was not resumed")
 					}
 					return nil
 				case layeh.CodeAccessChallenge:

@@ -22,7 +22,11 @@ func compare(ctx context.Context, o options, env *environment, sv *servers, test
 	for _, t := range tests {
 		r := row{test: t}
 		for round := 1; round <= o.rounds && ctx.Err() == nil; round++ {
-			for side, w := range []func() (worker, error){t.ks(sv, env), t.them(sv, env)} {
+			sides := []func() (worker, error){t.ks(sv, env)}
+			if t.them != nil {
+				sides = append(sides, t.them(sv, env))
+			}
+			for side, w := range sides {
 				res := drive(ctx, o.clients, o.requests, o.duration, env.sample, w)
 				name := "Keystage"
 				if side == 0 {
