@@ -121,6 +121,7 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	}
 	suspend(day(2025, 11, 5), day(2025, 11, 12), alice, "INC-7")
 	bs := suspend(day(2026, 1, 10), time.Time{}, bob, "INC-9")
+	suspend(day(2026, 3, 1), day(2026, 3, 8), alice, "INC-12")
 	f.act(t, day(2026, 1, 15), "suspension.lift", "account:"+bob.Username, map[string]any{"suspension_id": bs.ID},
 		map[string]any{"suspension_id": bs.ID, "lifted_at": day(2026, 1, 15)},
 		func(ctx context.Context, tx directory.Tx) error {
@@ -181,6 +182,12 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	}
 	if a := f.register(t, day(2025, 11, 13))["25aadams"]; !a.SuspendedFrom.IsZero() {
 		t.Errorf("alice's suspension outlived its end: %+v", a)
+	}
+	if a := f.register(t, day(2026, 3, 3))["25aadams"]; a.SuspensionRef != "INC-12" {
+		t.Errorf("alice's second suspension on 2026-03-03: %+v", a)
+	}
+	if a := f.register(t, day(2026, 3, 9))["25aadams"]; !a.SuspendedFrom.IsZero() {
+		t.Errorf("alice on 2026-03-09: %+v", a)
 	}
 	if b := f.register(t, day(2026, 1, 12))["21bbrown"]; !b.SuspendedFrom.Equal(day(2026, 1, 10)) || !b.SuspendedUntil.IsZero() {
 		t.Errorf("bob on 2026-01-12: %+v", b)
