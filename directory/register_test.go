@@ -121,13 +121,13 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	}
 	suspend(day(2025, 11, 5), day(2025, 11, 12), alice, "INC-7")
 	bs := suspend(day(2026, 1, 10), time.Time{}, bob, "INC-9")
-	suspend(day(2026, 3, 1), day(2026, 3, 8), alice, "INC-12")
 	f.act(t, day(2026, 1, 15), "suspension.lift", "account:"+bob.Username, map[string]any{"suspension_id": bs.ID},
 		map[string]any{"suspension_id": bs.ID, "lifted_at": day(2026, 1, 15)},
 		func(ctx context.Context, tx directory.Tx) error {
 			_, err := tx.UpdateSuspension(ctx, bs.ID, func(x *directory.Suspension) error { x.LiftedAt = day(2026, 1, 15); return nil })
 			return err
 		})
+	suspend(day(2026, 3, 1), day(2026, 3, 8), alice, "INC-12")
 	bob = update(day(2026, 7, 20), bob, "account.disable", func(a *directory.Account) {
 		a.Status, a.DisabledAt, a.LeaveDate = directory.StatusDisabled, day(2026, 7, 20), time.Date(2026, 7, 17, 0, 0, 0, 0, time.UTC)
 	})
