@@ -168,7 +168,7 @@ type person struct {
 	created    time.Time
 	disabled   time.Time
 	purged     time.Time
-	signed     map[string]signedAUP // by audience
+	signed     []signedAUP // the latest of each audience
 	consent    time.Time
 	wifiIssued time.Time
 	wifiRevoke time.Time
@@ -177,8 +177,8 @@ type person struct {
 }
 
 type signedAUP struct {
-	version, method string
-	at              time.Time
+	audience, version, method string
+	at                        time.Time
 }
 
 type pastSuspension struct {
@@ -283,10 +283,12 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 				p.consent = e.Time
 				break
 			}
-			if p.signed == nil {
-				p.signed = map[string]signedAUP{}
+			sg := signedAUP{audience: after.Audience, version: after.Version, method: after.Method, at: e.Time}
+			if i := slices.IndexFunc(p.signed, func(x signedAUP) bool { return x.audience == sg.audience }); i >= 0 {
+				p.signed[i] = sg
+			} else {
+				p.signed = append(p.signed, sg)
 			}
-			p.signed[after.Audience] = signedAUP{version: after.Version, method: after.Method, at: e.Time}
 		case e.Action == ActionConsentAdd:
 			p := get(name)
 			p.consent = after.GivenAt
@@ -312,7 +314,7 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 			if from.IsZero() {
 				from = e.Time
 			}
-			p.susp = append(p.susp, pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
+			p.susp = append(pruneSuspensions(p.susp, asOf), pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
 		case e.Action == ActionSuspensionLift:
 			p := get(name)
 			lifted := after.LiftedAt
@@ -340,6 +342,15 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 	return nil
 }
 
+// pruneSuspensions drops the suspensions that cannot be in force at asOf
+// (ended or lifted by then; a lift is only read when it is before asOf),
+// so that a person suspended every week for years costs no more memory.
+func pruneSuspensions(susp []pastSuspension, asOf time.Time) []pastSuspension {
+	return slices.DeleteFunc(susp, func(x pastSuspension) bool {
+		return !x.lifted.IsZero() || (!x.until.IsZero() && !x.until.After(asOf))
+	})
+}
+
 func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	s := p.snap
 	start, _ := ParseDate(s.StartDate)
@@ -354,8 +365,8 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	if !p.purged.IsZero() {
 		row.State = "purged"
 	}
-	for _, aud := range auds {
-		if sg, ok := p.signed[aud]; ok && sg.at.After(row.AUPSigned) {
+	for _, sg := range p.signed {
+		if slices.Contains(auds, sg.audience) && sg.at.After(row.AUPSigned) {
 			row.AUPVersion, row.AUPSigned, row.AUPMethod = sg.version, sg.at, sg.method
 		}
 	}

@@ -127,6 +127,7 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 			_, err := tx.UpdateSuspension(ctx, bs.ID, func(x *directory.Suspension) error { x.LiftedAt = day(2026, 1, 15); return nil })
 			return err
 		})
+	suspend(day(2026, 3, 1), day(2026, 3, 8), alice, "INC-12")
 	bob = update(day(2026, 7, 20), bob, "account.disable", func(a *directory.Account) {
 		a.Status, a.DisabledAt, a.LeaveDate = directory.StatusDisabled, day(2026, 7, 20), time.Date(2026, 7, 17, 0, 0, 0, 0, time.UTC)
 	})
@@ -181,6 +182,12 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 	}
 	if a := f.register(t, day(2025, 11, 13))["25aadams"]; !a.SuspendedFrom.IsZero() {
 		t.Errorf("alice's suspension outlived its end: %+v", a)
+	}
+	if a := f.register(t, day(2026, 3, 3))["25aadams"]; a.SuspensionRef != "INC-12" {
+		t.Errorf("alice's second suspension on 2026-03-03: %+v", a)
+	}
+	if a := f.register(t, day(2026, 3, 9))["25aadams"]; !a.SuspendedFrom.IsZero() {
+		t.Errorf("alice on 2026-03-09: %+v", a)
 	}
 	if b := f.register(t, day(2026, 1, 12))["21bbrown"]; !b.SuspendedFrom.Equal(day(2026, 1, 10)) || !b.SuspendedUntil.IsZero() {
 		t.Errorf("bob on 2026-01-12: %+v", b)

@@ -134,6 +134,7 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 		s.fail(w, r, rq, err)
 		return
 	}
+	allowLongDownload(w)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="access-register-`+asOf.In(s.loc).Format(directory.DateLayout)+`.csv"`)
 	if err := s.svc.Exports.Register(r.Context(), w, asOf); err != nil {
@@ -146,9 +147,21 @@ func (s *Server) eventsDownload(w http.ResponseWriter, r *http.Request, rq *requ
 		s.fail(w, r, rq, err)
 		return
 	}
+	allowLongDownload(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="audit-events.jsonl"`)
 	if err := s.svc.Exports.Events(r.Context(), w); err != nil {
 		s.log.Error("audit export failed part-way", "err", err)
 	}
+}
+
+// downloadTimeout bounds an auditor's download instead of the server's
+// write timeout, which is for pages: the register of a large trust rebuilt
+// as of a date, or a trail of millions of events, takes minutes to stream.
+const downloadTimeout = 30 * time.Minute
+
+func allowLongDownload(w http.ResponseWriter) {
+	// An error means the connection cannot change its deadline (a test
+	// recorder): the server's own timeout then stands.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTimeout))
 }

@@ -9,6 +9,9 @@
 //
 //	go run ./bench/audit -data /tmp/ks-bench -people 200000 -events 10000000
 //	/usr/bin/time -v keystage --data /tmp/ks-bench audit verify
+//
+// With -url postgres://…?search_path=SCHEMA it seeds PostgreSQL instead
+// (-data then only holds the signing key).
 package main
 
 import (
@@ -32,7 +35,8 @@ import (
 )
 
 func main() {
-	data := flag.String("data", "", "data `directory` to seed (created; must not hold a store yet)")
+	data := flag.String("data", "", "data `directory` to seed (created; must not hold a store yet); it holds the signing key")
+	dbURL := flag.String("url", "", "seed this PostgreSQL `URL` (an empty schema, via search_path) instead of SQLite in -data")
 	people := flag.Int("people", 200000, "people in the school")
 	events := flag.Int64("events", 10_000_000, "events in the trail in all")
 	every := flag.Int64("checkpoint-every", 10_000, "sign a checkpoint every this many events")
@@ -43,9 +47,13 @@ func main() {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		fail("%v", err)
 	}
-	dbPath := filepath.Join(*data, "keystage.db")
-	if _, err := os.Stat(dbPath); err == nil {
-		fail("%s exists: seed into an empty directory", dbPath)
+	u := *dbURL
+	if u == "" {
+		dbPath := filepath.Join(*data, "keystage.db")
+		if _, err := os.Stat(dbPath); err == nil {
+			fail("%s exists: seed into an empty directory", dbPath)
+		}
+		u = "sqlite:" + dbPath
 	}
 	signer, err := signingKey(filepath.Join(*data, "audit-signing.key"))
 	if err != nil {
@@ -54,7 +62,7 @@ func main() {
 	ctx := context.Background()
 
 	t0 := time.Now()
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + dbPath})
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: u})
 	if err != nil {
 		fail("%v", err)
 	}
@@ -67,7 +75,7 @@ func main() {
 	fmt.Printf("seeded %d people in %s\n", len(accts), seedPeople.Round(time.Millisecond))
 
 	t1 := time.Now()
-	n, err := bulkEvents(ctx, dbPath, accts, *events, *every, signer)
+	n, err := bulkEvents(ctx, u, accts, *events, *every, signer)
 	if err != nil {
 		fail("bulk events: %v", err)
 	}
@@ -94,17 +102,38 @@ func signingKey(path string) (*audit.Signer, error) {
 
 // bulkEvents appends events until the trail holds total, chaining each on
 // the one before, in transactions of a hundred thousand rows.
-func bulkEvents(ctx context.Context, dbPath string, accts []directory.Account, total, every int64, signer *audit.Signer) (int64, error) {
-	db, err := sqlstore.OpenRaw(ctx, "sqlite:"+dbPath)
+func bulkEvents(ctx context.Context, u string, accts []directory.Account, total, every int64, signer *audit.Signer) (int64, error) {
+	db, err := sqlstore.OpenRaw(ctx, u)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	for _, p := range []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-200000"} {
-		if _, err := db.ExecContext(ctx, p); err != nil {
-			return 0, err
+	pg := sqlstore.DialectOf(u) == sqlstore.Postgres
+	if !pg {
+		for _, p := range []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-200000"} {
+			if _, err := db.ExecContext(ctx, p); err != nil {
+				return 0, err
+			}
 		}
+	}
+	// placeholders numbers $1… for PostgreSQL; SQLite takes them too.
+	placeholders := func(rows, cols int) string {
+		var b strings.Builder
+		for r := 0; r < rows; r++ {
+			if r > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			for c := 0; c < cols; c++ {
+				if c > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "$%d", r*cols+c+1)
+			}
+			b.WriteByte(')')
+		}
+		return b.String()
 	}
 	var (
 		seq  int64
@@ -129,7 +158,7 @@ func bulkEvents(ctx context.Context, dbPath string, accts []directory.Account, t
 		}
 		rows := len(batch) / 9
 		q := "INSERT INTO audit_events (seq, at, actor, action, target, before_state, after_state, prev_hash, hash) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", rows), ",")
+			placeholders(rows, 9)
 		_, err := tx.ExecContext(ctx, q, batch...)
 		batch = batch[:0]
 		return err
@@ -183,7 +212,7 @@ func bulkEvents(ctx context.Context, dbPath string, accts []directory.Account, t
 				return n, err
 			}
 			c := signer.Sign(seq, e.Hash, t)
-			if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?,?,?,?,?)",
+			if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1,$2,$3,$4,$5)",
 				c.Seq, c.Hash, c.Time.UnixMicro(), c.KeyID, base64.StdEncoding.EncodeToString(c.Signature)); err != nil {
 				return n, err
 			}

@@ -37,9 +37,11 @@ func buildCheckpointer(e *env, s *sqlstore.Store, cfg *Config) (*frontend, error
 	var hints []string
 	if e.demoDir != "" {
 		run := "go run ./cmd/keystage --data " + e.demoDir
+		today := time.Now().In(cfg.Location()).Format("2006-01-02")
+		_, pupil := demoNames(e.ctx, s)
 		hints = []string{run + " audit verify", run + " register export -o register.xlsx",
-			run + " register export --as-of " + time.Now().AddDate(0, 0, -1).Format("2006-01-02"),
-			run + " audit export --since " + time.Now().Format("2006-01-02")}
+			run + " register export --as-of " + today + " --format json",
+			run + " register person " + pupil, run + " audit export --since " + today}
 	}
 	return &frontend{
 		name:  "audit trail",
