@@ -17,7 +17,7 @@ import (
 )
 
 // refusalBound is how soon a change made on one node must be refused on
-// another: the bound docs/readme/multinode.md states. The PostgreSQL
+// another: the bound the README, "Several nodes on one PostgreSQL" states. The PostgreSQL
 // notification normally brings it in well under a second; without it the
 // RADIUS server reads the audit trail every 2 s, and LDAP caches nothing
 // between binds. The extra second is for a busy machine.

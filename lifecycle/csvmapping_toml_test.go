@@ -12,11 +12,16 @@ import (
 // section the way the configuration does, and validates their mappings,
 // so that what a technician copies works.
 func TestREADMEMappingExamples(t *testing.T) {
-	doc, err := os.ReadFile("../docs/readme/mis-sources.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(doc, -1)
+	// The section on MIS sources, up to the next one.
+	doc := regexp.MustCompile("(?s)\n## MIS sources[^\n]*\n(.*?)(\n## |$)").FindSubmatch(readme)
+	if doc == nil {
+		t.Fatal("the README has no section on MIS sources")
+	}
+	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(doc[1], -1)
 	if len(blocks) < 2 {
 		t.Fatalf("%d TOML examples in the README, want the mapping and the reports", len(blocks))
 	}

@@ -85,7 +85,7 @@ func newChromium(t *testing.T, srv *portaltest.Server) context.Context {
 }
 
 // shot saves a screenshot of the page into the directory named by
-// PORTAL_SCREENSHOTS (the README's pictures: see docs/readme/portal.md).
+// PORTAL_SCREENSHOTS (the README's pictures: see the README's portal section).
 func shot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		dir := os.Getenv("PORTAL_SCREENSHOTS")
