@@ -226,14 +226,18 @@ func TestBrowserPupilSignsAUP(t *testing.T) {
 
 // A technician whose role needs a passkey registers one through Chromium's
 // virtual authenticator, signs out, signs back in with it, and then runs
-// a sync plan and applies it; an auditor downloads the register. The sync
-// and export services are the test doubles of portal_test.go: the real
-// ones are wired in when the lifecycle and audit packages land.
+// a sync plan and applies it; an auditor downloads the register. The
+// register is the real one over the test's directory; the sync is the
+// test double of portal_test.go (the real MIS sync in the portal is driven
+// end to end by cmd/keystage's TestPortalJobsPlanAndApply, which needs the
+// command's wiring).
 func TestBrowserPasskeyAndStaff(t *testing.T) {
 	lc := &fakeLifecycle{}
 	srv := portaltest.Start(t, portaltest.Options{
 		PasskeyRoles: []portal.StaffRole{portal.RoleTechnician, portal.RoleAuditor},
-		Services:     portal.Services{Lifecycle: lc, Exports: fakeExports{}},
+		ServicesFor: func(d *directory.Directory) portal.Services {
+			return portal.Services{Lifecycle: lc, Exports: directory.Exports{D: d}}
+		},
 	})
 	ctx := newChromium(t, srv)
 	err := chromedp.Do(ctx,
@@ -367,7 +371,8 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(got), "26apupil,") {
+	// The real register: its header, and the pupil's row with their state.
+	if !strings.HasPrefix(string(got), "Name,Role,") || !strings.Contains(string(got), ","+portaltest.Pupil+",active,") {
 		t.Errorf("downloaded register: %q", got)
 	}
 }

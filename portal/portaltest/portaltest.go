@@ -44,7 +44,10 @@ type Options struct {
 	// PasskeyRoles are passed to the portal's configuration.
 	PasskeyRoles []portal.StaffRole
 	Services     portal.Services
-	Now          func() time.Time
+	// ServicesFor, when set, makes the services over the directory that
+	// Start seeds (the real exports, say); it replaces Services.
+	ServicesFor func(d *directory.Directory) portal.Services
+	Now         func() time.Time
 }
 
 // Server is a running portal.
@@ -95,6 +98,10 @@ func Start(t testing.TB, opt Options) *Server {
 		scheme = "http"
 	}
 	url := scheme + "://localhost:" + port
+	svc := opt.Services
+	if opt.ServicesFor != nil {
+		svc = opt.ServicesFor(d)
+	}
 	p, err := portal.New(d, portal.Config{
 		PublicURL:  url,
 		SchoolName: "Test School",
@@ -105,7 +112,7 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleAuditor:      {"portal-auditors"},
 		},
 		PasskeyRoles: opt.PasskeyRoles,
-	}, opt.Services)
+	}, svc)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
