@@ -3,8 +3,6 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/directory/sqlstore/pgtest"
 	"keystage.dev/keystage/lifecycle"
 )
 
@@ -49,34 +48,7 @@ func openSQLite(t *testing.T) directory.Store {
 
 func openPostgres(t *testing.T) directory.Store {
 	t.Helper()
-	base := os.Getenv("KEYSTAGE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KEYSTAGE_TEST_POSTGRES is not set in CI: .ci/run must start PostgreSQL")
-		}
-		t.Skip("KEYSTAGE_TEST_POSTGRES is not set: the PostgreSQL run is skipped (CI sets it)")
-	}
-	ctx := context.Background()
-	admin, err := sqlstore.OpenRaw(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("lc_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if admin, err := sqlstore.OpenRaw(context.Background(), base); err == nil {
-			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: base + sep + "search_path=" + schema})
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: pgtest.URL(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,43 +13,8 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/directory/sqlstore/pgtest"
 )
-
-// testPostgres makes a fresh schema in the database named by
-// KEYSTAGE_TEST_POSTGRES and returns a URL that uses it; it skips without
-// one, and fails in CI.
-func testPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("KEYSTAGE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KEYSTAGE_TEST_POSTGRES is not set in CI: .ci/run must start PostgreSQL")
-		}
-		t.Skip("KEYSTAGE_TEST_POSTGRES is not set: a CLI command beside a running server needs PostgreSQL (SQLite has one writing process)")
-	}
-	ctx := context.Background()
-	admin, err := sqlstore.OpenRaw(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("cli_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if admin, err := sqlstore.OpenRaw(context.Background(), base); err == nil {
-			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
 
 // disconnectNAS answers Disconnect-Requests with an ACK and tells of each.
 func disconnectNAS(t *testing.T, secret string) (int, <-chan string) {
@@ -84,7 +48,7 @@ func disconnectNAS(t *testing.T, secret string) (int, <-chan string) {
 // ends the person's live Wi-Fi session: the server follows the audit
 // trail in the shared database.
 func TestSuspendEndsLiveSessionOfRunningServer(t *testing.T) {
-	t.Setenv("KEYSTAGE_DATABASE_URL", testPostgres(t))
+	t.Setenv("KEYSTAGE_DATABASE_URL", pgtest.URL(t))
 	dir := t.TempDir()
 	ks := func(stdin string, args ...string) (int, string, string) {
 		t.Helper()
