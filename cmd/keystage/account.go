@@ -12,20 +12,11 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want: account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT")
-	}
-	switch args[0] {
-	case "list":
-		return accountList(e, args[1:])
-	case "show":
-		return accountShow(e, args[1:])
-	case "add":
-		return accountAdd(e, args[1:])
-	case "disable":
-		return accountDisable(e, args[1:])
-	}
-	return usagef("unknown account subcommand %q: want list, show, add or disable", args[0])
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT", args,
+		sub{"list", accountList},
+		sub{"show", accountShow},
+		sub{"add", accountAdd},
+		sub{"disable", accountDisable})
 }
 
 func accountList(e *env, args []string) error {

@@ -16,20 +16,11 @@ import (
 )
 
 func cmdAudit(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want: audit verify | checkpoint | key | export")
-	}
-	switch args[0] {
-	case "verify":
-		return auditVerify(e, args[1:])
-	case "checkpoint":
-		return auditCheckpoint(e, args[1:])
-	case "key":
-		return auditKey(e, args[1:])
-	case "export":
-		return auditExport(e, args[1:])
-	}
-	return usagef("unknown audit command %q: want verify, checkpoint, key or export", args[0])
+	return dispatch(e, "audit", "audit verify | checkpoint | key | export", args,
+		sub{"verify", auditVerify},
+		sub{"checkpoint", auditCheckpoint},
+		sub{"key", auditKey},
+		sub{"export", auditExport})
 }
 
 // signer reads the checkpoint signing key; create makes the file when it

@@ -10,22 +10,12 @@ import (
 )
 
 func cmdAUP(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want: aup publish | list | record NAME | status [NAME] | import FILE.csv")
-	}
-	switch args[0] {
-	case "publish":
-		return aupPublish(e, args[1:])
-	case "list":
-		return aupList(e, args[1:])
-	case "record":
-		return aupRecord(e, args[1:])
-	case "status":
-		return aupStatus(e, args[1:])
-	case "import":
-		return aupImport(e, args[1:])
-	}
-	return usagef("unknown aup subcommand %q: want publish, list, record, status or import", args[0])
+	return dispatch(e, "aup", "aup publish | list | record NAME | status [NAME] | import FILE.csv", args,
+		sub{"publish", aupPublish},
+		sub{"list", aupList},
+		sub{"record", aupRecord},
+		sub{"status", aupStatus},
+		sub{"import", aupImport})
 }
 
 func aupPublish(e *env, args []string) error {

@@ -18,18 +18,10 @@ import (
 const minNASSecret = 16
 
 func cmdNAS(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want: nas add NAME --address CIDR,… [--vendor V] [--coa-port N] | nas list | nas remove NAME")
-	}
-	switch args[0] {
-	case "add":
-		return nasAdd(e, args[1:])
-	case "list":
-		return nasList(e, args[1:])
-	case "remove":
-		return nasRemove(e, args[1:])
-	}
-	return usagef("unknown nas subcommand %q: want add, list or remove", args[0])
+	return dispatch(e, "nas", "nas add NAME --address CIDR,… [--vendor V] [--coa-port N] | nas list | nas remove NAME", args,
+		sub{"add", nasAdd},
+		sub{"list", nasList},
+		sub{"remove", nasRemove})
 }
 
 func nasAdd(e *env, args []string) error {

@@ -11,16 +11,9 @@ import (
 )
 
 func cmdRegister(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want: register export | person NAME")
-	}
-	switch args[0] {
-	case "export":
-		return registerExport(e, args[1:])
-	case "person":
-		return registerPerson(e, args[1:])
-	}
-	return usagef("unknown register command %q: want export or person", args[0])
+	return dispatch(e, "register", "register export | person NAME", args,
+		sub{"export", registerExport},
+		sub{"person", registerPerson})
 }
 
 func registerExport(e *env, args []string) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -57,6 +58,29 @@ func commands() []command {
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}
+}
+
+// sub is one subcommand of a command with several (account list, …).
+type sub struct {
+	name string
+	run  func(e *env, args []string) error
+}
+
+// dispatch runs the subcommand of cmd that args names; want is the usage
+// line shown when none or an unknown one is named.
+func dispatch(e *env, cmd, want string, args []string, subs ...sub) error {
+	if len(args) == 0 {
+		return usagef("want: %s", want)
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		if s.name == args[0] {
+			return s.run(e, args[1:])
+		}
+		names[i] = s.name
+	}
+	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return usagef("unknown %s subcommand %q: want %s", cmd, args[0], list)
 }
 
 // usageError is a mistake in the command line: usage is printed, exit 2.

@@ -233,23 +233,31 @@ func TestSyncKilledMidApplyLeavesBeforeOrAfter(t *testing.T) {
 	}
 }
 
-func TestPortalJobsPlanAndApply(t *testing.T) {
+// demoSyncStore is an empty SQLite store in a data directory holding the
+// demo's MIS export, and the demo's configuration for it.
+func demoSyncStore(t *testing.T) (string, *sqlstore.Store, Config) {
+	t.Helper()
 	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	cfg := defaults()
 	cfg.DataDir = dir
+	cfg.Sync.demo(dir)
 	if err := cfg.validate().err(""); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Sync.demo(dir)
 	if err := writeDemoExport(dir, time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
+	return dir, s, cfg
+}
+
+func TestPortalJobsPlanAndApply(t *testing.T) {
+	_, s, cfg := demoSyncStore(t)
+	ctx := context.Background()
 	d := directory.New(s, directory.Config{})
 	j := newJobs(d, &cfg, slog.New(slog.DiscardHandler))
 	p, err := j.Plan(ctx, "sync")
@@ -283,22 +291,8 @@ func TestPortalJobsPlanAndApply(t *testing.T) {
 }
 
 func TestScheduledJobs(t *testing.T) {
-	dir := t.TempDir()
+	dir, s, cfg := demoSyncStore(t)
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	cfg := defaults()
-	cfg.DataDir = dir
-	cfg.Sync.demo(dir)
-	if err := cfg.validate().err(""); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeDemoExport(dir, time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
 	var logs strings.Builder
 	d := directory.New(s, directory.Config{})
 	var ran []string // job/result, as keystage_job_runs_total counts them

@@ -179,26 +179,19 @@ func scanSuspension(s scanner) (directory.Suspension, error) {
 }
 
 func (r reader) Suspensions(ctx context.Context, accountID int64) ([]directory.Suspension, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE account_id = $1 ORDER BY from_at, id", accountID)
-	if err != nil {
-		return nil, fmt.Errorf("suspensions of account %d: %w", accountID, err)
-	}
-	defer rows.Close()
-	var out []directory.Suspension
-	for rows.Next() {
-		s, err := scanSuspension(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return r.suspensions(ctx, fmt.Sprintf("suspensions of account %d", accountID), "account_id = $1", accountID)
 }
 
 func (r reader) UpcomingSuspensions(ctx context.Context, after time.Time) ([]directory.Suspension, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE from_at > $1 AND lifted_at IS NULL ORDER BY from_at, id", after.UnixMicro())
+	return r.suspensions(ctx, "upcoming suspensions", "from_at > $1 AND lifted_at IS NULL", after.UnixMicro())
+}
+
+// suspensions lists the suspensions that where selects, in the order they
+// start; what names them in an error.
+func (r reader) suspensions(ctx context.Context, what, where string, args ...any) ([]directory.Suspension, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE "+where+" ORDER BY from_at, id", args...)
 	if err != nil {
-		return nil, fmt.Errorf("upcoming suspensions: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []directory.Suspension
