@@ -70,9 +70,6 @@ func (p GatePolicy) NeedsConsent(a Account) bool {
 	return a.Role == RolePupil
 }
 
-// ConsentAudienceName is the audience of the parental permission form.
-func (p GatePolicy) ConsentAudienceName() string { return p.consentAudience() }
-
 // CurrentDocument is the newest document of an audience published at or
 // before at.
 func CurrentDocument(docs []AUPDocument, audience string, at time.Time) (AUPDocument, bool) {
@@ -230,7 +227,7 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 			} else {
 				after["form_date"], after["witness"] = FormatDate(sig.FormDate), sig.Witness
 			}
-			if err := d.Record(ctx, tx, actor, "aup.sign", "account:"+a.Username, nil, after); err != nil {
+			if err := d.Record(ctx, tx, actor, ActionAUPSign, "account:"+a.Username, nil, after); err != nil {
 				return err
 			}
 			out[i] = sig
@@ -277,7 +274,7 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 		if err := tx.AddConsent(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "consent.add", "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, ActionConsentAdd, "account:"+a.Username, nil, map[string]any{
 			"document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
 			"given_at": c.GivenAt, "method": c.Method})
 	})
@@ -311,7 +308,7 @@ func (d *Directory) WithdrawConsent(ctx context.Context, actor string, a Account
 			return fmt.Errorf("%s has no parental consent in force: %w", a.Username, ErrNotFound)
 		}
 		n = len(ids)
-		return d.Record(ctx, tx, actor, "consent.withdraw", "account:"+a.Username, nil,
+		return d.Record(ctx, tx, actor, ActionConsentRemove, "account:"+a.Username, nil,
 			map[string]any{"consent_ids": ids, "withdrawn_at": now})
 	})
 	if err != nil {

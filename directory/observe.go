@@ -36,13 +36,6 @@ const (
 	ResultSkipped        = "skipped"         // a job another node was running (see JobLocker)
 )
 
-// Observe tells the Observer, if any, of an outcome.
-func (d *Directory) Observe(o Outcome) {
-	if d.Observer != nil {
-		d.Observer(o)
-	}
-}
-
 // ObserveSince tells of an outcome that began at start.
 func (d *Directory) ObserveSince(start time.Time, svc Service, op, result string, reason Reason) {
 	if d.Observer != nil {

@@ -28,20 +28,6 @@ func (d *Directory) Register(ctx context.Context, asOf time.Time, emit func(audi
 	return d.registerAsOf(ctx, asOf, emit)
 }
 
-func (d *Directory) audiences(a Account) []string {
-	if d.Gate != nil && d.Gate.Policy.Audiences != nil {
-		return d.Gate.Policy.Audiences(a)
-	}
-	return DefaultAudiences(a)
-}
-
-func (d *Directory) consentAudience() string {
-	if d.Gate != nil && d.Gate.Policy.ConsentAudience != "" {
-		return d.Gate.Policy.ConsentAudience
-	}
-	return "parent-permission"
-}
-
 // accessGranted is the first day an account could be used: its start
 // date, or its creation when it started before it was created.
 func accessGranted(created, start time.Time) time.Time {
@@ -88,7 +74,7 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 
 func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AUPDocument, now time.Time) (audit.RegisterRow, error) {
 	s := d.Store
-	auds := d.audiences(a)
+	auds := d.Gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
 		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
@@ -208,7 +194,7 @@ type eventState struct {
 func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
 	people := map[string]*person{} // by username now
 	var order []*person            // everyone, in the order they appear
-	consentAud := d.consentAudience()
+	consentAud := d.Gate.Policy.consentAudience()
 	get := func(name string) *person {
 		p := people[name]
 		if p == nil {
@@ -357,7 +343,7 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	leave, _ := ParseDate(s.LeaveDate)
 	a := Account{Username: s.Username, Role: s.Role, YearGroup: s.YearGroup, GivenName: s.GivenName,
 		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID}
-	auds := d.audiences(a)
+	auds := d.Gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
 		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
 		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,

@@ -36,7 +36,7 @@ func (d *Directory) Suspend(ctx context.Context, actor string, a Account, s Susp
 		if err := tx.AddSuspension(ctx, &s); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "suspension.add", "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, ActionSuspensionAdd, "account:"+a.Username, nil, map[string]any{
 			"suspension_id": s.ID, "from": s.From, "until": timeOrNil(s.Until), "reason": s.Reason, "incident_ref": s.IncidentRef})
 	})
 	if err != nil {
@@ -87,7 +87,7 @@ func (d *Directory) lift(ctx context.Context, actor string, a Account, match fun
 			if err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, "suspension.lift", "account:"+a.Username,
+			if err := d.Record(ctx, tx, actor, ActionSuspensionLift, "account:"+a.Username,
 				map[string]any{"suspension_id": x.ID, "reason": x.Reason}, map[string]any{"suspension_id": x.ID, "lifted_at": now}); err != nil {
 				return err
 			}

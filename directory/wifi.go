@@ -29,7 +29,7 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "wifi.issue", "account:"+a.Username, nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
+		return d.Record(ctx, tx, actor, ActionWiFiIssue, "account:"+a.Username, nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
@@ -43,7 +43,7 @@ func (d *Directory) RevokeWiFi(ctx context.Context, actor string, a Account) err
 		if err := d.revokeWiFi(ctx, tx, a); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "wifi.revoke", "account:"+a.Username, nil, nil)
+		return d.Record(ctx, tx, actor, ActionWiFiRevoke, "account:"+a.Username, nil, nil)
 	})
 }
 

@@ -215,7 +215,7 @@ func (a *applier) purge(ctx context.Context, c Change) (directory.Account, error
 	}
 	// The snapshot stays in the audit trail: who held the username, when
 	// they left and when they were purged.
-	return *old, a.record(ctx, "account.purge", "account:"+old.Username, old.Snapshot(), map[string]any{"purged": true, "reason": c.Why})
+	return *old, a.record(ctx, directory.ActionAccountPurge, "account:"+old.Username, old.Snapshot(), map[string]any{"purged": true, "reason": c.Why})
 }
 
 func (a *applier) memberships(ctx context.Context, id int64, c Change) error {

@@ -147,7 +147,7 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 				return err
 			}
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "guest.create", "account:"+a.Username, nil, map[string]any{
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionGuestCreate, "account:"+a.Username, nil, map[string]any{
 			"account": a.Snapshot(), "sponsor": sponsor, "purpose": purpose, "expires_at": expires})
 	})
 	if err != nil {

@@ -162,7 +162,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.add", "account:"+rq.acct.Username, nil,
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyAdd, "account:"+rq.acct.Username, nil,
 			map[string]any{"credential_id": c.ID, "name": name})
 	})
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.RevokedAt = now; return nil }); err != nil {
 			return err
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.remove", "account:"+rq.acct.Username,
+		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyRemove, "account:"+rq.acct.Username,
 			map[string]any{"credential_id": c.ID, "name": c.Name}, nil)
 	})
 	if err != nil {

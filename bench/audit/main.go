@@ -179,20 +179,20 @@ func bulkEvents(ctx context.Context, u string, accts []directory.Account, total,
 			a.RegGroup = fmt.Sprintf("%s%c", a.YearGroup, 'A'+rune(rng.IntN(8)))
 			e.Action, e.Before, e.After = "account.update", audit.Snapshot(a.Snapshot()), audit.Snapshot(a.Snapshot())
 		case r < 55:
-			e.Action, e.Actor = "wifi.issue", "user:"+a.Username
+			e.Action, e.Actor = directory.ActionWiFiIssue, "user:"+a.Username
 			e.After = audit.Snapshot(map[string]any{"credential_id": seq, "key_id": "k1"})
 		case r < 70:
-			e.Action, e.Actor = "aup.sign", "user:"+a.Username
+			e.Action, e.Actor = directory.ActionAUPSign, "user:"+a.Username
 			e.After = audit.Snapshot(map[string]any{"document_id": 1, "audience": audience(a), "version": "2026.1",
 				"digest": "9f2c", "method": "portal", "address": "10.1.2.3"})
 		case r < 80:
-			e.Action, e.Actor = "suspension.add", "user:safeguarding"
+			e.Action, e.Actor = directory.ActionSuspensionAdd, "user:safeguarding"
 			e.After = audit.Snapshot(map[string]any{"from": t, "until": t.Add(7 * 24 * time.Hour), "reason": "misuse", "incident_ref": "INC-1"})
 		case r < 85:
-			e.Action, e.Actor = "suspension.lift", "user:safeguarding"
+			e.Action, e.Actor = directory.ActionSuspensionLift, "user:safeguarding"
 			e.After = audit.Snapshot(map[string]any{"lifted_at": t})
 		case r < 90:
-			e.Action, e.Actor = "passkey.add", "user:"+a.Username
+			e.Action, e.Actor = directory.ActionPasskeyAdd, "user:"+a.Username
 			e.After = audit.Snapshot(map[string]any{"credential_id": seq, "name": "phone"})
 		default:
 			e.Action, e.Actor, e.Target = "radius.disconnect", "radius", "account:"+a.Username
