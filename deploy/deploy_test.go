@@ -121,13 +121,7 @@ func TestProductionConfigChecks(t *testing.T) {
 }
 
 func TestSystemdUnit(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is not installed: CI must install systemd")
-		}
-		t.Skip("systemd-analyze is not installed (apt-get install systemd): the unit is not verified here")
-	}
+	analyze := needTool(t, "systemd-analyze", "systemd")
 	// Verify against a copy whose ExecStart names a binary that exists.
 	bin := build(t)
 	unit, err := os.ReadFile("keystage.service")
@@ -178,13 +172,7 @@ func TestSystemdUnitSandbox(t *testing.T) {
 			t.Errorf("keystage.service: want %s=%s, have %v", want.key, want.value, set[want.key])
 		}
 	}
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is not installed: CI must install systemd")
-		}
-		t.Skip("systemd-analyze is not installed (apt install systemd): the exposure score is not checked")
-	}
+	analyze := needTool(t, "systemd-analyze", "systemd")
 	// systemd's own score of the sandbox, 0 (locked down) to 10 (none):
 	// fail above 2.0, systemd's "OK".
 	path, err := filepath.Abs("keystage.service")

@@ -145,14 +145,16 @@ func refusedWithin(t *testing.T, what string, since time.Time, check func() bool
 	return time.Since(since)
 }
 
-func needTool(t *testing.T, name, pkg string) {
+func needTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	path, err := exec.LookPath(name)
+	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not installed: CI must install %s", name, pkg)
 		}
 		t.Skipf("%s is not installed (apt install %s)", name, pkg)
 	}
+	return path
 }
 
 // Two keystage serve processes on one PostgreSQL stand for a trust's two

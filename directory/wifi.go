@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"keystage.dev/keystage/passwords"
 )
@@ -22,7 +23,7 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 	}
 	now := d.Now()
 	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
-		if err := d.revokeWiFi(ctx, tx, a); err != nil {
+		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
 		c := Credential{AccountID: a.ID, Kind: CredWiFi, Secret: sealed, KeyID: d.Sealer.CurrentID(), CreatedAt: now}
@@ -40,22 +41,24 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 // RevokeWiFi ends a's Wi-Fi credentials.
 func (d *Directory) RevokeWiFi(ctx context.Context, actor string, a Account) error {
 	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
-		if err := d.revokeWiFi(ctx, tx, a); err != nil {
+		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
 		return d.Record(ctx, tx, actor, ActionWiFiRevoke, "account:"+a.Username, nil, nil)
 	})
 }
 
-func (d *Directory) revokeWiFi(ctx context.Context, tx Tx, a Account) error {
-	now := d.Now()
-	creds, err := tx.Credentials(ctx, a.ID, CredWiFi)
+// RevokeWiFiCredentials ends, at t, every Wi-Fi credential of an account
+// still in force, inside tx (a leaver's, in the transaction that disables
+// them, so a RADIUS node that reloads the account sees both).
+func RevokeWiFiCredentials(ctx context.Context, tx Tx, accountID int64, t time.Time) error {
+	creds, err := tx.Credentials(ctx, accountID, CredWiFi)
 	if err != nil {
 		return err
 	}
 	for _, c := range creds {
 		if c.RevokedAt.IsZero() {
-			if _, err := tx.UpdateCredential(ctx, c.ID, func(c *Credential) error { c.RevokedAt = now; return nil }); err != nil {
+			if _, err := tx.UpdateCredential(ctx, c.ID, func(c *Credential) error { c.RevokedAt = t; return nil }); err != nil {
 				return err
 			}
 		}

@@ -156,7 +156,7 @@ func (a *applier) change(ctx context.Context, c Change) (directory.Account, erro
 		return acct, err
 	}
 	if c.Disable {
-		if err := a.revokeWiFi(ctx, acct.ID); err != nil {
+		if err := directory.RevokeWiFiCredentials(ctx, a.tx, acct.ID, a.now); err != nil {
 			return acct, err
 		}
 	}
@@ -235,23 +235,6 @@ func (a *applier) memberships(ctx context.Context, id int64, c Change) error {
 		}
 		if err := a.tx.RemoveMember(ctx, gid, id); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// revokeWiFi ends a leaver's Wi-Fi credentials in the same transaction as
-// the disable, so a RADIUS node that reloads the account sees both.
-func (a *applier) revokeWiFi(ctx context.Context, id int64) error {
-	creds, err := a.tx.Credentials(ctx, id, directory.CredWiFi)
-	if err != nil {
-		return err
-	}
-	for _, cr := range creds {
-		if cr.RevokedAt.IsZero() {
-			if _, err := a.tx.UpdateCredential(ctx, cr.ID, func(x *directory.Credential) error { x.RevokedAt = a.now; return nil }); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

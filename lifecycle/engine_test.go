@@ -246,6 +246,9 @@ func TestUsernameStableWhateverTheRowOrder(t *testing.T) {
 			}
 			return ""
 		}
+		if name(pa, "P1") == "" || name(pa, "P2") == "" || name(pa, "P1") == name(pa, "P2") {
+			t.Fatalf("two starters without two usernames: %v", pa.Changes)
+		}
 		if name(pa, "P1") != name(pb, "P1") || name(pa, "P2") != name(pb, "P2") {
 			t.Errorf("row order changed usernames: %v / %v", pa.Changes, pb.Changes)
 		}

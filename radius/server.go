@@ -309,14 +309,10 @@ func (s *Server) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-watch.C:
-			if s.watchAudit(ctx, &seq) {
-				s.loadStarts(ctx)
-			}
+			s.followTrail(ctx, &seq)
 			s.dueStarts(ctx)
 		case <-s.nudge:
-			if s.watchAudit(ctx, &seq) {
-				s.loadStarts(ctx)
-			}
+			s.followTrail(ctx, &seq)
 		case <-reload.C:
 			s.reloadClients(ctx)
 		case <-s.reloadNudge:

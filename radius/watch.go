@@ -49,32 +49,42 @@ func nudge(ch chan struct{}) {
 	}
 }
 
+// followTrail acts on the events after *seq and, when one added or lifted
+// a suspension, reloads the suspensions still to start.
+func (s *Server) followTrail(ctx context.Context, seq *int64) {
+	if s.watchAudit(ctx, seq) {
+		s.loadStarts(ctx)
+	}
+}
+
 // watchAudit reads the events after *seq and acts on them. It reports
-// whether any named an account.
+// whether any added or lifted a suspension.
 func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
-	accounts := false
+	suspensions := false
 	for {
 		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("radius: following the audit trail", "err", err)
 			}
-			return accounts
+			return suspensions
 		}
 		seen := map[string]bool{}
 		for _, ev := range evs {
 			*seq = ev.Seq
+			if ev.Action == directory.ActionSuspensionAdd || ev.Action == directory.ActionSuspensionLift {
+				suspensions = true
+			}
 			name, ok := strings.CutPrefix(ev.Target, "account:")
 			if !ok || seen[name] || strings.HasPrefix(ev.Action, "radius.") {
 				continue
 			}
 			seen[name] = true
-			accounts = true
 			s.facts.drop(name)
 			s.recheck(ctx, name)
 		}
 		if len(evs) < 500 {
-			return accounts
+			return suspensions
 		}
 	}
 }

@@ -107,19 +107,26 @@ func (t *tree) accountDN(a directory.Account) string {
 
 const subschemaDN = "cn=Subschema"
 
+// The object classes of people and of service accounts, fixed: a search
+// may rule a whole container out by them without reading it.
+var (
+	personObjectClasses  = []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
+	serviceObjectClasses = []string{"top", "account"}
+)
+
 // personEntry publishes an account as inetOrgPerson, posixAccount and
 // shadowAccount (or a service account as account). groups is nil when
 // memberOf was not asked for.
 func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry {
 	e := &entry{dn: t.accountDN(a)}
 	if a.Role == directory.RoleService {
-		e.add("objectClass", false, "top", "account")
+		e.add("objectClass", false, serviceObjectClasses...)
 		e.add("uid", false, a.Username)
 		e.add("description", false, a.Name())
 		t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
 		return e
 	}
-	e.add("objectClass", false, "top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount")
+	e.add("objectClass", false, personObjectClasses...)
 	e.add("uid", false, a.Username)
 	e.add("cn", false, a.Name())
 	sn := a.FamilyName

@@ -442,12 +442,10 @@ func (s *search) accounts(ctx context.Context, container []string, services bool
 // service entry for it was a sixth of the cost of the search. The classes
 // are those personEntry publishes, which no account's data changes.
 func (s *search) excludesContainer(services bool) bool {
-	role := directory.RoleStaff
 	if services {
-		role = directory.RoleService
+		return excludedByClass(s.req.filter, serviceObjectClasses)
 	}
-	classes, _ := s.c.s.tree.personEntry(directory.Account{Role: role}, nil).values("objectclass")
-	return excludedByClass(s.req.filter, classes)
+	return excludedByClass(s.req.filter, personObjectClasses)
 }
 
 // excludedByClass reports whether filter f is certainly false for every
