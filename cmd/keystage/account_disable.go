@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,27 +29,9 @@ func accountDisable(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	var a directory.Account
-	already := false
-	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
-		old, err := tx.AccountByUsername(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		if old.Status == directory.StatusDisabled {
-			a, already = old, true
-			return nil
-		}
-		a, err = tx.UpdateAccount(ctx, old.ID, func(x *directory.Account) error {
-			x.Status, x.DisabledAt, x.DisableReason = directory.StatusDisabled, d.Now(), *reason
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return d.Record(ctx, tx, e.actor(), "account.disable", "account:"+a.Username, old.Snapshot(), a.Snapshot())
-	})
+	// This process's hooks (none outside serve); the servers hear of it
+	// through the database.
+	a, already, err := e.directory(s).Disable(e.ctx, e.actor(), pos[0], *reason)
 	if errors.Is(err, directory.ErrNotFound) {
 		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
 	}
@@ -61,9 +42,6 @@ func accountDisable(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s was already disabled (%s); nothing changed\n", a.Username, a.DisableReason)
 		return nil
 	}
-	// This process's hooks (none outside serve); the servers hear of it
-	// through the database.
-	d.EndAccess(e.ctx, a)
 	fmt.Fprintf(e.stdout, "disabled %s: refused by LDAP, RADIUS and the portal from now on\n", a.Username)
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -52,30 +51,14 @@ func TestEAPRefusalsThroughTheServer(t *testing.T) {
 		}
 		ok, leaver, suspended = picked[0], picked[1], picked[2]
 		now := time.Now()
-		err = d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			la, err := tx.AccountByUsername(ctx, leaver.username)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.UpdateAccount(ctx, la.ID, func(a *directory.Account) error {
-				a.Status, a.DisabledAt, a.DisableReason = directory.StatusDisabled, now, "left"
-				return nil
-			}); err != nil {
-				return err
-			}
-			if err := tx.Record(ctx, &audit.Event{Time: now, Actor: "test", Action: "account.disable", Target: "account:" + leaver.username}); err != nil {
-				return err
-			}
-			sa, err := tx.AccountByUsername(ctx, suspended.username)
-			if err != nil {
-				return err
-			}
-			if err := tx.AddSuspension(ctx, &directory.Suspension{AccountID: sa.ID, From: now.Add(-time.Hour), Until: now.Add(72 * time.Hour),
-				Reason: "test", CreatedBy: "test"}); err != nil {
-				return err
-			}
-			return tx.Record(ctx, &audit.Event{Time: now, Actor: "test", Action: "suspension.add", Target: "account:" + suspended.username})
-		})
+		if _, _, err := d.Disable(ctx, "test", leaver.username, "left"); err != nil {
+			t.Fatal(err)
+		}
+		sa, err := d.Store.AccountByUsername(ctx, suspended.username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Suspend(ctx, "test", sa, directory.Suspension{From: now.Add(-time.Hour), Until: now.Add(72 * time.Hour), Reason: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
