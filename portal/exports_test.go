@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,21 +15,12 @@ import (
 	"keystage.dev/keystage/portal/portaltest"
 )
 
-// realExports is directory.Exports over a directory that exists only once
-// the test portal has started.
-type realExports struct{ x directory.Exports }
-
-func (r *realExports) Register(ctx context.Context, w io.Writer, asOf time.Time) error {
-	return r.x.Register(ctx, w, asOf)
-}
-func (r *realExports) Events(ctx context.Context, w io.Writer) error { return r.x.Events(ctx, w) }
-
 var _ portal.Exports = directory.Exports{}
 
 func TestAuditorDownloadsTheRealRegisterAndTrail(t *testing.T) {
-	ex := &realExports{}
-	srv := portaltest.Start(t, portaltest.Options{Services: portal.Services{Exports: ex}})
-	ex.x = directory.Exports{D: srv.Directory, Location: time.UTC}
+	srv := portaltest.Start(t, portaltest.Options{ServicesFor: func(d *directory.Directory) portal.Services {
+		return portal.Services{Exports: directory.Exports{D: d, Location: time.UTC}}
+	}})
 	auditor := mustSignIn(t, srv, portaltest.Auditor)
 
 	p := auditor.post("/audit/register", url.Values{})

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ func (e *env) signer(create bool) (*audit.Signer, error) {
 		if data, err = audit.GenerateSigningKey(); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		if err := writeFileAtomic(path, data, 0o600); err != nil {
 			return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 		}
 		e.logger().Info("created the audit signing key; keep a copy of its public key (keystage audit key) away from the database", "path", path)
@@ -228,21 +227,5 @@ func (e *env) writeOutput(path string, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(e.stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".keystage-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeFileAtomicFunc(path, 0o600, write)
 }

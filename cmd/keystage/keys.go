@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -127,12 +128,22 @@ func resealAll(ctx context.Context, d *directory.Directory, ring *passwords.Keyr
 // writeFileAtomic replaces path with data so that a crash leaves the old
 // file or the new one, never half of either.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomicFunc(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc writes a file through write into a temporary file
+// beside path and renames it over path once it is whole and synced, so a
+// reader never sees half of it.
+func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".keystage-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
