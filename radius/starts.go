@@ -56,7 +56,6 @@ func (s *Server) dueStarts(ctx context.Context) {
 			s.log.Warn("radius: suspension starting", "account_id", x.AccountID, "err", err)
 			continue
 		}
-		s.facts.drop(a.Username)
-		s.recheck(ctx, a.Username)
+		s.recheckAccount(ctx, a)
 	}
 }

@@ -80,7 +80,7 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 				continue
 			}
 			seen[name] = true
-			s.facts.drop(name)
+			s.facts.drop(name) // also when the account is gone
 			s.recheck(ctx, name)
 		}
 		if len(evs) < 500 {
@@ -100,6 +100,13 @@ func (s *Server) recheck(ctx context.Context, username string) {
 		s.log.Warn("radius: re-checking account", "user", username, "err", err)
 		return
 	}
+	s.recheckAccount(ctx, a)
+}
+
+// recheckAccount forgets a's cached facts and disconnects its live
+// sessions when the gate now refuses it the Wi-Fi.
+func (s *Server) recheckAccount(ctx context.Context, a directory.Account) {
+	s.facts.drop(a.Username)
 	dec, err := s.d.Gate.Check(ctx, a, directory.ServiceWiFi, s.d.Now())
 	if err != nil || dec.Allow {
 		return

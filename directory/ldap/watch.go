@@ -50,32 +50,48 @@ func (s *Server) boundTo(names []string, all bool) []*conn {
 	return out
 }
 
-// recheck unbinds each connection whose account the gate now refuses.
+// recheck unbinds each connection whose account the gate now refuses. An
+// application holds many connections bound as one service account: each
+// account is read and asked about once, however many connections it has.
 func (s *Server) recheck(ctx context.Context, conns []*conn) {
+	refusedByID := map[int64]bool{}
 	for _, c := range conns {
 		id := c.identity()
 		if id.anonymous() {
 			continue
 		}
-		a, err := s.dir.Store.Account(ctx, id.account.ID)
-		refused := errors.Is(err, directory.ErrNotFound)
-		if err != nil && !refused {
-			if ctx.Err() == nil {
-				s.log.Warn("ldap: re-checking a bound account", "user", id.account.Username, "err", err)
-			}
-			continue
-		}
-		if !refused {
-			dec, err := s.dir.Gate.Check(ctx, a, directory.ServiceLDAP, s.dir.Now())
-			if err != nil {
+		refused, known := refusedByID[id.account.ID]
+		if !known {
+			var ok bool
+			if refused, ok = s.refused(ctx, id.account); !ok {
 				continue
 			}
-			refused = !dec.Allow
+			refusedByID[id.account.ID] = refused
 		}
 		if refused && c.unbindIf(id) {
 			s.log.Info("ldap: access ended elsewhere, connection unbound", "user", id.account.Username, "addr", c.remoteAddr())
 		}
 	}
+}
+
+// refused reports whether the gate now refuses account bound (gone counts
+// as refused); ok is false when the store or the gate could not say.
+func (s *Server) refused(ctx context.Context, bound directory.Account) (refused, ok bool) {
+	a, err := s.dir.Store.Account(ctx, bound.ID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return true, true
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("ldap: re-checking a bound account", "user", bound.Username, "err", err)
+		}
+		return false, false
+	}
+	dec, err := s.dir.Gate.Check(ctx, a, directory.ServiceLDAP, s.dir.Now())
+	if err != nil {
+		return false, false
+	}
+	return !dec.Allow, true
 }
 
 // unbindIf makes the connection anonymous if it is still bound as id (it
