@@ -29,9 +29,37 @@ type jobs struct {
 }
 
 func newJobs(d *directory.Directory, cfg *Config, log *slog.Logger) *jobs {
-	j := &jobs{eng: &lifecycle.Engine{Dir: d, Policy: cfg.Sync.policy(cfg.Location())}, cfg: cfg, log: log, plans: map[string]*lifecycle.Plan{}}
+	j := &jobs{eng: newEngine(d, cfg), cfg: cfg, log: log, plans: map[string]*lifecycle.Plan{}}
 	j.locker, _ = d.Store.(directory.JobLocker)
 	return j
+}
+
+// newEngine is the lifecycle engine over d, with the [sync] policy.
+func newEngine(d *directory.Directory, cfg *Config) *lifecycle.Engine {
+	return &lifecycle.Engine{Dir: d, Policy: cfg.Sync.policy(cfg.Location())}
+}
+
+// planSync reads the MIS export from (oneroster:PATH or csv:PATH) and
+// plans the sync of it.
+func planSync(ctx context.Context, eng *lifecycle.Engine, cfg *Config, from string, allow bool) (*lifecycle.Plan, error) {
+	src, err := lifecycle.Open(from, cfg.Sync.readOptions(cfg.Location()))
+	if err != nil {
+		return nil, err
+	}
+	exp, err := src.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return eng.PlanSync(ctx, exp, lifecycle.SyncOptions{AllowMassChange: allow})
+}
+
+// portalCounts is a plan's summary as the portal shows it.
+func portalCounts(p *lifecycle.Plan) []portal.Count {
+	var out []portal.Count
+	for _, c := range p.Summary() {
+		out = append(out, portal.Count{What: c.What, N: c.N})
+	}
+	return out
 }
 
 // keptPlans bounds the plans kept in memory for the portal; a plan older
@@ -48,15 +76,7 @@ func (j *jobs) plan(ctx context.Context, job string, allow bool) (*lifecycle.Pla
 		if j.cfg.Sync.Source == "" {
 			return nil, errors.New("no MIS export is configured: set source under [sync] (oneroster:PATH or csv:PATH)")
 		}
-		src, err := lifecycle.Open(j.cfg.Sync.Source, j.cfg.Sync.readOptions(j.cfg.Location()))
-		if err != nil {
-			return nil, err
-		}
-		exp, err := src.Read(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return j.eng.PlanSync(ctx, exp, lifecycle.SyncOptions{AllowMassChange: allow})
+		return planSync(ctx, j.eng, j.cfg, j.cfg.Sync.Source, allow)
 	case "leavers":
 		return j.eng.PlanLeavers(ctx, j.eng.Dir.Now(), lifecycle.SyncOptions{AllowMassChange: allow})
 	}
@@ -83,10 +103,7 @@ func (j *jobs) Plan(ctx context.Context, job string) (portal.Plan, error) {
 		j.order = j.order[1:]
 	}
 	j.mu.Unlock()
-	out := portal.Plan{ID: id, Job: job, Source: p.Source, MadeAt: p.MadeAt}
-	for _, c := range p.Summary() {
-		out.Summary = append(out.Summary, portal.Count{What: c.What, N: c.N})
-	}
+	out := portal.Plan{ID: id, Job: job, Source: p.Source, MadeAt: p.MadeAt, Summary: portalCounts(p)}
 	if p.Blocked != "" {
 		out.Lines = append(out.Lines, portal.PlanLine{Action: "refused", Detail: "Refused as a mass change: " + p.Blocked +
 			" (the portal cannot allow a mass change: a technician runs keystage " + job + " --allow-mass-change)"})
@@ -115,27 +132,30 @@ func (j *jobs) Apply(ctx context.Context, actor, planID string) (portal.Applied,
 	if err != nil {
 		return portal.Applied{}, err
 	}
-	out := portal.Applied{Run: run}
-	for _, c := range p.Summary() {
-		out.Summary = append(out.Summary, portal.Count{What: c.What, N: c.N})
-	}
-	return out, nil
+	return portal.Applied{Run: run, Summary: portalCounts(p)}, nil
 }
 
 // apply applies under the job's cross-node lock, so that two nodes never
 // run the same job at once.
 func (j *jobs) apply(ctx context.Context, p *lifecycle.Plan, actor string) (directory.SyncRun, error) {
-	if j.locker != nil {
-		release, ok, err := j.locker.TryJobLock(ctx, "lifecycle")
-		if err != nil {
-			return directory.SyncRun{}, err
-		}
-		if !ok {
-			return directory.SyncRun{}, errors.New("another node is running a lifecycle job: try again in a minute")
-		}
-		defer release()
+	release, ok, err := j.lock(ctx)
+	if err != nil {
+		return directory.SyncRun{}, err
 	}
+	if !ok {
+		return directory.SyncRun{}, errors.New("another node is running a lifecycle job: try again in a minute")
+	}
+	defer release()
 	return j.eng.Apply(ctx, p, actor)
+}
+
+// lock takes the lifecycle jobs' cross-node lock; a store without one is
+// used by one process, which needs none.
+func (j *jobs) lock(ctx context.Context) (release func(), ok bool, err error) {
+	if j.locker == nil {
+		return func() {}, true, nil
+	}
+	return j.locker.TryJobLock(ctx, "lifecycle")
 }
 
 // scheduled runs one job from the schedule: plan and apply, unless the
@@ -146,18 +166,16 @@ func (j *jobs) scheduled(ctx context.Context, job string) {
 	// node holds the lock, refused when the plan is a mass change.
 	began, result := time.Now(), directory.ResultError
 	defer func() { j.eng.Dir.ObserveJob(job, result, time.Since(began)) }()
-	if j.locker != nil {
-		release, ok, err := j.locker.TryJobLock(ctx, "lifecycle")
-		if err != nil || !ok {
-			if err != nil {
-				j.log.Warn("scheduled job: lock", "job", job, "err", err)
-			} else {
-				result = directory.ResultSkipped
-			}
-			return
+	release, ok, err := j.lock(ctx)
+	if err != nil || !ok {
+		if err != nil {
+			j.log.Warn("scheduled job: lock", "job", job, "err", err)
+		} else {
+			result = directory.ResultSkipped
 		}
-		defer release()
+		return
 	}
+	defer release()
 	p, err := j.plan(ctx, job, false)
 	if err != nil {
 		j.log.Error("scheduled job could not plan", "job", job, "err", err)

@@ -39,8 +39,7 @@ func (e *env) engine(write bool) (*lifecycle.Engine, *sqlstore.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	eng := &lifecycle.Engine{Dir: e.directory(s), Policy: cfg.Sync.policy(cfg.Location())}
-	return eng, s, nil
+	return newEngine(e.directory(s), cfg), s, nil
 }
 
 func cmdSync(e *env, args []string) error {
@@ -69,17 +68,7 @@ func cmdSync(e *env, args []string) error {
 	bar := newProgress(e.stderr)
 	eng.Progress = bar.update
 	defer bar.finish()
-	plan := func() (*lifecycle.Plan, error) {
-		src, err := lifecycle.Open(*from, cfg.Sync.readOptions(cfg.Location()))
-		if err != nil {
-			return nil, err
-		}
-		exp, err := src.Read(e.ctx)
-		if err != nil {
-			return nil, err
-		}
-		return eng.PlanSync(e.ctx, exp, lifecycle.SyncOptions{AllowMassChange: j.allow})
-	}
+	plan := func() (*lifecycle.Plan, error) { return planSync(e.ctx, eng, cfg, *from, j.allow) }
 	return runJob(e, eng, bar, "sync", j, plan)
 }
 
