@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"keystage.dev/keystage/radius/radiustest"
 
 	"github.com/go-ldap/ldap/v3"
 	layeh "layeh.com/radius"
@@ -171,14 +171,10 @@ func newRADIUSClient(addr string) (*radiusClient, error) {
 func (c *radiusClient) exchange(ctx context.Context, p *layeh.Packet) (*layeh.Packet, error) {
 	c.id++
 	p.Identifier = c.id
-	p.Add(rfc2869.MessageAuthenticator_Type, make(layeh.Attribute, 16))
-	b, err := p.MarshalBinary()
+	b, err := radiustest.Sign(p, radiusSecret)
 	if err != nil {
 		return nil, err
 	}
-	mac := hmac.New(md5.New, []byte(radiusSecret))
-	mac.Write(b)
-	copy(b[len(b)-16:], mac.Sum(nil))
 	if _, err := c.conn.Write(b); err != nil {
 		return nil, err
 	}

@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"flag"
 	"fmt"
@@ -25,10 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"keystage.dev/keystage/radius/radiustest"
+
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2759"
 	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/vendors/microsoft"
 
 	"keystage.dev/keystage/audit"
@@ -257,10 +256,6 @@ func request(user, cred, method string) []byte {
 		microsoft.MSCHAPChallenge_Set(p, ac)
 		microsoft.MSCHAP2Response_Set(p, append(append(append([]byte{1, 0}, pc...), make([]byte, 8)...), nt...))
 	}
-	p.Add(rfc2869.MessageAuthenticator_Type, make(layeh.Attribute, 16))
-	b, _ := p.MarshalBinary()
-	mac := hmac.New(md5.New, []byte(secret))
-	mac.Write(b)
-	copy(b[len(b)-16:], mac.Sum(nil))
+	b, _ := radiustest.Sign(p, secret)
 	return b
 }

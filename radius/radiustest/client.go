@@ -26,12 +26,10 @@ func PAP(ctx context.Context, addr, secret, user, password string) (layeh.Code, 
 	return reply.Code, nil
 }
 
-// Exchange sends one Access-Request with the attributes attrs adds to addr
-// the way a NAS does (with a Message-Authenticator, which the server
-// requires) and returns the reply, its authenticator checked.
-func Exchange(ctx context.Context, addr, secret string, attrs func(p *layeh.Packet)) (*layeh.Packet, error) {
-	p := layeh.New(layeh.CodeAccessRequest, []byte(secret))
-	attrs(p)
+// Sign adds a Message-Authenticator to request p, last, and returns the
+// packet on the wire, signed as a NAS signs it (RFC 3579: HMAC-MD5 under
+// the shared secret over the packet with the attribute zeroed).
+func Sign(p *layeh.Packet, secret string) ([]byte, error) {
 	p.Add(rfc2869.MessageAuthenticator_Type, make(layeh.Attribute, 16))
 	b, err := p.MarshalBinary()
 	if err != nil {
@@ -40,6 +38,19 @@ func Exchange(ctx context.Context, addr, secret string, attrs func(p *layeh.Pack
 	mac := hmac.New(md5.New, []byte(secret))
 	mac.Write(b)
 	copy(b[len(b)-16:], mac.Sum(nil)) // the last attribute
+	return b, nil
+}
+
+// Exchange sends one Access-Request with the attributes attrs adds to addr
+// the way a NAS does (with a Message-Authenticator, which the server
+// requires) and returns the reply, its authenticator checked.
+func Exchange(ctx context.Context, addr, secret string, attrs func(p *layeh.Packet)) (*layeh.Packet, error) {
+	p := layeh.New(layeh.CodeAccessRequest, []byte(secret))
+	attrs(p)
+	b, err := Sign(p, secret)
+	if err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
