@@ -136,12 +136,10 @@ func timeOrNil(t time.Time) any {
 // a's audiences, by ID and digest, and a paper form needs its date (not
 // in the future) and its witness. It returns the document. Bulk imports
 // plan with it; RecordSignature calls it inside its transaction.
-func (d *Directory) CheckSignature(ctx context.Context, r Reader, a Account, sig Signature) (AUPDocument, error) {
+// docs are the published documents (Reader.AUPDocuments), read once by a
+// caller that checks many signatures.
+func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocument, a Account, sig Signature) (AUPDocument, error) {
 	now := d.Now()
-	docs, err := r.AUPDocuments(ctx)
-	if err != nil {
-		return AUPDocument{}, err
-	}
 	var doc AUPDocument
 	found := false
 	for _, o := range docs {
@@ -207,9 +205,13 @@ func (d *Directory) RecordSignature(ctx context.Context, actor string, a Account
 func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []SignRequest) ([]Signature, error) {
 	out := make([]Signature, len(reqs))
 	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		docs, err := tx.AUPDocuments(ctx)
+		if err != nil {
+			return err
+		}
 		for i, rq := range reqs {
 			a, sig := rq.Account, rq.Signature
-			doc, err := d.CheckSignature(ctx, tx, a, sig)
+			doc, err := d.CheckSignature(ctx, tx, docs, a, sig)
 			if err != nil {
 				return fmt.Errorf("%s: %w", a.Username, err)
 			}

@@ -51,6 +51,10 @@ func aupImport(e *env, args []string) error {
 		s = st
 	}
 	d := e.directory(s)
+	docs, err := s.AUPDocuments(e.ctx)
+	if err != nil {
+		return err
+	}
 	var reqs []directory.SignRequest
 	refused, skipped := 0, 0
 	seen := map[[2]int64]int{} // account and document: line
@@ -63,7 +67,7 @@ func aupImport(e *env, args []string) error {
 		if problem == "" {
 			a, err = findAccount(e.ctx, s, r.Username)
 			if err == nil {
-				doc, err = documentFor(e.ctx, d, a, r.Audience)
+				doc, err = documentFor(d, docs, a, r.Audience)
 			}
 			if err != nil {
 				problem = err.Error()
@@ -72,7 +76,7 @@ func aupImport(e *env, args []string) error {
 		if problem == "" {
 			key := [2]int64{a.ID, doc.ID}
 			sig := directory.Signature{DocumentID: doc.ID, Digest: doc.Digest, Method: directory.SignPaper, FormDate: r.FormDate, Witness: r.Witness}
-			_, err := d.CheckSignature(e.ctx, s, a, sig)
+			_, err := d.CheckSignature(e.ctx, s, docs, a, sig)
 			switch {
 			case seen[key] != 0:
 				problem = fmt.Sprintf("the same form is on line %d", seen[key])

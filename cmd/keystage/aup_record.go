@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -41,7 +40,11 @@ func aupRecord(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := documentFor(e.ctx, d, a, *audience)
+	docs, err := s.AUPDocuments(e.ctx)
+	if err != nil {
+		return err
+	}
+	doc, err := documentFor(d, docs, a, *audience)
 	if err != nil {
 		return err
 	}
@@ -57,11 +60,7 @@ func aupRecord(e *env, args []string) error {
 
 // documentFor is the current document that a signs for audience, or for
 // its only audience with a document when audience is empty.
-func documentFor(ctx context.Context, d *directory.Directory, a directory.Account, audience string) (directory.AUPDocument, error) {
-	docs, err := d.Store.AUPDocuments(ctx)
-	if err != nil {
-		return directory.AUPDocument{}, err
-	}
+func documentFor(d *directory.Directory, docs []directory.AUPDocument, a directory.Account, audience string) (directory.AUPDocument, error) {
 	now := d.Now()
 	theirs := d.Gate.Policy.AudiencesOf(a)
 	var found []directory.AUPDocument
