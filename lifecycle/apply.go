@@ -37,12 +37,8 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		if st.fingerprint() != p.Fingerprint {
 			return ErrStale
 		}
-		purged, err := tx.PurgedUsernames(ctx, e.retentionSince(e.Dir.Now()))
-		if err != nil {
+		if err := st.holdPurged(ctx, tx, e.retentionSince(e.Dir.Now())); err != nil {
 			return err
-		}
-		for _, n := range purged {
-			st.names[n] = true
 		}
 		a := applier{e: e, tx: tx, st: st, job: p.Job, now: e.Dir.Now(), groups: map[string]int64{}}
 		for n, g := range st.groups {

@@ -173,14 +173,10 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	}
 	p := &Plan{Version: PlanVersion, Job: "sync", Source: exp.Source, Delta: exp.Delta, MadeAt: now,
 		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange}
-	// Names held now or purged within the retention period, read once: a
-	// query per candidate would cost minutes at the start of a year.
-	purged, err := e.Dir.Store.PurgedUsernames(ctx, e.retentionSince(now))
-	if err != nil {
+	// Names held now (load) or purged within the retention period are never
+	// handed out.
+	if err := st.holdPurged(ctx, e.Dir.Store, e.retentionSince(now)); err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
-	}
-	for _, n := range purged {
-		st.names[n] = true
 	}
 	un := &usernames{p: e.Policy, today: today, used: map[string]bool{}, taken: func(ctx context.Context, name string) (bool, error) {
 		return st.names[name], nil
@@ -191,11 +187,9 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	refuse := func(r Record, reason string) {
 		refused = append(refused, directory.SyncRefusal{MISID: r.MISID, Source: exp.Source, File: r.File, Line: r.Line, Reason: reason})
 	}
-	for _, x := range exp.Refused {
-		refused = append(refused, directory.SyncRefusal{MISID: x.MISID, Source: exp.Source, File: x.File, Line: x.Line, Reason: x.Reason})
-	}
 	present := map[string]bool{} // MIS ids in the export, refused or not: never missing
 	for _, x := range exp.Refused {
+		refused = append(refused, directory.SyncRefusal{MISID: x.MISID, Source: exp.Source, File: x.File, Line: x.Line, Reason: x.Reason})
 		if x.MISID != "" {
 			present[x.MISID] = true
 		}
@@ -204,8 +198,7 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	var recs []Record
 	for _, r := range exp.Records {
 		r.MISID = strings.TrimSpace(r.MISID)
-		switch {
-		case r.MISID == "":
+		if r.MISID == "" {
 			refuse(r, "no MIS id")
 			continue
 		}
@@ -219,14 +212,14 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 			refuse(r, fmt.Sprintf("MIS id %s belongs to %s, an account kept by hand: the sync leaves it alone", r.MISID, u))
 			continue
 		}
-		if a := st.byMIS[r.MISID]; a != nil {
+		a := st.byMIS[r.MISID]
+		if a != nil {
 			st.fillPartial(&r, a, exp)
 		}
-		if r.Deleted && st.byMIS[r.MISID] == nil {
-			continue // left before ever having an account
-		}
 		if r.Deleted {
-			recs = append(recs, r) // a deletion row may carry nothing but the id
+			if a != nil { // else they left before ever having an account
+				recs = append(recs, r) // a deletion row may carry nothing but the id
+			}
 			continue
 		}
 		if r.Role == "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"time"
 
 	"keystage.dev/keystage/directory"
 )
@@ -168,4 +169,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// holdPurged marks the usernames of accounts purged since since as held:
+// read once, as a query per candidate would cost minutes at the start of a
+// year.
+func (st *state) holdPurged(ctx context.Context, r directory.Reader, since time.Time) error {
+	purged, err := r.PurgedUsernames(ctx, since)
+	if err != nil {
+		return err
+	}
+	for _, n := range purged {
+		st.names[n] = true
+	}
+	return nil
 }
