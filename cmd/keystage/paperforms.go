@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"keystage.dev/keystage/directory"
 )
 
 // paperRow is one line of a CSV of paper AUP forms.
@@ -90,7 +92,7 @@ func parsePaperForms(r io.Reader, loc *time.Location) ([]paperRow, error) {
 		case row.Witness == "":
 			row.Problem = "no witness"
 		default:
-			t, err := time.ParseInLocation("2006-01-02", fd, loc)
+			t, err := time.ParseInLocation(directory.DateLayout, fd, loc)
 			if err != nil {
 				row.Problem = fmt.Sprintf("form_date %q: want YYYY-MM-DD", fd)
 			}
