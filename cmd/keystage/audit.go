@@ -52,34 +52,48 @@ func (e *env) signer(create bool) (*audit.Signer, error) {
 	return audit.NewSigner(key), nil
 }
 
+// Exit statuses of audit verify, beside 0 (intact, checkpoints checked)
+// and 1 (tampered, or an error that stopped the check).
+const exitUnchecked exitStatus = 3 // the chain is intact but no signed checkpoint could be checked
+
 // trustedKeys are the public keys verify accepts: those named on the
-// command line, else the signing key's and audit.public_keys.
-func (e *env) trustedKeys(files []string) (audit.Keys, error) {
+// command line, else the signing key's and audit.public_keys. When none
+// is named and the signing key does not exist (a store that was never
+// served), keys is empty and missing says where the key was looked for:
+// the chain can still be verified, its checkpoints cannot.
+func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err error) {
 	cfg, err := e.config()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var pubs []ed25519.PublicKey
 	if len(files) == 0 {
 		s, err := e.signer(false)
-		if err != nil {
-			return nil, fmt.Errorf("%w; or give the public key with --public-key FILE", err)
+		switch {
+		case err == nil:
+			pubs = append(pubs, s.Public())
+		case errors.Is(err, fs.ErrNotExist):
+			missing = cfg.SigningKeyFile()
+		default:
+			return nil, "", fmt.Errorf("%w; or give the public key with --public-key FILE", err)
 		}
-		pubs = append(pubs, s.Public())
 		files = cfg.Audit.PublicKeys
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("public key: %w", err)
+			return nil, "", fmt.Errorf("public key: %w", err)
 		}
 		pub, err := audit.ParsePublicKey(data)
 		if err != nil {
-			return nil, fmt.Errorf("public key %s: %w", f, err)
+			return nil, "", fmt.Errorf("public key %s: %w", f, err)
 		}
 		pubs = append(pubs, pub)
 	}
-	return audit.NewKeys(pubs...), nil
+	if len(pubs) > 0 {
+		missing = ""
+	}
+	return audit.NewKeys(pubs...), missing, nil
 }
 
 func auditVerify(e *env, args []string) error {
@@ -89,7 +103,7 @@ func auditVerify(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	keys, err := e.trustedKeys(keyFiles)
+	keys, missing, err := e.trustedKeys(keyFiles)
 	if err != nil {
 		return err
 	}
@@ -98,7 +112,20 @@ func auditVerify(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	rep, err := directory.VerifyTrail(e.ctx, s, keys)
+	checkpoints := directory.Checkpoints(e.ctx, s)
+	var unchecked int64
+	if missing != "" {
+		// No key to check them with: walk the chain alone, and count the
+		// checkpoints that could not be checked.
+		for _, err := range checkpoints {
+			if err != nil {
+				return err
+			}
+			unchecked++
+		}
+		checkpoints = func(func(audit.Checkpoint, error) bool) {}
+	}
+	rep, err := audit.VerifyTrail(keys, directory.Events(e.ctx, s, 0), checkpoints)
 	if err != nil {
 		var ce *audit.ChainError
 		if errors.As(err, &ce) {
@@ -115,6 +142,26 @@ func auditVerify(e *env, args []string) error {
 		}
 		return err
 	}
+	if rep.Events == 0 {
+		fmt.Fprintln(e.stdout, "the audit trail is empty: nothing to verify")
+		return nil
+	}
+	if rep.Checkpoints == 0 {
+		fmt.Fprintf(e.stdout, "audit chain intact: %d events; head %d %s\n", rep.Events, rep.HeadSeq, rep.HeadHash)
+		fmt.Fprintf(e.stdout, "NO CHECKPOINT CHECKED: ")
+		switch {
+		case missing != "" && unchecked > 0:
+			fmt.Fprintf(e.stdout, "there is no signing key at %s, so the %d signed checkpoints in the database could not be checked. "+
+				"Give the public key kept away from the database: keystage audit verify --public-key FILE\n", missing, unchecked)
+		case missing != "":
+			fmt.Fprintf(e.stdout, "there is no signing key at %s and no checkpoint was ever signed (keystage serve was never run on this store). "+
+				"The chain alone cannot show a rewrite by someone with the database: create the key and sign the head with "+
+				"keystage audit checkpoint --create-key, and keep keystage audit key's output away from the database\n", missing)
+		default:
+			fmt.Fprintf(e.stdout, "no checkpoint has been signed yet: keystage serve signs one within audit.checkpoint_interval, or run keystage audit checkpoint\n")
+		}
+		return exitUnchecked
+	}
 	fmt.Fprintf(e.stdout, "audit trail intact: %d events, %d signed checkpoints; head %d %s\n", rep.Events, rep.Checkpoints, rep.HeadSeq, rep.HeadHash)
 	if rep.HeadSeq > rep.CoveredSeq {
 		fmt.Fprintf(e.stdout, "events %d to %d are chained but not yet under a signed checkpoint: keystage serve signs them within audit.checkpoint_interval, or run keystage audit checkpoint\n",
@@ -124,13 +171,27 @@ func auditVerify(e *env, args []string) error {
 }
 
 func auditCheckpoint(e *env, args []string) error {
-	fs := e.newFlags("audit checkpoint", "")
-	if _, err := parse(fs, args); err != nil {
+	flags := e.newFlags("audit checkpoint", "[--create-key]")
+	create := flags.Bool("create-key", false, "create the signing key when there is none (a store that keystage serve has never run on)")
+	if _, err := parse(flags, args); err != nil {
 		return err
 	}
-	signer, err := e.signer(true)
+	cfg, err := e.config()
 	if err != nil {
 		return err
+	}
+	_, statErr := os.Stat(cfg.SigningKeyFile())
+	if errors.Is(statErr, fs.ErrNotExist) && !*create {
+		return fmt.Errorf("there is no audit signing key at %s: keystage serve creates it on first start; "+
+			"to create it now, run keystage audit checkpoint --create-key (or set audit.signing_key_file to the key you have)", cfg.SigningKeyFile())
+	}
+	signer, err := e.signer(*create)
+	if err != nil {
+		return err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		fmt.Fprintf(e.stdout, "created the audit signing key %s (mode 600): back it up apart from the database, "+
+			"and keep the output of keystage audit key where the database's administrators cannot change it\n", cfg.SigningKeyFile())
 	}
 	s, err := e.openStore(false)
 	if err != nil {

@@ -27,7 +27,7 @@ func TestAuditAndRegisterCommands(t *testing.T) {
 		}
 		return out + errOut
 	}
-	if out := run(0, "audit", "verify"); !strings.Contains(out, "audit trail intact") || !strings.Contains(out, "not yet under a signed checkpoint") {
+	if out := run(3, "audit", "verify"); !strings.Contains(out, "audit chain intact") || !strings.Contains(out, "NO CHECKPOINT CHECKED: no checkpoint has been signed yet") {
 		t.Errorf("verify before a checkpoint: %s", out)
 	}
 	if out := run(0, "audit", "checkpoint"); !strings.Contains(out, "checkpoint signed at event") {
@@ -111,6 +111,67 @@ func TestAuditAndRegisterCommands(t *testing.T) {
 	db.Close()
 	if out := run(1, "audit", "verify"); !strings.Contains(out, "TAMPERED: audit chain broken at event 5: event altered") {
 		t.Errorf("verify after tampering: %s", out)
+	}
+}
+
+// A store that keystage serve never ran on has no signing key. verify
+// still walks the chain and says that no checkpoint could be checked, with
+// an exit status of its own; checkpoint does not make a key unasked.
+func TestAuditVerifyWithoutSigningKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := keystage(t, "", append([]string{"--data", dir}, args...)...)
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, errOut)
+		}
+		return out + errOut
+	}
+	key := filepath.Join(dir, "audit-signing.key")
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	out := run(3, "audit", "verify")
+	if !strings.Contains(out, "audit chain intact: ") || !strings.Contains(out, "NO CHECKPOINT CHECKED: there is no signing key at "+key) ||
+		!strings.Contains(out, "keystage audit checkpoint --create-key") || strings.Contains(out, "TAMPERED") {
+		t.Errorf("verify without a key: %s", out)
+	}
+	if out := run(1, "audit", "checkpoint"); !strings.Contains(out, "no audit signing key at "+key) || !strings.Contains(out, "--create-key") {
+		t.Errorf("checkpoint without a key: %s", out)
+	}
+	if _, err := os.Stat(key); !os.IsNotExist(err) {
+		t.Fatalf("checkpoint made a signing key unasked: %v", err)
+	}
+	if out := run(0, "audit", "checkpoint", "--create-key"); !strings.Contains(out, "created the audit signing key "+key) || !strings.Contains(out, "checkpoint signed at event") {
+		t.Errorf("checkpoint --create-key: %s", out)
+	}
+	if st, err := os.Stat(key); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("signing key: %v %v", st, err)
+	}
+	if out := run(0, "audit", "verify"); !strings.Contains(out, "audit trail intact") {
+		t.Errorf("verify with the new key: %s", out)
+	}
+	// The key lost again: the checkpoint in the database cannot be checked.
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(3, "audit", "verify"); !strings.Contains(out, "the 1 signed checkpoints in the database could not be checked") {
+		t.Errorf("verify with a checkpoint and no key: %s", out)
+	}
+	// Without a key, tampering is still found in the chain.
+	db, err := sqlstore.OpenRaw(t.Context(), filepath.Join(dir, "keystage.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE audit_events SET actor = 'mallory' WHERE seq = 7"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if out := run(1, "audit", "verify"); !strings.Contains(out, "TAMPERED: audit chain broken at event 7: event altered") {
+		t.Errorf("verify after tampering, without a key: %s", out)
 	}
 }
 

@@ -113,6 +113,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		err := c.run(e, rest)
 		var ue usageError
+		var st exitStatus
 		switch {
 		case err == nil:
 			return 0
@@ -123,6 +124,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		case errors.Is(err, errSilent):
 			return 1
+		case errors.As(err, &st):
+			return int(st)
 		}
 		fmt.Fprintf(stderr, "keystage %s: %s\n", name, err)
 		return 1
@@ -134,6 +137,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // errSilent is returned by a command that has already said why it failed.
 var errSilent = errors.New("failed")
+
+// exitStatus is returned by a command that has already said what it found
+// and exits with a status of its own (audit verify's 3: the chain is
+// intact but no signed checkpoint could be checked).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: keystage [--config FILE] [--data DIR] COMMAND [ARGS]")
