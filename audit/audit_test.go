@@ -451,3 +451,13 @@ func FuzzParseKeys(f *testing.F) {
 		}
 	})
 }
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{"MISID": "mis_id", "NASName": "nas_name", "CreatedAt": "created_at",
+		"UIDNumber": "uid_number", "UUID": "uuid", "KeyID": "key_id", "FramedIP": "framed_ip", "ID": "id",
+		"MustChangePassword": "must_change_password", "AccountID": "account_id", "ldap": "ldap"} {
+		if got := SnakeCase(in); got != want {
+			t.Errorf("SnakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

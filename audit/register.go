@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,22 +196,7 @@ func (j *jsonRegister) Write(r RegisterRow) error {
 		j.w.WriteString(",\n")
 	}
 	j.n++
-	j.w.WriteByte('{')
-	for i, col := range columns {
-		if i > 0 {
-			j.w.WriteByte(',')
-		}
-		k, _ := json.Marshal(col.key)
-		j.w.Write(k)
-		j.w.WriteByte(':')
-		if col.key == "passkeys" {
-			j.w.WriteString(strconv.Itoa(r.Passkeys))
-			continue
-		}
-		v, _ := json.Marshal(col.get(&r, j.f))
-		j.w.Write(v)
-	}
-	j.w.WriteByte('}')
+	writeRowJSON(j.w, &r, j.f)
 	if !j.array {
 		j.w.WriteByte('\n')
 	}

@@ -17,12 +17,12 @@ import (
 type heldCredential struct {
 	ID        int64
 	Kind      CredentialKind
-	Name      string `json:",omitempty"`
-	KeyID     string `json:",omitempty"`
+	Name      string
+	KeyID     string
 	CreatedAt time.Time
-	ExpiresAt time.Time `json:",omitzero"`
-	RevokedAt time.Time `json:",omitzero"`
-	LastUsed  time.Time `json:",omitzero"`
+	ExpiresAt time.Time
+	RevokedAt time.Time
+	LastUsed  time.Time
 }
 
 // PersonRecord writes, as one JSON object, everything held about the
@@ -31,7 +31,13 @@ type heldCredential struct {
 // suspensions, network sessions, last use and every audit event about
 // them. The events are streamed, however many there are. A person whose
 // account has been purged is still found through the audit trail.
-func (d *Directory) PersonRecord(ctx context.Context, username string, w io.Writer) error {
+//
+// The record has the register's schema (see audit.RecordValue): its
+// "register" is the person's row exactly as the register export writes
+// it, and every other key is snake_case with dates in loc (nil: UTC) and
+// "" when unset. The audit events keep the trail export's form, which
+// carries the hash chain.
+func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time.Location, w io.Writer) error {
 	s := d.Store
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -58,7 +64,7 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, w io.Writ
 		return err
 	}
 	bw.WriteString(",")
-	if err := field("exported_at", d.Now().UTC()); err != nil {
+	if err := field("exported_at", audit.RecordValue(d.Now(), loc)); err != nil {
 		return err
 	}
 	if held {
@@ -103,13 +109,33 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, w io.Writ
 		if err != nil {
 			return err
 		}
+		var register any // an application's account is not in the register
+		if a.Role != RoleService {
+			docs, err := s.AUPDocuments(ctx)
+			if err != nil {
+				return err
+			}
+			byID := map[int64]AUPDocument{}
+			for _, doc := range docs {
+				byID[doc.ID] = doc
+			}
+			row, err := d.currentRow(ctx, a, byID, d.Now())
+			if err != nil {
+				return err
+			}
+			register = audit.RegisterRowJSON(row, loc)
+		}
+		bw.WriteString(",")
+		if err := field("register", register); err != nil {
+			return err
+		}
 		for _, f := range []struct {
 			name string
 			v    any
 		}{{"account", a}, {"groups", groups}, {"credentials", creds}, {"signatures", sigs}, {"consents", consents},
 			{"suspensions", susp}, {"sessions", sessions}, {"last_use", uses}} {
 			bw.WriteString(",")
-			if err := field(f.name, f.v); err != nil {
+			if err := field(f.name, audit.RecordValue(f.v, loc)); err != nil {
 				return err
 			}
 		}

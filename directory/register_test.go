@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -261,38 +262,68 @@ func TestPersonRecord(t *testing.T) {
 			return tx.AddSuspension(ctx, &directory.Suspension{AccountID: a.ID, From: day(2026, 10, 7), Reason: "test"})
 		})
 	var buf strings.Builder
-	if err := f.d.PersonRecord(ctx, "26zoe", &buf); err != nil {
+	if err := f.d.PersonRecord(ctx, "26zoe", time.UTC, &buf); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
-		Username    string
-		Account     directory.Account
-		Credentials []map[string]any
-		Suspensions []directory.Suspension
+		Username    string           `json:"username"`
+		Register    map[string]any   `json:"register"`
+		Account     map[string]any   `json:"account"`
+		Credentials []map[string]any `json:"credentials"`
+		Suspensions []map[string]any `json:"suspensions"`
 		AuditEvents []map[string]any `json:"audit_events"`
 	}
 	if err := json.Unmarshal([]byte(buf.String()), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, buf.String())
 	}
-	if got.Account.GivenName != "Zoë" || len(got.Credentials) != 2 || len(got.Suspensions) != 1 || len(got.AuditEvents) != 3 {
+	if got.Account["given_name"] != "Zoë" || len(got.Credentials) != 2 || len(got.Suspensions) != 1 || len(got.AuditEvents) != 3 {
 		t.Errorf("record: %+v", got)
 	}
 	if strings.Contains(buf.String(), secret) || strings.Contains(buf.String(), "$argon2id") || strings.Contains(buf.String(), "Secret") {
 		t.Error("the record holds a secret")
+	}
+	// One schema with the register export: snake_case keys, dates in the
+	// school's form, blank when unset.
+	for _, bad := range []string{`"MISID"`, `"GivenName"`, `"CreatedAt"`, "0001-01-01", `"ID"`} {
+		if strings.Contains(buf.String(), bad) {
+			t.Errorf("the record has %s, not the register's schema:\n%s", bad, buf.String())
+		}
+	}
+	if got.Account["mis_id"] != "" || got.Account["leave_date"] != "" || got.Suspensions[0]["until"] != "" ||
+		got.Suspensions[0]["from"] != day(2026, 10, 7).UTC().Format("2006-01-02 15:04") || got.Credentials[0]["created_at"] == "" {
+		t.Errorf("dates and blanks: account %v suspension %v", got.Account, got.Suspensions[0])
+	}
+	var reg strings.Builder
+	rw, _ := audit.NewRegisterWriter(&reg, audit.FormatJSON, time.UTC)
+	if err := f.d.Register(ctx, time.Time{}, func(r audit.RegisterRow) error {
+		if r.Username == "26zoe" {
+			return rw.Write(r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rw.Close()
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(reg.String()), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("register: %v %s", err, reg.String())
+	}
+	if !reflect.DeepEqual(rows[0], got.Register) {
+		t.Errorf("the record's register row is not the register export's:\n%v\n%v", got.Register, rows[0])
 	}
 
 	// Purged: the trail still answers.
 	f.act(t, day(2026, 11, 1), directory.ActionAccountPurge, "account:26zoe", a.Snapshot(), nil,
 		func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
 	buf.Reset()
-	if err := f.d.PersonRecord(ctx, "26zoe", &buf); err != nil {
+	if err := f.d.PersonRecord(ctx, "26zoe", time.UTC, &buf); err != nil {
 		t.Fatal(err)
 	}
 	got.AuditEvents = nil
 	if err := json.Unmarshal([]byte(buf.String()), &got); err != nil || len(got.AuditEvents) != 4 || !strings.Contains(buf.String(), "purged") {
 		t.Errorf("purged record: %v\n%s", err, buf.String())
 	}
-	if err := f.d.PersonRecord(ctx, "nobody", &buf); !errors.Is(err, directory.ErrNotFound) {
+	if err := f.d.PersonRecord(ctx, "nobody", time.UTC, &buf); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("nobody: %v", err)
 	}
 }

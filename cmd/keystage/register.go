@@ -84,11 +84,15 @@ func registerPerson(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want: register person NAME (the username)")
 	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
 	s, err := e.openStore(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	d := e.directory(s)
-	return e.writeOutput(*out, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], w) })
+	return e.writeOutput(*out, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], cfg.Location(), w) })
 }
