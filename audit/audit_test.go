@@ -284,7 +284,12 @@ func TestRegisterFormats(t *testing.T) {
 			var rows [][]string
 			switch format {
 			case FormatCSV:
-				rows, err = csv.NewReader(&buf).ReadAll()
+				// Excel reads a CSV without a byte order mark as the
+				// Windows code page: "Zoë" would show as "ZoÃ«".
+				if !bytes.HasPrefix(buf.Bytes(), []byte{0xEF, 0xBB, 0xBF}) {
+					t.Errorf("the CSV does not start with a UTF-8 byte order mark: %q", buf.Bytes()[:min(buf.Len(), 8)])
+				}
+				rows, err = csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte(UTF8BOM)))).ReadAll()
 			case FormatJSON:
 				var objs []map[string]any
 				err = json.Unmarshal(buf.Bytes(), &objs)

@@ -21,6 +21,10 @@ type RegisterRow struct {
 	MISID         string
 	Username      string
 	State         string // active, disabled or purged
+	// Access is "yes" when the gate would let the person sign in at the
+	// register's date (lockouts aside), "no" when it would not, and ""
+	// when that is not known (a register rebuilt as of a past date).
+	Access        string
 	AccessGranted time.Time
 	AUPAudience   string
 	AUPVersion    string
@@ -82,6 +86,7 @@ var columns = []column{
 	{"MIS id", "mis_id", func(r *RegisterRow, _ fmtr) string { return r.MISID }},
 	{"Username", "username", func(r *RegisterRow, _ fmtr) string { return r.Username }},
 	{"State", "state", func(r *RegisterRow, _ fmtr) string { return r.State }},
+	{"Access now", "access_now", func(r *RegisterRow, _ fmtr) string { return r.Access }},
 	{"Access granted", "access_granted", func(r *RegisterRow, f fmtr) string { return f.date(r.AccessGranted) }},
 	{"AUP audience", "aup_audience", func(r *RegisterRow, _ fmtr) string { return r.AUPAudience }},
 	{"AUP version", "aup_version", func(r *RegisterRow, _ fmtr) string { return r.AUPVersion }},
@@ -149,7 +154,14 @@ type csvRegister struct {
 	rec []string
 }
 
+// UTF8BOM starts every CSV file Keystage writes: without it Excel reads a
+// CSV as the Windows code page and shows "Thị Lan" as "Thá»‹ Lan".
+const UTF8BOM = "\ufeff"
+
 func newCSVRegister(w io.Writer, f fmtr) (*csvRegister, error) {
+	if _, err := io.WriteString(w, UTF8BOM); err != nil {
+		return nil, err
+	}
 	c := &csvRegister{w: csv.NewWriter(w), f: f, rec: make([]string, len(columns))}
 	if err := c.w.Write(RegisterHeader()); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,7 @@ print(json.dumps({"title": ws.title, "rows": [["" if v is None else v for v in r
 		}
 	}
 	row := got.Rows[1]
-	if row[0] != "Zoë <O'Connor> & co" || row[5] != "26zoconnor" || row[7] != "2026-09-03" {
+	if row[0] != "Zoë <O'Connor> & co" || row[5] != "26zoconnor" || row[slices.Index(RegisterHeader(), "Access granted")] != "2026-09-03" {
 		t.Errorf("row: %v", row)
 	}
 	for i, c := range columns {

@@ -127,6 +127,17 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 			row.SuspendedFrom, row.SuspendedUntil, row.SuspensionRef = x.From, x.Until, x.IncidentRef
 		}
 	}
+	// Access now: the gate's own answer for a sign-in (LDAP) at this
+	// instant, from the facts already read; a lockout lasts minutes and
+	// is left out.
+	all := make([]AUPDocument, 0, len(docs))
+	for _, doc := range docs {
+		all = append(all, doc)
+	}
+	row.Access = "no"
+	if d.Gate.Policy.Decide(Facts{Account: a, Suspensions: susp, Signatures: sigs, Consents: consents, Documents: all}, ServiceLDAP, now).Allow {
+		row.Access = "yes"
+	}
 	return row, nil
 }
 

@@ -353,3 +353,23 @@ func TestExportEventsBetween(t *testing.T) {
 		t.Errorf("exported %d: %v", n, seqs)
 	}
 }
+
+// TestRegisterAccessNow: the register says whether each person can sign
+// in at its date, as the gate decides it.
+func TestRegisterAccessNow(t *testing.T) {
+	f := newFixture(t)
+	f.account(t, directory.Account{Username: "cclark", Role: directory.RoleStaff, GivenName: "Chloë"}, "Lantern-Otter-93")
+	b := f.account(t, directory.Account{Username: "26lan", Role: directory.RolePupil, GivenName: "Thị Lan", YearGroup: "7"}, "Lantern-Otter-94")
+	f.act(t, day(2026, 10, 7), "suspension.add", "account:26lan", nil, map[string]any{"reason": "test"},
+		func(ctx context.Context, tx directory.Tx) error {
+			return tx.AddSuspension(ctx, &directory.Suspension{AccountID: b.ID, From: day(2026, 10, 7), Reason: "test"})
+		})
+	f.now = day(2026, 10, 8)
+	now := f.register(t, time.Time{})
+	if now["cclark"].Access != "yes" || now["26lan"].Access != "no" {
+		t.Errorf("access now: cclark %q, 26lan (suspended) %q", now["cclark"].Access, now["26lan"].Access)
+	}
+	if past := f.register(t, day(2026, 10, 6)); past["cclark"].Access != "" {
+		t.Errorf("a register as of a past date cannot know access: %q", past["cclark"].Access)
+	}
+}

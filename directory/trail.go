@@ -121,7 +121,28 @@ const ClockSkew = time.Hour
 // ExportEvents writes the events whose time is in [since, until) as JSON
 // Lines (zero bounds are open), streaming, and returns how many it wrote.
 func ExportEvents(ctx context.Context, r Reader, w io.Writer, since, until time.Time) (int64, error) {
-	ew := audit.NewEventWriter(w)
+	return ExportEventsAs(ctx, r, w, audit.FormatJSONL, since, until)
+}
+
+// ExportEventsAs is ExportEvents in a format: audit.FormatJSONL (the one
+// to verify the chain from) or audit.FormatCSV (for a spreadsheet).
+func ExportEventsAs(ctx context.Context, r Reader, w io.Writer, format string, since, until time.Time) (int64, error) {
+	var (
+		ew    interface{ Write(audit.Event) error }
+		flush = func() error { return nil }
+	)
+	switch format {
+	case audit.FormatJSONL, "":
+		ew = audit.NewEventWriter(w)
+	case audit.FormatCSV:
+		cw, err := audit.NewEventCSVWriter(w)
+		if err != nil {
+			return 0, err
+		}
+		ew, flush = cw, cw.Flush
+	default:
+		return 0, fmt.Errorf("audit export: unknown format %q: use jsonl or csv", format)
+	}
 	var n int64
 	for e, err := range Events(ctx, r, 0) {
 		if err != nil {
@@ -138,5 +159,5 @@ func ExportEvents(ctx context.Context, r Reader, w io.Writer, since, until time.
 		}
 		n++
 	}
-	return n, nil
+	return n, flush()
 }

@@ -27,7 +27,10 @@ func TestAuditorDownloadsTheRealRegisterAndTrail(t *testing.T) {
 	if p.status != 200 {
 		t.Fatalf("register: %d %s", p.status, p.body)
 	}
-	rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+	if !strings.HasPrefix(p.body, audit.UTF8BOM) {
+		t.Errorf("the register CSV has no UTF-8 byte order mark, so Excel garbles accented names")
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(p.body, audit.UTF8BOM))).ReadAll()
 	if err != nil {
 		t.Fatalf("register is not CSV: %v", err)
 	}

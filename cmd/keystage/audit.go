@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -228,12 +229,22 @@ func auditKey(e *env, args []string) error {
 }
 
 func auditExport(e *env, args []string) error {
-	fs := e.newFlags("audit export", "[--since DATE] [--until DATE] [-o FILE]")
+	fs := e.newFlags("audit export", "[--since DATE] [--until DATE] [--format jsonl|csv] [-o FILE]")
 	since := fs.String("since", "", "first `date` (YYYY-MM-DD, the school's time zone) of events to write")
 	until := fs.String("until", "", "last `date` of events to write (inclusive)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
+	format := fs.String("format", "", "jsonl (to verify the chain from) or csv (for a spreadsheet); default: from the -o file's extension, else jsonl")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *format == "" {
+		*format = audit.FormatJSONL
+		if strings.EqualFold(filepath.Ext(*out), ".csv") {
+			*format = audit.FormatCSV
+		}
+	}
+	if !oneOf(*format, audit.FormatJSONL, audit.FormatCSV) {
+		return usagef("--format %q: use jsonl or csv", *format)
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -261,7 +272,7 @@ func auditExport(e *env, args []string) error {
 	var n int64
 	err = e.writeOutput(*out, func(w io.Writer) error {
 		var err error
-		n, err = directory.ExportEvents(e.ctx, s, w, from, to)
+		n, err = directory.ExportEventsAs(e.ctx, s, w, *format, from, to)
 		return err
 	})
 	if err == nil && *out != "" {

@@ -65,12 +65,32 @@ func TestAuditAndRegisterCommands(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); int64(n) != head {
 		t.Errorf("export wrote %d events of %d", n, head)
 	}
+	// The trail as CSV for a spreadsheet: a byte order mark for Excel, the
+	// JSON Lines keys as the header, one row an event.
+	eventsCSV := filepath.Join(t.TempDir(), "events.csv")
+	run(0, "audit", "export", "-o", eventsCSV)
+	b, _ = os.ReadFile(eventsCSV)
+	if !strings.HasPrefix(string(b), "\ufeffseq,time,actor,action,target,before,after,prev_hash,hash\n") {
+		t.Errorf("trail CSV starts %q", b[:min(len(b), 80)])
+	}
+	if trail, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\ufeff"))).ReadAll(); err != nil || int64(len(trail)) != head+1 {
+		t.Errorf("trail CSV: %d rows for %d events: %v", len(trail), head, err)
+	} else if trail[1][0] != "1" || len(trail[1][8]) != 64 {
+		t.Errorf("trail CSV first event: %q", trail[1])
+	}
+	if out := run(0, "audit", "export", "--format", "csv", "--until", "2000-01-02"); out != "\ufeffseq,time,actor,action,target,before,after,prev_hash,hash\n" {
+		t.Errorf("trail CSV of no events: %q", out)
+	}
+	run(2, "audit", "export", "--format", "xml")
 	if out := run(0, "audit", "export", "--since", "2000-01-01", "--until", "2000-01-02"); out != "" {
 		t.Errorf("export of a day without events: %q", out)
 	}
 
 	out := run(0, "register", "export")
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if !strings.HasPrefix(out, "\ufeffName,") {
+		t.Errorf("register CSV has no UTF-8 byte order mark for Excel: %q", out[:min(len(out), 20)])
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff"))).ReadAll()
 	if err != nil || len(rows) != accounts+1 {
 		t.Fatalf("register: %d rows for %d accounts: %v", len(rows), accounts, err)
 	}

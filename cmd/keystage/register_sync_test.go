@@ -15,7 +15,7 @@ func registerRows(t *testing.T, conf string, args ...string) map[string]map[stri
 	if code != 0 {
 		t.Fatalf("register export %v: %d %s", args, code, errOut)
 	}
-	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff"))).ReadAll()
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("register export %v: %v\n%s", args, err, out)
 	}
