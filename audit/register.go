@@ -14,13 +14,13 @@ import (
 // all staff and pupils who are granted access to the school's electronic
 // communications". Zero times are left blank.
 type RegisterRow struct {
-	Name          string
-	Role          string
-	YearGroup     string
-	RegGroup      string
-	MISID         string
-	Username      string
-	State         string // active, disabled or purged
+	Name      string
+	Role      string
+	YearGroup string
+	RegGroup  string
+	MISID     string
+	Username  string
+	State     string // active, disabled or purged
 	// Access is "yes" when the gate would let the person sign in at the
 	// register's date (lockouts aside), "no" when it would not, and ""
 	// when that is not known (a register rebuilt as of a past date).
