@@ -49,7 +49,7 @@ func (s *Server) accounting(ctx context.Context, c *client, src netip.AddrPort, 
 }
 
 func (s *Server) recordSession(ctx context.Context, c *client, nasAddr string, p *layeh.Packet, status rfc2866.AcctStatusType, at time.Time) error {
-	_, username := splitUser(rfc2865.UserName_GetString(p))
+	_, username := s.splitUser(rfc2865.UserName_GetString(p))
 	x := directory.Session{
 		Username:       username,
 		NASName:        c.name,

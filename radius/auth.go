@@ -22,13 +22,25 @@ import (
 const msgBadCredentials = "Wrong username or Wi-Fi password (your Wi-Fi password is not your login password: see the portal)."
 
 // splitUser takes the DOMAIN\ prefix that Windows supplicants add off a
-// User-Name. sent is the name as the peer hashed it for MS-CHAPv2; lookup
-// is the name to find the account by.
-func splitUser(raw string) (sent, lookup string) {
+// User-Name, and an @realm suffix when the realm is one of Config.Realms
+// (a device that sends tpatel@school.example). sent is the name as the
+// peer hashed it for MS-CHAPv2, realm and all; lookup is the name to find
+// the account by. A name with a realm that is not configured keeps it,
+// and so matches no account.
+func (s *Server) splitUser(raw string) (sent, lookup string) {
 	if i := strings.LastIndexByte(raw, '\\'); i >= 0 {
 		raw = raw[i+1:]
 	}
-	return raw, strings.ToLower(strings.TrimSpace(raw))
+	lookup = strings.ToLower(strings.TrimSpace(raw))
+	if at := strings.LastIndexByte(lookup, '@'); at >= 0 {
+		for _, realm := range s.cfg.Realms {
+			if strings.EqualFold(lookup[at+1:], realm) {
+				lookup = lookup[:at]
+				break
+			}
+		}
+	}
+	return raw, lookup
 }
 
 // method is how an Access-Request proves the credential.
@@ -56,16 +68,17 @@ func (v *verdict) set(result string, reason directory.Reason) { v.result, v.reas
 
 // access answers an Access-Request; nil drops it (the store failed, and
 // the NAS will retry).
-func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *layeh.Packet) *layeh.Packet {
+func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *layeh.Packet) (resp *layeh.Packet) {
 	began := time.Now()
 	v := &verdict{op: methodNames[methodNone], result: directory.ResultInvalid}
 	defer func() { s.d.ObserveSince(began, directory.ServiceWiFi, v.op, v.result, v.reason) }()
+	defer func() { addMSCHAPError(p, resp, v) }()
 	if _, ok := p.Attributes.Lookup(rfc2869.EAPMessage_Type); ok {
 		v.op = "eap"
 		return s.accessEAP(ctx, c, p, v)
 	}
 	now := s.d.Now()
-	sent, username := splitUser(rfc2865.UserName_GetString(p))
+	sent, username := s.splitUser(rfc2865.UserName_GetString(p))
 	device := callingStation(p)
 
 	m := methodNone
@@ -88,11 +101,13 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 	}
 	v.op = methodNames[m]
 	if m == methodNone || directory.ValidUsername(username) != nil {
+		s.logReject(ctx, src, c, m, username, device, noCredentialReason(m, p, username))
 		return s.reject(p, msgBadCredentials)
 	}
 	if device != "" {
 		if until := s.locks.until(device, now); !until.IsZero() {
 			v.set(directory.ResultRefused, directory.ReasonLockedOut)
+			s.logReject(ctx, src, c, m, username, device, "device locked out after too many failures")
 			return s.reject(p, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc()))
 		}
 	}
@@ -100,6 +115,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 	if errors.Is(err, errUnknown) {
 		s.fail(ctx, nil, "", device, now)
 		v.set(directory.ResultBadCredentials, directory.ReasonNone)
+		s.logReject(ctx, src, c, m, username, device, "no such user")
 		return s.reject(p, msgBadCredentials)
 	}
 	if err != nil {
@@ -111,6 +127,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 	if !s.verify(m, p, e, msch, msch1) {
 		s.fail(ctx, e, username, device, now)
 		v.set(directory.ResultBadCredentials, directory.ReasonNone)
+		s.logReject(ctx, src, c, m, username, device, wrongCredentialReason(e))
 		return s.reject(p, msgBadCredentials)
 	}
 	resp, ok := s.decide(p, e, now, v)
@@ -127,6 +144,15 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHash))
 		microsoft.MSMPPERecvKey_Add(resp, recv)
 		microsoft.MSMPPESendKey_Add(resp, send)
+		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
+		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
+	}
+	if m == methodMSCHAPv1 {
+		if err := microsoft.MSCHAPMPPEKeys_Add(resp, mschapv1Keys(e.ntHash)); err != nil {
+			s.count.internal.Add(1)
+			v.set(directory.ResultError, directory.ReasonNone)
+			return nil
+		}
 		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
 		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
 	}
@@ -289,7 +315,7 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 		return r
 	case EAPAccept:
 		now := s.d.Now()
-		_, username := splitUser(res.Username)
+		_, username := s.splitUser(res.Username)
 		e, err := s.load(ctx, username, now)
 		if err != nil || len(res.MSK) < 64 {
 			s.log.Error("radius: EAP accept without a usable account or key", "user", username, "err", err)

@@ -71,7 +71,7 @@ var ErrUnknownUser = errors.New("radius: unknown user")
 // password when it has no credential in force (the method then fails, and
 // Failed is told).
 func (s *Server) EAPSecret(ctx context.Context, username string) (password string, ntHash []byte, err error) {
-	_, name := splitUser(username)
+	_, name := s.splitUser(username)
 	e, err := s.load(ctx, name, s.d.Now())
 	if errors.Is(err, errUnknown) {
 		return "", nil, ErrUnknownUser
@@ -85,7 +85,7 @@ func (s *Server) EAPSecret(ctx context.Context, username string) (password strin
 // EAPAuthorize asks the gate about an inner identity whose credential
 // checked out. A refusal's message says why, for the person.
 func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
-	_, name := splitUser(username)
+	_, name := s.splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
 	if err != nil {
@@ -111,7 +111,7 @@ func (r *eapRefusal) Unwrap() error { return r.err }
 
 // EAPFailed counts a wrong inner credential towards the lockout.
 func (s *Server) EAPFailed(ctx context.Context, username string) {
-	_, name := splitUser(username)
+	_, name := s.splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
 	if err != nil {

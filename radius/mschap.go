@@ -1,14 +1,20 @@
 package radius
 
 import (
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 
+	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2759"
 	"layeh.com/radius/rfc3079"
+	"layeh.com/radius/vendors/microsoft"
+
+	"keystage.dev/keystage/directory"
 )
 
 // MS-CHAPv2 from the NT hash, with the rfc2759 and rfc3079 building blocks:
@@ -94,9 +100,9 @@ func (m mschapv2) mppeKeys(hash []byte) (send, recv []byte, err error) {
 }
 
 // mschapv1 is an MS-CHAP (version 1) exchange, which radtest -t mschap and
-// some old NASes send (RFC 2433, RFC 2548 2.1.3): an 8-byte challenge and
-// a 24-byte NT-Response. No MPPE keys are sent for it: Wi-Fi uses
-// MS-CHAPv2 inside PEAP.
+// some old NASes and VPN concentrators send (RFC 2433, RFC 2548 2.1.3): an
+// 8-byte challenge and a 24-byte NT-Response. Its accept carries
+// MS-CHAP-MPPE-Keys (mschapv1Keys) for a NAS that encrypts the link.
 type mschapv1 struct {
 	challenge  []byte
 	ntResponse []byte
@@ -116,4 +122,62 @@ func (m mschapv1) verify(hash []byte) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare(rfc2759.ChallengeResponse(m.challenge, hash), m.ntResponse) == 1
+}
+
+// mschapv1Keys is the value of MS-CHAP-MPPE-Keys for an MS-CHAPv1 accept
+// (RFC 2548 2.4.1, RFC 3079 2): the LM-Key, zero because the LAN Manager
+// hash is never kept, then the NT-Key, the hash of the NT hash. Layeh
+// encrypts it with the shared secret as the RFC asks.
+func mschapv1Keys(hash []byte) []byte {
+	return append(make([]byte, 8), rfc2759.NTPasswordHash(hash)...)
+}
+
+// MS-CHAP error codes (RFC 2759 6, the Windows error numbers NASes show).
+const (
+	mschapErrRestricted = 646 // ERROR_RESTRICTED_LOGON_HOURS
+	mschapErrDisabled   = 647 // ERROR_ACCOUNT_DISABLED
+	mschapErrExpired    = 648 // ERROR_PASSWD_EXPIRED
+	mschapErrNoDialin   = 649 // ERROR_NO_DIALIN_PERMISSION
+	mschapErrAuth       = 691 // ERROR_AUTHENTICATION_FAILURE
+)
+
+// mschapErrorCode is the MS-CHAP error of a refusal.
+func mschapErrorCode(v *verdict) int {
+	switch v.reason {
+	case directory.ReasonNone:
+		return mschapErrAuth
+	case directory.ReasonDisabled, directory.ReasonLeft, directory.ReasonSuspended, directory.ReasonLockedOut:
+		return mschapErrDisabled
+	case directory.ReasonNotStarted:
+		return mschapErrRestricted
+	case directory.ReasonMustChange, directory.ReasonCredentialEnded:
+		return mschapErrExpired
+	}
+	return mschapErrNoDialin
+}
+
+// addMSCHAPError adds MS-CHAP-Error to the Access-Reject of an MS-CHAP or
+// MS-CHAPv2 request, which a NAS or VPN concentrator that speaks MS-CHAP
+// to the client passes on (RFC 2548 2.1.5): "E=691 R=0" for v1, and for
+// v2 also a new challenge, the version and the reason in words (RFC 2759
+// 6): "E=691 R=0 C=<32 hex digits> V=3 M=...". R=0: retrying with the
+// same password will not help.
+func addMSCHAPError(req, resp *layeh.Packet, v *verdict) {
+	if resp == nil || resp.Code != layeh.CodeAccessReject {
+		return
+	}
+	code := mschapErrorCode(v)
+	if r, err := microsoft.MSCHAP2Response_Lookup(req); err == nil && len(r) > 0 {
+		c := make([]byte, 16)
+		rand.Read(c)
+		msg := "Wrong username or Wi-Fi password"
+		if v.reason != directory.ReasonNone {
+			msg = "Access refused: " + string(v.reason)
+		}
+		microsoft.MSCHAPError_Add(resp, fmt.Appendf([]byte{r[0]}, "E=%d R=0 C=%s V=3 M=%s", code, strings.ToUpper(hex.EncodeToString(c)), msg))
+		return
+	}
+	if r, err := microsoft.MSCHAPResponse_Lookup(req); err == nil && len(r) > 0 {
+		microsoft.MSCHAPError_Add(resp, fmt.Appendf([]byte{r[0]}, "E=%d R=0", code))
+	}
 }

@@ -36,6 +36,10 @@ type Config struct {
 	QuarantineVLAN string
 	// ReplyMessages sends a Reply-Message saying why with each reject.
 	ReplyMessages bool
+	// Realms are the realms taken off a User-Name of the form
+	// NAME@realm (compared without regard to case); a name with any other
+	// realm matches no account.
+	Realms []string
 	// Location formats the times in Reply-Messages (nil: the gate's).
 	Location *time.Location
 	// Retention keeps accounting sessions this long after they stop
@@ -115,6 +119,8 @@ type Server struct {
 	uses    *useLog
 	locks   *addrLocks
 	count   counters
+	// refusals limits the log lines of drops and rejects per source.
+	refusals *refusalLog
 
 	auditSeq int64         // the last audit event followed
 	nudge    chan struct{} // the store told of a change: follow the trail now
@@ -152,6 +158,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
 		locks:       newAddrLocks(),
+		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
 		reloadNudge: make(chan struct{}, 1),
@@ -349,11 +356,14 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 	c := s.clients.Load().lookup(src.Addr())
 	if c == nil {
 		s.count.unknownClient.Add(1)
+		s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped",
+			"unknown client: no NAS client holds this address; add the access point with keystage nas add")
 		return nil
 	}
 	raw, p, err := parse(b, c.secret)
 	if err != nil {
 		s.count.malformed.Add(1)
+		s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", "malformed packet: "+err.Error(), "nas", c.name)
 		return nil
 	}
 	switch {
@@ -362,19 +372,25 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 		// (RFC 5997 requires it on Status-Server too).
 		if err := checkMsgAuth(raw, c.secret, true); err != nil {
 			s.countAuthErr(err)
+			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
 			return nil
 		}
 	case !auth && p.Code == layeh.CodeAccountingRequest:
 		if err := checkRequestAuthenticator(raw, c.secret); err != nil {
 			s.count.badAuth.Add(1)
+			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped",
+				"Request Authenticator wrong: the shared secret on the NAS is not the one given to keystage nas add", "nas", c.name)
 			return nil
 		}
 		if err := checkMsgAuth(raw, c.secret, false); err != nil {
 			s.countAuthErr(err)
+			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
 			return nil
 		}
 	default:
 		s.count.unexpectedCode.Add(1)
+		s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped",
+			fmt.Sprintf("packet code %d is not answered on this port", p.Code), "nas", c.name)
 		return nil
 	}
 	key := cacheKey(src, raw)

@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"keystage.dev/keystage/radius"
@@ -19,6 +20,10 @@ type RADIUSSection struct {
 	// ReplyMessages says why in a Reply-Message on each reject (and on a
 	// quarantine accept): the NAS may show it to the person.
 	ReplyMessages bool `toml:"reply_messages"`
+	// Realms are taken off a User-Name sent as NAME@realm (many devices
+	// add one). Unset: the LDAP domain (ldap.domain), which LDAP accepts
+	// the same way; [] turns realms off.
+	Realms []string `toml:"realms"`
 	// QuarantineVLAN, when set, lets an account whose only fault is an
 	// unsigned AUP or missing parental consent into this VLAN, which should
 	// reach nothing but the portal.
@@ -74,6 +79,11 @@ func (s *RADIUSSection) validate(p *problems) {
 	if s.FactsTTL.Duration < 0 || s.FactsTTL.Duration > time.Minute {
 		p.add("radius.facts_ttl %s: use 0s to 1m (the longest that what was looked up about an account is reused)", s.FactsTTL)
 	}
+	for _, r := range s.Realms {
+		if r == "" || strings.ContainsAny(r, "@\\ ") {
+			p.add("radius.realms %q: a realm is a domain such as \"school.example\", without @", r)
+		}
+	}
 	if len(s.QuarantineVLAN) > 253 {
 		p.add("radius.quarantine_vlan: at most 253 characters")
 	}
@@ -117,6 +127,9 @@ auth_address = ":1812"
 acct_address = ":1813"
 # Say why in a Reply-Message on a reject.
 reply_messages = true
+# Realms taken off a User-Name sent as NAME@realm. Left out: the LDAP
+# domain (ldap.domain); [] accepts bare names only.
+# realms = ["school.example"]
 # Accept an account whose only fault is an unsigned AUP (or missing parental
 # consent) into this VLAN, which should reach only the portal. Empty: reject.
 quarantine_vlan = ""

@@ -105,6 +105,7 @@ func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *director
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.LDAP.demo(dir) // as keystage demo does: radius.realms defaults to its domain
 	cfg.RADIUS.demo(dir)
 	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
 	s, err := e.openStore(false)
@@ -169,4 +170,33 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// A device that sends NAME@demo.keystage, the demo's LDAP domain, is
+// accepted: realms default to ldap.domain.
+func TestDemoRADIUSAcceptsTheLDAPRealm(t *testing.T) {
+	if _, err := exec.LookPath("radtest"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("radtest is not installed: CI must install freeradius-utils")
+		}
+		t.Skip("radtest is not installed (apt-get install freeradius-utils)")
+	}
+	f, _ := serveDemoRADIUS(t, nil)
+	for _, h := range f.hints {
+		w := strings.Fields(h)
+		if len(w) < 8 || w[0] != "radtest" || w[2] != "pap" || w[4] == "wrong-password" {
+			continue
+		}
+		// radtest -t pap USER CRED SERVER 0 SECRET
+		out, err := exec.Command("radtest", "-t", "pap", w[3]+"@demo.keystage", w[4], w[5], w[6], w[7]).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Access-Accept") {
+			t.Errorf("%s@demo.keystage: %v\n%s", w[3], err, out)
+		}
+		out, _ = exec.Command("radtest", "-t", "pap", w[3]+"@elsewhere.example", w[4], w[5], w[6], w[7]).CombinedOutput()
+		if !strings.Contains(string(out), "Access-Reject") {
+			t.Errorf("%s@elsewhere.example:\n%s", w[3], out)
+		}
+		return
+	}
+	t.Fatalf("no radtest -t pap hint: %q", f.hints)
 }

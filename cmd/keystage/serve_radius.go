@@ -26,9 +26,13 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 		Policies:       rc.policies(),
 		QuarantineVLAN: rc.QuarantineVLAN,
 		ReplyMessages:  rc.ReplyMessages,
+		Realms:         rc.Realms,
 		Location:       cfg.Location(),
 		Retention:      time.Duration(rc.RetentionDays) * 24 * time.Hour,
 		FactsTTL:       rc.FactsTTL.Duration,
+	}
+	if rc.Realms == nil && cfg.LDAP.Domain != "" {
+		rcfg.Realms = []string{cfg.LDAP.Domain}
 	}
 	if rcfg.FactsTTL == 0 {
 		rcfg.FactsTTL = -1 // 0s in the file means no cache

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -34,6 +35,8 @@ type Options struct {
 	Store directory.Store
 	// NoServe builds the server without listening (for the fuzz target).
 	NoServe bool
+	// Log receives the server's log (nil: discarded).
+	Log *slog.Logger
 }
 
 // Server is a running RADIUS frontend.
@@ -59,7 +62,7 @@ func New(t testing.TB, opts Options) *Server {
 		st = s
 	}
 	kr := newKeyring()
-	d := directory.New(st, directory.Config{Policy: opts.Policy, Sealer: kr, Now: opts.Now})
+	d := directory.New(st, directory.Config{Policy: opts.Policy, Sealer: kr, Now: opts.Now, Log: opts.Log})
 	sealed, err := kr.Seal([]byte(Secret), []byte(directory.SealNAS))
 	if err != nil {
 		t.Fatal(err)
