@@ -79,9 +79,11 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 		return resultUnavailable, "the password could not be changed; try again"
 	}
 	if len(vs) > 0 {
+		// Each rule with its code in brackets, as keystage password check
+		// prints it, so that a technician can look the code up.
 		msgs := make([]string, len(vs))
 		for i, v := range vs {
-			msgs[i] = v.Message
+			msgs[i] = v.Message + " [" + v.Code + "]"
 		}
 		return resultConstraintViolation, "password not changed: " + strings.Join(msgs, "; ")
 	}

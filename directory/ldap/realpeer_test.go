@@ -105,6 +105,12 @@ func TestLdappasswd(t *testing.T) {
 	if !strings.Contains(stdout, "Constraint violation (19)") || !strings.Contains(stdout, "part of your username") || !strings.Contains(stdout, "too easy to guess") {
 		t.Errorf("weak password: ldappasswd printed %q; want each broken rule", stdout)
 	}
+	// Each rule with its code, as keystage password check prints it.
+	for _, code := range []string{"Take it out. [username]", "[dictionary]"} {
+		if !strings.Contains(stdout, code) {
+			t.Errorf("weak password: ldappasswd printed %q; want the rule's code %s", stdout, code)
+		}
+	}
 	run(t, srv, true, "ldappasswd", "-x", "-H", srv.URL, "-ZZ", "-D", person(ldaptest.Teacher), "-w", ldaptest.TeacherPassword, "-a", ldaptest.TeacherPassword, "-s", newPW)
 	out, _ := run(t, srv, true, "ldapwhoami", "-x", "-H", srv.LDAPSURL, "-D", ldaptest.Teacher, "-w", newPW)
 	if strings.TrimSpace(out) != "dn:"+person(ldaptest.Teacher) {

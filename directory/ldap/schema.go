@@ -51,6 +51,47 @@ var schemaAttributes = []schemaAttribute{
 	{[]string{"vendorName"}, "( 1.3.6.1.1.4 NAME 'vendorName' EQUALITY caseExactIA5Match SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE NO-USER-MODIFICATION USAGE dSAOperation )"},
 	{[]string{"attributeTypes"}, "( 2.5.21.5 NAME 'attributeTypes' EQUALITY objectIdentifierFirstComponentMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.3 USAGE directoryOperation )"},
 	{[]string{"objectClasses"}, "( 2.5.21.6 NAME 'objectClasses' EQUALITY objectIdentifierFirstComponentMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.37 USAGE directoryOperation )"},
+	{[]string{"matchingRules"}, "( 2.5.21.4 NAME 'matchingRules' EQUALITY objectIdentifierFirstComponentMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.30 USAGE directoryOperation )"},
+	{[]string{"ldapSyntaxes"}, "( 1.3.6.1.4.1.1466.101.120.16 NAME 'ldapSyntaxes' EQUALITY objectIdentifierFirstComponentMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.54 USAGE directoryOperation )"},
+}
+
+// schemaSyntaxes are the LDAP syntaxes that the attribute types and
+// matching rules above use (RFC 4517, RFC 4530 for the UUID), so that a
+// client that checks the schema finds every syntax it is pointed to.
+var schemaSyntaxes = []string{
+	"( 1.3.6.1.4.1.1466.115.121.1.3 DESC 'Attribute Type Description' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.12 DESC 'DN' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.15 DESC 'Directory String' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.24 DESC 'Generalized Time' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.26 DESC 'IA5 String' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.27 DESC 'INTEGER' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.30 DESC 'Matching Rule Description' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.37 DESC 'Object Class Description' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.38 DESC 'OID' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.54 DESC 'LDAP Syntax Description' )",
+	"( 1.3.6.1.4.1.1466.115.121.1.58 DESC 'Substring Assertion' )",
+	"( 1.3.6.1.1.16.1 DESC 'UUID' )",
+}
+
+// schemaMatchingRules are the matching rules that the attribute types
+// above name (RFC 4517, RFC 4530, and OpenLDAP's caseIgnoreIA5SubstringsMatch).
+var schemaMatchingRules = []string{
+	"( 2.5.13.0 NAME 'objectIdentifierMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
+	"( 2.5.13.1 NAME 'distinguishedNameMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+	"( 2.5.13.2 NAME 'caseIgnoreMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )",
+	"( 2.5.13.4 NAME 'caseIgnoreSubstringsMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.58 )",
+	"( 2.5.13.5 NAME 'caseExactMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )",
+	"( 2.5.13.7 NAME 'caseExactSubstringsMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.58 )",
+	"( 2.5.13.14 NAME 'integerMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+	"( 2.5.13.15 NAME 'integerOrderingMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+	"( 2.5.13.27 NAME 'generalizedTimeMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 )",
+	"( 2.5.13.28 NAME 'generalizedTimeOrderingMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 )",
+	"( 2.5.13.30 NAME 'objectIdentifierFirstComponentMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
+	"( 1.3.6.1.4.1.1466.109.114.1 NAME 'caseExactIA5Match' SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 )",
+	"( 1.3.6.1.4.1.1466.109.114.2 NAME 'caseIgnoreIA5Match' SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 )",
+	"( 1.3.6.1.4.1.4203.1.2.1 NAME 'caseIgnoreIA5SubstringsMatch' SYNTAX 1.3.6.1.4.1.1466.115.121.1.58 )",
+	"( 1.3.6.1.1.16.2 NAME 'UUIDMatch' SYNTAX 1.3.6.1.1.16.1 )",
+	"( 1.3.6.1.1.16.3 NAME 'UUIDOrderingMatch' SYNTAX 1.3.6.1.1.16.1 )",
 }
 
 // schemaObjectClasses are the object classes of the entries served.
@@ -68,13 +109,19 @@ var schemaObjectClasses = []string{
 	"( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST cn MAY ( member $ description ) )",
 	"( 0.9.2342.19200300.100.4.5 NAME 'account' SUP top STRUCTURAL MUST uid MAY ( description $ ou ) )",
 	"( 2.5.17.0 NAME 'subentry' SUP top STRUCTURAL MUST cn )",
-	"( 2.5.20.1 NAME 'subschema' AUXILIARY MAY ( attributeTypes $ objectClasses ) )",
+	"( 2.5.20.1 NAME 'subschema' AUXILIARY MAY ( objectClasses $ attributeTypes $ matchingRules ) )",
+	// ldapSyntaxes is not in subschema's MAY (RFC 4512 4.2.1): the
+	// subschema entry is an extensibleObject to hold it, as OpenLDAP's is.
+	"( 1.3.6.1.4.1.1466.101.120.111 NAME 'extensibleObject' SUP top AUXILIARY )",
 }
 
-// subschemaEntry is the entry named by subschemaSubentry.
+// subschemaEntry is the entry named by subschemaSubentry. Anyone may read
+// it, before binding too, as OpenLDAP allows by default: clients read it
+// to learn the syntaxes and matching rules before they search, and it
+// says nothing about the people in the directory.
 func subschemaEntry() *entry {
 	e := &entry{dn: subschemaDN}
-	e.add("objectClass", false, "top", "subentry", "subschema")
+	e.add("objectClass", false, "top", "subentry", "subschema", "extensibleObject")
 	e.add("cn", false, "Subschema")
 	defs := make([]string, len(schemaAttributes))
 	for i, a := range schemaAttributes {
@@ -82,6 +129,8 @@ func subschemaEntry() *entry {
 	}
 	e.add("attributeTypes", true, defs...)
 	e.add("objectClasses", true, schemaObjectClasses...)
+	e.add("matchingRules", true, schemaMatchingRules...)
+	e.add("ldapSyntaxes", true, schemaSyntaxes...)
 	e.add("entryDN", true, subschemaDN)
 	e.add("subschemaSubentry", true, subschemaDN)
 	return e

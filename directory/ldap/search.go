@@ -137,14 +137,14 @@ func (c *conn) search(ctx context.Context, m *message) {
 	case baseNorm == "":
 		done(resultSuccess, "")
 		return
-	case s.who.anonymous():
-		done(resultInsufficientAccess, "anonymous may read the root DSE only: bind first")
-		return
-	case baseNorm == "cn=subschema":
+	case baseNorm == "cn=subschema": // readable before binding: see subschemaEntry
 		if req.scope == scopeBase {
 			s.sendIf(c.s.sub)
 		}
 		done(resultSuccess, "")
+		return
+	case s.who.anonymous():
+		done(resultInsufficientAccess, "anonymous may read the root DSE and cn=Subschema only: bind first")
 		return
 	case !s.under(c.s.tree.baseRDNs):
 		done(resultNoSuchObject, "no such object: the directory holds "+c.s.tree.base)
