@@ -101,7 +101,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	// answer finds it counted.
 	reply := func(code int, diag string) {
 		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "bind", outcome, why)
-		c.reply(m.id, result(appBindResponse, code, "", diag))
+		c.reply(m.id, result(appBindResponse, code, "", diag), passwordPolicyControl(m, why)...)
 	}
 	req, err := decodeBind(m.op)
 	if err != nil {

@@ -149,7 +149,7 @@ func (s *Server) rootDSE() *entry {
 		ext = append(ext, oidStartTLS)
 	}
 	e.add("supportedExtension", false, ext...)
-	e.add("supportedControl", false, oidPagedResults)
+	e.add("supportedControl", false, oidPagedResults, oidPasswordPolicy)
 	e.add("subschemaSubentry", false, subschemaDN)
 	e.add("vendorName", false, "Keystage")
 	return e

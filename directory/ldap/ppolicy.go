@@ -1,0 +1,60 @@
+package ldapserver
+
+import (
+	ber "github.com/go-asn1-ber/asn1-ber"
+
+	"keystage.dev/keystage/directory"
+)
+
+// The password policy response control (draft-behera-ldap-password-policy,
+// what OpenLDAP's ppolicy overlay sends) is how a refused bind says
+// "account locked" in a form that PAM clients understand: SSSD and nslcd
+// send the request control with every bind and log the error they get
+// back. PAM cannot show a server's free text to the person, so this and
+// the diagnostic message are all that reach the desktop.
+const oidPasswordPolicy = "1.3.6.1.4.1.42.2.27.8.5.1"
+
+// ppolicyAccountLocked is the draft's error accountLocked (1).
+const ppolicyAccountLocked = 1
+
+// wantsPasswordPolicy reports whether a request carries the password
+// policy request control: the response control is sent only then.
+func wantsPasswordPolicy(m *message) bool {
+	for _, c := range m.controls {
+		if c.oid == oidPasswordPolicy {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordPolicyError is the draft's error for a gate refusal, and
+// whether there is one: accountLocked for an account that may not sign in
+// whatever the password (suspended, disabled, left, not started, locked
+// out). An unsigned AUP or missing consent has no error in the draft: the
+// diagnostic message says it.
+func passwordPolicyError(r directory.Reason) (int64, bool) {
+	switch r {
+	case directory.ReasonSuspended, directory.ReasonDisabled, directory.ReasonLeft,
+		directory.ReasonNotStarted, directory.ReasonLockedOut:
+		return ppolicyAccountLocked, true
+	}
+	return 0, false
+}
+
+// passwordPolicyControl is the response control for a refusal when the
+// request asked for it; nil otherwise.
+func passwordPolicyControl(m *message, r directory.Reason) []*ber.Packet {
+	code, ok := passwordPolicyError(r)
+	if !ok || !wantsPasswordPolicy(m) {
+		return nil
+	}
+	// PasswordPolicyResponseValue ::= SEQUENCE { warning [0] … OPTIONAL,
+	// error [1] ENUMERATED OPTIONAL }
+	v := ber.NewSequence("PasswordPolicyResponseValue")
+	v.AppendChild(ber.NewInteger(ber.ClassContext, ber.TypePrimitive, 1, code, "error"))
+	c := ber.NewSequence("Control")
+	c.AppendChild(octets(oidPasswordPolicy, "controlType"))
+	c.AppendChild(octets(string(v.Bytes()), "controlValue"))
+	return []*ber.Packet{c}
+}
