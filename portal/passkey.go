@@ -121,7 +121,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq
 		s.fail(w, r, rq, err)
 		return
 	}
-	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "register:" + name}); err != nil {
+	if err := s.saveData(r, rq, sessData{WebAuthn: sd, Ceremony: "register:" + name}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -137,7 +137,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 	}
 	sd := *rq.data.WebAuthn
 	// The challenge is single-use whatever happens next.
-	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
+	if err := s.saveData(r, rq, sessData{}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -243,9 +243,8 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
-	rq, err := s.current(w, r)
-	if err != nil {
-		s.fail(w, r, nil, err)
+	if !s.allowUnauthenticated(w, r) {
+		tooMany(w)
 		return
 	}
 	if until, err := s.d.Lockout.LockedUntil(r.Context(), directory.AddressKey(clientAddr(r)), s.d.Now()); err != nil {
@@ -260,7 +259,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "login"}); err != nil {
+	if err := s.beginCeremony(w, sd); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
@@ -279,13 +278,9 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if rq == nil || rq.data.Ceremony != "login" || rq.data.WebAuthn == nil {
+	sd, err := s.finishCeremony(w, r)
+	if err != nil {
 		jsonError(w, http.StatusBadRequest, "No passkey sign-in is in progress. Reload the page and try again.")
-		return
-	}
-	sd := *rq.data.WebAuthn
-	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
-		s.fail(w, r, nil, err)
 		return
 	}
 	// A source address locked out by failures anywhere (LDAP, RADIUS,
