@@ -218,6 +218,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /staff/people/{username}/lift", s.staff(s.lift, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/consent", s.staff(s.recordConsent, RoleTechnician))
+	mux.HandleFunc("POST /staff/people/{username}/passkey-enrolment", s.staff(s.issueEnrolment, RoleTechnician))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {

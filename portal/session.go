@@ -31,8 +31,11 @@ type request struct {
 type sessData struct {
 	// WebAuthn is a ceremony in progress: its challenge must come back.
 	WebAuthn *webauthn.SessionData `json:"webauthn,omitempty"`
-	// Ceremony says which: "register" or "login".
+	// Ceremony says which: "register:NAME" (a passkey being added).
 	Ceremony string `json:"ceremony,omitempty"`
+	// Enrolment is the hash of the enrolment code a passkey being added
+	// spends when it is saved.
+	Enrolment string `json:"enrolment,omitempty"`
 }
 
 func (rq *request) signedIn() bool { return rq != nil && rq.sess.AccountID != 0 }
