@@ -246,6 +246,12 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The technician's role needs a passkey, so the first one needs an
+	// enrolment code, issued here as from the server's command line.
+	code, _, err := srv.Directory.IssuePasskeyEnrolment(context.Background(), "cli:root", srv.Accounts[portaltest.Technician])
+	if err != nil {
+		t.Fatal(err)
+	}
 	var refused, added, who string
 	err = chromedp.Do(ctx,
 		signInAction(srv, portaltest.Technician),
@@ -254,6 +260,7 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/passkeys"),
 		chromedp.WaitVisible(chromedp.ID("#passkey-name")),
 		chromedp.SendKeys(chromedp.ID("#passkey-name"), "Office laptop"),
+		chromedp.SendKeys(chromedp.ID("#passkey-code"), code),
 		chromedp.Click(chromedp.CSS("#passkey-add button")),
 		chromedp.WaitVisible(chromedp.CSS(`.success`)),
 		text(chromedp.CSS(".success"), &added),
@@ -335,7 +342,12 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		t.Fatalf("sign-in with a removed passkey: %v (status %q)", err, status)
 	}
 
-	// The auditor, in a fresh browser, downloads the register.
+	// The auditor, in a fresh browser, adds a passkey with the enrolment
+	// code a technician gave them, and downloads the register.
+	acode, _, err := srv.Directory.IssuePasskeyEnrolment(context.Background(), "user:"+portaltest.Technician, srv.Accounts[portaltest.Auditor])
+	if err != nil {
+		t.Fatal(err)
+	}
 	actx := newChromium(t, srv)
 	dl := t.TempDir()
 	err = chromedp.Do(actx,
@@ -349,6 +361,7 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/passkeys"),
 		chromedp.WaitVisible(chromedp.ID("#passkey-name")),
 		chromedp.SendKeys(chromedp.ID("#passkey-name"), "Audit key"),
+		chromedp.SendKeys(chromedp.ID("#passkey-code"), acode),
 		chromedp.Click(chromedp.CSS("#passkey-add button")),
 		chromedp.WaitVisible(chromedp.CSS(`.success`)),
 		chromedp.Click(chromedp.CSS(`form.signout button`)),

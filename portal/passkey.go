@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,27 @@ func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request, rq *reques
 		return
 	}
 	s.render(w, r, http.StatusOK, "passkeys.html", rq, "Passkeys", map[string]any{
-		"Keys": u.creds, "Done": r.URL.Query().Get("done")})
+		"Keys": u.creds, "Done": r.URL.Query().Get("done"), "Enrol": s.enrolment(rq, len(u.creds))})
+}
+
+// enrolment says what adding a passkey needs beyond a recent sign-in: ""
+// for most people; for a person holding a role that must use a passkey,
+// "passkey" (a session signed in with one they have) when they have one,
+// else "code" (a one-time enrolment code that another technician, or the
+// server's command line, issued). A stolen password alone then cannot plant
+// a passkey on a powerful account.
+func (s *Server) enrolment(rq *request, passkeys int) string {
+	powerful := false
+	for _, role := range rq.roles {
+		powerful = powerful || slices.Contains(s.cfg.PasskeyRoles, role)
+	}
+	switch {
+	case !powerful || (passkeys > 0 && rq.sess.Passkey):
+		return ""
+	case passkeys > 0:
+		return "passkey"
+	}
+	return "code"
 }
 
 // recentSignIn bounds how old a session may be to add a passkey: a passkey
@@ -112,6 +133,24 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq
 		s.fail(w, r, rq, err)
 		return
 	}
+	var codeHash string
+	switch s.enrolment(rq, len(u.creds)) {
+	case "passkey":
+		jsonError(w, http.StatusForbidden, "Your role needs a passkey: sign out, then sign in with a passkey you already have to add another.")
+		return
+	case "code":
+		codeHash = directory.EnrolmentCodeHash(r.PostFormValue("code"))
+		ok, err := s.d.HasPasskeyEnrolment(ctx, rq.acct, codeHash)
+		if err != nil {
+			s.fail(w, r, rq, err)
+			return
+		}
+		if !ok {
+			s.log.Info("passkey enrolment code refused", "account", rq.acct.Username, "addr", clientAddr(r))
+			jsonError(w, http.StatusForbidden, "Your role needs an enrolment code for your first passkey, and that code is wrong, used or out of date. Ask another technician for a new one.")
+			return
+		}
+	}
 	// A discoverable credential lets the person sign in without typing a
 	// username; existing ones are excluded so a device is not added twice.
 	creation, sd, err := s.wa.BeginRegistration(u,
@@ -121,7 +160,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq
 		s.fail(w, r, rq, err)
 		return
 	}
-	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "register:" + name}); err != nil {
+	if err := s.saveData(r, rq, sessData{WebAuthn: sd, Ceremony: "register:" + name, Enrolment: codeHash}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -135,9 +174,9 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 		jsonError(w, http.StatusBadRequest, "No passkey set-up is in progress. Start again.")
 		return
 	}
-	sd := *rq.data.WebAuthn
+	sd, codeHash := *rq.data.WebAuthn, rq.data.Enrolment
 	// The challenge is single-use whatever happens next.
-	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
+	if err := s.saveData(r, rq, sessData{}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -159,12 +198,21 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 	}
 	c := directory.Credential{AccountID: rq.acct.ID, Kind: directory.CredPasskey, Name: name, Secret: string(secret), CreatedAt: s.d.Now()}
 	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if codeHash != "" {
+			if err := s.d.SpendPasskeyEnrolment(ctx, tx, "user:"+rq.acct.Username, rq.acct, codeHash); err != nil {
+				return err
+			}
+		}
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
 		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyAdd, "account:"+rq.acct.Username, nil,
 			map[string]any{"credential_id": c.ID, "name": name})
 	})
+	if errors.Is(err, directory.ErrEnrolmentCode) {
+		jsonError(w, http.StatusForbidden, "The enrolment code was used or ran out while the passkey was being made. Nothing was saved. Ask for a new code.")
+		return
+	}
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -243,9 +291,8 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
-	rq, err := s.current(w, r)
-	if err != nil {
-		s.fail(w, r, nil, err)
+	if !s.allowUnauthenticated(w, r) {
+		tooMany(w)
 		return
 	}
 	if until, err := s.d.Lockout.LockedUntil(r.Context(), directory.AddressKey(clientAddr(r)), s.d.Now()); err != nil {
@@ -260,7 +307,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if _, err := s.saveData(w, r, rq, sessData{WebAuthn: sd, Ceremony: "login"}); err != nil {
+	if err := s.beginCeremony(w, sd); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
@@ -279,13 +326,9 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if rq == nil || rq.data.Ceremony != "login" || rq.data.WebAuthn == nil {
+	sd, err := s.finishCeremony(w, r)
+	if err != nil {
 		jsonError(w, http.StatusBadRequest, "No passkey sign-in is in progress. Reload the page and try again.")
-		return
-	}
-	sd := *rq.data.WebAuthn
-	if _, err := s.saveData(w, r, rq, sessData{}); err != nil {
-		s.fail(w, r, nil, err)
 		return
 	}
 	// A source address locked out by failures anywhere (LDAP, RADIUS,

@@ -63,7 +63,10 @@ type Config struct {
 	Location *time.Location
 	// GuestPolicy is what a guest account is given (zero: defaults).
 	Guests GuestSettings
-	Log    *slog.Logger
+	// RateLimits bound requests from people not yet signed in (zero:
+	// defaults).
+	RateLimits RateLimits
+	Log        *slog.Logger
 }
 
 // GuestSettings bound guest access.
@@ -94,6 +97,8 @@ type Server struct {
 	handler  http.Handler
 	loc      *time.Location
 	lifetime time.Duration
+	limits   limiters
+	spent    spentSet // passkey challenges answered
 }
 
 // New builds the portal. It checks the configuration and reports every
@@ -118,8 +123,8 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
 		}
 	}
-	if d == nil || d.Store == nil {
-		problems = append(problems, "no directory")
+	if d == nil || d.Store == nil || d.Sealer == nil {
+		problems = append(problems, "no directory, or no key to seal with")
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("portal: %s", strings.Join(problems, "; "))
@@ -157,7 +162,8 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, cfg: cfg, svc: svc, origin: u, wa: wa, pages: pages, log: log, loc: loc, lifetime: cfg.SessionLifetime}
+	s := &Server{d: d, cfg: cfg, svc: svc, origin: u, wa: wa, pages: pages, log: log, loc: loc, lifetime: cfg.SessionLifetime,
+		limits: newLimiters(cfg.RateLimits)}
 	// A __Host- cookie cannot be set by a sibling domain or scoped to a
 	// path; browsers accept it only with Secure, which they honour on
 	// https and on localhost.
@@ -212,6 +218,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /staff/people/{username}/lift", s.staff(s.lift, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/consent", s.staff(s.recordConsent, RoleTechnician))
+	mux.HandleFunc("POST /staff/people/{username}/passkey-enrolment", s.staff(s.issueEnrolment, RoleTechnician))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {

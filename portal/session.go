@@ -31,8 +31,11 @@ type request struct {
 type sessData struct {
 	// WebAuthn is a ceremony in progress: its challenge must come back.
 	WebAuthn *webauthn.SessionData `json:"webauthn,omitempty"`
-	// Ceremony says which: "register" or "login".
+	// Ceremony says which: "register:NAME" (a passkey being added).
 	Ceremony string `json:"ceremony,omitempty"`
+	// Enrolment is the hash of the enrolment code a passkey being added
+	// spends when it is saved.
+	Enrolment string `json:"enrolment,omitempty"`
 }
 
 func (rq *request) signedIn() bool { return rq != nil && rq.sess.AccountID != 0 }
@@ -196,24 +199,17 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *r
 	return nil
 }
 
-// saveData stores the session's portal state; a browser with no session
-// gets an anonymous one (for a passkey sign-in in progress).
-func (s *Server) saveData(w http.ResponseWriter, r *http.Request, rq *request, data sessData) (*request, error) {
-	ctx := r.Context()
-	now := s.d.Now()
-	if rq == nil {
-		token := newToken()
-		rq = &request{sess: directory.PortalSession{ID: sessionID(token), CreatedAt: now, SeenAt: now,
-			ExpiresAt: now.Add(10 * time.Minute), Address: clientAddr(r), UserAgent: userAgent(r)}}
-		s.setCookie(w, token, rq.sess.ExpiresAt)
-	}
+// saveData stores a signed-in session's portal state (a passkey being
+// added). Nothing is stored for someone not signed in: a passkey sign-in
+// keeps its challenge in a sealed cookie (ceremony.go).
+func (s *Server) saveData(r *http.Request, rq *request, data sessData) error {
 	rq.data = data
 	b, err := json.Marshal(rq.data)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rq.sess.Data = string(b)
-	return rq, s.d.Store.PutPortalSession(ctx, &rq.sess)
+	return s.d.Store.PutPortalSession(r.Context(), &rq.sess)
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, rq *request)

@@ -292,7 +292,8 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 	if s.cfg.EAP == nil {
 		return s.reject(p, "")
 	}
-	res, err := s.cfg.EAP.HandleEAP(ctx, rfc2865.State_Get(p), eapMessage(p))
+	from := EAPOrigin{NAS: c.name, Station: callingStation(p)}
+	res, err := s.cfg.EAP.HandleEAP(ctx, from, rfc2865.State_Get(p), eapMessage(p))
 	if errors.Is(err, ErrDropEAP) {
 		s.log.Debug("radius: EAP request dropped", "nas", c.name, "err", err)
 		s.count.malformed.Add(1)

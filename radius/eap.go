@@ -35,22 +35,30 @@ type EAPResult struct {
 	Reason string
 }
 
+// EAPOrigin is where an EAP request comes from: the NAS client's name and
+// the device's Calling-Station-Id (normalised; empty when the NAS sends
+// none). The handler bounds the conversations each may hold.
+type EAPOrigin struct {
+	NAS     string
+	Station string
+}
+
 // EAPHandler runs the EAP methods (PEAP, TTLS). The server hands it the
-// State attribute and the joined EAP-Message attributes of each
+// origin, the State attribute and the joined EAP-Message attributes of each
 // Access-Request that carries EAP, and answers with what it returns. The
 // reply cache means it sees each request once, however often the NAS
 // retransmits it.
 type EAPHandler interface {
-	HandleEAP(ctx context.Context, state, eapMessage []byte) (EAPResult, error)
+	HandleEAP(ctx context.Context, from EAPOrigin, state, eapMessage []byte) (EAPResult, error)
 }
 
 // EAPHandlerFunc adapts a function to EAPHandler (the lead wires
 // (*eap.Server).Handle in through it).
-type EAPHandlerFunc func(ctx context.Context, state, eapMessage []byte) (EAPResult, error)
+type EAPHandlerFunc func(ctx context.Context, from EAPOrigin, state, eapMessage []byte) (EAPResult, error)
 
 // HandleEAP calls f.
-func (f EAPHandlerFunc) HandleEAP(ctx context.Context, state, eapMessage []byte) (EAPResult, error) {
-	return f(ctx, state, eapMessage)
+func (f EAPHandlerFunc) HandleEAP(ctx context.Context, from EAPOrigin, state, eapMessage []byte) (EAPResult, error) {
+	return f(ctx, from, state, eapMessage)
 }
 
 // ErrDropEAP, wrapped in an error from an EAPHandler, drops the request

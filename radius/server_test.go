@@ -197,10 +197,12 @@ func TestRetransmissionAnsweredFromCache(t *testing.T) {
 type countingEAP struct {
 	calls  atomic.Int32
 	result radius.EAPResult
+	from   atomic.Pointer[radius.EAPOrigin]
 }
 
-func (c *countingEAP) HandleEAP(ctx context.Context, state, msg []byte) (radius.EAPResult, error) {
+func (c *countingEAP) HandleEAP(ctx context.Context, from radius.EAPOrigin, state, msg []byte) (radius.EAPResult, error) {
 	c.calls.Add(1)
+	c.from.Store(&from)
 	return c.result, nil
 }
 
@@ -223,11 +225,20 @@ func TestEAPHandedOver(t *testing.T) {
 	h := &countingEAP{result: radius.EAPResult{Outcome: radius.EAPChallenge, EAPMessage: long, State: []byte("conv-1")}}
 	srv := newServer(t, radius.Config{EAP: h, Policies: []radius.Policy{{Group: "staff", VLAN: "10"}}})
 	ctx := context.Background()
-	req := eapRequest(t, nil, []byte{2, 1, 0, 9, 1, 'j', 'o', '.', 't'})
+	req := accessRequest(t, radiustest.Secret, func(p *layeh.Packet) {
+		rfc2865.UserName_SetString(p, "anonymous")
+		rfc2865.CallingStationID_SetString(p, "AA:BB:CC:00:11:22")
+		p.Add(rfc2869.EAPMessage_Type, []byte{2, 1, 0, 9, 1, 'j', 'o', '.', 't'})
+	})
 	reply := srv.Radius.HandlePacket(ctx, nas, req, true)
 	p := checkReply(t, reply, req, radiustest.Secret)
 	if p.Code != layeh.CodeAccessChallenge || string(rfc2865.State_Get(p)) != "conv-1" {
 		t.Fatalf("challenge: %v state %q", p.Code, rfc2865.State_Get(p))
+	}
+	// The handler learns the NAS and the device, which bound the
+	// conversations each may hold.
+	if from := h.from.Load(); from == nil || from.NAS == "" || from.Station != "aa-bb-cc-00-11-22" {
+		t.Errorf("EAP origin %+v, want the NAS client's name and the normalised Calling-Station-Id", from)
 	}
 	var parts [][]byte
 	for _, a := range p.Attributes {

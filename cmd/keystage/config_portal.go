@@ -37,6 +37,13 @@ type PortalSection struct {
 	PasskeyRoles []string `toml:"passkey_roles"`
 	// GuestMaxLifetime is the longest guest access a sponsor may give.
 	GuestMaxLifetime duration `toml:"guest_max_lifetime"`
+	// Requests per minute from people not yet signed in (a passkey
+	// sign-in's start): per browser the portal knows, for browsers it does
+	// not know from one address together, and the ceiling for one address.
+	// 0: the defaults (20, 120, 1200).
+	RatePerDevice     int `toml:"rate_per_device"`
+	RateNewcomers     int `toml:"rate_newcomers_per_address"`
+	RatePerAddressMax int `toml:"rate_per_address"`
 
 	// demoCert makes a self-signed certificate when the files are missing.
 	demoCert bool
@@ -78,6 +85,9 @@ func (s *PortalSection) validate(p *problems) {
 	if s.SessionLifetime.Duration < 5*time.Minute || s.SessionLifetime.Duration > 7*24*time.Hour {
 		p.add("portal.session_lifetime %s: between 5m and 168h", s.SessionLifetime.Duration)
 	}
+	if s.RatePerDevice < 0 || s.RateNewcomers < 0 || s.RatePerAddressMax < 0 {
+		p.add("portal.rate_per_device, rate_newcomers_per_address and rate_per_address: requests a minute, 0 for the default")
+	}
 	if s.GuestMaxLifetime.Duration < 4*time.Hour {
 		p.add("portal.guest_max_lifetime %s: at least 4h", s.GuestMaxLifetime.Duration)
 	}
@@ -113,6 +123,7 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 		PasskeyRoles: roles,
 		Location:     loc,
 		Guests:       portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
+		RateLimits:   portal.RateLimits{PerDevice: s.RatePerDevice, NewcomersPerAddress: s.RateNewcomers, PerAddress: s.RatePerAddressMax},
 	}
 }
 
@@ -153,4 +164,11 @@ auditor_groups = ["portal-auditors"]
 # These roles must sign in with a passkey to use their powers.
 passkey_roles = ["technician", "safeguarding", "auditor"]
 guest_max_lifetime = "336h"
+# Requests a minute from people not yet signed in (a passkey sign-in's
+# start): per browser the portal knows (a sealed device cookie), for new
+# browsers from one address together, and the ceiling for one address
+# (a whole school may come through one NAT address).
+rate_per_device = 20
+rate_newcomers_per_address = 120
+rate_per_address = 1200
 `

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -29,6 +30,12 @@ type EAPSection struct {
 	FragmentSize int `toml:"fragment_size"`
 	// LegacyCiphers offers RSA key exchange to old clients that need it.
 	LegacyCiphers bool `toml:"legacy_ciphers"`
+	// MaxConversations bounds the sign-ins in flight; MaxPerNAS those
+	// through one NAS client; MaxPerDevice those of one Calling-Station-Id
+	// behind one NAS. 0: the engine's defaults (4096, half of it, 4).
+	MaxConversations int `toml:"max_conversations"`
+	MaxPerNAS        int `toml:"max_conversations_per_nas"`
+	MaxPerDevice     int `toml:"max_conversations_per_device"`
 }
 
 const exampleEAP = `
@@ -44,6 +51,13 @@ key_file = ""
 fragment_size = 1000
 # RSA key exchange for old clients (off: ECDHE only).
 legacy_ciphers = false
+# Sign-ins in flight: in all, through one NAS client, and from one device
+# (Calling-Station-Id) behind one NAS. A flood of new sign-ins ends the
+# flooding NAS's or device's own oldest unanswered ones first; sign-ins that
+# have got past their first answer are never ended to make room.
+max_conversations = 4096
+max_conversations_per_nas = 2048
+max_conversations_per_device = 4
 `
 
 func (s *EAPSection) validate(p *problems, enabled bool) {
@@ -54,6 +68,15 @@ func (s *EAPSection) validate(p *problems, enabled bool) {
 	}
 	if enabled && len(s.Methods) > 0 && (s.CertFile == "" || s.KeyFile == "") {
 		p.add("radius.eap: set cert_file and key_file (the certificate phones check), or methods = [] to turn EAP off")
+	}
+	if s.MaxConversations < 0 || s.MaxPerNAS < 0 || s.MaxPerDevice < 0 {
+		p.add("radius.eap.max_conversations, max_conversations_per_nas and max_conversations_per_device: use 0 (the default) or more")
+	}
+	if total := cmp.Or(s.MaxConversations, 4096); s.MaxPerNAS > total {
+		p.add("radius.eap.max_conversations_per_nas %d is more than max_conversations %d", s.MaxPerNAS, total)
+	}
+	if s.MaxPerNAS > 0 && s.MaxPerDevice > s.MaxPerNAS {
+		p.add("radius.eap.max_conversations_per_device %d is more than max_conversations_per_nas %d", s.MaxPerDevice, s.MaxPerNAS)
 	}
 	if s.FragmentSize != 0 && (s.FragmentSize < 64 || s.FragmentSize > 4000) {
 		p.add("radius.eap.fragment_size %d: use 64 to 4000 (1000 fits RADIUS well)", s.FragmentSize)
@@ -84,6 +107,10 @@ func eapEngine(s EAPSection, srv *radius.Server, log *slog.Logger) (*eap.Server,
 		Methods:       methods,
 		FragmentSize:  s.FragmentSize,
 		LegacyCiphers: s.LegacyCiphers,
+
+		MaxConversations:           s.MaxConversations,
+		MaxConversationsPerNAS:     s.MaxPerNAS,
+		MaxConversationsPerStation: s.MaxPerDevice,
 	}, eapBackend{srv}, log)
 }
 
@@ -108,11 +135,11 @@ func (b eapBackend) Failed(ctx context.Context, username string) { b.srv.EAPFail
 // set once both exist (each needs the other).
 type eapHandler struct{ engine *eap.Server }
 
-func (h *eapHandler) HandleEAP(ctx context.Context, state, msg []byte) (radius.EAPResult, error) {
+func (h *eapHandler) HandleEAP(ctx context.Context, from radius.EAPOrigin, state, msg []byte) (radius.EAPResult, error) {
 	if h.engine == nil {
 		return radius.EAPResult{Outcome: radius.EAPReject, Reason: "EAP is not configured"}, nil
 	}
-	res, err := h.engine.Handle(ctx, state, msg)
+	res, err := h.engine.Handle(ctx, eap.Origin{NAS: from.NAS, Station: from.Station}, state, msg)
 	if errors.Is(err, eap.ErrMalformed) || errors.Is(err, eap.ErrStale) {
 		return radius.EAPResult{}, fmt.Errorf("%w: %v", radius.ErrDropEAP, err)
 	}

@@ -18,37 +18,10 @@ import (
 // for a wrong Wi-Fi password, a leaver and a suspended pupil, each of whom
 // the same server accepted before.
 func TestEAPRefusalsThroughTheServer(t *testing.T) {
-	bin, err := exec.LookPath("eapol_test")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("eapol_test is not installed: CI must install eapoltest")
-		}
-		t.Skip("eapol_test is not installed (apt-get install eapoltest)")
-	}
-	type person struct{ username, credential string }
-	var ok, leaver, suspended person
+	needEapolTest(t)
+	var ok, leaver, suspended wifiPerson
 	f, _ := serveDemoRADIUS(t, func(ctx context.Context, d *directory.Directory) {
-		pupils, err := d.Store.ListAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil, Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var picked []person
-		for _, a := range pupils {
-			if dec, err := d.Gate.Check(ctx, a, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
-				continue
-			}
-			cred, err := d.WiFiSecret(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			picked = append(picked, person{a.Username, cred})
-			if len(picked) == 3 {
-				break
-			}
-		}
-		if len(picked) < 3 {
-			t.Fatalf("the demo school has %d pupils the gate lets on the Wi-Fi, want 3", len(picked))
-		}
+		picked := wifiPupils(t, ctx, d, 3)
 		ok, leaver, suspended = picked[0], picked[1], picked[2]
 		now := time.Now()
 		if _, _, err := d.Disable(ctx, "test", leaver.username, "left"); err != nil {
@@ -63,31 +36,7 @@ func TestEAPRefusalsThroughTheServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	var hint string
-	for _, h := range f.hints {
-		if strings.HasPrefix(h, "eapol_test ") && strings.HasSuffix(h, "# peap-mschapv2") {
-			hint = h
-		}
-	}
-	m := regexp.MustCompile(`-c (\S+) -a (\S+) -p (\S+) -s (\S+)`).FindStringSubmatch(hint)
-	if m == nil {
-		t.Fatalf("no PEAP hint in %q", f.hints)
-	}
-	template, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(user, password string) string {
-		t.Helper()
-		conf := regexp.MustCompile(`(?m)^\tidentity=.*$`).ReplaceAllLiteralString(string(template), "\tidentity=\""+user+"\"")
-		conf = regexp.MustCompile(`(?m)^\tpassword=.*$`).ReplaceAllLiteralString(conf, "\tpassword=\""+password+"\"")
-		path := filepath.Join(t.TempDir(), "peap.conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, _ := exec.Command(bin, "-c", path, "-a", m[2], "-p", m[3], "-s", m[4]).CombinedOutput()
-		return string(out)
-	}
+	run := eapolPEAP(t, f)
 	if out := run(ok.username, ok.credential); !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("%s with the right credential:\n%s", ok.username, tail(out, 30))
 	}
@@ -107,5 +56,79 @@ func TestEAPRefusalsThroughTheServer(t *testing.T) {
 				t.Errorf("Reply-Message does not say %q:\n%s", tc.reply, tail(out, 40))
 			}
 		})
+	}
+}
+
+// needEapolTest skips without eapol_test, except in CI.
+func needEapolTest(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("eapol_test")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("eapol_test is not installed: CI must install eapoltest")
+		}
+		t.Skip("eapol_test is not installed (apt-get install eapoltest)")
+	}
+	return bin
+}
+
+type wifiPerson struct{ username, credential string }
+
+// wifiPupils picks n demo pupils whom the gate lets on the Wi-Fi now, with
+// their Wi-Fi credentials.
+func wifiPupils(t *testing.T, ctx context.Context, d *directory.Directory, n int) []wifiPerson {
+	t.Helper()
+	pupils, err := d.Store.ListAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var picked []wifiPerson
+	for _, a := range pupils {
+		if dec, err := d.Gate.Check(ctx, a, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
+			continue
+		}
+		cred, err := d.WiFiSecret(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		picked = append(picked, wifiPerson{a.Username, cred})
+		if len(picked) == n {
+			return picked
+		}
+	}
+	t.Fatalf("the demo school has %d pupils the gate lets on the Wi-Fi, want %d", len(picked), n)
+	return nil
+}
+
+// eapolPEAP returns a function that runs eapol_test PEAP-MSCHAPv2 against
+// the demo RADIUS frontend f as a person, checking the demo CA and domain as
+// Android does, and returns what eapol_test printed.
+func eapolPEAP(t *testing.T, f *frontend) func(user, password string) string {
+	t.Helper()
+	bin := needEapolTest(t)
+	var hint string
+	for _, h := range f.hints {
+		if strings.HasPrefix(h, "eapol_test ") && strings.HasSuffix(h, "# peap-mschapv2") {
+			hint = h
+		}
+	}
+	m := regexp.MustCompile(`-c (\S+) -a (\S+) -p (\S+) -s (\S+)`).FindStringSubmatch(hint)
+	if m == nil {
+		t.Fatalf("no PEAP hint in %q", f.hints)
+	}
+	template, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(user, password string) string {
+		t.Helper()
+		conf := regexp.MustCompile(`(?m)^\tidentity=.*$`).ReplaceAllLiteralString(string(template), "\tidentity=\""+user+"\"")
+		conf = regexp.MustCompile(`(?m)^\tpassword=.*$`).ReplaceAllLiteralString(conf, "\tpassword=\""+password+"\"")
+		path := filepath.Join(t.TempDir(), "peap.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := exec.Command(bin, "-c", path, "-a", m[2], "-p", m[3], "-s", m[4]).CombinedOutput()
+		return string(out)
 	}
 }

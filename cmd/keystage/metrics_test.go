@@ -151,8 +151,9 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		}
 	}
 
-	// EAP: a phone's first packet (EAP-Response/Identity) opens a
-	// conversation, answered with a challenge (the PEAP or TTLS start).
+	// EAP: a phone's first packet (EAP-Response/Identity) is answered with a
+	// challenge (the PEAP or TTLS start) whose State is a cookie: nothing is
+	// held for the phone until it answers.
 	reply, err := radiustest.Exchange(ctx, cfg.RADIUS.AuthAddress, demoNASSecret, func(p *layeh.Packet) {
 		rfc2865.UserName_SetString(p, "anonymous")
 		p.Add(rfc2869.EAPMessage_Type, layeh.Attribute{2, 1, 0, 14, 1, 'a', 'n', 'o', 'n', 'y', 'm', 'o', 'u', 's'})
@@ -195,7 +196,7 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		`keystage_sync_last_finished_timestamp_seconds{kind="sync"} ` + strconv.FormatFloat(float64(finished.Unix()), 'g', -1, 64),
 		`keystage_radius_replies_total{code="access-accept"} 1`,
 		`keystage_requests_total{frontend="wifi",op="eap",reason="",result="challenge"} 1`,
-		`keystage_eap_conversations 1`,
+		`keystage_eap_conversations 0`,
 		`keystage_audit_chain_length`,
 		`go_sql_open_connections`, `go_sql_in_use_connections`, `go_sql_idle_connections`,
 		`go_sql_wait_count_total`, `go_sql_wait_duration_seconds_total`,

@@ -95,6 +95,13 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 // ends.
 func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *directory.Directory)) (*frontend, *prometheus.Registry) {
 	t.Helper()
+	return serveDemoRADIUSWith(t, prepare, nil)
+}
+
+// serveDemoRADIUSWith is serveDemoRADIUS with the configuration adjusted by
+// configure (nil: as the demo has it).
+func serveDemoRADIUSWith(t *testing.T, prepare func(ctx context.Context, d *directory.Directory), configure func(*RADIUSSection)) (*frontend, *prometheus.Registry) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "demo")
 	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
 		t.Fatal(errOut)
@@ -108,6 +115,9 @@ func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *director
 	cfg.LDAP.demo(dir) // as keystage demo does: radius.realms defaults to its domain
 	cfg.RADIUS.demo(dir)
 	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
+	if configure != nil {
+		configure(&cfg.RADIUS)
+	}
 	s, err := e.openStore(false)
 	if err != nil {
 		t.Fatal(err)

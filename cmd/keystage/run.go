@@ -46,6 +46,7 @@ func commands() []command {
 		{"backup", "backup -o FILE: a consistent copy of the SQLite store, while it runs", cmdBackup},
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
+		{"passkey", "passkey enrol NAME: a one-time code for the first passkey of staff whose role needs one", cmdPasskey},
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
 		{"sync", "sync --from oneroster:PATH|csv:PATH [--apply]: plan (and apply) the starters, movers and leavers from the MIS", cmdSync},
 		{"leavers", "leavers [--as-of DATE] [--apply]: plan (and apply) disabling past leavers and purging after retention", cmdLeavers},

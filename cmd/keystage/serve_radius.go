@@ -66,10 +66,16 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 			if handler.engine == nil {
 				return nil
 			}
-			return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "keystage_eap_conversations",
 				Help: "EAP (PEAP, TTLS) conversations in progress on this node; they cannot move to another node.",
-			}, func() float64 { return float64(handler.engine.Conversations()) }))
+			}, func() float64 { return float64(handler.engine.Conversations()) })); err != nil {
+				return err
+			}
+			return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "keystage_eap_conversations_ended_early_total",
+				Help: "EAP conversations that had not answered their first request, ended to make room for new ones (a flood of sign-ins through one NAS or device).",
+			}, func() float64 { return float64(handler.engine.Evicted()) }))
 		},
 		serve: func(ctx context.Context) error {
 			auth, err := net.ListenPacket("udp", rc.AuthAddress)

@@ -37,8 +37,8 @@
     if (el) el.textContent = msg;
   }
 
-  function register(name) {
-    return post("/passkeys/register/begin", { name: name }).then(function (opts) {
+  function register(name, code) {
+    return post("/passkeys/register/begin", { name: name, code: code }).then(function (opts) {
       var pk = opts.publicKey;
       pk.challenge = b64uToBuf(pk.challenge);
       pk.user.id = b64uToBuf(pk.user.id);
@@ -153,7 +153,8 @@
     if (add) add.addEventListener("submit", function (ev) {
       ev.preventDefault();
       say("Follow your device's prompt…");
-      register(document.getElementById("passkey-name").value).then(function (r) {
+      var code = document.getElementById("passkey-code");
+      register(document.getElementById("passkey-name").value, code ? code.value : "").then(function (r) {
         say("Passkey added.");
         window.location.assign(r.redirect);
       }, failed);

@@ -28,6 +28,7 @@ package eap
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -111,6 +112,14 @@ type Config struct {
 	LegacyCiphers bool
 	// MaxConversations bounds the conversations in flight. Default 4096.
 	MaxConversations int
+	// MaxConversationsPerNAS bounds those relayed by one NAS, so that a
+	// flood through one access point (or a compromised one) leaves room for
+	// the others. Default half of MaxConversations.
+	MaxConversationsPerNAS int
+	// MaxConversationsPerStation bounds those of one device
+	// (Calling-Station-Id) behind one NAS: a new one ends the device's
+	// oldest. Default 4.
+	MaxConversationsPerStation int
 	// ConversationTTL is how long a conversation may take from its first
 	// packet to its last. Default 2 minutes (a person may be asked to trust
 	// the certificate part way through).
@@ -174,6 +183,7 @@ type Result struct {
 const (
 	defaultFragmentSize     = 1000
 	defaultMaxConversations = 4096
+	defaultMaxPerStation    = 4
 	defaultConversationTTL  = 2 * time.Minute
 	minFragmentSize         = 64
 	// maxTLSMessage bounds one reassembled TLS message from a peer: a
@@ -226,6 +236,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxConversations < 0 {
 		errs = append(errs, errors.New("MaxConversations negative"))
+	}
+	if cfg.MaxConversationsPerNAS == 0 {
+		cfg.MaxConversationsPerNAS = max(1, cfg.MaxConversations/2)
+	}
+	if cfg.MaxConversationsPerNAS < 0 || cfg.MaxConversationsPerNAS > cfg.MaxConversations {
+		errs = append(errs, fmt.Errorf("MaxConversationsPerNAS %d outside 1..MaxConversations (%d)", cfg.MaxConversationsPerNAS, cfg.MaxConversations))
+	}
+	if cfg.MaxConversationsPerStation == 0 {
+		cfg.MaxConversationsPerStation = min(defaultMaxPerStation, cfg.MaxConversationsPerNAS)
+	}
+	if cfg.MaxConversationsPerStation < 0 || cfg.MaxConversationsPerStation > cfg.MaxConversationsPerNAS {
+		errs = append(errs, fmt.Errorf("MaxConversationsPerStation %d outside 1..MaxConversationsPerNAS (%d)", cfg.MaxConversationsPerStation, cfg.MaxConversationsPerNAS))
 	}
 	if cfg.ConversationTTL == 0 {
 		cfg.ConversationTTL = defaultConversationTTL
@@ -286,6 +308,7 @@ func New(cfg Config, b Backend, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, tls: cfg.tlsConfig(), backend: b, log: logger}
-	s.store.init(cfg.MaxConversations)
+	rand.Read(s.cookieKey[:])
+	s.store.init(cfg.MaxConversations, cfg.MaxConversationsPerNAS, cfg.MaxConversationsPerStation)
 	return s, nil
 }

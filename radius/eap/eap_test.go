@@ -122,7 +122,7 @@ func authenticate(ctx context.Context, s *Server, p *eaptest.Peer) (Result, int,
 	msg := p.IdentityResponse(7)
 	var state []byte
 	for round := 1; round < 1000; round++ {
-		res, err := s.Handle(ctx, state, msg)
+		res, err := s.Handle(ctx, Origin{}, state, msg)
 		if err != nil {
 			return res, round, err
 		}
@@ -326,7 +326,7 @@ func TestRetransmission(t *testing.T) {
 	msg := p.IdentityResponse(1)
 	var state []byte
 	for {
-		res, err := f.srv.Handle(ctx, state, msg)
+		res, err := f.srv.Handle(ctx, Origin{}, state, msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +336,7 @@ func TestRetransmission(t *testing.T) {
 			}
 			return
 		}
-		again, err := f.srv.Handle(ctx, state, msg)
+		again, err := f.srv.Handle(ctx, Origin{}, state, msg)
 		if err != nil || !bytes.Equal(again.EAPMessage, res.EAPMessage) {
 			t.Fatalf("retransmission answered differently: %v", err)
 		}
@@ -347,7 +347,7 @@ func TestRetransmission(t *testing.T) {
 		// A response with an earlier identifier is dropped.
 		stale := bytes.Clone(msg)
 		stale[1] -= 2
-		if _, err := f.srv.Handle(ctx, state, stale); !errors.Is(err, ErrStale) {
+		if _, err := f.srv.Handle(ctx, Origin{}, state, stale); !errors.Is(err, ErrStale) {
 			t.Fatalf("stale response: %v", err)
 		}
 	}
@@ -378,6 +378,7 @@ func TestAbandonedHandshakes(t *testing.T) {
 	clock := &fakeClock{now: time.Now()}
 	f := newFixture(t, func(c *Config) {
 		c.MaxConversations = 5
+		c.MaxConversationsPerNAS = 5
 		c.ConversationTTL = time.Minute
 		c.Now = clock.Now
 	})
@@ -385,7 +386,7 @@ func TestAbandonedHandshakes(t *testing.T) {
 	ctx := t.Context()
 	for i := range 5 {
 		p := f.peer(wire.TypePEAP, "mschapv2", "alice", "x")
-		res, err := f.srv.Handle(ctx, nil, p.IdentityResponse(1))
+		res, err := f.srv.Handle(ctx, Origin{}, nil, p.IdentityResponse(1))
 		if err != nil || res.Outcome != Challenge {
 			t.Fatal(err, res)
 		}
@@ -393,7 +394,7 @@ func TestAbandonedHandshakes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err = f.srv.Handle(ctx, res.State, hello); err != nil || res.Outcome != Challenge {
+		if res, err = f.srv.Handle(ctx, Origin{}, res.State, hello); err != nil || res.Outcome != Challenge {
 			t.Fatal(i, err, res)
 		}
 		p.Close() // the phone walks away
@@ -401,10 +402,14 @@ func TestAbandonedHandshakes(t *testing.T) {
 	if n := f.srv.handshaking(); n != 5 {
 		t.Fatalf("%d handshakes in flight, want 5", n)
 	}
-	p := f.peer(wire.TypePEAP, "mschapv2", "alice", "x")
-	res, _ := f.srv.Handle(ctx, nil, p.IdentityResponse(1))
-	if res.Outcome != Reject || !strings.Contains(res.Reason, "busy") {
-		t.Fatalf("sixth conversation: %+v", res)
+	// A sixth device's sign-in ends the oldest abandoned one rather than
+	// being refused.
+	p := f.peer(wire.TypePEAP, "mschapv2", "alice", "correct horse battery")
+	if res, _, err := authenticate(ctx, f.srv, p); err != nil || res.Outcome != Accept {
+		t.Fatalf("sixth conversation: %v %+v", err, res)
+	}
+	if n := f.srv.handshaking(); n != 4 {
+		t.Fatalf("%d handshakes in flight, want 4 (the oldest ended to make room)", n)
 	}
 	clock.Add(61 * time.Second)
 	f.srv.Sweep()
@@ -421,7 +426,7 @@ func TestAbandonedHandshakes(t *testing.T) {
 		t.Fatal(err, res)
 	}
 	// A late packet of an expired conversation is refused.
-	res, err := f.srv.Handle(ctx, []byte("0123456789abcdef"), p.IdentityResponse(3))
+	res, err := f.srv.Handle(ctx, Origin{}, []byte("0123456789abcdef"), p.IdentityResponse(3))
 	if err != nil || res.Outcome != Reject {
 		t.Fatal(err, res)
 	}

@@ -119,7 +119,7 @@ func (sh *radiusShim) answer(raw []byte) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := sh.srv.Handle(ctx, rfc2865.State_Get(req), eapMsg)
+	res, err := sh.srv.Handle(ctx, Origin{NAS: "eapol_test", Station: rfc2865.CallingStationID_GetString(req)}, rfc2865.State_Get(req), eapMsg)
 	if err != nil {
 		return nil, err
 	}

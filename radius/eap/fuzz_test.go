@@ -1,10 +1,12 @@
 package eap
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"keystage.dev/keystage/radius/eap/eaptest"
 	"keystage.dev/keystage/radius/eap/wire"
@@ -29,7 +31,7 @@ func recordConversation(t testing.TB, f *fixture, p *eaptest.Peer) [][]byte {
 	var state []byte
 	for range 100 {
 		msgs = append(msgs, msg)
-		res, err := f.srv.Handle(ctx, state, msg)
+		res, err := f.srv.Handle(ctx, Origin{}, state, msg)
 		if err != nil || res.Outcome != Challenge {
 			return msgs
 		}
@@ -80,7 +82,7 @@ func FuzzHandle(f *testing.F) {
 			if state != nil && len(msg) >= 2 {
 				msg[1] = lastID
 			}
-			res, err := srv.Handle(ctx, state, msg)
+			res, err := srv.Handle(ctx, Origin{}, state, msg)
 			if err != nil {
 				continue
 			}
@@ -102,6 +104,29 @@ func FuzzHandle(f *testing.F) {
 			default:
 				state = nil
 			}
+		}
+	})
+}
+
+// A State that names no conversation is opened as a cookie: whatever its
+// bytes, it never panics, and only a cookie the server made for that origin
+// opens.
+func FuzzOpenCookie(f *testing.F) {
+	pki := newTestPKI(f)
+	srv, err := New(Config{Certificates: []tls.Certificate{pki.cert}}, newFakeBackend(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Now()
+	from := Origin{NAS: "ap", Station: "aa-bb-cc-dd-ee-ff"}
+	good := srv.makeCookie(from, cookieFields{issued: now, method: PEAP, id: 2, outer: "anonymous@school"})
+	f.Add(good)
+	f.Add([]byte{cookieVersion})
+	f.Add(make([]byte, cookieHead+cookieMACLen))
+	f.Fuzz(func(t *testing.T, state []byte) {
+		fields, ok := srv.openCookie(state, from, now)
+		if ok && !bytes.Equal(state, good) {
+			t.Fatalf("a cookie the server did not make opened: %x %+v", state, fields)
 		}
 	})
 }

@@ -24,6 +24,9 @@ type Server struct {
 	backend Backend
 	log     *slog.Logger
 	store   store
+	// cookieKey authenticates the State of a Start, so that the first
+	// round trip keeps no state (cookie.go).
+	cookieKey [32]byte
 }
 
 // Close ends every conversation in flight, including their TLS handshakes,
@@ -37,6 +40,13 @@ func (s *Server) Sweep() { s.store.sweep(s.cfg.Now()) }
 
 // Conversations reports how many conversations are in flight.
 func (s *Server) Conversations() int { return s.store.len() }
+
+// Evicted reports how many conversations were ended early since the start
+// to make room for new ones (see store).
+func (s *Server) Evicted() uint64 {
+	_, _, n := s.store.stats("")
+	return n
+}
 
 type phase int
 
@@ -62,6 +72,7 @@ const (
 type conversation struct {
 	key     string // the State attribute
 	expires time.Time
+	slot    slot // guarded by the store's lock
 	dead    atomic.Bool
 	tun     atomic.Pointer[tunnel.Tunnel]
 
@@ -87,11 +98,13 @@ type conversation struct {
 	reason    string
 }
 
-// Handle advances one conversation by one EAP packet. state is the State
-// attribute of the Access-Request (nil on the first); eapMsg is its
-// EAP-Message attributes joined. An error means: drop the request without
-// answering (ErrMalformed, ErrStale); otherwise the Result says what to send.
-func (s *Server) Handle(ctx context.Context, state []byte, eapMsg []byte) (Result, error) {
+// Handle advances one conversation by one EAP packet. from is the NAS and
+// device it came through, which bound how many conversations each may hold;
+// state is the State attribute of the Access-Request (nil on the first);
+// eapMsg is its EAP-Message attributes joined. An error means: drop the
+// request without answering (ErrMalformed, ErrStale); otherwise the Result
+// says what to send.
+func (s *Server) Handle(ctx context.Context, from Origin, state []byte, eapMsg []byte) (Result, error) {
 	p, err := wire.Parse(eapMsg)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -101,11 +114,13 @@ func (s *Server) Handle(ctx context.Context, state []byte, eapMsg []byte) (Resul
 	}
 	now := s.cfg.Now()
 	if len(state) == 0 {
-		return s.begin(p, eapMsg, now), nil
+		return s.begin(from, p, now), nil
 	}
 	c := s.store.get(state, now)
 	if c == nil {
-		return failure(p.ID, "", "The Wi-Fi sign-in took too long or was interrupted: try connecting again."), nil
+		if c = s.resume(from, state, now); c == nil {
+			return failure(p.ID, "", "The Wi-Fi sign-in took too long or was interrupted: try connecting again."), nil
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -146,8 +161,10 @@ func (s *Server) logEnd(c *conversation, res Result) {
 	s.log.Info("eap reject", append(attrs, "reason", res.Reason)...)
 }
 
-// begin starts a conversation on the peer's Identity response.
-func (s *Server) begin(p wire.Packet, eapMsg []byte, now time.Time) Result {
+// begin answers the peer's Identity response with the first method's
+// Start. Nothing is stored: State carries a cookie, and the conversation is
+// stored when the peer answers it (resume).
+func (s *Server) begin(from Origin, p wire.Packet, now time.Time) Result {
 	if p.Type != wire.TypeIdentity {
 		return failure(p.ID, "", "The device must start with its identity.")
 	}
@@ -155,22 +172,35 @@ func (s *Server) begin(p wire.Packet, eapMsg []byte, now time.Time) Result {
 	if len(outer) > 253 || !utf8.Valid(outer) {
 		return failure(p.ID, "", "The identity the device sent is not valid.")
 	}
+	c := conversation{reqID: p.ID}
+	res := c.start(s.cfg.Methods[0])
+	res.State = s.makeCookie(from, cookieFields{issued: now, method: c.method, id: c.reqID, outer: string(outer)})
+	return res
+}
+
+// resume stores the conversation a cookie describes, when state is one
+// this server made for this origin and it has not expired; nil otherwise.
+// A retransmission of the answer finds the conversation by the same
+// cookie.
+func (s *Server) resume(from Origin, state []byte, now time.Time) *conversation {
+	f, ok := s.openCookie(state, from, now)
+	if !ok {
+		return nil
+	}
 	c := &conversation{
-		outer:   string(outer),
+		outer:   f.outer,
 		expires: now.Add(s.cfg.ConversationTTL),
-		reqID:   p.ID,
+		reqID:   f.id,
+		method:  f.method,
+		tried:   []Method{f.method},
+		phase:   phaseStart,
+		slot:    slot{from: from, cookie: string(state)},
 	}
 	c.rx.Max = maxTLSMessage
 	if !s.store.add(c, now) {
-		s.log.Warn("eap conversations full", "max", s.cfg.MaxConversations)
-		return failure(p.ID, "", "The Wi-Fi sign-in service is busy: try again in a minute.")
+		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	res := c.start(s.cfg.Methods[0])
-	c.lastResp = slices.Clone(eapMsg)
-	c.lastResult = res
-	return res
+	return c
 }
 
 // start offers a method.
