@@ -25,10 +25,10 @@ var (
 // AccountQuery selects accounts for listing. Zero fields do not filter.
 // Results are ordered by ID; page with AfterID and Limit.
 type AccountQuery struct {
-	Role    Role
-	Status  Status
-	Source  Source
-	Search  string // substring of username, names or MIS id, case-insensitive
+	Role   Role
+	Status Status
+	Source Source
+	Search string // substring of username, names or MIS id, case-insensitive
 	// YearGroup and RegGroup match a pupil's year ("7") and registration
 	// group ("7A") exactly, ignoring case.
 	YearGroup string
