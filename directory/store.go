@@ -23,7 +23,8 @@ var (
 )
 
 // AccountQuery selects accounts for listing. Zero fields do not filter.
-// Results are ordered by ID; page with AfterID and Limit.
+// Results are ordered by ID (scan with AfterID and Limit), or by name with
+// ByName (page with Offset and Limit).
 type AccountQuery struct {
 	Role   Role
 	Status Status

@@ -276,6 +276,21 @@ func TestStaffPagesWording(t *testing.T) {
 	if sigs, _ := srv.Store.Signatures(context.Background(), leaver.ID); len(sigs) != 0 {
 		t.Errorf("a leaver's paper AUP was recorded: %+v", sigs)
 	}
+	// The sync page names who ran each job.
+	lsrv := portaltest.Start(t, portaltest.Options{Services: portal.Services{Lifecycle: &fakeLifecycle{}}})
+	err = lsrv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		run := directory.SyncRun{Kind: "sync", StartedAt: now, FinishedAt: now, Applied: true, Actor: "user:" + portaltest.Technician}
+		if err := tx.AddSyncRun(ctx, &run); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.run", Target: "job:sync"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := mustSignIn(t, lsrv, portaltest.Technician).get("/staff/sync"); !strings.Contains(p.body, "Tess Technician (ttech)") || strings.Contains(p.body, "user:ttech") {
+		t.Errorf("sync runs do not name who ran them: %s", p.body)
+	}
 	// An active pupil's page still offers both forms, in staff words.
 	p = b.get("/staff/people/" + portaltest.Pupil)
 	if !strings.Contains(p.body, "Record a paper AUP") || !strings.Contains(p.body, "is not signed yet") || strings.Contains(p.body, "You need to") {
