@@ -23,14 +23,26 @@ var (
 )
 
 // AccountQuery selects accounts for listing. Zero fields do not filter.
-// Results are ordered by ID; page with AfterID and Limit.
+// Results are ordered by ID (scan with AfterID and Limit), or by name with
+// ByName (page with Offset and Limit).
 type AccountQuery struct {
-	Role    Role
-	Status  Status
-	Source  Source
-	Search  string // substring of username, names or MIS id, case-insensitive
-	AfterID int64
-	Limit   int // 0: no limit
+	Role   Role
+	Status Status
+	Source Source
+	Search string // substring of username, names or MIS id, case-insensitive
+	// YearGroup and RegGroup match a pupil's year ("7") and registration
+	// group ("7A") exactly, ignoring case.
+	YearGroup string
+	RegGroup  string
+	AfterID   int64
+	Limit     int // 0: no limit
+	// Offset skips that many accounts of the ordered result (a page of a
+	// search a person pages through; scans page with AfterID instead).
+	Offset int
+	// ByName orders by family name, given name and then ID instead of by
+	// ID alone. AfterID still filters by ID, so page a name-ordered list
+	// with Offset.
+	ByName bool
 }
 
 // GroupQuery selects groups for listing, ordered by ID.

@@ -213,8 +213,7 @@ func (p Policy) Check(candidate string, who Person) []Violation {
 		}
 	}
 	if p.MinScore > 0 && n > 0 && tooGuessable(candidate, lower, p.MinScore, who) {
-		vs = append(vs, Violation{CodeDictionary,
-			"Your password is too easy to guess. Adding numbers or symbols to a word is not enough: try joining three or four random words with numbers or symbols between them."})
+		vs = append(vs, Violation{CodeDictionary, "Your password is too easy to guess. " + p.Advice()})
 	}
 	return vs
 }
@@ -238,6 +237,17 @@ func (p Policy) CheckHistory(candidate string, previous []string, h *Hasher) []V
 		}
 	}
 	return nil
+}
+
+// Advice says how to make a password this policy accepts, in the style
+// Suggest draws from, so that following the advice never breaks another
+// of the policy's rules.
+func (p Policy) Advice() string {
+	a := "Adding numbers or symbols to a word is not enough: try joining three or four random words with numbers or symbols between them"
+	if p.NoRepeats {
+		a += ", using words with no letter twice in a row (not \"otter\" or \"balloon\")"
+	}
+	return a + "."
 }
 
 func plural(n int, word string) string {

@@ -81,6 +81,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !dec.Allow && dec.Reason != directory.ReasonAUPUnsigned {
 		data["Gate"] = dec.Message(s.loc)
 	}
+	data["NeedsConsent"] = dec.Reason == directory.ReasonConsentMissing
 	s.render(w, r, http.StatusOK, "home.html", rq, "Your account", data)
 }
 
@@ -90,8 +91,15 @@ func (s *Server) aupPage(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.fail(w, r, rq, err)
 		return
 	}
+	// Once every policy is signed, what may still stand in the way is
+	// consent: say so here, where the pupil has just signed.
+	dec, err := s.d.Gate.Check(r.Context(), rq.acct, directory.ServiceWiFi, s.d.Now())
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "aup.html", rq, "Acceptable use policy", map[string]any{
-		"Items": items, "Done": r.URL.Query().Get("signed") == "1"})
+		"Items": items, "Done": r.URL.Query().Get("signed") == "1", "NeedsConsent": dec.Reason == directory.ReasonConsentMissing})
 }
 
 // aupSign records a signature of the version the person read: the form
@@ -113,15 +121,17 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	problem := ""
+	var invalid []string
 	switch {
 	case item == nil || item.Doc.Digest != digest:
 		problem = "The policy has changed since you opened this page. Please read the current version below and sign it."
 	case r.PostFormValue("agree") != "yes":
 		problem = "Tick the box to say you have read the policy and agree to it."
+		invalid = []string{"agree"}
 	}
 	if problem != "" {
 		s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
-			"Items": items, "Error": problem})
+			"Items": items, "Error": problem, "Invalid": invalid})
 		return
 	}
 	if item.Signed == nil {
@@ -157,6 +167,7 @@ func (s *Server) wifiView(ctx context.Context, rq *request, secret string, renew
 	if !dec.Allow {
 		data["Refused"] = dec.Message(s.loc)
 		data["NeedsAUP"] = dec.Reason == directory.ReasonAUPUnsigned
+		data["NeedsConsent"] = dec.Reason == directory.ReasonConsentMissing
 	}
 	return data, nil
 }
@@ -172,8 +183,21 @@ func (s *Server) wifiPage(w http.ResponseWriter, r *http.Request, rq *request) {
 
 // wifiRenew issues a new credential and revokes the old one in the same
 // transaction; the new one is shown on the response page, never in a URL.
+//
+// A person who already has a credential confirms first: the old one stops
+// working on every device at once.
 func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
+	old, err := s.d.WiFiSecret(ctx, rq.acct)
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if old != "" && !s.confirm(w, r, rq, "Get a new Wi-Fi password?", "Yes, get a new Wi-Fi password", "No, keep my Wi-Fi password", "/wifi",
+		"Your Wi-Fi password stops working at once on every phone, tablet and laptop that uses it.",
+		"You will need to type the new one on each of them.") {
+		return
+	}
 	secret, err := s.d.IssueWiFi(ctx, "user:"+rq.acct.Username, rq.acct)
 	if err != nil {
 		s.fail(w, r, rq, err)
@@ -250,8 +274,9 @@ func rulesFor(p passwords.Policy) []rule {
 	return rs
 }
 
-func (s *Server) passwordView(rq *request, vs []passwords.Violation, checked bool) map[string]any {
-	rules := rulesFor(s.d.Policy(rq.acct))
+func (s *Server) passwordView(ctx context.Context, rq *request, vs []passwords.Violation, checked bool) map[string]any {
+	pol := s.d.Policy(rq.acct)
+	rules := rulesFor(pol)
 	broken := map[string]string{}
 	var other []string
 	for _, v := range vs {
@@ -268,13 +293,69 @@ func (s *Server) passwordView(rq *request, vs []passwords.Violation, checked boo
 			other = append(other, v.Message)
 		}
 	}
-	return map[string]any{"Rules": rules, "Other": other, "Violations": vs, "Checked": checked,
+	data := map[string]any{"Rules": rules, "Other": other, "Violations": vs, "Checked": checked,
 		"Username": rq.acct.Username, "GivenName": rq.acct.GivenName, "FamilyName": rq.acct.FamilyName,
-		"MustChange": rq.acct.MustChangePassword}
+		"MustChange": rq.acct.MustChangePassword, "NoRepeats": pol.NoRepeats}
+	// The advice's example is drawn for this person and passes their own
+	// policy: an example that broke a rule would teach the wrong thing.
+	if ex, err := passwords.Suggest(pol, personOf(rq.acct)); err == nil {
+		data["Example"] = ex
+	} else {
+		s.log.Warn("no password example for the policy", "policy", pol.Name, "err", err)
+	}
+	return data
+}
+
+func personOf(a directory.Account) passwords.Person {
+	return passwords.Person{Username: a.Username, GivenName: a.GivenName, FamilyName: a.FamilyName}
+}
+
+// suggestAttempts bounds the draws of a suggestion the directory's full
+// check (history included) must accept.
+const suggestAttempts = 5
+
+// suggestion draws a password for a from their own policy and checks it as
+// a change would be checked, history included. It is shown once and never
+// stored.
+func (s *Server) suggestion(ctx context.Context, a directory.Account) (string, error) {
+	pol := s.d.Policy(a)
+	for range suggestAttempts {
+		sug, err := passwords.Suggest(pol, personOf(a))
+		if err != nil {
+			return "", err
+		}
+		vs, err := s.d.CheckPassword(ctx, a, sug)
+		if err != nil {
+			return "", err
+		}
+		if len(vs) == 0 {
+			return sug, nil
+		}
+	}
+	return "", fmt.Errorf("suggest a password for %s: %w", a.Username, passwords.ErrUnsatisfiable)
+}
+
+// passwordSuggest answers the "Suggest a password" button: the page again,
+// with a suggestion the person's policy accepts. The page is not cached
+// (Cache-Control: no-store) and the suggestion is kept nowhere.
+func (s *Server) passwordSuggest(w http.ResponseWriter, r *http.Request, rq *request) {
+	data := s.passwordView(r.Context(), rq, nil, false)
+	sug, err := s.suggestion(r.Context(), rq.acct)
+	if errors.Is(err, passwords.ErrUnsatisfiable) {
+		data["Error"] = "The portal could not make a suggestion that meets your rules. Make up your own, following the advice below."
+		s.render(w, r, http.StatusOK, "password.html", rq, "Change your password", data)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	data["Suggested"] = sug
+	s.render(w, r, http.StatusOK, "password.html", rq, "Change your password", data)
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, rq *request) {
-	data := s.passwordView(rq, nil, false)
+	data := s.passwordView(r.Context(), rq, nil, false)
 	data["Done"] = r.URL.Query().Get("changed") == "1"
 	s.render(w, r, http.StatusOK, "password.html", rq, "Change your password", data)
 }
@@ -284,24 +365,32 @@ func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, rq *reques
 func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	current, next, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
-	fail := func(status int, msg string, vs []passwords.Violation) {
-		data := s.passwordView(rq, vs, vs != nil)
+	fail := func(status int, msg string, vs []passwords.Violation, fields ...string) {
+		data := s.passwordView(r.Context(), rq, vs, vs != nil)
 		data["Error"] = msg
+		data["Invalid"] = fields
 		s.render(w, r, status, "password.html", rq, "Change your password", data)
 	}
 	if current == "" || next == "" {
-		fail(http.StatusUnprocessableEntity, "Enter your current password and a new one.", nil)
+		var empty []string
+		if current == "" {
+			empty = append(empty, "current")
+		}
+		if next == "" {
+			empty = append(empty, "new")
+		}
+		fail(http.StatusUnprocessableEntity, "Enter your current password and a new one.", nil, empty...)
 		return
 	}
 	if next != confirm {
-		fail(http.StatusUnprocessableEntity, "The two new passwords are different. Type the same new password in both boxes.", nil)
+		fail(http.StatusUnprocessableEntity, "The two new passwords are different. Type the same new password in both boxes.", nil, "confirm")
 		return
 	}
 	_, err := s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, clientAddr(r))
 	var refused *directory.RefusedError
 	switch {
 	case errors.Is(err, directory.ErrBadCredentials):
-		fail(http.StatusUnprocessableEntity, "Your current password is not right. Nothing was changed.", nil)
+		fail(http.StatusUnprocessableEntity, "Your current password is not right. Nothing was changed.", nil, "current")
 		return
 	case errors.As(err, &refused):
 		fail(http.StatusForbidden, refused.Decision.Message(s.loc), nil)
@@ -316,7 +405,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		return
 	}
 	if len(vs) > 0 {
-		fail(http.StatusUnprocessableEntity, "Your new password does not meet every rule yet. Nothing was changed.", vs)
+		fail(http.StatusUnprocessableEntity, "Your new password does not meet every rule yet. Nothing was changed.", vs, "new", "confirm")
 		return
 	}
 	// A changed password ends the person's other portal sessions: that is

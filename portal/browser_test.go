@@ -328,6 +328,8 @@ func TestBrowserPasskeyAndStaff(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/passkeys"),
 		chromedp.Click(chromedp.CSS(`form[action$="/remove"] button`)),
+		chromedp.WaitVisible(chromedp.ID(`#confirm-yes`)),
+		chromedp.Click(chromedp.ID(`#confirm-yes`)),
 		chromedp.WaitVisible(chromedp.CSS(`.success`)),
 		chromedp.Click(chromedp.CSS(`form.signout button`)),
 		chromedp.WaitVisible(chromedp.ID("#passkey-signin")),

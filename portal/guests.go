@@ -93,10 +93,20 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 	switch {
 	case given == "" || family == "":
 		data["Error"] = "Give the visitor's first name and family name."
+		var empty []string
+		if given == "" {
+			empty = append(empty, "given")
+		}
+		if family == "" {
+			empty = append(empty, "family")
+		}
+		data["Invalid"] = empty
 	case sponsor == "":
 		data["Error"] = "Name the member of staff who sponsors the visitor."
+		data["Invalid"] = []string{"sponsor"}
 	case dur == 0:
 		data["Error"] = "Choose how long the access lasts."
+		data["Invalid"] = []string{"duration"}
 	}
 	if data["Error"] != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, "guests.html", rq, "Guest access", data)

@@ -73,7 +73,17 @@ func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.fail(w, r, rq, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": runs, "Refused": refused})
+	// Runs name who ran them in words, not as audit actor ids.
+	type runView struct {
+		directory.SyncRun
+		By string
+	}
+	names := s.actorNames(r.Context())
+	var rv []runView
+	for _, run := range runs {
+		rv = append(rv, runView{run, names.name(run.Actor)})
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": rv, "Refused": refused})
 }
 
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {

@@ -89,7 +89,7 @@ func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request, rq *reques
 		return
 	}
 	s.render(w, r, http.StatusOK, "passkeys.html", rq, "Passkeys", map[string]any{
-		"Keys": u.creds, "Done": r.URL.Query().Get("done"), "Enrol": s.enrolment(rq, len(u.creds))})
+		"Keys": u.creds, "Done": r.URL.Query().Get("done"), "Enrol": s.enrolment(rq, len(u.creds)), "Requirement": s.passkeyRequirement(rq)})
 }
 
 // enrolment says what adding a passkey needs beyond a recent sign-in: ""
@@ -263,8 +263,9 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request, rq *reque
 	http.Redirect(w, r, "/passkeys?done=renamed", http.StatusSeeOther)
 }
 
-// passkeyRemove revokes a passkey (kept, revoked, for the record). A
-// session signed in with that passkey stays open until it ends.
+// passkeyRemove revokes a passkey (kept, revoked, for the record), once
+// the person has confirmed it. A session signed in with that passkey stays
+// open until it ends.
 func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *request) {
 	c, ok, err := s.ownPasskey(r, rq)
 	if err != nil {
@@ -273,6 +274,11 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 	}
 	if !ok {
 		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
+		return
+	}
+	if !s.confirm(w, r, rq, "Remove the passkey “"+c.Name+"”?", "Yes, remove this passkey", "No, keep it", "/passkeys",
+		"Once removed, “"+c.Name+"” can no longer sign you in, even if your device still offers it.",
+		"To use that device again, you would add a new passkey.") {
 		return
 	}
 	now := s.d.Now()

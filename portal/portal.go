@@ -204,13 +204,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /wifi", s.signedIn(s.wifiPage))
 	mux.HandleFunc("POST /wifi/renew", s.signedIn(s.wifiRenew))
 	mux.HandleFunc("GET /activity", s.signedIn(s.activityPage))
-	mux.HandleFunc("GET /password", s.signedIn(s.passwordPage))
-	mux.HandleFunc("POST /password", s.signedIn(s.passwordChange))
-	mux.HandleFunc("GET /passkeys", s.signedIn(s.passkeysPage))
-	mux.HandleFunc("POST /passkeys/register/begin", s.signedIn(s.passkeyRegisterBegin))
-	mux.HandleFunc("POST /passkeys/register/finish", s.signedIn(s.passkeyRegisterFinish))
-	mux.HandleFunc("POST /passkeys/{id}/rename", s.signedIn(s.passkeyRename))
-	mux.HandleFunc("POST /passkeys/{id}/remove", s.signedIn(s.passkeyRemove))
+	// A guest's portal password comes on the printed slip and ends with
+	// the visit: guests change no password and keep no passkeys.
+	mux.HandleFunc("GET /password", s.notGuest(s.passwordPage))
+	mux.HandleFunc("POST /password", s.notGuest(s.passwordChange))
+	mux.HandleFunc("POST /password/suggest", s.notGuest(s.passwordSuggest))
+	mux.HandleFunc("GET /passkeys", s.notGuest(s.passkeysPage))
+	mux.HandleFunc("POST /passkeys/register/begin", s.notGuest(s.passkeyRegisterBegin))
+	mux.HandleFunc("POST /passkeys/register/finish", s.notGuest(s.passkeyRegisterFinish))
+	mux.HandleFunc("POST /passkeys/{id}/rename", s.notGuest(s.passkeyRename))
+	mux.HandleFunc("POST /passkeys/{id}/remove", s.notGuest(s.passkeyRemove))
 
 	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding))
 	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding))
@@ -271,6 +274,30 @@ func (s *Server) headers(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// notGuest serves a signed-in person who is not a guest; a guest is told
+// why the page is not for them.
+func (s *Server) notGuest(h handler) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, rq *request) {
+		if rq.acct.Role == directory.RoleGuest {
+			s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not available", map[string]any{"Guest": true})
+			return
+		}
+		h(w, r, rq)
+	})
+}
+
+// confirm asks before a change that cannot be taken back, on a page of its
+// own: the form posts again with confirm=yes. It works without script, as
+// every page must. It reports whether the request was already confirmed.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, rq *request, title, yes, no, back string, lines ...string) bool {
+	if r.PostFormValue("confirm") == "yes" {
+		return true
+	}
+	s.render(w, r, http.StatusOK, "confirm.html", rq, title, map[string]any{
+		"Lines": lines, "Action": r.URL.Path, "Yes": yes, "No": no, "Back": back, "Danger": true})
+	return false
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

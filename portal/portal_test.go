@@ -287,7 +287,7 @@ func TestWiFi(t *testing.T) {
 	if got, err := srv.Directory.WiFiSecret(ctx, teacher); err != nil || got != first {
 		t.Fatalf("stored secret differs from the one shown: %v", err)
 	}
-	p = b.post("/wifi/renew", nil)
+	p = b.post("/wifi/renew", url.Values{"confirm": {"yes"}})
 	second := secretRE.FindStringSubmatch(p.body)[1]
 	if second == first {
 		t.Fatal("renewal gave the same credential")
@@ -730,7 +730,7 @@ func TestPasskeyRenameRemove(t *testing.T) {
 	}
 	b.post(fmt.Sprintf("/passkeys/%d/rename", mine.ID), url.Values{"name": {"  Work\x00 phone  "}})
 	b.post(fmt.Sprintf("/passkeys/%d/rename", theirs.ID), url.Values{"name": {"Mine now"}})
-	b.post(fmt.Sprintf("/passkeys/%d/remove", theirs.ID), nil)
+	b.post(fmt.Sprintf("/passkeys/%d/remove", theirs.ID), url.Values{"confirm": {"yes"}})
 	keys, _ := srv.Store.Credentials(ctx, srv.Accounts[portaltest.Teacher].ID, directory.CredPasskey)
 	if len(keys) != 1 || keys[0].Name != "Work phone" {
 		t.Errorf("after rename: %+v", keys)
@@ -739,7 +739,7 @@ func TestPasskeyRenameRemove(t *testing.T) {
 	if other[0].Name != "Tablet" || !other[0].RevokedAt.IsZero() {
 		t.Errorf("another person's passkey was changed: %+v", other[0])
 	}
-	if p := b.post(fmt.Sprintf("/passkeys/%d/remove", mine.ID), nil); p.status != http.StatusSeeOther {
+	if p := b.post(fmt.Sprintf("/passkeys/%d/remove", mine.ID), url.Values{"confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("remove: %d", p.status)
 	}
 	keys, _ = srv.Store.Credentials(ctx, srv.Accounts[portaltest.Teacher].ID, directory.CredPasskey)

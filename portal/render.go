@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/yuin/goldmark"
@@ -13,6 +14,8 @@ import (
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
+
+	"keystage.dev/keystage/directory"
 )
 
 // pageTemplate is one page parsed together with the layout.
@@ -35,6 +38,7 @@ type meView struct {
 	Staff    bool
 	Passkey  bool
 	Roles    map[string]bool
+	Guest    bool // guests have no password to change and no passkeys
 }
 
 // markdown renders AUP text. Goldmark without the Unsafe option drops raw
@@ -88,6 +92,9 @@ func parsePages(loc *time.Location) (map[string]*pageTemplate, error) {
 				return t.In(loc).Format("2 Jan 2006 15:04")
 			},
 			"markdown": renderMarkdown,
+			"invalid":  invalidAttrs,
+			"errfocus": errorFocus,
+			"under":    under,
 		}).ParseFS(templateFS, "templates/layout.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("portal: template %s: %w", base, err)
@@ -95,6 +102,46 @@ func parsePages(loc *time.Location) (map[string]*pageTemplate, error) {
 		pages[base] = &pageTemplate{t: t}
 	}
 	return pages, nil
+}
+
+// invalidAttrs marks a form field that a failed submit found wrong: it is
+// aria-invalid, described by the error message, and the first such field
+// takes the focus when the page loads (autofocus, so without script too).
+// data is a page's Data map; its "Invalid" entry lists the fields.
+// describedBy names other elements that describe the field always (the
+// password rules).
+func invalidAttrs(data any, field string, describedBy ...string) template.HTMLAttr {
+	m, _ := data.(map[string]any)
+	fields, _ := m["Invalid"].([]string)
+	for i, f := range fields {
+		if f == field {
+			a := ` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(strings.Join(append([]string{"form-error"}, describedBy...), " ")) + `"`
+			if i == 0 {
+				a += " autofocus"
+			}
+			return template.HTMLAttr(a)
+		}
+	}
+	if len(describedBy) > 0 {
+		return template.HTMLAttr(` aria-describedby="` + template.HTMLEscapeString(strings.Join(describedBy, " ")) + `"`)
+	}
+	return ""
+}
+
+// errorFocus is the error message's own focus when a failed submit names
+// no field: the message itself is focused, so a screen reader starts there.
+func errorFocus(data any) template.HTMLAttr {
+	m, _ := data.(map[string]any)
+	if fields, _ := m["Invalid"].([]string); len(fields) > 0 {
+		return ` id="form-error" tabindex="-1"`
+	}
+	return ` id="form-error" tabindex="-1" autofocus`
+}
+
+// under says whether the page at path belongs to the section at prefix:
+// the person page is part of "People" in the navigation.
+func under(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -109,7 +156,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	v := view{Title: title, School: s.cfg.SchoolName, Data: data, Path: r.URL.Path,
 		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil}
 	if rq.signedIn() {
-		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff",
+		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff", Guest: rq.acct.Role == directory.RoleGuest,
 			Passkey: rq.sess.Passkey, Roles: map[string]bool{}}
 		for _, role := range rq.roles {
 			me.Roles[string(role)] = true

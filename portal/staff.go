@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,17 +26,72 @@ func (s *Server) record(ctx context.Context, rq *request, action, target string,
 	})
 }
 
+// peoplePage is how many people one page of a search shows.
+const peoplePage = 50
+
+// peopleStatuses are the status filter's choices.
+var peopleStatuses = []directory.Status{directory.StatusActive, directory.StatusDisabled}
+
+// peopleSearch finds people by name, username or MIS id, filtered by year,
+// registration group and status, ordered by name, a page at a time. It
+// says how many matched, so a list that does not fit on a page never
+// looks complete.
 func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	data := map[string]any{"Q": q}
-	if q != "" {
-		found, err := s.d.Store.ListAccounts(r.Context(), directory.AccountQuery{Search: q, Limit: 50})
-		if err != nil {
-			s.fail(w, r, rq, err)
-			return
+	v := r.URL.Query()
+	q := strings.TrimSpace(v.Get("q"))
+	year := strings.TrimSpace(v.Get("year"))
+	reg := strings.TrimSpace(v.Get("reg"))
+	status := directory.Status(v.Get("status"))
+	if !slices.Contains(peopleStatuses, status) {
+		status = ""
+	}
+	pageNo, _ := strconv.Atoi(v.Get("page"))
+	pageNo = max(pageNo, 1)
+	data := map[string]any{"Q": q, "Year": year, "Reg": reg, "Status": string(status),
+		"Years":    []string{"N", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"},
+		"Statuses": peopleStatuses}
+	if q == "" && year == "" && reg == "" && status == "" {
+		s.render(w, r, http.StatusOK, "people.html", rq, "Find a person", data)
+		return
+	}
+	ctx := r.Context()
+	query := directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true}
+	total, err := s.d.Store.CountAccounts(ctx, query)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	pages := max((total+peoplePage-1)/peoplePage, 1)
+	pageNo = min(pageNo, pages)
+	query.Limit, query.Offset = peoplePage, (pageNo-1)*peoplePage
+	found, err := s.d.Store.ListAccounts(ctx, query)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	link := func(n int) string {
+		u := url.Values{}
+		for k, x := range map[string]string{"q": q, "year": year, "reg": reg, "status": string(status)} {
+			if x != "" {
+				u.Set(k, x)
+			}
 		}
-		data["Found"] = found
-		data["Searched"] = true
+		if n > 1 {
+			u.Set("page", strconv.Itoa(n))
+		}
+		return "/staff/people?" + u.Encode()
+	}
+	data["Searched"] = true
+	data["Found"] = found
+	data["Total"] = total
+	data["First"] = query.Offset + 1
+	data["Last"] = query.Offset + len(found)
+	data["Page"], data["Pages"] = pageNo, pages
+	if pageNo > 1 {
+		data["Prev"] = link(pageNo - 1)
+	}
+	if pageNo < pages {
+		data["Next"] = link(pageNo + 1)
 	}
 	s.render(w, r, http.StatusOK, "people.html", rq, "Find a person", data)
 }
@@ -111,20 +167,50 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 	}
 	type activeSusp struct {
 		directory.Suspension
-		Active bool
+		Active        bool
+		CreatedByName string
+		LiftedByName  string
 	}
+	names := s.actorNames(ctx)
 	var sus []activeSusp
 	for _, x := range susp {
-		sus = append(sus, activeSusp{x, x.ActiveAt(now)})
+		v := activeSusp{Suspension: x, Active: x.ActiveAt(now), CreatedByName: names.name(x.CreatedBy)}
+		if x.LiftedBy != "" {
+			v.LiftedByName = names.name(x.LiftedBy)
+		}
+		sus = append(sus, v)
 	}
 	return map[string]any{
 		"Account": a, "Groups": groups, "Signatures": sv, "Consents": consents, "Credentials": creds,
 		"Suspensions": sus, "LastPortal": last[directory.ServicePortal], "LastWiFi": last[directory.ServiceWiFi],
 		"LastLDAP": last[directory.ServiceLDAP], "Sessions": sessions, "SignDocs": sigDocs,
-		"Gate": wifi, "GateMessage": wifi.Message(s.loc),
-		"CanSuspend": rq.has(RoleSafeguarding), "CanRecord": rq.has(RoleTechnician),
+		"Gate": wifi, "GateMessage": staffGateMessage(wifi, a, s.loc),
+		"CanSuspend": rq.has(RoleSafeguarding), "CanRecord": rq.has(RoleTechnician) && !hasEnded(wifi),
+		"Ended": hasEnded(wifi),
 		"Today": now.In(s.loc).Format(directory.DateLayout), "Done": "",
 	}, nil
+}
+
+// hasEnded says a decision is about an account that has ended: a leaver or a
+// disabled account signs nothing and needs no consent, so staff pages do
+// not offer to record either.
+func hasEnded(d directory.Decision) bool {
+	return d.Reason == directory.ReasonLeft || d.Reason == directory.ReasonDisabled
+}
+
+// refuseEnded answers a form to record a signature or consent for an
+// account that has ended; it reports whether it did.
+func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account) bool {
+	dec, err := s.d.Gate.Check(r.Context(), a, directory.ServiceWiFi, s.d.Now())
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return true
+	}
+	if !hasEnded(dec) {
+		return false
+	}
+	s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, a.Name()+"'s account has ended, so there is nothing to sign or consent to.", "")
+	return true
 }
 
 // person loads the account named in the path, answering 404 itself.
@@ -151,7 +237,7 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, rq *request)
 	s.showPerson(w, r, rq, a, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
-func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account, status int, problem, done string) {
+func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account, status int, problem, done string, invalid ...string) {
 	ctx := r.Context()
 	if err := s.record(ctx, rq, "portal.view", "account:"+a.Username, nil, nil, nil); err != nil {
 		s.fail(w, r, rq, err)
@@ -164,6 +250,7 @@ func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, rq *request,
 	}
 	data["Error"] = problem
 	data["Done"] = done
+	data["Invalid"] = invalid
 	s.render(w, r, status, "person.html", rq, a.Name()+" ("+a.Username+")", data)
 }
 
@@ -204,7 +291,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	until, err := s.parseWhen(r.PostFormValue("until"))
 	if err != nil {
-		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "The end date is not a date: use the date picker or type YYYY-MM-DD.", "")
+		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "The end date is not a date: use the date picker or type YYYY-MM-DD.", "", "until")
 		return
 	}
 	// Suspend ends live Wi-Fi sessions and caches now, not at the next
@@ -244,6 +331,9 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, rq *request) {
 func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	a, ok := s.person(w, r, rq)
 	if !ok {
+		return
+	}
+	if s.refuseEnded(w, r, rq, a) {
 		return
 	}
 	ctx := r.Context()
@@ -288,6 +378,9 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *request) {
 	a, ok := s.person(w, r, rq)
 	if !ok {
+		return
+	}
+	if s.refuseEnded(w, r, rq, a) {
 		return
 	}
 	given, derr := s.parseWhen(r.PostFormValue("given"))

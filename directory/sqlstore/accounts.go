@@ -108,6 +108,12 @@ func accountFilter(q directory.AccountQuery) (string, []any) {
 		add("(LOWER(username) LIKE ? OR LOWER(given_name) LIKE ? OR LOWER(family_name) LIKE ? OR LOWER(display_name) LIKE ? OR mis_id LIKE ?)",
 			"%"+strings.ToLower(q.Search)+"%")
 	}
+	if q.YearGroup != "" {
+		add("LOWER(year_group) = ?", strings.ToLower(q.YearGroup))
+	}
+	if q.RegGroup != "" {
+		add("LOWER(reg_group) = ?", strings.ToLower(q.RegGroup))
+	}
 	if q.AfterID > 0 {
 		add("id > ?", q.AfterID)
 	}
@@ -120,9 +126,25 @@ func accountFilter(q directory.AccountQuery) (string, []any) {
 
 func (r reader) ListAccounts(ctx context.Context, q directory.AccountQuery) ([]directory.Account, error) {
 	where, args := accountFilter(q)
-	query := "SELECT " + accountCols + " FROM accounts" + where + " ORDER BY id"
+	order := " ORDER BY id"
+	if q.ByName {
+		order = " ORDER BY LOWER(family_name), LOWER(given_name), id"
+	}
+	query := "SELECT " + accountCols + " FROM accounts" + where + order
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	if q.Offset > 0 {
+		if q.Limit <= 0 {
+			// SQLite takes OFFSET only after a LIMIT, where -1 is none;
+			// PostgreSQL spells that LIMIT ALL.
+			if r.d == Postgres {
+				query += " LIMIT ALL"
+			} else {
+				query += " LIMIT -1"
+			}
+		}
+		query += fmt.Sprintf(" OFFSET %d", q.Offset)
 	}
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"AccountsByEmail", testAccountsByEmail},
 		{"AccountConflicts", testAccountConflicts},
 		{"ListAndCount", testListAndCount},
+		{"ListFiltersAndPages", testListFiltersAndPages},
 		{"PosixIDsNeverReused", testPosixIDsNeverReused},
 		{"UsernameTakenAfterPurge", testUsernameTakenAfterPurge},
 		{"UnauditedChangeRollsBack", testUnaudited},
@@ -252,6 +254,67 @@ func testListAndCount(t *testing.T, s directory.Store) {
 	}
 	if len(found) != 10 { // p10..p19, matched case-insensitively
 		t.Errorf("search p1: %d results, want 10", len(found))
+	}
+}
+
+// A person searching the directory filters by year, registration group and
+// status, and pages through a list ordered by name with Offset.
+func testListFiltersAndPages(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	families := []string{"Young", "adams", "Moss", "Baker", "zane", "Ng"}
+	for i, fam := range families {
+		a := pupil(fmt.Sprintf("f%02d", i), fmt.Sprintf("F%02d", i))
+		a.FamilyName = fam
+		if i%2 == 1 {
+			a.YearGroup, a.RegGroup = "8", "8b"
+		}
+		mustCreate(t, s, a)
+	}
+	left := pupil("f99", "F99")
+	left.FamilyName, left.YearGroup, left.RegGroup = "Cole", "8", "8B"
+	left = mustCreate(t, s, left)
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateAccount(ctx, left.ID, func(a *directory.Account) error {
+			a.Status, a.DisabledAt, a.DisableReason = directory.StatusDisabled, time.Now(), "left"
+			return nil
+		})
+		return err
+	})
+	names := func(as []directory.Account) string {
+		var n []string
+		for _, a := range as {
+			n = append(n, a.FamilyName)
+		}
+		return strings.Join(n, ",")
+	}
+	cases := []struct {
+		q    directory.AccountQuery
+		want string
+	}{
+		{directory.AccountQuery{YearGroup: "8", ByName: true}, "adams,Baker,Cole,Ng"},
+		{directory.AccountQuery{RegGroup: "8B", Status: directory.StatusActive, ByName: true}, "adams,Baker,Ng"},
+		{directory.AccountQuery{YearGroup: "7", ByName: true}, "Moss,Young,zane"},
+		{directory.AccountQuery{ByName: true, Limit: 3}, "adams,Baker,Cole"},
+		{directory.AccountQuery{ByName: true, Limit: 3, Offset: 3}, "Moss,Ng,Young"},
+		{directory.AccountQuery{ByName: true, Limit: 3, Offset: 6}, "zane"},
+		{directory.AccountQuery{ByName: true, Offset: 5}, "Young,zane"},
+		{directory.AccountQuery{Search: "f0", YearGroup: "8", Status: directory.StatusActive, Limit: 2, ByName: true}, "adams,Baker"},
+	}
+	for _, c := range cases {
+		got, err := s.ListAccounts(ctx, c.q)
+		if err != nil {
+			t.Fatalf("%+v: %v", c.q, err)
+		}
+		if names(got) != c.want {
+			t.Errorf("%+v: got %s, want %s", c.q, names(got), c.want)
+		}
+		q := c.q
+		q.Limit, q.Offset = 0, 0
+		n, err := s.CountAccounts(ctx, q)
+		all, _ := s.ListAccounts(ctx, q)
+		if err != nil || n != len(all) {
+			t.Errorf("%+v: count %d (%v), listed %d", q, n, err, len(all))
+		}
 	}
 }
 
