@@ -113,7 +113,6 @@ type Server struct {
 	replies *replyCache
 	facts   *factCache
 	uses    *useLog
-	locks   *addrLocks
 	count   counters
 
 	auditSeq int64         // the last audit event followed
@@ -151,7 +150,6 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
-		locks:       newAddrLocks(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
 		reloadNudge: make(chan struct{}, 1),

@@ -37,6 +37,11 @@ type PortalSection struct {
 	PasskeyRoles []string `toml:"passkey_roles"`
 	// GuestMaxLifetime is the longest guest access a sponsor may give.
 	GuestMaxLifetime duration `toml:"guest_max_lifetime"`
+	// TrustedProxies are the reverse proxies in front of the portal
+	// (addresses or CIDR); ClientAddressHeader is the header they put the
+	// client's address in. Both or neither.
+	TrustedProxies      []string `toml:"trusted_proxies"`
+	ClientAddressHeader string   `toml:"client_address_header"`
 
 	// demoCert makes a self-signed certificate when the files are missing.
 	demoCert bool
@@ -87,6 +92,12 @@ func (s *PortalSection) validate(p *problems) {
 	if s.WiFiServerDomain == "" {
 		p.add("portal.wifi_server_domain: the name in the RADIUS server's certificate that devices must check")
 	}
+	if _, err := prefixes(s.TrustedProxies); err != nil {
+		p.add("portal.trusted_proxies: %v", err)
+	}
+	if (len(s.TrustedProxies) == 0) != (s.ClientAddressHeader == "") {
+		p.add("portal.trusted_proxies and portal.client_address_header: set both (a proxy and the header it writes, e.g. X-Forwarded-For) or neither")
+	}
 	for _, r := range s.PasskeyRoles {
 		if !oneOf(r, "technician", "safeguarding", "auditor") {
 			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding or auditor", r)
@@ -96,6 +107,7 @@ func (s *PortalSection) validate(p *problems) {
 
 // portalConfig is the portal package's configuration.
 func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.Config {
+	proxies, _ := prefixes(s.TrustedProxies) // validate has refused a list that does not parse
 	roles := make([]portal.StaffRole, len(s.PasskeyRoles))
 	for i, r := range s.PasskeyRoles {
 		roles[i] = portal.StaffRole(r)
@@ -110,9 +122,11 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 			portal.RoleSafeguarding: s.SafeguardingGroups,
 			portal.RoleAuditor:      s.AuditorGroups,
 		},
-		PasskeyRoles: roles,
-		Location:     loc,
-		Guests:       portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
+		PasskeyRoles:        roles,
+		Location:            loc,
+		Guests:              portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
+		TrustedProxies:      proxies,
+		ClientAddressHeader: s.ClientAddressHeader,
 	}
 }
 
@@ -153,4 +167,9 @@ auditor_groups = ["portal-auditors"]
 # These roles must sign in with a passkey to use their powers.
 passkey_roles = ["technician", "safeguarding", "auditor"]
 guest_max_lifetime = "336h"
+# Behind a reverse proxy: its addresses (or CIDR), and the header it puts
+# the client's address in. Only from these is the header believed; the
+# lockout counts each client, not the proxy.
+trusted_proxies = []                 # e.g. ["10.0.0.2"]
+client_address_header = ""           # e.g. "X-Forwarded-For"
 `
