@@ -91,6 +91,10 @@ type Origin struct {
 	// Trusted is an address the operator configured (an application
 	// server that binds for many people): familiar to every account.
 	Trusted bool
+	// Becomes, when set, is the ID the source takes once it has signed in
+	// (a portal device cookie given with this answer): a good sign-in makes
+	// it familiar, while failures count under ID (the address).
+	Becomes string
 }
 
 // Scope says what a lock holds.
@@ -504,7 +508,9 @@ func (a *Attempt) Succeed(ctx context.Context) error {
 	}
 	c := a.l.settings()
 	var errs []error
-	if a.src.ID != "" && !a.src.Trusted {
+	if a.src.Becomes != "" {
+		errs = append(errs, a.l.Store.NoteFamiliar(ctx, a.id, a.src.Becomes, a.at, c.FamiliarKeep))
+	} else if a.src.ID != "" && !a.src.Trusted {
 		// Once a day is enough to keep a source familiar, and spares a
 		// write on every sign-in.
 		if !a.familiar || a.seen.IsZero() || a.at.Sub(a.seen) > 24*time.Hour {

@@ -70,10 +70,19 @@ func (s *Server) deviceCookie() string { return s.cookie + "-device" }
 // script cycling cookies gains nothing over keeping one.
 func (s *Server) signinOrigin(w http.ResponseWriter, r *http.Request) directory.Origin {
 	if c, err := r.Cookie(s.deviceCookie()); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
-		sum := sha256.Sum256([]byte(c.Value))
-		return directory.Origin{ID: "portal:device:" + hex.EncodeToString(sum[:12])}
+		return directory.Origin{ID: deviceID(c.Value)}
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.deviceCookie(), Value: newToken(), Path: "/", Expires: s.d.Now().Add(deviceLifetime),
+	token := newToken()
+	http.SetCookie(w, &http.Cookie{Name: s.deviceCookie(), Value: token, Path: "/", Expires: s.d.Now().Add(deviceLifetime),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	return directory.Origin{ID: "portal:addr:" + s.clientAddr(r)}
+	// An address is never familiar (a school may share one): a good
+	// sign-in makes the new cookie familiar instead.
+	return directory.Origin{ID: "portal:addr:" + s.clientAddr(r), Becomes: deviceID(token)}
+}
+
+// deviceID is the lockout's name for a device cookie: its hash, so that
+// the database alone cannot make one.
+func deviceID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "portal:device:" + hex.EncodeToString(sum[:12])
 }

@@ -172,21 +172,29 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 // Failures in the portal count towards the lockout that LDAP and RADIUS
-// share: after enough of them even the right password is refused.
+// share, by device cookie: a browser that has signed in before keeps
+// working while a new one guesses; the new one is then refused even the
+// right password, and so is LDAP from a new address.
 func TestLockoutShared(t *testing.T) {
 	srv := portaltest.Start(t, portaltest.Options{})
-	b := newBrowser(t, srv)
-	for range 5 {
-		b.signIn(portaltest.Teacher, "nope")
+	own := mustSignIn(t, srv, portaltest.Teacher)
+	own.post("/signout", nil)
+	guesser := newBrowser(t, srv)
+	for i := range 5 {
+		guesser.signIn(portaltest.Teacher, fmt.Sprintf("nope-%d", i))
 	}
-	p := b.signIn(portaltest.Teacher, portaltest.Password)
-	if p.status != http.StatusForbidden || !strings.Contains(p.body, "locked") {
-		t.Fatalf("after 5 failures: %d %s", p.status, p.body)
+	p := guesser.signIn(portaltest.Teacher, portaltest.Password)
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "new device") {
+		t.Fatalf("a new browser after 5 failures: %d %s", p.status, p.body)
 	}
-	_, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, portaltest.Password, directory.ServiceLDAP, "")
+	_, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, portaltest.Password, directory.ServiceLDAP,
+		directory.Origin{ID: "ldap:192.0.2.99"})
 	var refused *directory.RefusedError
-	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonLockedOut {
+	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonNewDevicesLocked {
 		t.Errorf("LDAP after portal failures: %v", err)
+	}
+	if p := own.signIn(portaltest.Teacher, portaltest.Password); p.status != http.StatusOK && p.status != http.StatusSeeOther {
+		t.Errorf("the teacher's own browser: %d %s", p.status, p.body)
 	}
 }
 
@@ -376,7 +384,7 @@ func TestChangePassword(t *testing.T) {
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("change: %d %s", p.status, p.body)
 	}
-	if _, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, next, directory.ServicePortal, ""); err != nil {
+	if _, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, next, directory.ServicePortal, directory.Origin{}); err != nil {
 		t.Errorf("new password does not work: %v", err)
 	}
 	if p := other.get("/"); p.status != http.StatusSeeOther {

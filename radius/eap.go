@@ -76,14 +76,20 @@ type eapAttempt struct {
 
 type eapAttemptKey struct{}
 
+// withEAPAttempt makes sure ctx carries an eapAttempt: the server puts one
+// in for each request; a caller that has none asks about an unknown device.
+func withEAPAttempt(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(eapAttemptKey{}).(*eapAttempt); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, eapAttemptKey{}, &eapAttempt{})
+}
+
 // eapBegin asks the lockout about an inner identity from the device of the
 // request in ctx. nil without an error: the lockout refused it, and the
 // request's reply will say so.
 func (s *Server) eapBegin(ctx context.Context, e *entry, name string, now time.Time) (*directory.Attempt, error) {
-	ea, _ := ctx.Value(eapAttemptKey{}).(*eapAttempt)
-	if ea == nil {
-		ea = &eapAttempt{}
-	}
+	ea := ctx.Value(eapAttemptKey{}).(*eapAttempt) // withEAPAttempt has put it there
 	var a directory.Account
 	if e != nil {
 		a = e.account
@@ -106,6 +112,7 @@ func (s *Server) eapBegin(ctx context.Context, e *entry, name string, now time.T
 // answered as unknown, so that the method fails whatever the password, at
 // the same cost, and the reply gives the lock's message.
 func (s *Server) EAPSecret(ctx context.Context, username string) (password string, ntHash []byte, err error) {
+	ctx = withEAPAttempt(ctx)
 	_, name := splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
@@ -125,6 +132,7 @@ func (s *Server) EAPSecret(ctx context.Context, username string) (password strin
 // EAPAuthorize asks the gate about an inner identity whose credential
 // checked out. A refusal's message says why, for the person.
 func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
+	ctx = withEAPAttempt(ctx)
 	_, name := splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
@@ -137,7 +145,8 @@ func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
 	}
 	if att == nil {
 		// Locked since the identity was looked up.
-		return ErrUnknownUser
+		dec := ctx.Value(eapAttemptKey{}).(*eapAttempt).lock.Decision()
+		return &eapRefusal{msg: dec.Message(s.loc()), err: &directory.RefusedError{Account: e.account, Decision: dec}}
 	}
 	if err := att.Succeed(ctx); err != nil {
 		s.log.Warn("radius: noting a good sign-in for the lockout", "user", name, "err", err)
@@ -164,6 +173,7 @@ func (r *eapRefusal) Unwrap() error { return r.err }
 // the device of the request (its Calling-Station-Id at its NAS). An
 // attempt the lockout had already refused is not counted again.
 func (s *Server) EAPFailed(ctx context.Context, username string) {
+	ctx = withEAPAttempt(ctx)
 	_, name := splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)

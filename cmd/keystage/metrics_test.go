@@ -269,7 +269,7 @@ func serveMetrics(t *testing.T, s *sqlstore.Store) string {
 // A lockout is counted by kind, never by the name or address locked.
 func TestLockoutMetricKinds(t *testing.T) {
 	m := newRequestMetrics()
-	for _, key := range []string{directory.AccountKey("jsmith"), directory.AddressKey("10.0.0.7"), directory.AddressKey("02-00-00-00-00-01")} {
+	for _, key := range []string{directory.AccountKey("jsmith"), directory.SourceKey("ldap:10.0.0.7"), directory.UnfamiliarKey("jsmith")} {
 		m.locked(key)
 	}
 	reg := prometheus.NewRegistry()
@@ -291,7 +291,7 @@ func TestLockoutMetricKinds(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]float64{"account": 1, "address": 2}; !maps.Equal(got, want) {
+	if want := map[string]float64{"account": 1, "source": 1, "unfamiliar": 1}; !maps.Equal(got, want) {
 		t.Errorf("lockouts by kind: %v, want %v", got, want)
 	}
 }

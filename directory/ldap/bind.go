@@ -70,7 +70,7 @@ func refusalData(r directory.Reason) string {
 		return dataDisabled
 	case directory.ReasonNotStarted, directory.ReasonSuspended:
 		return dataNotPermitted
-	case directory.ReasonLockedOut:
+	case directory.ReasonLockedOut, directory.ReasonNewDevicesLocked, directory.ReasonDeviceBlocked:
 		return dataLocked
 	case directory.ReasonMustChange:
 		return dataMustChange
