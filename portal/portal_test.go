@@ -782,3 +782,31 @@ func TestPasskeyNeedsRecentSignIn(t *testing.T) {
 		t.Errorf("finish without begin: %d", p.status)
 	}
 }
+
+// TestTrustedProxyNamesTheClient: behind a configured proxy, a client
+// guessing without cookies is blocked by its own address, not the
+// proxy's, so the rest of the school keeps signing in; a header from
+// anyone but the proxy is not believed.
+func TestTrustedProxyNamesTheClient(t *testing.T) {
+	for _, proxy := range []bool{true, false} {
+		srv := portaltest.Start(t, portaltest.Options{Proxy: proxy})
+		for i := range 10 {
+			// A script that drops its cookies: a new browser each time.
+			newBrowser(t, srv).post("/signin", url.Values{"username": {fmt.Sprintf("nobody%d", i)}, "password": {"x"}},
+				"X-Forwarded-For", "203.0.113.66")
+		}
+		blocked := newBrowser(t, srv).post("/signin", url.Values{"username": {portaltest.Pupil}, "password": {portaltest.Password}},
+			"X-Forwarded-For", "203.0.113.66")
+		other := newBrowser(t, srv).post("/signin", url.Values{"username": {portaltest.Pupil}, "password": {portaltest.Password}},
+			"X-Forwarded-For", "203.0.113.7")
+		if !strings.Contains(blocked.body, "this device or computer") {
+			t.Errorf("proxy=%v: the guessing client: %d %s", proxy, blocked.status, blocked.body)
+		}
+		switch {
+		case proxy && other.status != http.StatusSeeOther:
+			t.Errorf("behind the proxy, another client: %d %s", other.status, other.body)
+		case !proxy && other.status == http.StatusSeeOther:
+			t.Errorf("without a trusted proxy, X-Forwarded-For was believed: another client signed in")
+		}
+	}
+}
