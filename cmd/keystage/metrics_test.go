@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
