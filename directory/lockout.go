@@ -26,7 +26,9 @@ import (
 // servers. Failures are counted in three kinds of counter:
 //
 //   - the account's familiar counter, fed by its familiar sources: when it
-//     trips, the account is locked (Threshold);
+//     trips, the account is locked (Threshold). A trusted address has a
+//     familiar counter of its own for each account, which locks the
+//     account on that address alone;
 //   - the account's unfamiliar counter, fed by every source unfamiliar to
 //     it taken together, since a pupil can invent Calling-Station-Ids at
 //     will: when it trips, unfamiliar sources are refused for that account,
@@ -117,6 +119,17 @@ const (
 
 // AccountKey is the familiar counter of an account.
 func AccountKey(username string) string { return accountPrefix + username }
+
+// familiarKey is the familiar counter that failures from src count in: the
+// account's, or, for a trusted address, the account's on that address
+// alone, since an application server (Moodle) binds for whoever types at
+// it, and a pupil there must not lock the owner's own devices out.
+func familiarKey(username string, src Origin) string {
+	if src.Trusted {
+		return AccountKey(username) + "|" + src.ID
+	}
+	return AccountKey(username)
+}
 
 // UnfamiliarKey is the counter of an account's unfamiliar sources.
 func UnfamiliarKey(username string) string { return unfamiliarPrefix + username }
@@ -296,7 +309,7 @@ func (l *Lockout) Begin(ctx context.Context, a Account, username string, src Ori
 		return false, nil
 	}
 	if at.familiar {
-		_, err := check(AccountKey(username), c.Threshold, ScopeAccount)
+		_, err := check(familiarKey(username, src), c.Threshold, ScopeAccount)
 		return at, err
 	}
 	if src.ID != "" {
@@ -387,7 +400,7 @@ func (a *Attempt) Fail(ctx context.Context, password string) error {
 		}
 	}
 	if a.familiar {
-		count(AccountKey(a.username), c.Threshold, ScopeAccount)
+		count(familiarKey(a.username, a.src), c.Threshold, ScopeAccount)
 	} else {
 		if a.src.ID != "" {
 			count(SourceKey(a.src.ID), c.SourceThreshold, ScopeDevice)
@@ -518,7 +531,7 @@ func (a *Attempt) Succeed(ctx context.Context) error {
 		}
 	}
 	if a.failures && a.familiar {
-		errs = append(errs, a.l.Store.ClearFailures(ctx, AccountKey(a.username)))
+		errs = append(errs, a.l.Store.ClearFailures(ctx, familiarKey(a.username, a.src)))
 	}
 	return errors.Join(errs...)
 }

@@ -108,6 +108,13 @@ func TestLockoutTrustedAddress(t *testing.T) {
 	if _, err := f.d.Authenticate(ctx, "svc-moodle", goodPassword, directory.ServiceLDAP, moodle); err != nil {
 		t.Fatalf("service account from its address: %v", err)
 	}
+	// Guesses typed into Moodle lock the teacher on Moodle alone.
+	if _, err := f.d.Authenticate(ctx, "teacher", goodPassword, directory.ServiceLDAP, moodle); refusal(err) != directory.ReasonLockedOut {
+		t.Errorf("the teacher through Moodle after 50 guesses there: %v, want locked", err)
+	}
+	if _, err := f.d.Authenticate(ctx, "teacher", goodPassword, directory.ServiceLDAP, ldapFrom("10.1.1.5")); err != nil {
+		t.Errorf("the teacher from their own computer after guesses through Moodle: %v", err)
+	}
 }
 
 // TestLockoutMessagesSayWhichAndWhen: the device and the account are told
