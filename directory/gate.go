@@ -23,23 +23,28 @@ type Reason string
 
 // The reasons for refusal, in the order the gate checks them.
 const (
-	ReasonNone       Reason = ""
-	ReasonDisabled   Reason = "disabled"    // disabled by hand or by the leaver job
-	ReasonNotStarted Reason = "not-started" // start date ahead
-	ReasonLeft       Reason = "left"        // leave date passed
-	ReasonSuspended  Reason = "suspended"   // a suspension is in force
-	ReasonLockedOut  Reason = "locked-out"  // too many failed sign-ins from the account's familiar sources
-	// ReasonNewDevicesLocked: too many failed sign-ins from sources new to
-	// the account; those it knows still work.
-	ReasonNewDevicesLocked Reason = "new-devices-locked"
-	// ReasonDeviceBlocked: this source failed too often on accounts new to
-	// it; it still works for accounts that have signed in from it.
-	ReasonDeviceBlocked   Reason = "device-blocked"
+	ReasonNone            Reason = ""
+	ReasonDisabled        Reason = "disabled"         // disabled by hand or by the leaver job
+	ReasonNotStarted      Reason = "not-started"      // start date ahead
+	ReasonLeft            Reason = "left"             // leave date passed
+	ReasonSuspended       Reason = "suspended"        // a suspension is in force
+	ReasonLockedOut       Reason = "locked-out"       // too many failed sign-ins
 	ReasonAUPUnsigned     Reason = "aup-unsigned"     // the AUP of the audience is not signed at its current version
 	ReasonConsentMissing  Reason = "consent-missing"  // a pupil without parental permission
 	ReasonNoCredential    Reason = "no-credential"    // no Wi-Fi credential issued
 	ReasonCredentialEnded Reason = "credential-ended" // revoked or expired
 	ReasonMustChange      Reason = "must-change-password"
+)
+
+// The lockout's reasons (see Lockout): ReasonLockedOut is the account,
+// locked by failures from its familiar sources.
+const (
+	// ReasonNewDevicesLocked: too many failed sign-ins from sources new to
+	// the account; those it knows still work.
+	ReasonNewDevicesLocked Reason = "new-devices-locked"
+	// ReasonDeviceBlocked: this source failed too often on accounts new to
+	// it; it still works for accounts that have signed in from it.
+	ReasonDeviceBlocked Reason = "device-blocked"
 )
 
 // Decision is the gate's answer.
@@ -83,7 +88,7 @@ func (d Decision) Message(loc *time.Location) string {
 		return until("Your network access is suspended") + "."
 	case ReasonLockedOut:
 		return "Too many wrong passwords: your account is locked until " + exact(d.Until, loc) +
-			". Wait until then, or ask the IT office to unlock it."
+			". Wait until then, and sign in with the right password."
 	case ReasonNewDevicesLocked:
 		return "Too many wrong passwords have been tried on this account from devices it has not signed in on before: " +
 			"it cannot be signed in to from a new device or computer until " + exact(d.Until, loc) +
