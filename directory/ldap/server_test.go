@@ -44,8 +44,7 @@ func person(name string) string  { return "uid=" + name + ",ou=people," + base }
 func service(name string) string { return "uid=" + name + ",ou=services," + base }
 
 func TestBind(t *testing.T) {
-	// The failures below (four count against 127.0.0.1) stay under the
-	// address lockout's threshold of five.
+	// The failures below stay under every threshold of the lockout.
 	srv := ldaptest.Start(t, ldaptest.Options{})
 	tests := []struct {
 		name, user, pw string
