@@ -36,6 +36,17 @@ const (
 	ReasonMustChange      Reason = "must-change-password"
 )
 
+// The lockout's reasons (see Lockout): ReasonLockedOut is the account,
+// locked by failures from its familiar sources.
+const (
+	// ReasonNewDevicesLocked: too many failed sign-ins from sources new to
+	// the account; those it knows still work.
+	ReasonNewDevicesLocked Reason = "new-devices-locked"
+	// ReasonDeviceBlocked: this source failed too often on accounts new to
+	// it; it still works for accounts that have signed in from it.
+	ReasonDeviceBlocked Reason = "device-blocked"
+)
+
 // Decision is the gate's answer.
 type Decision struct {
 	Allow    bool
@@ -46,6 +57,11 @@ type Decision struct {
 	// consent): a frontend may let the account into a walled garden that
 	// reaches the portal, where it can sign.
 	Quarantine bool
+}
+
+// exact is a lock's end to the second, as the lock ends.
+func exact(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04:05")
 }
 
 // Message says the decision in words for the person refused.
@@ -71,7 +87,15 @@ func (d Decision) Message(loc *time.Location) string {
 	case ReasonSuspended:
 		return until("Your network access is suspended") + "."
 	case ReasonLockedOut:
-		return until("Too many wrong passwords: your account is locked") + "."
+		return "Too many wrong passwords: your account is locked until " + exact(d.Until, loc) +
+			". Wait until then, and sign in with the right password."
+	case ReasonNewDevicesLocked:
+		return "Too many wrong passwords have been tried on this account from devices it has not signed in on before: " +
+			"it cannot be signed in to from a new device or computer until " + exact(d.Until, loc) +
+			". Devices and computers it has signed in on before still work."
+	case ReasonDeviceBlocked:
+		return "Too many wrong passwords have been tried from this device or computer: it is blocked from signing in until " +
+			exact(d.Until, loc) + ". If this is your own device, wait until then or use one you have signed in on before."
 	case ReasonAUPUnsigned:
 		return "You need to read and sign the Acceptable Use Policy (" + d.Audience + ") in the portal first."
 	case ReasonConsentMissing:
@@ -98,8 +122,6 @@ type Facts struct {
 	Documents []AUPDocument
 	// WiFi are the account's Wi-Fi credentials (for ServiceWiFi).
 	WiFi []Credential
-	// LockedUntil is set while the account is locked out.
-	LockedUntil time.Time
 }
 
 // GatePolicy is the part of the configuration the gate follows.
@@ -194,20 +216,15 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 	}
 	if svc == ServicePortal {
 		// The portal is where AUPs are signed and passwords changed: it only
-		// refuses on the account's life and lockout, and a suspension of
-		// network access does not close it.
-		if at.Before(f.LockedUntil) {
-			return Decision{Reason: ReasonLockedOut, Until: f.LockedUntil}
-		}
+		// refuses on the account's life, and a suspension of network
+		// access does not close it. (The lockout is asked before the
+		// password: see Lockout.)
 		return Decision{Allow: true}
 	}
 	for _, s := range f.Suspensions {
 		if s.ActiveAt(at) {
 			return Decision{Reason: ReasonSuspended, Until: s.Until}
 		}
-	}
-	if at.Before(f.LockedUntil) {
-		return Decision{Reason: ReasonLockedOut, Until: f.LockedUntil}
 	}
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}
@@ -324,9 +341,8 @@ func consented(docs []AUPDocument, consents []Consent, audience string, t time.T
 
 // Gate loads the facts for an account and decides.
 type Gate struct {
-	Store   Reader
-	Policy  GatePolicy
-	Lockout *Lockout // nil: no lockout
+	Store  Reader
+	Policy GatePolicy
 }
 
 // Check decides whether account a may use svc at t.
@@ -356,11 +372,6 @@ func (g *Gate) Facts(ctx context.Context, a Account, svc Service, at time.Time) 
 	}
 	if svc == ServiceWiFi {
 		if f.WiFi, err = g.Store.Credentials(ctx, a.ID, CredWiFi); err != nil {
-			return f, fmt.Errorf("gate %s: %w", a.Username, err)
-		}
-	}
-	if g.Lockout != nil {
-		if f.LockedUntil, err = g.Lockout.LockedUntil(ctx, AccountKey(a.Username), at); err != nil {
 			return f, fmt.Errorf("gate %s: %w", a.Username, err)
 		}
 	}

@@ -61,6 +61,10 @@ type Config struct {
 func New(s Store, cfg Config) *Directory {
 	lo := cfg.Lockout
 	lo.Store = s
+	if lo.Log == nil {
+		lo.Log = cfg.Log
+	}
+	lo.Init()
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -77,7 +81,7 @@ func New(s Store, cfg Config) *Directory {
 		Policies:  pols,
 		PolicyFor: cfg.PolicyFor,
 		Store:     s,
-		Gate:      &Gate{Store: s, Policy: cfg.Policy, Lockout: &lo},
+		Gate:      &Gate{Store: s, Policy: cfg.Policy},
 		Lockout:   &lo,
 		Hasher:    cfg.Hasher,
 		Sealer:    cfg.Sealer,
@@ -99,31 +103,35 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("access refused for %s: %s", e.Account.Username, e.Decision.Reason)
 }
 
-// Authenticate checks a login password for a service. It costs the same
-// whether or not the user exists; failures count towards the lockout of
-// the account and of the source address (addr may be empty); a good
-// password on a locked account is still refused. On success the hash is
-// upgraded when its scheme or cost is out of date, and the use is noted.
-func (d *Directory) Authenticate(ctx context.Context, username, password string, svc Service, addr string) (Account, error) {
+// Authenticate checks a login password for a service, from src (see
+// Lockout). It costs the same whether or not the user exists. The lockout
+// is asked before the password is looked at: a locked attempt is refused
+// with the same answer whatever the password, after a dummy hash so that it
+// takes as long as a check. On success the hash is upgraded when its scheme
+// or cost is out of date, and the use is noted.
+func (d *Directory) Authenticate(ctx context.Context, username, password string, svc Service, src Origin) (Account, error) {
 	now := d.Now()
-	if addr != "" {
-		until, err := d.Lockout.LockedUntil(ctx, AddressKey(addr), now)
-		if err != nil {
-			return Account{}, err
-		}
-		if !until.IsZero() {
-			d.Hasher.DummyVerify(password)
-			return Account{}, &RefusedError{Account: Account{Username: username}, Decision: Decision{Reason: ReasonLockedOut, Until: until}}
-		}
-	}
 	a, err := d.Store.AccountByUsername(ctx, username)
-	if errors.Is(err, ErrNotFound) {
-		d.Hasher.DummyVerify(password)
-		d.fail(ctx, "", addr, now)
-		return Account{}, ErrBadCredentials
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Account{}, err
+	}
+	if !known {
+		a = Account{}
+	}
+	att, err := d.Lockout.Begin(ctx, a, username, src, now)
+	if err != nil {
+		d.Hasher.DummyVerify(password)
+		return Account{}, err
+	}
+	if att.Locked() {
+		d.Hasher.DummyVerify(password)
+		return Account{}, &RefusedError{Account: Account{Username: username}, Decision: att.Lock.Decision()}
+	}
+	if !known {
+		d.Hasher.DummyVerify(password)
+		d.fail(ctx, att, username, password)
+		return Account{}, ErrBadCredentials
 	}
 	creds, err := d.Store.Credentials(ctx, a.ID, CredPassword)
 	if err != nil {
@@ -138,7 +146,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	}
 	if cred == nil {
 		d.Hasher.DummyVerify(password)
-		d.fail(ctx, a.Username, addr, now)
+		d.fail(ctx, att, a.Username, password)
 		return Account{}, ErrBadCredentials
 	}
 	ok, rehash, err := d.Hasher.Verify(cred.Secret, password)
@@ -146,8 +154,13 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 		d.Log.Warn("stored password hash unreadable", "account", a.Username, "err", err)
 	}
 	if !ok {
-		d.fail(ctx, a.Username, addr, now)
+		d.fail(ctx, att, a.Username, password)
 		return Account{}, ErrBadCredentials
+	}
+	// The password is right: the source is the owner's, whatever the gate
+	// says next.
+	if err := att.Succeed(ctx); err != nil {
+		d.Log.Warn("noting a good sign-in for the lockout", "account", a.Username, "err", err)
 	}
 	dec, err := d.Gate.Check(ctx, a, svc, now)
 	if err != nil {
@@ -155,9 +168,6 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	}
 	if !dec.Allow {
 		return a, &RefusedError{Account: a, Decision: dec}
-	}
-	if err := d.Lockout.Succeed(ctx, AccountKey(a.Username)); err != nil {
-		d.Log.Warn("clearing failures", "account", a.Username, "err", err)
 	}
 	if rehash {
 		d.upgradeHash(ctx, a, cred.ID, password)
@@ -168,16 +178,12 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	return a, nil
 }
 
-func (d *Directory) fail(ctx context.Context, username, addr string, now time.Time) {
-	if username != "" {
-		if _, err := d.Lockout.Fail(ctx, AccountKey(username), now); err != nil {
-			d.Log.Warn("counting failure", "account", username, "err", err)
-		}
-	}
-	if addr != "" {
-		if _, err := d.Lockout.Fail(ctx, AddressKey(addr), now); err != nil {
-			d.Log.Warn("counting failure", "addr", addr, "err", err)
-		}
+// fail counts a failed attempt. A failure that can be counted nowhere is
+// logged: the attempt is refused anyway, and the next Begin refuses while
+// the lockout cannot count.
+func (d *Directory) fail(ctx context.Context, att *Attempt, username, password string) {
+	if err := att.Fail(ctx, password); err != nil {
+		d.Log.Error("counting a failed sign-in", "account", username, "err", err)
 	}
 }
 

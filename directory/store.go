@@ -203,13 +203,24 @@ type Store interface {
 	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
-	// NoteFailure counts a failed authentication under key (an account or
-	// a source address) and returns the failures within window up to t.
-	NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error)
+	// NoteFailure counts a failed authentication under key (a counter of
+	// the Lockout) and returns the failures within window up to t. A
+	// non-empty fingerprint (of the wrong password) already counted under
+	// key within window is not counted again.
+	NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration, fingerprint string) (int, error)
 	// Failures returns the count and the time of the last failure under key
 	// within window up to t.
 	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
 	ClearFailures(ctx context.Context, key string) error
+	// PruneFailures forgets counters and fingerprints last touched before
+	// t, and returns how many counters went.
+	PruneFailures(ctx context.Context, before time.Time) (int64, error)
+	// NoteFamiliar records that an account signed in from source at t,
+	// keeping only its keep most recent sources.
+	NoteFamiliar(ctx context.Context, accountID int64, source string, t time.Time, keep int) error
+	// Familiar says when an account last signed in from source (zero:
+	// never, or forgotten).
+	Familiar(ctx context.Context, accountID int64, source string) (time.Time, error)
 	// PutSession inserts or updates an accounting session, matched by NAS
 	// address and session id.
 	PutSession(ctx context.Context, s *Session) error

@@ -136,7 +136,7 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	if item.Signed == nil {
 		_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, rq.acct, directory.Signature{DocumentID: item.Doc.ID,
-			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: clientAddr(r), UserAgent: userAgent(r)})
+			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: s.clientAddr(r), UserAgent: userAgent(r)})
 		if errors.Is(err, directory.ErrDocumentChanged) {
 			s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
 				"Items": items, "Error": "The policy has changed since you opened this page. Please read the current version below and sign it."})
@@ -386,7 +386,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		fail(http.StatusUnprocessableEntity, "The two new passwords are different. Type the same new password in both boxes.", nil, "confirm")
 		return
 	}
-	_, err := s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, clientAddr(r))
+	_, err := s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, s.signinOrigin(w, r))
 	var refused *directory.RefusedError
 	switch {
 	case errors.Is(err, directory.ErrBadCredentials):

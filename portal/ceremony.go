@@ -112,10 +112,16 @@ func (s *spentSet) spend(challenge string, expires, now time.Time) bool {
 }
 
 // The device cookie tells one browser from another behind one address (a
-// whole school may reach the portal through one NAT address). It holds a
-// random id sealed with the directory's key, so that it cannot be invented:
-// a browser without one shares its address's bucket for newcomers.
-const sealDevice = "keystage:portal-device"
+// whole school may reach the portal through one NAT address), for the rate
+// limits here and for the lockout, to which a browser that has signed in
+// becomes familiar (origin.go). It holds a random id sealed with the
+// directory's key, so that it cannot be invented: a browser without one
+// shares its address's bucket for newcomers. It lasts a school year and a
+// half, so that a device stays familiar across the holidays.
+const (
+	sealDevice     = "keystage:portal-device"
+	deviceLifetime = 540 * 24 * time.Hour
+)
 
 func (s *Server) deviceCookieName() string { return s.cookie + "-device" }
 
@@ -132,7 +138,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) (id string, know
 	id = string(raw[:])
 	if sealed, err := s.d.Sealer.Seal(raw[:], []byte(sealDevice)); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: sealed, Path: "/",
-			MaxAge: 400 * 24 * 3600, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+			MaxAge: int(deviceLifetime / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	}
 	return id, false
 }
@@ -143,10 +149,9 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) (id string, know
 // high enough for a school behind one NAT address. A flood of newcomers
 // from one address thus never reaches the ceiling that the browsers the
 // portal knows behind the same address share.
-func (s *Server) allowUnauthenticated(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) allowUnauthenticated(r *http.Request, id string, known bool) bool {
 	now := s.d.Now()
-	addr := addressKey(clientAddr(r))
-	id, known := s.device(w, r)
+	addr := addressKey(s.clientAddr(r))
 	if known {
 		if !s.limits.device.allow(id, now) {
 			return false

@@ -146,7 +146,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, rq
 			return
 		}
 		if !ok {
-			s.log.Info("passkey enrolment code refused", "account", rq.acct.Username, "addr", clientAddr(r))
+			s.log.Info("passkey enrolment code refused", "account", rq.acct.Username, "addr", s.clientAddr(r))
 			jsonError(w, http.StatusForbidden, "Your role needs an enrolment code for your first passkey, and that code is wrong, used or out of date. Ask another technician for a new one.")
 			return
 		}
@@ -297,15 +297,17 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
-	if !s.allowUnauthenticated(w, r) {
+	id, known := s.device(w, r)
+	if !s.allowUnauthenticated(r, id, known) {
 		tooMany(w)
 		return
 	}
-	if until, err := s.d.Lockout.LockedUntil(r.Context(), directory.AddressKey(clientAddr(r)), s.d.Now()); err != nil {
+	// A device blocked by failures here is refused passkeys too.
+	if att, err := s.d.Lockout.Begin(r.Context(), directory.Account{}, "", s.originOf(r, id, known), s.d.Now()); err != nil {
 		s.fail(w, r, nil, err)
 		return
-	} else if !until.IsZero() {
-		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+	} else if att.Locked() {
+		jsonError(w, http.StatusForbidden, att.Lock.Decision().Message(s.loc))
 		return
 	}
 	assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
@@ -337,15 +339,17 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "No passkey sign-in is in progress. Reload the page and try again.")
 		return
 	}
-	// A source address locked out by failures anywhere (LDAP, RADIUS,
-	// passwords here) is refused passkeys too.
-	addr := clientAddr(r)
-	if until, err := s.d.Lockout.LockedUntil(ctx, directory.AddressKey(addr), s.d.Now()); err != nil {
+	// A device blocked by failures here is refused passkeys too. A
+	// passkey cannot be guessed, so the account's own counters do not
+	// hold it back.
+	addr, origin := s.clientAddr(r), s.signinOrigin(w, r)
+	att, err := s.d.Lockout.Begin(ctx, directory.Account{}, "", origin, s.d.Now())
+	if err != nil {
 		s.fail(w, r, nil, err)
 		return
-	} else if !until.IsZero() {
-		outcome, why = directory.ResultRefused, directory.ReasonLockedOut
-		jsonError(w, http.StatusForbidden, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc))
+	} else if att.Locked() {
+		outcome, why = directory.ResultRefused, att.Lock.Decision().Reason
+		jsonError(w, http.StatusForbidden, att.Lock.Decision().Message(s.loc))
 		return
 	}
 	var found *waUser
@@ -363,10 +367,9 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	}, sd, r)
 	if err != nil || found == nil || user == nil {
 		s.log.Info("passkey sign-in refused", "err", err, "addr", addr)
-		if found != nil {
-			s.d.Lockout.Fail(ctx, directory.AccountKey(found.a.Username), s.d.Now())
+		if err := att.Fail(ctx, ""); err != nil {
+			s.log.Error("passkey sign-in: counting a failure", "err", err)
 		}
-		s.d.Lockout.Fail(ctx, directory.AddressKey(addr), s.d.Now())
 		outcome = directory.ResultBadCredentials
 		jsonError(w, http.StatusUnauthorized, "That passkey was not accepted. Use your username and password, or another passkey.")
 		return
@@ -417,7 +420,11 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	if err := s.d.Store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
 		s.log.Warn("noting use", "account", a.Username, "err", err)
 	}
-	s.d.Lockout.Succeed(ctx, directory.AccountKey(a.Username))
+	if att, err := s.d.Lockout.Begin(ctx, a, "", origin, now); err == nil {
+		if err := att.Succeed(ctx); err != nil {
+			s.log.Warn("passkey sign-in: noting a familiar device", "account", a.Username, "err", err)
+		}
+	}
 	outcome = directory.ResultOK
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "redirect": "/"})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -61,6 +62,12 @@ type Config struct {
 	PasskeyRoles []StaffRole
 	// Location is the school's time zone for times shown (nil: UTC).
 	Location *time.Location
+	// TrustedProxies are the reverse proxies in front of the portal: from
+	// them, and only from them, ClientAddressHeader names the client.
+	TrustedProxies []netip.Prefix
+	// ClientAddressHeader is the header a trusted proxy puts the client's
+	// address in (X-Forwarded-For, X-Real-IP); empty: none is read.
+	ClientAddressHeader string
 	// GuestPolicy is what a guest account is given (zero: defaults).
 	Guests GuestSettings
 	// RateLimits bound requests from people not yet signed in (zero:

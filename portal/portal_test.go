@@ -172,21 +172,29 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 // Failures in the portal count towards the lockout that LDAP and RADIUS
-// share: after enough of them even the right password is refused.
+// share, by device cookie: a browser that has signed in before keeps
+// working while a new one guesses; the new one is then refused even the
+// right password, and so is LDAP from a new address.
 func TestLockoutShared(t *testing.T) {
 	srv := portaltest.Start(t, portaltest.Options{})
-	b := newBrowser(t, srv)
-	for range 5 {
-		b.signIn(portaltest.Teacher, "nope")
+	own := mustSignIn(t, srv, portaltest.Teacher)
+	own.post("/signout", nil)
+	guesser := newBrowser(t, srv)
+	for i := range 5 {
+		guesser.signIn(portaltest.Teacher, fmt.Sprintf("nope-%d", i))
 	}
-	p := b.signIn(portaltest.Teacher, portaltest.Password)
-	if p.status != http.StatusForbidden || !strings.Contains(p.body, "locked") {
-		t.Fatalf("after 5 failures: %d %s", p.status, p.body)
+	p := guesser.signIn(portaltest.Teacher, portaltest.Password)
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "new device") {
+		t.Fatalf("a new browser after 5 failures: %d %s", p.status, p.body)
 	}
-	_, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, portaltest.Password, directory.ServiceLDAP, "")
+	_, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, portaltest.Password, directory.ServiceLDAP,
+		directory.Origin{ID: "ldap:192.0.2.99"})
 	var refused *directory.RefusedError
-	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonLockedOut {
+	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonNewDevicesLocked {
 		t.Errorf("LDAP after portal failures: %v", err)
+	}
+	if p := own.signIn(portaltest.Teacher, portaltest.Password); p.status != http.StatusOK && p.status != http.StatusSeeOther {
+		t.Errorf("the teacher's own browser: %d %s", p.status, p.body)
 	}
 }
 
@@ -376,7 +384,7 @@ func TestChangePassword(t *testing.T) {
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("change: %d %s", p.status, p.body)
 	}
-	if _, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, next, directory.ServicePortal, ""); err != nil {
+	if _, err := srv.Directory.Authenticate(context.Background(), portaltest.Teacher, next, directory.ServicePortal, directory.Origin{}); err != nil {
 		t.Errorf("new password does not work: %v", err)
 	}
 	if p := other.get("/"); p.status != http.StatusSeeOther {
@@ -772,5 +780,33 @@ func TestPasskeyNeedsRecentSignIn(t *testing.T) {
 	// A finish that carries no credential is refused.
 	if p := b.post("/passkeys/register/finish", nil); p.status != 400 {
 		t.Errorf("finish without begin: %d", p.status)
+	}
+}
+
+// TestTrustedProxyNamesTheClient: behind a configured proxy, a client
+// guessing without cookies is blocked by its own address, not the
+// proxy's, so the rest of the school keeps signing in; a header from
+// anyone but the proxy is not believed.
+func TestTrustedProxyNamesTheClient(t *testing.T) {
+	for _, proxy := range []bool{true, false} {
+		srv := portaltest.Start(t, portaltest.Options{Proxy: proxy})
+		for i := range 10 {
+			// A script that drops its cookies: a new browser each time.
+			newBrowser(t, srv).post("/signin", url.Values{"username": {fmt.Sprintf("nobody%d", i)}, "password": {"x"}},
+				"X-Forwarded-For", "203.0.113.66")
+		}
+		blocked := newBrowser(t, srv).post("/signin", url.Values{"username": {portaltest.Pupil}, "password": {portaltest.Password}},
+			"X-Forwarded-For", "203.0.113.66")
+		other := newBrowser(t, srv).post("/signin", url.Values{"username": {portaltest.Pupil}, "password": {portaltest.Password}},
+			"X-Forwarded-For", "203.0.113.7")
+		if !strings.Contains(blocked.body, "this device or computer") {
+			t.Errorf("proxy=%v: the guessing client: %d %s", proxy, blocked.status, blocked.body)
+		}
+		switch {
+		case proxy && other.status != http.StatusSeeOther:
+			t.Errorf("behind the proxy, another client: %d %s", other.status, other.body)
+		case !proxy && other.status == http.StatusSeeOther:
+			t.Errorf("without a trusted proxy, X-Forwarded-For was believed: another client signed in")
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -53,17 +52,6 @@ func newToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// clientAddr is the peer's address. The portal is served directly (or
-// behind a proxy that the operator configures to connect from a fixed
-// address); X-Forwarded-For is not trusted, since anyone can send it.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func userAgent(r *http.Request) string {
@@ -175,7 +163,7 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *r
 	now := s.d.Now()
 	token := newToken()
 	sess := directory.PortalSession{ID: sessionID(token), AccountID: a.ID, CreatedAt: now, SeenAt: now,
-		ExpiresAt: now.Add(s.lifetime), Passkey: passkey, Address: clientAddr(r), UserAgent: userAgent(r)}
+		ExpiresAt: now.Add(s.lifetime), Passkey: passkey, Address: s.clientAddr(r), UserAgent: userAgent(r)}
 	if err := s.d.Store.PutPortalSession(ctx, &sess); err != nil {
 		return err
 	}
@@ -285,18 +273,23 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "signin.html", nil, "Sign in", data)
 		return
 	}
-	a, err := s.d.Authenticate(r.Context(), username, password, directory.ServicePortal, clientAddr(r))
+	a, err := s.d.Authenticate(r.Context(), username, password, directory.ServicePortal, s.signinOrigin(w, r))
 	var refused *directory.RefusedError
 	switch {
 	case errors.Is(err, directory.ErrBadCredentials):
 		outcome = directory.ResultBadCredentials
-		data["Error"] = "That username and password do not match. Check them and try again: after several wrong tries the account is locked for a while."
+		data["Error"] = "That username and password do not match. Check them and try again: after several wrong tries this device is blocked for a while."
 		s.render(w, r, http.StatusUnauthorized, "signin.html", nil, "Sign in", data)
 		return
 	case errors.As(err, &refused):
 		outcome, why = directory.ResultRefused, refused.Decision.Reason
 		data["Error"] = refused.Decision.Message(s.loc)
 		s.render(w, r, http.StatusForbidden, "signin.html", nil, "Sign in", data)
+		return
+	case errors.Is(err, directory.ErrCannotCount):
+		outcome = directory.ResultError
+		data["Error"] = "Sign-in cannot be recorded just now, so it is paused: try again in a few minutes."
+		s.render(w, r, http.StatusServiceUnavailable, "signin.html", nil, "Sign in", data)
 		return
 	case err != nil:
 		outcome = directory.ResultError

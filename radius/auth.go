@@ -104,31 +104,38 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		s.logReject(ctx, src, c, m, username, device, noCredentialReason(m, p, username))
 		return s.reject(p, msgBadCredentials)
 	}
-	if device != "" {
-		if until := s.locks.until(device, now); !until.IsZero() {
-			v.set(directory.ResultRefused, directory.ReasonLockedOut)
-			s.logReject(ctx, src, c, m, username, device, "device locked out after too many failures")
-			return s.reject(p, directory.Decision{Reason: directory.ReasonLockedOut, Until: until}.Message(s.loc()))
-		}
-	}
+	// The lockout is asked before the credential is looked at, so that a
+	// locked attempt gets one answer whatever it carries.
 	e, err := s.load(ctx, username, now)
-	if errors.Is(err, errUnknown) {
-		s.fail(ctx, nil, "", device, now)
-		v.set(directory.ResultBadCredentials, directory.ReasonNone)
-		s.logReject(ctx, src, c, m, username, device, "no such user")
-		return s.reject(p, msgBadCredentials)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errUnknown) {
 		s.log.Error("radius: loading account", "user", username, "nas", c.name, "err", err)
 		s.count.internal.Add(1)
 		v.set(directory.ResultError, directory.ReasonNone)
 		return nil
 	}
+	var acct directory.Account
+	if e != nil {
+		acct = e.account
+	}
+	att, resp := s.begin(ctx, p, acct, username, origin(device, c.name), now, v)
+	if att == nil {
+		s.logReject(ctx, src, c, m, username, device, "locked out after too many failures")
+		return resp
+	}
+	if e == nil {
+		s.fail(ctx, att, username, papPassword(m, p))
+		v.set(directory.ResultBadCredentials, directory.ReasonNone)
+		s.logReject(ctx, src, c, m, username, device, "no such user")
+		return s.reject(p, msgBadCredentials)
+	}
 	if !s.verify(m, p, e, msch, msch1) {
-		s.fail(ctx, e, username, device, now)
+		s.fail(ctx, att, username, papPassword(m, p))
 		v.set(directory.ResultBadCredentials, directory.ReasonNone)
 		s.logReject(ctx, src, c, m, username, device, wrongCredentialReason(e))
 		return s.reject(p, msgBadCredentials)
+	}
+	if err := att.Succeed(ctx); err != nil {
+		s.log.Warn("radius: noting a good sign-in for the lockout", "user", username, "err", err)
 	}
 	resp, ok := s.decide(p, e, now, v)
 	if !ok {
@@ -156,7 +163,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
 		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
 	}
-	s.succeeded(ctx, e, now)
+	s.succeeded(e, now)
 	return resp
 }
 
@@ -225,33 +232,61 @@ func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time, v *verdict) (*
 	return resp, true
 }
 
-func (s *Server) succeeded(ctx context.Context, e *entry, now time.Time) {
+func (s *Server) succeeded(e *entry, now time.Time) {
 	s.uses.note(e.account.ID, now)
-	if e.failed.CompareAndSwap(true, false) {
-		if err := s.d.Lockout.Succeed(ctx, directory.AccountKey(e.account.Username)); err != nil {
-			e.failed.Store(true)
-			s.log.Warn("radius: clearing failures", "user", e.account.Username, "err", err)
-		}
-	}
 }
 
-// fail counts a failure towards the lockout shared with LDAP, for the
-// account (when known) and the device, and forgets the cached facts so that
-// the next request sees the new lockout.
-func (s *Server) fail(ctx context.Context, e *entry, username, device string, now time.Time) {
-	if e != nil {
-		s.facts.drop(username)
-		if _, err := s.d.Lockout.Fail(ctx, directory.AccountKey(username), now); err != nil {
-			s.log.Warn("radius: counting failure", "user", username, "err", err)
-		}
+// origin is a device as the lockout knows it: its Calling-Station-Id at
+// its NAS (none when the NAS does not say).
+func origin(device, nas string) directory.Origin {
+	if device == "" {
+		return directory.Origin{}
 	}
-	if device != "" {
-		until, err := s.d.Lockout.Fail(ctx, directory.AddressKey(device), now)
-		if err != nil {
-			s.log.Warn("radius: counting failure", "device", device, "err", err)
-		} else if !until.IsZero() {
-			s.locks.set(device, until)
-		}
+	return directory.Origin{ID: "radius:" + device + "@" + nas}
+}
+
+// begin asks the lockout about an attempt. It returns the attempt, or the
+// answer to send instead (nil: drop, the store failed and the NAS will
+// retry), with v set to match.
+func (s *Server) begin(ctx context.Context, p *layeh.Packet, a directory.Account, username string, o directory.Origin, now time.Time,
+	v *verdict) (*directory.Attempt, *layeh.Packet) {
+	att, err := s.d.Lockout.Begin(ctx, a, username, o, now)
+	switch {
+	case errors.Is(err, directory.ErrCannotCount):
+		s.log.Error("radius: refusing sign-ins while failures cannot be counted", "err", err)
+		v.set(directory.ResultError, directory.ReasonNone)
+		return nil, s.reject(p, "The sign-in service cannot record sign-ins just now: try again in a few minutes.")
+	case err != nil:
+		s.log.Error("radius: lockout", "user", username, "err", err)
+		s.count.internal.Add(1)
+		v.set(directory.ResultError, directory.ReasonNone)
+		return nil, nil
+	case att.Locked():
+		dec := att.Lock.Decision()
+		v.set(directory.ResultRefused, dec.Reason)
+		return nil, s.reject(p, dec.Message(s.loc()))
+	}
+	return att, nil
+}
+
+// papPassword is the password of a PAP request, so that the same wrong one
+// tried again counts once; "" for the other methods, which never show it.
+func papPassword(m method, p *layeh.Packet) string {
+	if m != methodPAP {
+		return ""
+	}
+	pw, err := rfc2865.UserPassword_Lookup(p)
+	if err != nil {
+		return ""
+	}
+	return string(pw)
+}
+
+// fail counts a failure towards the lockout shared with LDAP and the
+// portal.
+func (s *Server) fail(ctx context.Context, att *directory.Attempt, username, password string) {
+	if err := att.Fail(ctx, password); err != nil {
+		s.log.Error("radius: counting a failure", "user", username, "err", err)
 	}
 }
 
@@ -292,6 +327,10 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 	if s.cfg.EAP == nil {
 		return s.reject(p, "")
 	}
+	// The inner method's lockout questions (EAPSecret, EAPFailed,
+	// EAPAuthorize) are about this device.
+	ea := &eapAttempt{origin: origin(callingStation(p), c.name)}
+	ctx = context.WithValue(ctx, eapAttemptKey{}, ea)
 	from := EAPOrigin{NAS: c.name, Station: callingStation(p)}
 	res, err := s.cfg.EAP.HandleEAP(ctx, from, rfc2865.State_Get(p), eapMessage(p))
 	if errors.Is(err, ErrDropEAP) {
@@ -331,11 +370,18 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 		addEAPMessage(resp, res.EAPMessage)
 		microsoft.MSMPPERecvKey_Add(resp, res.MSK[0:32])
 		microsoft.MSMPPESendKey_Add(resp, res.MSK[32:64])
-		s.succeeded(ctx, e, now)
+		s.succeeded(e, now)
 		return resp
 	}
 	v.set(directory.ResultBadCredentials, directory.ReasonNone)
-	r := s.reject(p, res.Reason)
+	reason := res.Reason
+	if ea.lock != nil {
+		// Refused by the lockout, whatever the password: say so.
+		dec := ea.lock.Decision()
+		v.set(directory.ResultRefused, dec.Reason)
+		reason = dec.Message(s.loc())
+	}
+	r := s.reject(p, reason)
 	addEAPMessage(r, res.EAPMessage)
 	return r
 }

@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"errors"
+	"time"
 
 	"keystage.dev/keystage/directory"
 )
@@ -74,18 +75,64 @@ var ErrUnknownUser = errors.New("radius: unknown user")
 // through the same cached facts, gate and lockout as PAP and MS-CHAPv2, so
 // that an inner MS-CHAPv2 in PEAP costs what a bare one costs.
 
+// eapAttempt is what the server knows of the EAP request being handled,
+// carried in its context to the methods below.
+type eapAttempt struct {
+	origin directory.Origin
+	lock   *directory.Lock // set when the lockout refused the attempt
+}
+
+type eapAttemptKey struct{}
+
+// withEAPAttempt makes sure ctx carries an eapAttempt: the server puts one
+// in for each request; a caller that has none asks about an unknown device.
+func withEAPAttempt(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(eapAttemptKey{}).(*eapAttempt); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, eapAttemptKey{}, &eapAttempt{})
+}
+
+// eapBegin asks the lockout about an inner identity from the device of the
+// request in ctx. nil without an error: the lockout refused it, and the
+// request's reply will say so.
+func (s *Server) eapBegin(ctx context.Context, e *entry, name string, now time.Time) (*directory.Attempt, error) {
+	ea := ctx.Value(eapAttemptKey{}).(*eapAttempt) // withEAPAttempt has put it there
+	var a directory.Account
+	if e != nil {
+		a = e.account
+	}
+	att, err := s.d.Lockout.Begin(ctx, a, name, ea.origin, now)
+	if err != nil {
+		return nil, err
+	}
+	if att.Locked() {
+		ea.lock = &att.Lock
+		return nil, nil
+	}
+	return att, nil
+}
+
 // EAPSecret returns the Wi-Fi credential of an inner identity and its NT
 // hash: ErrUnknownUser when there is no such account, and an empty
 // password when it has no credential in force (the method then fails, and
-// Failed is told).
+// Failed is told). An identity the lockout refuses from this device is
+// answered as unknown, so that the method fails whatever the password, at
+// the same cost, and the reply gives the lock's message.
 func (s *Server) EAPSecret(ctx context.Context, username string) (password string, ntHash []byte, err error) {
+	ctx = withEAPAttempt(ctx)
 	_, name := s.splitUser(username)
-	e, err := s.load(ctx, name, s.d.Now())
-	if errors.Is(err, errUnknown) {
-		return "", nil, ErrUnknownUser
+	now := s.d.Now()
+	e, err := s.load(ctx, name, now)
+	if err != nil && !errors.Is(err, errUnknown) {
+		return "", nil, err
 	}
+	att, err := s.eapBegin(ctx, e, name, now)
 	if err != nil {
 		return "", nil, err
+	}
+	if e == nil || att == nil {
+		return "", nil, ErrUnknownUser
 	}
 	return e.password, e.ntHash, nil
 }
@@ -93,11 +140,24 @@ func (s *Server) EAPSecret(ctx context.Context, username string) (password strin
 // EAPAuthorize asks the gate about an inner identity whose credential
 // checked out. A refusal's message says why, for the person.
 func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
+	ctx = withEAPAttempt(ctx)
 	_, name := s.splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
 	if err != nil {
 		return err
+	}
+	att, err := s.eapBegin(ctx, e, name, now)
+	if err != nil {
+		return err
+	}
+	if att == nil {
+		// Locked since the identity was looked up.
+		dec := ctx.Value(eapAttemptKey{}).(*eapAttempt).lock.Decision()
+		return &eapRefusal{msg: dec.Message(s.loc()), err: &directory.RefusedError{Account: e.account, Decision: dec}}
+	}
+	if err := att.Succeed(ctx); err != nil {
+		s.log.Warn("radius: noting a good sign-in for the lockout", "user", name, "err", err)
 	}
 	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if dec.Allow || (dec.Quarantine && s.cfg.QuarantineVLAN != "") {
@@ -117,14 +177,25 @@ type eapRefusal struct {
 func (r *eapRefusal) Error() string { return r.msg }
 func (r *eapRefusal) Unwrap() error { return r.err }
 
-// EAPFailed counts a wrong inner credential towards the lockout.
+// EAPFailed counts a wrong inner credential towards the lockout, against
+// the device of the request (its Calling-Station-Id at its NAS). An
+// attempt the lockout had already refused is not counted again.
 func (s *Server) EAPFailed(ctx context.Context, username string) {
+	ctx = withEAPAttempt(ctx)
 	_, name := s.splitUser(username)
 	now := s.d.Now()
 	e, err := s.load(ctx, name, now)
-	if err != nil {
-		s.fail(ctx, nil, "", "", now)
+	if err != nil && !errors.Is(err, errUnknown) {
+		s.log.Error("radius: EAP failure of an account that cannot be loaded", "user", name, "err", err)
 		return
 	}
-	s.fail(ctx, e, name, "", now)
+	att, err := s.eapBegin(ctx, e, name, now)
+	if err != nil {
+		s.log.Error("radius: lockout", "user", name, "err", err)
+		return
+	}
+	if att == nil {
+		return
+	}
+	s.fail(ctx, att, name, "")
 }

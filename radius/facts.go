@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -25,10 +24,6 @@ type entry struct {
 	password string // empty: no live Wi-Fi credential
 	ntHash   []byte
 	loaded   time.Time
-	// failed says the account had failures counted (here or by another
-	// frontend) when it was loaded, so a success must clear the counter: a
-	// write the common case does without.
-	failed atomic.Bool
 }
 
 // factCache holds entries by username. Directory.AccessEnded and a failed
@@ -107,16 +102,7 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 	if err != nil {
 		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
 	}
-	window := s.d.Lockout.Window
-	if window <= 0 {
-		window = 15 * time.Minute
-	}
-	failures, _, err := s.d.Store.Failures(ctx, directory.AccountKey(a.Username), now, window)
-	if err != nil {
-		return nil, fmt.Errorf("radius: failures of %s: %w", a.Username, err)
-	}
 	e := &entry{account: a, facts: f, groups: make(map[string]bool, len(gs)), loaded: now}
-	e.failed.Store(failures > 0)
 	for _, g := range gs {
 		e.groups[g.Name] = true
 	}
@@ -141,33 +127,6 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 // Invalidate forgets what is cached about an account, so that its next
 // request reads the store.
 func (s *Server) Invalidate(username string) { s.facts.drop(username) }
-
-// addrLocks remembers, in memory, the devices (Calling-Station-Id) that the
-// lockout has locked, so that the check costs no store read per request.
-// The failure counts themselves live in the store, shared with LDAP.
-type addrLocks struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
-
-func newAddrLocks() *addrLocks { return &addrLocks{m: make(map[string]time.Time)} }
-
-func (l *addrLocks) until(addr string, now time.Time) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	u, ok := l.m[addr]
-	if ok && !now.Before(u) {
-		delete(l.m, addr)
-		return time.Time{}
-	}
-	return u
-}
-
-func (l *addrLocks) set(addr string, until time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[addr] = until
-}
 
 // useLog gathers last-use times in memory and writes them in batches, so
 // that an accept costs no store write.

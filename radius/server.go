@@ -117,7 +117,6 @@ type Server struct {
 	replies *replyCache
 	facts   *factCache
 	uses    *useLog
-	locks   *addrLocks
 	count   counters
 	// refusals limits the log lines of drops and rejects per source.
 	refusals *refusalLog
@@ -157,7 +156,6 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
-		locks:       newAddrLocks(),
 		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),

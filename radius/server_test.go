@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -188,9 +189,11 @@ func TestRetransmissionAnsweredFromCache(t *testing.T) {
 	if st.Retransmits != 2 || st.AccessRequests != 4 {
 		t.Errorf("stats: %+v", st)
 	}
-	n, _, err := srv.Store.Failures(ctx, directory.AccountKey("jo.teacher"), time.Now(), time.Hour)
-	if err != nil || n != 2 {
-		t.Errorf("failures counted = %d (%v), want 2: one per distinct request", n, err)
+	// A request with no Calling-Station-Id is from a source the account
+	// does not know; the same wrong password from two ports counts once.
+	n, _, err := srv.Store.Failures(ctx, directory.UnfamiliarKey("jo.teacher"), time.Now(), time.Hour)
+	if err != nil || n != 1 {
+		t.Errorf("failures counted = %d (%v), want 1", n, err)
 	}
 }
 
@@ -303,48 +306,59 @@ func suspend(t *testing.T, srv *radiustest.Server, a directory.Account, until ti
 	srv.Radius.WaitDisconnects()
 }
 
+// TestLockoutShared: PAP failures count in the directory's lockout, by
+// device (Calling-Station-Id at its NAS): guesses from new devices refuse
+// new devices, never the owner's phone; a device guessing names is
+// blocked; and the same wrong password tried again counts once.
 func TestLockoutShared(t *testing.T) {
-	srv := newServer(t, radius.Config{})
+	srv := newServer(t, radius.Config{ReplyMessages: true})
 	ctx := context.Background()
-	// Failures below the threshold are cleared by a success, as an LDAP
-	// bind clears them.
-	for i := 0; i < 3; i++ {
-		req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "wrong"))
-		srv.Radius.HandlePacket(ctx, nas, req, true)
-	}
-	req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
-	if p := checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret); p.Code != layeh.CodeAccessAccept {
-		t.Fatalf("after 3 failures: %v", p.Code)
-	}
-	if n, _, _ := srv.Store.Failures(ctx, directory.AccountKey("jo.teacher"), time.Now(), time.Hour); n != 0 {
-		t.Errorf("failures after a success: %d, want 0", n)
-	}
-	withMAC := func(user, pw string) func(*layeh.Packet) {
+	const right = "k7mqx-3tazr-9p4ce"
+	from := func(mac, user, pw string) func(*layeh.Packet) {
 		return func(p *layeh.Packet) {
 			pap(user, pw)(p)
-			rfc2865.CallingStationID_SetString(p, "AA:BB:CC:00:11:22")
+			if mac != "" {
+				rfc2865.CallingStationID_SetString(p, mac)
+			}
 		}
 	}
-	for i := 0; i < 5; i++ {
-		req := accessRequest(t, radiustest.Secret, pap("jo.teacher", "wrong"))
-		checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
+	ask := func(mac, user, pw string) *layeh.Packet {
+		req := accessRequest(t, radiustest.Secret, from(mac, user, pw))
+		return checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
 	}
-	req = accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce"))
-	p := checkReply(t, srv.Radius.HandlePacket(ctx, nas, req, true), req, radiustest.Secret)
-	if p.Code != layeh.CodeAccessReject || !strings.Contains(rfc2865.ReplyMessage_GetString(p), "locked") {
-		t.Errorf("locked account: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
+	if p := ask("AA:BB:CC:00:00:01", "jo.teacher", right); p.Code != layeh.CodeAccessAccept {
+		t.Fatalf("the teacher's phone: %v", p.Code)
 	}
-	// The lock is the directory's: LDAP sees it too.
-	if until, _ := srv.Directory.Lockout.LockedUntil(ctx, directory.AccountKey("jo.teacher"), time.Now()); until.IsZero() {
-		t.Error("account not locked in the shared lockout")
+	// A phone retrying a stale password counts once.
+	for range 20 {
+		ask("AA:BB:CC:00:00:01", "jo.teacher", "stale-password")
 	}
-	// A device guessing names is locked by its Calling-Station-Id.
-	for i := 0; i < 5; i++ {
-		req := accessRequest(t, radiustest.Secret, withMAC("nobody"+string(rune('a'+i)), "x"))
-		srv.Radius.HandlePacket(ctx, nas, req, true)
+	if p := ask("AA:BB:CC:00:00:01", "jo.teacher", right); p.Code != layeh.CodeAccessAccept {
+		t.Fatalf("after a stale password 20 times: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
 	}
-	if until, _ := srv.Directory.Lockout.LockedUntil(ctx, directory.AddressKey("aa-bb-cc-00-11-22"), time.Now()); until.IsZero() {
-		t.Error("device not locked")
+	// Guesses from invented devices.
+	for i := range 20 {
+		ask(fmt.Sprintf("02:00:00:00:00:%02x", i), "jo.teacher", fmt.Sprintf("guess-%d", i))
+	}
+	p := ask("02:00:00:00:01:00", "jo.teacher", right)
+	if p.Code != layeh.CodeAccessReject || !strings.Contains(rfc2865.ReplyMessage_GetString(p), "new device") {
+		t.Errorf("a new device with the right password: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
+	}
+	// The lock is the directory's: LDAP from a new address sees it too.
+	a, _ := srv.Store.AccountByUsername(ctx, "jo.teacher")
+	if att, err := srv.Directory.Lockout.Begin(ctx, a, "", directory.Origin{ID: "ldap:192.0.2.99"}, time.Now()); err != nil || !att.Locked() {
+		t.Errorf("LDAP from a new address: %+v %v, want refused by the lockout", att, err)
+	}
+	if p := ask("AA:BB:CC:00:00:01", "jo.teacher", right); p.Code != layeh.CodeAccessAccept {
+		t.Fatalf("the teacher's own phone: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
+	}
+	// A device guessing names is blocked by its Calling-Station-Id.
+	for i := range 10 {
+		ask("AA:BB:CC:00:11:22", fmt.Sprintf("nobody%d", i), "x")
+	}
+	p = ask("AA:BB:CC:00:11:22", "nobody99", "x")
+	if p.Code != layeh.CodeAccessReject || !strings.Contains(rfc2865.ReplyMessage_GetString(p), "this device") {
+		t.Errorf("guessing device: %v %q", p.Code, rfc2865.ReplyMessage_GetString(p))
 	}
 }
 
@@ -557,7 +571,9 @@ func TestEAPBackend(t *testing.T) {
 	}
 	err = srv.Radius.EAPAuthorize(ctx, "jo.teacher")
 	var refused *directory.RefusedError
-	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonLockedOut {
+	// Without a Calling-Station-Id the device is unknown: new devices are
+	// refused for the account.
+	if !errors.As(err, &refused) || refused.Decision.Reason != directory.ReasonNewDevicesLocked {
 		t.Errorf("after 5 failures: %v", err)
 	}
 }

@@ -66,6 +66,20 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 			t.Errorf("error lacks %q:\n%s", want, errOut)
 		}
 	}
+	// The lockout's and the portal proxy's settings.
+	lock := "[lockout]\nunfamiliar_threshold = 0\nsource_threshold = -1\nbase = \"10m\"\nmax = \"5m\"\nfamiliar_for = \"1h\"\n" +
+		"[portal]\nenabled = true\npublic_url = \"https://portal.school.example\"\ntls_cert = \"c\"\ntls_key = \"k\"\n" +
+		"wifi_ssid = \"S\"\nwifi_server_domain = \"r\"\ntrusted_proxies = [\"10.0.0.0/33\"]\n"
+	if err := os.WriteFile(path, []byte(lock), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = keystage(t, "", "--config", path, "config", "check")
+	for _, want := range []string{"lockout.unfamiliar_threshold", "lockout.source_threshold", "lockout.max", "lockout.familiar_for",
+		"portal.trusted_proxies", "client_address_header"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("lockout and proxy settings: %d, error lacks %q:\n%s", code, want, errOut)
+		}
+	}
 	if err := os.WriteFile(path, []byte("colour = \"blue\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

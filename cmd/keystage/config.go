@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"keystage.dev/keystage/directory"
 )
 
 // Config is the whole configuration file. Each frontend's section has its
@@ -58,12 +61,77 @@ type LogSection struct {
 	Format string `toml:"format"` // text or json
 }
 
-// LockoutSection is the failed-sign-in lockout shared by every frontend.
+// LockoutSection is the failed-sign-in lockout shared by every frontend
+// (directory.Lockout says how it works).
 type LockoutSection struct {
-	Threshold int      `toml:"threshold"`
-	Window    duration `toml:"window"`
-	Base      duration `toml:"base"`
-	Max       duration `toml:"max"`
+	Threshold           int      `toml:"threshold"`            // familiar sources, before the account locks
+	UnfamiliarThreshold int      `toml:"unfamiliar_threshold"` // unfamiliar sources together, before they are refused
+	SourceThreshold     int      `toml:"source_threshold"`     // one source, before it is blocked
+	Window              duration `toml:"window"`
+	Base                duration `toml:"base"`
+	Max                 duration `toml:"max"`
+	FamiliarFor         duration `toml:"familiar_for"`
+	FamiliarKeep        int      `toml:"familiar_keep"`
+	AuditEvery          duration `toml:"audit_every"`
+	MemoryLimit         int      `toml:"memory_limit"`
+}
+
+func defaultLockout() LockoutSection {
+	return LockoutSection{Threshold: 5, UnfamiliarThreshold: 5, SourceThreshold: 10, Window: duration{15 * time.Minute},
+		Base: duration{time.Minute}, Max: duration{30 * time.Minute}, FamiliarFor: duration{90 * 24 * time.Hour}, FamiliarKeep: 20,
+		AuditEvery: duration{5 * time.Minute}, MemoryLimit: 10000}
+}
+
+func (s *LockoutSection) validate(p *problems) {
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"threshold", s.Threshold}, {"unfamiliar_threshold", s.UnfamiliarThreshold}, {"source_threshold", s.SourceThreshold}, {"familiar_keep", s.FamiliarKeep}} {
+		if v.n < 1 {
+			p.add("lockout.%s %d: must be at least 1", v.name, v.n)
+		}
+	}
+	if s.MemoryLimit < 100 {
+		p.add("lockout.memory_limit %d: at least 100 (the counters kept in memory while the database cannot be written)", s.MemoryLimit)
+	}
+	if s.Window.Duration < time.Minute {
+		p.add("lockout.window %s: at least 1m", s.Window.Duration)
+	}
+	if s.Base.Duration < time.Second {
+		p.add("lockout.base %s: at least 1s", s.Base.Duration)
+	}
+	if s.Max.Duration < s.Base.Duration || s.Max.Duration > 24*time.Hour {
+		p.add("lockout.max %s: between base (%s) and 24h", s.Max.Duration, s.Base.Duration)
+	}
+	if s.FamiliarFor.Duration < 24*time.Hour {
+		p.add("lockout.familiar_for %s: at least 24h", s.FamiliarFor.Duration)
+	}
+	if s.AuditEvery.Duration < 10*time.Second || s.AuditEvery.Duration > 24*time.Hour {
+		p.add("lockout.audit_every %s: between 10s and 24h", s.AuditEvery.Duration)
+	}
+}
+
+// prefixes parses addresses (one host each) and CIDR prefixes.
+func prefixes(vs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vs {
+		if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want an address or a CIDR such as 10.0.0.5/32", v)
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
+}
+
+func (s *LockoutSection) lockout() directory.Lockout {
+	return directory.Lockout{Threshold: s.Threshold, UnfamiliarThreshold: s.UnfamiliarThreshold, SourceThreshold: s.SourceThreshold,
+		Window: s.Window.Duration, Base: s.Base.Duration, Max: s.Max.Duration, FamiliarFor: s.FamiliarFor.Duration,
+		FamiliarKeep: s.FamiliarKeep, AuditEvery: s.AuditEvery.Duration, MemoryLimit: s.MemoryLimit}
 }
 
 // duration reads "15m", "1h30m" in TOML.
@@ -87,7 +155,7 @@ func defaults() Config {
 		School:    "Keystage",
 		Timezone:  "Europe/London",
 		Log:       LogSection{Level: "info", Format: "text"},
-		Lockout:   LockoutSection{Threshold: 5, Window: duration{15 * time.Minute}, Base: duration{time.Minute}, Max: duration{30 * time.Minute}},
+		Lockout:   defaultLockout(),
 		Passwords: defaultPasswords(),
 		LDAP:      defaultLDAP(),
 		RADIUS:    defaultRADIUS(),
@@ -163,9 +231,7 @@ func (c *Config) validate() problems {
 	if !oneOf(c.Log.Format, "text", "json") {
 		p.add("log.format %q: use text or json", c.Log.Format)
 	}
-	if c.Lockout.Threshold < 1 {
-		p.add("lockout.threshold %d: must be at least 1", c.Lockout.Threshold)
-	}
+	c.Lockout.validate(&p)
 	u := c.Database.URL
 	if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
 		p.add("database.url: want postgres://… or sqlite:PATH (or empty for SQLite in the data directory)")
@@ -234,11 +300,20 @@ level = "info"   # debug, info, warn, error
 format = "text"  # text or json
 
 [lockout]
-# Failed sign-ins (LDAP, RADIUS, portal) per account and per address: after
-# threshold failures within window, locked for base, doubling up to max.
-threshold = 5
+# Failed sign-ins (LDAP, RADIUS, portal), counted apart for the sources an
+# account knows (it has signed in from them) and for those it does not, so
+# that guessing from a pupil's phone never locks the owner's own devices
+# out (docs/security.md). A counter that reaches its threshold within
+# window locks for base, doubling with each further failure up to max.
+threshold = 5              # from the account's familiar sources: locks the account
+unfamiliar_threshold = 5   # from all unfamiliar sources together: refuses new devices for the account
+source_threshold = 10      # from one source, on accounts new to it: blocks that source
 window = "15m"
 base = "1m"
 max = "30m"
+familiar_for = "2160h"     # a source stays familiar this long after the last sign-in from it
+familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
+audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
+memory_limit = 10000       # counters kept in memory while the database cannot be written
 ` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -91,19 +90,7 @@ func (s *LDAPSection) validate(p *problems) {
 
 // lockoutExempt parses LockoutExempt; a bare address is one host.
 func (s *LDAPSection) lockoutExempt() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, v := range s.LockoutExempt {
-		if a, err := netip.ParseAddr(v); err == nil {
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-			continue
-		}
-		pfx, err := netip.ParsePrefix(v)
-		if err != nil {
-			return nil, fmt.Errorf("%q: want an address or a CIDR such as 10.0.0.5/32", v)
-		}
-		out = append(out, pfx.Masked())
-	}
-	return out, nil
+	return prefixes(s.LockoutExempt)
 }
 
 // demo sets the section up for keystage demo, with generated files in dir.

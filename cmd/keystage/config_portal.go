@@ -44,6 +44,11 @@ type PortalSection struct {
 	RatePerDevice     int `toml:"rate_per_device"`
 	RateNewcomers     int `toml:"rate_newcomers_per_address"`
 	RatePerAddressMax int `toml:"rate_per_address"`
+	// TrustedProxies are the reverse proxies in front of the portal
+	// (addresses or CIDR); ClientAddressHeader is the header they put the
+	// client's address in. Both or neither.
+	TrustedProxies      []string `toml:"trusted_proxies"`
+	ClientAddressHeader string   `toml:"client_address_header"`
 
 	// demoCert makes a self-signed certificate when the files are missing.
 	demoCert bool
@@ -97,6 +102,12 @@ func (s *PortalSection) validate(p *problems) {
 	if s.WiFiServerDomain == "" {
 		p.add("portal.wifi_server_domain: the name in the RADIUS server's certificate that devices must check")
 	}
+	if _, err := prefixes(s.TrustedProxies); err != nil {
+		p.add("portal.trusted_proxies: %v", err)
+	}
+	if (len(s.TrustedProxies) == 0) != (s.ClientAddressHeader == "") {
+		p.add("portal.trusted_proxies and portal.client_address_header: set both (a proxy and the header it writes, e.g. X-Forwarded-For) or neither")
+	}
 	for _, r := range s.PasskeyRoles {
 		if !oneOf(r, "technician", "safeguarding", "auditor") {
 			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding or auditor", r)
@@ -106,6 +117,7 @@ func (s *PortalSection) validate(p *problems) {
 
 // portalConfig is the portal package's configuration.
 func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.Config {
+	proxies, _ := prefixes(s.TrustedProxies) // validate has refused a list that does not parse
 	roles := make([]portal.StaffRole, len(s.PasskeyRoles))
 	for i, r := range s.PasskeyRoles {
 		roles[i] = portal.StaffRole(r)
@@ -120,10 +132,12 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 			portal.RoleSafeguarding: s.SafeguardingGroups,
 			portal.RoleAuditor:      s.AuditorGroups,
 		},
-		PasskeyRoles: roles,
-		Location:     loc,
-		Guests:       portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
-		RateLimits:   portal.RateLimits{PerDevice: s.RatePerDevice, NewcomersPerAddress: s.RateNewcomers, PerAddress: s.RatePerAddressMax},
+		PasskeyRoles:        roles,
+		Location:            loc,
+		Guests:              portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
+		TrustedProxies:      proxies,
+		ClientAddressHeader: s.ClientAddressHeader,
+		RateLimits:          portal.RateLimits{PerDevice: s.RatePerDevice, NewcomersPerAddress: s.RateNewcomers, PerAddress: s.RatePerAddressMax},
 	}
 }
 
@@ -171,4 +185,9 @@ guest_max_lifetime = "336h"
 rate_per_device = 20
 rate_newcomers_per_address = 120
 rate_per_address = 1200
+# Behind a reverse proxy: its addresses (or CIDR), and the header it puts
+# the client's address in. Only from these is the header believed; the
+# lockout counts each client, not the proxy.
+trusted_proxies = []                 # e.g. ["10.0.0.2"]
+client_address_header = ""           # e.g. "X-Forwarded-For"
 `

@@ -63,9 +63,8 @@ func (e *env) keyring(create bool) (*passwords.Keyring, error) {
 func (e *env) directory(s directory.Store) *directory.Directory {
 	cfg, _ := e.config()
 	return directory.New(s, directory.Config{
-		Policy: cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
-		Lockout: directory.Lockout{Threshold: cfg.Lockout.Threshold, Window: cfg.Lockout.Window.Duration,
-			Base: cfg.Lockout.Base.Duration, Max: cfg.Lockout.Max.Duration},
+		Policy:    cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
+		Lockout:   cfg.Lockout.lockout(),
 		Hasher:    e.hasher(),
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -162,12 +163,18 @@ func TestGateReasonsOnEveryService(t *testing.T) {
 			allowed: []directory.Service{directory.ServiceWiFi, directory.ServicePortal},
 			want:    says(directory.ReasonMustChange, "change your password")},
 		{name: "locked out", edit: func(t *testing.T, f *proofFrontend, u *proofUser) {
-			for range 5 {
-				if _, err := f.d.Lockout.Fail(ctx, directory.AccountKey(u.a.Username), f.clock.Now()); err != nil {
+			// Guesses from devices the account has never signed in on
+			// refuse new devices, as each frontend's client is here.
+			for i := range 5 {
+				att, err := f.d.Lockout.Begin(ctx, u.a, "", directory.Origin{ID: fmt.Sprintf("radius:guesser-%d@ap", i)}, f.clock.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := att.Fail(ctx, ""); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}, want: says(directory.ReasonLockedOut, "your account is locked until ")},
+		}, want: says(directory.ReasonNewDevicesLocked, "cannot be signed in to from a new device or computer until ")},
 	}
 	for _, f := range proofFrontends(t) {
 		t.Run(string(f.svc), func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +56,7 @@ func newRequestMetrics() *requestMetrics {
 		}, []string{"frontend", "op"}),
 		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keystage_lockouts_total",
-			Help: "Failed sign-ins that locked an account or a source address (a lock begun or lengthened), by kind.",
+			Help: "Failed sign-ins that locked a counter (a lock begun or lengthened), by kind: account (familiar sources), unfamiliar (new sources together), source.",
 		}, []string{"kind"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keystage_job_runs_total",
@@ -112,12 +111,9 @@ func (m *requestMetrics) observeJob(job, result string, took time.Duration) {
 }
 
 func (m *requestMetrics) locked(key string) {
-	// The kind only, never the name or the address itself.
-	kind := "address"
-	if strings.HasPrefix(key, directory.AccountKey("")) {
-		kind = "account"
-	}
-	m.lockouts.WithLabelValues(kind).Inc()
+	// The kind only (account, unfamiliar or source), never the name or
+	// the address itself.
+	m.lockouts.WithLabelValues(directory.KeyKind(key)).Inc()
 }
 
 // syncKinds are the SyncRun kinds whose last run is exported.

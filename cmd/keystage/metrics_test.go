@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -129,10 +130,15 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		"(uid="+teacher+")", []string{"cn"}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	for range cfg.Lockout.Threshold {
-		if err := l.Bind(dn, "wrong-password"); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+	// Distinct wrong passwords from an address the teacher signed in from:
+	// the last locks the account, and the right password is refused.
+	for i := range cfg.Lockout.Threshold {
+		if err := l.Bind(dn, fmt.Sprintf("wrong-password-%d", i)); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 			t.Fatalf("wrong bind: %v", err)
 		}
+	}
+	if err := l.Bind(dn, demoStaffPassword); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		t.Fatalf("bind while locked: %v", err)
 	}
 
 	// RADIUS: the pupil's Wi-Fi credential, and a wrong one.
@@ -178,18 +184,16 @@ func TestMetricsCountRealRequests(t *testing.T) {
 	body := scrape(t, addr["metrics"])
 	for _, want := range []string{
 		`keystage_requests_total{frontend="ldap",op="bind",reason="",result="ok"} 1`,
-		// With the portal's, the fourth wrong bind is this address's fifth
-		// failure: it locks the address, and the fifth bind is refused.
-		`keystage_requests_total{frontend="ldap",op="bind",reason="",result="bad_credentials"} 4`,
+		`keystage_requests_total{frontend="ldap",op="bind",reason="",result="bad_credentials"} 5`,
 		`keystage_requests_total{frontend="ldap",op="bind",reason="locked-out",result="refused"} 1`,
 		`keystage_requests_total{frontend="ldap",op="search",reason="",result="success"} 1`,
-		`keystage_request_duration_seconds_count{frontend="ldap",op="bind"} 6`,
+		`keystage_request_duration_seconds_count{frontend="ldap",op="bind"} 7`,
 		`keystage_requests_total{frontend="wifi",op="pap",reason="",result="ok"} 1`,
 		`keystage_requests_total{frontend="wifi",op="pap",reason="",result="bad_credentials"} 1`,
 		`keystage_request_duration_seconds_bucket{frontend="wifi",op="pap",le="+Inf"} 2`,
 		`keystage_requests_total{frontend="portal",op="signin",reason="",result="bad_credentials"} 1`,
 		`keystage_requests_total{frontend="portal",op="signin",reason="",result="ok"} 1`,
-		`keystage_lockouts_total{kind="address"} 1`,
+		`keystage_lockouts_total{kind="account"} 1`,
 		`keystage_job_runs_total{job="mis-sync",result="ok"} 1`,
 		`keystage_job_runs_total{job="mis-sync",result="skipped"} 1`,
 		`keystage_job_duration_seconds_count{job="mis-sync"} 1`,
@@ -270,7 +274,7 @@ func serveMetrics(t *testing.T, s *sqlstore.Store) string {
 // A lockout is counted by kind, never by the name or address locked.
 func TestLockoutMetricKinds(t *testing.T) {
 	m := newRequestMetrics()
-	for _, key := range []string{directory.AccountKey("jsmith"), directory.AddressKey("10.0.0.7"), directory.AddressKey("02-00-00-00-00-01")} {
+	for _, key := range []string{directory.AccountKey("jsmith"), directory.SourceKey("ldap:10.0.0.7"), directory.UnfamiliarKey("jsmith")} {
 		m.locked(key)
 	}
 	reg := prometheus.NewRegistry()
@@ -292,7 +296,7 @@ func TestLockoutMetricKinds(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]float64{"account": 1, "address": 2}; !maps.Equal(got, want) {
+	if want := map[string]float64{"account": 1, "source": 1, "unfamiliar": 1}; !maps.Equal(got, want) {
 		t.Errorf("lockouts by kind: %v, want %v", got, want)
 	}
 }

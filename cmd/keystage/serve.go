@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -82,6 +83,13 @@ func cmdServe(e *env, args []string) error {
 	if err := e.withKeys(d, true); err != nil {
 		return err
 	}
+	// The failed sign-ins counted since the last summary go into the audit
+	// trail before the store closes.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
+		defer cancel()
+		d.Lockout.Flush(ctx, d.Now())
+	}()
 	fes, err := e.frontends(s, d, cfg)
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func refusalData(r directory.Reason) string {
 		return dataDisabled
 	case directory.ReasonNotStarted, directory.ReasonSuspended:
 		return dataNotPermitted
-	case directory.ReasonLockedOut:
+	case directory.ReasonLockedOut, directory.ReasonNewDevicesLocked, directory.ReasonDeviceBlocked:
 		return dataLocked
 	case directory.ReasonMustChange:
 		return dataMustChange
@@ -138,7 +138,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 		// address, so a malformed name tells nothing and gains nothing.
 		username = ""
 	}
-	a, err := c.s.dir.Authenticate(ctx, username, req.password, directory.ServiceLDAP, c.lockoutAddr())
+	a, err := c.s.dir.Authenticate(ctx, username, req.password, directory.ServiceLDAP, c.origin())
 	var refused *directory.RefusedError
 	switch {
 	case errors.As(err, &refused):

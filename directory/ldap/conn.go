@@ -56,18 +56,20 @@ func (c *conn) remoteAddr() string {
 	return ra
 }
 
-// lockoutAddr is the address that failed binds count against: empty for
-// an exempt application server.
-func (c *conn) lockoutAddr() string {
+// origin is where the connection's binds come from, for the lockout: its
+// address, trusted (familiar to every account) for a configured
+// application server.
+func (c *conn) origin() directory.Origin {
 	ra := c.remoteAddr()
+	o := directory.Origin{ID: "ldap:" + ra}
 	if a, err := netip.ParseAddr(ra); err == nil {
 		for _, p := range c.s.cfg.LockoutExempt {
 			if p.Contains(a) {
-				return ""
+				o.Trusted = true
 			}
 		}
 	}
-	return ra
+	return o
 }
 
 func (c *conn) loopback() bool {

@@ -58,7 +58,7 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 	if req.hasOld {
 		// Checking the old password again counts a wrong one towards the
 		// lockout, so this cannot be used to guess it.
-		_, err := c.s.dir.Authenticate(ctx, id.account.Username, req.oldPassword, directory.ServiceLDAP, c.lockoutAddr())
+		_, err := c.s.dir.Authenticate(ctx, id.account.Username, req.oldPassword, directory.ServiceLDAP, c.origin())
 		var refused *directory.RefusedError
 		switch {
 		case errors.Is(err, directory.ErrBadCredentials):

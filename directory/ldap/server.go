@@ -36,10 +36,11 @@ type Config struct {
 	// hosts than this one. Off by default: a password must not cross a
 	// network in clear.
 	AllowCleartextBinds bool
-	// LockoutExempt are source addresses whose failed binds do not lock
-	// the address out (accounts still lock): an application server such
-	// as Moodle binds for every user from one address, and five people
-	// mistyping must not lock the whole school out of it.
+	// LockoutExempt are trusted source addresses, familiar to every
+	// account (see directory.Lockout): an application server such as
+	// Moodle binds for every user, and its service account, from one
+	// address; failures from it never block it, and count only towards
+	// each account's own familiar counter.
 	LockoutExempt []netip.Prefix
 	// MaxMessage bounds one request in bytes (default 256 KiB).
 	MaxMessage int

@@ -65,9 +65,21 @@ func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Ser
 }
 
 // NoteFailure counts failures in a window that starts at the first failure
-// and restarts once it has passed.
-func (s *Store) NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error) {
+// and restarts once it has passed. A fingerprint seen under key within the
+// window is a password already tried: the count stays as it is.
+func (s *Store) NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration, fingerprint string) (int, error) {
 	now, cutoff := t.UnixMicro(), t.Add(-window).UnixMicro()
+	if fingerprint != "" {
+		res, err := s.reader.q.ExecContext(ctx, `INSERT INTO auth_failure_secrets (key, fp, at) VALUES ($1, $2, $3)
+			ON CONFLICT (key, fp) DO UPDATE SET at = excluded.at WHERE auth_failure_secrets.at < $4`, key, fingerprint, now, cutoff)
+		if err != nil {
+			return 0, fmt.Errorf("note failure: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			n, _, err := s.Failures(ctx, key, t, window)
+			return n, err
+		}
+	}
 	var n int
 	err := s.reader.q.QueryRowContext(ctx, `INSERT INTO auth_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
 		ON CONFLICT (key) DO UPDATE SET
@@ -102,7 +114,51 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 	if _, err := s.reader.q.ExecContext(ctx, "DELETE FROM auth_failures WHERE key = $1", key); err != nil {
 		return fmt.Errorf("clear failures: %w", err)
 	}
+	if _, err := s.reader.q.ExecContext(ctx, "DELETE FROM auth_failure_secrets WHERE key = $1", key); err != nil {
+		return fmt.Errorf("clear failures: %w", err)
+	}
 	return nil
+}
+
+func (s *Store) PruneFailures(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.reader.q.ExecContext(ctx, "DELETE FROM auth_failures WHERE last_at < $1", before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("prune failures: %w", err)
+	}
+	if _, err := s.reader.q.ExecContext(ctx, "DELETE FROM auth_failure_secrets WHERE at < $1", before.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("prune failures: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func (s *Store) NoteFamiliar(ctx context.Context, accountID int64, source string, t time.Time, keep int) error {
+	_, err := s.reader.q.ExecContext(ctx, `INSERT INTO familiar_sources (account_id, source, last_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, source) DO UPDATE SET last_at = excluded.last_at WHERE familiar_sources.last_at < excluded.last_at`,
+		accountID, source, t.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("note familiar source of account %d: %w", accountID, err)
+	}
+	// A phone that randomises its MAC address makes a new source on every
+	// network: only the most recent few are kept.
+	_, err = s.reader.q.ExecContext(ctx, `DELETE FROM familiar_sources WHERE account_id = $1 AND source NOT IN
+		(SELECT source FROM familiar_sources WHERE account_id = $1 ORDER BY last_at DESC, source LIMIT $2)`, accountID, keep)
+	if err != nil {
+		return fmt.Errorf("note familiar source of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+func (s *Store) Familiar(ctx context.Context, accountID int64, source string) (time.Time, error) {
+	var last int64
+	err := s.reader.q.QueryRowContext(ctx, "SELECT last_at FROM familiar_sources WHERE account_id = $1 AND source = $2",
+		accountID, source).Scan(&last)
+	if err == sql.ErrNoRows {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("familiar source of account %d: %w", accountID, err)
+	}
+	return time.UnixMicro(last).UTC(), nil
 }
 
 const sessCols = `id, account_id, username, nas_name, nas_address, session_id, calling_station, called_station, framed_ip,

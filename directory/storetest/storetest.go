@@ -49,6 +49,9 @@ func Run(t *testing.T, open Opener) {
 		{"AuditChain", testAuditChain},
 		{"ConcurrentWritersKeepChainLinear", testConcurrentWriters},
 		{"UsageAndFailures", testUsageAndFailures},
+		{"FailureFingerprintsCountOnce", testFailureFingerprints},
+		{"PruneFailures", testPruneFailures},
+		{"FamiliarSources", testFamiliarSources},
 		{"Sessions", testSessions},
 		{"CloseNASSessions", testCloseNASSessions},
 		{"NoteUses", testNoteUses},
@@ -811,7 +814,7 @@ func testUsageAndFailures(t *testing.T, s directory.Store) {
 	}
 	w := 15 * time.Minute
 	for i := 1; i <= 3; i++ {
-		n, err := s.NoteFailure(ctx, "account:user", t0.Add(time.Duration(i)*time.Minute), w)
+		n, err := s.NoteFailure(ctx, "account:user", t0.Add(time.Duration(i)*time.Minute), w, "")
 		if err != nil || n != i {
 			t.Fatalf("failure %d counted as %d, %v", i, n, err)
 		}
@@ -823,7 +826,7 @@ func testUsageAndFailures(t *testing.T, s directory.Store) {
 	if n, _, _ := s.Failures(ctx, "account:user", t0.Add(time.Hour), w); n != 0 {
 		t.Errorf("failures outside the window still count: %d", n)
 	}
-	if n, _ := s.NoteFailure(ctx, "account:user", t0.Add(time.Hour), w); n != 1 {
+	if n, _ := s.NoteFailure(ctx, "account:user", t0.Add(time.Hour), w, ""); n != 1 {
 		t.Errorf("a failure after the window restarts the count: %d", n)
 	}
 	if err := s.ClearFailures(ctx, "account:user"); err != nil {
@@ -831,6 +834,125 @@ func testUsageAndFailures(t *testing.T, s directory.Store) {
 	}
 	if n, _, _ := s.Failures(ctx, "account:user", t0.Add(time.Hour), w); n != 0 {
 		t.Errorf("after clear: %d", n)
+	}
+}
+
+func testFailureFingerprints(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 5, 8, 30, 0, 0, time.UTC)
+	w := 15 * time.Minute
+	key := directory.AccountKey("stale")
+	for i, fp := range []string{"aa", "aa", "bb", "aa", "", ""} {
+		if _, err := s.NoteFailure(ctx, key, t0.Add(time.Duration(i)*time.Second), w, fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// aa once, bb once, and each failure without a fingerprint.
+	if n, _, err := s.Failures(ctx, key, t0.Add(time.Minute), w); err != nil || n != 4 {
+		t.Errorf("failures = %d, %v; want 4 (a password tried again counts once)", n, err)
+	}
+	if n, _ := s.NoteFailure(ctx, directory.AccountKey("other"), t0, w, "aa"); n != 1 {
+		t.Errorf("a fingerprint counted under another key = %d, want 1", n)
+	}
+	// Once the window has passed, the same password is a new failure.
+	if n, err := s.NoteFailure(ctx, key, t0.Add(time.Hour), w, "aa"); err != nil || n != 1 {
+		t.Errorf("after the window = %d, %v; want 1", n, err)
+	}
+	if err := s.ClearFailures(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.NoteFailure(ctx, key, t0.Add(time.Hour+time.Second), w, "aa"); n != 1 {
+		t.Errorf("after clear, the fingerprint was still known: %d", n)
+	}
+}
+
+func testPruneFailures(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 5, 8, 30, 0, 0, time.UTC)
+	w := 15 * time.Minute
+	for i := range 5 {
+		if _, err := s.NoteFailure(ctx, directory.SourceKey(fmt.Sprintf("radius:%d", i)), t0.Add(time.Duration(i)*time.Minute), w, "f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.PruneFailures(ctx, t0.Add(3*time.Minute))
+	if err != nil || n != 3 {
+		t.Fatalf("pruned %d, %v; want 3", n, err)
+	}
+	if c, _, _ := s.Failures(ctx, directory.SourceKey("radius:4"), t0.Add(5*time.Minute), w); c != 1 {
+		t.Errorf("a recent counter went: %d", c)
+	}
+	// The fingerprint of a pruned counter went with it.
+	if c, _ := s.NoteFailure(ctx, directory.SourceKey("radius:0"), t0.Add(4*time.Minute), time.Hour, "f"); c != 1 {
+		t.Errorf("pruned counter = %d, want 1", c)
+	}
+}
+
+func testFamiliarSources(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("known", "KN"))
+	b := mustCreate(t, s, pupil("other", "OT"))
+	t0 := time.Date(2026, 1, 5, 8, 30, 0, 0, time.UTC)
+	if seen, err := s.Familiar(ctx, a.ID, "ldap:192.0.2.7"); err != nil || !seen.IsZero() {
+		t.Fatalf("never signed in: %v %v", seen, err)
+	}
+	for i := range 5 {
+		if err := s.NoteFamiliar(ctx, a.ID, fmt.Sprintf("radius:phone-%d@ap", i), t0.Add(time.Duration(i)*time.Minute), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.NoteFamiliar(ctx, a.ID, "radius:phone-4@ap", t0, 3); err != nil { // older: ignored
+		t.Fatal(err)
+	}
+	for i, want := range []bool{false, false, true, true, true} {
+		seen, err := s.Familiar(ctx, a.ID, fmt.Sprintf("radius:phone-%d@ap", i))
+		if err != nil || seen.IsZero() != !want {
+			t.Errorf("phone-%d familiar = %v, %v; want %v (only the 3 most recent are kept)", i, seen, err, want)
+		}
+	}
+	if seen, _ := s.Familiar(ctx, a.ID, "radius:phone-4@ap"); !seen.Equal(t0.Add(4 * time.Minute)) {
+		t.Errorf("last sign-in went back to %v", seen)
+	}
+	if seen, _ := s.Familiar(ctx, b.ID, "radius:phone-4@ap"); !seen.IsZero() {
+		t.Errorf("a source familiar to one account is familiar to another")
+	}
+}
+
+// testLockoutAcrossNodes: guesses spread over several nodes count together,
+// so that they do not multiply with the number of nodes.
+func testLockoutAcrossNodes(t *testing.T, nodes Nodes) {
+	ctx := context.Background()
+	open := nodes(t)
+	sa := mustOpen(t, open)
+	sb, err := open()
+	if errors.Is(err, directory.ErrLocked) {
+		t.Skipf("the backend allows one open store per database: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := mustCreate(t, sa, pupil("shared", "SH"))
+	la := &directory.Lockout{Store: sa, UnfamiliarThreshold: 4, SourceThreshold: 100}
+	lb := &directory.Lockout{Store: sb, UnfamiliarThreshold: 4, SourceThreshold: 100}
+	at := time.Date(2026, 1, 5, 8, 30, 0, 0, time.UTC)
+	for i := range 4 {
+		l := la
+		if i%2 == 1 {
+			l = lb
+		}
+		att, err := l.Begin(ctx, acct, "", directory.Origin{ID: fmt.Sprintf("radius:%d@ap", i)}, at)
+		if err != nil || att.Locked() {
+			t.Fatalf("attempt %d: %+v %v", i, att, err)
+		}
+		if err := att.Fail(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []*directory.Lockout{la, lb} {
+		att, err := l.Begin(ctx, acct, "", directory.Origin{ID: "radius:new@ap"}, at.Add(time.Second))
+		if err != nil || att.Lock.Scope != directory.ScopeNewDevices {
+			t.Errorf("after 4 failures on two nodes, a new source: %+v %v; want locked for new devices", att, err)
+		}
 	}
 }
 
@@ -873,7 +995,7 @@ func testGateOnStore(t *testing.T, s directory.Store) {
 	a := mustCreate(t, s, pupil("gated", "GT"))
 	doc := directory.AUPDocument{Audience: "pupil", Version: "1", Text: "t", Digest: "d", PublishedAt: time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.AddAUPDocument(ctx, &doc) })
-	g := &directory.Gate{Store: s, Lockout: &directory.Lockout{Store: s}}
+	g := &directory.Gate{Store: s}
 	at := time.Date(2025, 10, 1, 9, 0, 0, 0, time.UTC)
 	d, err := g.Check(ctx, a, directory.ServiceLDAP, at)
 	if err != nil || d.Allow || d.Reason != directory.ReasonAUPUnsigned {
@@ -890,17 +1012,6 @@ func testGateOnStore(t *testing.T, s directory.Store) {
 	}
 	if d, _ := g.Check(ctx, a, directory.ServiceWiFi, at); d.Reason != directory.ReasonNoCredential {
 		t.Errorf("wifi without a credential: %+v", d)
-	}
-	for i := 0; i < 5; i++ {
-		if _, err := g.Lockout.Fail(ctx, directory.AccountKey("gated"), at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Second)); d.Reason != directory.ReasonLockedOut || d.Until.IsZero() {
-		t.Errorf("after 5 failures: %+v", d)
-	}
-	if d, _ := g.Check(ctx, a, directory.ServiceLDAP, at.Add(time.Hour)); !d.Allow {
-		t.Errorf("lock did not expire: %+v", d)
 	}
 }
 
@@ -1232,6 +1343,7 @@ func RunNodes(t *testing.T, nodes Nodes) {
 		{"JobLockOneNodeAtATime", testJobLockAcrossNodes},
 		{"JobLockReleasedOnClose", testJobLockReleasedOnClose},
 		{"JobLocksOfSeparateDirectories", testJobLocksSeparate},
+		{"LockoutSharedAcrossNodes", testLockoutAcrossNodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, nodes) })

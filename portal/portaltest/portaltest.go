@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -48,6 +49,9 @@ type Options struct {
 	// Start seeds (the real exports, say); it replaces Services.
 	ServicesFor func(d *directory.Directory) portal.Services
 	Now         func() time.Time
+	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
+	// that names the client in X-Forwarded-For.
+	Proxy bool
 }
 
 // Server is a running portal.
@@ -102,7 +106,7 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.ServicesFor != nil {
 		svc = opt.ServicesFor(d)
 	}
-	p, err := portal.New(d, portal.Config{
+	cfg := portal.Config{
 		PublicURL:  url,
 		SchoolName: "Test School",
 		WiFi:       portal.WiFiSettings{SSID: "TestSchool", EAPMethods: []string{"PEAP/MSCHAPv2", "TTLS/PAP"}, ServerDomain: "radius.test.example"},
@@ -112,7 +116,12 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleAuditor:      {"portal-auditors"},
 		},
 		PasskeyRoles: opt.PasskeyRoles,
-	}, svc)
+	}
+	if opt.Proxy {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		cfg.ClientAddressHeader = "X-Forwarded-For"
+	}
+	p, err := portal.New(d, cfg, svc)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
