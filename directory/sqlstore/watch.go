@@ -97,9 +97,9 @@ type ListenerStats struct {
 }
 
 // Listener tells how the listener fares; ok is false on SQLite, which has
-// none.
+// none, and until something watches.
 func (s *Store) Listener() (st ListenerStats, ok bool) {
-	if s.listen == nil {
+	if s.listen == nil || !s.listen.started.Load() {
 		return ListenerStats{}, false
 	}
 	return ListenerStats{Up: s.listen.up.Load(), Lost: s.listen.lost.Load()}, true
@@ -136,8 +136,9 @@ type listener struct {
 	mu       sync.Mutex
 	firstErr error // the first attempt's failure, if it failed
 
-	up   atomic.Bool
-	lost atomic.Int64
+	started atomic.Bool
+	up      atomic.Bool
+	lost    atomic.Int64
 }
 
 func newListener(s *Store, log *slog.Logger) *listener {
@@ -154,6 +155,7 @@ func (l *listener) start() {
 		l.mu.Lock()
 		l.stop = cancel
 		l.mu.Unlock()
+		l.started.Store(true)
 		go l.run(ctx)
 	})
 }
