@@ -100,12 +100,12 @@ func TestMetricsAnswerWhileDatabaseAway(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	body := waitFor("keystage_database_up 1", "database up")
+	body := waitFor("\nkeystage_database_up 1\n", "database up")
 	if !strings.Contains(body, "keystage_audit_chain_length") {
 		t.Error("/metrics lacks keystage_audit_chain_length while the database answers")
 	}
 	proxy.Cut()
-	body = waitFor("keystage_database_up 0", "database cut off")
+	body = waitFor("\nkeystage_database_up 0\n", "database cut off")
 	if strings.Contains(body, "keystage_audit_chain_length") {
 		t.Error("/metrics gives keystage_audit_chain_length while the database is unreachable")
 	}
@@ -117,7 +117,7 @@ func TestMetricsAnswerWhileDatabaseAway(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	proxy.Mend()
-	waitFor("keystage_database_up 1", "database back")
+	waitFor("\nkeystage_database_up 1\n", "database back")
 	log := logBuf.String()
 	if n := strings.Count(log, "database unreachable"); n != 1 {
 		t.Errorf("%d lines say the database is unreachable, want 1:\n%s", n, log)

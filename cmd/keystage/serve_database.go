@@ -51,15 +51,17 @@ func (m *databaseMonitor) check(ctx context.Context, downSince *time.Time) {
 	if ctx.Err() != nil {
 		return
 	}
+	// The line is written before the state changes, so that whoever sees
+	// the new state in /metrics finds the line in the log.
 	switch {
 	case err != nil && !m.down.Load():
-		m.down.Store(true)
 		*downSince = time.Now()
 		m.log.Error("database unreachable: sign-ins and changes fail until it answers; Keystage reconnects by itself",
 			"dialect", string(m.s.Dialect()), "err", err)
+		m.down.Store(true)
 	case err == nil && m.down.Load():
-		m.down.Store(false)
 		m.log.Info("database reachable again", "dialect", string(m.s.Dialect()), "away", time.Since(*downSince).Round(time.Second))
+		m.down.Store(false)
 	}
 }
 
