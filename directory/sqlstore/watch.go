@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -66,7 +65,9 @@ func (w *watchers) send(targets []string) {
 // process) that is in-process, right after commit. On PostgreSQL each
 // transaction also NOTIFYs, and one listening connection per store hears
 // every node's changes (its own too, which is harmless: forgetting twice
-// costs nothing) and hands them to every Watch.
+// costs nothing) and hands them to every Watch. Watch returns after the
+// listener's first attempt: if the database could not be reached, the
+// listener keeps trying, and tells fn AllTargets once it listens.
 func (s *Store) Watch(ctx context.Context, fn func(targets []string)) error {
 	if s.dialect != Postgres {
 		id := s.watch.add(fn)
@@ -79,11 +80,6 @@ func (s *Store) Watch(ctx context.Context, fn func(targets []string)) error {
 	case <-l.tried:
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-	if !l.up.Load() {
-		if err := l.firstError(); err != nil {
-			return fmt.Errorf("watch: LISTEN: %w", err)
-		}
 	}
 	id := l.subs.add(fn)
 	context.AfterFunc(ctx, func() { l.subs.remove(id) })
@@ -133,8 +129,7 @@ type listener struct {
 	done  chan struct{} // closed when run returns
 	tried chan struct{} // closed after the first attempt
 
-	mu       sync.Mutex
-	firstErr error // the first attempt's failure, if it failed
+	mu sync.Mutex // over stop
 
 	started atomic.Bool
 	up      atomic.Bool
@@ -173,12 +168,6 @@ func (l *listener) close() {
 	<-l.done
 }
 
-func (l *listener) firstError() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.firstErr
-}
-
 func (l *listener) run(ctx context.Context) {
 	defer close(l.done)
 	first := true
@@ -202,14 +191,15 @@ func (l *listener) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if first {
+		switch {
+		case first:
+			// Never listened: whoever watches hears AllTargets once
+			// it does.
 			first = false
-			l.mu.Lock()
-			l.firstErr = err
-			l.mu.Unlock()
+			lostAt = time.Now()
 			close(l.tried)
-		}
-		if l.up.Swap(false) {
+			l.log.Warn("database change notifications unavailable; trying until the database answers (other nodes' changes reach this node late meanwhile)", "err", oneLine(err))
+		case l.up.Swap(false):
 			l.lost.Add(1)
 			lostAt = time.Now()
 			l.log.Warn("database change notifications lost; reconnecting until the database answers (other nodes' changes reach this node late meanwhile)", "err", oneLine(err))

@@ -157,3 +157,30 @@ func TestWatchSurvivesOutage(t *testing.T) {
 		t.Errorf("listener stats %+v (ok %v); want up, lost at least once", st, ok)
 	}
 }
+
+// A node that cannot reach the database when it first watches keeps
+// trying, and once it listens tells its watchers to re-read everything and
+// then hears changes.
+func TestWatchStartsWhileDatabaseAway(t *testing.T) {
+	u := pgtest.URL(t)
+	proxy := pgtest.NewProxy(t, u)
+	a, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: proxy.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	proxy.Cut()
+	onB := collect(t, b)
+	if st, _ := b.Listener(); st.Up {
+		t.Fatal("the listener says it is up with the database cut off")
+	}
+	proxy.Mend()
+	await(t, onB, directory.AllTargets)
+	addAccount(t, a, "after")
+	await(t, onB, "after")
+}
