@@ -123,6 +123,9 @@ type Server struct {
 
 	auditSeq int64         // the last audit event followed
 	nudge    chan struct{} // the store told of a change: follow the trail now
+	// trailFailing is set while reading the audit trail fails; only the
+	// housekeeping goroutine touches it.
+	trailFailing bool
 	// reloadNudge: the store told of a change to the NAS clients.
 	reloadNudge chan struct{}
 	ready       chan struct{} // closed once Serve hears of the store's changes

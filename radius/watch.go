@@ -64,10 +64,18 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 	for {
 		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("radius: following the audit trail", "err", err)
+			// Once per failing spell, not at every tick: while the
+			// database is away the log says so once (the database
+			// monitor), not every AuditPoll.
+			if ctx.Err() == nil && !s.trailFailing {
+				s.trailFailing = true
+				s.log.Warn("radius: cannot read the audit trail; changes made on other nodes reach this node late until it can", "err", err)
 			}
 			return suspensions
+		}
+		if s.trailFailing {
+			s.trailFailing = false
+			s.log.Info("radius: reading the audit trail again")
 		}
 		seen := map[string]bool{}
 		for _, ev := range evs {

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"errors"
+	"filippo.io/age"
 	"fmt"
 	"io"
 	"io/fs"
@@ -229,11 +230,12 @@ func auditKey(e *env, args []string) error {
 }
 
 func auditExport(e *env, args []string) error {
-	fs := e.newFlags("audit export", "[--since DATE] [--until DATE] [--format jsonl|csv] [-o FILE]")
+	fs := e.newFlags("audit export", "[--since DATE] [--until DATE] [--format jsonl|csv] [-o FILE] [--recipient KEY]...")
 	since := fs.String("since", "", "first `date` (YYYY-MM-DD, the school's time zone) of events to write")
 	until := fs.String("until", "", "last `date` of events to write (inclusive)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
 	format := fs.String("format", "", "jsonl (to verify the chain from) or csv (for a spreadsheet); default: from the -o file's extension, else jsonl")
+	offsite := addOffsiteFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -245,6 +247,10 @@ func auditExport(e *env, args []string) error {
 	}
 	if !oneOf(*format, audit.FormatJSONL, audit.FormatCSV) {
 		return usagef("--format %q: use jsonl or csv", *format)
+	}
+	recs, err := offsite.recipients()
+	if err != nil {
+		return err
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -270,13 +276,13 @@ func auditExport(e *env, args []string) error {
 	}
 	defer s.Close()
 	var n int64
-	err = e.writeOutput(*out, func(w io.Writer) error {
+	written, err := e.writeOutput(*out, recs, func(w io.Writer) error {
 		var err error
 		n, err = directory.ExportEventsAs(e.ctx, s, w, *format, from, to)
 		return err
 	})
-	if err == nil && *out != "" {
-		fmt.Fprintf(e.stderr, "%d events written to %s\n", n, *out)
+	if err == nil && written != "" {
+		fmt.Fprintf(e.stderr, "%d events written to %s\n", n, written)
 	}
 	return err
 }
@@ -293,11 +299,25 @@ func dayStart(s string, loc *time.Location) (time.Time, error) {
 	return t, nil
 }
 
-// writeOutput runs write on standard output, or on a file that appears
-// under its name only once it is complete.
-func (e *env) writeOutput(path string, write func(io.Writer) error) error {
-	if path == "" || path == "-" {
-		return write(e.stdout)
+// writeOutput runs write on standard output, or on a file (0600) that
+// appears under its name only once it is complete. With recipients the
+// output is encrypted to them, and a file's name ends in .age. It returns
+// the name written ("" for standard output).
+func (e *env) writeOutput(path string, recs []age.Recipient, write func(io.Writer) error) (string, error) {
+	if len(recs) > 0 {
+		plain := write
+		write = func(w io.Writer) error { return sealTo(w, recs, plain) }
 	}
-	return writeFileAtomicFunc(path, 0o600, write)
+	if path == "" || path == "-" {
+		if len(recs) > 0 {
+			if err := refuseBinaryTerminal(e.stdout); err != nil {
+				return "", err
+			}
+		}
+		return "", write(e.stdout)
+	}
+	if len(recs) > 0 {
+		path = sealedName(path)
+	}
+	return path, writeFileAtomicFunc(path, 0o600, write)
 }

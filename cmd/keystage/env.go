@@ -59,5 +59,8 @@ func (e *env) openStoreWith(sc sqlstore.Config) (*sqlstore.Store, error) {
 		}
 	}
 	sc.URL = u
+	if sc.Log == nil {
+		sc.Log = e.logger()
+	}
 	return sqlstore.Open(e.ctx, sc)
 }

@@ -1,96 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"io"
-	"net"
+	"log/slog"
 	"net/http"
-	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
 )
 
-// cutProxy forwards TCP to a database until cut, as a failed network or a
-// stopped server would look to Keystage, and forwards again when mended.
-type cutProxy struct {
-	t      *testing.T
-	addr   string // where it listens
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	p := &cutProxy{t: t, target: target}
-	p.mend()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) mend() {
-	addr := p.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // /healthz follows the database: 200 while PostgreSQL answers, 503 while
 // it cannot be reached, 200 again when it can, without a restart.
 func TestHealthFollowsPostgres(t *testing.T) {
-	u, err := url.Parse(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.addr
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
+	proxy := pgtest.NewProxy(t, pgtest.URL(t))
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: u.String()})
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: proxy.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +44,103 @@ func TestHealthFollowsPostgres(t *testing.T) {
 		}
 	}
 	waitFor(http.StatusOK, "database up")
-	proxy.cut()
+	proxy.Cut()
 	waitFor(http.StatusServiceUnavailable, "database cut off")
-	proxy.mend()
+	proxy.Mend()
 	waitFor(http.StatusOK, "database back")
+}
+
+// /metrics answers while the database is away: the figures read from it
+// are left out and keystage_database_up says 0; the log says once that the
+// database went and once that it came back, however many pings failed.
+func TestMetricsAnswerWhileDatabaseAway(t *testing.T) {
+	proxy := pgtest.NewProxy(t, pgtest.URL(t))
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: proxy.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var logBuf syncBuffer
+	mon := newDatabaseMonitor(s, slog.New(slog.NewTextHandler(&logBuf, nil)))
+	mon.every = 50 * time.Millisecond
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mon.frontend().serve(mctx) }()
+	defer func() { cancel(); <-done }()
+
+	cfg := defaults()
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), []frontend{*mon.frontend()}, mon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- f.serve(sctx) }()
+	defer func() { stop(); <-served }()
+	metrics := "http://" + f.addrs[0] + "/metrics"
+
+	// waitFor scrapes until the body holds want; every scrape must succeed.
+	// The deadline only bounds a broken test.
+	waitFor := func(want, what string) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			code, body := httpGet(t, metrics)
+			if code != http.StatusOK {
+				t.Fatalf("%s: /metrics answered %d:\n%s", what, code, body)
+			}
+			if strings.Contains(body, want) {
+				return body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /metrics never said %q", what, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	body := waitFor("\nkeystage_database_up 1\n", "database up")
+	if !strings.Contains(body, "keystage_audit_chain_length") {
+		t.Error("/metrics lacks keystage_audit_chain_length while the database answers")
+	}
+	proxy.Cut()
+	body = waitFor("\nkeystage_database_up 0\n", "database cut off")
+	if strings.Contains(body, "keystage_audit_chain_length") {
+		t.Error("/metrics gives keystage_audit_chain_length while the database is unreachable")
+	}
+	// Many pings fail meanwhile; the log says so once.
+	for range 10 {
+		if code, body := httpGet(t, metrics); code != http.StatusOK {
+			t.Fatalf("database cut off: /metrics answered %d:\n%s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	proxy.Mend()
+	waitFor("\nkeystage_database_up 1\n", "database back")
+	log := logBuf.String()
+	if n := strings.Count(log, "database unreachable"); n != 1 {
+		t.Errorf("%d lines say the database is unreachable, want 1:\n%s", n, log)
+	}
+	if n := strings.Count(log, "database reachable again"); n != 1 {
+		t.Errorf("%d lines say the database is reachable again, want 1:\n%s", n, log)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a logger and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -42,41 +42,18 @@ func (m *MetricsSection) validate(p *problems) {
 // metricsRegistry gathers the process, the database pool, the directory's
 // own figures (read at scrape time, so they cost nothing between scrapes),
 // the requests, lockouts and job runs that d's hooks report, and whatever
-// each frontend registers.
-func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend) (*prometheus.Registry, error) {
+// each frontend registers. mon (nil: none runs) says whether the database
+// answers.
+func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend, mon *databaseMonitor) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	rm := newRequestMetrics()
 	if err := rm.register(reg); err != nil {
 		return nil, err
 	}
 	rm.attach(d)
-	reg.MustRegister(syncCollector{s})
+	reg.MustRegister(storeCollector{s: s, mon: mon})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors.NewDBStatsCollector(s.DB(), string(s.Dialect())))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "keystage_audit_chain_length", Help: "Events in the audit trail.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		seq, _, err := s.AuditHead(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(seq)
-	}))
-	for _, st := range []directory.Status{directory.StatusActive, directory.StatusDisabled} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "keystage_accounts", Help: "Accounts by status.", ConstLabels: prometheus.Labels{"status": string(st)},
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			n, err := s.CountAccounts(ctx, directory.AccountQuery{Status: st})
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
-	}
 	for _, f := range fes {
 		if f.metrics == nil {
 			continue
@@ -89,11 +66,11 @@ func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend) 
 }
 
 // metricsFrontend serves /metrics and /healthz.
-func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes []frontend) (*frontend, error) {
+func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes []frontend, mon *databaseMonitor) (*frontend, error) {
 	if cfg.Metrics.Listen == "" {
 		return nil, nil
 	}
-	reg, err := metricsRegistry(s, d, fes)
+	reg, err := metricsRegistry(s, d, fes, mon)
 	if err != nil {
 		return nil, err
 	}
@@ -131,4 +108,62 @@ func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes
 			return nil
 		},
 	}, nil
+}
+
+// storeCollector exports the figures read from the database at scrape
+// time. A scrape must answer while the database is away (that is when the
+// alerts matter), so a figure that cannot be read is left out, never an
+// error: all of them while the monitor finds the database unreachable,
+// and each one whose read fails. keystage_database_up says which it is.
+type storeCollector struct {
+	s   *sqlstore.Store
+	mon *databaseMonitor
+}
+
+// storeScrapeBudget bounds all the reads of one scrape together.
+const storeScrapeBudget = 3 * time.Second
+
+// syncKinds are the SyncRun kinds whose last run is exported.
+var syncKinds = []string{"sync", "leavers", "purge"}
+
+var (
+	syncLastDesc = prometheus.NewDesc("keystage_sync_last_finished_timestamp_seconds",
+		"When the last MIS sync or lifecycle job of each kind finished (applied or planned), on any node; absent when none has run, or while the database is unreachable.",
+		[]string{"kind"}, nil)
+	chainLengthDesc = prometheus.NewDesc("keystage_audit_chain_length",
+		"Events in the audit trail; absent while the database is unreachable.", nil, nil)
+	accountsDesc = prometheus.NewDesc("keystage_accounts",
+		"Accounts by status; absent while the database is unreachable.", []string{"status"}, nil)
+)
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- syncLastDesc
+	ch <- chainLengthDesc
+	ch <- accountsDesc
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	if !c.mon.up() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeScrapeBudget)
+	defer cancel()
+	if seq, _, err := c.s.AuditHead(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(chainLengthDesc, prometheus.GaugeValue, float64(seq))
+	}
+	for _, st := range []directory.Status{directory.StatusActive, directory.StatusDisabled} {
+		if n, err := c.s.CountAccounts(ctx, directory.AccountQuery{Status: st}); err == nil {
+			ch <- prometheus.MustNewConstMetric(accountsDesc, prometheus.GaugeValue, float64(n), string(st))
+		}
+	}
+	// The last run of each kind, on any node: the runs are in the shared
+	// database. An alert on its age catches a schedule that stopped
+	// everywhere.
+	for _, kind := range syncKinds {
+		runs, err := c.s.SyncRuns(ctx, kind, 1)
+		if err != nil || len(runs) == 0 || runs[0].FinishedAt.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(syncLastDesc, prometheus.GaugeValue, float64(runs[0].FinishedAt.UnixMilli())/1000, kind)
+	}
 }

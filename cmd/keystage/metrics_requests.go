@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -114,34 +113,4 @@ func (m *requestMetrics) locked(key string) {
 	// The kind only (account, unfamiliar or source), never the name or
 	// the address itself.
 	m.lockouts.WithLabelValues(directory.KeyKind(key)).Inc()
-}
-
-// syncKinds are the SyncRun kinds whose last run is exported.
-var syncKinds = []string{"sync", "leavers", "purge"}
-
-// syncCollector exports when each kind of sync or job last finished, on
-// any node: the runs are in the shared database. An alert on its age
-// catches a schedule that stopped everywhere.
-type syncCollector struct{ s directory.Store }
-
-var syncLastDesc = prometheus.NewDesc("keystage_sync_last_finished_timestamp_seconds",
-	"When the last MIS sync or lifecycle job of each kind finished (applied or planned), on any node; absent when none has run.",
-	[]string{"kind"}, nil)
-
-func (c syncCollector) Describe(ch chan<- *prometheus.Desc) { ch <- syncLastDesc }
-
-func (c syncCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, kind := range syncKinds {
-		runs, err := c.s.SyncRuns(ctx, kind, 1)
-		if err != nil {
-			ch <- prometheus.NewInvalidMetric(syncLastDesc, err)
-			return
-		}
-		if len(runs) == 0 || runs[0].FinishedAt.IsZero() {
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(syncLastDesc, prometheus.GaugeValue, float64(runs[0].FinishedAt.UnixMilli())/1000, kind)
-	}
 }

@@ -255,7 +255,7 @@ func serveMetrics(t *testing.T, s *sqlstore.Store) string {
 	t.Helper()
 	cfg := defaults()
 	cfg.Metrics.Listen = "127.0.0.1:0"
-	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), nil)
+	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,15 +17,20 @@ func cmdRegister(e *env, args []string) error {
 }
 
 func registerExport(e *env, args []string) error {
-	fs := e.newFlags("register export", "[--as-of DATE] [--format csv|json|jsonl|xlsx] [-o FILE]")
+	fs := e.newFlags("register export", "[--as-of DATE] [--format csv|json|jsonl|xlsx] [-o FILE] [--recipient KEY]...")
 	asOfFlag := fs.String("as-of", "", "the register as it stood at the end of this `date` (YYYY-MM-DD), rebuilt from the audit trail")
 	format := fs.String("format", "", "csv, json, jsonl or xlsx (default: from the -o file's extension, else csv)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
+	offsite := addOffsiteFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	recs, err := offsite.recipients()
+	if err != nil {
+		return err
+	}
 	if *format == "" {
-		*format = strings.TrimPrefix(filepath.Ext(*out), ".")
+		*format = strings.TrimPrefix(filepath.Ext(strings.TrimSuffix(*out, ".age")), ".")
 		if !oneOf(*format, audit.FormatJSON, audit.FormatJSONL, audit.FormatXLSX) {
 			*format = audit.FormatCSV
 		}
@@ -33,7 +38,7 @@ func registerExport(e *env, args []string) error {
 	if !oneOf(*format, audit.FormatCSV, audit.FormatJSON, audit.FormatJSONL, audit.FormatXLSX) {
 		return usagef("--format %q: use csv, json, jsonl or xlsx", *format)
 	}
-	if *format == audit.FormatXLSX && *out == "" {
+	if *format == audit.FormatXLSX && *out == "" && len(recs) == 0 {
 		return usagef("an xlsx register is a binary file: give -o FILE.xlsx")
 	}
 	cfg, err := e.config()
@@ -58,7 +63,7 @@ func registerExport(e *env, args []string) error {
 	defer s.Close()
 	d := e.directory(s)
 	n := 0
-	err = e.writeOutput(*out, func(w io.Writer) error {
+	written, err := e.writeOutput(*out, recs, func(w io.Writer) error {
 		rw, err := audit.NewRegisterWriter(w, *format, cfg.Location())
 		if err != nil {
 			return err
@@ -68,15 +73,16 @@ func registerExport(e *env, args []string) error {
 		}
 		return rw.Close()
 	})
-	if err == nil && *out != "" {
-		fmt.Fprintf(e.stderr, "%d people written to %s\n", n, *out)
+	if err == nil && written != "" {
+		fmt.Fprintf(e.stderr, "%d people written to %s\n", n, written)
 	}
 	return err
 }
 
 func registerPerson(e *env, args []string) error {
-	fs := e.newFlags("register person", "NAME [-o FILE]")
+	fs := e.newFlags("register person", "NAME [-o FILE] [--recipient KEY]...")
 	out := fs.String("o", "", "write to `file` instead of standard output")
+	offsite := addOffsiteFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -88,11 +94,19 @@ func registerPerson(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	recs, err := offsite.recipients()
+	if err != nil {
+		return err
+	}
 	s, err := e.openStore(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	d := e.directory(s)
-	return e.writeOutput(*out, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], cfg.Location(), w) })
+	written, err := e.writeOutput(*out, recs, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], cfg.Location(), w) })
+	if err == nil && written != "" {
+		fmt.Fprintf(e.stderr, "the record of %s written to %s\n", pos[0], written)
+	}
+	return err
 }

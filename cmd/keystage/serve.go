@@ -40,14 +40,16 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			out = append(out, *f)
 		}
 	}
+	var mon *databaseMonitor
 	if len(out) > 0 {
 		c, err := buildCheckpointer(e, s, cfg)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *c)
+		mon = newDatabaseMonitor(s, e.logger())
+		out = append(out, *c, *mon.frontend())
 	}
-	m, err := metricsFrontend(cfg, s, d, out)
+	m, err := metricsFrontend(cfg, s, d, out, mon)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ const (
 	resultTimeLimitExceeded      = 3
 	resultSizeLimitExceeded      = 4
 	resultAuthMethodNotSupported = 7
+	resultStrongerAuthRequired   = 8
 	resultUnavailableCritical    = 12
 	resultConfidentialityReq     = 13
 	resultConstraintViolation    = 19

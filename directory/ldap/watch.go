@@ -13,9 +13,12 @@ import (
 // its connection for hours: without more, a service account disabled (or
 // a person suspended) would keep reading through the connection it had.
 // So the server follows the store's change notifications (on PostgreSQL,
-// from every node) and unbinds the connections of an account that the
-// gate now refuses; their next search is anonymous and is refused with
-// "bind first", and the client's rebind is checked afresh.
+// from every node) and ends the connections of an account that the gate
+// now refuses: each is unbound at once, sent a Notice of Disconnection
+// (RFC 4511 section 4.4.1) that says why, and closed. The application
+// connects again and its bind is checked afresh. When the notifications
+// were interrupted (the database was away) the store says so once they
+// are back, and every bound connection is checked.
 
 // watchStore asks the store to tell of commits, if it can; it runs once
 // per Server.
@@ -69,7 +72,11 @@ func (s *Server) recheck(ctx context.Context, conns []*conn) {
 			refusedByID[id.account.ID] = refused
 		}
 		if refused && c.unbindIf(id) {
-			s.log.Info("ldap: access ended elsewhere, connection unbound", "user", id.account.Username, "addr", c.remoteAddr())
+			// strongerAuthRequired is the notice's code for a security
+			// association that no longer holds.
+			c.disconnect(resultStrongerAuthRequired, "access for "+id.account.Username+" has ended (disabled, suspended or removed): connect again and bind as an account that has access")
+			c.close()
+			s.log.Info("ldap: access ended elsewhere, connection closed with a notice of disconnection", "user", id.account.Username, "addr", c.remoteAddr())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ldapserver_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,20 +13,22 @@ import (
 	"keystage.dev/keystage/directory/ldap/ldaptest"
 )
 
-// A service account disabled while its connection is bound loses what the
-// connection could read: the store tells the server, which unbinds it.
-// Other connections keep their binds.
+// A service account disabled while its connection is bound loses the
+// connection: the store tells the server, which sends a Notice of
+// Disconnection saying why and closes it. Other connections keep their
+// binds, and a rebind as the disabled account is refused.
 func TestDisabledAccountLosesItsBoundConnection(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.Options{})
-	svc := bound(t, srv, service(ldaptest.Service), ldaptest.ServicePassword)
+	held, err := ldaptest.BindHeld(srv.Addr, service(ldaptest.Service), ldaptest.ServicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	teacher := bound(t, srv, person(ldaptest.Teacher), ldaptest.TeacherPassword)
 	people := func(l *ldap.Conn) error {
 		_, err := l.Search(ldap.NewSearchRequest("ou=people,"+base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(uid="+ldaptest.Teacher+")", []string{"uid"}, nil))
 		return err
-	}
-	if err := people(svc); err != nil {
-		t.Fatalf("before: %v", err)
 	}
 	ctx := context.Background()
 	a, err := srv.Store.AccountByUsername(ctx, ldaptest.Service)
@@ -45,24 +48,17 @@ func TestDisabledAccountLosesItsBoundConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The deadline only bounds a broken test.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := people(svc)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("search on the disabled account's connection: %v", err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a disabled service account's bound connection still reads people")
-		}
-		time.Sleep(10 * time.Millisecond)
+	n, err := held.AwaitNotice(30 * time.Second)
+	if err != nil {
+		t.Fatalf("the disabled account's bound connection: %v", err)
+	}
+	if n.Code != int(ldap.LDAPResultStrongAuthRequired) || !strings.Contains(n.Diagnostic, ldaptest.Service) {
+		t.Errorf("notice %+v; want strongerAuthRequired naming %s", n, ldaptest.Service)
 	}
 	if err := people(teacher); err != nil {
 		t.Errorf("another account's connection lost its bind: %v", err)
 	}
-	if err := svc.Bind(service(ldaptest.Service), ldaptest.ServicePassword); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+	if err := dial(t, srv).Bind(service(ldaptest.Service), ldaptest.ServicePassword); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 		t.Errorf("rebind as the disabled account: %v, want invalid credentials", err)
 	}
 }

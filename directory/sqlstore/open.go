@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,10 @@ type Config struct {
 	StatusOnly bool
 	// MaxConns caps the connection pool (0: a default for the dialect).
 	MaxConns int
+	// Log hears what the store does on its own, out of any call: on
+	// PostgreSQL, losing and regaining the change notifications. Nil:
+	// nowhere.
+	Log *slog.Logger
 }
 
 // Dialect names a SQL dialect.
@@ -99,6 +104,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: d, lock: lock}
 	s.reader = reader{q: db, d: d}
+	if d == Postgres {
+		s.listen = newListener(s, cfg.Log)
+	}
 	if d != Postgres {
 		s.stmts = newStmtCache(db)
 		s.reader.q = s.stmts

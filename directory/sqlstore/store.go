@@ -19,6 +19,7 @@ type Store struct {
 	dialect Dialect
 	lock    *os.File
 	watch   watchers
+	listen  *listener // PostgreSQL only: the change notifications
 	jobs    jobLocks
 	stmts   *stmtCache // SQLite only; nil on PostgreSQL
 }
@@ -49,6 +50,9 @@ type tx struct {
 // Close releases the job locks, the database and, for SQLite, the
 // writer's lock.
 func (s *Store) Close() error {
+	if s.listen != nil {
+		s.listen.close()
+	}
 	s.releaseAllJobLocks()
 	if s.stmts != nil {
 		s.stmts.close()

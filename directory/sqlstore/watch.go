@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
-	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -60,57 +62,185 @@ func (w *watchers) send(targets []string) {
 }
 
 // Watch tells fn of the targets of every committed change. On SQLite (one
-// process) that is in-process, right after commit; on PostgreSQL each
-// transaction also NOTIFYs, and a listener connection per Watch hears the
-// other nodes' changes (and its own, which is harmless: forgetting twice
-// costs nothing).
+// process) that is in-process, right after commit. On PostgreSQL each
+// transaction also NOTIFYs, and one listening connection per store hears
+// every node's changes (its own too, which is harmless: forgetting twice
+// costs nothing) and hands them to every Watch. Watch returns after the
+// listener's first attempt: if the database could not be reached, the
+// listener keeps trying, and tells fn AllTargets once it listens.
 func (s *Store) Watch(ctx context.Context, fn func(targets []string)) error {
 	if s.dialect != Postgres {
 		id := s.watch.add(fn)
 		context.AfterFunc(ctx, func() { s.watch.remove(id) })
 		return nil
 	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("watch: %w", err)
-	}
-	ready := make(chan error, 1)
-	go func() {
-		defer conn.Close()
-		err := conn.Raw(func(dc any) error {
-			pc := dc.(*stdlib.Conn).Conn()
-			if _, err := pc.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-				ready <- err
-				return err
-			}
-			ready <- nil
-			for {
-				n, err := pc.WaitForNotification(ctx)
-				if err != nil {
-					return err
-				}
-				fn(strings.Split(n.Payload, "\n"))
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			// The connection broke: everything may have changed meanwhile,
-			// so say so, and listen again.
-			fn([]string{directory.AllTargets})
-			time.Sleep(time.Second)
-			if ctx.Err() == nil {
-				_ = s.Watch(ctx, fn)
-			}
-		}
-	}()
+	l := s.listen
+	l.start()
 	select {
-	case err := <-ready:
-		if err != nil {
-			return fmt.Errorf("watch: LISTEN: %w", err)
-		}
-		return nil
+	case <-l.tried:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	id := l.subs.add(fn)
+	context.AfterFunc(ctx, func() { l.subs.remove(id) })
+	return nil
+}
+
+// ListenerStats is how the PostgreSQL listener fares, for the metrics.
+type ListenerStats struct {
+	Up   bool  // listening now
+	Lost int64 // times the listening connection broke since the store opened
+}
+
+// Listener tells how the listener fares; ok is false on SQLite, which has
+// none, and until something watches.
+func (s *Store) Listener() (st ListenerStats, ok bool) {
+	if s.listen == nil || !s.listen.started.Load() {
+		return ListenerStats{}, false
+	}
+	return ListenerStats{Up: s.listen.up.Load(), Lost: s.listen.lost.Load()}, true
+}
+
+// The listener's back-off between attempts while PostgreSQL cannot be
+// reached: it starts short, for a blip, and never grows past a second, so
+// that the listener is back within about a second of the database
+// (deploy/postgresql.md promises it).
+const (
+	listenBackoffMin = 100 * time.Millisecond
+	listenBackoffMax = time.Second
+	// listenConnectTimeout bounds one attempt to connect and LISTEN; a
+	// database that does not answer at all is tried again.
+	listenConnectTimeout = 10 * time.Second
+)
+
+// listener is a store's one LISTENing connection on PostgreSQL. It runs
+// from the first Watch until the store closes and, whenever its connection
+// breaks, connects again for as long as it takes. While it is away it
+// hears nothing, so once back it tells every watcher AllTargets: each
+// re-reads what it holds (RADIUS the audit trail, LDAP its bound
+// connections) and so catches up on what changed meanwhile.
+type listener struct {
+	s    *Store
+	log  *slog.Logger
+	subs watchers
+
+	once  sync.Once
+	stop  context.CancelFunc
+	done  chan struct{} // closed when run returns
+	tried chan struct{} // closed after the first attempt
+
+	mu sync.Mutex // over stop
+
+	started atomic.Bool
+	up      atomic.Bool
+	lost    atomic.Int64
+}
+
+func newListener(s *Store, log *slog.Logger) *listener {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &listener{s: s, log: log, done: make(chan struct{}), tried: make(chan struct{})}
+}
+
+// start runs the listener once, on the store's lifetime.
+func (l *listener) start() {
+	l.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		l.mu.Lock()
+		l.stop = cancel
+		l.mu.Unlock()
+		l.started.Store(true)
+		go l.run(ctx)
+	})
+}
+
+// close stops the listener and waits for its connection to be given back,
+// so that the database can close.
+func (l *listener) close() {
+	l.mu.Lock()
+	stop := l.stop
+	l.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	stop()
+	<-l.done
+}
+
+func (l *listener) run(ctx context.Context) {
+	defer close(l.done)
+	first := true
+	backoff := listenBackoffMin
+	var lostAt time.Time
+	for ctx.Err() == nil {
+		err := l.listen(ctx, func() {
+			l.up.Store(true)
+			backoff = listenBackoffMin
+			if first {
+				first = false
+				close(l.tried)
+				return
+			}
+			if !lostAt.IsZero() {
+				l.log.Info("database change notifications heard again; re-reading what changed meanwhile", "away", time.Since(lostAt).Round(time.Millisecond))
+				lostAt = time.Time{}
+				l.subs.send([]string{directory.AllTargets})
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case first:
+			// Never listened: whoever watches hears AllTargets once
+			// it does.
+			first = false
+			lostAt = time.Now()
+			close(l.tried)
+			l.log.Warn("database change notifications unavailable; trying until the database answers (other nodes' changes reach this node late meanwhile)", "err", oneLine(err))
+		case l.up.Swap(false):
+			l.lost.Add(1)
+			lostAt = time.Now()
+			l.log.Warn("database change notifications lost; reconnecting until the database answers (other nodes' changes reach this node late meanwhile)", "err", oneLine(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, listenBackoffMax)
+	}
+}
+
+// listen connects, LISTENs, calls ready, and hands notifications to the
+// watchers until the connection breaks or ctx ends.
+func (l *listener) listen(ctx context.Context, ready func()) error {
+	cctx, cancel := context.WithTimeout(ctx, listenConnectTimeout)
+	conn, err := l.s.db.Conn(cctx)
+	if err != nil {
+		cancel()
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		_, err := pc.Exec(cctx, "LISTEN "+notifyChannel)
+		cancel()
+		if err != nil {
+			return errors.Join(err, driver.ErrBadConn)
+		}
+		ready()
+		for {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
+				// The connection may be broken or mid-message: never hand
+				// it back to the pool.
+				return errors.Join(err, driver.ErrBadConn)
+			}
+			l.subs.send(strings.Split(n.Payload, "\n"))
+		}
+	})
 }
 
 // notify sends a transaction's targets to the other nodes; it runs inside

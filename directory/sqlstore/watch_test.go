@@ -123,3 +123,64 @@ func twoNodes(tb testing.TB) (*sqlstore.Store, *sqlstore.Store) {
 	}
 	return nodes[0], nodes[1]
 }
+
+// A node whose database goes away for longer than its back-off hears
+// changes again once it is back, without a restart, is told to re-read
+// everything (it heard nothing meanwhile), and counts the loss.
+func TestWatchSurvivesOutage(t *testing.T) {
+	u := pgtest.URL(t)
+	proxy := pgtest.NewProxy(t, u)
+	a, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: proxy.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	onB := collect(t, b)
+	addAccount(t, a, "before")
+	await(t, onB, "before")
+
+	proxy.Cut()
+	// Several attempts fail while cut: longer than one retry.
+	time.Sleep(3 * time.Second)
+	addAccount(t, a, "meanwhile")
+	proxy.Mend()
+	await(t, onB, directory.AllTargets)
+	addAccount(t, a, "after")
+	await(t, onB, "after")
+	st, ok := b.Listener()
+	if !ok || !st.Up || st.Lost < 1 {
+		t.Errorf("listener stats %+v (ok %v); want up, lost at least once", st, ok)
+	}
+}
+
+// A node that cannot reach the database when it first watches keeps
+// trying, and once it listens tells its watchers to re-read everything and
+// then hears changes.
+func TestWatchStartsWhileDatabaseAway(t *testing.T) {
+	u := pgtest.URL(t)
+	proxy := pgtest.NewProxy(t, u)
+	a, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: proxy.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	proxy.Cut()
+	onB := collect(t, b)
+	if st, _ := b.Listener(); st.Up {
+		t.Fatal("the listener says it is up with the database cut off")
+	}
+	proxy.Mend()
+	await(t, onB, directory.AllTargets)
+	addAccount(t, a, "after")
+	await(t, onB, "after")
+}
