@@ -13,6 +13,12 @@ import (
 // are not ended here: a renewal is the person's own choice). It returns
 // the credential in clear, once, to show the person.
 func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (string, error) {
+	// A keyring that cannot open what the store holds would seal a
+	// credential the other nodes cannot open: their RADIUS would drop the
+	// person's requests without a word.
+	if err := CheckSealer(ctx, d.Store, d.Sealer); err != nil {
+		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
+	}
 	secret, err := passwords.GenerateWiFi(d.Policy(a))
 	if err != nil {
 		return "", err
