@@ -22,25 +22,45 @@ func cmdAudit(e *env, args []string) error {
 		sub{"export", auditExport})
 }
 
-// signer reads the checkpoint signing key; create makes the file when it
-// is missing (the first start of a server or the demo).
-func (e *env) signer(create bool) (*audit.Signer, error) {
+// signer reads the checkpoint signing key. There is one per trust, the
+// same file on every node, as the key file is. With a store, create makes
+// the file when it is missing but only while the store holds no signed
+// checkpoint, and the key is checked against the last checkpoint: a node
+// signing with a key the others do not know would make audit verify cry
+// tampering. Without a store (printing the public key) nothing is made or
+// checked.
+func (e *env) signer(st directory.Store, create bool) (*audit.Signer, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
 	}
 	path := cfg.SigningKeyFile()
+	var last audit.Checkpoint
+	signed := false
+	if st != nil {
+		switch c, err := st.LastCheckpoint(e.ctx); {
+		case err == nil:
+			last, signed = c, true
+		case !errors.Is(err, directory.ErrNotFound):
+			return nil, fmt.Errorf("audit signing key: reading the last checkpoint: %w", err)
+		}
+	}
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && create {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create && st != nil && !signed:
 		if data, err = audit.GenerateSigningKey(); err != nil {
 			return nil, err
 		}
 		if err := writeFileAtomic(path, data, 0o600); err != nil {
 			return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 		}
-		e.logger().Info("created the audit signing key; keep a copy of its public key (keystage audit key) away from the database", "path", path)
-	} else if err != nil {
-		return nil, fmt.Errorf("audit signing key %s: %w (set audit.signing_key_file; keystage serve creates it on first start)", path, err)
+		e.logger().Info("created the audit signing key; copy it to every node, back it up apart from the database, "+
+			"and keep a copy of its public key (keystage audit key) where the database's administrators cannot change it", "path", path)
+	case errors.Is(err, fs.ErrNotExist) && signed:
+		return nil, fmt.Errorf("audit signing key %s does not exist, and the audit trail is signed by key %s: "+
+			"copy audit-signing.key from a node that serves (it is the same on every node), or restore it from its backup", path, last.KeyID)
+	case err != nil:
+		return nil, fmt.Errorf("audit signing key %s: %w (set audit.signing_key_file; keystage init or the first keystage serve creates it)", path, err)
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		e.logger().Warn("audit signing key is readable by others: chmod 600 it", "path", path)
@@ -49,25 +69,63 @@ func (e *env) signer(create bool) (*audit.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 	}
-	return audit.NewSigner(key), nil
+	sg := audit.NewSigner(key)
+	if signed {
+		keys, err := e.configuredKeys(sg)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := keys[last.KeyID]; !ok {
+			return nil, fmt.Errorf("audit signing key %s is key %s, but the last checkpoint of the audit trail (event %d) is signed by key %s, "+
+				"which this node neither holds nor trusts: copy audit-signing.key from a node that serves (one key for every node), "+
+				"or, after a rotation, add the old public key to audit.public_keys", path, audit.KeyID(sg.Public()), last.Seq, last.KeyID)
+		}
+	}
+	return sg, nil
 }
 
-// trustedKeys are the public keys verify accepts: those named on the
-// command line, else the signing key's and audit.public_keys.
-func (e *env) trustedKeys(files []string) (audit.Keys, error) {
+// configuredKeys are the public keys the configuration trusts: sg's (nil:
+// none) and those in audit.public_keys.
+func (e *env) configuredKeys(sg *audit.Signer) (audit.Keys, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
 	}
 	var pubs []ed25519.PublicKey
-	if len(files) == 0 {
-		s, err := e.signer(false)
-		if err != nil {
-			return nil, fmt.Errorf("%w; or give the public key with --public-key FILE", err)
-		}
-		pubs = append(pubs, s.Public())
-		files = cfg.Audit.PublicKeys
+	if sg != nil {
+		pubs = append(pubs, sg.Public())
 	}
+	for _, f := range cfg.Audit.PublicKeys {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("audit.public_keys: %w", err)
+		}
+		pub, err := audit.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("audit.public_keys: %s: %w", f, err)
+		}
+		pubs = append(pubs, pub)
+	}
+	return audit.NewKeys(pubs...), nil
+}
+
+// trustedKeys are the public keys verify accepts: those named on the
+// command line, else the configured set (the signing key's, when this
+// machine holds it, and audit.public_keys), so that an auditor's machine
+// with only the public keys verifies too.
+func (e *env) trustedKeys(files []string) (audit.Keys, error) {
+	if len(files) == 0 {
+		sg, serr := e.signer(nil, false)
+		keys, err := e.configuredKeys(sg)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("%w; list the public keys in audit.public_keys, or give one with --public-key FILE", serr)
+		}
+		return keys, nil
+	}
+	var pubs []ed25519.PublicKey
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -128,15 +186,15 @@ func auditCheckpoint(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	signer, err := e.signer(true)
-	if err != nil {
-		return err
-	}
 	s, err := e.openStore(false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	signer, err := e.signer(s, true)
+	if err != nil {
+		return err
+	}
 	c, made, err := directory.Checkpoint(e.ctx, s, signer, time.Now())
 	switch {
 	case err != nil:
@@ -156,7 +214,7 @@ func auditKey(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := e.signer(false)
+	s, err := e.signer(nil, false)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,11 @@ func cmdServe(e *env, args []string) error {
 	if err := e.withKeys(d, true); err != nil {
 		return err
 	}
+	// Checked before anything listens: a node with another signing key
+	// would sign checkpoints that audit verify elsewhere calls tampering.
+	if _, err := e.signer(s, true); err != nil {
+		return err
+	}
 	fes, err := e.frontends(s, d, cfg)
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func TestServeSignsCheckpoints(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 	waitFor(5) // signed on the way out
-	signer, err := e.signer(false)
+	signer, err := e.signer(s, false)
 	if err != nil {
 		t.Fatal(err)
 	}
