@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
@@ -70,6 +71,11 @@ func cmdInit(e *env, args []string) error {
 	made, err := d.EnsureGroups(e.ctx, e.actor(), roles, "Portal role (keystage init)")
 	if err != nil {
 		return err
+	}
+	// Signed at once, so that from now on a node given another signing key
+	// (or none) is refused rather than making its own.
+	if _, _, err := directory.Checkpoint(e.ctx, s, signer, time.Now()); err != nil {
+		return fmt.Errorf("signing the first audit checkpoint: %w", err)
 	}
 	if len(made) > 0 {
 		fmt.Fprintf(e.stdout, "role groups created: %s\n", strings.Join(made, ", "))
