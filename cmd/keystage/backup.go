@@ -19,11 +19,14 @@ func cmdBackup(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sqlstore.DialectOf(cfg.DatabaseURL()) != sqlstore.SQLite {
+		return fmt.Errorf("%w. %s", sqlstore.ErrNotSQLite, keysApart(cfg))
+	}
 	// A backup only reads, so it runs beside the server without its lock.
 	if err := sqlstore.Backup(e.ctx, cfg.DatabaseURL(), *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backed up to %s\nThe key file %s is not in the backup: keep a copy of it apart, or the Wi-Fi credentials and NAS secrets cannot be opened.\n", *out, cfg.KeyFile())
+	fmt.Fprintf(e.stdout, "backed up to %s\n%s\n", *out, keysApart(cfg))
 	return nil
 }
 
