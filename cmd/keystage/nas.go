@@ -63,11 +63,11 @@ func nasAdd(e *env, args []string) error {
 	if err := e.withKeys(d, true); err != nil {
 		return err
 	}
-	sealed, err := d.Sealer.Seal([]byte(secret), []byte(directory.SealNAS))
+	sealed, keyID, err := d.SealChecked(e.ctx, []byte(secret), []byte(directory.SealNAS))
 	if err != nil {
 		return err
 	}
-	n := directory.NASClient{Name: pos[0], Addresses: prefixes, Secret: sealed, KeyID: d.Sealer.CurrentID(), Vendor: *vendor, CoAPort: *coaPort}
+	n := directory.NASClient{Name: pos[0], Addresses: prefixes, Secret: sealed, KeyID: keyID, Vendor: *vendor, CoAPort: *coaPort}
 	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
 		if err := tx.PutNASClient(ctx, &n); err != nil {
 			return err

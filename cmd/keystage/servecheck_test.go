@@ -9,6 +9,7 @@ import (
 	"time"
 
 	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/directory/sqlstore/pgtest"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -124,5 +125,25 @@ func TestConfigCheckTriesTheKeyFileOnTheDatabase(t *testing.T) {
 	code, _, errOut := ks("", "config", "check")
 	if code != 1 || !strings.Contains(errOut, "2 problem(s)") || !strings.Contains(errOut, "lacks key id(s) "+id) || !strings.Contains(errOut, "audit signing key") {
 		t.Errorf("another key file: %d %s", code, errOut)
+	}
+}
+
+// On PostgreSQL too: an empty database is no problem (init makes the
+// schema), and after init the key file is tried on the database.
+func TestConfigCheckOnPostgres(t *testing.T) {
+	t.Setenv("KEYSTAGE_DATABASE_URL", pgtest.URL(t))
+	dir := t.TempDir()
+	ks := func(args ...string) (int, string, string) {
+		t.Helper()
+		return keystage(t, "", append([]string{"--data", dir}, args...)...)
+	}
+	if code, out, errOut := ks("config", "check"); code != 0 || !strings.Contains(out, "is empty") {
+		t.Errorf("empty database: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := ks("init"); code != 0 {
+		t.Fatalf("init: %s %s", out, errOut)
+	}
+	if code, out, errOut := ks("config", "check"); code != 0 || !strings.Contains(out, "reachable, schema version") {
+		t.Errorf("after init: %d %s %s", code, out, errOut)
 	}
 }
