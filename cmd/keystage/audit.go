@@ -116,6 +116,9 @@ func (e *env) configuredKeys(sg *audit.Signer) (audit.Keys, error) {
 func (e *env) trustedKeys(files []string) (audit.Keys, error) {
 	if len(files) == 0 {
 		sg, serr := e.signer(nil, false)
+		if serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+			return nil, serr // there, but unreadable or damaged: say so
+		}
 		keys, err := e.configuredKeys(sg)
 		if err != nil {
 			return nil, err
