@@ -69,7 +69,7 @@ func TestServeSignsCheckpoints(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	waitFor(5) // signed on the way out
+	waitFor(5)                          // signed on the way out
 	signer, err := e.signer(nil, false) // only its public key; e.ctx has ended
 	if err != nil {
 		t.Fatal(err)
