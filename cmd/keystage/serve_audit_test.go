@@ -69,8 +69,9 @@ func TestServeSignsCheckpoints(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	waitFor(5)                          // signed on the way out
-	signer, err := e.signer(nil, false) // only its public key; e.ctx has ended
+	waitFor(5) // signed on the way out
+	// Only its public key is wanted, and e.ctx has ended: no store.
+	signer, err := e.signer(nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
