@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	ldapserver "keystage.dev/keystage/directory/ldap"
 )
 
 // binary is the keystage binary built once for these tests by the
@@ -100,13 +103,28 @@ func TestStaticBinary(t *testing.T) {
 	}
 }
 
-// The production configuration is one the binary accepts.
+// The production configuration is one the binary accepts, once the files
+// it names are in place: config check also reads the certificates and the
+// data directory that serve will need.
 func TestProductionConfigChecks(t *testing.T) {
 	bin := build(t)
 	dir := t.TempDir()
 	conf, err := os.ReadFile("keystage.toml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	conf = []byte(strings.NewReplacer("/etc/keystage/", dir+"/", "/var/lib/keystage", dir).Replace(string(conf)))
+	for _, name := range []string{"ldap", "radius", "portal"} {
+		cert, key, err := ldapserver.SelfSigned([]string{"localhost"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".crt"), cert, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".key"), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	path := filepath.Join(dir, "keystage.toml")
 	if err := os.WriteFile(path, conf, 0o600); err != nil {

@@ -44,6 +44,8 @@ type node struct {
 
 const baseDN = "dc=trust,dc=example"
 
+// writeNode writes a node's configuration. Every node of a trust shares the
+// key file and, beside it, the audit signing key: one of each per trust.
 func writeNode(t *testing.T, dbURL, keyFile string) node {
 	t.Helper()
 	dir := t.TempDir()
@@ -53,6 +55,8 @@ func writeNode(t *testing.T, dbURL, keyFile string) node {
 url = %q
 [secrets]
 key_file = %q
+[audit]
+signing_key_file = %q
 [radius]
 enabled = true
 auth_address = %q
@@ -66,7 +70,7 @@ ldaps = ""
 base_dn = %q
 [metrics]
 listen = %q
-`, dir, dbURL, keyFile, n.radius, freeUDP(t), n.ldap, baseDN, n.health)
+`, dir, dbURL, keyFile, filepath.Join(filepath.Dir(keyFile), "audit-signing.key"), n.radius, freeUDP(t), n.ldap, baseDN, n.health)
 	if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,11 @@ type Reader interface {
 	UpcomingSuspensions(ctx context.Context, after time.Time) ([]Suspension, error)
 
 	NASClients(ctx context.Context) ([]NASClient, error)
+	// SealedKeys lists, for each kind of sealed secret (Wi-Fi credentials,
+	// revoked ones too, and NAS secrets) and each key id that sealed some,
+	// how many there are and one of them, ordered by kind then key id: what
+	// a keyring must open (see CheckSealer).
+	SealedKeys(ctx context.Context) ([]SealedKey, error)
 	// SyncRuns lists runs of a kind ("" for every kind), newest first.
 	SyncRuns(ctx context.Context, kind string, limit int) ([]SyncRun, error)
 	// SyncRefusals is the queue of refused MIS rows, by MIS id then line.

@@ -17,16 +17,19 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 	if err != nil {
 		return "", err
 	}
-	sealed, err := d.Sealer.Seal([]byte(secret), []byte(SealWiFi))
+	// A keyring that cannot open what the store holds would seal a
+	// credential the other nodes cannot open: their RADIUS would drop the
+	// person's requests without a word.
+	sealed, keyID, err := d.SealChecked(ctx, []byte(secret), []byte(SealWiFi))
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
 	}
 	now := d.Now()
 	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
-		c := Credential{AccountID: a.ID, Kind: CredWiFi, Secret: sealed, KeyID: d.Sealer.CurrentID(), CreatedAt: now}
+		c := Credential{AccountID: a.ID, Kind: CredWiFi, Secret: sealed, KeyID: keyID, CreatedAt: now}
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}

@@ -132,7 +132,7 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 		s.fail(w, r, rq, err)
 		return
 	}
-	sealed, err := s.d.Sealer.Seal([]byte(wifi), []byte(directory.SealWiFi))
+	sealed, keyID, err := s.d.SealChecked(ctx, []byte(wifi), []byte(directory.SealWiFi))
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -149,7 +149,7 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 			return err
 		}
 		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredWiFi, Secret: sealed,
-			KeyID: s.d.Sealer.CurrentID(), CreatedAt: now, ExpiresAt: expires}); err != nil {
+			KeyID: keyID, CreatedAt: now, ExpiresAt: expires}); err != nil {
 			return err
 		}
 		if g, err := tx.GroupByName(ctx, "guests"); err == nil {

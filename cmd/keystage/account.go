@@ -251,13 +251,19 @@ func accountAdd(e *env, args []string) error {
 		}
 		for _, name := range groups {
 			g, err := tx.GroupByName(ctx, name)
+			if errors.Is(err, directory.ErrNotFound) {
+				return fmt.Errorf("group %s: %w: make it first with keystage group add %s (keystage init makes the portal's role groups); nothing was created", name, err, name)
+			}
 			if err != nil {
 				return fmt.Errorf("group %s: %w", name, err)
+			}
+			if directory.IsManagedByMIS(g) {
+				return fmt.Errorf("group %s: %w; nothing was created", name, directory.ErrManagedByMIS)
 			}
 			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, e.actor(), "group.add_member", "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
+			if err := d.Record(ctx, tx, e.actor(), directory.ActionGroupAddMember, "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
 				return err
 			}
 		}

@@ -24,25 +24,45 @@ func cmdAudit(e *env, args []string) error {
 		sub{"export", auditExport})
 }
 
-// signer reads the checkpoint signing key; create makes the file when it
-// is missing (the first start of a server or the demo).
-func (e *env) signer(create bool) (*audit.Signer, error) {
+// signer reads the checkpoint signing key. There is one per trust, the
+// same file on every node, as the key file is. With a store, create makes
+// the file when it is missing but only while the store holds no signed
+// checkpoint, and the key is checked against the last checkpoint: a node
+// signing with a key the others do not know would make audit verify cry
+// tampering. Without a store (printing the public key) nothing is made or
+// checked.
+func (e *env) signer(st directory.Store, create bool) (*audit.Signer, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
 	}
 	path := cfg.SigningKeyFile()
+	var last audit.Checkpoint
+	signed := false
+	if st != nil {
+		switch c, err := st.LastCheckpoint(e.ctx); {
+		case err == nil:
+			last, signed = c, true
+		case !errors.Is(err, directory.ErrNotFound):
+			return nil, fmt.Errorf("audit signing key: reading the last checkpoint: %w", err)
+		}
+	}
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && create {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create && st != nil && !signed:
 		if data, err = audit.GenerateSigningKey(); err != nil {
 			return nil, err
 		}
 		if err := writeFileAtomic(path, data, 0o600); err != nil {
 			return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 		}
-		e.logger().Info("created the audit signing key; keep a copy of its public key (keystage audit key) away from the database", "path", path)
-	} else if err != nil {
-		return nil, fmt.Errorf("audit signing key %s: %w (set audit.signing_key_file; keystage serve creates it on first start)", path, err)
+		e.logger().Info("created the audit signing key; copy it to every node, back it up apart from the database, "+
+			"and keep a copy of its public key (keystage audit key) where the database's administrators cannot change it", "path", path)
+	case errors.Is(err, fs.ErrNotExist) && signed:
+		return nil, fmt.Errorf("audit signing key %s does not exist, and the audit trail is signed by key %s: "+
+			"copy audit-signing.key from a node that serves (it is the same on every node), or restore it from its backup", path, last.KeyID)
+	case err != nil:
+		return nil, fmt.Errorf("audit signing key %s: %w (set audit.signing_key_file; keystage init or the first keystage serve creates it)", path, err)
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		e.logger().Warn("audit signing key is readable by others: chmod 600 it", "path", path)
@@ -51,36 +71,76 @@ func (e *env) signer(create bool) (*audit.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 	}
-	return audit.NewSigner(key), nil
+	sg := audit.NewSigner(key)
+	if signed {
+		keys, err := e.configuredKeys(sg)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := keys[last.KeyID]; !ok {
+			return nil, fmt.Errorf("audit signing key %s is key %s, but the last checkpoint of the audit trail (event %d) is signed by key %s, "+
+				"which this node neither holds nor trusts: copy audit-signing.key from a node that serves (one key for every node), "+
+				"or, after a rotation, add the old public key to audit.public_keys", path, audit.KeyID(sg.Public()), last.Seq, last.KeyID)
+		}
+	}
+	return sg, nil
 }
 
 // Exit statuses of audit verify, beside 0 (intact, checkpoints checked)
 // and 1 (tampered, or an error that stopped the check).
 const exitUnchecked exitStatus = 3 // the chain is intact but no signed checkpoint could be checked
 
-// trustedKeys are the public keys verify accepts: those named on the
-// command line, else the signing key's and audit.public_keys. When none
-// is named and the signing key does not exist (a store that was never
-// served), keys is empty and missing says where the key was looked for:
-// the chain can still be verified, its checkpoints cannot.
-func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err error) {
+// configuredKeys are the public keys the configuration trusts: sg's (nil:
+// none) and those in audit.public_keys.
+func (e *env) configuredKeys(sg *audit.Signer) (audit.Keys, error) {
 	cfg, err := e.config()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	var pubs []ed25519.PublicKey
-	if len(files) == 0 {
-		s, err := e.signer(false)
-		switch {
-		case err == nil:
-			pubs = append(pubs, s.Public())
-		case errors.Is(err, fs.ErrNotExist):
-			missing = cfg.SigningKeyFile()
-		default:
-			return nil, "", fmt.Errorf("%w; or give the public key with --public-key FILE", err)
-		}
-		files = cfg.Audit.PublicKeys
+	if sg != nil {
+		pubs = append(pubs, sg.Public())
 	}
+	for _, f := range cfg.Audit.PublicKeys {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("audit.public_keys: %w", err)
+		}
+		pub, err := audit.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("audit.public_keys: %s: %w", f, err)
+		}
+		pubs = append(pubs, pub)
+	}
+	return audit.NewKeys(pubs...), nil
+}
+
+// trustedKeys are the public keys verify accepts: those named on the
+// command line, else the configured set (the signing key's, when this
+// machine holds it, and audit.public_keys), so that an auditor's machine
+// with only the public keys verifies too. When none is named or configured
+// and the signing key does not exist (a store that was never served), keys
+// is empty and missing says where the key was looked for: the chain can
+// still be verified, its checkpoints cannot.
+func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err error) {
+	if len(files) == 0 {
+		sg, serr := e.signer(nil, false)
+		if serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+			return nil, "", serr // there, but unreadable or damaged: say so
+		}
+		if keys, err = e.configuredKeys(sg); err != nil {
+			return nil, "", err
+		}
+		if len(keys) == 0 {
+			cfg, err := e.config()
+			if err != nil {
+				return nil, "", err
+			}
+			missing = cfg.SigningKeyFile()
+		}
+		return keys, missing, nil
+	}
+	var pubs []ed25519.PublicKey
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -92,10 +152,7 @@ func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err 
 		}
 		pubs = append(pubs, pub)
 	}
-	if len(pubs) > 0 {
-		missing = ""
-	}
-	return audit.NewKeys(pubs...), missing, nil
+	return audit.NewKeys(pubs...), "", nil
 }
 
 func auditVerify(e *env, args []string) error {
@@ -184,22 +241,22 @@ func auditCheckpoint(e *env, args []string) error {
 	}
 	_, statErr := os.Stat(cfg.SigningKeyFile())
 	if errors.Is(statErr, fs.ErrNotExist) && !*create {
-		return fmt.Errorf("there is no audit signing key at %s: keystage serve creates it on first start; "+
+		return fmt.Errorf("there is no audit signing key at %s: keystage init or the first keystage serve creates it; "+
 			"to create it now, run keystage audit checkpoint --create-key (or set audit.signing_key_file to the key you have)", cfg.SigningKeyFile())
-	}
-	signer, err := e.signer(*create)
-	if err != nil {
-		return err
-	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		fmt.Fprintf(e.stdout, "created the audit signing key %s (mode 600): back it up apart from the database, "+
-			"and keep the output of keystage audit key where the database's administrators cannot change it\n", cfg.SigningKeyFile())
 	}
 	s, err := e.openStore(false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	signer, err := e.signer(s, *create)
+	if err != nil {
+		return err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		fmt.Fprintf(e.stdout, "created the audit signing key %s (mode 600): copy it to every node, back it up apart from the database, "+
+			"and keep the output of keystage audit key where the database's administrators cannot change it\n", cfg.SigningKeyFile())
+	}
 	c, made, err := directory.Checkpoint(e.ctx, s, signer, time.Now())
 	switch {
 	case err != nil:
@@ -219,7 +276,7 @@ func auditKey(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := e.signer(false)
+	s, err := e.signer(nil, false)
 	if err != nil {
 		return err
 	}

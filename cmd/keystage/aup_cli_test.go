@@ -110,8 +110,9 @@ func TestAUPCommands(t *testing.T) {
 	if code, _, errOut := ks("", "aup", "record", "jteacher", "--form-date", yesterday, "--witness", "Mrs Head"); code != 1 || !strings.Contains(errOut, "already signed") {
 		t.Errorf("record twice: %d %s", code, errOut)
 	}
+	// The date on the form, not the day it was typed in.
 	code, out, errOut = ks("", "aup", "status", "jteacher")
-	if code != 0 || !strings.Contains(out, "signed") || !strings.Contains(out, "paper") || !strings.Contains(errOut, "Wi-Fi now: You have no Wi-Fi password yet") {
+	if code != 0 || !strings.Contains(out, yesterday+" paper (entered ") || !strings.Contains(errOut, "Wi-Fi now: You have no Wi-Fi password yet") {
 		t.Errorf("status of one: %d %s %s", code, out, errOut)
 	}
 	code, out, errOut = ks("", "aup", "status", "--audience", "staff")

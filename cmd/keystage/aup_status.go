@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"strings"
+	"time"
 
 	"keystage.dev/keystage/directory"
 )
@@ -60,7 +61,7 @@ func aupStatus(e *env, args []string) error {
 		cur, _ := directory.CurrentDocument(docs, aud, now)
 		how := ""
 		if st != directory.Unsigned {
-			how = showWhen(sig.SignedAt, loc) + " " + string(sig.Method)
+			how = signedWhen(sig, loc)
 		}
 		_, err = fmt.Fprintf(w, "%-24s %-18s %-10s %-15s %s\n", a.Username, aud, cur.Version, st, how)
 		return err
@@ -113,4 +114,14 @@ func aupStatus(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "%d signed the current version, %d an earlier one that still counts, %d unsigned\n",
 		counts[directory.SignedCurrent], counts[directory.SignedEarlier], counts[directory.Unsigned])
 	return nil
+}
+
+// signedWhen says when a signature was given: for a paper form the date
+// written on it (when it was typed in is the audit trail's business), for
+// the portal the moment it was signed.
+func signedWhen(sig directory.Signature, loc *time.Location) string {
+	if sig.Method == directory.SignPaper && !sig.FormDate.IsZero() {
+		return directory.FormatDate(sig.FormDate) + " paper (entered " + showWhen(sig.SignedAt, loc) + ")"
+	}
+	return showWhen(sig.SignedAt, loc) + " " + string(sig.Method)
 }

@@ -30,6 +30,9 @@ func cmdBackup(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sqlstore.DialectOf(cfg.DatabaseURL()) != sqlstore.SQLite {
+		return fmt.Errorf("%w. %s", sqlstore.ErrNotSQLite, keysApart(cfg))
+	}
 	path := *out
 	if len(recs) > 0 {
 		path = sealedName(path)
@@ -41,7 +44,7 @@ func cmdBackup(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backed up to %s\nThe key file %s is not in the backup: keep a copy of it apart, or the Wi-Fi credentials and NAS secrets cannot be opened.\n", path, cfg.KeyFile())
+	fmt.Fprintf(e.stdout, "backed up to %s\n%s\n", path, keysApart(cfg))
 	if len(recs) == 0 {
 		fmt.Fprintf(e.stdout, "The backup is not encrypted: before it leaves this server, make it again with --recipient (an age or SSH public key whose private key is kept elsewhere).\n")
 	}

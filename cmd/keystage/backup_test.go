@@ -20,7 +20,7 @@ func TestBackupBesideARunningServerAndRestore(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "backup.db")
 	code, stdout, errOut := keystage(t, "", "--data", dir, "backup", "-o", out)
-	if code != 0 || !strings.Contains(stdout, "key file") {
+	if code != 0 || !strings.Contains(stdout, "key file") || !strings.Contains(stdout, "audit signing key") {
 		t.Fatalf("backup beside the server: %d %s %s", code, stdout, errOut)
 	}
 	if code, _, errOut := keystage(t, "", "--data", dir, "restore", out); code != 1 || !strings.Contains(errOut, "stop keystage first") {
@@ -42,6 +42,9 @@ func TestBackupOnPostgresPointsToItsTools(t *testing.T) {
 		code, _, errOut := keystage(t, "", append([]string{"--data", t.TempDir()}, args...)...)
 		if code != 1 || !strings.Contains(errOut, "pg_dump") {
 			t.Errorf("%s on PostgreSQL: %d %q", args[0], code, errOut)
+		}
+		if args[0] == "backup" && (!strings.Contains(errOut, "key file") || !strings.Contains(errOut, "audit signing key")) {
+			t.Errorf("backup on PostgreSQL does not say the keys are apart: %q", errOut)
 		}
 	}
 }

@@ -45,7 +45,8 @@ func TestConfigExampleIsValid(t *testing.T) {
 	if _, err := toml.Decode(out, &c); err != nil {
 		t.Fatalf("example does not parse: %v", err)
 	}
-	code, out, errOut := keystage(t, "", "--config", path, "config", "check")
+	// Checked with a data directory that exists: config check looks at it.
+	code, out, errOut := keystage(t, "", "--config", path, "--data", t.TempDir(), "config", "check")
 	if code != 0 {
 		t.Fatalf("example does not check: %d %s %s", code, out, errOut)
 	}

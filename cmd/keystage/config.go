@@ -291,8 +291,9 @@ timezone = "Europe/London"
 url = ""
 
 [secrets]
-# AES-256 keys that seal Wi-Fi credentials and NAS secrets at rest. Created
-# on first start when missing. Back it up apart from the database.
+# AES-256 keys that seal Wi-Fi credentials and NAS secrets at rest. Made by
+# keystage init (or the first start) only while the database holds no sealed
+# secret. The same file on every node; back it up apart from the database.
 key_file = ""   # default: DATA/keystage.keys
 
 [log]

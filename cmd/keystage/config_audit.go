@@ -8,8 +8,8 @@ import (
 // AuditSection configures the signed checkpoints of the audit trail.
 type AuditSection struct {
 	// SigningKeyFile holds the Ed25519 key (PEM PKCS #8) that signs
-	// checkpoints; created on first start when missing. Default:
-	// DATA/audit-signing.key.
+	// checkpoints, one per trust; made by init or the first start while the
+	// trail has no signed checkpoint. Default: DATA/audit-signing.key.
 	SigningKeyFile string `toml:"signing_key_file"`
 	// PublicKeys are files of further public keys whose checkpoints
 	// `audit verify` accepts: the keys used before a rotation.
@@ -47,9 +47,10 @@ const exampleAudit = `
 [audit]
 # The audit trail is hash-chained; checkpoints of it are signed with this
 # Ed25519 key, so that rewriting the trail in the database is caught by
-# keystage audit verify. Created on first start when missing. Keep a copy of
-# its public key (keystage audit key) where the database's administrators
-# cannot change it.
+# keystage audit verify. One per trust, the same file on every node: made by
+# keystage init (or the first start) only while the trail has no signed
+# checkpoint. Keep a copy of its public key (keystage audit key) where the
+# database's administrators cannot change it.
 signing_key_file = ""        # default: DATA/audit-signing.key
 public_keys = []             # files of earlier public keys still trusted after a rotation
 checkpoint_interval = "10m"  # keystage serve signs the head this often when it has moved

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
@@ -28,9 +30,11 @@ func (e *env) policies() map[string]passwords.Policy {
 	return passwords.DefaultPolicies()
 }
 
-// keyring reads the sealing keys; create makes the key file when it is
-// missing (the first start of a server or the demo).
-func (e *env) keyring(create bool) (*passwords.Keyring, error) {
+// keyring reads the sealing keys and checks them against the sealed
+// secrets in r. create makes the key file when it is missing, but only for a
+// store that holds no sealed secret yet: a new key could open none of them,
+// and what it sealed no other node could open.
+func (e *env) keyring(r directory.Reader, create bool) (*passwords.Keyring, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
@@ -38,13 +42,12 @@ func (e *env) keyring(create bool) (*passwords.Keyring, error) {
 	path := cfg.KeyFile()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		if data, err = passwords.GenerateKeyFile(); err != nil {
+		if data, err = newKeyFile(e, r, path); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return nil, fmt.Errorf("key file %s: %w", path, err)
-		}
-		e.logger().Info("created a new key file; back it up apart from the database", "path", path)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("key file %s does not exist: copy it from a node that serves (it is the same on every node), "+
+			"or restore it from its backup; keystage init makes one for a new database", path)
 	} else if err != nil {
 		return nil, fmt.Errorf("key file %s: %w (set secrets.key_file, or KEYSTAGE_KEY_FILE)", path, err)
 	}
@@ -55,7 +58,53 @@ func (e *env) keyring(create bool) (*passwords.Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
+	if err := directory.CheckSealer(e.ctx, r, k); err != nil {
+		return nil, keyFileMismatch(path, err)
+	}
 	return k, nil
+}
+
+// newKeyFile writes a new key file at path, refusing when r holds sealed
+// secrets (they were sealed under another key file, which is the one to
+// copy here).
+func newKeyFile(e *env, r directory.Reader, path string) ([]byte, error) {
+	keys, err := r.SealedKeys(e.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s is missing, and the database cannot say whether it holds sealed secrets: %w", path, err)
+	}
+	if len(keys) > 0 {
+		n, ids := 0, []string{}
+		for _, k := range keys {
+			n += k.Count
+			if id, err := passwords.SealedKeyID(k.Sample); err == nil && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		return nil, fmt.Errorf("key file %s does not exist, and the database holds %d secret(s) sealed under key id(s) %s: "+
+			"copy the key file that holds them from a node that serves (it is the same on every node), or restore it from its backup; "+
+			"a new key file could open none of them", path, n, strings.Join(ids, ", "))
+	}
+	data, err := passwords.GenerateKeyFile()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, data, 0o600); err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	e.logger().Info("created a new key file; copy it to every node and back it up apart from the database", "path", path)
+	return data, nil
+}
+
+// keyFileMismatch says what to do about a key file that cannot open the
+// store's secrets.
+func keyFileMismatch(path string, err error) error {
+	var mis *directory.SealerMismatchError
+	if !errors.As(err, &mis) {
+		return fmt.Errorf("key file %s: %w", path, err)
+	}
+	return fmt.Errorf("key file %s: %w. Nothing was changed. Copy the key file that holds them from a node that serves "+
+		"(every node uses the same one), or restore it from the backup taken with the database", path, err)
 }
 
 // directory puts the directory service together over a store. The keyring
@@ -72,9 +121,10 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 	})
 }
 
-// withKeys loads the keyring into d.
+// withKeys loads the keyring into d, refusing one that cannot open the
+// secrets in d's store.
 func (e *env) withKeys(d *directory.Directory, create bool) error {
-	k, err := e.keyring(create)
+	k, err := e.keyring(d.Store, create)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func cmdKeys(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	old, err := e.keyring(false)
+	old, err := e.keyring(s, false)
 	if err != nil {
 		return err
 	}

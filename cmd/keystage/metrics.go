@@ -26,7 +26,8 @@ type MetricsSection struct {
 const exampleMetrics = `
 [metrics]
 # Prometheus metrics at /metrics and a health check for load balancers at
-# /healthz (200 while the database answers). Empty: off.
+# /healthz (200 while the database answers and the key file opens its
+# secrets). Empty: off.
 listen = ""   # e.g. "127.0.0.1:9464"
 `
 
@@ -74,6 +75,7 @@ func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes
 	if err != nil {
 		return nil, err
 	}
+	secrets := newSecretsHealth(d)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +83,10 @@ func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes
 		defer cancel()
 		if err := s.Ping(ctx); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := secrets.check(ctx); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -39,8 +39,10 @@ func commands() []command {
 	return []command{
 		{"version", "print the version", cmdVersion},
 		{"config", "config example | check: print a commented example configuration, or check one", cmdConfig},
+		{"init", "init [--technician NAME …]: the first step: schema, key file, audit signing key, the portal's role groups, the first technician", cmdInit},
 		{"migrate", "migrate up | status: apply or list database migrations", cmdMigrate},
 		{"account", "account list | show NAME | add | disable NAME: the accounts in the directory", cmdAccount},
+		{"group", "group add | list | show | remove NAME | members add|remove NAME USER…: groups kept by hand", cmdGroup},
 		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
 		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
 		{"backup", "backup -o FILE: a consistent copy of the SQLite store, while it runs", cmdBackup},

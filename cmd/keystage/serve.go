@@ -85,6 +85,11 @@ func cmdServe(e *env, args []string) error {
 	if err := e.withKeys(d, true); err != nil {
 		return err
 	}
+	// Checked before anything listens: a node with another signing key
+	// would sign checkpoints that audit verify elsewhere calls tampering.
+	if _, err := e.signer(s, true); err != nil {
+		return err
+	}
 	// The failed sign-ins counted since the last summary go into the audit
 	// trail before the store closes.
 	defer func() {

@@ -18,7 +18,7 @@ const checkpointPoll = 15 * time.Second
 // trail in the database is caught within that bound. On several nodes each
 // checkpoints; the first to sign a head wins and the others skip it.
 func buildCheckpointer(e *env, s *sqlstore.Store, cfg *Config) (*frontend, error) {
-	signer, err := e.signer(true)
+	signer, err := e.signer(s, true)
 	if err != nil {
 		return nil, err
 	}

@@ -57,10 +57,7 @@ func TestSuspendEndsLiveSessionOfRunningServer(t *testing.T) {
 	if code, out, errOut := ks("", "migrate", "up"); code != 0 {
 		t.Fatalf("migrate: %s %s", out, errOut)
 	}
-	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, dataDir: dir}
-	if _, err := e.keyring(true); err != nil {
-		t.Fatal(err)
-	}
+	// nas add makes the key file: the database holds no sealed secret yet.
 	secret := "a-long-random-shared-secret-7Q"
 	port, got := disconnectNAS(t, secret)
 	if code, _, errOut := ks(secret+"\n", "nas", "add", "hall-ap", "--address", "127.0.0.1", "--coa-port", fmt.Sprint(port)); code != 0 {
@@ -74,6 +71,7 @@ func TestSuspendEndsLiveSessionOfRunningServer(t *testing.T) {
 	}
 
 	// keystage serve's RADIUS frontend, in this process on its own store.
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, dataDir: dir}
 	cfg, err := e.config()
 	if err != nil {
 		t.Fatal(err)

@@ -102,3 +102,24 @@ func (t *tx) AddSyncRun(ctx context.Context, s *directory.SyncRun) error {
 	s.ID = id
 	return nil
 }
+
+func (r reader) SealedKeys(ctx context.Context) ([]directory.SealedKey, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT kind, key_id, n, sample FROM (
+		SELECT 'wifi' AS kind, key_id, COUNT(*) AS n, MIN(secret) AS sample FROM credentials WHERE kind = 'wifi' GROUP BY key_id
+		UNION ALL
+		SELECT 'nas' AS kind, key_id, COUNT(*) AS n, MIN(secret) AS sample FROM nas_clients GROUP BY key_id
+	) k ORDER BY kind, key_id`)
+	if err != nil {
+		return nil, fmt.Errorf("sealed keys: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.SealedKey
+	for rows.Next() {
+		var k directory.SealedKey
+		if err := rows.Scan(&k.Kind, &k.KeyID, &k.Count, &k.Sample); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}

@@ -270,3 +270,18 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // DB exposes the database for benchmarks and tests that must reach under
 // the Store (to tamper with the audit trail, say).
 func (s *Store) DB() *sql.DB { return s.db }
+
+// SchemaVersions are the schema version of the database and the newest
+// this binary knows, without changing anything: cur < target means
+// migrations are pending, cur > target that a newer Keystage migrated it.
+func (s *Store) SchemaVersions(ctx context.Context) (cur, target int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, fmt.Errorf("migrations: %w", err)
+	}
+	cur, target, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("migrations: reading schema version: %s", oneLine(err))
+	}
+	return cur, target, nil
+}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Suspensions", testSuspensions},
 		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"NASClients", testNAS},
+		{"SealedKeys", testSealedKeys},
 		{"SyncRuns", testSyncRuns},
 		{"SyncRefusals", testSyncRefusals},
 		{"MissingRuns", testMissingRuns},
@@ -1427,4 +1428,39 @@ func testJobLocksSeparate(t *testing.T, nodes Nodes) {
 	}
 	ra()
 	rb()
+}
+
+func testSealedKeys(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	if keys, err := s.SealedKeys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("empty store: %+v %v", keys, err)
+	}
+	a := mustCreate(t, s, pupil("sealed", "SK"))
+	b := mustCreate(t, s, pupil("sealed2", "SK2"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		for _, c := range []directory.Credential{
+			{AccountID: a.ID, Kind: directory.CredPassword, Secret: "$argon2id$x"},
+			{AccountID: a.ID, Kind: directory.CredWiFi, Secret: "ks1:k1:bbb", KeyID: "k1"},
+			{AccountID: b.ID, Kind: directory.CredWiFi, Secret: "ks1:k1:aaa", KeyID: "k1"},
+			{AccountID: b.ID, Kind: directory.CredWiFi, Secret: "ks1:k0:old", KeyID: "k0", RevokedAt: time.Now()},
+		} {
+			if err := tx.AddCredential(ctx, &c); err != nil {
+				return err
+			}
+		}
+		return tx.PutNASClient(ctx, &directory.NASClient{Name: "ap", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")},
+			Secret: "ks1:k2:nas", KeyID: "k2"})
+	})
+	keys, err := s.SealedKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.SealedKey{
+		{Kind: directory.SealedNAS, KeyID: "k2", Count: 1, Sample: "ks1:k2:nas"},
+		{Kind: directory.SealedWiFi, KeyID: "k0", Count: 1, Sample: "ks1:k0:old"},
+		{Kind: directory.SealedWiFi, KeyID: "k1", Count: 2, Sample: "ks1:k1:aaa"},
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("sealed keys:\n got %+v\nwant %+v", keys, want)
+	}
 }
