@@ -41,6 +41,9 @@ func (p *Plan) Summary() []Count {
 	}
 	if p.Job == "sync" {
 		out = append(out, Count{"refused rows", len(p.Refused)}, Count{"new groups", len(p.Groups)})
+		if len(p.RefusedGroups) > 0 {
+			out = append(out, Count{"refused groups", len(p.RefusedGroups)})
+		}
 	}
 	return out
 }
@@ -71,6 +74,9 @@ func (p *Plan) Lines() []Line {
 			id = "?"
 		}
 		out = append(out, Line{Action: "refused", Username: "", Detail: fmt.Sprintf("[%s] %s: %s", id, where, r.Reason)})
+	}
+	for _, g := range p.RefusedGroups {
+		out = append(out, Line{Action: "refused", Detail: "group " + g.Name + ": " + g.Reason})
 	}
 	return out
 }
