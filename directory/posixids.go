@@ -1,6 +1,9 @@
 package directory
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // The POSIX id ranges. Each person has a group of their own (a user
 // private group, as Debian makes): its gidNumber is their uidNumber and
@@ -28,4 +31,48 @@ func ValidGroupGID(gid int64) error {
 		return fmt.Errorf("gidNumber %d: groups' gidNumbers start at %d, below which each person's own group takes their uidNumber", gid, FirstGroupGID)
 	}
 	return nil
+}
+
+// CheckPrimaryGroups reads every account and group and reports, one line
+// each, a person whose primary gid is not their own group's (their uid),
+// or names a stored group, and a group whose gid lies in the people's
+// range. None means that no person's primary gid names another group.
+func CheckPrimaryGroups(ctx context.Context, r Reader) ([]string, error) {
+	var problems []string
+	gids := map[int64]string{}
+	gs, err := r.ListGroups(ctx, GroupQuery{})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		gids[g.GIDNumber] = g.Name
+		if err := ValidGroupGID(g.GIDNumber); err != nil {
+			problems = append(problems, "group "+g.Name+": "+err.Error())
+		}
+	}
+	q := AccountQuery{Limit: 5000}
+	for {
+		page, err := r.ListAccounts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page {
+			if a.Role == RoleService {
+				continue // not a POSIX account
+			}
+			switch {
+			case a.GIDNumber != a.UIDNumber:
+				problems = append(problems, fmt.Sprintf("%s: gid %d is not their uid %d", a.Username, a.GIDNumber, a.UIDNumber))
+			case gids[a.GIDNumber] != "":
+				problems = append(problems, fmt.Sprintf("%s: primary gid %d names group %s", a.Username, a.GIDNumber, gids[a.GIDNumber]))
+			}
+			if err := ValidUIDNumber(a.UIDNumber); err != nil {
+				problems = append(problems, a.Username+": "+err.Error())
+			}
+		}
+		if len(page) < q.Limit {
+			return problems, nil
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
 }

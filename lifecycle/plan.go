@@ -111,7 +111,7 @@ type Plan struct {
 	// name of a role group, a group kept by hand, a group of another kind
 	// or an account: no one joins them.
 	RefusedGroups []GroupRefusal `json:"refused_groups,omitempty"`
-	Changes []Change   `json:"changes"`
+	Changes       []Change       `json:"changes"`
 	// Refused is the refusal queue as it will stand after the run.
 	Refused []directory.SyncRefusal `json:"refused,omitempty"`
 	// Missing are the missing-run counts after the run.

@@ -354,7 +354,6 @@ func (s *search) canReadAccounts(services bool) bool {
 	return g.People
 }
 
-
 // accounts sends the matching accounts of one container, ordered by id.
 func (s *search) accounts(ctx context.Context, container []string, services bool, after int64) error {
 	ok, only := s.containerReachable(container)

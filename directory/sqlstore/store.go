@@ -21,6 +21,7 @@ type Store struct {
 	watch   watchers
 	jobs    jobLocks
 	stmts   *stmtCache // SQLite only; nil on PostgreSQL
+	migrated []int64   // versions this Open applied
 }
 
 var _ directory.Store = (*Store)(nil)
