@@ -15,13 +15,13 @@ import (
 // Store is a directory.Store on SQL.
 type Store struct {
 	reader
-	db      *sql.DB
-	dialect Dialect
-	lock    *os.File
-	watch   watchers
-	jobs    jobLocks
-	stmts   *stmtCache // SQLite only; nil on PostgreSQL
-	migrated []int64   // versions this Open applied
+	db       *sql.DB
+	dialect  Dialect
+	lock     *os.File
+	watch    watchers
+	jobs     jobLocks
+	stmts    *stmtCache // SQLite only; nil on PostgreSQL
+	migrated []int64    // versions this Open applied
 }
 
 var _ directory.Store = (*Store)(nil)
