@@ -3,9 +3,9 @@ package portal
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
