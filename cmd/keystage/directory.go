@@ -8,6 +8,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/private"
 )
 
 // hasher is the login-password hasher with the configured cost.
@@ -41,7 +42,7 @@ func (e *env) keyring(create bool) (*passwords.Keyring, error) {
 		if data, err = passwords.GenerateKeyFile(); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		if err := private.WriteFile(path, data); err != nil {
 			return nil, fmt.Errorf("key file %s: %w", path, err)
 		}
 		e.logger().Info("created a new key file; back it up apart from the database", "path", path)

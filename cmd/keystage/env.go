@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/private"
 )
 
 // config loads the configuration once.
@@ -59,5 +61,14 @@ func (e *env) openStoreWith(sc sqlstore.Config) (*sqlstore.Store, error) {
 		}
 	}
 	sc.URL = u
+	if sqlstore.DialectOf(u) == sqlstore.SQLite && !sc.ReadOnly && !sc.StatusOnly {
+		// The store holds every hash and name: its directory is 0700.
+		dir := filepath.Dir(sqlstore.SQLitePath(u))
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			if err := private.Dir(dir); err != nil {
+				return nil, fmt.Errorf("data directory: %w", err)
+			}
+		}
+	}
 	return sqlstore.Open(e.ctx, sc)
 }

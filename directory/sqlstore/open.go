@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/migrations"
+
+	"keystage.dev/keystage/private"
 )
 
 // Config says which database to open.
@@ -149,6 +152,22 @@ func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			lock.Close()
 			return nil, nil, fmt.Errorf("open sqlite %s: %w: another keystage process has it open for writing; stop it first", path, directory.ErrLocked)
+		}
+		// SQLite makes a new database, and its -wal and -shm files (which
+		// take the database's mode), 0644 less the umask: made here first,
+		// 0600, and any wider mode an old file has is taken away.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			err = private.CreateNew(path)
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				lock.Close()
+				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+			if err := private.Tighten(f); err != nil {
+				lock.Close()
+				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+			}
 		}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")

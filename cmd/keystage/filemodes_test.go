@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func permOf(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
+
+// Under umask 000, migrate up in an existing 0755 directory leaves the
+// store 0600 in a 0700 directory, and a backup is 0600; so is a plan file.
+func TestStoreAndBackupArePrivateWhateverTheUmask(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := keystage(t, "", "--data", dir, "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %d %s %s", code, out, errOut)
+	}
+	if m := permOf(t, dir); m != 0o700 {
+		t.Errorf("data directory %o, want 700", m)
+	}
+	for _, f := range []string{"keystage.db", "keystage.db.lock"} {
+		if m := permOf(t, filepath.Join(dir, f)); m != 0o600 {
+			t.Errorf("%s %o, want 600", f, m)
+		}
+	}
+	for _, f := range []string{"keystage.db-wal", "keystage.db-shm"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s %o, want 600", f, st.Mode().Perm())
+		}
+	}
+	backup := filepath.Join(t.TempDir(), "k.backup")
+	if code, out, errOut := keystage(t, "", "--data", dir, "backup", "-o", backup); code != 0 {
+		t.Fatalf("backup: %d %s %s", code, out, errOut)
+	}
+	if m := permOf(t, backup); m != 0o600 {
+		t.Errorf("backup %o, want 600", m)
+	}
+	// An old store left 0644 by an earlier version is tightened.
+	os.Chmod(filepath.Join(dir, "keystage.db"), 0o644)
+	os.Chmod(dir, 0o755)
+	if code, out, errOut := keystage(t, "", "--data", dir, "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %d %s %s", code, out, errOut)
+	}
+	if m := permOf(t, filepath.Join(dir, "keystage.db")); m != 0o600 {
+		t.Errorf("old store left %o, want 600", m)
+	}
+	if m := permOf(t, dir); m != 0o700 {
+		t.Errorf("old data directory left %o, want 700", m)
+	}
+}
