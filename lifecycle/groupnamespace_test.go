@@ -70,3 +70,30 @@ func TestMISGroupsCannotTakeRoleOrHandKeptGroups(t *testing.T) {
 		}
 	})
 }
+
+// Whatever reaches a plan from the MIS (an id, a class code, a name that
+// an older Keystage stored) prints as text: the plan a technician reviews
+// holds nothing a terminal would obey.
+func TestPlanTextEscapesWhatATerminalObeys(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open, lifecycle.Policy{})
+		r := pupil("P1\x1b]0;owned\x07", "Ada\x1b[2J", "Love\u202elace", "7", "7A")
+		r.Classes = []string{"Staff\r\x1b[1A"}
+		p := f.plan(bulk(r, pupil("P2", "Jo", "Smith\x00", "7", "7A")))
+		var b bytes.Buffer
+		if err := p.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, bad := range []string{"\x1b", "\x07", "\x00", "\r", "\u202e"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("the plan text holds %q:\n%s", bad, out)
+			}
+		}
+		for _, want := range []string{`Ada\x1b[2J`, `Love\u202elace`, `P1\x1b]0;owned\x07`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the plan text does not show %s escaped:\n%s", want, out)
+			}
+		}
+	})
+}
