@@ -54,7 +54,7 @@ func TestMISGroupsCannotTakeRoleOrHandKeptGroups(t *testing.T) {
 			t.Errorf("P1 groups %s", g)
 		}
 		// Staff arrive later: the staff role group is theirs alone.
-		p = f.sync(bulk(p1, pupil("P2", "John", "Smith", "7", "7A"), staff("S1", "Jim", "Brown")))
+		f.sync(bulk(p1, pupil("P2", "John", "Smith", "7", "7A"), staff("S1", "Jim", "Brown")))
 		if g := f.groups("P1"); g != "8a,8a-ma1,pupils,year-8" {
 			t.Errorf("P1 groups after staff arrive %s", g)
 		}
