@@ -64,9 +64,9 @@ func Tighten(path string) error {
 }
 
 // Dir makes path a directory, 0700, creating it and its parents as
-// needed. An existing directory is tightened to 0700, except one that
-// others may write to (sticky, or writable by group or others), such as
-// /tmp: that is an error, since what it holds is not private.
+// needed. An existing directory is tightened to 0700 (one made under a
+// umask of 002 included), except a sticky one such as /tmp, shared by
+// everyone: that is an error, since what it holds is not private.
 func Dir(path string) error {
 	if err := os.MkdirAll(path, DirMode); err != nil {
 		return err
@@ -78,11 +78,13 @@ func Dir(path string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a directory", path)
 	}
-	if st.Mode()&fs.ModeSticky != 0 || st.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s can be written by others: keep Keystage's data in a directory of its own", path)
+	if st.Mode()&fs.ModeSticky != 0 {
+		return fmt.Errorf("%s is shared with every user: keep Keystage's data in a directory of its own", path)
 	}
 	if st.Mode().Perm() != DirMode {
-		return os.Chmod(path, DirMode)
+		if err := os.Chmod(path, DirMode); err != nil {
+			return fmt.Errorf("%s must be readable by its owner only (chmod 700 it, as its owner): %w", path, err)
+		}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func TestModesWhateverTheUmask(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "data")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o775); err != nil { // as a umask of 002 makes it
 		t.Fatal(err)
 	}
 	if err := Dir(dir); err != nil {
@@ -57,7 +57,8 @@ func TestModesWhateverTheUmask(t *testing.T) {
 		t.Errorf("tightened %o %v", mode(t, w), err)
 	}
 	shared := filepath.Join(t.TempDir(), "shared")
-	os.Mkdir(shared, 0o1777)
+	os.Mkdir(shared, 0o777)
+	os.Chmod(shared, os.ModeSticky|0o777)
 	if err := Dir(shared); err == nil {
 		t.Error("a directory others can write to was taken as private")
 	}
