@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -59,5 +60,27 @@ func TestStoreAndBackupArePrivateWhateverTheUmask(t *testing.T) {
 	}
 	if m := permOf(t, dir); m != 0o700 {
 		t.Errorf("old data directory left %o, want 700", m)
+	}
+}
+
+// A name stored with what a terminal obeys (by an older Keystage, or by
+// hand) prints escaped in account show and account list.
+func TestAccountShowEscapesNames(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := keystage(t, "", "--data", dir, "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := keystage(t, "", "--data", dir, "account", "add", "--username", "eve", "--role", "staff",
+		"--given", "\x1b]0;owned\x07\x1b[2JEve", "--family", "Ev\u202eil"); code != 0 {
+		t.Fatalf("add: %d %s %s", code, out, errOut)
+	}
+	for _, args := range [][]string{{"account", "show", "eve"}, {"account", "list"}} {
+		code, out, errOut := keystage(t, "", append([]string{"--data", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s %s", args, code, out, errOut)
+		}
+		if strings.ContainsAny(out, "\x1b\x07\u202e") || !strings.Contains(out, `\x1b[2JEve`) {
+			t.Errorf("%v printed a name a terminal would obey:\n%q", args, out)
+		}
 	}
 }
