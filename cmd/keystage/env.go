@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/private"
@@ -70,5 +71,19 @@ func (e *env) openStoreWith(sc sqlstore.Config) (*sqlstore.Store, error) {
 			}
 		}
 	}
-	return sqlstore.Open(e.ctx, sc)
+	s, err := sqlstore.Open(e.ctx, sc)
+	if err == nil && slices.Contains(s.Migrated(), userPrivateGroups) && movedGIDs(e, s) {
+		// Any command may be the first to open an upgraded store (keystage
+		// serve under systemd, usually): say where the mapping is.
+		e.logger().Warn("migration 00110 gave each person a group of their own and moved every group's gidNumber; " +
+			"run keystage migrate gids for the old-to-new mapping and the chgrp that fixes files owned by an old gid")
+	}
+	return s, err
+}
+
+// movedGIDs reports whether migration 00110 moved any gid (a new store
+// has none to move).
+func movedGIDs(e *env, s *sqlstore.Store) bool {
+	cs, err := s.GIDChanges(e.ctx)
+	return err == nil && len(cs) > 0
 }
