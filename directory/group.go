@@ -42,3 +42,16 @@ func (g Group) Validate() error {
 	}
 	return nil
 }
+
+// RoleGroupName reports whether name is the name of a role group (staff,
+// pupils, guests). These names belong to the roles whatever groups exist
+// today: no class, registration group or year from the MIS may take one,
+// even on a first sync before the role group is made, because RADIUS
+// policy (VLAN, Filter-Id) and the portal read privilege from them.
+func RoleGroupName(name string) bool {
+	switch name {
+	case "staff", "pupils", "guests":
+		return true
+	}
+	return false
+}

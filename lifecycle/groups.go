@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"strings"
 
 	"keystage.dev/keystage/directory"
@@ -61,4 +62,68 @@ func classGroups(r Record) []NewGroup {
 		}
 	}
 	return out
+}
+
+// GroupRefusal is a group from the MIS that the plan will not make or join,
+// with the reason.
+type GroupRefusal struct {
+	Name   string              `json:"name"`
+	Kind   directory.GroupKind `json:"kind"`
+	From   string              `json:"from"` // what the MIS called it: "Class Staff"
+	Reason string              `json:"reason"`
+}
+
+// groupClash says why the MIS may not make or join group g, or "" when it
+// may. Groups from the MIS live in their own namespace: the MIS reaches a
+// group only when it is the MIS's own group of the same kind. A class whose
+// code is "Staff" would otherwise join the staff role group and carry a
+// pupil onto the staff VLAN; one called "Portal technicians" would grant a
+// portal role; one named after an account would take that account's own
+// POSIX group.
+func (st *state) groupClash(g NewGroup, planned map[string]NewGroup) string {
+	refused := func(why string) string {
+		return fmt.Sprintf("%s would be group %s, %s: refused, no one joins it; rename it in the MIS", g.Description, g.Name, why)
+	}
+	if g.Kind != directory.GroupRole && directory.RoleGroupName(g.Name) {
+		return refused("the name of a role group")
+	}
+	if have, ok := st.groups[g.Name]; ok {
+		switch {
+		case have.Source != directory.SourceMIS:
+			return refused("which is kept by hand")
+		case have.Kind != g.Kind:
+			return refused(fmt.Sprintf("which is a %s group", kindWord(have.Kind)))
+		}
+		return ""
+	}
+	if p, ok := planned[g.Name]; ok && p.Kind != g.Kind {
+		return refused(fmt.Sprintf("which this sync makes as a %s group for %s", kindWord(p.Kind), p.Description))
+	}
+	if g.Kind != directory.GroupRole && st.names[g.Name] {
+		return refused("the name of an account's own group")
+	}
+	return ""
+}
+
+// kindRank orders the kinds of MIS group by which keeps a contested name.
+func kindRank(k directory.GroupKind) int {
+	switch k {
+	case directory.GroupRole:
+		return 0
+	case directory.GroupYear:
+		return 1
+	case directory.GroupReg:
+		return 2
+	}
+	return 3
+}
+
+func kindWord(k directory.GroupKind) string {
+	switch k {
+	case directory.GroupReg:
+		return "registration"
+	case directory.GroupCustom:
+		return "hand-kept"
+	}
+	return string(k)
 }

@@ -138,6 +138,10 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 			return nil
 		}
 		rec.PreferredName = field(row, col.preferred)
+		if why := namesProblem(rec.GivenName, rec.FamilyName, rec.PreferredName); why != "" {
+			refuse("%s", why)
+			return nil
+		}
 		rec.Email = field(row, col.email)
 		if rec.Role == directory.RolePupil {
 			y := field(row, col.year)

@@ -341,6 +341,10 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 			return nil
 		}
 		r.PreferredName = field(row, col.preferred)
+		if why := namesProblem(r.GivenName, r.FamilyName, r.PreferredName); why != "" {
+			refuse("%s", why)
+			return nil
+		}
 		r.Email = field(row, col.email)
 		// A delta row that does not restate the role may still give the
 		// year: the account's role decides whether it counts.

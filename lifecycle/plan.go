@@ -106,8 +106,12 @@ type Plan struct {
 	Blocked         string `json:"blocked,omitempty"`
 	AllowMassChange bool   `json:"allow_mass_change,omitempty"`
 
-	Groups  []NewGroup `json:"groups,omitempty"`
-	Changes []Change   `json:"changes"`
+	Groups []NewGroup `json:"groups,omitempty"`
+	// RefusedGroups are groups the MIS named that would have taken the
+	// name of a role group, a group kept by hand, a group of another kind
+	// or an account: no one joins them.
+	RefusedGroups []GroupRefusal `json:"refused_groups,omitempty"`
+	Changes       []Change       `json:"changes"`
 	// Refused is the refusal queue as it will stand after the run.
 	Refused []directory.SyncRefusal `json:"refused,omitempty"`
 	// Missing are the missing-run counts after the run.
@@ -244,7 +248,22 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	// gives the same names whatever order its rows are in.
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].MISID < recs[j].MISID })
 
-	newGroups := map[string]bool{}
+	// A name not yet held goes to the group of the strongest kind any
+	// record asks for (role, year, registration group, class), whatever
+	// the row order, so that a class can never take a year's name first.
+	newGroups := map[string]NewGroup{}
+	for _, r := range recs {
+		for _, g := range groupsFor(r) {
+			if _, held := st.groups[g.Name]; held {
+				continue
+			}
+			if have, ok := newGroups[g.Name]; !ok || kindRank(g.Kind) < kindRank(have.Kind) {
+				newGroups[g.Name] = g
+			}
+		}
+	}
+	made := map[string]bool{}
+	refusedGroup := map[string]bool{}
 	want := func(r Record, why *[]string) map[string]bool {
 		out := map[string]bool{}
 		for _, g := range groupsFor(r) {
@@ -252,14 +271,17 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 				*why = append(*why, fmt.Sprintf("group for %q left out: its name needs a letter", g.Description))
 				continue
 			}
-			if have, ok := st.groups[g.Name]; ok {
-				if have.Source != directory.SourceMIS {
-					*why = append(*why, fmt.Sprintf("group %s is kept by hand: not joined", g.Name))
-					continue
+			if reason := st.groupClash(g, newGroups); reason != "" {
+				*why = append(*why, reason)
+				if key := string(g.Kind) + "\x00" + g.Name; !refusedGroup[key] {
+					refusedGroup[key] = true
+					p.RefusedGroups = append(p.RefusedGroups, GroupRefusal{Name: g.Name, Kind: g.Kind, From: g.Description, Reason: reason})
 				}
-			} else if !newGroups[g.Name] {
-				newGroups[g.Name] = true
-				p.Groups = append(p.Groups, g)
+				continue
+			}
+			if _, ok := st.groups[g.Name]; !ok && !made[g.Name] {
+				made[g.Name] = true
+				p.Groups = append(p.Groups, newGroups[g.Name])
 			}
 			out[g.Name] = true
 		}

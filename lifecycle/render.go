@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 	"io"
+	"keystage.dev/keystage/terminal"
 	"sort"
 	"strings"
 )
@@ -41,6 +42,9 @@ func (p *Plan) Summary() []Count {
 	}
 	if p.Job == "sync" {
 		out = append(out, Count{"refused rows", len(p.Refused)}, Count{"new groups", len(p.Groups)})
+		if len(p.RefusedGroups) > 0 {
+			out = append(out, Count{"refused groups", len(p.RefusedGroups)})
+		}
 	}
 	return out
 }
@@ -72,6 +76,9 @@ func (p *Plan) Lines() []Line {
 		}
 		out = append(out, Line{Action: "refused", Username: "", Detail: fmt.Sprintf("[%s] %s: %s", id, where, r.Reason)})
 	}
+	for _, g := range p.RefusedGroups {
+		out = append(out, Line{Action: "refused", Detail: "group " + g.Name + ": " + g.Reason})
+	}
 	return out
 }
 
@@ -96,7 +103,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "%s plan", what)
 	if p.Source != "" {
-		fmt.Fprintf(&b, " from %s", p.Source)
+		fmt.Fprintf(&b, " from %s", terminal.Safe(p.Source))
 		if p.Delta {
 			b.WriteString(" (delta)")
 		}
@@ -106,7 +113,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-30s %d\n", c.What+":", c.N)
 	}
 	if p.Blocked != "" {
-		fmt.Fprintf(&b, "\nREFUSED AS A MASS CHANGE: %s\n", p.Blocked)
+		fmt.Fprintf(&b, "\nREFUSED AS A MASS CHANGE: %s\n", terminal.Safe(p.Blocked))
 	}
 	lines := p.Lines()
 	sort.SliceStable(lines, func(i, j int) bool { return kindOrder(lines[i].Action) < kindOrder(lines[j].Action) })
@@ -114,7 +121,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString("\n")
 	}
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%-8s %-20s %s\n", l.Action, l.Username, l.Detail)
+		// Names, codes and reasons come from the MIS: whatever they hold
+		// prints as text, never as something the terminal obeys.
+		fmt.Fprintf(&b, "%-8s %-20s %s\n", l.Action, terminal.Safe(l.Username), terminal.Safe(l.Detail))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

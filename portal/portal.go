@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -197,7 +198,7 @@ func (s *Server) PurgeSessions(ctx context.Context) (int, error) {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	static := http.FileServerFS(staticFS)
+	static := http.FileServerFS(filesOnly{staticFS})
 	mux.Handle("GET /static/", static)
 	mux.HandleFunc("GET /{$}", s.signedIn(s.home))
 	mux.HandleFunc("GET /signin", s.signinForm)
@@ -321,4 +322,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 		s.log.Error("portal request failed", "path", r.URL.Path, "err", err)
 	}
 	s.render(w, r, http.StatusInternalServerError, "error.html", rq, "Something went wrong", nil)
+}
+
+// filesOnly serves files and nothing else: a directory does not exist, so
+// /static/ answers 404 rather than a listing of what the portal holds.
+type filesOnly struct{ fsys fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := file.Stat()
+	if err != nil || st.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }

@@ -112,7 +112,8 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 }
 
 // rolesOf gives the staff roles an account holds through its groups. Only
-// staff accounts hold roles, whatever groups a pupil is put in.
+// staff accounts hold roles, whatever groups a pupil is put in, and only
+// groups kept by hand grant them: nothing the MIS sends can make a role.
 func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole, error) {
 	if a.Role != directory.RoleStaff || len(s.cfg.RoleGroups) == 0 {
 		return nil, nil
@@ -124,7 +125,7 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 	var roles []StaffRole
 	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor} {
 		for _, g := range groups {
-			if slices.Contains(s.cfg.RoleGroups[role], g.Name) {
+			if g.Source == directory.SourceManual && slices.Contains(s.cfg.RoleGroups[role], g.Name) {
 				roles = append(roles, role)
 				break
 			}

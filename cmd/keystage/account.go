@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/terminal"
 )
 
 func cmdAccount(e *env, args []string) error {
@@ -70,7 +71,8 @@ func accountList(e *env, args []string) error {
 					return err
 				}
 			} else {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role, a.Name(), a.YearGroup, a.RegGroup, a.Status, a.MISID)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role,
+					terminal.Safe(a.Name()), terminal.Safe(a.YearGroup), terminal.Safe(a.RegGroup), a.Status, terminal.Safe(a.MISID))
 			}
 		}
 		n += len(page)
@@ -118,7 +120,7 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", k, v)
+			fmt.Fprintf(w, "%s:\t%s\n", k, terminal.Safe(v))
 		}
 	}
 	row("username", a.Username)

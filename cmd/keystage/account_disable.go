@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/terminal"
 )
 
 // accountDisable disables one account by hand: a leaver who goes mid-term,
@@ -39,7 +40,7 @@ func accountDisable(e *env, args []string) error {
 		return err
 	}
 	if already {
-		fmt.Fprintf(e.stdout, "%s was already disabled (%s); nothing changed\n", a.Username, a.DisableReason)
+		fmt.Fprintf(e.stdout, "%s was already disabled (%s); nothing changed\n", a.Username, terminal.Safe(a.DisableReason))
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "disabled %s: refused by LDAP, RADIUS and the portal from now on\n", a.Username)

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/terminal"
 )
 
 // aupImport enters a CSV of paper forms: first the plan, each row with its
@@ -94,7 +95,7 @@ func aupImport(e *env, args []string) error {
 			plan = "REFUSED: " + problem
 			refused++
 		}
-		fmt.Fprintf(e.stdout, "%-6d %-24s %-18s %-10s %s\n", r.Line, r.Username, doc.Audience, doc.Version, plan)
+		fmt.Fprintf(e.stdout, "%-6d %-24s %-18s %-10s %s\n", r.Line, terminal.Safe(r.Username), doc.Audience, doc.Version, terminal.Safe(plan))
 	}
 	switch {
 	case !*apply:

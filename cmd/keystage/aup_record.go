@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/terminal"
 )
 
 func aupRecord(e *env, args []string) error {
@@ -54,7 +55,7 @@ func aupRecord(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "recorded %s's paper signature of %s version %s (form dated %s, witness %s)\n",
-		a.Username, doc.Audience, doc.Version, directory.FormatDate(sig.FormDate), sig.Witness)
+		a.Username, doc.Audience, doc.Version, directory.FormatDate(sig.FormDate), terminal.Safe(sig.Witness))
 	return nil
 }
 

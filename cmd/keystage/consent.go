@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/terminal"
 )
 
 func cmdConsent(e *env, args []string) error {
@@ -60,7 +61,7 @@ func cmdConsent(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "recorded consent for %s from %s (%s), dated %s\n", a.Username, c.ParentName, c.Relationship,
+	fmt.Fprintf(e.stdout, "recorded consent for %s from %s (%s), dated %s\n", a.Username, terminal.Safe(c.ParentName), terminal.Safe(c.Relationship),
 		c.GivenAt.In(cfg.Location()).Format(directory.DateLayout))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/private"
 )
 
 // The demo's sign-ins. They are fictional and printed for anyone to try;
@@ -41,7 +42,7 @@ func cmdDemo(e *env, args []string) error {
 			}
 		}
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	if err := private.Dir(abs); err != nil {
 		return fmt.Errorf("demo data directory: %w", err)
 	}
 	cfg, err := loadConfig(e.configPath, abs)

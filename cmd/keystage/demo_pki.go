@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"keystage.dev/keystage/private"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func demoPKI(dir string) (caFile, certFile, keyFile string, err error) {
 	if err := os.WriteFile(certFile, chain, 0o644); err != nil {
 		return "", "", "", err
 	}
-	if err := write(keyFile, "PRIVATE KEY", keyDER, 0o600); err != nil {
+	if err := private.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})); err != nil {
 		return "", "", "", fmt.Errorf("demo RADIUS key: %w", err)
 	}
 	return caFile, certFile, keyFile, nil

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 
+	"keystage.dev/keystage/private"
 	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/radius/eap"
 )
@@ -187,7 +187,7 @@ func eapolConfigs(dir, user, credential, caFile, domain, auth string) ([]string,
 }
 `, m.method, user, credential, m.phase2, caFile, domain)
 		path := filepath.Join(dir, "eapol-"+m.name+".conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		if err := private.WriteFile(path, []byte(conf)); err != nil {
 			return nil, err
 		}
 		hints = append(hints, fmt.Sprintf("eapol_test -c %s -a %s -p %s -s %s -r 1   # %s", path, host, port, demoNASSecret, m.name))

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/private"
 )
 
 // config loads the configuration once.
@@ -62,5 +65,28 @@ func (e *env) openStoreWith(sc sqlstore.Config) (*sqlstore.Store, error) {
 	if sc.Log == nil {
 		sc.Log = e.logger()
 	}
-	return sqlstore.Open(e.ctx, sc)
+	if sqlstore.DialectOf(u) == sqlstore.SQLite && !sc.ReadOnly && !sc.StatusOnly {
+		// The store holds every hash and name: its directory is 0700.
+		dir := filepath.Dir(sqlstore.SQLitePath(u))
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			if err := private.Dir(dir); err != nil {
+				return nil, fmt.Errorf("data directory: %w", err)
+			}
+		}
+	}
+	s, err := sqlstore.Open(e.ctx, sc)
+	if err == nil && slices.Contains(s.Migrated(), userPrivateGroups) && movedGIDs(e, s) {
+		// Any command may be the first to open an upgraded store (keystage
+		// serve under systemd, usually): say where the mapping is.
+		e.logger().Warn("migration 00110 gave each person a group of their own and moved every group's gidNumber; " +
+			"run keystage migrate gids for the old-to-new mapping and the chgrp that fixes files owned by an old gid")
+	}
+	return s, err
+}
+
+// movedGIDs reports whether migration 00110 moved any gid (a new store
+// has none to move).
+func movedGIDs(e *env, s *sqlstore.Store) bool {
+	cs, err := s.GIDChanges(e.ctx)
+	return err == nil && len(cs) > 0
 }

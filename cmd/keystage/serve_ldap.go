@@ -12,6 +12,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/private"
 )
 
 // buildLDAP makes the LDAP frontend when the configuration enables it.
@@ -108,7 +109,7 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+	if err := private.WriteFile(keyFile, keyPEM); err != nil {
 		return fmt.Errorf("ldap key: %w", err)
 	}
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/portal"
+	"keystage.dev/keystage/private"
 )
 
 // The demo staff who hold portal roles (see demo_seed.go).
@@ -131,7 +132,7 @@ func demoCertificate(certFile, keyFile string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+	if err := private.WriteFile(keyFile, keyPEM); err != nil {
 		return fmt.Errorf("demo portal key: %w", err)
 	}
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {

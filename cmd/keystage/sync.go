@@ -9,6 +9,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/private"
 )
 
 // jobFlags are the plan-then-apply flags that sync and leavers share.
@@ -129,7 +130,7 @@ func runJob(e *env, eng *lifecycle.Engine, bar *progress, job string, j jobFlags
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(j.out, append(b, '\n'), 0o600); err != nil {
+		if err := private.WriteFile(j.out, append(b, '\n')); err != nil {
 			return fmt.Errorf("plan file: %w", err)
 		}
 		fmt.Fprintf(e.stdout, "\nPlan written to %s; apply it with keystage %s --plan %s\n", j.out, job, j.out)

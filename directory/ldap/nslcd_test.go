@@ -180,6 +180,29 @@ reconnect_retrytime 1
 	if all := strings.Split(get("passwd"), "\n"); len(all) != 120+5 {
 		t.Errorf("getent passwd enumerated %d people, want %d", len(all), 120+5)
 	}
+	// id through nss_ldap, as a login would see it: the primary group is
+	// the person's own (gid = uid, named after them), never another group.
+	// nsswitch.conf is swapped in a private mount namespace, so that
+	// nothing else on the machine resolves through this test's nslcd.
+	if unshare, err := exec.LookPath("unshare"); err != nil {
+		t.Errorf("unshare (util-linux) is needed to run id through nslcd: %v", err)
+	} else {
+		ns := filepath.Join(t.TempDir(), "nsswitch.conf")
+		if err := os.WriteFile(ns, []byte("passwd: files ldap\ngroup: files ldap\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{ldaptest.Pupil, ldaptest.Teacher} {
+			out, err := exec.Command(unshare, "-m", "sh", "-c", `mount --bind "$1" /etc/nsswitch.conf && exec id "$2"`, "sh", ns, who).CombinedOutput()
+			if err != nil {
+				t.Fatalf("id %s through nslcd: %v: %s", who, err, out)
+			}
+			uid := strings.Split(get("passwd", who), ":")[2]
+			t.Logf("id %s: %s", who, strings.TrimSpace(string(out)))
+			if want := fmt.Sprintf("uid=%s(%s) gid=%s(%s) ", uid, who, uid, who); !strings.HasPrefix(string(out), want) {
+				t.Errorf("id %s = %q, want it to begin %q", who, out, want)
+			}
+		}
+	}
 	// A leaver is still resolvable (files keep their owner) but expired.
 	if sh := strings.Split(get("shadow", ldaptest.Leaver), ":"); len(sh) != 9 || sh[7] != "1" {
 		t.Errorf("getent shadow %s = %q, want shadowExpire 1", ldaptest.Leaver, sh)

@@ -21,6 +21,7 @@ const (
 	srcPeople
 	srcGroups
 	srcServices
+	srcOwnGroups // people's own groups, published from their accounts
 	srcEnd
 )
 
@@ -191,9 +192,9 @@ var (
 	errPageFull  = errors.New("page full")
 )
 
-// baseExists reports whether the search base names an entry: the suffix,
-// one of its three containers, or an account or group in them. Whether the
-// searcher may read it is decided later, entry by entry.
+// baseExists reports whether the search base names an entry the searcher
+// may read: the suffix, one of its three containers, or an account or group
+// in them. An entry the searcher may not read does not exist for them.
 func (s *search) baseExists(ctx context.Context) (bool, error) {
 	t := &s.c.s.tree
 	rel := s.base[:len(s.base)-len(t.baseRDNs)]
@@ -208,10 +209,18 @@ func (s *search) baseExists(ctx context.Context) (bool, error) {
 	}
 	st := s.c.s.dir.Store
 	attr, v, _ := strings.Cut(rel[0], "=")
+	if ok, err := s.mayRead(ctx, rel[1], v); !ok || err != nil {
+		return false, err
+	}
 	var err error
 	switch {
 	case rel[1] == "ou=groups" && attr == "cn":
-		_, err = st.GroupByName(ctx, v)
+		if _, err = st.GroupByName(ctx, v); errors.Is(err, directory.ErrNotFound) {
+			var a directory.Account
+			if a, err = st.AccountByUsername(ctx, v); err == nil && !hasOwnGroup(a) {
+				return false, nil
+			}
+		}
 	case (rel[1] == "ou=people" || rel[1] == "ou=services") && attr == "uid":
 		var a directory.Account
 		a, err = st.AccountByUsername(ctx, v)
@@ -322,6 +331,8 @@ func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
 			err = s.groups(ctx, grp, after)
 		case srcServices:
 			err = s.accounts(ctx, svc, true, after)
+		case srcOwnGroups:
+			err = s.ownGroups(ctx, grp, after)
 		}
 		if err != nil {
 			return err
@@ -341,13 +352,6 @@ func (s *search) canReadAccounts(services bool) bool {
 		return g.Services
 	}
 	return g.People
-}
-
-func (s *search) canReadGroups() bool {
-	if !s.who.service() {
-		return true // people see the groups, as a Linux login needs
-	}
-	return s.c.s.cfg.Grants[s.who.account.Username].Groups
 }
 
 // accounts sends the matching accounts of one container, ordered by id.
@@ -501,13 +505,26 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 // groups sends the matching groups, ordered by id.
 func (s *search) groups(ctx context.Context, container []string, after int64) error {
 	ok, only := s.containerReachable(container)
-	if !ok || !s.canReadGroups() {
+	vis := s.groupVisibility()
+	if !ok || vis == seeNoGroups {
 		return nil
 	}
 	st := s.c.s.dir.Store
 	var planned []directory.Group
 	var isPlanned bool
-	if only != "" {
+	if vis == seeOwnGroups {
+		// A person sees the groups they are in, not who holds the others.
+		isPlanned = true
+		gs, err := st.GroupsOf(ctx, s.who.account.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if only == "" || g.Name == only {
+				planned = append(planned, g)
+			}
+		}
+	} else if only != "" {
 		isPlanned = true
 		g, err := st.GroupByName(ctx, only)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {

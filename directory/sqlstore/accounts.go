@@ -217,9 +217,11 @@ func (t *tx) CreateAccount(ctx context.Context, a *directory.Account) error {
 	} else if err := t.bumpCounter(ctx, "uid", a.UIDNumber); err != nil {
 		return err
 	}
-	if a.GIDNumber == 0 {
-		a.GIDNumber = a.UIDNumber
+	if err := directory.ValidUIDNumber(a.UIDNumber); err != nil {
+		return fmt.Errorf("create account %s: %w: %w", a.Username, directory.ErrInvalid, err)
 	}
+	// The primary group is the person's own (gid = uid), whatever was asked.
+	a.GIDNumber = a.UIDNumber
 	if a.HomeDirectory == "" {
 		a.HomeDirectory = "/home/" + a.Username
 	}
@@ -252,7 +254,7 @@ func (t *tx) UpdateAccount(ctx context.Context, id int64, fn func(*directory.Acc
 	if err := fn(&a); err != nil {
 		return old, err
 	}
-	a.ID, a.UUID, a.UIDNumber, a.CreatedAt = old.ID, old.UUID, old.UIDNumber, old.CreatedAt
+	a.ID, a.UUID, a.UIDNumber, a.GIDNumber, a.CreatedAt = old.ID, old.UUID, old.UIDNumber, old.GIDNumber, old.CreatedAt
 	if err := a.Validate(); err != nil {
 		return old, err
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"keystage.dev/keystage/directory"
+
+	"keystage.dev/keystage/private"
 )
 
 // ErrNotSQLite is returned by the SQLite-only operations on PostgreSQL,
@@ -39,10 +41,17 @@ func Backup(ctx context.Context, u, path string) error {
 	if _, err := db.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err != nil {
 		return err
 	}
+	// VACUUM INTO fills an empty file and keeps its mode: made here, 0600,
+	// the copy of every hash and name is never readable by others, even
+	// for a moment and whatever the umask.
+	if err := private.CreateNew(path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
 	if _, err := db.ExecContext(ctx, "VACUUM INTO $1", path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup to %s: %s", path, oneLine(err))
 	}
-	return nil
+	return private.Tighten(path)
 }
 
 // Restore replaces the SQLite store at dst with the backup at src. It takes

@@ -136,6 +136,9 @@ func (t *tx) CreateGroup(ctx context.Context, g *directory.Group) error {
 	} else if err := t.bumpCounter(ctx, "gid", g.GIDNumber); err != nil {
 		return err
 	}
+	if err := directory.ValidGroupGID(g.GIDNumber); err != nil {
+		return fmt.Errorf("create group %s: %w: %w", g.Name, directory.ErrInvalid, err)
+	}
 	g.ID, err = t.insert(ctx, "INSERT INTO groups (name, kind, source, mis_id, description, gid_number) VALUES ($1,$2,$3,$4,$5,$6)",
 		g.Name, string(g.Kind), string(g.Source), g.MISID, g.Description, g.GIDNumber)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -23,6 +24,8 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/migrations"
+
+	"keystage.dev/keystage/private"
 )
 
 // Config says which database to open.
@@ -158,6 +161,22 @@ func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
 			lock.Close()
 			return nil, nil, fmt.Errorf("open sqlite %s: %w: another keystage process has it open for writing; stop it first", path, directory.ErrLocked)
 		}
+		// SQLite makes a new database, and its -wal and -shm files (which
+		// take the database's mode), 0644 less the umask: made here first,
+		// 0600, and any wider mode an old file has is taken away.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			err = private.CreateNew(path)
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				lock.Close()
+				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+			if err := private.Tighten(f); err != nil {
+				lock.Close()
+				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		// Writers take the lock when they begin, so that two transactions
@@ -234,10 +253,47 @@ func (s *Store) migrate(ctx context.Context, cfg Config) error {
 	if cfg.ReadOnly || cfg.NoMigrate {
 		return fmt.Errorf("database at schema version %d, this keystage needs %d: run keystage migrate up", cur, target)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	res, err := p.Up(ctx)
+	if err != nil {
 		return fmt.Errorf("migrations: %s", oneLine(err))
 	}
+	for _, r := range res {
+		s.migrated = append(s.migrated, r.Source.Version)
+	}
 	return nil
+}
+
+// Migrated lists the migrations this Open applied, oldest first.
+func (s *Store) Migrated() []int64 { return s.migrated }
+
+// GIDChange is one gidNumber that migration 00110 (user private groups)
+// moved: a group's, out of the people's range, or a person's primary gid
+// that was not their own.
+type GIDChange struct {
+	Kind   string // group or account
+	Name   string
+	OldGID int64
+	NewGID int64
+}
+
+// GIDChanges reads what migration 00110 moved, groups first, for
+// `keystage migrate gids`: files owned by an old gid are put right with
+// chgrp.
+func (s *Store) GIDChanges(ctx context.Context) ([]GIDChange, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT kind, name, old_gid, new_gid FROM gid_changes ORDER BY kind DESC, old_gid, name")
+	if err != nil {
+		return nil, fmt.Errorf("gid changes: %w", err)
+	}
+	defer rows.Close()
+	var out []GIDChange
+	for rows.Next() {
+		var c GIDChange
+		if err := rows.Scan(&c.Kind, &c.Name, &c.OldGID, &c.NewGID); err != nil {
+			return nil, fmt.Errorf("gid changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // MigrationStatus is one migration and whether it is applied.

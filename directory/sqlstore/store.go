@@ -15,13 +15,14 @@ import (
 // Store is a directory.Store on SQL.
 type Store struct {
 	reader
-	db      *sql.DB
-	dialect Dialect
-	lock    *os.File
-	watch   watchers
-	listen  *listener // PostgreSQL only: the change notifications
-	jobs    jobLocks
-	stmts   *stmtCache // SQLite only; nil on PostgreSQL
+	db       *sql.DB
+	dialect  Dialect
+	lock     *os.File
+	watch    watchers
+	listen   *listener // PostgreSQL only: the change notifications
+	jobs     jobLocks
+	stmts    *stmtCache // SQLite only; nil on PostgreSQL
+	migrated []int64    // versions this Open applied
 }
 
 var _ directory.Store = (*Store)(nil)

@@ -346,6 +346,28 @@ func testPosixIDsNeverReused(t *testing.T, s directory.Store) {
 	if g2.GIDNumber <= g1.GIDNumber {
 		t.Errorf("gidNumber %d reused after %d was deleted", g2.GIDNumber, g1.GIDNumber)
 	}
+	// People and groups draw from ranges that cannot meet; a person's
+	// primary gid is their own group's, their uid.
+	for _, p := range []directory.Account{b, c, d} {
+		if p.GIDNumber != p.UIDNumber || directory.ValidUIDNumber(p.UIDNumber) != nil {
+			t.Errorf("%s: uid %d gid %d; want gid = uid below %d", p.Username, p.UIDNumber, p.GIDNumber, directory.FirstGroupGID)
+		}
+	}
+	if directory.ValidGroupGID(g1.GIDNumber) != nil || directory.ValidGroupGID(g2.GIDNumber) != nil {
+		t.Errorf("group gids %d, %d in the people's range", g1.GIDNumber, g2.GIDNumber)
+	}
+	for _, bad := range []func(ctx context.Context, tx directory.Tx) error{
+		func(ctx context.Context, tx directory.Tx) error {
+			return tx.CreateGroup(ctx, &directory.Group{Name: "lowgid", Kind: directory.GroupCustom, GIDNumber: d.UIDNumber + 1})
+		},
+		func(ctx context.Context, tx directory.Tx) error {
+			return tx.CreateAccount(ctx, &directory.Account{Username: "highuid", Role: directory.RoleStaff, UIDNumber: directory.FirstGroupGID + 5})
+		},
+	} {
+		if err := s.Update(ctx, bad); !errors.Is(err, directory.ErrInvalid) {
+			t.Errorf("an id in the other range: %v, want ErrInvalid", err)
+		}
+	}
 	if _, err := s.AccountByUID(ctx, a.UIDNumber); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("purged uid still resolves: %v", err)
 	}

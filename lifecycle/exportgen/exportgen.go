@@ -18,6 +18,7 @@ import (
 
 	"keystage.dev/keystage/lifecycle"
 	"keystage.dev/keystage/lifecycle/schoolgen"
+	"keystage.dev/keystage/private"
 )
 
 // Options shapes an export.
@@ -69,7 +70,7 @@ func WriteOneRosterDelta(dir string, ch Changes, opt Options) error {
 }
 
 func writeOneRoster(dir string, people []schoolgen.Person, delta *Changes, opt Options) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := private.Dir(dir); err != nil {
 		return err
 	}
 	mod := opt.modified()
@@ -270,7 +271,7 @@ func WriteCSV(w io.Writer, people []schoolgen.Person, opt Options) error {
 
 // WriteCSVFile writes WriteCSV's report to path.
 func WriteCSVFile(path string, people []schoolgen.Person, opt Options) error {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, private.FileMode)
 	if err != nil {
 		return err
 	}
@@ -282,7 +283,7 @@ func WriteCSVFile(path string, people []schoolgen.Person, opt Options) error {
 }
 
 func writeCSVFile(path string, crlf bool, write func(*csv.Writer) error) error {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, private.FileMode)
 	if err != nil {
 		return err
 	}
