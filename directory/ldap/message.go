@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 )
@@ -39,6 +40,7 @@ const (
 	resultProtocolError          = 2
 	resultTimeLimitExceeded      = 3
 	resultSizeLimitExceeded      = 4
+	resultAdminLimitExceeded     = 11
 	resultAuthMethodNotSupported = 7
 	resultUnavailableCritical    = 12
 	resultConfidentialityReq     = 13
@@ -56,7 +58,7 @@ const (
 // resultNames are the metrics' words for result codes.
 var resultNames = map[int]string{
 	resultSuccess: "success", resultOperationsError: "operations_error", resultProtocolError: "protocol_error",
-	resultTimeLimitExceeded: "time_limit", resultSizeLimitExceeded: "size_limit",
+	resultTimeLimitExceeded: "time_limit", resultSizeLimitExceeded: "size_limit", resultAdminLimitExceeded: "admin_limit",
 	resultAuthMethodNotSupported: "auth_method_not_supported", resultUnavailableCritical: "unavailable_critical_extension",
 	resultConfidentialityReq: "confidentiality_required", resultConstraintViolation: "constraint_violation",
 	resultNoSuchObject: "no_such_object", resultInvalidDNSyntax: "invalid_dn_syntax",
@@ -92,9 +94,17 @@ var (
 	errBadField      = fmt.Errorf("%w: bad field", ErrMalformed)
 )
 
-// readFrame reads one LDAPMessage's bytes, refusing before allocating
-// anything larger than max: the length is checked first so that a peer
-// cannot make the server hold gigabytes by announcing them.
+// frameStep is how much of an announced length readFrame trusts before
+// the bytes arrive: the buffer starts at most this large and at most
+// doubles with each read, so that a peer holds memory in proportion to
+// what it has sent, not to what it has announced.
+const frameStep = 4 << 10
+
+// readFrame reads one LDAPMessage's bytes, refusing a length larger than
+// max. It never allocates much more than the bytes that have arrived:
+// five bytes announcing a quarter of a megabyte must not cost a quarter
+// of a megabyte, or a few thousand connections that send them and stop
+// take gigabytes.
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	tag, err := r.ReadByte()
 	if err != nil {
@@ -131,10 +141,18 @@ func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	if length > max {
 		return nil, errTooLarge
 	}
-	buf := make([]byte, len(hdr)+length)
+	total := len(hdr) + length
+	buf := make([]byte, len(hdr), min(total, len(hdr)+frameStep))
 	copy(buf, hdr)
-	if _, err := io.ReadFull(r, buf[len(hdr):]); err != nil {
-		return nil, io.ErrUnexpectedEOF
+	for len(buf) < total {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(total-len(buf), len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), total)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < total {
+			return nil, io.ErrUnexpectedEOF
+		}
 	}
 	return buf, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type search struct {
 	c       *conn
 	m       *message
 	req     searchRequest
+	filter  *filter // req.filter compiled
 	who     identity
 	sel     selection
 	base    []string // normalised RDNs of the base
@@ -87,7 +89,12 @@ func (c *conn) search(ctx context.Context, m *message) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.timeLimit)*time.Second)
 		defer cancel()
 	}
-	s := &search{c: c, m: m, req: req, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
+	f, err := compileFilter(req.filter, c.s.cfg.MaxFilterTerms)
+	if err != nil {
+		done(resultAdminLimitExceeded, fmt.Sprintf("the filter has more than %d parts, more than this server accepts: split the search into smaller ones", c.s.cfg.MaxFilterTerms))
+		return
+	}
+	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
 	var paging *pagingControl
 	for _, ctl := range m.controls {
 		switch ctl.oid {
@@ -131,7 +138,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	baseNorm := strings.Join(s.base, ",")
 	switch {
 	case baseNorm == "" && req.scope == scopeBase:
-		s.sendIf(c.s.dse)
+		s.sendIf(ctx, c.s.dse)
 		done(resultSuccess, "")
 		return
 	case baseNorm == "":
@@ -142,7 +149,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 		return
 	case baseNorm == "cn=subschema":
 		if req.scope == scopeBase {
-			s.sendIf(c.s.sub)
+			s.sendIf(ctx, c.s.sub)
 		}
 		done(resultSuccess, "")
 		return
@@ -262,9 +269,13 @@ func (s *search) containerReachable(container []string) (reachable bool, only st
 }
 
 // sendIf sends e when the filter matches; it returns errPageFull or
-// errSizeLimit when the search must stop.
-func (s *search) sendIf(e *entry) error {
-	if match(s.req.filter, e) != triTrue {
+// errSizeLimit when the search must stop, and ctx's error once the search
+// is abandoned or out of time, however many entries remain.
+func (s *search) sendIf(ctx context.Context, e *entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.filter.matches(e) {
 		return nil
 	}
 	if s.limit > 0 && s.sent >= s.limit {
@@ -312,7 +323,7 @@ func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
 					continue
 				}
 				s.next = cursor{srcFixed, id}
-				if err = s.sendIf(e); err != nil {
+				if err = s.sendIf(ctx, e); err != nil {
 					break
 				}
 			}
@@ -495,7 +506,7 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 		src = srcServices
 	}
 	s.next = cursor{src, a.ID}
-	return s.sendIf(s.c.s.tree.personEntry(a, groups))
+	return s.sendIf(ctx, s.c.s.tree.personEntry(a, groups))
 }
 
 // groups sends the matching groups, ordered by id.
@@ -565,7 +576,7 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 		}
 	}
 	s.next = cursor{srcGroups, g.ID}
-	return s.sendIf(s.c.s.tree.groupEntry(g, members))
+	return s.sendIf(ctx, s.c.s.tree.groupEntry(g, members))
 }
 
 func cmpInt(a, b int64) int {
@@ -618,6 +629,9 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	case filterOr:
 		var all []directory.Account
 		for _, c := range f.Children {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
 			out, ok, err := s.planAccounts(ctx, c)
 			if !ok || err != nil {
 				return nil, false, err
@@ -700,6 +714,9 @@ func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Gro
 	case filterOr:
 		var all []directory.Group
 		for _, c := range f.Children {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
 			out, ok, err := s.planGroups(ctx, c)
 			if !ok || err != nil {
 				return nil, false, err
