@@ -34,7 +34,7 @@ type conn struct {
 	sem chan struct{}
 	wg  sync.WaitGroup // requests in flight
 
-	searches chan struct{} // a place for each search this connection may run at once
+	src      netip.Prefix // what connections and searches are counted by (sourceKey)
 	accepted time.Time
 	hasBound bool // has bound as someone since accepted; only serve's loop reads and writes it
 
@@ -49,7 +49,7 @@ type conn struct {
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	return &conn{s: s, nc: nc, r: bufio.NewReader(nc), tls: implicitTLS,
 		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{},
-		searches: make(chan struct{}, s.cfg.MaxSearchesPerConn), accepted: time.Now()}
+		src: sourceKey(nc.RemoteAddr()), accepted: time.Now()}
 }
 
 // remoteAddr is the client's IP address, for the lockout and the log.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -309,27 +310,31 @@ func TestReadFrameWhole(t *testing.T) {
 	}
 }
 
-// TestSearchSlots: searches beyond the server's or one connection's share
-// wait, and a place freed is taken.
+// TestSearchSlots: searches beyond the server's or one address's share
+// wait, however many connections the address opens, and a place freed is
+// taken.
 func TestSearchSlots(t *testing.T) {
-	s := &Server{cfg: Config{MaxSearches: 2, MaxSearchesPerConn: 1}, searches: make(chan struct{}, 2)}
-	conn := func() *conn { return &conn{s: s, searches: make(chan struct{}, 1)} }
-	a, b, c := conn(), conn(), conn()
+	s := &Server{cfg: Config{MaxSearches: 2, MaxSearchesPerAddr: 1}, searches: make(chan struct{}, 2),
+		searchSources: map[netip.Prefix]*sourceSlots{}}
+	from := func(ip string) *conn {
+		return &conn{s: s, src: netip.PrefixFrom(netip.MustParseAddr(ip), 32)}
+	}
+	a1, a2, b, c := from("10.0.0.1"), from("10.0.0.1"), from("10.0.0.2"), from("10.0.0.3")
 	short := func() context.Context {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		t.Cleanup(cancel)
 		return ctx
 	}
-	relA, ok := a.searchSlot(context.Background())
+	relA, ok := a1.searchSlot(context.Background())
 	if !ok {
 		t.Fatal("first search refused")
 	}
-	if _, ok := a.searchSlot(short()); ok {
-		t.Fatal("a second search on one connection ran beside the first, over MaxSearchesPerConn 1")
+	if _, ok := a2.searchSlot(short()); ok {
+		t.Fatal("a second connection from one address ran a search beside the first, over MaxSearchesPerAddr 1")
 	}
 	relB, ok := b.searchSlot(context.Background())
 	if !ok {
-		t.Fatal("another connection's search refused while the server had room")
+		t.Fatal("another address's search refused while the server had room")
 	}
 	if _, ok := c.searchSlot(short()); ok {
 		t.Fatal("a third search ran, over MaxSearches 2")
@@ -341,7 +346,7 @@ func TestSearchSlots(t *testing.T) {
 	}
 	relB()
 	relC()
-	if len(s.searches) != 0 || len(a.searches)+len(b.searches)+len(c.searches) != 0 {
-		t.Fatal("places not all given back")
+	if len(s.searches) != 0 || len(s.searchSources) != 0 {
+		t.Fatalf("places not all given back: %d running, %d addresses remembered", len(s.searches), len(s.searchSources))
 	}
 }

@@ -91,21 +91,47 @@ func (s *Server) refuse(nc net.Conn, implicitTLS bool, reason string) {
 	}
 }
 
-// searchSlot waits for a place among the searches the server and this
-// connection may run at once, and returns its release. Binds never wait
-// here: however many searches are queued, a person signing in is served
-// at once. It gives up when ctx ends (false).
+// sourceSlots are the places for the searches of one source address.
+type sourceSlots struct {
+	ch    chan struct{}
+	users int // searches holding or waiting for a place; at 0 it is forgotten
+}
+
+// searchSlot waits for a place among the searches the server, and this
+// connection's source address, may run at once, and returns its release.
+// The share is per address, not per connection, so that opening more
+// connections gains a client nothing. Binds never wait here: however many
+// searches are queued, a person signing in is served at once. It gives up
+// when ctx ends (false).
 func (c *conn) searchSlot(ctx context.Context) (release func(), ok bool) {
+	s := c.s
+	s.mu.Lock()
+	src := s.searchSources[c.src]
+	if src == nil {
+		src = &sourceSlots{ch: make(chan struct{}, s.cfg.MaxSearchesPerAddr)}
+		s.searchSources[c.src] = src
+	}
+	src.users++
+	s.mu.Unlock()
+	forget := func() {
+		s.mu.Lock()
+		if src.users--; src.users == 0 {
+			delete(s.searchSources, c.src)
+		}
+		s.mu.Unlock()
+	}
 	select {
-	case c.searches <- struct{}{}:
+	case src.ch <- struct{}{}:
 	case <-ctx.Done():
+		forget()
 		return nil, false
 	}
 	select {
-	case c.s.searches <- struct{}{}:
+	case s.searches <- struct{}{}:
 	case <-ctx.Done():
-		<-c.searches
+		<-src.ch
+		forget()
 		return nil, false
 	}
-	return func() { <-c.s.searches; <-c.searches }, true
+	return func() { <-s.searches; <-src.ch; forget() }, true
 }

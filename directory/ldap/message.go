@@ -98,7 +98,7 @@ var (
 // the bytes arrive: the buffer starts at most this large and at most
 // doubles with each read, so that a peer holds memory in proportion to
 // what it has sent, not to what it has announced.
-const frameStep = 4 << 10
+const frameStep = 1 << 10
 
 // readFrame reads one LDAPMessage's bytes, refusing a length larger than
 // max. It never allocates much more than the bytes that have arrived:

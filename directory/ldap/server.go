@@ -70,11 +70,12 @@ type Config struct {
 	// answered adminLimitExceeded.
 	MaxFilterTerms int
 	// MaxSearches bounds the searches running at once on the whole server
-	// (default 2 per CPU, at least 4), and MaxSearchesPerConn those of one
-	// connection (default 2); more wait their turn. Binds are not counted,
-	// so that signing in keeps its latency while searches queue.
+	// (default 2 per CPU, at least 4), and MaxSearchesPerAddr those from
+	// one address, or IPv6 /64, however many connections it opens (default
+	// 2); more wait their turn. Binds are not counted, so that signing in
+	// keeps its latency while searches queue.
 	MaxSearches        int
-	MaxSearchesPerConn int
+	MaxSearchesPerAddr int
 	Log                *slog.Logger
 }
 
@@ -85,7 +86,7 @@ const (
 	DefaultFrameTimeout       = 10 * time.Second
 	DefaultBindTimeout        = 30 * time.Second
 	DefaultMaxFilterTerms     = 512
-	DefaultMaxSearchesPerConn = 2
+	DefaultMaxSearchesPerAddr = 2
 	DefaultMaxMessage         = 256 << 10
 )
 
@@ -104,7 +105,8 @@ type Server struct {
 	lastRefusalLog time.Time
 	wg             sync.WaitGroup
 
-	searches chan struct{} // a place for each search that may run at once
+	searches      chan struct{}                 // a place for each search that may run at once
+	searchSources map[netip.Prefix]*sourceSlots // by sourceKey, under mu
 
 	watchOnce sync.Once // see watch.go
 }
@@ -145,8 +147,8 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 	if cfg.MaxSearches <= 0 {
 		cfg.MaxSearches = max(4, 2*runtime.GOMAXPROCS(0))
 	}
-	if cfg.MaxSearchesPerConn <= 0 {
-		cfg.MaxSearchesPerConn = DefaultMaxSearchesPerConn
+	if cfg.MaxSearchesPerAddr <= 0 {
+		cfg.MaxSearchesPerAddr = DefaultMaxSearchesPerAddr
 	}
 	log := cfg.Log
 	if log == nil {
@@ -154,7 +156,8 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 	}
 	s := &Server{dir: d, cfg: cfg, log: log, conns: map[*conn]struct{}{},
 		perSource: map[netip.Prefix]int{}, searches: make(chan struct{}, cfg.MaxSearches),
-		tree: tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}
+		searchSources: map[netip.Prefix]*sourceSlots{},
+		tree:          tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}
 	s.dse = s.rootDSE()
 	s.sub = subschemaEntry()
 	return s, nil
