@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -46,7 +47,7 @@ func flood(u, base string, dial func() (*ldap.Conn, error), names []string, o fl
 	case "partial":
 		floodPartial(u, dial, o)
 	case "or":
-		floodOr(base, dial, names, o)
+		floodOr(u, base, dial, names, o)
 	default:
 		fail("-flood %q: want partial or or", o.mode)
 	}
@@ -105,15 +106,45 @@ func floodPartial(u string, dial func() (*ldap.Conn, error), o floodOptions) {
 	}
 }
 
-func floodOr(base string, dial func() (*ldap.Conn, error), names []string, o floodOptions) {
+func floodOr(u, base string, dial func() (*ldap.Conn, error), names []string, o floodOptions) {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "ldap" {
+		fail("-flood or needs an ldap:// URL")
+	}
 	var b strings.Builder
 	b.WriteString("(|")
 	for i := 0; i < o.terms; i++ {
 		fmt.Fprintf(&b, "(member=uid=%s,ou=people,%s)", ldap.EscapeFilter(names[i%len(names)]), base)
 	}
 	b.WriteString(")")
-	filter := b.String()
-	fmt.Printf("flood=or conns=%d per-conn=%d terms=%d filter-bytes=%d duration=%s\n", o.conns, o.per, o.terms, len(filter), o.duration)
+	filter, err := ldap.CompileFilter(b.String())
+	if err != nil {
+		fail("filter: %v", err)
+	}
+	// The request is encoded once and sent as bytes with a new message
+	// id each time, so that the load tool, which shares the machine,
+	// spends next to nothing per search and what is measured is the server.
+	req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 3, nil, "SearchRequest")
+	req.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "ou=groups,"+base, "base"))
+	for _, v := range []int64{2, 0, 0, 0} { // subtree, never deref, no size or time limit
+		req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, v, ""))
+	}
+	req.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, false, "typesOnly"))
+	req.AppendChild(filter)
+	attrs := ber.NewSequence("attributes")
+	attrs.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "cn", ""))
+	req.AppendChild(attrs)
+	body := req.Bytes()
+	frame := func(id int64) []byte {
+		m := ber.NewSequence("LDAPMessage")
+		m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "id"))
+		out := m.Bytes()
+		// The sequence's length must cover the request too: re-encode
+		// the header around the id and the pre-encoded body.
+		inner := append(out[2:], body...)
+		return append(berHeader(0x30, len(inner)), inner...)
+	}
+	fmt.Printf("flood=or conns=%d per-conn=%d terms=%d request-bytes=%d duration=%s\n", o.conns, o.per, o.terms, len(frame(1)), o.duration)
 	fmt.Printf("server before: %s\n", rss(o.pid))
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
@@ -121,81 +152,121 @@ func floodOr(base string, dial func() (*ldap.Conn, error), names []string, o flo
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		results = map[string]int{}
-		lat     []time.Duration
 		sent    atomic.Int64
 	)
 	for i := 0; i < o.conns; i++ {
-		l, err := dial()
+		nc, err := net.DialTimeout("tcp", pu.Host, 10*time.Second)
 		if err != nil {
 			fail("flood dial: %v", err)
 		}
-		defer l.Close()
-		if err := l.Bind(o.floodDN, o.floodPW); err != nil {
+		if err := rawBind(nc, o.floodDN, o.floodPW); err != nil {
 			fail("flood bind: %v", err)
 		}
-		for j := 0; j < o.per; j++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					t0 := time.Now()
-					sent.Add(1)
-					_, err := l.Search(ldap.NewSearchRequest("ou=groups,"+base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-						0, 0, false, filter, []string{"cn"}, nil))
-					word := "success"
-					var le *ldap.Error
-					switch {
-					case errors.As(err, &le):
-						word = ldap.LDAPResultCodeMap[le.ResultCode]
-					case err != nil:
-						word = "error: " + err.Error()
-					}
-					mu.Lock()
-					results[word]++
-					lat = append(lat, time.Since(t0))
-					mu.Unlock()
-					if err != nil && !errors.As(err, &le) {
-						return
-					}
-				}
-			}()
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer nc.Close()
+			floodConn(ctx, nc, frame, o.per, &sent, func(word string) {
+				mu.Lock()
+				results[word]++
+				mu.Unlock()
+			})
+		}()
 	}
 	time.Sleep(time.Second) // the flood is under way
-	probeCtx, stopProbe := context.WithCancel(ctx)
 	var probes []time.Duration
-	var probeWG sync.WaitGroup
-	probeWG.Add(1)
-	go func() {
-		defer probeWG.Done()
-		for probeCtx.Err() == nil {
-			if d, ok := probeBind(dial, o); ok {
-				probes = append(probes, d)
-			}
-			select {
-			case <-probeCtx.Done():
-			case <-time.After(500 * time.Millisecond):
-			}
+	for ctx.Err() == nil {
+		if d, ok := probeBind(dial, o); ok {
+			probes = append(probes, d)
 		}
-	}()
-	<-ctx.Done()
-	stopProbe()
-	probeWG.Wait()
-	fmt.Printf("server during: %s\n", rss(o.pid))
-	// Searches still running on the server are not waited for: closing
-	// the connections abandons them.
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
+	fmt.Printf("server during: %s\n", rss(o.pid))
+	wg.Wait()
 	mu.Lock()
-	slices.Sort(lat)
-	fmt.Printf("searches sent=%d answered=%d results=%v search p50=%s max=%s\n", sent.Load(), len(lat), results, pick(lat, 50), pick(lat, 100))
+	fmt.Printf("searches sent=%d answered=%v\n", sent.Load(), results)
 	mu.Unlock()
 	slices.Sort(probes)
-	fmt.Printf("binds during the flood: n=%d p50=%s max=%s all=%v\n", len(probes), pick(probes, 50), pick(probes, 100), roundAll(probes))
+	fmt.Printf("binds during the flood: n=%d p50=%s p90=%s max=%s all=%v\n", len(probes), pick(probes, 50), pick(probes, 90), pick(probes, 100), roundAll(probes))
+}
+
+// floodConn keeps per searches in flight on nc until ctx ends, counting
+// each SearchResultDone by its result code.
+func floodConn(ctx context.Context, nc net.Conn, frame func(int64) []byte, per int, sent *atomic.Int64, count func(string)) {
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	id := int64(100)
+	send := func() bool {
+		id++
+		sent.Add(1)
+		_, err := nc.Write(frame(id))
+		return err == nil
+	}
+	for range per {
+		if !send() {
+			return
+		}
+	}
+	for {
+		p, err := ber.ReadPacket(nc)
+		if err != nil {
+			return
+		}
+		if len(p.Children) < 2 || p.Children[1].Tag != 5 { // entries: not counted
+			continue
+		}
+		word := "unknown"
+		if rc := p.Children[1].Children; len(rc) > 0 {
+			if code, ok := rc[0].Value.(int64); ok {
+				word = ldap.LDAPResultCodeMap[uint16(code)]
+			}
+		}
+		count(word)
+		if ctx.Err() != nil || !send() {
+			return
+		}
+	}
+}
+
+// rawBind binds nc as dn with a simple bind, without a client library.
+func rawBind(nc net.Conn, dn, pw string) error {
+	m := ber.NewSequence("LDAPMessage")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(1), "id"))
+	bind := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 0, nil, "BindRequest")
+	bind.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(3), "version"))
+	bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "name"))
+	bind.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, pw, "password"))
+	m.AppendChild(bind)
+	if _, err := nc.Write(m.Bytes()); err != nil {
+		return err
+	}
+	p, err := ber.ReadPacket(nc)
+	if err != nil {
+		return err
+	}
+	if len(p.Children) < 2 || len(p.Children[1].Children) < 1 {
+		return errors.New("malformed bind response")
+	}
+	if code, _ := p.Children[1].Children[0].Value.(int64); code != 0 {
+		return fmt.Errorf("bind result %d", code)
+	}
+	return nil
+}
+
+// berHeader is a BER tag and definite length.
+func berHeader(tag byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return []byte{tag, byte(n)}
+	case n < 0x100:
+		return []byte{tag, 0x81, byte(n)}
+	case n < 0x10000:
+		return []byte{tag, 0x82, byte(n >> 8), byte(n)}
+	}
+	return []byte{tag, 0x83, byte(n >> 16), byte(n >> 8), byte(n)}
 }
 
 // probeBinds binds n times, one after the other, and prints each latency.

@@ -46,7 +46,7 @@ type LDAPSection struct {
 	// docs/security.md): connections in total and from one address (an
 	// IPv6 /64), the time a begun request may take to arrive and a new
 	// connection to bind, a request's size, a filter's parts, and the
-	// searches run at once on the server (0: two per CPU, at least four) and
+	// searches run at once on the server (0: one per CPU, at least two) and
 	// from one address.
 	MaxConnections           int      `toml:"max_connections"`
 	MaxConnectionsPerAddress int      `toml:"max_connections_per_address"`
@@ -183,8 +183,8 @@ frame_timeout = "10s"              # a request begun must arrive whole within th
 bind_timeout = "30s"               # a new connection must bind within this, or is closed
 max_request_bytes = 262144         # one request's size
 max_filter_terms = 512             # parts of a search filter (each AND, OR, NOT, assertion); more: adminLimitExceeded
-max_searches = 0                   # searches running at once (0: two per CPU, at least 4); binds never wait for them
-max_searches_per_address = 2       # searches running at once from one address (IPv6: one /64); more wait their turn
+max_searches = 0                   # searches running at once (0: one per CPU, at least 2); binds never wait for them
+max_searches_per_address = 1       # searches running at once from one address (IPv6: one /64); more wait their turn
 
 # What each service account (role service, under ou=services) may read
 # besides its own entry: "people", "groups", "services".

@@ -283,9 +283,12 @@ func TestOrFilterFlood(t *testing.T) {
 		}
 		return out, nil
 	}
-	_, err := groups(pupil, memberOr(4300))
-	if !ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) {
-		t.Fatalf("a 4,300-term filter: %v, want adminLimitExceeded", err)
+	// Refused before decoding (4,300 terms) and after (600).
+	for _, n := range []int{4300, 600} {
+		_, err := groups(pupil, memberOr(n))
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) {
+			t.Fatalf("a %d-term filter: %v, want adminLimitExceeded", n, err)
+		}
 	}
 	within := memberOr(ldapserver.DefaultMaxFilterTerms - 1)
 	got, err := groups(pupil, within)

@@ -139,6 +139,17 @@ func (c *conn) serve(ctx context.Context) {
 			}
 			return
 		}
+		if max := c.s.maxElements(); countElements(frame, max) > max {
+			// Too complex to be worth decoding: a search is told so,
+			// anything else is a protocol error.
+			if id, op, ok := frameHeader(frame); ok && op == appSearchRequest {
+				c.s.dir.ObserveSince(time.Now(), directory.ServiceLDAP, "search", resultName(resultAdminLimitExceeded), directory.ReasonNone)
+				c.reply(id, result(appSearchDone, resultAdminLimitExceeded, "", c.s.filterTooComplex()))
+				continue
+			}
+			c.disconnect(resultProtocolError, "the message has more parts than this server accepts")
+			return
+		}
 		m, err := decodeMessage(frame)
 		if err != nil {
 			c.disconnect(resultProtocolError, err.Error())
@@ -231,6 +242,12 @@ func (c *conn) handle(ctx context.Context, m *message) {
 	case appBindRequest:
 		c.bind(ctx, m)
 	case appSearchRequest:
+		if c.identity().anonymous() {
+			// The root DSE or a refusal, answered at once: nothing to
+			// queue for, and nothing held while queueing.
+			c.search(ctx, m)
+			break
+		}
 		began := time.Now()
 		release, ok := c.searchSlot(ctx)
 		if !ok {

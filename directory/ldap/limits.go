@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -134,4 +135,15 @@ func (c *conn) searchSlot(ctx context.Context) (release func(), ok bool) {
 		return nil, false
 	}
 	return func() { <-s.searches; <-src.ch; forget() }, true
+}
+
+// maxElements bounds the BER elements of one message: what the largest
+// filter allowed takes (an assertion is at most four elements a part,
+// counting a substring's parts) and room for everything else a search
+// carries (attributes, controls).
+func (s *Server) maxElements() int { return 4*s.cfg.MaxFilterTerms + 512 }
+
+// filterTooComplex is the diagnostic of a search refused for its filter.
+func (s *Server) filterTooComplex() string {
+	return fmt.Sprintf("the filter has more than %d parts, more than this server accepts: split the search into smaller ones", s.cfg.MaxFilterTerms)
 }

@@ -157,6 +157,89 @@ func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	return buf, nil
 }
 
+// tlv splits one BER element off b: its first identifier byte, its
+// content and what follows it. It reports false for anything it cannot
+// read plainly (an indefinite or oversized length, a cut-off element),
+// which the decoder then refuses in its own words.
+func tlv(b []byte) (tag byte, content, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, nil, false
+	}
+	tag, i := b[0], 1
+	if tag&0x1f == 0x1f { // high tag number: continuation bytes
+		for i < len(b) && b[i]&0x80 != 0 {
+			i++
+		}
+		i++
+	}
+	if i >= len(b) {
+		return 0, nil, nil, false
+	}
+	l0 := b[i]
+	i++
+	length := int(l0)
+	if l0 >= 0x80 {
+		k := int(l0 & 0x7f)
+		if k == 0 || k > 4 || i+k > len(b) {
+			return 0, nil, nil, false
+		}
+		length = 0
+		for ; k > 0; k-- {
+			length = length<<8 | int(b[i])
+			i++
+		}
+	}
+	if length > len(b)-i {
+		return 0, nil, nil, false
+	}
+	return tag, b[i : i+length], b[i+length:], true
+}
+
+// countElements counts the BER elements in b, nested ones included,
+// stopping once there are more than limit. It allocates nothing, so that
+// a message too complex to serve is refused for the cost of a scan rather
+// than of decoding it into a tree twenty times its size.
+func countElements(b []byte, limit int) int {
+	n := 0
+	var walk func(b []byte, depth int) bool
+	walk = func(b []byte, depth int) bool {
+		for len(b) > 0 {
+			tag, content, rest, ok := tlv(b)
+			if !ok {
+				return true
+			}
+			if n++; n > limit {
+				return false
+			}
+			if tag&0x20 != 0 && depth < 2*maxFilterDepth && !walk(content, depth+1) {
+				return false
+			}
+			b = rest
+		}
+		return true
+	}
+	walk(b, 0)
+	return n
+}
+
+// frameHeader reads a message's id and the tag of its protocolOp without
+// decoding the rest, to answer a message refused before it is decoded.
+func frameHeader(frame []byte) (id int64, op ber.Tag, ok bool) {
+	tag, body, _, ok := tlv(frame)
+	if !ok || tag != 0x30 {
+		return 0, 0, false
+	}
+	tag, idb, rest, ok := tlv(body)
+	if !ok || tag != 0x02 || len(idb) == 0 || len(idb) > 4 || len(rest) == 0 {
+		return 0, 0, false
+	}
+	id, err := ber.ParseInt64(idb)
+	if err != nil || id < 0 || rest[0]&0xc0 != 0x40 || rest[0]&0x1f == 0x1f {
+		return 0, 0, false
+	}
+	return id, ber.Tag(rest[0] & 0x1f), true
+}
+
 // message is a decoded LDAPMessage.
 type message struct {
 	id       int64

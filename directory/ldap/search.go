@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +90,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	}
 	f, err := compileFilter(req.filter, c.s.cfg.MaxFilterTerms)
 	if err != nil {
-		done(resultAdminLimitExceeded, fmt.Sprintf("the filter has more than %d parts, more than this server accepts: split the search into smaller ones", c.s.cfg.MaxFilterTerms))
+		done(resultAdminLimitExceeded, c.s.filterTooComplex())
 		return
 	}
 	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}

@@ -70,10 +70,14 @@ type Config struct {
 	// answered adminLimitExceeded.
 	MaxFilterTerms int
 	// MaxSearches bounds the searches running at once on the whole server
-	// (default 2 per CPU, at least 4), and MaxSearchesPerAddr those from
+	// (default 1 per CPU, at least 2), and MaxSearchesPerAddr those from
 	// one address, or IPv6 /64, however many connections it opens (default
-	// 2); more wait their turn. Binds are not counted, so that signing in
-	// keeps its latency while searches queue.
+	// 1); more wait their turn. Binds are not counted, so that signing in
+	// keeps its latency while searches queue. Measured on two cores, one
+	// search at a time from a flooding address answered three times as many
+	// searches as two and left binds four times faster
+	// (docs/benchmarks/ldap.md): searches contend for the store and the
+	// collector, so running more at once does not finish more.
 	MaxSearches        int
 	MaxSearchesPerAddr int
 	Log                *slog.Logger
@@ -86,7 +90,7 @@ const (
 	DefaultFrameTimeout       = 10 * time.Second
 	DefaultBindTimeout        = 30 * time.Second
 	DefaultMaxFilterTerms     = 512
-	DefaultMaxSearchesPerAddr = 2
+	DefaultMaxSearchesPerAddr = 1
 	DefaultMaxMessage         = 256 << 10
 )
 
@@ -145,7 +149,7 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 		cfg.MaxFilterTerms = DefaultMaxFilterTerms
 	}
 	if cfg.MaxSearches <= 0 {
-		cfg.MaxSearches = max(4, 2*runtime.GOMAXPROCS(0))
+		cfg.MaxSearches = max(2, runtime.GOMAXPROCS(0))
 	}
 	if cfg.MaxSearchesPerAddr <= 0 {
 		cfg.MaxSearchesPerAddr = DefaultMaxSearchesPerAddr
