@@ -700,6 +700,10 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	return nil, false, nil
 }
 
+// smallOr is the longest OR that the group planner looks up term by term
+// without first asking whether scanning would be cheaper.
+const smallOr = 16
+
 func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Group, bool, error) {
 	st := s.c.s.dir.Store
 	switch f.Tag {
@@ -711,6 +715,19 @@ func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Gro
 		}
 		return nil, false, nil
 	case filterOr:
+		if len(f.Children) > smallOr {
+			// Each term is a lookup or two; reading every group is one
+			// query and one per group. A school has tens or hundreds of
+			// groups, so a long OR of member DNs is cheaper scanned: plan
+			// it only when the groups outnumber twice its terms.
+			some, err := st.ListGroups(ctx, directory.GroupQuery{Limit: 2 * len(f.Children)})
+			if err != nil {
+				return nil, true, err
+			}
+			if len(some) < 2*len(f.Children) {
+				return nil, false, nil
+			}
+		}
 		var all []directory.Group
 		for _, c := range f.Children {
 			if err := ctx.Err(); err != nil {
