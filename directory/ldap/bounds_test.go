@@ -338,3 +338,37 @@ func TestOrFilterFlood(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "flood searches:", results)
 	}
 }
+
+// TestLongOrPlannedOrScanned: a long OR of member terms finds the same
+// groups whether the planner looks each term up (groups outnumber twice
+// the terms) or scans the groups (they do not).
+func TestLongOrPlannedOrScanned(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.Options{People: 300})
+	svc := bound(t, srv, ldaptest.Service, ldaptest.ServicePassword)
+	all, err := svc.Search(ldap.NewSearchRequest("ou=groups,"+base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=posixGroup)", []string{"cn"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := len(all.Entries)
+	for _, terms := range []int{17, groups/2 - 1, groups} { // planned, planned, scanned
+		if terms <= 16 {
+			continue
+		}
+		res, err := svc.Search(ldap.NewSearchRequest("ou=groups,"+base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			memberOr(terms), []string{"cn"}, nil))
+		if err != nil {
+			t.Fatalf("%d terms over %d groups: %v", terms, groups, err)
+		}
+		var got []string
+		for _, e := range res.Entries {
+			got = append(got, e.GetAttributeValue("cn"))
+		}
+		if strings.Join(got, ",") != "pupils,year-7,7a" {
+			t.Fatalf("%d terms over %d groups: %v, want pupils, year-7, 7a", terms, groups, got)
+		}
+	}
+	if groups < 2*17 {
+		t.Fatalf("only %d groups: the planned path is not exercised", groups)
+	}
+}
