@@ -10,6 +10,13 @@
 //
 // With -op bind, the people found by the first paged search bind with
 // -user-password (every generated bench person shares it).
+//
+// With -flood, it floods the server instead (loopback only: it is for
+// measuring a server's bounds, see docs/benchmarks/ldap.md) and times a
+// person's bind meanwhile:
+//
+//	go run ./bench/ldap -flood partial -conns 8000 -pid PID ...
+//	go run ./bench/ldap -flood or -conns 2 -per-conn 8 -terms 4300 -duration 60s ...
 package main
 
 import (
@@ -19,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"slices"
 	"sync"
@@ -40,6 +48,15 @@ func main() {
 	sample := flag.Int("sample", 1000, "how many usernames to spread the load over")
 	sampleFilter := flag.String("sample-filter", "(objectClass=posixAccount)", "which people to sample (for -op bind, people the gate lets in)")
 	insecure := flag.Bool("insecure", false, "do not check the server certificate (ldaps:// to a self-signed demo)")
+	floodMode := flag.String("flood", "", "partial: hold -conns connections that each announce a 256 KiB message and send nothing more; "+
+		"or: -conns connections, each with -per-conn searches of ou=groups by an OR of -terms member DNs, for -duration; "+
+		"either way a person (-user-password, or -probe-dn/-probe-pw) binds meanwhile and the bind's latency is printed")
+	pid := flag.Int("pid", 0, "the server's process id: -flood prints its resident memory")
+	terms := flag.Int("terms", 4300, "-flood or: member terms in each filter")
+	perConn := flag.Int("per-conn", 8, "-flood or: searches in flight on each connection")
+	probeDN := flag.String("probe-dn", "", "-flood: who binds during the flood (default: the first sampled person)")
+	probePW := flag.String("probe-pw", "", "-flood: that DN's password (default -user-password)")
+	probeFrom := flag.String("probe-from", "127.0.0.2", "-flood: the local address the probe binds from, so that it is another client than the flood's")
 	flag.Parse()
 	if *bindPW == "" {
 		*bindPW = os.Getenv("KEYSTAGE_BENCH_PASSWORD")
@@ -56,6 +73,21 @@ func main() {
 	}
 	if len(names) == 0 {
 		fail("no people found under ou=people,%s", *base)
+	}
+	if *floodMode != "" {
+		o := floodOptions{mode: *floodMode, conns: *conns, per: *perConn, terms: *terms, duration: *duration, pid: *pid,
+			probeDN: *probeDN, probePW: *probePW, floodDN: *bindDN, floodPW: *bindPW}
+		probeOpts := append(slices.Clone(opts), ldap.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second,
+			LocalAddr: &net.TCPAddr{IP: net.ParseIP(*probeFrom)}}))
+		o.probeDial = func() (*ldap.Conn, error) { return ldap.DialURL(*url, probeOpts...) }
+		if o.probeDN == "" {
+			o.probeDN = "uid=" + names[0] + ",ou=people," + *base
+		}
+		if o.probePW == "" {
+			o.probePW = *userPW
+		}
+		flood(*url, *base, dial, names, o)
+		return
 	}
 	if *op == "bind" && *userPW == "" {
 		fail("-op bind needs -user-password")

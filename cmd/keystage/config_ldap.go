@@ -40,10 +40,29 @@ type LDAPSection struct {
 	// Grants say what each service account may read besides itself:
 	// "people", "groups", "services".
 	Grants map[string][]string `toml:"grants"`
+
+	// Bounds on what clients may take before and after signing in (see
+	// docs/security.md): connections in total and from one address (an
+	// IPv6 /64), the time a begun request may take to arrive and a new
+	// connection to bind, a request's size, a filter's parts, and the
+	// searches run at once on the server (0: one per CPU, at least two) and
+	// from one address.
+	MaxConnections           int      `toml:"max_connections"`
+	MaxConnectionsPerAddress int      `toml:"max_connections_per_address"`
+	FrameTimeout             duration `toml:"frame_timeout"`
+	BindTimeout              duration `toml:"bind_timeout"`
+	MaxRequestBytes          int      `toml:"max_request_bytes"`
+	MaxFilterTerms           int      `toml:"max_filter_terms"`
+	MaxSearches              int      `toml:"max_searches"`
+	MaxSearchesPerAddress    int      `toml:"max_searches_per_address"`
 }
 
 func defaultLDAP() LDAPSection {
-	return LDAPSection{Listen: "127.0.0.1:3389", LDAPS: "127.0.0.1:3636", BaseDN: "dc=school,dc=example"}
+	return LDAPSection{Listen: "127.0.0.1:3389", LDAPS: "127.0.0.1:3636", BaseDN: "dc=school,dc=example",
+		MaxConnections: ldapserver.DefaultMaxConns, MaxConnectionsPerAddress: ldapserver.DefaultMaxConnsPerAddr,
+		FrameTimeout: duration{ldapserver.DefaultFrameTimeout}, BindTimeout: duration{ldapserver.DefaultBindTimeout},
+		MaxRequestBytes: ldapserver.DefaultMaxMessage, MaxFilterTerms: ldapserver.DefaultMaxFilterTerms,
+		MaxSearchesPerAddress: ldapserver.DefaultMaxSearchesPerAddr}
 }
 
 func (s *LDAPSection) validate(p *problems) {
@@ -73,6 +92,7 @@ func (s *LDAPSection) validate(p *problems) {
 	if s.RequestTimeout.Duration < 0 {
 		p.add("ldap.request_timeout: must not be negative")
 	}
+	s.validateBounds(p)
 	names := make([]string, 0, len(s.Grants))
 	for n := range s.Grants {
 		names = append(names, n)
@@ -85,6 +105,32 @@ func (s *LDAPSection) validate(p *problems) {
 		if _, err := ldapserver.ParseGrant(s.Grants[n]); err != nil {
 			p.add("ldap.grants.%s: %v", n, err)
 		}
+	}
+}
+
+// validateBounds checks the bounds; a zero is the default.
+func (s *LDAPSection) validateBounds(p *problems) {
+	positive := func(key string, v int) {
+		if v < 0 {
+			p.add("ldap.%s = %d: must not be negative (0 for the default)", key, v)
+		}
+	}
+	positive("max_connections", s.MaxConnections)
+	positive("max_connections_per_address", s.MaxConnectionsPerAddress)
+	positive("max_searches", s.MaxSearches)
+	positive("max_searches_per_address", s.MaxSearchesPerAddress)
+	if s.MaxConnections > 0 && s.MaxConnectionsPerAddress > s.MaxConnections {
+		p.add("ldap.max_connections_per_address = %d is more than max_connections = %d: lower it, or raise max_connections",
+			s.MaxConnectionsPerAddress, s.MaxConnections)
+	}
+	if s.FrameTimeout.Duration < 0 || s.BindTimeout.Duration < 0 {
+		p.add("ldap.frame_timeout and ldap.bind_timeout: must not be negative (0 for the default)")
+	}
+	if v := s.MaxRequestBytes; v != 0 && (v < 4<<10 || v > 16<<20) {
+		p.add("ldap.max_request_bytes = %d: want 4096 to 16777216 (default %d)", v, ldapserver.DefaultMaxMessage)
+	}
+	if v := s.MaxFilterTerms; v != 0 && v < 16 {
+		p.add("ldap.max_filter_terms = %d: want at least 16, or nslcd's and SSSD's own searches are refused (default %d)", v, ldapserver.DefaultMaxFilterTerms)
 	}
 }
 
@@ -117,6 +163,15 @@ self_signed = false                # make the certificate above if missing (tria
 allow_cleartext_binds = false      # simple binds without TLS only from this host
 lockout_exempt = []                # app servers binding for many people, e.g. ["10.0.0.5"]: failures lock accounts, not the address
 request_timeout = "30s"
+# Bounds on what any client may take, signed in or not (docs/security.md).
+max_connections = 4096             # open connections in all
+max_connections_per_address = 256  # from one address (IPv6: one /64); more are refused and counted
+frame_timeout = "10s"              # a request begun must arrive whole within this
+bind_timeout = "30s"               # a new connection must bind within this, or is closed
+max_request_bytes = 262144         # one request's size
+max_filter_terms = 512             # parts of a search filter (each AND, OR, NOT, assertion); more: adminLimitExceeded
+max_searches = 0                   # searches running at once (0: one per CPU, at least 2); binds never wait for them
+max_searches_per_address = 1       # searches running at once from one address (IPv6: one /64); more wait their turn
 
 # What each service account (role service, under ou=services) may read
 # besides its own entry: "people", "groups", "services".

@@ -49,6 +49,10 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt,
 		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
 		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
+		MaxConns: c.MaxConnections, MaxConnsPerAddr: c.MaxConnectionsPerAddress,
+		FrameTimeout: c.FrameTimeout.Duration, BindTimeout: c.BindTimeout.Duration,
+		MaxMessage: c.MaxRequestBytes, MaxFilterTerms: c.MaxFilterTerms,
+		MaxSearches: c.MaxSearches, MaxSearchesPerAddr: c.MaxSearchesPerAddress,
 		Log: e.logger().With("frontend", "ldap"),
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLDAPDemoHintsWork seeds the demo school, serves its LDAP section on
@@ -81,10 +82,13 @@ func TestLDAPConfigProblems(t *testing.T) {
 	s.CertFile = "/x.pem"
 	s.Grants = map[string][]string{"nss": {"people", "everything"}, "Bad Name": {"groups"}}
 	s.LockoutExempt = []string{"10.0.0.5", "moodle.school"}
+	s.MaxConnections, s.MaxConnectionsPerAddress, s.MaxSearches = 100, 200, -1
+	s.FrameTimeout.Duration, s.MaxRequestBytes, s.MaxFilterTerms = -time.Second, 100, 3
 	var p problems
 	s.validate(&p)
 	msg := strings.Join(p, "\n")
-	for _, want := range []string{"ldap.listen", "ldap.base_dn", "cert_file and ldap.key_file", "ldap.grants.nss", "ldap.grants.Bad Name", "ldap.lockout_exempt: \"moodle.school\""} {
+	for _, want := range []string{"ldap.listen", "ldap.base_dn", "cert_file and ldap.key_file", "ldap.grants.nss", "ldap.grants.Bad Name", "ldap.lockout_exempt: \"moodle.school\"",
+		"ldap.max_connections_per_address = 200", "ldap.max_searches = -1", "ldap.frame_timeout", "ldap.max_request_bytes = 100", "ldap.max_filter_terms = 3"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("problems lack %q:\n%s", want, msg)
 		}

@@ -34,6 +34,10 @@ type conn struct {
 	sem chan struct{}
 	wg  sync.WaitGroup // requests in flight
 
+	src      netip.Prefix // what connections and searches are counted by (sourceKey)
+	accepted time.Time
+	hasBound bool // has bound as someone since accepted; only serve's loop reads and writes it
+
 	wmu sync.Mutex // one response at a time on the wire
 
 	mu       sync.Mutex
@@ -44,7 +48,8 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	return &conn{s: s, nc: nc, r: bufio.NewReader(nc), tls: implicitTLS,
-		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{}}
+		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{},
+		src: sourceKey(nc.RemoteAddr()), accepted: time.Now()}
 }
 
 // remoteAddr is the client's IP address, for the lockout and the log.
@@ -114,19 +119,37 @@ func (c *conn) serve(ctx context.Context) {
 		c.close()
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		c.nc.SetDeadline(time.Now().Add(c.s.cfg.MaxTime))
+		c.nc.SetDeadline(c.accepted.Add(min(c.s.cfg.MaxTime, c.s.cfg.BindTimeout)))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return
 		}
 		c.nc.SetDeadline(time.Time{})
 	}
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		// Waiting for a request: the idle timeout, or before the first
+		// bind the bind timeout counted from accept. Once a request has
+		// begun, it must arrive whole within the frame timeout.
+		c.nc.SetReadDeadline(c.waitDeadline())
+		if _, err := c.r.Peek(1); err != nil {
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
 		frame, err := readFrame(c.r, c.s.cfg.MaxMessage)
 		if err != nil {
 			if errors.Is(err, ErrMalformed) {
 				c.disconnect(resultProtocolError, err.Error())
 			}
+			return
+		}
+		if max := c.s.maxElements(); countElements(frame, max) > max {
+			// Too complex to be worth decoding: a search is told so,
+			// anything else is a protocol error.
+			if id, op, ok := frameHeader(frame); ok && op == appSearchRequest {
+				c.s.dir.ObserveSince(time.Now(), directory.ServiceLDAP, "search", resultName(resultAdminLimitExceeded), directory.ReasonNone)
+				c.reply(id, result(appSearchDone, resultAdminLimitExceeded, "", c.s.filterTooComplex()))
+				continue
+			}
+			c.disconnect(resultProtocolError, "the message has more parts than this server accepts")
 			return
 		}
 		m, err := decodeMessage(frame)
@@ -151,6 +174,9 @@ func (c *conn) serve(ctx context.Context) {
 			// it waits for them and runs alone (RFC 4511 section 4.2.1).
 			c.wg.Wait()
 			c.handle(ctx, m)
+			if !c.identity().anonymous() {
+				c.hasBound = true
+			}
 			continue
 		case appExtendedRequest:
 			if x, err := decodeExtended(m.op); err == nil && x.name == oidStartTLS {
@@ -172,6 +198,19 @@ func (c *conn) serve(ctx context.Context) {
 			c.handle(ctx, m)
 		}()
 	}
+}
+
+// waitDeadline is when a connection waiting for its next request is
+// closed: after the idle timeout, or, until it has first bound, at the
+// bind timeout after it was accepted.
+func (c *conn) waitDeadline() time.Time {
+	d := time.Now().Add(c.s.cfg.IdleTimeout)
+	if !c.hasBound {
+		if b := c.accepted.Add(c.s.cfg.BindTimeout); b.Before(d) {
+			return b
+		}
+	}
+	return d
 }
 
 // abandonID reads the message id an AbandonRequest names (an
@@ -205,6 +244,22 @@ func (c *conn) handle(ctx context.Context, m *message) {
 	case appBindRequest:
 		c.bind(ctx, m)
 	case appSearchRequest:
+		if c.identity().anonymous() {
+			// The root DSE or a refusal, answered at once: nothing to
+			// queue for, and nothing held while queueing.
+			c.search(ctx, m)
+			break
+		}
+		began := time.Now()
+		release, ok := c.searchSlot(ctx)
+		if !ok {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", refusedBusy, directory.ReasonNone)
+				c.reply(m.id, result(appSearchDone, resultBusy, "", "the server is busy with other searches: try again shortly"))
+			}
+			return
+		}
+		defer release()
 		c.search(ctx, m)
 	case appExtendedRequest:
 		c.extended(ctx, m)

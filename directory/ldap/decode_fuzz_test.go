@@ -53,7 +53,9 @@ func FuzzDecode(f *testing.F) {
 				decodeBind(m.op)
 			case appSearchRequest:
 				if s, err := decodeSearch(m.op); err == nil {
-					match(s.filter, e)
+					if f, err := compileFilter(s.filter, DefaultMaxFilterTerms); err == nil {
+						f.matches(e)
+					}
 					filterUses(s.filter, "memberof")
 					encodeEntry(e, newSelection(s.attributes), s.typesOnly)
 				}

@@ -67,7 +67,49 @@ func init() {
 // normDN is a DN's comparable form: parsed, re-serialised, lower case. An
 // unparseable DN is compared as lower-cased text, and so matches nothing
 // that was generated here.
+//
+// The DNs this server writes (uid=NAME,ou=people,dc=…) are plain: their
+// normal form is their lower-case text, found without parsing, which
+// matters when a group's thousand member values meet a filter.
 func normDN(s string) string {
+	if plainDN(s) {
+		return strings.ToLower(s)
+	}
+	return parsedNormDN(s)
+}
+
+// plainDN reports whether s is RDNs of one type=value each, joined by
+// single commas, the type a letter then letters, digits or hyphens, the
+// value letters, digits, '.', '-' or '_': nothing to unescape, unquote,
+// trim or re-escape, so that parsing and writing it again changes nothing.
+func plainDN(s string) bool {
+	if s == "" {
+		return false
+	}
+	for rdn := range strings.SplitSeq(s, ",") {
+		typ, val, ok := strings.Cut(rdn, "=")
+		if !ok || typ == "" || val == "" || !isLetter(typ[0]) {
+			return false
+		}
+		for i := 0; i < len(typ); i++ {
+			if c := typ[i]; !isLetter(c) && !isDigit(c) && c != '-' {
+				return false
+			}
+		}
+		for i := 0; i < len(val); i++ {
+			if c := val[i]; !isLetter(c) && !isDigit(c) && c != '-' && c != '.' && c != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+
+// parsedNormDN is normDN by parsing, for any DN.
+func parsedNormDN(s string) string {
 	d, err := ldap.ParseDN(s)
 	if err != nil {
 		return strings.ToLower(strings.TrimSpace(s))

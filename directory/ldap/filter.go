@@ -103,13 +103,171 @@ func eqAttr(p *ber.Packet) (attr, value string) {
 	return strings.ToLower(p.Children[0].Data.String()), p.Children[1].Data.String()
 }
 
-// match evaluates a validated filter against an entry.
-func match(p *ber.Packet, e *entry) tri {
+// filter is a validated filter compiled for matching: attribute names
+// lower-cased and assertion values prepared for their attribute's matching
+// rule once per search, not once per entry and comparison (a DN in a
+// filter was parsed again for every member of every group it was compared
+// with). ORs of equalities on one attribute become one set.
+type filter struct {
+	op    int
+	attr  string    // lower case
+	kind  valueKind // how attr's values compare
+	value string    // the prepared assertion value
+	num   int64     // the assertion value of an integer attribute
+	isNum bool      // num holds a number; false: the assertion matches nothing
+	set   map[string]bool
+	subs  []substring
+	kids  []*filter
+}
+
+type substring struct {
+	tag  ber.Tag // 0 initial, 1 any, 2 final
+	part string  // folded
+}
+
+// valueKind is an attribute's matching rule.
+type valueKind int8
+
+const (
+	kindFold    valueKind = iota // caseIgnoreMatch
+	kindDN                       // distinguishedNameMatch
+	kindInteger                  // integerMatch
+)
+
+func kindOf(attr string) valueKind {
+	switch {
+	case integerAttrs[attr]:
+		return kindInteger
+	case dnAttrs[attr]:
+		return kindDN
+	}
+	return kindFold
+}
+
+// prepare is a value in the comparable form of its kind.
+func prepare(kind valueKind, v string) string {
+	switch kind {
+	case kindDN:
+		return normDN(v)
+	case kindInteger:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return ""
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return foldValue(v)
+}
+
+// errFilterTooComplex is a filter with more parts than the server allows.
+var errFilterTooComplex = fmt.Errorf("%w: filter too complex", errBadField)
+
+// compileFilter compiles a filter that validFilter accepted, refusing one
+// of more than maxTerms parts (each AND, OR, NOT, assertion and part of a
+// substring assertion counts).
+func compileFilter(p *ber.Packet, maxTerms int) (*filter, error) {
+	n := 0
+	return compileNode(p, &n, maxTerms)
+}
+
+func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
+	if *n++; *n > maxTerms {
+		return nil, errFilterTooComplex
+	}
+	f := &filter{op: int(p.Tag)}
 	switch p.Tag {
+	case filterAnd, filterOr, filterNot:
+		sets := map[string]*filter{}
+		for _, c := range p.Children {
+			k, err := compileNode(c, n, maxTerms)
+			if err != nil {
+				return nil, err
+			}
+			if p.Tag == filterOr && k.op == filterEquality {
+				// (|(member=A)(member=B)…) is one lookup per value of the
+				// entry's member, not one comparison per term.
+				if set := sets[k.attr]; set != nil {
+					if k.kind != kindInteger || k.isNum {
+						set.set[k.value] = true
+					}
+					continue
+				}
+				set := &filter{op: filterEquality, attr: k.attr, kind: k.kind, set: map[string]bool{}}
+				if k.kind != kindInteger || k.isNum {
+					set.set[k.value] = true
+				}
+				sets[k.attr] = set
+				k = set
+			}
+			f.kids = append(f.kids, k)
+		}
+	case filterEquality, filterApprox, filterGreater, filterLess:
+		attr, v := eqAttr(p)
+		f.attr, f.kind = attr, kindOf(attr)
+		f.value = prepare(f.kind, v)
+		if f.kind == kindInteger {
+			f.num, f.isNum = parseInt(v)
+		}
+	case filterSubstrings:
+		f.attr = strings.ToLower(p.Children[0].Data.String())
+		f.kind = kindOf(f.attr)
+		for _, s := range p.Children[1].Children {
+			if *n++; *n > maxTerms {
+				return nil, errFilterTooComplex
+			}
+			f.subs = append(f.subs, substring{tag: s.Tag, part: foldValue(s.Data.String())})
+		}
+	case filterPresent:
+		f.attr = strings.ToLower(p.Data.String())
+	}
+	return f, nil
+}
+
+func parseInt(v string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return n, err == nil
+}
+
+// matcher matches a compiled filter against one entry, preparing each of
+// the entry's values at most once however many terms look at them.
+type matcher struct {
+	e        *entry
+	prepared map[string][]string
+}
+
+// values are the entry's values of attr, prepared for kind, and whether
+// the schema knows attr.
+func (m *matcher) values(attr string, kind valueKind) ([]string, bool) {
+	vals, known := m.e.values(attr)
+	if len(vals) == 0 {
+		return vals, known
+	}
+	if out, ok := m.prepared[attr]; ok {
+		return out, known
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = prepare(kind, v)
+	}
+	if m.prepared == nil {
+		m.prepared = map[string][]string{}
+	}
+	m.prepared[attr] = out
+	return out, known
+}
+
+// matches reports whether f is true for e.
+func (f *filter) matches(e *entry) bool {
+	m := matcher{e: e}
+	return m.match(f) == triTrue
+}
+
+func (m *matcher) match(f *filter) tri {
+	switch f.op {
 	case filterAnd:
 		out := triTrue
-		for _, c := range p.Children {
-			switch match(c, e) {
+		for _, c := range f.kids {
+			switch m.match(c) {
 			case triFalse:
 				return triFalse
 			case triUndefined:
@@ -119,8 +277,8 @@ func match(p *ber.Packet, e *entry) tri {
 		return out
 	case filterOr:
 		out := triFalse
-		for _, c := range p.Children {
-			switch match(c, e) {
+		for _, c := range f.kids {
+			switch m.match(c) {
 			case triTrue:
 				return triTrue
 			case triUndefined:
@@ -129,7 +287,7 @@ func match(p *ber.Packet, e *entry) tri {
 		}
 		return out
 	case filterNot:
-		switch match(p.Children[0], e) {
+		switch m.match(f.kids[0]) {
 		case triTrue:
 			return triFalse
 		case triFalse:
@@ -137,40 +295,87 @@ func match(p *ber.Packet, e *entry) tri {
 		}
 		return triUndefined
 	case filterEquality, filterApprox, filterGreater, filterLess:
-		attr, want := eqAttr(p)
-		vals, known := e.values(attr)
+		if f.kind == kindInteger {
+			return m.matchInteger(f)
+		}
+		vals, known := m.values(f.attr, f.kind)
 		if !known {
 			return triUndefined
 		}
 		for _, v := range vals {
-			if compare(attr, v, want, int(p.Tag)) {
+			switch {
+			case f.set != nil:
+				if f.set[v] {
+					return triTrue
+				}
+			case f.op == filterGreater:
+				if v >= f.value {
+					return triTrue
+				}
+			case f.op == filterLess:
+				if v <= f.value {
+					return triTrue
+				}
+			case v == f.value:
 				return triTrue
 			}
 		}
 		return triFalse
 	case filterSubstrings:
-		attr := strings.ToLower(p.Children[0].Data.String())
-		vals, known := e.values(attr)
+		vals, known := m.e.values(f.attr)
 		if !known {
 			return triUndefined
 		}
 		for _, v := range vals {
-			if substringMatch(v, p.Children[1].Children) {
+			if substringMatch(foldValue(v), f.subs) {
 				return triTrue
 			}
 		}
 		return triFalse
 	case filterPresent:
-		attr := strings.ToLower(p.Data.String())
-		if attr == "objectclass" {
+		if f.attr == "objectclass" {
 			return triTrue
 		}
-		if vals, _ := e.values(attr); len(vals) > 0 {
+		if vals, _ := m.e.values(f.attr); len(vals) > 0 {
 			return triTrue
 		}
 		return triFalse
 	}
 	return triUndefined
+}
+
+// matchInteger compares an integer attribute's values as numbers.
+func (m *matcher) matchInteger(f *filter) tri {
+	vals, known := m.e.values(f.attr)
+	if !known {
+		return triUndefined
+	}
+	if f.set == nil && !f.isNum {
+		return triFalse
+	}
+	for _, v := range vals {
+		h, ok := parseInt(v)
+		if !ok {
+			continue
+		}
+		switch {
+		case f.set != nil:
+			if f.set[strconv.FormatInt(h, 10)] {
+				return triTrue
+			}
+		case f.op == filterGreater:
+			if h >= f.num {
+				return triTrue
+			}
+		case f.op == filterLess:
+			if h <= f.num {
+				return triTrue
+			}
+		case h == f.num:
+			return triTrue
+		}
+	}
+	return triFalse
 }
 
 // integerAttrs are compared as numbers (integerMatch, integerOrderingMatch).
@@ -215,24 +420,23 @@ func foldValue(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
 }
 
-func substringMatch(value string, subs []*ber.Packet) bool {
-	v := foldValue(value)
+// substringMatch matches a folded value against folded parts.
+func substringMatch(v string, subs []substring) bool {
 	for i, s := range subs {
-		part := foldValue(s.Data.String())
-		switch s.Tag {
+		switch s.tag {
 		case 0: // initial
-			if i != 0 || !strings.HasPrefix(v, part) {
+			if i != 0 || !strings.HasPrefix(v, s.part) {
 				return false
 			}
-			v = v[len(part):]
+			v = v[len(s.part):]
 		case 1: // any
-			k := strings.Index(v, part)
+			k := strings.Index(v, s.part)
 			if k < 0 {
 				return false
 			}
-			v = v[k+len(part):]
+			v = v[k+len(s.part):]
 		case 2: // final
-			if i != len(subs)-1 || !strings.HasSuffix(v, part) {
+			if i != len(subs)-1 || !strings.HasSuffix(v, s.part) {
 				return false
 			}
 			v = ""

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 )
@@ -39,6 +40,7 @@ const (
 	resultProtocolError          = 2
 	resultTimeLimitExceeded      = 3
 	resultSizeLimitExceeded      = 4
+	resultAdminLimitExceeded     = 11
 	resultAuthMethodNotSupported = 7
 	resultStrongerAuthRequired   = 8
 	resultUnavailableCritical    = 12
@@ -57,7 +59,7 @@ const (
 // resultNames are the metrics' words for result codes.
 var resultNames = map[int]string{
 	resultSuccess: "success", resultOperationsError: "operations_error", resultProtocolError: "protocol_error",
-	resultTimeLimitExceeded: "time_limit", resultSizeLimitExceeded: "size_limit",
+	resultTimeLimitExceeded: "time_limit", resultSizeLimitExceeded: "size_limit", resultAdminLimitExceeded: "admin_limit",
 	resultAuthMethodNotSupported: "auth_method_not_supported", resultUnavailableCritical: "unavailable_critical_extension",
 	resultConfidentialityReq: "confidentiality_required", resultConstraintViolation: "constraint_violation",
 	resultNoSuchObject: "no_such_object", resultInvalidDNSyntax: "invalid_dn_syntax",
@@ -93,9 +95,17 @@ var (
 	errBadField      = fmt.Errorf("%w: bad field", ErrMalformed)
 )
 
-// readFrame reads one LDAPMessage's bytes, refusing before allocating
-// anything larger than max: the length is checked first so that a peer
-// cannot make the server hold gigabytes by announcing them.
+// frameStep is how much of an announced length readFrame trusts before
+// the bytes arrive: the buffer starts at most this large and at most
+// doubles with each read, so that a peer holds memory in proportion to
+// what it has sent, not to what it has announced.
+const frameStep = 1 << 10
+
+// readFrame reads one LDAPMessage's bytes, refusing a length larger than
+// max. It never allocates much more than the bytes that have arrived:
+// five bytes announcing a quarter of a megabyte must not cost a quarter
+// of a megabyte, or a few thousand connections that send them and stop
+// take gigabytes.
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	tag, err := r.ReadByte()
 	if err != nil {
@@ -132,12 +142,103 @@ func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	if length > max {
 		return nil, errTooLarge
 	}
-	buf := make([]byte, len(hdr)+length)
+	total := len(hdr) + length
+	buf := make([]byte, len(hdr), min(total, len(hdr)+frameStep))
 	copy(buf, hdr)
-	if _, err := io.ReadFull(r, buf[len(hdr):]); err != nil {
-		return nil, io.ErrUnexpectedEOF
+	for len(buf) < total {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(total-len(buf), len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), total)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < total {
+			return nil, io.ErrUnexpectedEOF
+		}
 	}
 	return buf, nil
+}
+
+// tlv splits one BER element off b: its first identifier byte, its
+// content and what follows it. It reports false for anything it cannot
+// read plainly (an indefinite or oversized length, a cut-off element),
+// which the decoder then refuses in its own words.
+func tlv(b []byte) (tag byte, content, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, nil, false
+	}
+	tag, i := b[0], 1
+	if tag&0x1f == 0x1f { // high tag number: continuation bytes
+		for i < len(b) && b[i]&0x80 != 0 {
+			i++
+		}
+		i++
+	}
+	if i >= len(b) {
+		return 0, nil, nil, false
+	}
+	l0 := b[i]
+	i++
+	length := int(l0)
+	if l0 >= 0x80 {
+		k := int(l0 & 0x7f)
+		if k == 0 || k > 4 || i+k > len(b) {
+			return 0, nil, nil, false
+		}
+		length = 0
+		for ; k > 0; k-- {
+			length = length<<8 | int(b[i])
+			i++
+		}
+	}
+	if length > len(b)-i {
+		return 0, nil, nil, false
+	}
+	return tag, b[i : i+length], b[i+length:], true
+}
+
+// countElements counts the BER elements in b, nested ones included,
+// stopping once there are more than limit. It allocates nothing, so that
+// a message too complex to serve is refused for the cost of a scan rather
+// than of decoding it into a tree twenty times its size.
+func countElements(b []byte, limit int) int {
+	n := 0
+	var walk func(b []byte, depth int) bool
+	walk = func(b []byte, depth int) bool {
+		for len(b) > 0 {
+			tag, content, rest, ok := tlv(b)
+			if !ok {
+				return true
+			}
+			if n++; n > limit {
+				return false
+			}
+			if tag&0x20 != 0 && depth < 2*maxFilterDepth && !walk(content, depth+1) {
+				return false
+			}
+			b = rest
+		}
+		return true
+	}
+	walk(b, 0)
+	return n
+}
+
+// frameHeader reads a message's id and the tag of its protocolOp without
+// decoding the rest, to answer a message refused before it is decoded.
+func frameHeader(frame []byte) (id int64, op ber.Tag, ok bool) {
+	tag, body, _, ok := tlv(frame)
+	if !ok || tag != 0x30 {
+		return 0, 0, false
+	}
+	tag, idb, rest, ok := tlv(body)
+	if !ok || tag != 0x02 || len(idb) == 0 || len(idb) > 4 || len(rest) == 0 {
+		return 0, 0, false
+	}
+	id, err := ber.ParseInt64(idb)
+	if err != nil || id < 0 || rest[0]&0xc0 != 0x40 || rest[0]&0x1f == 0x1f {
+		return 0, 0, false
+	}
+	return id, ber.Tag(rest[0] & 0x1f), true
 }
 
 // message is a decoded LDAPMessage.

@@ -52,6 +52,7 @@ type search struct {
 	c       *conn
 	m       *message
 	req     searchRequest
+	filter  *filter // req.filter compiled
 	who     identity
 	sel     selection
 	base    []string // normalised RDNs of the base
@@ -88,7 +89,12 @@ func (c *conn) search(ctx context.Context, m *message) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.timeLimit)*time.Second)
 		defer cancel()
 	}
-	s := &search{c: c, m: m, req: req, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
+	f, err := compileFilter(req.filter, c.s.cfg.MaxFilterTerms)
+	if err != nil {
+		done(resultAdminLimitExceeded, c.s.filterTooComplex())
+		return
+	}
+	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
 	var paging *pagingControl
 	for _, ctl := range m.controls {
 		switch ctl.oid {
@@ -132,7 +138,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	baseNorm := strings.Join(s.base, ",")
 	switch {
 	case baseNorm == "" && req.scope == scopeBase:
-		s.sendIf(c.s.dse)
+		s.sendIf(ctx, c.s.dse)
 		done(resultSuccess, "")
 		return
 	case baseNorm == "":
@@ -140,7 +146,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 		return
 	case baseNorm == "cn=subschema": // readable before binding: see subschemaEntry
 		if req.scope == scopeBase {
-			s.sendIf(c.s.sub)
+			s.sendIf(ctx, c.s.sub)
 		}
 		done(resultSuccess, "")
 		return
@@ -271,9 +277,13 @@ func (s *search) containerReachable(container []string) (reachable bool, only st
 }
 
 // sendIf sends e when the filter matches; it returns errPageFull or
-// errSizeLimit when the search must stop.
-func (s *search) sendIf(e *entry) error {
-	if match(s.req.filter, e) != triTrue {
+// errSizeLimit when the search must stop, and ctx's error once the search
+// is abandoned or out of time, however many entries remain.
+func (s *search) sendIf(ctx context.Context, e *entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.filter.matches(e) {
 		return nil
 	}
 	if s.limit > 0 && s.sent >= s.limit {
@@ -321,7 +331,7 @@ func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
 					continue
 				}
 				s.next = cursor{srcFixed, id}
-				if err = s.sendIf(e); err != nil {
+				if err = s.sendIf(ctx, e); err != nil {
 					break
 				}
 			}
@@ -499,7 +509,7 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 		src = srcServices
 	}
 	s.next = cursor{src, a.ID}
-	return s.sendIf(s.c.s.tree.personEntry(a, groups))
+	return s.sendIf(ctx, s.c.s.tree.personEntry(a, groups))
 }
 
 // groups sends the matching groups, ordered by id.
@@ -582,7 +592,7 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 		}
 	}
 	s.next = cursor{srcGroups, g.ID}
-	return s.sendIf(s.c.s.tree.groupEntry(g, members))
+	return s.sendIf(ctx, s.c.s.tree.groupEntry(g, members))
 }
 
 func cmpInt(a, b int64) int {
@@ -635,6 +645,9 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	case filterOr:
 		var all []directory.Account
 		for _, c := range f.Children {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
 			out, ok, err := s.planAccounts(ctx, c)
 			if !ok || err != nil {
 				return nil, false, err
@@ -704,6 +717,10 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	return nil, false, nil
 }
 
+// smallOr is the longest OR that the group planner looks up term by term
+// without first asking whether scanning would be cheaper.
+const smallOr = 16
+
 func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Group, bool, error) {
 	st := s.c.s.dir.Store
 	switch f.Tag {
@@ -715,8 +732,24 @@ func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Gro
 		}
 		return nil, false, nil
 	case filterOr:
+		if len(f.Children) > smallOr {
+			// Each term is a lookup or two; reading every group is one
+			// query and one per group. A school has tens or hundreds of
+			// groups, so a long OR of member DNs is cheaper scanned: plan
+			// it only when the groups outnumber twice its terms.
+			some, err := st.ListGroups(ctx, directory.GroupQuery{Limit: 2 * len(f.Children)})
+			if err != nil {
+				return nil, true, err
+			}
+			if len(some) < 2*len(f.Children) {
+				return nil, false, nil
+			}
+		}
 		var all []directory.Group
 		for _, c := range f.Children {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
 			out, ok, err := s.planGroups(ctx, c)
 			if !ok || err != nil {
 				return nil, false, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -52,8 +53,47 @@ type Config struct {
 	// MaxInFlight bounds the concurrent requests of one connection
 	// (default 16): reading stops until one finishes.
 	MaxInFlight int
-	Log         *slog.Logger
+	// MaxConns bounds the open connections (default 4096), and
+	// MaxConnsPerAddr those from one address, or one IPv6 /64 (default
+	// 256). A connection over either is refused at accept.
+	MaxConns        int
+	MaxConnsPerAddr int
+	// FrameTimeout bounds the time from a request's first byte to its
+	// last (default 10 s): a client that starts a message and stops holds
+	// its connection no longer.
+	FrameTimeout time.Duration
+	// BindTimeout closes a connection that has not bound within it of
+	// being accepted (default 30 s): before a bind only the root DSE can
+	// be read, and StartTLS and the bind follow at once in every client.
+	BindTimeout time.Duration
+	// MaxFilterTerms bounds the parts of a search filter (every AND, OR,
+	// NOT and assertion counts one; default 512); a larger filter is
+	// answered adminLimitExceeded.
+	MaxFilterTerms int
+	// MaxSearches bounds the searches running at once on the whole server
+	// (default 1 per CPU, at least 2), and MaxSearchesPerAddr those from
+	// one address, or IPv6 /64, however many connections it opens (default
+	// 1); more wait their turn. Binds are not counted, so that signing in
+	// keeps its latency while searches queue. Measured on two cores, one
+	// search at a time from a flooding address answered three times as many
+	// searches as two and left binds four times faster
+	// (docs/benchmarks/ldap.md): searches contend for the store and the
+	// collector, so running more at once does not finish more.
+	MaxSearches        int
+	MaxSearchesPerAddr int
+	Log                *slog.Logger
 }
+
+// The bounds' defaults (see Config).
+const (
+	DefaultMaxConns           = 4096
+	DefaultMaxConnsPerAddr    = 256
+	DefaultFrameTimeout       = 10 * time.Second
+	DefaultBindTimeout        = 30 * time.Second
+	DefaultMaxFilterTerms     = 512
+	DefaultMaxSearchesPerAddr = 1
+	DefaultMaxMessage         = 256 << 10
+)
 
 // Server answers LDAP over a directory.
 type Server struct {
@@ -64,9 +104,14 @@ type Server struct {
 	dse  *entry
 	sub  *entry
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
-	wg    sync.WaitGroup
+	mu             sync.Mutex
+	conns          map[*conn]struct{}
+	perSource      map[netip.Prefix]int // open connections by sourceKey
+	lastRefusalLog time.Time
+	wg             sync.WaitGroup
+
+	searches      chan struct{}                 // a place for each search that may run at once
+	searchSources map[netip.Prefix]*sourceSlots // by sourceKey, under mu
 
 	watchOnce sync.Once // see watch.go
 }
@@ -78,7 +123,7 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("ldap base DN %q: want something like dc=school,dc=example", cfg.BaseDN)
 	}
 	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = 256 << 10
+		cfg.MaxMessage = DefaultMaxMessage
 	}
 	if cfg.MaxTime <= 0 {
 		cfg.MaxTime = 30 * time.Second
@@ -89,12 +134,35 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 16
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConnsPerAddr <= 0 {
+		cfg.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if cfg.FrameTimeout <= 0 {
+		cfg.FrameTimeout = DefaultFrameTimeout
+	}
+	if cfg.BindTimeout <= 0 {
+		cfg.BindTimeout = DefaultBindTimeout
+	}
+	if cfg.MaxFilterTerms <= 0 {
+		cfg.MaxFilterTerms = DefaultMaxFilterTerms
+	}
+	if cfg.MaxSearches <= 0 {
+		cfg.MaxSearches = max(2, runtime.GOMAXPROCS(0))
+	}
+	if cfg.MaxSearchesPerAddr <= 0 {
+		cfg.MaxSearchesPerAddr = DefaultMaxSearchesPerAddr
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{dir: d, cfg: cfg, log: log, conns: map[*conn]struct{}{},
-		tree: tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}
+		perSource: map[netip.Prefix]int{}, searches: make(chan struct{}, cfg.MaxSearches),
+		searchSources: map[netip.Prefix]*sourceSlots{},
+		tree:          tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}
 	s.dse = s.rootDSE()
 	s.sub = subschemaEntry()
 	return s, nil
@@ -138,13 +206,19 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) e
 			}
 			break
 		}
-		c := newConn(s, nc, implicitTLS)
+		src := sourceKey(nc.RemoteAddr())
 		s.mu.Lock()
 		if ctx.Err() != nil {
 			s.mu.Unlock()
 			nc.Close()
 			break
 		}
+		if refusal := s.admitLocked(src); refusal != "" {
+			s.mu.Unlock()
+			s.refuse(nc, implicitTLS, refusal)
+			continue
+		}
+		c := newConn(s, nc, implicitTLS)
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -153,6 +227,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) e
 			c.serve(ctx)
 			s.mu.Lock()
 			delete(s.conns, c)
+			s.releaseLocked(src)
 			s.mu.Unlock()
 		}()
 	}

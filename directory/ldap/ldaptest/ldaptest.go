@@ -49,6 +49,8 @@ type Options struct {
 	Config func(*ldapserver.Config)
 	// Now is the directory's clock (default time.Now).
 	Now directory.Clock
+	// Observer is told of every request answered (directory.Observer).
+	Observer func(directory.Outcome)
 }
 
 // Server is a running LDAP frontend.
@@ -92,6 +94,7 @@ func Start(t testing.TB, opt Options) *Server {
 		Lockout: directory.Lockout{Threshold: 5, Window: 15 * time.Minute, Base: time.Minute, Max: 15 * time.Minute},
 		Now:     now,
 	})
+	d.Observer = opt.Observer
 	Seed(t, d, opt.People)
 
 	certPEM, keyPEM, err := ldapserver.SelfSigned([]string{"127.0.0.1", "localhost"}, now())
