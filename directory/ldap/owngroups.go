@@ -99,7 +99,7 @@ func (s *search) ownGroups(ctx context.Context, container []string, after int64)
 			} else if !errors.Is(err, directory.ErrNotFound) {
 				return err
 			}
-			if err := s.sendOwnGroup(a); err != nil {
+			if err := s.sendOwnGroup(ctx, a); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func (s *search) ownGroups(ctx context.Context, container []string, after int64)
 			if !hasOwnGroup(a) || hidden[a.Username] {
 				continue
 			}
-			if err := s.sendOwnGroup(a); err != nil {
+			if err := s.sendOwnGroup(ctx, a); err != nil {
 				return err
 			}
 		}
@@ -146,9 +146,9 @@ func (s *search) ownGroups(ctx context.Context, container []string, after int64)
 	}
 }
 
-func (s *search) sendOwnGroup(a directory.Account) error {
+func (s *search) sendOwnGroup(ctx context.Context, a directory.Account) error {
 	s.next = cursor{srcOwnGroups, a.ID}
-	return s.sendIf(s.c.s.tree.groupEntry(ownGroup(a), nil))
+	return s.sendIf(ctx, s.c.s.tree.groupEntry(ownGroup(a), nil))
 }
 
 // planOwnGroups finds the accounts whose own groups an indexed filter
