@@ -107,6 +107,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
+	// The global flags may come after the command too ("keystage sync
+	// --data DIR"): a technician types them where they think of them.
+	rest, err := globalFlags(fs, rest)
+	if err != nil {
+		fmt.Fprintf(stderr, "keystage %s: %v\n", name, err)
+		return 2
+	}
 	for _, c := range commands() {
 		if c.name != name {
 			continue
@@ -132,11 +139,41 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// globalFlags takes the global flags (--config, --data) out of a
+// command's arguments, wherever they stand before a "--", and sets them on
+// fs; the rest are the command's own.
+func globalFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(rest, args[i:]...), nil
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data") || strings.HasPrefix(a, "---") {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return nil, usagef("flag needs an argument: -%s", name)
+			}
+			i++
+			value = args[i]
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
 // errSilent is returned by a command that has already said why it failed.
 var errSilent = errors.New("failed")
 
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: keystage [--config FILE] [--data DIR] COMMAND [ARGS]")
+	fmt.Fprintln(w, "  (the global flags may also follow the command: keystage sync --data DIR)")
 	fmt.Fprintln(w, "\ncommands:")
 	cs := commands()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
