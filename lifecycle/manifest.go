@@ -15,7 +15,7 @@ type manifest struct {
 	// format is manifest.version, the version of the manifest itself
 	// (1.0 in OneRoster 1.1 and 1.2).
 	format string
-	files   map[string]string // lower-case file name without .csv → "bulk", "delta", "absent"
+	files  map[string]string // lower-case file name without .csv → "bulk", "delta", "absent"
 }
 
 func (m manifest) mode(file string) string {

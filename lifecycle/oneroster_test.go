@@ -453,3 +453,56 @@ func TestOneRosterNotThere(t *testing.T) {
 		t.Errorf("error %v, want ErrBadExport", err)
 	}
 }
+
+// TestOneRosterGradeMapping: the grade codes become year groups by the
+// configured mapping (UK years by default, US grades with offset 1), and
+// the export (so the plan's first lines) says what each grade became.
+func TestOneRosterGradeMapping(t *testing.T) {
+	years := func(g GradeMapping) (map[string]string, []GradeYear) {
+		src, err := Open("oneroster:testdata/oneroster-1.1-bulk", ReadOptions{Location: london(t), Grades: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := src.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range exp.Records {
+			out[r.MISID] = r.YearGroup
+		}
+		return out, exp.Years
+	}
+	uk, ukYears := years(GradeMapping{})
+	if uk["usr-p1"] != "7" || uk["usr-p2"] != "R" {
+		t.Errorf("default (UK years): 07 → %q, KG → %q", uk["usr-p1"], uk["usr-p2"])
+	}
+	us, usYears := years(GradeMapping{Offset: 1})
+	if us["usr-p1"] != "8" || us["usr-p2"] != "1" {
+		t.Errorf("US grades: 07 → %q, KG → %q; want Year 8 and Year 1", us["usr-p1"], us["usr-p2"])
+	}
+	if ov, _ := years(GradeMapping{Years: map[string]string{"kg": "N"}}); ov["usr-p2"] != "N" {
+		t.Errorf("grade_years KG = N: %q", ov["usr-p2"])
+	}
+	show := func(ys []GradeYear) string {
+		var s []string
+		for _, y := range ys {
+			s = append(s, y.String())
+		}
+		return strings.Join(s, "; ")
+	}
+	if got := show(ukYears); !strings.Contains(got, `grade "07" read as Year 7`) || !strings.Contains(got, `grade "KG" read as Year R`) {
+		t.Errorf("UK grades shown as %s", got)
+	}
+	if got := show(usYears); !strings.Contains(got, `grade "07" read as Year 8`) {
+		t.Errorf("US grades shown as %s", got)
+	}
+	p := &Plan{Job: "sync", Years: usYears}
+	var b strings.Builder
+	if err := p.WriteText(&b); err != nil || !strings.Contains(b.String(), `grade "07" read as Year 8`) {
+		t.Errorf("the plan does not show the grades:\n%s", b.String())
+	}
+	if bad := (GradeMapping{Offset: 7, Years: map[string]string{"X": "Year Nine"}}).Validate(); len(bad) != 2 {
+		t.Errorf("Validate: %v", bad)
+	}
+}
