@@ -15,7 +15,10 @@ import (
 // all staff and pupils who are granted access to the school's electronic
 // communications". Zero times are left blank.
 type RegisterRow struct {
-	Name          string
+	Name string // the name the person is known by (the preferred name)
+	// LegalName is the legal name, for the auditor; "withheld" for a
+	// person whose legal name is not shown.
+	LegalName     string
 	Role          string
 	YearGroup     string
 	RegGroup      string
@@ -105,6 +108,8 @@ var columns = []column{
 	{"Leave date", "leave_date", func(r *RegisterRow, f fmtr) string { return f.date(r.LeaveDate) }},
 	{"Disabled", "disabled", func(r *RegisterRow, f fmtr) string { return f.date(r.Disabled) }},
 	{"Purged", "purged", func(r *RegisterRow, f fmtr) string { return f.date(r.Purged) }},
+	// Last, so that the columns before keep their places.
+	{"Legal name", "legal_name", func(r *RegisterRow, _ fmtr) string { return r.LegalName }},
 }
 
 // RegisterHeader is the column headings, in order.

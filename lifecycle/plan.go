@@ -52,8 +52,28 @@ func fieldsOf(a directory.Account) Fields {
 
 func fieldsFrom(r Record) Fields {
 	return Fields{Role: r.Role, GivenName: strings.TrimSpace(r.GivenName), FamilyName: strings.TrimSpace(r.FamilyName),
-		DisplayName: strings.TrimSpace(r.PreferredName), Email: strings.TrimSpace(r.Email), YearGroup: r.YearGroup,
+		DisplayName: shownName(r), Email: strings.TrimSpace(r.Email), YearGroup: r.YearGroup,
 		RegGroup: r.RegGroup, StartDate: directory.FormatDate(r.StartDate), LeaveDate: directory.FormatDate(r.LeaveDate)}
+}
+
+// shownName is the name people see, made from the MIS's preferred
+// forename: "Jack Smith" for a legal John Smith who goes by Jack, "Khai
+// Nguyễn" for Thị Minh Khai Nguyễn. The preferred forename replaces the
+// legal forename only, never the whole name; the legal names stay in
+// GivenName and FamilyName. Empty (the legal names are shown) when there is
+// no preferred name or it is the legal forename; a preferred name that
+// already ends with the family name is taken whole.
+func shownName(r Record) string {
+	pref, given, family := strings.TrimSpace(r.PreferredName), strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
+	switch {
+	case pref == "" || strings.EqualFold(pref, given):
+		return ""
+	case family == "" || strings.EqualFold(pref, family):
+		return pref
+	case len(pref) > len(family) && strings.EqualFold(pref[len(pref)-len(family)-1:], " "+family):
+		return pref
+	}
+	return pref + " " + family
 }
 
 // setLeaveToday gives a leaver the MIS gave no date today as leave date;
@@ -662,7 +682,7 @@ func diffFields(old, f Fields) []string {
 		add("family name", old.FamilyName, f.FamilyName)
 		out[len(out)-1] += " (username kept)"
 	}
-	add("preferred name", old.DisplayName, f.DisplayName)
+	add("name shown (preferred)", old.DisplayName, f.DisplayName)
 	add("email", old.Email, f.Email)
 	add("year", old.YearGroup, f.YearGroup)
 	add("registration group", old.RegGroup, f.RegGroup)

@@ -40,7 +40,7 @@ func commands() []command {
 		{"version", "print the version", cmdVersion},
 		{"config", "config example | check: print a commented example configuration, or check one", cmdConfig},
 		{"migrate", "migrate up | status: apply or list database migrations", cmdMigrate},
-		{"account", "account list | show NAME | add | disable NAME: the accounts in the directory", cmdAccount},
+		{"account", "account list | show NAME | add | disable NAME | legal-name NAME: the accounts in the directory", cmdAccount},
 		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
 		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
 		{"backup", "backup -o FILE: a consistent copy of the SQLite store, while it runs", cmdBackup},
