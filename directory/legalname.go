@@ -32,9 +32,9 @@ func (d *Directory) SetLegalNameWithheld(ctx context.Context, actor, username st
 			return err
 		}
 		changed = true
-		// The event says what changed, not the name itself.
-		return d.Record(ctx, tx, actor, ActionLegalName, "account:"+a.Username,
-			map[string]any{"legal_name_withheld": old.LegalNameWithheld}, map[string]any{"legal_name_withheld": withheld})
+		// Snapshots, as every account change records, so that the register
+		// as of a past date knows when the name was withheld.
+		return d.Record(ctx, tx, actor, ActionLegalName, "account:"+a.Username, old.Snapshot(), a.Snapshot())
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("legal name of %s: %w", username, err)

@@ -727,3 +727,39 @@ func TestMessyReportEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestPreferredNameKeepsTheLegalName: a preferred forename from the MIS
+// replaces the legal forename in the name people see, never the whole
+// name, and the legal names are kept.
+func TestPreferredNameKeepsTheLegalName(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open, lifecycle.Policy{})
+		john := staff("S1", "John", "Smith")
+		john.PreferredName = "Jack"
+		khai := pupil("P1", "Thị Minh Khai", "Nguyễn", "7", "7A")
+		khai.PreferredName = "Khai"
+		same := pupil("P2", "Amir", "Khan", "7", "7A")
+		same.PreferredName = "Amir"
+		whole := pupil("P3", "Robert", "Jones", "7", "7A")
+		whole.PreferredName = "Bobby Jones"
+		f.sync(bulk(john, khai, same, whole))
+		for id, want := range map[string][3]string{
+			"S1": {"Jack Smith", "John", "Smith"},
+			"P1": {"Khai Nguyễn", "Thị Minh Khai", "Nguyễn"},
+			"P2": {"Amir Khan", "Amir", "Khan"},
+			"P3": {"Bobby Jones", "Robert", "Jones"},
+		} {
+			a := f.account(id)
+			if a.Name() != want[0] || a.GivenName != want[1] || a.FamilyName != want[2] {
+				t.Errorf("%s: shown %q, legal %q %q; want %q, legal %q %q", id, a.Name(), a.GivenName, a.FamilyName, want[0], want[1], want[2])
+			}
+		}
+		if a := f.account("P1"); a.LegalName() != "Thị Minh Khai Nguyễn" {
+			t.Errorf("legal name %q", a.LegalName())
+		}
+		// The same export again changes nothing.
+		if again := f.plan(bulk(john, khai, same, whole)); len(again.Changes) != 0 {
+			t.Errorf("re-run: %+v", again.Changes)
+		}
+	})
+}

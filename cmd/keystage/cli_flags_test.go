@@ -65,3 +65,31 @@ func TestConfigCheckChecksTheCSVMapping(t *testing.T) {
 		t.Errorf("csv: source without a mapping: %d %s", code, errOut)
 	}
 }
+
+// TestAccountLegalNameCommand: keystage account legal-name withholds a
+// person's legal name (audited), and account show says so.
+func TestAccountLegalNameCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := keystage(t, "", "--data", dir, "account", "add", "--username", "jsmith", "--role", "staff", "--given", "John", "--family", "Smith"); code != 0 {
+		t.Fatalf("account add: %s", errOut)
+	}
+	if code, _, errOut := keystage(t, "", "--data", dir, "account", "legal-name", "jsmith"); code != 2 || !strings.Contains(errOut, "--withhold or --show") {
+		t.Errorf("neither flag: %d %s", code, errOut)
+	}
+	code, out, errOut := keystage(t, "", "--data", dir, "account", "legal-name", "jsmith", "--withhold")
+	if code != 0 || !strings.Contains(out, "withheld") {
+		t.Fatalf("withhold: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := keystage(t, "", "--data", dir, "account", "show", "jsmith"); code != 0 || !strings.Contains(out, "legal name:") || !strings.Contains(out, "withheld") {
+		t.Errorf("account show: %s", out)
+	}
+	if code, out, _ := keystage(t, "", "--data", dir, "audit", "export"); code != 0 || !strings.Contains(out, "account.legal_name") {
+		t.Errorf("no account.legal_name event in the trail: %d", code)
+	}
+	if code, out, _ := keystage(t, "", "--data", dir, "account", "legal-name", "jsmith", "--withhold"); code != 0 || !strings.Contains(out, "already") {
+		t.Errorf("withhold twice: %s", out)
+	}
+	if code, _, errOut := keystage(t, "", "--data", dir, "account", "legal-name", "nobody", "--show"); code != 1 || !strings.Contains(errOut, `no account "nobody"`) {
+		t.Errorf("unknown: %d %s", code, errOut)
+	}
+}
