@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -117,6 +118,10 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 	return nil
 }
 
+// demoPublicCert is where the demo's nslcd hint copies the LDAP
+// certificate: a folder every user can read.
+const demoPublicCert = "/etc/ssl/certs/keystage-demo-ldap.pem"
+
 // ldapHints are the demo's commands that work against this server.
 func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln net.Listener) []string {
 	teacher, pupil := demoNames(e.ctx, d.Store)
@@ -130,6 +135,14 @@ func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln n
 	if _, ok := c.Grants[demoLDAPService]; ok {
 		hints = append(hints, fmt.Sprintf("LDAPTLS_CACERT=%s ldapsearch -x -ZZ -H %s -D uid=%s,ou=services,%s -w '%s' -b %s '(uid=%s)'",
 			c.CertFile, url, demoLDAPService, c.BaseDN, demoLDAPServicePassword, c.BaseDN, pupil))
+		// nslcd and SSSD run as users of their own, which cannot read the
+		// demo's folder (0700: it holds the database and the keys), so the
+		// certificate they check the server with is copied out first.
+		hints = append(hints,
+			fmt.Sprintf("nslcd (it runs as its own user, which cannot read %s): as root, copy the certificate where it can, then set /etc/nslcd.conf:", filepath.Dir(c.CertFile)),
+			fmt.Sprintf("  sudo install -m 0644 %s %s", c.CertFile, demoPublicCert),
+			fmt.Sprintf("  uri %s | base %s | binddn uid=%s,ou=services,%s | bindpw %s | ssl start_tls | tls_cacertfile %s",
+				url, c.BaseDN, demoLDAPService, c.BaseDN, demoLDAPServicePassword, demoPublicCert))
 	}
 	return hints
 }
