@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -104,6 +105,31 @@ func (a Account) Name() string {
 		return a.GivenName
 	}
 	return a.GivenName + " " + a.FamilyName
+}
+
+// ShownNames are the given and family parts of the name shown, for
+// directory attributes that applications display (LDAP givenName and sn:
+// Moodle and the like show them as the person's name). John Smith who goes
+// by Jack is given "Jack", family "Smith". For a person whose legal name is
+// withheld they come from the name shown alone, so that no legal name
+// reaches an application.
+func (a Account) ShownNames() (given, family string) {
+	if a.DisplayName == "" {
+		if a.LegalNameWithheld {
+			return "", ""
+		}
+		return a.GivenName, a.FamilyName
+	}
+	if !a.LegalNameWithheld {
+		if g, ok := strings.CutSuffix(a.DisplayName, " "+a.FamilyName); ok && a.FamilyName != "" && g != "" {
+			return g, a.FamilyName
+		}
+		return a.GivenName, a.FamilyName
+	}
+	if i := strings.LastIndexByte(a.DisplayName, ' '); i > 0 {
+		return a.DisplayName[:i], a.DisplayName[i+1:]
+	}
+	return a.DisplayName, ""
 }
 
 // LegalName is the person's legal name (given and family), for the places
