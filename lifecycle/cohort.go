@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -208,19 +210,10 @@ func (e *Engine) purgeCohorts(p *Plan, st *state) ([]Cohort, map[string]bool) {
 	}
 	cs, in := cohortsOf(CohortPurged, purged, size)
 	for i := range cs {
-		cs[i].Year, _, _ = cutYear(cs[i].Year)
+		cs[i].Year, _, _ = strings.Cut(cs[i].Year, "\x00")
 	}
 	sortCohorts(cs)
 	return cs, in
-}
-
-func cutYear(k string) (string, string, bool) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == 0 {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return k, "", false
 }
 
 // cohortsOf keeps the groups that are (nearly) the whole of their year
@@ -243,9 +236,5 @@ func cohortsOf(change string, groups map[string][]string, size map[string]int) (
 }
 
 func sortCohorts(cs []Cohort) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && yearRank(cs[j].Year) < yearRank(cs[j-1].Year); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
+	sort.SliceStable(cs, func(i, j int) bool { return yearRank(cs[i].Year) < yearRank(cs[j].Year) })
 }

@@ -98,7 +98,7 @@ func (g GradeMapping) Year(code string) string {
 // Validate reports every fault in the mapping.
 func (g GradeMapping) Validate() []string {
 	var out []string
-	if g.Offset < 0 || g.Offset > 2 {
+	if g.Offset != 0 && g.Offset != 1 {
 		out = append(out, fmt.Sprintf("grade_offset %d: use 0 (the grade is the UK year, the default) or 1 (US grades: grade 6 is Year 7)", g.Offset))
 	}
 	for k, v := range g.Years {

@@ -73,6 +73,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 		name:  "ldap",
 		addrs: addrs,
 		hints: ldapHints(e, d, c, ln.Addr().String(), tln),
+		setup: nslcdSetup(c, ln.Addr().String()),
 		close: func() error {
 			for _, l := range lns {
 				l.Close()
@@ -135,14 +136,23 @@ func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln n
 	if _, ok := c.Grants[demoLDAPService]; ok {
 		hints = append(hints, fmt.Sprintf("LDAPTLS_CACERT=%s ldapsearch -x -ZZ -H %s -D uid=%s,ou=services,%s -w '%s' -b %s '(uid=%s)'",
 			c.CertFile, url, demoLDAPService, c.BaseDN, demoLDAPServicePassword, c.BaseDN, pupil))
-		// nslcd and SSSD run as users of their own, which cannot read the
-		// demo's folder (0700: it holds the database and the keys), so the
-		// certificate they check the server with is copied out first.
-		hints = append(hints,
-			fmt.Sprintf("nslcd (it runs as its own user, which cannot read %s): as root, copy the certificate where it can, then set /etc/nslcd.conf:", filepath.Dir(c.CertFile)),
-			fmt.Sprintf("  sudo install -m 0644 %s %s", c.CertFile, demoPublicCert),
-			fmt.Sprintf("  uri %s | base %s | binddn uid=%s,ou=services,%s | bindpw %s | ssl start_tls | tls_cacertfile %s",
-				url, c.BaseDN, demoLDAPService, c.BaseDN, demoLDAPServicePassword, demoPublicCert))
 	}
 	return hints
+}
+
+// nslcdSetup is how to point this machine's nslcd at the demo: nslcd runs
+// as a user of its own, which cannot read the demo's folder (0700: it
+// holds the database and the keys), so the certificate it checks the
+// server with is copied out first. Steps, not commands to run as they
+// stand: the demo prints them after its hints.
+func nslcdSetup(c LDAPSection, addr string) []string {
+	if _, ok := c.Grants[demoLDAPService]; !ok {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf("nslcd on this machine runs as its own user, which cannot read %s: copy the certificate out first,", filepath.Dir(c.CertFile)),
+		fmt.Sprintf("  sudo install -m 0644 %s %s", c.CertFile, demoPublicCert),
+		fmt.Sprintf("  then set in /etc/nslcd.conf: uri ldap://%s | base %s | binddn uid=%s,ou=services,%s | bindpw %s | ssl start_tls | tls_cacertfile %s",
+			addr, c.BaseDN, demoLDAPService, c.BaseDN, demoLDAPServicePassword, demoPublicCert),
+	}
 }
