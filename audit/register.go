@@ -14,17 +14,20 @@ import (
 // all staff and pupils who are granted access to the school's electronic
 // communications". Zero times are left blank.
 type RegisterRow struct {
-	Name      string
-	Role      string
-	YearGroup string
-	RegGroup  string
-	MISID     string
-	Username  string
-	State     string // active, disabled or purged
+	Name string // the name the person is known by (the preferred name)
+	// LegalName is the legal name, for the auditor; "withheld" for a
+	// person whose legal name is not shown.
+	LegalName     string
+	Role          string
+	YearGroup     string
+	RegGroup      string
+	MISID         string
+	Username      string
+	State         string // active, disabled or purged
 	// Access is "yes" when the gate would let the person sign in at the
 	// register's date (lockouts aside), "no" when it would not, and ""
 	// when that is not known (a register rebuilt as of a past date).
-	Access        string
+	Access string
 	AccessGranted time.Time
 	AUPAudience   string
 	AUPVersion    string
@@ -109,6 +112,8 @@ var columns = []column{
 	{"Leave date", "leave_date", func(r *RegisterRow, f fmtr) string { return f.date(r.LeaveDate) }},
 	{"Disabled", "disabled", func(r *RegisterRow, f fmtr) string { return f.date(r.Disabled) }},
 	{"Purged", "purged", func(r *RegisterRow, f fmtr) string { return f.date(r.Purged) }},
+	// Last, so that the columns before keep their places.
+	{"Legal name", "legal_name", func(r *RegisterRow, _ fmtr) string { return r.LegalName }},
 }
 
 // RegisterHeader is the column headings, in order.

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -56,12 +57,19 @@ type Account struct {
 	Source   Source
 	MISID    string // the anchor that matches a person across MIS runs; empty for manual accounts
 
+	// GivenName and FamilyName are the legal names, as the MIS holds
+	// them; DisplayName, when set, is the name people see (from the MIS's
+	// preferred forename: "Jack Smith" for a legal John Smith).
 	GivenName   string
 	FamilyName  string
 	DisplayName string
-	Email       string
-	YearGroup   string // pupils: "R", "1" … "13"
-	RegGroup    string // pupils: registration group, "7A"
+	// LegalNameWithheld keeps the legal name out of the register and the
+	// subject access export (an adopted or looked-after child): they show
+	// the name people see instead.
+	LegalNameWithheld bool
+	Email             string
+	YearGroup         string // pupils: "R", "1" … "13"
+	RegGroup          string // pupils: registration group, "7A"
 
 	StartDate time.Time // first day of access; zero: from creation
 	LeaveDate time.Time // last day of access; zero: none set
@@ -90,6 +98,52 @@ func (a Account) Name() string {
 	if a.DisplayName != "" {
 		return a.DisplayName
 	}
+	switch {
+	case a.GivenName == "":
+		return a.FamilyName
+	case a.FamilyName == "":
+		return a.GivenName
+	}
+	return a.GivenName + " " + a.FamilyName
+}
+
+// ShownNames are the given and family parts of the name shown, for
+// directory attributes that applications display (LDAP givenName and sn:
+// Moodle and the like show them as the person's name). John Smith who goes
+// by Jack is given "Jack", family "Smith". For a person whose legal name is
+// withheld they come from the name shown alone, so that no legal name
+// reaches an application.
+func (a Account) ShownNames() (given, family string) {
+	if a.DisplayName == "" {
+		if a.LegalNameWithheld {
+			return "", ""
+		}
+		return a.GivenName, a.FamilyName
+	}
+	if !a.LegalNameWithheld {
+		if g, ok := strings.CutSuffix(a.DisplayName, " "+a.FamilyName); ok && a.FamilyName != "" && g != "" {
+			return g, a.FamilyName
+		}
+		return a.GivenName, a.FamilyName
+	}
+	if i := strings.LastIndexByte(a.DisplayName, ' '); i > 0 {
+		return a.DisplayName[:i], a.DisplayName[i+1:]
+	}
+	return a.DisplayName, ""
+}
+
+// LegalName is the person's legal name (given and family), for the places
+// that need it (the register, the subject access export); empty when it
+// is withheld.
+func (a Account) LegalName() string {
+	if a.LegalNameWithheld {
+		return ""
+	}
+	return a.givenFamily()
+}
+
+// givenFamily is given and family name, whatever the display name.
+func (a Account) givenFamily() string {
 	switch {
 	case a.GivenName == "":
 		return a.FamilyName

@@ -129,6 +129,12 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 		if err := field("register", register); err != nil {
 			return err
 		}
+		if a.LegalNameWithheld {
+			// The legal name is withheld for this person: the export gives
+			// the name they are known by, never the legal one.
+			a.DisplayName = a.Name()
+			a.GivenName, a.FamilyName = "", ""
+		}
 		for _, f := range []struct {
 			name string
 			v    any
@@ -160,6 +166,9 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 			bw.WriteString(",")
 		}
 		bw.WriteString("\n")
+		if held && a.LegalNameWithheld {
+			e.Before, e.After = withoutLegalName(e.Before), withoutLegalName(e.After)
+		}
 		if err := ew.Write(e); err != nil {
 			return err
 		}
@@ -167,4 +176,38 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 	}
 	bw.WriteString("]\n}\n")
 	return bw.Flush()
+}
+
+// withoutLegalName is an event's snapshot with the legal names
+// (given_name, family_name) taken out, wherever they are in it, for the
+// subject access export of a person whose legal name is withheld.
+func withoutLegalName(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil // not JSON: leave nothing out that could hold the name
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "given_name")
+			delete(x, "family_name")
+			for _, y := range x {
+				strip(y)
+			}
+		case []any:
+			for _, y := range x {
+				strip(y)
+			}
+		}
+	}
+	strip(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return out
 }

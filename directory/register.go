@@ -72,10 +72,19 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 	}
 }
 
+// registerLegalName is the register's legal name column: the legal name,
+// or "withheld" when it must not be shown.
+func registerLegalName(a Account) string {
+	if a.LegalNameWithheld {
+		return "withheld"
+	}
+	return a.LegalName()
+}
+
 func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AUPDocument, now time.Time) (audit.RegisterRow, error) {
 	s := d.Store
 	auds := d.Gate.Policy.AudiencesOf(a)
-	row := audit.RegisterRow{Name: a.Name(), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
+	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
 		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
 	sigs, err := s.Signatures(ctx, a.ID)
@@ -353,9 +362,9 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	start, _ := ParseDate(s.StartDate)
 	leave, _ := ParseDate(s.LeaveDate)
 	a := Account{Username: s.Username, Role: s.Role, YearGroup: s.YearGroup, GivenName: s.GivenName,
-		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID}
+		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID, LegalNameWithheld: s.LegalNameWithheld}
 	auds := d.Gate.Policy.AudiencesOf(a)
-	row := audit.RegisterRow{Name: a.Name(), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
+	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
 		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
 		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,
 		Passkeys: p.passkeys, LeaveDate: leave, Disabled: p.disabled, Purged: p.purged}

@@ -223,17 +223,19 @@ type AccountSnapshot struct {
 	FamilyName string `json:"family_name,omitempty"`
 	// DisplayName is how the register names the person.
 	DisplayName string `json:"display_name,omitempty"`
-	YearGroup   string `json:"year_group,omitempty"`
-	RegGroup    string `json:"reg_group,omitempty"`
-	StartDate   string `json:"start_date,omitempty"`
-	LeaveDate   string `json:"leave_date,omitempty"`
-	Status      Status `json:"status"`
-	UIDNumber   int64  `json:"uid_number,omitempty"`
+	// LegalNameWithheld: the register shows "withheld", not the legal name.
+	LegalNameWithheld bool   `json:"legal_name_withheld,omitempty"`
+	YearGroup         string `json:"year_group,omitempty"`
+	RegGroup          string `json:"reg_group,omitempty"`
+	StartDate         string `json:"start_date,omitempty"`
+	LeaveDate         string `json:"leave_date,omitempty"`
+	Status            Status `json:"status"`
+	UIDNumber         int64  `json:"uid_number,omitempty"`
 }
 
 // Snapshot of an account for the audit trail.
 func (a Account) Snapshot() AccountSnapshot {
 	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
-		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
+		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, LegalNameWithheld: a.LegalNameWithheld, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
 }

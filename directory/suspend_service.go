@@ -23,7 +23,8 @@ func (d *Directory) Suspend(ctx context.Context, actor string, a Account, s Susp
 	case s.Reason == "":
 		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("Give a reason for the suspension: it is shown to auditors, not to the person suspended."))
 	case !s.Until.IsZero() && !s.Until.After(now):
-		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension must be in the future."))
+		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension (%s) must be in the future (it is now %s): give a later date or time.",
+			s.Until.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04"), now.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04")))
 	case !s.Until.IsZero() && !s.Until.After(s.From):
 		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension (%s) must be after its start (%s).",
 			s.Until.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04"), s.From.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04")))

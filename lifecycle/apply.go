@@ -23,6 +23,10 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 	if p.Blocked != "" && !p.AllowMassChange {
 		return directory.SyncRun{}, fmt.Errorf("apply: %w: %s", ErrMassChange, p.Blocked)
 	}
+	if p.Job == "leavers" && p.AsOf.After(e.Dir.Now()) {
+		return directory.SyncRun{}, fmt.Errorf("apply: %w: the leaver plan is as of %s, which has not come yet: a plan for a date to come is a preview; run the leaver job on the day (or without --as-of)",
+			ErrBadPlan, p.AsOf.In(e.Policy.loc()).Format("2006-01-02 15:04"))
+	}
 	started := e.Dir.Now()
 	var (
 		run   directory.SyncRun
@@ -121,7 +125,7 @@ func (a *applier) createGroup(ctx context.Context, ng NewGroup) error {
 // account as it now stands.
 func (a *applier) change(ctx context.Context, c Change) (directory.Account, error) {
 	switch c.Kind {
-	case KindMissing, KindHold:
+	case KindMissing, KindHold, KindSkip:
 		return directory.Account{}, nil
 	case KindStart:
 		return a.start(ctx, c)
@@ -205,6 +209,12 @@ func (a *applier) purge(ctx context.Context, c Change) (directory.Account, error
 	old, ok := a.st.byMIS[c.MISID]
 	if !ok || old.ID != c.AccountID {
 		return directory.Account{}, ErrStale
+	}
+	// Retention counts from the day the account was really disabled, up
+	// to now, whatever the plan was made as of: a purge cannot be undone.
+	if old.Status != directory.StatusDisabled || a.e.Policy.Retention <= 0 || old.DisabledAt.IsZero() || old.DisabledAt.Add(a.e.Policy.Retention).After(a.now) {
+		return *old, fmt.Errorf("%w: account %s was disabled %s, and its retention period (%s) has not passed: make a new plan",
+			ErrBadPlan, old.Username, directory.FormatDate(old.DisabledAt), retentionWords(a.e.Policy.Retention))
 	}
 	if err := a.tx.DeleteAccount(ctx, old.ID); err != nil {
 		return *old, err

@@ -28,9 +28,10 @@ func TestREADMEMappingExamples(t *testing.T) {
 	for i, b := range blocks {
 		var cfg struct {
 			Sync struct {
-				Source  string      `toml:"source"`
-				CSV     CSVMapping  `toml:"csv"`
-				Reports []CSVReport `toml:"reports"`
+				Source    string       `toml:"source"`
+				CSV       CSVMapping   `toml:"csv"`
+				Reports   []CSVReport  `toml:"reports"`
+				OneRoster GradeMapping `toml:"oneroster"`
 			} `toml:"sync"`
 		}
 		md, err := toml.Decode(string(b[1]), &cfg)
@@ -44,6 +45,9 @@ func TestREADMEMappingExamples(t *testing.T) {
 			if err := cfg.Sync.CSV.Validate(); err != nil {
 				t.Errorf("example %d: [sync.csv]: %v", i+1, err)
 			}
+		}
+		if bad := cfg.Sync.OneRoster.Validate(); len(bad) > 0 {
+			t.Errorf("example %d: [sync.oneroster]: %v", i+1, bad)
 		}
 		for _, r := range cfg.Sync.Reports {
 			if err := r.Mapping.Validate(); err != nil || r.Path == "" {

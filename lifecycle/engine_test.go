@@ -690,10 +690,24 @@ func TestMessyReportEndToEnd(t *testing.T) {
 		}
 		p := f.sync(exp)
 		want := map[string]string{"004001": "26zoconnorsmyth", "004002": "25tnguyen", "004003": "26saprhys", "S0001": "osmith", "004004": "26ykhan"}
-		if got := kinds(p)[lifecycle.KindStart]; len(got) != len(want) || len(p.Changes) != len(want) {
+		if got := kinds(p)[lifecycle.KindStart]; len(got) != len(want) || len(p.Changes) != len(want)+1 {
 			t.Fatalf("changes: %+v", p.Changes)
 		}
+		// The pupil who left before any sync is listed as skipped, with why.
+		if got := kinds(p)[lifecycle.KindSkip]; len(got) != 1 || got[0] != "004006" {
+			t.Fatalf("skipped: %v, want the past leaver 004006", got)
+		}
 		for _, c := range p.Changes {
+			if c.Kind == lifecycle.KindSkip {
+				if w := strings.Join(c.Why, "; "); !strings.Contains(w, "line 10") || !strings.Contains(w, "left 2026-07-22") || !strings.Contains(w, "never had an account") {
+					t.Errorf("skip reason: %q", w)
+				}
+				var b strings.Builder
+				if err := p.WriteText(&b); err != nil || !strings.Contains(b.String(), "skipped (left, never had an account): 1") || !strings.Contains(b.String(), "skip                          [004006]") {
+					t.Errorf("the plan text does not list the skip:\n%s", b.String())
+				}
+				continue
+			}
 			if c.Username != want[c.MISID] {
 				t.Errorf("%s: %s, want %s", c.MISID, c.Username, want[c.MISID])
 			}
@@ -708,8 +722,44 @@ func TestMessyReportEndToEnd(t *testing.T) {
 		if _, err := f.s.AccountByMISID(context.Background(), "004006"); !errors.Is(err, directory.ErrNotFound) {
 			t.Errorf("a pupil who left before the first sync got an account: %v", err)
 		}
-		if again := f.plan(exp); len(again.Changes) != 0 {
+		if again := f.plan(exp); len(again.Changes) != 1 || again.Changes[0].Kind != lifecycle.KindSkip {
 			t.Errorf("the same report again: %+v", again.Changes)
+		}
+	})
+}
+
+// TestPreferredNameKeepsTheLegalName: a preferred forename from the MIS
+// replaces the legal forename in the name people see, never the whole
+// name, and the legal names are kept.
+func TestPreferredNameKeepsTheLegalName(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open, lifecycle.Policy{})
+		john := staff("S1", "John", "Smith")
+		john.PreferredName = "Jack"
+		khai := pupil("P1", "Thị Minh Khai", "Nguyễn", "7", "7A")
+		khai.PreferredName = "Khai"
+		same := pupil("P2", "Amir", "Khan", "7", "7A")
+		same.PreferredName = "Amir"
+		whole := pupil("P3", "Robert", "Jones", "7", "7A")
+		whole.PreferredName = "Bobby Jones"
+		f.sync(bulk(john, khai, same, whole))
+		for id, want := range map[string][3]string{
+			"S1": {"Jack Smith", "John", "Smith"},
+			"P1": {"Khai Nguyễn", "Thị Minh Khai", "Nguyễn"},
+			"P2": {"Amir Khan", "Amir", "Khan"},
+			"P3": {"Bobby Jones", "Robert", "Jones"},
+		} {
+			a := f.account(id)
+			if a.Name() != want[0] || a.GivenName != want[1] || a.FamilyName != want[2] {
+				t.Errorf("%s: shown %q, legal %q %q; want %q, legal %q %q", id, a.Name(), a.GivenName, a.FamilyName, want[0], want[1], want[2])
+			}
+		}
+		if a := f.account("P1"); a.LegalName() != "Thị Minh Khai Nguyễn" {
+			t.Errorf("legal name %q", a.LegalName())
+		}
+		// The same export again changes nothing.
+		if again := f.plan(bulk(john, khai, same, whole)); len(again.Changes) != 0 {
+			t.Errorf("re-run: %+v", again.Changes)
 		}
 	})
 }

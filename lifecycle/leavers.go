@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -15,12 +16,19 @@ import (
 // Purging keeps the audit trail and remembers the username so it is not
 // handed out again within the retention period. Accounts kept by hand are
 // never touched.
+//
+// A plan as of an instant still to come is a preview: Apply refuses it,
+// since it would end access early and purge accounts whose retention has
+// not passed. Retention always counts from the day the account was
+// really disabled. Disables and purges each have a breaker; a year group
+// leaving (or purged) whole at the end of the school year is shown as
+// the expected cohort change and is not held to it.
 func (e *Engine) PlanLeavers(ctx context.Context, asOf time.Time, opt SyncOptions) (*Plan, error) {
 	st, err := load(ctx, e.Dir.Store, func(n int) { e.progress("reading the directory", n, 0) })
 	if err != nil {
 		return nil, fmt.Errorf("leavers plan: %w", err)
 	}
-	p := &Plan{Version: PlanVersion, Job: "leavers", MadeAt: e.Dir.Now(), Fingerprint: st.fingerprint(), AllowMassChange: opt.AllowMassChange}
+	p := &Plan{Version: PlanVersion, Job: "leavers", MadeAt: e.Dir.Now(), Fingerprint: st.fingerprint(), AllowMassChange: opt.AllowMassChange, AsOf: asOf}
 	accts := append([]*directory.Account(nil), st.accounts...)
 	sort.Slice(accts, func(i, j int) bool { return accts[i].Username < accts[j].Username })
 	loc := e.Policy.loc()
@@ -43,8 +51,19 @@ func (e *Engine) PlanLeavers(ctx context.Context, asOf time.Time, opt SyncOption
 					a.DisabledAt.In(loc).Format(directory.DateLayout), retentionWords(e.Policy.Retention))}})
 		}
 	}
-	if w := e.tooManyDisabled(p, st); w != "" {
-		p.Blocked = w + ": check the leave dates, then run again with --allow-mass-change if they are right"
+	today := e.Policy.day(asOf.In(loc))
+	leaving, disableCohort := e.leavingCohorts(p, st, today)
+	purged, purgeCohort := e.purgeCohorts(p, st)
+	p.Cohorts = append(leaving, purged...)
+	var why []string
+	if w := e.tooManyDisabled(p, st, disableCohort); w != "" {
+		why = append(why, w)
+	}
+	if w := e.tooManyPurged(p, st, purgeCohort); w != "" {
+		why = append(why, w)
+	}
+	if len(why) > 0 {
+		p.Blocked = strings.Join(why, "; ") + ": check the leave dates and the retention period, then run again with --allow-mass-change if they are right"
 	}
 	return p, nil
 }

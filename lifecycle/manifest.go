@@ -12,7 +12,10 @@ import (
 // delta or absent.
 type manifest struct {
 	version string
-	files   map[string]string // lower-case file name without .csv → "bulk", "delta", "absent"
+	// format is manifest.version, the version of the manifest itself
+	// (1.0 in OneRoster 1.1 and 1.2).
+	format string
+	files  map[string]string // lower-case file name without .csv → "bulk", "delta", "absent"
 }
 
 func (m manifest) mode(file string) string {
@@ -43,6 +46,8 @@ func readManifest(fsys fs.FS) (manifest, error) {
 	}, func(row []string, line int) error {
 		prop, val := strings.ToLower(field(row, pc)), strings.ToLower(field(row, vc))
 		switch {
+		case prop == "manifest.version":
+			m.format = strings.TrimPrefix(val, "v")
 		case prop == "oneroster.version":
 			m.version = strings.TrimPrefix(val, "v")
 		case strings.HasPrefix(prop, "file."):
@@ -60,6 +65,13 @@ func readManifest(fsys fs.FS) (manifest, error) {
 	})
 	if err = cmp.Or(err, broken); err != nil {
 		return m, err
+	}
+	switch m.format {
+	case "", "1.0":
+		// Absent in some older exports: the version of the data below
+		// still decides.
+	default:
+		return m, fmt.Errorf("%w: %s says manifest.version %s; Keystage knows manifest version 1.0 (OneRoster 1.1 and 1.2): check the export is OneRoster CSV, and export it in 1.1 or 1.2", ErrBadExport, name, m.format)
 	}
 	switch m.version {
 	case "1.1", "1.2":

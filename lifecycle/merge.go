@@ -38,6 +38,7 @@ func (ms merged) Read(ctx context.Context) (*Export, error) {
 		out.Delta = exp.Delta
 		out.ClassesPartial = out.ClassesPartial || exp.ClassesPartial
 		out.Rows += exp.Rows
+		out.Years = append(out.Years, exp.Years...)
 		out.Refused = append(out.Refused, exp.Refused...)
 		names = append(names, exp.Source)
 		for _, r := range exp.Records {

@@ -20,6 +20,7 @@ import (
 type OneRoster struct {
 	Path     string
 	Location *time.Location
+	Grades   GradeMapping
 }
 
 // Read reads the export.
@@ -29,7 +30,7 @@ func (o *OneRoster) Read(ctx context.Context) (*Export, error) {
 		return nil, err
 	}
 	defer closeFS()
-	exp, err := readOneRoster(ctx, fsys, o.Location)
+	exp, err := readOneRosterWith(ctx, fsys, o.Location, o.Grades)
 	if err != nil {
 		return nil, fmt.Errorf("oneroster %s: %w", o.Path, err)
 	}
@@ -75,6 +76,12 @@ func oneRosterRole(s string) roleKind {
 
 // readOneRoster reads an export from fsys.
 func readOneRoster(ctx context.Context, fsys fs.FS, loc *time.Location) (*Export, error) {
+	return readOneRosterWith(ctx, fsys, loc, GradeMapping{})
+}
+
+// readOneRosterWith reads an export from fsys, turning grades into year
+// groups by g.
+func readOneRosterWith(ctx context.Context, fsys fs.FS, loc *time.Location, g GradeMapping) (*Export, error) {
 	m, err := readManifest(fsys)
 	if err != nil {
 		return nil, err
@@ -100,7 +107,7 @@ func readOneRoster(ctx context.Context, fsys fs.FS, loc *time.Location) (*Export
 	if err != nil {
 		return nil, err
 	}
-	if err := readOneRosterUsers(ctx, fsys, m, loc, exp, oneRosterLinks{classes, enrolled, roles, haveRoles}); err != nil {
+	if err := readOneRosterUsers(ctx, fsys, m, loc, exp, oneRosterLinks{classes, enrolled, roles, haveRoles, g}); err != nil {
 		return nil, err
 	}
 	// Without every enrolment, or without the classes that name them, a
@@ -237,6 +244,7 @@ type oneRosterLinks struct {
 	enrolled  map[string]*orEnrolment
 	roles     map[string]string // 1.2: MIS id → role from roles.csv
 	haveRoles bool
+	grades    GradeMapping
 }
 
 func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.Location, exp *Export, links oneRosterLinks) error {
@@ -349,11 +357,18 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 		// A delta row that does not restate the role may still give the
 		// year: the account's role decides whether it counts.
 		if r.Role == directory.RolePupil || r.Role == "" {
+			var first string
 			for g := range strings.SplitSeq(field(row, col.grades), ",") {
-				if y := oneRosterGrade(g); y != "" {
-					r.YearGroup = y
+				if g = strings.TrimSpace(g); first == "" {
+					first = g
+				}
+				if y := links.grades.Year(g); y != "" {
+					r.YearGroup, first = y, g
 					break
 				}
+			}
+			if first != "" && r.Role == directory.RolePupil {
+				exp.countGrade(first, r.YearGroup)
 			}
 		}
 		if e := links.enrolled[r.MISID]; e != nil {

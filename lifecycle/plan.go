@@ -24,6 +24,9 @@ const (
 	KindHold    Kind = "hold"    // on roll but disabled by hand: left alone
 	KindDisable Kind = "disable" // the leaver job: access has ended
 	KindPurge   Kind = "purge"   // the leaver job: disabled longer than the retention period
+	// KindSkip is a row the sync takes and passes over, with the reason
+	// (a past leaver who never had an account): shown, changes nothing.
+	KindSkip Kind = "skip"
 )
 
 // PlanVersion is the plan file format; a plan of another version is refused.
@@ -49,8 +52,28 @@ func fieldsOf(a directory.Account) Fields {
 
 func fieldsFrom(r Record) Fields {
 	return Fields{Role: r.Role, GivenName: strings.TrimSpace(r.GivenName), FamilyName: strings.TrimSpace(r.FamilyName),
-		DisplayName: strings.TrimSpace(r.PreferredName), Email: strings.TrimSpace(r.Email), YearGroup: r.YearGroup,
+		DisplayName: shownName(r), Email: strings.TrimSpace(r.Email), YearGroup: r.YearGroup,
 		RegGroup: r.RegGroup, StartDate: directory.FormatDate(r.StartDate), LeaveDate: directory.FormatDate(r.LeaveDate)}
+}
+
+// shownName is the name people see, made from the MIS's preferred
+// forename: "Jack Smith" for a legal John Smith who goes by Jack, "Khai
+// Nguyễn" for Thị Minh Khai Nguyễn. The preferred forename replaces the
+// legal forename only, never the whole name; the legal names stay in
+// GivenName and FamilyName. Empty (the legal names are shown) when there is
+// no preferred name or it is the legal forename; a preferred name that
+// already ends with the family name is taken whole.
+func shownName(r Record) string {
+	pref, given, family := strings.TrimSpace(r.PreferredName), strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
+	switch {
+	case pref == "" || strings.EqualFold(pref, given):
+		return ""
+	case family == "" || strings.EqualFold(pref, family):
+		return pref
+	case len(pref) > len(family) && strings.EqualFold(pref[len(pref)-len(family)-1:], " "+family):
+		return pref
+	}
+	return pref + " " + family
 }
 
 // setLeaveToday gives a leaver the MIS gave no date today as leave date;
@@ -105,6 +128,15 @@ type Plan struct {
 	// with AllowMassChange.
 	Blocked         string `json:"blocked,omitempty"`
 	AllowMassChange bool   `json:"allow_mass_change,omitempty"`
+	// Cohorts are the year groups leaving, starting or purged together at
+	// the turn of the school year: expected, so outside the limits.
+	Cohorts []Cohort `json:"cohorts,omitempty"`
+	// AsOf is the instant a leaver plan was made for; a plan for a time
+	// still to come is a preview and never applies.
+	AsOf time.Time `json:"as_of,omitzero"`
+	// Years says, for a OneRoster export, which year group each grade
+	// code became (the grade mapping), for the plan's first lines.
+	Years []GradeYear `json:"years,omitempty"`
 
 	Groups []NewGroup `json:"groups,omitempty"`
 	// RefusedGroups are groups the MIS named that would have taken the
@@ -176,7 +208,7 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
 	p := &Plan{Version: PlanVersion, Job: "sync", Source: exp.Source, Delta: exp.Delta, MadeAt: now,
-		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange}
+		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange, Years: exp.Years}
 	// Names held now (load) or purged within the retention period are never
 	// handed out.
 	if err := st.holdPurged(ctx, e.Dir.Store, e.retentionSince(now)); err != nil {
@@ -199,7 +231,10 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		}
 	}
 	first := map[string]int{} // MIS id → line it was first seen on
-	var recs []Record
+	var (
+		recs    []Record
+		skipped []Change // rows passed over, shown in the plan with the reason
+	)
 	for _, r := range exp.Records {
 		r.MISID = strings.TrimSpace(r.MISID)
 		if r.MISID == "" {
@@ -221,8 +256,10 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 			st.fillPartial(&r, a, exp)
 		}
 		if r.Deleted {
-			if a != nil { // else they left before ever having an account
+			if a != nil {
 				recs = append(recs, r) // a deletion row may carry nothing but the id
+			} else {
+				skipped = append(skipped, Change{Kind: KindSkip, MISID: r.MISID, Why: []string{skipWhy(r, "the MIS marks the record to be deleted")}})
 			}
 			continue
 		}
@@ -304,7 +341,12 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		leaver := r.Deleted || r.Disabled || (!r.LeaveDate.IsZero() && r.LeaveDate.Before(today))
 		if a == nil {
 			if leaver {
-				continue // left before ever having an account
+				why := "the MIS marks the person disabled"
+				if !r.Disabled {
+					why = "left " + directory.FormatDate(r.LeaveDate)
+				}
+				skipped = append(skipped, Change{Kind: KindSkip, MISID: r.MISID, Why: []string{skipWhy(r, why)}})
+				continue
 			}
 			var why []string
 			gs := want(r, &why)
@@ -409,9 +451,23 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 			p.Changes = append(p.Changes, c)
 		}
 	}
+	p.Changes = append(p.Changes, skipped...)
 	p.Refused = mergeQueue(st.queue, refused, present, exp.Delta, now)
-	e.safety(p, st, exp)
+	e.safety(p, st, exp, present, today)
 	return p, nil
+}
+
+// skipWhy says why a row makes no account: its line, and that the person
+// left before Keystage ever made them one.
+func skipWhy(r Record, left string) string {
+	where := r.File
+	if r.Line > 0 {
+		where = fmt.Sprintf("%s line %d", r.File, r.Line)
+	}
+	if where != "" {
+		where += ": "
+	}
+	return where + left + " and never had an account: skipped, no account made"
 }
 
 // fillPartial completes a record from a delta that did not restate
@@ -490,18 +546,32 @@ func leaverWhy(r Record) []string {
 // safety blocks a plan that would disable more than the allowed share of
 // MIS accounts, or whose bulk source lost more than that share of its rows
 // since the last applied sync: a truncated export must never empty the
-// school.
-func (e *Engine) safety(p *Plan, st *state, exp *Export) {
+// school. A year group leaving whole at the end of the school year is the
+// expected cohort change, shown in the plan and left out of both counts;
+// what is left over is held to the limit.
+func (e *Engine) safety(p *Plan, st *state, exp *Export, present map[string]bool, today time.Time) {
 	share := e.Policy.massChange()
+	leaving, explained := e.leavingCohorts(p, st, today)
+	p.Cohorts = append(append(p.Cohorts, leaving...), e.intakeCohorts(p, st, today)...)
 	var why []string
-	if w := e.tooManyDisabled(p, st); w != "" {
+	if w := e.tooManyDisabled(p, st, explained); w != "" {
 		why = append(why, w)
 	}
 	if last := st.lastSync; last != nil && !exp.Delta && last.Rows > 0 && exp.Rows < last.Rows {
 		lost := last.Rows - exp.Rows
-		if float64(lost) > share*float64(last.Rows) {
-			why = append(why, fmt.Sprintf("the export has %d rows, %d fewer than the %d of the last sync (%.1f%%), more than the %.0f%% allowed",
-				exp.Rows, lost, last.Rows, 100*float64(lost)/float64(last.Rows), 100*share))
+		gone := 0 // rows of the leaving cohorts, gone from the export
+		for id := range explained {
+			if !present[id] {
+				gone++
+			}
+		}
+		if over := lost - gone; float64(over) > share*float64(last.Rows) {
+			cohort := ""
+			if gone > 0 {
+				cohort = fmt.Sprintf(" (%d of them a year group leaving at the end of the school year, the %d others %.1f%%)", gone, over, 100*float64(over)/float64(last.Rows))
+			}
+			why = append(why, fmt.Sprintf("the export has %d rows, %d fewer than the %d of the last sync (%.1f%%)%s, more than the %.0f%% allowed",
+				exp.Rows, lost, last.Rows, 100*float64(lost)/float64(last.Rows), cohort, 100*share))
 		}
 	}
 	if len(why) > 0 {
@@ -510,10 +580,11 @@ func (e *Engine) safety(p *Plan, st *state, exp *Export) {
 }
 
 // tooManyDisabled says why a plan disables more than the allowed share of
-// the active MIS accounts, or is empty.
-func (e *Engine) tooManyDisabled(p *Plan, st *state) string {
+// the active MIS accounts, leaving out those in a leaving cohort, or is
+// empty.
+func (e *Engine) tooManyDisabled(p *Plan, st *state, explained map[string]bool) string {
 	share := e.Policy.massChange()
-	active, disabling := 0, 0
+	active, disabling, cohort := 0, 0, 0
 	for _, a := range st.accounts {
 		if a.Status == directory.StatusActive {
 			active++
@@ -522,13 +593,43 @@ func (e *Engine) tooManyDisabled(p *Plan, st *state) string {
 	for _, c := range p.Changes {
 		if c.Disable {
 			disabling++
+			if explained[c.MISID] {
+				cohort++
+			}
 		}
 	}
-	if active == 0 || float64(disabling) <= share*float64(active) {
+	over := disabling - cohort
+	if active == 0 || float64(over) <= share*float64(active) {
 		return ""
+	}
+	if cohort > 0 {
+		return fmt.Sprintf("it would disable %d of %d MIS accounts: %d of them a year group leaving at the end of the school year, and %d others (%.1f%%), more than the %.0f%% allowed",
+			disabling, active, cohort, over, 100*float64(over)/float64(active), 100*share)
 	}
 	return fmt.Sprintf("it would disable %d of %d MIS accounts (%.1f%%), more than the %.0f%% allowed",
 		disabling, active, 100*float64(disabling)/float64(active), 100*share)
+}
+
+// tooManyPurged says why a leaver plan purges more than the allowed share
+// of the MIS accounts, leaving out year groups purged whole, or is empty.
+// A purge cannot be undone, so it has a breaker of its own.
+func (e *Engine) tooManyPurged(p *Plan, st *state, explained map[string]bool) string {
+	share := e.Policy.massChange()
+	purging, cohort := 0, 0
+	for _, c := range p.Changes {
+		if c.Kind == KindPurge {
+			purging++
+			if explained[c.MISID] {
+				cohort++
+			}
+		}
+	}
+	all, over := len(st.accounts), purging-cohort
+	if all == 0 || float64(over) <= share*float64(all) {
+		return ""
+	}
+	return fmt.Sprintf("it would purge %d of %d MIS accounts (%d of them year groups that left together at the end of a school year, %d others: %.1f%%), more than the %.0f%% allowed; a purge cannot be undone",
+		purging, all, cohort, over, 100*float64(over)/float64(all), 100*share)
 }
 
 // mergeQueue is the refusal queue after a run. A bulk export replaces it;
@@ -603,7 +704,7 @@ func diffFields(old, f Fields) []string {
 		add("family name", old.FamilyName, f.FamilyName)
 		out[len(out)-1] += " (username kept)"
 	}
-	add("preferred name", old.DisplayName, f.DisplayName)
+	add("name shown (preferred)", old.DisplayName, f.DisplayName)
 	add("email", old.Email, f.Email)
 	add("year", old.YearGroup, f.YearGroup)
 	add("registration group", old.RegGroup, f.RegGroup)

@@ -76,6 +76,23 @@ type Export struct {
 	// Rows is how many data rows the person file held (refused included),
 	// for the "source lost rows" safety check.
 	Rows int
+	// Years is what each OneRoster grade code became, with how many
+	// pupils, in grade order.
+	Years []GradeYear
+}
+
+// countGrade counts a pupil whose grade code became year.
+func (e *Export) countGrade(code, year string) {
+	for i := range e.Years {
+		if e.Years[i].Grade == code {
+			e.Years[i].Pupils++
+			return
+		}
+	}
+	e.Years = append(e.Years, GradeYear{Grade: code, Year: year, Pupils: 1})
+	for i := len(e.Years) - 1; i > 0 && e.Years[i].Grade < e.Years[i-1].Grade; i-- {
+		e.Years[i], e.Years[i-1] = e.Years[i-1], e.Years[i]
+	}
 }
 
 // Source reads an export from the MIS.

@@ -27,6 +27,7 @@ var kindWords = []struct {
 }{
 	{KindStart, "starters"}, {KindMove, "movers"}, {KindLeave, "leavers"}, {KindReturn, "returners"},
 	{KindMissing, "missing"}, {KindHold, "disabled by hand, left alone"}, {KindDisable, "to disable"}, {KindPurge, "to purge"},
+	{KindSkip, "skipped (left, never had an account)"},
 }
 
 // Summary counts the plan by kind, in a fixed order, with the refused rows
@@ -35,7 +36,7 @@ func (p *Plan) Summary() []Count {
 	c := p.Counts()
 	var out []Count
 	for _, kw := range kindWords {
-		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge) ||
+		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip) ||
 			(p.Job == "leavers" && (kw.k == KindDisable || kw.k == KindPurge)) {
 			out = append(out, Count{kw.word, n})
 		}
@@ -112,7 +113,19 @@ func (p *Plan) WriteText(w io.Writer) error {
 	for _, c := range p.Summary() {
 		fmt.Fprintf(&b, "  %-30s %d\n", c.What+":", c.N)
 	}
-	if p.Blocked != "" {
+	for _, y := range p.Years {
+		fmt.Fprintf(&b, "  %s\n", terminal.Safe(y.String()))
+	}
+	for _, c := range p.Cohorts {
+		fmt.Fprintf(&b, "  expected cohort change: %s\n", terminal.Safe(c.String()))
+	}
+	if !p.AsOf.IsZero() && p.AsOf.After(p.MadeAt) {
+		fmt.Fprintf(&b, "  as of %s, a date still to come: a preview, which cannot be applied\n", p.AsOf.Format("2006-01-02"))
+	}
+	switch {
+	case p.Blocked != "" && p.AllowMassChange:
+		fmt.Fprintf(&b, "\nA MASS CHANGE, ALLOWED BY --allow-mass-change (the limit is overridden for this plan): %s\n", terminal.Safe(p.Blocked))
+	case p.Blocked != "":
 		fmt.Fprintf(&b, "\nREFUSED AS A MASS CHANGE: %s\n", terminal.Safe(p.Blocked))
 	}
 	lines := p.Lines()

@@ -29,6 +29,9 @@ type ReadOptions struct {
 	// one export (see Merge): for an MIS that reports pupils and staff
 	// separately, or a OneRoster export that holds pupils only.
 	Reports []CSVReport
+	// Grades turns OneRoster grade codes into year groups (oneroster:
+	// sources).
+	Grades GradeMapping
 }
 
 // CSVReport is one more CSV report and its mapping: a [[sync.reports]]
@@ -49,7 +52,7 @@ func Open(spec string, opt ReadOptions) (Source, error) {
 	var main Source
 	switch strings.ToLower(kind) {
 	case "oneroster":
-		main = &OneRoster{Path: path, Location: opt.Location}
+		main = &OneRoster{Path: path, Location: opt.Location, Grades: opt.Grades}
 	case "csv":
 		if err := opt.Mapping.Validate(); err != nil {
 			return nil, err

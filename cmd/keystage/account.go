@@ -13,11 +13,12 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT", args,
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account legal-name NAME --withhold|--show", args,
 		sub{"list", accountList},
 		sub{"show", accountShow},
 		sub{"add", accountAdd},
-		sub{"disable", accountDisable})
+		sub{"disable", accountDisable},
+		sub{"legal-name", accountLegalName})
 }
 
 func accountList(e *env, args []string) error {
@@ -125,6 +126,11 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 	}
 	row("username", a.Username)
 	row("name", a.Name())
+	if a.LegalNameWithheld {
+		row("legal name", "withheld (keystage account legal-name "+a.Username+" --show)")
+	} else if a.LegalName() != a.Name() {
+		row("legal name", a.LegalName())
+	}
 	row("role", string(a.Role))
 	row("source", string(a.Source))
 	row("MIS id", a.MISID)

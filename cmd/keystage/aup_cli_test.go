@@ -236,7 +236,10 @@ func TestConsentCommands(t *testing.T) {
 func TestSuspendCommands(t *testing.T) {
 	_, ks := school(t)
 	loc := mustLoc(t)
-	past := time.Now().In(loc).AddDate(0, 0, -1).Format("2006-01-02")
+	yesterday := time.Now().In(loc).AddDate(0, 0, -1)
+	past := yesterday.Format("2006-01-02")
+	// The refusal shows the end asked for and the time now, as the README says.
+	pastEnd := time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 0, 0, 0, 0, loc).Format("2 Jan 2006 15:04")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -248,7 +251,7 @@ func TestSuspendCommands(t *testing.T) {
 		{"two ends", []string{"jteacher", "--reason", "r", "--for", "3d", "--until-lifted"}, 2, "say when it ends"},
 		{"unknown", []string{"nobody", "--reason", "r", "--for", "3d"}, 1, `no account "nobody"`},
 		{"until before from", []string{"jteacher", "--reason", "r", "--from", "2999-01-02", "--until", "2999-01-01"}, 1, "must be after its start"},
-		{"until past", []string{"jteacher", "--reason", "r", "--until", past}, 1, "must be in the future"},
+		{"until past", []string{"jteacher", "--reason", "r", "--until", past}, 1, "(" + pastEnd + ") must be in the future (it is now "},
 		{"bad span", []string{"jteacher", "--reason", "r", "--for", "three days"}, 2, "want a length such as 3d"},
 		{"bad until", []string{"jteacher", "--reason", "r", "--until", "Friday"}, 2, "want a date"},
 	} {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -39,11 +41,14 @@ type SyncSection struct {
 	// Reports are further CSV reports read with the source as one export
 	// ([[sync.reports]]: pupils and staff reported apart).
 	Reports []lifecycle.CSVReport `toml:"reports"`
+	// OneRoster says how a oneroster: source's grade codes become year
+	// groups ([sync.oneroster]).
+	OneRoster lifecycle.GradeMapping `toml:"oneroster"`
 }
 
 // readOptions is how the readers read the configured source.
 func (s *SyncSection) readOptions(loc *time.Location) lifecycle.ReadOptions {
-	return lifecycle.ReadOptions{Mapping: s.CSV, Location: loc, Reports: s.Reports}
+	return lifecycle.ReadOptions{Mapping: s.CSV, Location: loc, Reports: s.Reports, Grades: s.OneRoster}
 }
 
 // GraceRule is one [[sync.grace]] table.
@@ -108,6 +113,15 @@ func (s *SyncSection) validate(p *problems) {
 			p.add("sync.grace role %q: use pupil or staff, or leave it out", g.Role)
 		}
 	}
+	// The mapping is checked here, not first by the sync: a [sync.csv]
+	// that is written, or a csv: source, must be a mapping the sync takes.
+	if !reflect.ValueOf(s.CSV).IsZero() || strings.HasPrefix(s.Source, "csv:") {
+		if err := s.CSV.Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				p.add("sync.csv: %v", e)
+			}
+		}
+	}
 	for i, r := range s.Reports {
 		if r.Path == "" {
 			p.add("sync.reports %d: path is empty", i+1)
@@ -115,6 +129,9 @@ func (s *SyncSection) validate(p *problems) {
 		if err := r.Mapping.Validate(); err != nil {
 			p.add("sync.reports %d (%s): %v", i+1, r.Path, err)
 		}
+	}
+	for _, msg := range s.OneRoster.Validate() {
+		p.add("sync.oneroster: %s", msg)
 	}
 	for _, msg := range s.policy(nil).Validate() {
 		p.add("sync: %s", msg)
@@ -149,6 +166,14 @@ staff = "{g}{family}"       # jsmith
 # year = "11"
 # until = "09-30"
 
+# How a oneroster: source's grade codes become year groups. The default
+# reads the grade as the UK year ("07" is Year 7, KG is Reception); an
+# exporter that writes US grades needs grade_offset = 1 (grade 06 is Year 7).
+# The plan's first lines show what each grade became: check them.
+[sync.oneroster]
+grade_offset = 0
+# grade_years = { "PS" = "N" }   # a code mapped outright
+
 # The columns of a csv: source, by their header.
 [sync.csv]
 # id = "Adno"
@@ -162,3 +187,12 @@ staff = "{g}{family}"       # jsmith
 # leave_date = "Date of Leaving"
 # email = "Email"
 `
+
+// unjoin splits an errors.Join into its errors, so that each is a problem
+// of its own line.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -123,7 +123,7 @@ Try, in another terminal:
   and run: go run ./cmd/keystage --data %s sync --from oneroster:%s/%s
 `, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil, dir, dir, demoExport)
 	for _, f := range fes {
-		if len(f.hints) == 0 {
+		if len(f.hints) == 0 && len(f.setup) == 0 {
 			continue
 		}
 		if len(f.addrs) > 0 {
@@ -132,6 +132,9 @@ Try, in another terminal:
 			fmt.Fprintf(w, "\n%s:\n", f.name)
 		}
 		for _, h := range f.hints {
+			fmt.Fprintf(w, "  %s\n", h)
+		}
+		for _, h := range f.setup {
 			fmt.Fprintf(w, "  %s\n", h)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"time"
 
-	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
@@ -113,11 +112,14 @@ func seedDemo(e *env, d *directory.Directory) error {
 					SignedAt: signed, Method: directory.SignPaper, FormDate: signed, Witness: "Form tutor", RecordedBy: "demo"}); err != nil {
 					return err
 				}
-				// One event per signature, as the portal records it, so that
-				// the register as of a past date shows it.
-				if err := tx.Record(ctx, &audit.Event{Time: signed, Actor: "demo", Action: directory.ActionAUPSign, Target: "account:" + a.Username,
-					After: audit.Snapshot(map[string]any{"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
-						"digest": doc.Digest, "method": directory.SignPaper, "form_date": directory.FormatDate(signed), "witness": "Form tutor"})}); err != nil {
+				// One event per signature, as keystage aup record makes it:
+				// recorded now, with the paper form's date in it. An event
+				// dated in the past but stored after today's would put the
+				// trail out of time order, and the hint's
+				// "audit export --since TODAY" would miss it.
+				if err := d.Record(ctx, tx, "demo", directory.ActionAUPSign, "account:"+a.Username, nil, map[string]any{
+					"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
+					"digest": doc.Digest, "method": directory.SignPaper, "form_date": directory.FormatDate(signed), "witness": "Form tutor"}); err != nil {
 					return err
 				}
 			}
@@ -126,9 +128,8 @@ func seedDemo(e *env, d *directory.Directory) error {
 					ParentName: "Parent of " + a.GivenName, Relationship: "parent", GivenAt: signed, Method: directory.SignPaper, RecordedBy: "demo"}); err != nil {
 					return err
 				}
-				if err := tx.Record(ctx, &audit.Event{Time: signed, Actor: "demo", Action: directory.ActionConsentAdd, Target: "account:" + a.Username,
-					After: audit.Snapshot(map[string]any{"parent_name": "Parent of " + a.GivenName, "relationship": "parent",
-						"given_at": signed, "method": directory.SignPaper})}); err != nil {
+				if err := d.Record(ctx, tx, "demo", directory.ActionConsentAdd, "account:"+a.Username, nil, map[string]any{
+					"parent_name": "Parent of " + a.GivenName, "relationship": "parent", "given_at": signed, "method": directory.SignPaper}); err != nil {
 					return err
 				}
 			}

@@ -93,7 +93,8 @@ func readSecret(e *env, prompt string) (string, error) {
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", fmt.Errorf("nothing on standard input: pipe the secret in, or run on a terminal")
+		// A usage mistake, as a missing flag is: exit 2.
+		return "", usagef("nothing on standard input: pipe the secret in, or run on a terminal")
 	}
 	return line, nil
 }

@@ -26,7 +26,7 @@ func TestPasswordCheck(t *testing.T) {
 		{"names from flags", "Zoeconnor-88x\n", []string{"--user", "26zoconnor", "--given", "Zoë", "--family", "O'Connor"}, 1, []string{"[username]"}},
 		{"gentler policy", "tiger7\n", []string{"--user", "26jdoe", "--policy", "pupil-ks1"}, 1, []string{"[dictionary]"}},
 		{"unknown policy", "x\n", []string{"--user", "a", "--policy", "nope"}, 2, nil},
-		{"empty input", "", []string{"--user", "a"}, 1, nil},
+		{"empty input", "", []string{"--user", "a"}, 2, nil}, // a usage mistake, exit 2 as everywhere
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/directory/sqlstore"
 )
 
 // registerRows runs keystage register export (CSV) with args and returns
@@ -35,7 +41,7 @@ func registerRows(t *testing.T, conf string, args ...string) map[string]map[stri
 // retention job purged are still in the register as of the days they were
 // on roll, rebuilt from the audit trail.
 func TestRegisterFollowsTheSync(t *testing.T) {
-	_, conf, report := syncSchool(t, 12)
+	dir, conf, report := syncSchool(t, 12)
 	from := "csv:" + report
 	if code, _, errOut := keystage(t, "", "--config", conf, "sync", "--from", from, "--apply"); code != 0 {
 		t.Fatal(errOut)
@@ -78,9 +84,12 @@ func TestRegisterFollowsTheSync(t *testing.T) {
 		t.Fatalf("after three left: %d of %d disabled, want 3 of 12", disabled, len(now))
 	}
 
-	// The retention job purges them; the register as of today still has
-	// them as they stood, the current one no longer does.
-	code, out, errOut := keystage(t, "", "--config", conf, "leavers", "--as-of", "2099-01-01", "--apply")
+	// The retention job purges them once the retention period has passed
+	// since they were really disabled (here, as if 400 days ago); the
+	// register as of today still has them as they stood, the current one
+	// no longer does.
+	backdateDisabled(t, dir, 400*24*time.Hour)
+	code, out, errOut := keystage(t, "", "--config", conf, "leavers", "--apply")
 	if code != 0 || !strings.Contains(out, "to purge:                      3") {
 		t.Fatalf("leavers: %d %s %s", code, out, errOut)
 	}
@@ -100,5 +109,32 @@ func TestRegisterFollowsTheSync(t *testing.T) {
 	}
 	if purged != 3 {
 		t.Errorf("register as of today names %d purges, want 3", purged)
+	}
+}
+
+// backdateDisabled moves the disable instant of every disabled account back
+// by d, in one audited transaction, as if they had been disabled then.
+func backdateDisabled(t *testing.T, dir string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	accts, err := s.ListAccounts(ctx, directory.AccountQuery{Status: directory.StatusDisabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		for _, a := range accts {
+			if _, err := tx.UpdateAccount(ctx, a.ID, func(x *directory.Account) error { x.DisabledAt = x.DisabledAt.Add(-d); return nil }); err != nil {
+				return err
+			}
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.backdate", Target: "school"})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

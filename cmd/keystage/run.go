@@ -41,7 +41,7 @@ func commands() []command {
 		{"config", "config example | check: print a commented example configuration, or check one", cmdConfig},
 		{"init", "init [--technician NAME …]: the first step: schema, key file, audit signing key, the portal's role groups, the first technician", cmdInit},
 		{"migrate", "migrate up | status: apply or list database migrations", cmdMigrate},
-		{"account", "account list | show NAME | add | disable NAME: the accounts in the directory", cmdAccount},
+		{"account", "account list | show NAME | add | disable NAME | legal-name NAME: the accounts in the directory", cmdAccount},
 		{"group", "group add | list | show | remove NAME | members add|remove NAME USER…: groups kept by hand", cmdGroup},
 		{"password", "password check --user NAME: check a candidate password (read from standard input) against the rules", cmdPassword},
 		{"keys", "keys rotate: add a new sealing key and re-seal every secret under it", cmdKeys},
@@ -110,6 +110,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
+	// The global flags may come after the command too ("keystage sync
+	// --data DIR"): a technician types them where they think of them.
+	rest, err := globalFlags(fs, rest)
+	if err != nil {
+		fmt.Fprintf(stderr, "keystage %s: %v\n", name, err)
+		return 2
+	}
 	for _, c := range commands() {
 		if c.name != name {
 			continue
@@ -138,6 +145,35 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// globalFlags takes the global flags (--config, --data) out of a
+// command's arguments, wherever they stand before a "--", and sets them on
+// fs; the rest are the command's own.
+func globalFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(rest, args[i:]...), nil
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data") || strings.HasPrefix(a, "---") {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return nil, usagef("flag needs an argument: -%s", name)
+			}
+			i++
+			value = args[i]
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
 // errSilent is returned by a command that has already said why it failed.
 var errSilent = errors.New("failed")
 
@@ -150,6 +186,7 @@ func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)
 
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: keystage [--config FILE] [--data DIR] COMMAND [ARGS]")
+	fmt.Fprintln(w, "  (the global flags may also follow the command: keystage sync --data DIR)")
 	fmt.Fprintln(w, "\ncommands:")
 	cs := commands()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })

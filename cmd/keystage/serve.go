@@ -19,6 +19,9 @@ type frontend struct {
 	name  string
 	addrs []string // where it listens, for the log
 	hints []string // commands that work against it, printed by the demo
+	// setup is steps to try it with a system service on this machine
+	// (nslcd), printed by the demo after the hints.
+	setup []string
 	// close releases what the builder opened (listeners), for a frontend
 	// that is built but never served (demo --no-serve).
 	close func() error

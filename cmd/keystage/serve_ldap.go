@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"keystage.dev/keystage/directory"
@@ -77,6 +78,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 		name:  "ldap",
 		addrs: addrs,
 		hints: ldapHints(e, d, c, ln.Addr().String(), tln),
+		setup: nslcdSetup(c, ln.Addr().String()),
 		close: func() error {
 			for _, l := range lns {
 				l.Close()
@@ -122,6 +124,10 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 	return nil
 }
 
+// demoPublicCert is where the demo's nslcd hint copies the LDAP
+// certificate: a folder every user can read.
+const demoPublicCert = "/etc/ssl/certs/keystage-demo-ldap.pem"
+
 // ldapHints are the demo's commands that work against this server.
 func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln net.Listener) []string {
 	teacher, pupil := demoNames(e.ctx, d.Store)
@@ -137,4 +143,21 @@ func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln n
 			c.CertFile, url, demoLDAPService, c.BaseDN, demoLDAPServicePassword, c.BaseDN, pupil))
 	}
 	return hints
+}
+
+// nslcdSetup is how to point this machine's nslcd at the demo: nslcd runs
+// as a user of its own, which cannot read the demo's folder (0700: it
+// holds the database and the keys), so the certificate it checks the
+// server with is copied out first. Steps, not commands to run as they
+// stand: the demo prints them after its hints.
+func nslcdSetup(c LDAPSection, addr string) []string {
+	if _, ok := c.Grants[demoLDAPService]; !ok {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf("nslcd on this machine runs as its own user, which cannot read %s: copy the certificate out first,", filepath.Dir(c.CertFile)),
+		fmt.Sprintf("  sudo install -m 0644 %s %s", c.CertFile, demoPublicCert),
+		fmt.Sprintf("  then set in /etc/nslcd.conf: uri ldap://%s | base %s | binddn uid=%s,ou=services,%s | bindpw %s | ssl start_tls | tls_cacertfile %s",
+			addr, c.BaseDN, demoLDAPService, c.BaseDN, demoLDAPServicePassword, demoPublicCert),
+	}
 }

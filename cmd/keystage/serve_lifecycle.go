@@ -104,6 +104,14 @@ func (j *jobs) Plan(ctx context.Context, job string) (portal.Plan, error) {
 	}
 	j.mu.Unlock()
 	out := portal.Plan{ID: id, Job: job, Source: p.Source, MadeAt: p.MadeAt, Summary: portalCounts(p)}
+	// First, as on the command line: what each grade became, and the
+	// year groups changing as the school year turns.
+	for _, y := range p.Years {
+		out.Lines = append(out.Lines, portal.PlanLine{Action: "grade", Detail: y.String()})
+	}
+	for _, c := range p.Cohorts {
+		out.Lines = append(out.Lines, portal.PlanLine{Action: "cohort", Detail: "expected cohort change: " + c.String()})
+	}
 	if p.Blocked != "" {
 		out.Lines = append(out.Lines, portal.PlanLine{Action: "refused", Detail: "Refused as a mass change: " + p.Blocked +
 			" (the portal cannot allow a mass change: a technician runs keystage " + job + " --allow-mass-change)"})

@@ -97,6 +97,11 @@ func cmdLeavers(e *env, args []string) error {
 			return usagef("--as-of: %v", err)
 		}
 		at = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, cfg.Location())
+		if j.writes() && at.After(time.Now()) {
+			// A date to come would end access early and purge accounts
+			// whose retention has not passed: a preview only.
+			return usagef("--as-of %s is still to come: a leaver plan for a date to come is a preview only; drop --apply to see it, or run the leaver job on the day", *asOf)
+		}
 	}
 	bar := newProgress(e.stderr)
 	eng.Progress = bar.update
@@ -136,7 +141,7 @@ func runJob(e *env, eng *lifecycle.Engine, bar *progress, job string, j jobFlags
 		fmt.Fprintf(e.stdout, "\nPlan written to %s; apply it with keystage %s --plan %s\n", j.out, job, j.out)
 	}
 	if !j.writes() {
-		if p.Blocked != "" {
+		if p.Blocked != "" && !p.AllowMassChange {
 			fmt.Fprintln(e.stdout, "\nThis plan is refused as it stands; nothing was changed.")
 			return errSilent
 		}
@@ -149,6 +154,12 @@ func runJob(e *env, eng *lifecycle.Engine, bar *progress, job string, j jobFlags
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("%w; nothing was changed", err)
+	}
+	if p.Blocked != "" {
+		// Apply took it only because the override was given: say so, as
+		// the run's audit event does (mass_change_allowed).
+		fmt.Fprintf(e.stdout, "\nApplied with --allow-mass-change, over the mass-change limit: run %d recorded, with the override in its audit event.\n", run.ID)
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "\nApplied: run %d recorded.\n", run.ID)
 	return nil

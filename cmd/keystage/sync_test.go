@@ -131,16 +131,29 @@ func TestSyncCommandPlanReviewApply(t *testing.T) {
 	if n := countStatus(t, dir, directory.StatusDisabled); n != 0 {
 		t.Fatalf("a refused run disabled %d", n)
 	}
-	if code, _, errOut := keystage(t, "", "--config", conf, "sync", "--from", from, "--apply", "--allow-mass-change"); code != 0 {
+	code, out, errOut = keystage(t, "", "--config", conf, "sync", "--from", from, "--apply", "--allow-mass-change")
+	if code != 0 {
 		t.Fatalf("allowed: %s", errOut)
+	}
+	// The override is said, not a refusal followed by "Applied".
+	if strings.Contains(out, "REFUSED") || !strings.Contains(out, "ALLOWED BY --allow-mass-change") || !strings.Contains(out, "Applied with --allow-mass-change") {
+		t.Errorf("the output does not say the override was used:\n%s", out)
 	}
 	if n := countStatus(t, dir, directory.StatusDisabled); n != 30 {
 		t.Fatalf("allowed mass change disabled %d, want 30", n)
 	}
-	// The leaver job's plan as of a date far ahead purges the leavers.
+	// The leaver job's plan as of a date far ahead shows the purges as a
+	// preview (refused by the purge breaker, 30 of 40), and never applies.
 	code, out, errOut = keystage(t, "", "--config", conf, "leavers", "--as-of", "2099-01-01")
-	if code != 0 || !strings.Contains(out, "to purge:                      30") {
+	if code != 1 || !strings.Contains(out, "to purge:                      30") || !strings.Contains(out, "it would purge 30 of 40") || !strings.Contains(out, "a preview") {
 		t.Fatalf("leavers: %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = keystage(t, "", "--config", conf, "leavers", "--as-of", "2099-01-01", "--apply", "--allow-mass-change")
+	if code != 2 || !strings.Contains(errOut, "still to come") {
+		t.Fatalf("leavers --as-of a date to come --apply: %d %s", code, errOut)
+	}
+	if n := countStatus(t, dir, directory.StatusDisabled); n != 30 {
+		t.Fatalf("a refused future leaver run purged: %d disabled left, want 30", n)
 	}
 }
 
@@ -282,8 +295,22 @@ func TestPortalJobsPlanAndApply(t *testing.T) {
 	if _, err := j.Apply(ctx, "user:tech", p.ID); err == nil {
 		t.Errorf("a plan applied twice")
 	}
-	if again, err := j.Plan(ctx, "sync"); err != nil || len(again.Lines) != 0 {
-		t.Errorf("after the apply the export changes nothing: %+v %v", again.Lines, err)
+	again, err := j.Plan(ctx, "sync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grades := 0
+	for _, l := range again.Lines {
+		switch l.Action {
+		case "grade": // what each grade became, first
+			grades++
+		case "skip": // past leavers who never had an account, with why
+		default:
+			t.Errorf("after the apply the export changes nothing: %+v", l)
+		}
+	}
+	if grades == 0 || again.Lines[0].Action != "grade" {
+		t.Errorf("the portal's plan does not show the grades first: %+v", again.Lines)
 	}
 	if _, err := j.Plan(ctx, "leavers"); err != nil {
 		t.Errorf("leavers plan: %v", err)

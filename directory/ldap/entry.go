@@ -171,12 +171,12 @@ func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry
 	e.add("objectClass", false, personObjectClasses...)
 	e.add("uid", false, a.Username)
 	e.add("cn", false, a.Name())
-	sn := a.FamilyName
+	given, sn := a.ShownNames() // the preferred name, as cn; never a withheld legal name
 	if sn == "" {
 		sn = a.Username
 	}
 	e.add("sn", false, sn)
-	e.add("givenName", false, a.GivenName)
+	e.add("givenName", false, given)
 	e.add("displayName", false, a.Name())
 	e.add("gecos", false, asciiGecos(a.Name()))
 	e.add("mail", false, a.Email)

@@ -123,6 +123,7 @@ func testAccountCRUD(t *testing.T, s directory.Store) {
 			x.LeaveDate = leave
 			x.UIDNumber = 1 // must be ignored: POSIX ids are for life
 			x.MustChangePassword = true
+			x.LegalNameWithheld = true
 			return nil
 		})
 		return err
@@ -131,11 +132,25 @@ func testAccountCRUD(t *testing.T, s directory.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.FamilyName != "Smyth" || !got.LeaveDate.Equal(leave) || got.UIDNumber != a.UIDNumber || !got.MustChangePassword {
+	if got.FamilyName != "Smyth" || !got.LeaveDate.Equal(leave) || got.UIDNumber != a.UIDNumber || !got.MustChangePassword || !got.LegalNameWithheld {
 		t.Errorf("after update: %+v", got)
 	}
 	if updated.FamilyName != "Smyth" {
 		t.Errorf("UpdateAccount returned %+v", updated)
+	}
+	// Withheld from creation, and shown again.
+	w := pupil("25wheld", "MIS0W")
+	w.LegalNameWithheld = true
+	w = mustCreate(t, s, w)
+	if got, err := s.AccountByUsername(ctx, "25wheld"); err != nil || !got.LegalNameWithheld {
+		t.Errorf("legal_name_withheld not kept at creation: %+v %v", got, err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateAccount(ctx, w.ID, func(x *directory.Account) error { x.LegalNameWithheld = false; return nil })
+		return err
+	})
+	if got, err := s.AccountByMISID(ctx, "MIS0W"); err != nil || got.LegalNameWithheld {
+		t.Errorf("legal_name_withheld not cleared: %+v %v", got, err)
 	}
 	if _, err := s.Account(ctx, a.ID+1000); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("missing account: err = %v, want ErrNotFound", err)
