@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,14 @@ func TestConfigCheckChecksTheCSVMapping(t *testing.T) {
 			t.Errorf("config check does not say %q:\n%s", want, errOut)
 		}
 	}
-	good := "[sync]\nsource = \"csv:/srv/mis/report.csv\"\n[sync.csv]\nid = \"Adno\"\ngiven_name = \"Forename\"\nfamily_name = \"Surname\"\nfixed_role = \"pupil\"\n"
+	// config check also checks what serve needs: the export and the data
+	// directory are there.
+	data := t.TempDir()
+	export := filepath.Join(data, "report.csv")
+	if err := os.WriteFile(export, []byte("Adno,Forename,Surname\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := fmt.Sprintf("data_dir = %q\n[sync]\nsource = \"csv:%s\"\n[sync.csv]\nid = \"Adno\"\ngiven_name = \"Forename\"\nfamily_name = \"Surname\"\nfixed_role = \"pupil\"\n", data, export)
 	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestNodeWithAnotherSigningKeyRefusesToStart(t *testing.T) {
 	if code, _, errOut := ks("account", "add", "--username", "jteacher", "--role", "staff"); code != 0 {
 		t.Fatalf("account add: %s", errOut)
 	}
-	if code, _, errOut := ks("audit", "checkpoint"); code != 0 {
+	if code, _, errOut := ks("audit", "checkpoint", "--create-key"); code != 0 {
 		t.Fatalf("first checkpoint: %s", errOut)
 	}
 	keyPath := filepath.Join(dir, "audit-signing.key")

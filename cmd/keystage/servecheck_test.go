@@ -63,7 +63,7 @@ tls_cert = %q
 tls_key = %q
 [sync]
 source = %q
-`, dir, filepath.Join(dir, "absent.crt"), filepath.Join(dir, "absent.key"), eapCert, eapKey, oldCert, oldKey, "csv:"+filepath.Join(dir, "mis.csv"))
+`, dir, filepath.Join(dir, "absent.crt"), filepath.Join(dir, "absent.key"), eapCert, eapKey, oldCert, oldKey, "oneroster:"+filepath.Join(dir, "mis"))
 	path := filepath.Join(dir, "keystage.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ source = %q
 		"ldap.cert_file and ldap.key_file", "no such file",
 		"radius.eap.cert_file and radius.eap.key_file", "private key does not match public key",
 		"portal.tls_cert and portal.tls_key", "expired on",
-		"sync.source csv:",
+		"sync.source oneroster:",
 		"key file " + filepath.Join(dir, "keystage.keys"),
 		"cannot be reached",
 	} {
