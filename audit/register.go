@@ -17,17 +17,17 @@ type RegisterRow struct {
 	Name string // the name the person is known by (the preferred name)
 	// LegalName is the legal name, for the auditor; "withheld" for a
 	// person whose legal name is not shown.
-	LegalName     string
-	Role          string
-	YearGroup     string
-	RegGroup      string
-	MISID         string
-	Username      string
-	State         string // active, disabled or purged
+	LegalName string
+	Role      string
+	YearGroup string
+	RegGroup  string
+	MISID     string
+	Username  string
+	State     string // active, disabled or purged
 	// Access is "yes" when the gate would let the person sign in at the
 	// register's date (lockouts aside), "no" when it would not, and ""
 	// when that is not known (a register rebuilt as of a past date).
-	Access string
+	Access        string
 	AccessGranted time.Time
 	AUPAudience   string
 	AUPVersion    string
