@@ -8,22 +8,23 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// TestREADMEMappingExamples decodes the TOML examples of the README
-// section the way the configuration does, and validates their mappings,
-// so that what a technician copies works.
+// TestREADMEMappingExamples decodes the TOML examples of the manual's page
+// on MIS sources (docs/mis-sources.md, once the README's section) the way
+// the configuration does, and validates their mappings, so that what a
+// technician copies works.
 func TestREADMEMappingExamples(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	page, err := os.ReadFile("../docs/mis-sources.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The section on MIS sources, up to the next one.
-	doc := regexp.MustCompile("(?s)\n## MIS sources[^\n]*\n(.*?)(\n## |$)").FindSubmatch(readme)
+	// The page on MIS sources, from its title.
+	doc := regexp.MustCompile("(?s)^# MIS sources[^\n]*\n(.*)$").FindSubmatch(page)
 	if doc == nil {
-		t.Fatal("the README has no section on MIS sources")
+		t.Fatal("docs/mis-sources.md does not start with its title, # MIS sources")
 	}
 	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(doc[1], -1)
 	if len(blocks) < 2 {
-		t.Fatalf("%d TOML examples in the README, want the mapping and the reports", len(blocks))
+		t.Fatalf("%d TOML examples in docs/mis-sources.md, want the mapping and the reports", len(blocks))
 	}
 	for i, b := range blocks {
 		var cfg struct {
