@@ -11,7 +11,7 @@ import (
 
 // accountDisable disables one account by hand: a leaver who goes mid-term,
 // before the MIS says so. The gate then refuses it everywhere; on
-// PostgreSQL every node hears of it (see the README, "Several nodes on one PostgreSQL").
+// PostgreSQL every node hears of it (see docs/several-nodes.md).
 func accountDisable(e *env, args []string) error {
 	fs := e.newFlags("account disable", "NAME --reason TEXT")
 	reason := fs.String("reason", "", "why, for the audit trail (say \"left\" for a leaver)")

@@ -33,7 +33,7 @@ type RADIUSSection struct {
 	RetentionDays int `toml:"retention_days"`
 	// FactsTTL bounds how long what the gate knows about an account is
 	// reused; a change made on another node is heard sooner (see
-	// the README, "Several nodes on one PostgreSQL").
+	// docs/several-nodes.md).
 	FactsTTL duration `toml:"facts_ttl"`
 	// Policies, in order of precedence: the first whose group an account
 	// is in gives its VLAN, filter, session timeout and class.
