@@ -238,7 +238,7 @@ func TestSuspendCommands(t *testing.T) {
 	loc := mustLoc(t)
 	yesterday := time.Now().In(loc).AddDate(0, 0, -1)
 	past := yesterday.Format("2006-01-02")
-	// The refusal shows the end asked for and the time now, as the README says.
+	// The refusal shows the end asked for and the time now, as docs/aup.md says.
 	pastEnd := time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 0, 0, 0, 0, loc).Format("2 Jan 2006 15:04")
 	for _, tc := range []struct {
 		name string
