@@ -52,6 +52,10 @@ type Config struct {
 	// (default 16): reading stops until one finishes.
 	MaxInFlight int
 	Log         *slog.Logger
+	// Bound, when set, is told of every successful bind of a person or a
+	// service account, with the client's address (the web filter's
+	// announcement). It must return at once.
+	Bound func(ctx context.Context, a directory.Account, addr string)
 }
 
 // Server answers LDAP over a directory.
