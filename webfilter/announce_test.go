@@ -1,0 +1,107 @@
+package webfilter
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"keystage.dev/keystage/directory"
+)
+
+// A person's own bind from a desktop announces them at its address, with
+// their groups, until the lifetime passes without another bind; a service
+// account, an application server's address and an excluded account are
+// never announced.
+func TestLDAPBindAnnouncement(t *testing.T) {
+	clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	dir := fakeDir{groups: map[int64][]string{1: {"pupils", "year-7"}, 2: {"staff"}}}
+	ann := Announce{Enabled: true, Lifetime: time.Hour, Exclude: []netip.Prefix{netip.MustParsePrefix("10.0.9.0/24")},
+		ExcludeUsers: []string{"kiosk"},
+		Policy: func(gs []string) (string, string) {
+			if strings.Contains(fmt.Sprint(gs), "pupils") {
+				return "pupils-filtered", "pupil"
+			}
+			return "", ""
+		}}
+	f, rcv := newTestForwarder(t, ann, dir, &clock)
+	run(t, f)
+	ctx := context.Background()
+	pupil := directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}
+	f.Bound(ctx, directory.Account{ID: 3, Username: "moodle", Role: directory.RoleService}, "10.0.5.1")
+	f.Bound(ctx, pupil, "10.0.9.20") // the terminal server
+	f.Bound(ctx, directory.Account{ID: 4, Username: "kiosk", Role: directory.RoleStaff}, "10.0.5.2")
+	f.Bound(ctx, pupil, "127.0.0.1")
+	f.Bound(ctx, pupil, "10.0.5.7")
+	waitFor(t, "the pupil's Start", func() bool { return len(rcv.packets()) == 1 })
+	p := rcv.packets()[0]
+	if rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Start || rfc2865.UserName_GetString(p) != "apupil" ||
+		rfc2865.FramedIPAddress_Get(p).String() != "10.0.5.7" || rfc2865.FilterID_GetString(p) != "pupils-filtered" || rfc2865.Class_GetString(p) != "pupil" {
+		t.Errorf("announcement: %v", p.Attributes)
+	}
+	if e, ok := f.ann.at("10.0.5.7", clock); !ok || e.Username != "apupil" || fmt.Sprint(e.Groups) != "[pupils year-7]" {
+		t.Errorf("live announcement: %+v %v", e, ok)
+	}
+
+	// Another person signs in at the same desktop: the first is stopped.
+	clock = clock.Add(10 * time.Minute)
+	f.Bound(ctx, directory.Account{ID: 2, Username: "jteacher", Role: directory.RoleStaff}, "10.0.5.7")
+	waitFor(t, "the hand-over", func() bool { return len(rcv.packets()) == 3 })
+	got := rcv.packets()
+	if rfc2866.AcctStatusType_Get(got[1]) != rfc2866.AcctStatusType_Value_Stop || rfc2865.UserName_GetString(got[1]) != "apupil" ||
+		rfc2866.AcctStatusType_Get(got[2]) != rfc2866.AcctStatusType_Value_Start || rfc2865.UserName_GetString(got[2]) != "jteacher" {
+		t.Errorf("hand-over: %v / %v", got[1].Attributes, got[2].Attributes)
+	}
+
+	// No bind for the lifetime: stopped.
+	clock = clock.Add(59 * time.Minute)
+	f.ann.expire(clock)
+	if _, ok := f.ann.at("10.0.5.7", clock); !ok {
+		t.Error("expired before its lifetime")
+	}
+	clock = clock.Add(2 * time.Minute)
+	f.ann.expire(clock)
+	waitFor(t, "the expiry's Stop", func() bool { return len(rcv.packets()) == 4 })
+	if p := rcv.packets()[3]; rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Stop || rfc2865.UserName_GetString(p) != "jteacher" ||
+		rfc2866.AcctTerminateCause_Get(p) != rfc2866.AcctTerminateCause_Value_SessionTimeout {
+		t.Errorf("expiry: %v", p.Attributes)
+	}
+	if _, ok := f.ann.at("10.0.5.7", clock); ok {
+		t.Error("still announced after its lifetime")
+	}
+}
+
+// Off by default: binds announce nothing.
+func TestLDAPBindAnnouncementOff(t *testing.T) {
+	clock := time.Now()
+	f, rcv := newTestForwarder(t, Announce{}, fakeDir{}, &clock)
+	run(t, f)
+	f.Bound(context.Background(), directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}, "10.0.5.7")
+	f.Enqueue(pupilStart(1)) // a marker: once it is heard, the bind would have been
+	waitFor(t, "the marker", func() bool { return len(rcv.packets()) >= 1 })
+	time.Sleep(50 * time.Millisecond)
+	if got := rcv.sessions(); len(got) != 1 {
+		t.Errorf("heard %v", got)
+	}
+}
+
+// A suspension or a leaver stops their announcements at once.
+func TestAccessEndedStopsAnnouncement(t *testing.T) {
+	clock := time.Now()
+	f, rcv := newTestForwarder(t, Announce{Enabled: true}, fakeDir{}, &clock)
+	run(t, f)
+	a := directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}
+	f.Bound(context.Background(), a, "10.0.5.7")
+	waitFor(t, "the Start", func() bool { return len(rcv.packets()) == 1 })
+	f.AccessEnded(context.Background(), a)
+	waitFor(t, "the Stop", func() bool { return len(rcv.packets()) == 2 })
+	if p := rcv.packets()[1]; rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Stop ||
+		rfc2866.AcctTerminateCause_Get(p) != rfc2866.AcctTerminateCause_Value_AdminReset {
+		t.Errorf("stop: %v", p.Attributes)
+	}
+}
