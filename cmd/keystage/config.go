@@ -34,6 +34,7 @@ type Config struct {
 	Sync      SyncSection      `toml:"sync"`
 	AUP       AUPSection       `toml:"aup"`
 	Audit     AuditSection     `toml:"audit"`
+	WebFilter WebFilterSection `toml:"webfilter"`
 
 	loc *time.Location
 }
@@ -95,6 +96,7 @@ func defaults() Config {
 		Sync:      defaultSync(),
 		AUP:       defaultAUP(),
 		Audit:     defaultAudit(),
+		WebFilter: defaultWebFilter(),
 	}
 }
 
@@ -178,6 +180,7 @@ func (c *Config) validate() problems {
 	c.Sync.validate(&p)
 	c.AUP.validate(&p)
 	c.Audit.validate(&p)
+	c.WebFilter.validate(&p)
 	return p
 }
 
@@ -240,5 +243,5 @@ threshold = 5
 window = "15m"
 base = "1m"
 max = "30m"
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter
 }

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/webfilter"
+)
+
+// needProgram finds a Debian peer's program; it skips without it, except
+// in CI.
+func needProgram(t *testing.T, name, pkg string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed: CI must install %s", name, pkg)
+		}
+		t.Skipf("%s is not installed (apt-get install %s)", name, pkg)
+	}
+	return bin
+}
+
+const filterSecret = "filter-shared-secret-9Xq"
+
+// filterReceiver is Debian's FreeRADIUS as a web filter's accounting
+// listener on a loopback port, writing what it receives to a detail file,
+// as a filter fed by FreeRADIUS's detail + radrelay pattern reads it.
+type filterReceiver struct {
+	t      *testing.T
+	bin    string
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	output *bytes.Buffer
+}
+
+func newFilterReceiver(t *testing.T) *filterReceiver {
+	t.Helper()
+	r := &filterReceiver{t: t, bin: needProgram(t, "freeradius", "freeradius"), dir: t.TempDir()}
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.port = c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	for _, d := range []string{"log", "run"} {
+		if err := os.MkdirAll(filepath.Join(r.dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"dictionary":   "$INCLUDE /usr/share/freeradius/dictionary\n",
+		"radiusd.conf": fmt.Sprintf(filterReceiverConf, r.dir, filterSecret, r.port),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(r.kill)
+	return r
+}
+
+func (r *filterReceiver) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+
+// start runs freeradius in the foreground and waits until it is ready.
+func (r *filterReceiver) start() {
+	r.t.Helper()
+	r.output = &bytes.Buffer{}
+	r.cmd = exec.Command(r.bin, "-f", "-d", r.dir, "-n", "radiusd", "-l", "stdout")
+	r.cmd.Stdout, r.cmd.Stderr = r.output, r.output
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	waitUntil(r.t, "FreeRADIUS to be ready", func() bool {
+		return strings.Contains(r.output.String(), "Ready to process requests") || r.cmd.ProcessState != nil
+	})
+}
+
+// kill stops it at once, as a filter that crashes or restarts.
+func (r *filterReceiver) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// records reads the detail file: one map of attribute to values per
+// Accounting-Request received.
+func (r *filterReceiver) records() []map[string][]string {
+	b, _ := os.ReadFile(filepath.Join(r.dir, "detail"))
+	var out []map[string][]string
+	for _, block := range strings.Split(string(b), "\n\n") {
+		if strings.TrimSpace(block) == "" {
+			continue
+		}
+		rec := map[string][]string{}
+		for _, line := range strings.Split(block, "\n")[1:] {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), " = ")
+			if !ok {
+				continue
+			}
+			v = strings.Trim(v, `"`)
+			if h, ok := strings.CutPrefix(v, "0x"); ok && k == "Class" {
+				if raw, err := hex.DecodeString(h); err == nil {
+					v = string(raw)
+				}
+			}
+			rec[k] = append(rec[k], v)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// filterReceiverConf: the directory, the client secret, the port.
+const filterReceiverConf = `# A web filter's accounting listener, for tests, on loopback only.
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+raddbdir = %[1]s
+confdir = %[1]s
+logdir = %[1]s/log
+run_dir = %[1]s/run
+db_dir = %[1]s
+libdir = /usr/lib/freeradius
+pidfile = %[1]s/run/freeradius.pid
+name = freeradius
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1024
+hostname_lookups = no
+
+log {
+	destination = stdout
+	colourise = no
+}
+
+security {
+	allow_core_dumps = no
+	max_attributes = 200
+	reject_delay = 0
+	status_server = no
+}
+
+thread pool {
+	start_servers = 1
+	max_servers = 1
+	min_spare_servers = 1
+	max_spare_servers = 1
+	max_requests_per_server = 0
+}
+
+client keystage {
+	ipaddr = 127.0.0.1
+	secret = %[2]s
+	require_message_authenticator = no
+}
+
+modules {
+	detail {
+		filename = %[1]s/detail
+		escape_filenames = no
+		permissions = 0600
+		header = "%%t"
+		locking = no
+	}
+}
+
+server default {
+	listen {
+		type = acct
+		ipaddr = 127.0.0.1
+		port = %[3]d
+	}
+	preacct {
+	}
+	accounting {
+		detail
+	}
+}
+`
+
+// The web filter, proved against a real receiver: Debian's FreeRADIUS as
+// the filter's accounting listener hears, through keystage serve's RADIUS
+// frontend, a pupil's Wi-Fi session (signed in with eapol_test's PEAP,
+// accounted by radclient as the access point) with their groups; the
+// receiver is killed mid-session and, when it returns, has every record in
+// order; the feed names the pupil at their address; and suspending them
+// sends the filter a Stop once the access point acknowledged the
+// Disconnect.
+func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
+	radclient := needProgram(t, "radclient", "freeradius-utils")
+	needEapolTest(t)
+	recv := newFilterReceiver(t)
+	nasPort, disconnects := disconnectNAS(t, demoNASSecret)
+
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	var logs bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &logs, dataDir: dir, demoDir: dir}
+	cfg, err := e.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.LDAP.demo(dir)
+	cfg.RADIUS.demo(dir)
+	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
+	token := "feed-token-for-the-filter"
+	sum := sha256.Sum256([]byte(token))
+	cfg.WebFilter = WebFilterSection{
+		Receivers: []WebFilterReceiver{{Name: "filter", Address: recv.addr(), Secret: filterSecret,
+			UserName: "{user}@school.example", ClassGroups: []string{"year-*", "pupils"}}},
+		LDAP: WebFilterLDAP{Lifetime: duration{time.Hour}},
+		Feed: WebFilterFeed{Listen: "127.0.0.1:0", Tokens: []WebFilterToken{{Name: "filter", SHA256: hex.EncodeToString(sum[:])}}},
+	}
+	if p := cfg.validate(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	d := e.directory(s)
+	if err := e.withKeys(d, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pupil := wifiPupils(t, ctx, d, 1)[0]
+	// The demo access point takes Disconnect-Requests on the fake NAS's port.
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		nases, err := s.NASClients(ctx)
+		if err != nil || len(nases) != 1 {
+			return fmt.Errorf("NAS clients: %v %v", nases, err)
+		}
+		n := nases[0]
+		n.CoAPort = nasPort
+		if err := tx.PutNASClient(ctx, &n); err != nil {
+			return err
+		}
+		return d.Record(ctx, tx, "test", "nas.update", "nas:"+n.Name, nil, map[string]int{"coa_port": nasPort})
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	wf, err := buildWebFilter(e, d, cfg)
+	if err != nil || wf == nil {
+		t.Fatalf("build web filter: %v", err)
+	}
+	rf, err := buildRADIUS(e, d, cfg)
+	if err != nil || rf == nil {
+		t.Fatalf("build RADIUS: %v", err)
+	}
+	fw := e.webfilter
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 2)
+	for _, f := range []*frontend{wf, rf} {
+		go func() { done <- f.serve(sctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	})
+
+	recv.start()
+	// The pupil's phone signs in with PEAP, as at the access point.
+	if out := eapolPEAP(t, rf)(pupil.username, pupil.credential); !strings.Contains(out, "SUCCESS") {
+		t.Fatalf("eapol_test PEAP:\n%s", tail(out, 30))
+	}
+	// The access point's accounting, one request at a time.
+	acct := func(attrs ...string) {
+		t.Helper()
+		cmd := exec.Command(radclient, "-r", "3", "-t", "5", cfg.RADIUS.AcctAddress, "acct", demoNASSecret)
+		cmd.Stdin = strings.NewReader(strings.Join(attrs, "\n") + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Accounting-Response") {
+			t.Fatalf("radclient %v: %v\n%s", attrs, err, out)
+		}
+	}
+	user := "User-Name = " + pupil.username
+	mac := "Calling-Station-Id = 02-00-00-00-00-01"
+	acct(user, "Acct-Status-Type = Start", "Acct-Session-Id = HALL-1", "Framed-IP-Address = 10.20.0.5", mac)
+	acct(user, "Acct-Status-Type = Interim-Update", "Acct-Session-Id = HALL-1", "Framed-IP-Address = 10.20.0.5", mac, "Acct-Session-Time = 300")
+	waitUntil(t, "the receiver to hear the Start and the Interim-Update", func() bool { return len(recv.records()) == 2 })
+
+	// The filter restarts: what happens meanwhile waits on disk.
+	recv.kill()
+	acct(user, "Acct-Status-Type = Interim-Update", "Acct-Session-Id = HALL-1", "Framed-IP-Address = 10.20.0.5", mac, "Acct-Session-Time = 600")
+	acct(user, "Acct-Status-Type = Stop", "Acct-Session-Id = HALL-1", "Framed-IP-Address = 10.20.0.5", mac, "Acct-Session-Time = 900", "Acct-Terminate-Cause = User-Request")
+	acct("Acct-Status-Type = Accounting-On", "NAS-Identifier = hall-ap")
+	acct(user, "Acct-Status-Type = Start", "Acct-Session-Id = HALL-2", "Framed-IP-Address = 10.20.0.6", mac)
+	waitUntil(t, "a failed send", func() bool { st := fw.Stats()[0]; return st.Failures > 0 && st.Queued == 4 })
+	recv.start()
+	waitUntil(t, "the receiver to hear all six", func() bool { return len(recv.records()) >= 6 })
+	recs := recv.records()
+	var got []string
+	for _, r := range recs {
+		got = append(got, strings.Join(r["Acct-Status-Type"], "")+":"+strings.Join(r["Acct-Session-Id"], ""))
+	}
+	want := "Start:HALL-1 Interim-Update:HALL-1 Interim-Update:HALL-1 Stop:HALL-1 Accounting-On:keystage-accounting-on-127.0.0.1 Start:HALL-2"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("the receiver heard\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	// What the filter received for the pupil's session, attribute by
+	// attribute.
+	start := recs[0]
+	for k, v := range map[string]string{
+		"User-Name":          pupil.username + "@school.example",
+		"Framed-IP-Address":  "10.20.0.5",
+		"Calling-Station-Id": "02-00-00-00-00-01",
+		"Class":              "pupils year-7",
+		"Filter-Id":          "pupils-filtered",
+		"NAS-IP-Address":     "127.0.0.1",
+		"NAS-Identifier":     "demo-loopback",
+	} {
+		if g := strings.Join(start[k], " "); g != v {
+			t.Errorf("Start %s = %q, want %q", k, g, v)
+		}
+	}
+	if stop := recs[3]; strings.Join(stop["Acct-Terminate-Cause"], "") != "User-Request" || strings.Join(stop["Acct-Session-Time"], "") != "900" {
+		t.Errorf("Stop: %v", stop)
+	}
+	// The records held while the receiver was down say how long they waited.
+	if len(recs[2]["Acct-Delay-Time"]) != 1 || len(recs[2]["Event-Timestamp"]) != 1 {
+		t.Errorf("held Interim-Update without Acct-Delay-Time and Event-Timestamp: %v", recs[2])
+	}
+
+	// The feed names the pupil at their address now.
+	var feedURL string
+	for _, a := range wf.addrs {
+		if u, ok := strings.CutPrefix(a, "feed "); ok {
+			feedURL = u
+		}
+	}
+	req, _ := http.NewRequest("GET", feedURL+"10.20.0.6", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans webfilter.Answer
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(ans.People) != 1 || ans.People[0].User != pupil.username || ans.People[0].FilterID != "pupils-filtered" ||
+		!strings.Contains(strings.Join(ans.People[0].Groups, " "), "year-7") {
+		t.Errorf("feed: %d %+v", resp.StatusCode, ans)
+	}
+
+	// A suspension ends the live session: the access point is asked, and
+	// the filter hears the Stop.
+	a, err := s.AccountByUsername(ctx, pupil.username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Suspend(ctx, "test", a, directory.Suspension{From: time.Now().Add(-time.Minute), Until: time.Now().Add(48 * time.Hour), Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-disconnects:
+		if u != pupil.username {
+			t.Errorf("Disconnect-Request for %q", u)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no Disconnect-Request after the suspension")
+	}
+	waitUntil(t, "the Stop after the Disconnect", func() bool { return len(recv.records()) >= 7 })
+	stop := recv.records()[6]
+	if strings.Join(stop["Acct-Status-Type"], "") != "Stop" || strings.Join(stop["Acct-Session-Id"], "") != "HALL-2" ||
+		strings.Join(stop["Acct-Terminate-Cause"], "") != "Admin-Reset" || strings.Join(stop["Framed-IP-Address"], "") != "10.20.0.6" {
+		t.Errorf("Stop after the Disconnect: %v", stop)
+	}
+}
