@@ -403,3 +403,62 @@ func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
 		t.Errorf("Stop after the Disconnect: %v", stop)
 	}
 }
+
+// keystage webfilter token prints a token and the configuration lines
+// that hold its SHA-256, which config check accepts.
+func TestWebFilterTokenCommand(t *testing.T) {
+	code, out, errOut := keystage(t, "", "webfilter", "token", "smoothwall")
+	if code != 0 {
+		t.Fatalf("%d %s", code, errOut)
+	}
+	lines := strings.Split(out, "\n")
+	token := lines[2]
+	sum := sha256.Sum256([]byte(token))
+	if len(token) != 64 || !strings.Contains(out, `sha256 = "`+hex.EncodeToString(sum[:])+`"`) {
+		t.Fatalf("token %q and its hash not in:\n%s", token, out)
+	}
+	_, cfgLines, _ := strings.Cut(out, "restart keystage serve:\n")
+	path := filepath.Join(t.TempDir(), "keystage.toml")
+	if err := os.WriteFile(path, []byte("[webfilter.feed]\nlisten = \"127.0.0.1:8443\"\n"+cfgLines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := keystage(t, "", "--config", path, "config", "check"); code != 0 {
+		t.Errorf("the printed lines do not check: %s %s", out, errOut)
+	}
+	if code, _, _ := keystage(t, "", "webfilter", "token"); code == 0 {
+		t.Error("no name accepted")
+	}
+}
+
+// A [webfilter] with mistakes is refused with every problem named.
+func TestWebFilterConfigProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	bad := `[[webfilter.receiver]]
+name = "filter"
+address = "10.0.0.5"
+secret = "short"
+user_name = "DOMAIN\\user"
+[[webfilter.receiver]]
+name = "filter"
+address = "10.0.0.6:1813"
+secret = "long-enough-secret"
+[webfilter.ldap]
+lifetime = "10s"
+exclude_addresses = ["moodle"]
+[webfilter.feed]
+listen = "0.0.0.0:8443"
+`
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := keystage(t, "", "--config", path, "config", "check")
+	if code == 0 {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"7 problem(s)", "address \"10.0.0.5\"", "secret: at least 8", "put {user}", "appears twice",
+		"webfilter.ldap.lifetime", "\"moodle\"", "no [[webfilter.feed.token]]"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("error lacks %q:\n%s", want, errOut)
+		}
+	}
+}
