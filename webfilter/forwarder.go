@@ -107,7 +107,11 @@ func (f *Forwarder) Enqueue(e Event) {
 		f.log.Error("web filter: encoding an event", "err", err)
 		return
 	}
+	restart := e.Status == AccountingOn || e.Status == AccountingOff
 	for _, s := range f.senders {
+		if restart && s.r.DropNASRestarts {
+			continue
+		}
 		n, err := s.q.Append(b)
 		if n > 0 {
 			f.log.Warn("web filter queue full: dropped the oldest events; the filter has been unreachable for long, or raise max_bytes / max_records",

@@ -315,3 +315,25 @@ func newTestForwarder(t *testing.T, ann Announce, dir Directory, clock *time.Tim
 	}
 	return f, rcv
 }
+
+// A receiver that asks for it is not sent access points' Accounting-On
+// and -Off; the others are.
+func TestDropNASRestarts(t *testing.T) {
+	all, some := newFakeFilter(t), newFakeFilter(t)
+	r := receiver("some", some.addr())
+	r.DropNASRestarts = true
+	f, err := New(Config{Receivers: []Receiver{receiver("all", all.addr()), r}, QueueDir: t.TempDir()}, fakeDir{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, f)
+	f.Enqueue(Event{Status: AccountingOn, Source: SourceRADIUS, At: time.Now(), NASAddress: "192.0.2.1"})
+	f.Enqueue(pupilStart(1))
+	waitFor(t, "both to hear the Start", func() bool { return len(all.packets()) == 2 && len(some.packets()) == 1 })
+	if got := fmt.Sprint(some.sessions()); got != "[Start:S1]" {
+		t.Errorf("the receiver that drops NAS restarts heard %s", got)
+	}
+	if got := fmt.Sprint(all.sessions()); got != "[Accounting-On:keystage-accounting-on-192.0.2.1 Start:S1]" {
+		t.Errorf("the other heard %s", got)
+	}
+}

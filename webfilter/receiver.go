@@ -39,6 +39,10 @@ type Receiver struct {
 	// person's groups (in this order of patterns) that matches; unset:
 	// the Filter-Id of the person's RADIUS policy.
 	FilterIDGroups []string
+	// DropNASRestarts leaves out Accounting-On and -Off, for a filter that
+	// takes one as the end of every session it heard from the sender
+	// (Keystage) rather than only those of the NAS in NAS-IP-Address.
+	DropNASRestarts bool
 	// MaxBytes and MaxRecords bound the queue on disk; when full, the
 	// oldest events are dropped. Defaults 64 MiB and 200,000.
 	MaxBytes   int64

@@ -37,8 +37,12 @@ type WebFilterReceiver struct {
 	Attributes     []string `toml:"attributes"`
 	ClassGroups    []string `toml:"class_groups"`
 	FilterIDGroups []string `toml:"filter_id_groups"`
-	MaxBytes       int64    `toml:"max_bytes"`
-	MaxRecords     int      `toml:"max_records"`
+	// DropAccountingOnOff leaves out the access points' Accounting-On and
+	// -Off, for a filter that would take one as the end of every session
+	// Keystage sent it.
+	DropAccountingOnOff bool  `toml:"drop_accounting_on_off"`
+	MaxBytes            int64 `toml:"max_bytes"`
+	MaxRecords          int   `toml:"max_records"`
 }
 
 // WebFilterLDAP is [webfilter.ldap].
@@ -132,7 +136,7 @@ func (r WebFilterReceiver) receiver(secret string) webfilter.Receiver {
 	}
 	return webfilter.Receiver{Name: r.Name, Address: r.Address, Secret: secret, UserName: r.UserName,
 		Attributes: r.Attributes, ClassGroups: r.ClassGroups, FilterIDGroups: r.FilterIDGroups,
-		MaxBytes: r.MaxBytes, MaxRecords: r.MaxRecords}
+		DropNASRestarts: r.DropAccountingOnOff, MaxBytes: r.MaxBytes, MaxRecords: r.MaxRecords}
 }
 
 func (r WebFilterReceiver) secret() (string, error) {
@@ -198,6 +202,10 @@ const exampleWebFilter = `
 # # Filter-Id: the person's first group matching these patterns. Left out:
 # # the filter_id of the person's [[radius.policy]].
 # filter_id_groups = ["filter-*"]
+# # An access point's Accounting-On/Off is sent with its NAS-IP-Address.
+# # A filter that takes one as the end of every session Keystage sent it
+# # (it keys sessions by the sender, not NAS-IP-Address) needs them left out.
+# drop_accounting_on_off = false
 # max_bytes = 67108864    # the queue's bounds
 # max_records = 200000
 

@@ -402,6 +402,10 @@ func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
 		strings.Join(stop["Acct-Terminate-Cause"], "") != "Admin-Reset" || strings.Join(stop["Framed-IP-Address"], "") != "10.20.0.6" {
 		t.Errorf("Stop after the Disconnect: %v", stop)
 	}
+	if testing.Verbose() {
+		b, _ := os.ReadFile(filepath.Join(recv.dir, "detail"))
+		t.Logf("the receiver's detail file:\n%s", b)
+	}
 }
 
 // keystage webfilter token prints a token and the configuration lines
