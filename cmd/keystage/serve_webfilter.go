@@ -78,6 +78,7 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 			fw.Close()
 			return nil, fmt.Errorf("webfilter.feed.listen: %w", err)
 		}
+		ln = webfilter.LimitListener(ln, 64)
 		scheme := "http"
 		if c.Feed.TLSCert != "" {
 			scheme = "https"
@@ -91,8 +92,9 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 		return fw.Close()
 	}
 	f.metrics = func(reg prometheus.Registerer) error { return reg.Register(webFilterCollector{fw}) }
+	// Serving leaves the queues open: the RADIUS frontend may still append
+	// to them while it shuts down, and the next start reads them.
 	f.serve = func(ctx context.Context) error {
-		defer fw.Close()
 		errs := make(chan error, 1)
 		if srv != nil {
 			go func() {
