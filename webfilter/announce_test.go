@@ -19,7 +19,7 @@ import (
 // account, an application server's address and an excluded account are
 // never announced.
 func TestLDAPBindAnnouncement(t *testing.T) {
-	clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dir := fakeDir{groups: map[int64][]string{1: {"pupils", "year-7"}, 2: {"staff"}}}
 	ann := Announce{Enabled: true, Lifetime: time.Hour, Exclude: []netip.Prefix{netip.MustParsePrefix("10.0.9.0/24")},
 		ExcludeUsers: []string{"kiosk"},
@@ -29,7 +29,7 @@ func TestLDAPBindAnnouncement(t *testing.T) {
 			}
 			return "", ""
 		}}
-	f, rcv := newTestForwarder(t, ann, dir, &clock)
+	f, rcv := newTestForwarder(t, ann, dir, clock)
 	run(t, f)
 	ctx := context.Background()
 	pupil := directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}
@@ -44,12 +44,12 @@ func TestLDAPBindAnnouncement(t *testing.T) {
 		rfc2865.FramedIPAddress_Get(p).String() != "10.0.5.7" || rfc2865.FilterID_GetString(p) != "pupils-filtered" || rfc2865.Class_GetString(p) != "pupil" {
 		t.Errorf("announcement: %v", p.Attributes)
 	}
-	if e, ok := f.ann.at("10.0.5.7", clock); !ok || e.Username != "apupil" || fmt.Sprint(e.Groups) != "[pupils year-7]" {
+	if e, ok := f.ann.at("10.0.5.7", clock.Now()); !ok || e.Username != "apupil" || fmt.Sprint(e.Groups) != "[pupils year-7]" {
 		t.Errorf("live announcement: %+v %v", e, ok)
 	}
 
 	// Another person signs in at the same desktop: the first is stopped.
-	clock = clock.Add(10 * time.Minute)
+	clock.Add(10 * time.Minute)
 	f.Bound(ctx, directory.Account{ID: 2, Username: "jteacher", Role: directory.RoleStaff}, "10.0.5.7")
 	waitFor(t, "the hand-over", func() bool { return len(rcv.packets()) == 3 })
 	got := rcv.packets()
@@ -59,27 +59,26 @@ func TestLDAPBindAnnouncement(t *testing.T) {
 	}
 
 	// No bind for the lifetime: stopped.
-	clock = clock.Add(59 * time.Minute)
-	f.ann.expire(clock)
-	if _, ok := f.ann.at("10.0.5.7", clock); !ok {
+	now := clock.Add(59 * time.Minute)
+	f.ann.expire(now)
+	if _, ok := f.ann.at("10.0.5.7", now); !ok {
 		t.Error("expired before its lifetime")
 	}
-	clock = clock.Add(2 * time.Minute)
-	f.ann.expire(clock)
+	now = clock.Add(2 * time.Minute)
+	f.ann.expire(now)
 	waitFor(t, "the expiry's Stop", func() bool { return len(rcv.packets()) == 4 })
 	if p := rcv.packets()[3]; rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Stop || rfc2865.UserName_GetString(p) != "jteacher" ||
 		rfc2866.AcctTerminateCause_Get(p) != rfc2866.AcctTerminateCause_Value_SessionTimeout {
 		t.Errorf("expiry: %v", p.Attributes)
 	}
-	if _, ok := f.ann.at("10.0.5.7", clock); ok {
+	if _, ok := f.ann.at("10.0.5.7", now); ok {
 		t.Error("still announced after its lifetime")
 	}
 }
 
 // Off by default: binds announce nothing.
 func TestLDAPBindAnnouncementOff(t *testing.T) {
-	clock := time.Now()
-	f, rcv := newTestForwarder(t, Announce{}, fakeDir{}, &clock)
+	f, rcv := newTestForwarder(t, Announce{}, fakeDir{}, &fakeClock{t: time.Now()})
 	run(t, f)
 	f.Bound(context.Background(), directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}, "10.0.5.7")
 	f.Enqueue(pupilStart(1)) // a marker: once it is heard, the bind would have been
@@ -92,8 +91,7 @@ func TestLDAPBindAnnouncementOff(t *testing.T) {
 
 // A suspension or a leaver stops their announcements at once.
 func TestAccessEndedStopsAnnouncement(t *testing.T) {
-	clock := time.Now()
-	f, rcv := newTestForwarder(t, Announce{Enabled: true}, fakeDir{}, &clock)
+	f, rcv := newTestForwarder(t, Announce{Enabled: true}, fakeDir{}, &fakeClock{t: time.Now()})
 	run(t, f)
 	a := directory.Account{ID: 1, Username: "apupil", Role: directory.RolePupil}
 	f.Bound(context.Background(), a, "10.0.5.7")

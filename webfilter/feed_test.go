@@ -13,7 +13,7 @@ import (
 
 func TestFeed(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := t0.Add(2 * time.Hour)
+	clock := &fakeClock{t: t0.Add(2 * time.Hour)}
 	dir := fakeDir{
 		groups: map[int64][]string{1: {"pupils", "year-7"}, 2: {"pupils", "year-9"}},
 		sessions: []directory.Session{
@@ -22,7 +22,7 @@ func TestFeed(t *testing.T) {
 			{AccountID: 2, Username: "bpupil", SessionID: "B", FramedIP: "10.20.0.5", NASName: "hall-ap", StartedAt: t0.Add(90 * time.Minute), UpdatedAt: t0.Add(90 * time.Minute)},
 		},
 	}
-	f, _ := newTestForwarder(t, Announce{}, dir, &clock)
+	f, _ := newTestForwarder(t, Announce{}, dir, clock)
 	defer f.Close()
 	feed := f.NewFeed(dir, []Token{
 		{Name: "smoothwall", SHA256: sha256.Sum256([]byte("filter-token"))},

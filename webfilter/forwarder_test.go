@@ -304,36 +304,31 @@ func TestReceiverValidate(t *testing.T) {
 	}
 }
 
-func newTestForwarder(t *testing.T, ann Announce, dir Directory, clock *time.Time) (*Forwarder, *fakeFilter) {
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+func newTestForwarder(t *testing.T, ann Announce, dir Directory, clock *fakeClock) (*Forwarder, *fakeFilter) {
 	t.Helper()
 	rcv := newFakeFilter(t)
-	var mu sync.Mutex
-	f, err := New(Config{Receivers: []Receiver{receiver("f", rcv.addr())}, QueueDir: t.TempDir(), Announce: ann,
-		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return *clock }}, dir)
+	f, err := New(Config{Receivers: []Receiver{receiver("f", rcv.addr())}, QueueDir: t.TempDir(), Announce: ann, Now: clock.Now}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f, rcv
-}
-
-// A receiver that asks for it is not sent access points' Accounting-On
-// and -Off; the others are.
-func TestDropNASRestarts(t *testing.T) {
-	all, some := newFakeFilter(t), newFakeFilter(t)
-	r := receiver("some", some.addr())
-	r.DropNASRestarts = true
-	f, err := New(Config{Receivers: []Receiver{receiver("all", all.addr()), r}, QueueDir: t.TempDir()}, fakeDir{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, f)
-	f.Enqueue(Event{Status: AccountingOn, Source: SourceRADIUS, At: time.Now(), NASAddress: "192.0.2.1"})
-	f.Enqueue(pupilStart(1))
-	waitFor(t, "both to hear the Start", func() bool { return len(all.packets()) == 2 && len(some.packets()) == 1 })
-	if got := fmt.Sprint(some.sessions()); got != "[Start:S1]" {
-		t.Errorf("the receiver that drops NAS restarts heard %s", got)
-	}
-	if got := fmt.Sprint(all.sessions()); got != "[Accounting-On:keystage-accounting-on-192.0.2.1 Start:S1]" {
-		t.Errorf("the other heard %s", got)
-	}
 }
