@@ -45,7 +45,7 @@ type filterReceiver struct {
 	dir    string
 	port   int
 	cmd    *exec.Cmd
-	output *bytes.Buffer
+	exited chan struct{}
 }
 
 func newFilterReceiver(t *testing.T) *filterReceiver {
@@ -80,14 +80,30 @@ func (r *filterReceiver) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.po
 // start runs freeradius in the foreground and waits until it is ready.
 func (r *filterReceiver) start() {
 	r.t.Helper()
-	r.output = &bytes.Buffer{}
+	logPath := filepath.Join(r.dir, "log", "freeradius.out")
+	out, err := os.Create(logPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer out.Close()
 	r.cmd = exec.Command(r.bin, "-f", "-d", r.dir, "-n", "radiusd", "-l", "stdout")
-	r.cmd.Stdout, r.cmd.Stderr = r.output, r.output
+	r.cmd.Stdout, r.cmd.Stderr = out, out
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
+	r.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		cmd.Wait()
+		close(exited)
+	}(r.cmd, r.exited)
 	waitUntil(r.t, "FreeRADIUS to be ready", func() bool {
-		return strings.Contains(r.output.String(), "Ready to process requests") || r.cmd.ProcessState != nil
+		b, _ := os.ReadFile(logPath)
+		select {
+		case <-r.exited:
+			r.t.Fatalf("freeradius exited:\n%s", b)
+		default:
+		}
+		return strings.Contains(string(b), "Ready to process requests")
 	})
 }
 
@@ -95,7 +111,7 @@ func (r *filterReceiver) start() {
 func (r *filterReceiver) kill() {
 	if r.cmd != nil && r.cmd.Process != nil {
 		r.cmd.Process.Kill()
-		r.cmd.Wait()
+		<-r.exited
 		r.cmd = nil
 	}
 }
