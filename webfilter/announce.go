@@ -57,7 +57,28 @@ type announcer struct {
 	mu      sync.Mutex
 	byAddr  map[string]*announcement
 	ignored atomic.Uint64 // binds dropped: the channel or the table full
+	// people are the distinct people who bound from an address lately,
+	// and shared the addresses found binding for many (an application or
+	// terminal server no one listed), ignored until the time given.
+	people map[string][]seen
+	shared map[string]time.Time
 }
+
+// seen is one person's latest bind from an address.
+type seen struct {
+	user string
+	at   time.Time
+}
+
+// An address from which sharedPeople different people bind within
+// sharedWindow is taken for a shared server, not a desktop: announcing it
+// would put one person's name on everyone's traffic. It is left alone for
+// sharedFor.
+const (
+	sharedPeople = 4
+	sharedWindow = 10 * time.Minute
+	sharedFor    = 24 * time.Hour
+)
 
 type bind struct {
 	a    directory.Account
@@ -72,7 +93,8 @@ func newAnnouncer(f *Forwarder, cfg Announce, dir Directory) *announcer {
 	if cfg.Max <= 0 {
 		cfg.Max = 65536
 	}
-	return &announcer{f: f, cfg: cfg, dir: dir, binds: make(chan bind, 1024), byAddr: make(map[string]*announcement)}
+	return &announcer{f: f, cfg: cfg, dir: dir, binds: make(chan bind, 1024), byAddr: make(map[string]*announcement),
+		people: make(map[string][]seen), shared: make(map[string]time.Time)}
 }
 
 // Bound is told of every successful LDAP bind (the LDAP frontend's hook).
@@ -141,9 +163,52 @@ func (n *announcer) run(ctx context.Context) {
 	}
 }
 
+// looksShared notes a bind and says whether its address binds for many
+// people. The first time it does, the address's announcement is stopped.
+func (n *announcer) looksShared(b bind, key string) (stop *Event, shared bool) {
+	if until, ok := n.shared[key]; ok {
+		if b.at.Before(until) {
+			return nil, true
+		}
+		delete(n.shared, key)
+	}
+	recent := n.people[key][:0]
+	for _, p := range n.people[key] {
+		if b.at.Sub(p.at) < sharedWindow && p.user != b.a.Username {
+			recent = append(recent, p)
+		}
+	}
+	recent = append(recent, seen{user: b.a.Username, at: b.at})
+	if len(recent) < sharedPeople {
+		if len(n.people) < n.cfg.Max || n.people[key] != nil {
+			n.people[key] = recent
+		}
+		return nil, false
+	}
+	delete(n.people, key)
+	if len(n.shared) < n.cfg.Max {
+		n.shared[key] = b.at.Add(sharedFor)
+	}
+	n.f.log.Warn("web filter: an address binds to LDAP for many people, so it is not announced: add it to webfilter.ldap.exclude_addresses (or ldap.lockout_exempt) if it is an application or terminal server",
+		"address", key, "people", len(recent), "within", sharedWindow)
+	if x := n.byAddr[key]; x != nil {
+		e := n.stop(x, b.at, "Admin-Reset")
+		delete(n.byAddr, key)
+		return &e, true
+	}
+	return nil, true
+}
+
 func (n *announcer) bound(ctx context.Context, b bind) {
 	key := b.addr.String()
 	n.mu.Lock()
+	if stop, shared := n.looksShared(b, key); shared {
+		n.mu.Unlock()
+		if stop != nil {
+			n.f.Enqueue(*stop)
+		}
+		return
+	}
 	x := n.byAddr[key]
 	if x != nil && x.ev.Username == b.a.Username {
 		x.lastBind = b.at
@@ -209,6 +274,16 @@ func (n *announcer) expire(now time.Time) {
 		if now.Sub(x.lastBind) >= n.cfg.Lifetime {
 			stops = append(stops, n.stop(x, x.lastBind.Add(n.cfg.Lifetime), "Session-Timeout"))
 			delete(n.byAddr, k)
+		}
+	}
+	for k, ps := range n.people {
+		if now.Sub(ps[len(ps)-1].at) >= sharedWindow {
+			delete(n.people, k)
+		}
+	}
+	for k, until := range n.shared {
+		if !now.Before(until) {
+			delete(n.shared, k)
 		}
 	}
 	n.mu.Unlock()

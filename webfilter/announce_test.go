@@ -103,3 +103,35 @@ func TestAccessEndedStopsAnnouncement(t *testing.T) {
 		t.Errorf("stop: %v", p.Attributes)
 	}
 }
+
+// An address that no one listed but from which many people bind (an
+// application or terminal server) stops being announced, with a log line
+// saying what to do, and stays unannounced.
+func TestSharedAddressNotAnnounced(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	f, rcv := newTestForwarder(t, Announce{Enabled: true, Lifetime: time.Hour}, fakeDir{}, clock)
+	run(t, f)
+	ctx := context.Background()
+	for i := range 3 {
+		f.Bound(ctx, directory.Account{ID: int64(i + 1), Username: fmt.Sprintf("pupil%d", i), Role: directory.RolePupil}, "10.0.7.7")
+		clock.Add(time.Minute)
+	}
+	// Three people: a Start, then a hand-over Stop and Start twice.
+	waitFor(t, "three people in turn", func() bool { return len(rcv.packets()) == 5 })
+	f.Bound(ctx, directory.Account{ID: 4, Username: "pupil3", Role: directory.RolePupil}, "10.0.7.7")
+	waitFor(t, "the Stop of the shared address", func() bool { return len(rcv.packets()) == 6 })
+	if p := rcv.packets()[5]; rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Stop || rfc2865.UserName_GetString(p) != "pupil2" {
+		t.Errorf("last: %v", p.Attributes)
+	}
+	clock.Add(time.Hour)
+	f.Bound(ctx, directory.Account{ID: 1, Username: "pupil0", Role: directory.RolePupil}, "10.0.7.7")
+	// A bind from a desktop elsewhere, as a marker that the one before was handled.
+	f.Bound(ctx, directory.Account{ID: 5, Username: "pupil5", Role: directory.RolePupil}, "10.0.5.5")
+	waitFor(t, "the marker", func() bool { return len(rcv.packets()) == 7 })
+	if p := rcv.packets()[6]; rfc2865.UserName_GetString(p) != "pupil5" {
+		t.Errorf("the shared address was announced again: %v", p.Attributes)
+	}
+	if _, ok := f.ann.at("10.0.7.7", clock.Now()); ok {
+		t.Error("shared address announced")
+	}
+}
