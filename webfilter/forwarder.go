@@ -147,11 +147,11 @@ func (s *sender) run(ctx context.Context, f *Forwarder) {
 	for ctx.Err() == nil {
 		payload, t, ok, err := s.q.Peek()
 		if err != nil {
-			f.log.Error("web filter: reading the queue; the record is skipped", "receiver", s.r.Name, "err", err)
-			if err := s.q.Ack(t); err != nil {
-				f.log.Error("web filter: skipping a record", "receiver", s.r.Name, "err", err)
-				sleep(ctx, backoff)
-			}
+			// Opening checked every record, so this is the disk failing:
+			// what is left of the queue cannot be trusted.
+			n, rerr := s.q.discard()
+			f.log.Error("web filter queue unreadable: the events in it were lost", "receiver", s.r.Name, "lost", n, "err", errors.Join(err, rerr))
+			sleep(ctx, backoff)
 			continue
 		}
 		if !ok {

@@ -307,6 +307,21 @@ func (q *queue) compact() error {
 	return nil
 }
 
+// discard gives up the unread records (the file can no longer be read)
+// and says how many there were.
+func (q *queue) discard() (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := q.records
+	q.dropped += uint64(n)
+	q.records, q.off, q.size = 0, 0, 0
+	q.gen++
+	if err := q.f.Truncate(0); err != nil {
+		return n, fmt.Errorf("web filter queue %s: %w", q.path, err)
+	}
+	return n, q.saveOffset()
+}
+
 // Len is the number of unread records.
 func (q *queue) Len() int {
 	q.mu.Lock()

@@ -215,3 +215,19 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// A queue whose file fails under it is emptied, its records counted as
+// dropped, and it takes new records again.
+func TestQueueDiscard(t *testing.T) {
+	q, _ := openQueue(filepath.Join(t.TempDir(), "f.queue"), 1<<20, 100)
+	defer q.close()
+	q.Append([]byte("a"))
+	q.Append([]byte("b"))
+	if n, err := q.discard(); n != 2 || err != nil || q.Dropped() != 2 || q.Len() != 0 {
+		t.Fatalf("discard = %d %v; dropped %d, len %d", n, err, q.Dropped(), q.Len())
+	}
+	q.Append([]byte("c"))
+	if got := fmt.Sprint(drain(t, q)); got != "[c]" {
+		t.Errorf("after discard: %s", got)
+	}
+}
