@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/webfilter"
@@ -481,4 +486,105 @@ listen = "0.0.0.0:8443"
 			t.Errorf("error lacks %q:\n%s", want, errOut)
 		}
 	}
+}
+
+// keystage serve builds the web filter before the frontends that feed it:
+// an access point's accounting reaches a receiver, and the metrics
+// listener counts it.
+func TestServeWiresWebFilter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
+		t.Fatal(errOut)
+	}
+	rconn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rconn.Close()
+	heard := make(chan string, 4)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := rconn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			p, err := layeh.Parse(buf[:n], []byte(filterSecret))
+			if err != nil {
+				continue
+			}
+			heard <- rfc2866.AcctStatusType_Get(p).String() + ":" + rfc2865.UserName_GetString(p)
+			out, _ := p.Response(layeh.CodeAccountingResponse).Encode()
+			rconn.WriteToUDP(out, from)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, dataDir: dir, demoDir: dir}
+	cfg, err := loadConfig("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RADIUS.demo(dir)
+	cfg.RADIUS.AuthAddress, cfg.RADIUS.AcctAddress = freeUDPPort(t), freeUDPPort(t)
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.WebFilter.Receivers = []WebFilterReceiver{{Name: "filter", Address: rconn.LocalAddr().String(), Secret: filterSecret}}
+	e.cfg = cfg
+	s, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := e.directory(s)
+	if err := e.withKeys(d, true); err != nil {
+		t.Fatal(err)
+	}
+	fes, err := e.frontends(s, d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metricsAddr string
+	done := make(chan error, len(fes))
+	for _, f := range fes {
+		if f.name == "metrics" {
+			metricsAddr = f.addrs[0]
+		}
+		go func() { done <- f.serve(ctx) }()
+	}
+	defer func() {
+		cancel()
+		for range fes {
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	}()
+	p := layeh.New(layeh.CodeAccountingRequest, []byte(demoNASSecret))
+	rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_Start)
+	rfc2865.UserName_SetString(p, "someone")
+	rfc2866.AcctSessionID_SetString(p, "W-1")
+	// The frontends bind their ports as they start serving.
+	waitUntil(t, "an Accounting-Response", func() bool {
+		xctx, stop := context.WithTimeout(ctx, 2*time.Second)
+		defer stop()
+		_, err := (&layeh.Client{Retry: 500 * time.Millisecond}).Exchange(xctx, p, cfg.RADIUS.AcctAddress)
+		return err == nil
+	})
+	select {
+	case got := <-heard:
+		if got != "Start:someone" {
+			t.Errorf("receiver heard %q", got)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the receiver heard nothing")
+	}
+	waitUntil(t, "the metric", func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `keystage_webfilter_sent_total{receiver="filter"} 1`)
+	})
 }
