@@ -232,6 +232,10 @@ type Store interface {
 	// Sessions lists an account's sessions started at or after since,
 	// newest first.
 	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
+	// SessionsAt lists the sessions that had the framed address ip at t
+	// (started at or before t, not stopped before t), newest first: who
+	// was behind an address then, for a web filter or an investigation.
+	SessionsAt(ctx context.Context, ip string, t time.Time) ([]Session, error)
 	// CloseNASSessions stops every live session of the NAS at nasAddress at
 	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
 	// all) and returns how many it stopped.

@@ -35,6 +35,7 @@ func (s *Server) accounting(ctx context.Context, c *client, src netip.AddrPort, 
 			return nil
 		}
 		s.log.Info("radius: NAS "+rfc2866.AcctStatusType_Strings[status], "nas", c.name, "closed", n)
+		s.forward(ctx, status, directory.Session{NASName: c.name, NASAddress: nasAddr}, at)
 	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_Stop, rfc2866.AcctStatusType_Value_InterimUpdate:
 		if err := s.recordSession(ctx, c, nasAddr, p, status, at); err != nil {
 			s.log.Error("radius: recording session", "nas", c.name, "err", err)
@@ -91,5 +92,6 @@ func (s *Server) recordSession(ctx context.Context, c *client, nasAddr string, p
 	if x.AccountID != 0 && status != rfc2866.AcctStatusType_Value_Stop {
 		s.uses.note(x.AccountID, at)
 	}
+	s.forward(ctx, status, x, at)
 	return nil
 }

@@ -74,6 +74,7 @@ func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]Disconn
 	var out []DisconnectResult
 	for _, x := range sessions {
 		r := s.disconnectOne(ctx, a, x)
+		s.forwardStop(ctx, x, r)
 		if r.Result == "ack" {
 			// The NAS sends its Stop too; this marks it now in case it
 			// does not.

@@ -73,6 +73,9 @@ type Config struct {
 
 	// EAP answers Access-Requests that carry EAP-Message; nil drops them.
 	EAP EAPHandler
+	// Accounting hears of accounting records and of sessions ended by a
+	// Disconnect (the web filter's forwarder); nil: none.
+	Accounting AccountingSink
 }
 
 func (c Config) withDefaults() Config {

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"keystage.dev/keystage/webfilter"
 )
 
 // env is what every command gets: the global flags, the streams and a
@@ -26,6 +28,9 @@ type env struct {
 	cfg        *Config
 	log        *slog.Logger
 	demoDir    string // set by keystage demo: where its generated files go
+	// webfilter is set while serving when [webfilter] names anything, for
+	// the RADIUS and LDAP frontends to hand their events to.
+	webfilter *webfilter.Forwarder
 }
 
 // command is one subcommand: a file of its own holds each.
@@ -58,6 +63,7 @@ func commands() []command {
 		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
 		{"audit", "audit verify | checkpoint | key | export: the tamper-evident audit trail", cmdAudit},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
+		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -34,7 +34,7 @@ type frontend struct {
 // lives in its own file (serve_ldap.go, …).
 func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]frontend, error) {
 	var out []frontend
-	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildLDAP, buildRADIUS, buildPortal, buildSchedule} {
+	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildWebFilter, buildLDAP, buildRADIUS, buildPortal, buildSchedule} {
 		f, err := build(e, d, cfg)
 		if err != nil {
 			return nil, err

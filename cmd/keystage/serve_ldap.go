@@ -47,7 +47,11 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ldap.lockout_exempt: %w", err)
 	}
-	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt,
+	var bound func(context.Context, directory.Account, string)
+	if e.webfilter != nil {
+		bound = e.webfilter.Bound
+	}
+	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt, Bound: bound,
 		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
 		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
 		MaxConns: c.MaxConnections, MaxConnsPerAddr: c.MaxConnectionsPerAddress,

@@ -39,6 +39,9 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	handler := &eapHandler{}
 	rcfg.EAP = handler
+	if e.webfilter != nil {
+		rcfg.Accounting = webFilterSink{e.webfilter}
+	}
 	srv, err := radius.New(e.ctx, d, d, rcfg)
 	if err != nil {
 		return nil, err

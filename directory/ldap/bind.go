@@ -165,6 +165,9 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	}
 	c.setIdentity(identity{dn: c.s.tree.accountDN(a), account: a})
 	outcome = directory.ResultOK
+	if c.s.cfg.Bound != nil {
+		c.s.cfg.Bound(ctx, a, addr)
+	}
 	reply(resultSuccess, "")
 }
 

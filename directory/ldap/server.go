@@ -82,6 +82,10 @@ type Config struct {
 	MaxSearches        int
 	MaxSearchesPerAddr int
 	Log                *slog.Logger
+	// Bound, when set, is told of every successful bind of a person or a
+	// service account, with the client's address (the web filter's
+	// announcement). It must return at once.
+	Bound func(ctx context.Context, a directory.Account, addr string)
 }
 
 // The bounds' defaults (see Config).

@@ -200,6 +200,20 @@ func (s *Store) Sessions(ctx context.Context, accountID int64, since time.Time, 
 	if err != nil {
 		return nil, fmt.Errorf("sessions of account %d: %w", accountID, err)
 	}
+	return scanSessions(rows)
+}
+
+func (s *Store) SessionsAt(ctx context.Context, ip string, t time.Time) ([]directory.Session, error) {
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT "+sessCols+` FROM sessions
+		WHERE framed_ip = $1 AND started_at <= $2 AND (stopped_at IS NULL OR stopped_at >= $2)
+		ORDER BY started_at DESC, id DESC`, ip, t.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("sessions at address %s: %w", ip, err)
+	}
+	return scanSessions(rows)
+}
+
+func scanSessions(rows *sql.Rows) ([]directory.Session, error) {
 	defer rows.Close()
 	var out []directory.Session
 	for rows.Next() {

@@ -31,6 +31,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"suspensions", "SELECT id FROM suspensions WHERE account_id = 1"},
 		{"signatures", "SELECT id FROM signatures WHERE account_id = 1"},
 		{"failures", "SELECT count FROM auth_failures WHERE key = 'x'"},
+		{"sessions at an address", "SELECT id FROM sessions WHERE framed_ip = '10.0.0.1' AND started_at <= 5 AND (stopped_at IS NULL OR stopped_at >= 5)"},
 	} {
 		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql)
 		if err != nil {

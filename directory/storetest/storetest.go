@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"FamiliarSources", testFamiliarSources},
 		{"Sessions", testSessions},
 		{"CloseNASSessions", testCloseNASSessions},
+		{"SessionsAt", testSessionsAt},
 		{"NoteUses", testNoteUses},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
@@ -1499,5 +1500,50 @@ func testSealedKeys(t *testing.T, s directory.Store) {
 	}
 	if fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Errorf("sealed keys:\n got %+v\nwant %+v", keys, want)
+	}
+}
+
+func testSessionsAt(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("firstholder", "FH"))
+	b := mustCreate(t, s, pupil("nextholder", "NH"))
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	// The address 10.9.8.7 is a's from 9:00 to 10:00, then b's from 10:30
+	// (still live); c's session elsewhere never had it.
+	for _, x := range []directory.Session{
+		{AccountID: a.ID, Username: a.Username, NASAddress: "192.0.2.1", SessionID: "A", FramedIP: "10.9.8.7", StartedAt: t0, UpdatedAt: t0.Add(time.Hour), StoppedAt: t0.Add(time.Hour)},
+		{AccountID: b.ID, Username: b.Username, NASAddress: "192.0.2.1", SessionID: "B", FramedIP: "10.9.8.7", StartedAt: t0.Add(90 * time.Minute), UpdatedAt: t0.Add(90 * time.Minute)},
+		{AccountID: b.ID, Username: b.Username, NASAddress: "192.0.2.2", SessionID: "C", FramedIP: "10.9.8.70", StartedAt: t0, UpdatedAt: t0},
+	} {
+		if err := s.PutSession(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{t0.Add(-time.Minute), ""},
+		{t0, "A"},
+		{t0.Add(30 * time.Minute), "A"},
+		{t0.Add(time.Hour), "A"},
+		{t0.Add(75 * time.Minute), ""},
+		{t0.Add(90 * time.Minute), "B"},
+		{t0.Add(48 * time.Hour), "B"},
+	} {
+		got, err := s.SessionsAt(ctx, "10.9.8.7", c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range got {
+			ids = append(ids, x.SessionID)
+		}
+		if strings.Join(ids, ",") != c.want {
+			t.Errorf("at %s: sessions %v, want %q", c.at.Format("15:04"), ids, c.want)
+		}
+	}
+	if got, _ := s.SessionsAt(ctx, "10.9.8.7", t0.Add(30*time.Minute)); len(got) == 1 && (got[0].AccountID != a.ID || got[0].Username != "firstholder") {
+		t.Errorf("session at 9:30: %+v", got[0])
 	}
 }
