@@ -79,15 +79,21 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(false)
+	// On SQLite the server's own lock refuses a second server; commands
+	// still write beside it, and the store tells of their commits.
+	s, err := e.openStoreWith(sqlstore.Config{Serve: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	ring, err := e.keyring(s, true)
+	if err != nil {
 		return err
 	}
+	// keys rotate, run beside the server, adds a key the server reads
+	// when it first meets a secret sealed under it.
+	d.Sealer = newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
 	// Checked before anything listens: a node with another signing key
 	// would sign checkpoints that audit verify elsewhere calls tampering.
 	if _, err := e.signer(s, true); err != nil {
