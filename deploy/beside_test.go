@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,8 +76,9 @@ func acceptedWithin(t *testing.T, what string, since time.Time, check func() boo
 // is answered, and one removed is not, without a restart; accounts added
 // and disabled, AUP forms and a consent recorded, Wi-Fi issued and revoked,
 // MIS syncs and the leavers job applied all take effect; after keys rotate the server still opens the Wi-Fi
-// credentials, now sealed under a key it did not start with; and the audit
-// trail, written by the server and the commands in turn, verifies.
+// credentials, now sealed under a key it did not start with; commands run
+// at once all succeed; and the audit trail, written by the server and the
+// commands in turn, verifies.
 func TestCommandsBesideServerOnSQLite(t *testing.T) {
 	needTool(t, "radtest", "freeradius-utils")
 	needTool(t, "radclient", "freeradius-utils")
@@ -198,6 +200,32 @@ func TestCommandsBesideServerOnSQLite(t *testing.T) {
 	acceptedWithin(t, "RADIUS, credential sealed under the rotated key", time.Now(), func() bool {
 		return radiusAccepts(t, n, "ssuspended", creds["ssuspended"], secret)
 	})
+
+	// Several commands at once, as cron jobs started together run: SQLite
+	// takes their transactions one at a time, none fails for it, and the
+	// audit chain (verified below) stays whole.
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("cron%d", i)
+			for _, args := range [][]string{{"account", "add", "--username", user, "--role", "staff"}, {"wifi", "issue", user},
+				{"suspend", user, "--for", "1d", "--reason", "cron"}} {
+				out, err := exec.Command(bin, append([]string{"--config", n.conf}, args...)...).CombinedOutput()
+				if err != nil {
+					errs <- fmt.Sprintf("keystage %s, run at once with others: %v\n%s", strings.Join(args, " "), err, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 
 	// An access point removed beside the server is no longer answered.
 	ks("", "nas", "remove", "loopback")
