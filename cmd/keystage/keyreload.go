@@ -20,10 +20,14 @@ const keyReloadEvery = time.Second
 // beside the server (or on another node), writes a key file that keeps the
 // old keys and adds a new one, then re-seals every secret under the new
 // key. A server that kept the keyring it started with could then open no
-// Wi-Fi credential or NAS secret. So when a sealed value names a key this
-// keyring lacks, it reads the key file again (at most once every
-// keyReloadEvery) and takes the new keyring if it opens the store's
-// secrets; new secrets are sealed under its current key from then on.
+// Wi-Fi credential or NAS secret, and would go on sealing new ones under
+// the old key, which the technician may delete from the file once the
+// rotation is done. So the server reads the key file again when the store
+// tells of the rotation (its audit target, keyringTarget: from this
+// process, another, or another node) and, as a backstop, when a sealed
+// value names a key this keyring lacks (at most once every
+// keyReloadEvery); it takes the new keyring if it opens the store's
+// secrets, and seals under its current key from then on.
 type reloadingSealer struct {
 	path string
 	r    directory.Reader
@@ -54,21 +58,38 @@ func (s *reloadingSealer) Open(sealed string, additionalData []byte) ([]byte, er
 	if !errors.Is(err, passwords.ErrUnknownKey) {
 		return out, err
 	}
-	if nk := s.reload(k); nk != nil {
+	if nk := s.reload(k, false); nk != nil {
 		return nk.Open(sealed, additionalData)
 	}
 	return out, err
 }
 
-// reload reads the key file again unless another call just did; it returns
-// the keyring to try, or nil when there is no newer one.
-func (s *reloadingSealer) reload(had *passwords.Keyring) *passwords.Keyring {
+// keyringTarget is the audit target of keys rotate.
+const keyringTarget = "keyring"
+
+// watch reloads the key file whenever the store tells of a rotation (or
+// may have missed one), until ctx ends.
+func (s *reloadingSealer) watch(ctx context.Context, w directory.Watcher) error {
+	return w.Watch(ctx, func(targets []string) {
+		for _, t := range targets {
+			if t == keyringTarget || t == directory.AllTargets {
+				go s.reload(s.ring.Load(), true)
+				return
+			}
+		}
+	})
+}
+
+// reload reads the key file again unless another call just did (force:
+// whatever the time); it returns the keyring to try, or nil when there is
+// no newer one.
+func (s *reloadingSealer) reload(had *passwords.Keyring, force bool) *passwords.Keyring {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.ring.Load(); cur != had {
 		return cur // reloaded meanwhile
 	}
-	if time.Since(s.last) < keyReloadEvery {
+	if !force && time.Since(s.last) < keyReloadEvery {
 		return nil
 	}
 	s.last = time.Now()
@@ -88,6 +109,9 @@ func (s *reloadingSealer) reload(had *passwords.Keyring) *passwords.Keyring {
 		s.log.Warn("a secret is sealed under a key this server lacks, and the key file does not open the store's secrets either: "+
 			"copy the key file that keystage keys rotate wrote to this node", "path", s.path, "err", err)
 		return nil
+	}
+	if k.CurrentID() == had.CurrentID() && len(k.IDs()) == len(had.IDs()) {
+		return nil // the same keys
 	}
 	s.ring.Store(k)
 	s.log.Info("key file read again: keystage keys rotate added a key", "path", s.path, "current", k.CurrentID())

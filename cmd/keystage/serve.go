@@ -91,9 +91,13 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// keys rotate, run beside the server, adds a key the server reads
-	// when it first meets a secret sealed under it.
-	d.Sealer = newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
+	// keys rotate, run beside the server (or on another node), adds a key
+	// the server reads when the store tells of the rotation.
+	sealer := newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
+	d.Sealer = sealer
+	if err := sealer.watch(e.ctx, s); err != nil {
+		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
+	}
 	// Checked before anything listens: a node with another signing key
 	// would sign checkpoints that audit verify elsewhere calls tampering.
 	if _, err := e.signer(s, true); err != nil {
