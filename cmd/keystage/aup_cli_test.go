@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"keystage.dev/keystage/directory/sqlstore"
 )
 
 // school makes a data directory with a member of staff, a Year 8 pupil
@@ -306,18 +310,48 @@ func TestAUPAudiencesFromConfig(t *testing.T) {
 	}
 }
 
-// On SQLite a running server holds the store: the command says what to do
-// instead.
+// On SQLite a command writes beside a running server, whose store hears
+// the change; while a migration or a restore holds the file to itself,
+// the command says so and what to do.
 func TestSuspendBesideSQLiteServer(t *testing.T) {
 	dir, ks := school(t)
 	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, dataDir: dir}
-	s, err := e.openStore(false)
+	s, err := e.openStoreWith(sqlstore.Config{Serve: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	code, _, errOut := ks("", "suspend", "jteacher", "--for", "1d", "--reason", "r")
-	if code != 1 || !strings.Contains(errOut, "keystage serve holds the SQLite store: suspend in the portal instead") {
-		t.Errorf("beside a server: %d %s", code, errOut)
+	heard := make(chan []string, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.Watch(ctx, func(targets []string) { heard <- targets }); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := ks("", "suspend", "jteacher", "--for", "1d", "--reason", "r"); code != 0 {
+		t.Fatalf("suspend beside a server: %d %s", code, errOut)
+	}
+	deadline := time.After(30 * time.Second)
+	for told := false; !told; {
+		select {
+		case targets := <-heard:
+			told = slices.Contains(targets, "account:jteacher")
+		case <-deadline:
+			t.Fatal("the server's store never heard of the suspension")
+		}
+	}
+
+	// A restore (or a migration) takes the file to itself.
+	lock, err := os.OpenFile(filepath.Join(dir, "keystage.db.lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	s.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := ks("", "unsuspend", "jteacher")
+	if code != 1 || !strings.Contains(errOut, "cannot lift the suspension now") || !strings.Contains(errOut, "wait for it to finish") {
+		t.Errorf("beside a restore: %d %s", code, errOut)
 	}
 }

@@ -119,8 +119,8 @@ Sign-ins (fictional):
 Try, in another terminal:
   go run ./cmd/keystage --data %s account list --role staff
   go run ./cmd/keystage --data %s account show %s
-  the MIS sync: MIS sync in the portal (as the technician), or stop the demo
-  and run: go run ./cmd/keystage --data %s sync --from oneroster:%s/%s
+  the MIS sync: MIS sync in the portal (as the technician), or run, beside
+  the demo: go run ./cmd/keystage --data %s sync --from oneroster:%s/%s
 `, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil, dir, dir, demoExport)
 	for _, f := range fes {
 		if len(f.hints) == 0 && len(f.setup) == 0 {

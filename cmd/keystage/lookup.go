@@ -18,12 +18,13 @@ func findAccount(ctx context.Context, s directory.Reader, name string) (director
 	return a, err
 }
 
-// openForChange opens the store to write, explaining the SQLite case where
-// a running server holds it.
+// openForChange opens the store to write. On SQLite it works beside a
+// running keystage serve, which hears the change within a second; only a
+// migration or a restore in progress holds the store to itself.
 func (e *env) openForChange(what string) (directory.Store, func(), error) {
 	s, err := e.openStore(false)
 	if errors.Is(err, directory.ErrLocked) {
-		return nil, nil, fmt.Errorf("%w\n  keystage serve holds the SQLite store: %s in the portal instead (staff pages), or stop the server for a moment", err, what)
+		return nil, nil, fmt.Errorf("cannot %s now: %w", what, err)
 	}
 	if err != nil {
 		return nil, nil, err

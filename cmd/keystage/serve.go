@@ -79,14 +79,24 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(false)
+	// On SQLite the server's own lock refuses a second server; commands
+	// still write beside it, and the store tells of their commits.
+	s, err := e.openStoreWith(sqlstore.Config{Serve: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	ring, err := e.keyring(s, true)
+	if err != nil {
 		return err
+	}
+	// keys rotate, run beside the server (or on another node), adds a key
+	// the server reads when the store tells of the rotation.
+	sealer := newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
+	d.Sealer = sealer
+	if err := sealer.watch(e.ctx, s); err != nil {
+		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
 	}
 	// Checked before anything listens: a node with another signing key
 	// would sign checkpoints that audit verify elsewhere calls tampering.

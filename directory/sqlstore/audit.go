@@ -99,6 +99,7 @@ func (t *tx) Record(ctx context.Context, e *audit.Event) error {
 		return fmt.Errorf("record audit event %s: %w", e.Action, err)
 	}
 	t.events++
+	t.seqs = append(t.seqs, e.Seq)
 	if t.targets == nil {
 		t.targets = map[string]bool{}
 	}

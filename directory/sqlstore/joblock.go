@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"sync"
+	"syscall"
 
 	"keystage.dev/keystage/directory"
 )
@@ -17,11 +21,13 @@ var _ directory.JobLocker = (*Store)(nil)
 // session advisory lock belongs to the connection that took it, and a
 // pooled connection handed back would carry the lock to whatever query
 // used it next (and could take it again, since advisory locks are
-// re-entrant within a session). On SQLite the names alone are the lock:
-// only one process may write the file, so one process is all there is.
+// re-entrant within a session). On SQLite, where commands write beside
+// keystage serve, each is an exclusive flock of a file beside the
+// database (FILE.job-NAME.lock), which the kernel drops with the process.
 type jobLocks struct {
-	mu   sync.Mutex
-	held map[string]*sql.Conn // nil conn on SQLite
+	mu    sync.Mutex
+	held  map[string]*sql.Conn // nil conn on SQLite
+	files map[string]*os.File  // SQLite only
 }
 
 // TryJobLock takes the lock named name unless some node holds it; see
@@ -41,6 +47,23 @@ func (s *Store) TryJobLock(ctx context.Context, name string) (release func(), ok
 		return nil, false, nil
 	}
 	var conn *sql.Conn
+	if s.dialect != Postgres && s.path != "" {
+		f, err := os.OpenFile(s.path+".job-"+url.PathEscape(name)+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("job lock %s: %w", name, err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("job lock %s: %w", name, err)
+		}
+		if s.jobs.files == nil {
+			s.jobs.files = map[string]*os.File{}
+		}
+		s.jobs.files[name] = f
+	}
 	if s.dialect == Postgres {
 		conn, err = s.db.Conn(ctx)
 		if err != nil {
@@ -68,6 +91,10 @@ func (s *Store) releaseJobLock(name string) {
 	s.jobs.mu.Lock()
 	conn, ok := s.jobs.held[name]
 	delete(s.jobs.held, name)
+	if f := s.jobs.files[name]; f != nil {
+		f.Close() // drops the flock
+		delete(s.jobs.files, name)
+	}
 	s.jobs.mu.Unlock()
 	if !ok || conn == nil {
 		return
@@ -94,6 +121,10 @@ func (s *Store) releaseAllJobLocks() {
 	s.jobs.mu.Lock()
 	held := s.jobs.held
 	s.jobs.held = nil
+	for _, f := range s.jobs.files {
+		f.Close()
+	}
+	s.jobs.files = nil
 	s.jobs.mu.Unlock()
 	for name, conn := range held {
 		if conn != nil {

@@ -42,6 +42,10 @@ type Config struct {
 	// StatusOnly opens without migrating or checking the schema, for
 	// reporting migration status; nothing else may use such a store.
 	StatusOnly bool
+	// Serve opens the store for keystage serve: on SQLite it also takes
+	// the server's own lock, so that a second server on the same file is
+	// refused (commands still open it beside the server).
+	Serve bool
 	// MaxConns caps the connection pool (0: a default for the dialect).
 	MaxConns int
 	// Log hears what the store does on its own, out of any call: on
@@ -83,9 +87,9 @@ func SQLitePath(u string) string {
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	d := DialectOf(cfg.URL)
 	var (
-		db   *sql.DB
-		lock *os.File
-		err  error
+		db    *sql.DB
+		locks sqliteLocks
+		err   error
 	)
 	switch d {
 	case Postgres:
@@ -100,12 +104,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 	default:
-		db, lock, err = openSQLite(SQLitePath(cfg.URL), cfg)
+		db, locks, err = openSQLite(SQLitePath(cfg.URL), cfg)
 		if err != nil {
 			return nil, err
 		}
 	}
-	s := &Store{db: db, dialect: d, lock: lock}
+	s := &Store{db: db, dialect: d, lock: locks.shared, serveLock: locks.serve}
+	if d != Postgres {
+		s.path = SQLitePath(cfg.URL)
+		s.poll = newPoller(s, cfg.Log)
+	}
 	s.reader = reader{q: db, d: d}
 	if d == Postgres {
 		s.listen = newListener(s, cfg.Log)
@@ -128,38 +136,75 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
+// sqliteLocks are the lock files a SQLite store holds while open: see
+// openSQLite.
+type sqliteLocks struct {
+	shared *os.File // FILE.lock, shared by every writer; exclusive for a migration or a restore
+	serve  *os.File // FILE.serve.lock, exclusive: one keystage serve per file
+}
+
+func (l sqliteLocks) close() {
+	for _, f := range []*os.File{l.serve, l.shared} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// lockMessage says why the writer's lock was refused.
+const lockMessage = "a keystage process that needs it to itself (keystage migrate up, keystage restore, " +
+	"or a keystage older than this one, which lets no command beside its server) has it open; wait for it to finish, or stop it, and try again"
+
+func openSQLite(path string, cfg Config) (*sql.DB, sqliteLocks, error) {
+	var locks sqliteLocks
 	if path == "" || path == ":memory:" {
-		return nil, nil, errors.New("open sqlite: a file path is needed (the store must outlive the process)")
+		return nil, locks, errors.New("open sqlite: a file path is needed (the store must outlive the process)")
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open sqlite: data directory %s: %w", dir, errors.Unwrap(err))
+		return nil, locks, fmt.Errorf("open sqlite: data directory %s: %w", dir, errors.Unwrap(err))
 	}
 	if !st.IsDir() {
-		return nil, nil, fmt.Errorf("open sqlite: data directory %s is not a directory", dir)
+		return nil, locks, fmt.Errorf("open sqlite: data directory %s is not a directory", dir)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	var lock *os.File
 	if cfg.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("open sqlite: %s: %w (run keystage migrate up, or keystage demo, first)", path, errors.Unwrap(err))
+			return nil, locks, fmt.Errorf("open sqlite: %s: %w (run keystage migrate up, or keystage demo, first)", path, errors.Unwrap(err))
 		}
 		q.Add("_pragma", "query_only(1)")
 	} else {
-		// One writing process per file: a second server (or a command that
-		// writes while a server runs) would fight over the single writer and
-		// hold caches the other never invalidates.
-		lock, err = os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		// Several processes write one file: keystage serve and the
+		// commands run beside it (a cron job's suspend, sync --apply).
+		// SQLite serialises them (every transaction begins IMMEDIATE,
+		// waiting up to the busy timeout for the one before), so the audit
+		// chain stays linear; each server hears the others' commits by
+		// polling (see poller). FILE.lock is shared among them, and taken
+		// exclusively by what cannot run beside anything: a migration
+		// (migrate) and a restore.
+		locks.shared, err = os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open sqlite: lock file: %w", errors.Unwrap(err))
+			return nil, locks, fmt.Errorf("open sqlite: lock file: %w", errors.Unwrap(err))
 		}
-		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			lock.Close()
-			return nil, nil, fmt.Errorf("open sqlite %s: %w: another keystage process has it open for writing; stop it first", path, directory.ErrLocked)
+		if err := syscall.Flock(int(locks.shared.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+			locks.close()
+			return nil, sqliteLocks{}, fmt.Errorf("open sqlite %s: %w: %s", path, directory.ErrLocked, lockMessage)
+		}
+		if cfg.Serve {
+			// One server per file: two would answer on the same ports
+			// and run the same scheduled jobs.
+			locks.serve, err = os.OpenFile(path+".serve.lock", os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				locks.close()
+				return nil, sqliteLocks{}, fmt.Errorf("open sqlite: lock file: %w", errors.Unwrap(err))
+			}
+			if err := syscall.Flock(int(locks.serve.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				locks.close()
+				return nil, sqliteLocks{}, fmt.Errorf("open sqlite %s: %w: another keystage process serves it (keystage serve); stop it first", path, directory.ErrLocked)
+			}
 		}
 		// SQLite makes a new database, and its -wal and -shm files (which
 		// take the database's mode), 0644 less the umask: made here first,
@@ -167,28 +212,28 @@ func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			err = private.CreateNew(path)
 			if err != nil && !errors.Is(err, fs.ErrExist) {
-				lock.Close()
-				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+				locks.close()
+				return nil, sqliteLocks{}, fmt.Errorf("open sqlite: %w", err)
 			}
 		}
-		for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock", path + ".serve.lock"} {
 			if err := private.Tighten(f); err != nil {
-				lock.Close()
-				return nil, nil, fmt.Errorf("open sqlite: %w", err)
+				locks.close()
+				return nil, sqliteLocks{}, fmt.Errorf("open sqlite: %w", err)
 			}
 		}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		// Writers take the lock when they begin, so that two transactions
-		// never deadlock upgrading from read to write.
+		// (of this process or another) never deadlock upgrading from read
+		// to write, and each reads the audit chain's head only once the
+		// writer before it has committed.
 		q.Add("_txlock", "immediate")
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
-		if lock != nil {
-			lock.Close()
-		}
-		return nil, nil, fmt.Errorf("open sqlite: %w", err)
+		locks.close()
+		return nil, sqliteLocks{}, fmt.Errorf("open sqlite: %w", err)
 	}
 	n := cfg.MaxConns
 	if n <= 0 {
@@ -196,7 +241,7 @@ func openSQLite(path string, cfg Config) (*sql.DB, *os.File, error) {
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return db, lock, nil
+	return db, locks, nil
 }
 
 // oneLine keeps the first line of a driver's error.
@@ -252,6 +297,15 @@ func (s *Store) migrate(ctx context.Context, cfg Config) error {
 	}
 	if cfg.ReadOnly || cfg.NoMigrate {
 		return fmt.Errorf("database at schema version %d, this keystage needs %d: run keystage migrate up", cur, target)
+	}
+	if s.lock != nil {
+		// A process beside this one knows only the older schema: it must
+		// be stopped for the migration.
+		if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			return fmt.Errorf("database at schema version %d, this keystage needs %d: %w: another keystage process (keystage serve, or a command) "+
+				"has it open and knows only the older schema; stop it, run keystage migrate up, then start it again", cur, target, directory.ErrLocked)
+		}
+		defer syscall.Flock(int(s.lock.Fd()), syscall.LOCK_SH)
 	}
 	res, err := p.Up(ctx)
 	if err != nil {

@@ -15,14 +15,17 @@ import (
 // Store is a directory.Store on SQL.
 type Store struct {
 	reader
-	db       *sql.DB
-	dialect  Dialect
-	lock     *os.File
-	watch    watchers
-	listen   *listener // PostgreSQL only: the change notifications
-	jobs     jobLocks
-	stmts    *stmtCache // SQLite only; nil on PostgreSQL
-	migrated []int64    // versions this Open applied
+	db        *sql.DB
+	dialect   Dialect
+	path      string   // SQLite only: the database file
+	lock      *os.File // SQLite only: FILE.lock, shared among writers
+	serveLock *os.File // SQLite, keystage serve only: FILE.serve.lock
+	poll      *poller  // SQLite only: other processes' commits
+	watch     watchers
+	listen    *listener // PostgreSQL only: the change notifications
+	jobs      jobLocks
+	stmts     *stmtCache // SQLite only; nil on PostgreSQL
+	migrated  []int64    // versions this Open applied
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -46,22 +49,28 @@ type tx struct {
 	writes  int
 	events  int
 	targets map[string]bool // audit targets, told to watchers on commit
+	seqs    []int64         // its audit events, which the SQLite poller need not tell again
 }
 
 // Close releases the job locks, the database and, for SQLite, the
-// writer's lock.
+// writers' lock.
 func (s *Store) Close() error {
 	if s.listen != nil {
 		s.listen.close()
+	}
+	if s.poll != nil {
+		s.poll.close()
 	}
 	s.releaseAllJobLocks()
 	if s.stmts != nil {
 		s.stmts.close()
 	}
 	err := s.db.Close()
-	if s.lock != nil {
-		s.lock.Close()
-		s.lock = nil
+	for _, l := range []**os.File{&s.serveLock, &s.lock} {
+		if *l != nil {
+			(*l).Close()
+			*l = nil
+		}
 	}
 	return err
 }
@@ -101,6 +110,9 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx dire
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if s.poll != nil {
+		s.poll.own(t.seqs)
 	}
 	s.watch.send(t.targetList())
 	return nil

@@ -77,18 +77,29 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestSecondWriterRefused(t *testing.T) {
+// Several processes write one SQLite file (keystage serve and the commands
+// run beside it); a second server, and a migration beside another writer,
+// are refused with a line that says what to do.
+func TestWritersBesideEachOther(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "keystage.db")
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: path})
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: path, Serve: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sqlstore.Open(ctx, sqlstore.Config{URL: path})
-	if !errors.Is(err, directory.ErrLocked) {
-		t.Fatalf("second writer: err = %v, want ErrLocked", err)
+	w, err := sqlstore.Open(ctx, sqlstore.Config{URL: path})
+	if err != nil {
+		t.Fatalf("a command's writer beside the server: %v", err)
 	}
-	// A reader may open while the writer runs.
+	addAccount(t, w, "beside")
+	if _, err := s.AccountByUsername(ctx, "beside"); err != nil {
+		t.Errorf("the server does not read the command's commit: %v", err)
+	}
+	_, err = sqlstore.Open(ctx, sqlstore.Config{URL: path, Serve: true})
+	if !errors.Is(err, directory.ErrLocked) || !strings.Contains(err.Error(), "another keystage process serves it") {
+		t.Fatalf("second server: err = %v, want ErrLocked naming the server", err)
+	}
+	// A reader may open while the writers run.
 	r, err := sqlstore.Open(ctx, sqlstore.Config{URL: path, ReadOnly: true})
 	if err != nil {
 		t.Fatalf("reader beside a writer: %v", err)
@@ -97,12 +108,23 @@ func TestSecondWriterRefused(t *testing.T) {
 		t.Errorf("reader: %v", err)
 	}
 	r.Close()
-	s.Close()
-	s2, err := sqlstore.Open(ctx, sqlstore.Config{URL: path})
-	if err != nil {
-		t.Fatalf("reopen after the writer closed: %v", err)
+	w.Close()
+
+	// A schema one migration behind, as a newer keystage finds it while
+	// the older server runs: the migration waits for the server to stop.
+	if _, err := s.DB().ExecContext(ctx, "DELETE FROM goose_db_version WHERE version_id = (SELECT MAX(version_id) FROM goose_db_version)"); err != nil {
+		t.Fatal(err)
 	}
-	s2.Close()
+	_, err = sqlstore.Open(ctx, sqlstore.Config{URL: path})
+	if !errors.Is(err, directory.ErrLocked) || !strings.Contains(err.Error(), "run keystage migrate up, then start it again") {
+		t.Fatalf("migration beside a writer: err = %v, want ErrLocked saying to stop it first", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is more than one line: %q", err)
+	}
+	// The refused migration left the server its shared lock: a command
+	// still opens beside it once the schema is whole again.
+	s.Close()
 }
 
 func TestSchemaAheadRefused(t *testing.T) {

@@ -61,8 +61,11 @@ func (w *watchers) send(targets []string) {
 	}
 }
 
-// Watch tells fn of the targets of every committed change. On SQLite (one
-// process) that is in-process, right after commit. On PostgreSQL each
+// Watch tells fn of the targets of every committed change. On SQLite this
+// process's commits are told right after commit, and every process's
+// (keystage serve's and the commands' run beside it) within
+// SQLitePollInterval by the poller, which reads them from the audit trail
+// (and skips this store's own, told already). On PostgreSQL each
 // transaction also NOTIFYs, and one listening connection per store hears
 // every node's changes (its own too, which is harmless: forgetting twice
 // costs nothing) and hands them to every Watch. Watch returns after the
@@ -70,6 +73,9 @@ func (w *watchers) send(targets []string) {
 // listener keeps trying, and tells fn AllTargets once it listens.
 func (s *Store) Watch(ctx context.Context, fn func(targets []string)) error {
 	if s.dialect != Postgres {
+		if err := s.poll.start(ctx); err != nil {
+			return err
+		}
 		id := s.watch.add(fn)
 		context.AfterFunc(ctx, func() { s.watch.remove(id) })
 		return nil
@@ -282,4 +288,193 @@ func (t *tx) targetList() []string {
 		out = append(out, target)
 	}
 	return out
+}
+
+// SQLitePollInterval is how often a watched SQLite store looks for commits
+// made by other processes (PRAGMA data_version, which costs no read of the
+// file). With RADIUS's and LDAP's own work after it, a change made by a
+// command beside keystage serve is acted on well within the 3 s bound
+// stated for several nodes.
+const SQLitePollInterval = 250 * time.Millisecond
+
+// pollPage is how many audit events the poller reads at a time.
+const pollPage = 1000
+
+// poller hears the commits of other processes on a SQLite store. SQLite
+// has no notifications across processes, but every change is committed
+// with its audit events, whose targets are what Watch tells: so from the
+// first Watch until the store closes, the poller asks a connection of its
+// own for PRAGMA data_version every SQLitePollInterval (it changes when
+// any other connection, of this process or another, commits) and, when it
+// has changed, reads the audit events after the last one it saw and tells
+// their targets to every watcher. If it cannot read for a while, it tells
+// AllTargets once it can again.
+type poller struct {
+	s   *Store
+	log *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	stop    context.CancelFunc
+	done    chan struct{}
+	mine    map[int64]bool // this store's events, told at commit, not yet passed by the poller
+}
+
+// own notes the audit events a transaction of this store committed: they
+// were told at commit, and the poller passes them by. Before the poller
+// starts nothing is noted (it starts after them), so the set holds only
+// events it has yet to read.
+func (p *poller) own(seqs []int64) {
+	if len(seqs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started {
+		return
+	}
+	for _, seq := range seqs {
+		p.mine[seq] = true
+	}
+}
+
+// told reports whether seq is this store's own event, forgetting it.
+func (p *poller) told(seq int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mine[seq] {
+		delete(p.mine, seq)
+		return true
+	}
+	return false
+}
+
+func newPoller(s *Store, log *slog.Logger) *poller {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &poller{s: s, log: log, done: make(chan struct{}), mine: map[int64]bool{}}
+}
+
+// start runs the poller once, on the store's lifetime. It reads the head
+// of the trail first, so that every commit after Watch returns is told.
+func (p *poller) start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return nil
+	}
+	seq, _, err := p.s.reader.AuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	p.started, p.stop = true, cancel
+	go p.run(rctx, seq)
+	return nil
+}
+
+// close stops the poller and waits for its connection to be given back.
+func (p *poller) close() {
+	p.mu.Lock()
+	stop := p.stop
+	p.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	stop()
+	<-p.done
+}
+
+func (p *poller) run(ctx context.Context, seq int64) {
+	defer close(p.done)
+	var conn *sql.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	version := int64(-1)
+	failing := false
+	tick := time.NewTicker(SQLitePollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := func() error {
+			if conn == nil {
+				c, err := p.s.db.Conn(ctx)
+				if err != nil {
+					return err
+				}
+				conn, version = c, -1
+			}
+			var v int64
+			if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+				conn.Close()
+				conn = nil
+				return err
+			}
+			if v == version {
+				return nil
+			}
+			if err := p.tell(ctx, conn, &seq); err != nil {
+				return err
+			}
+			version = v
+			return nil
+		}()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			p.log.Warn("cannot read the store for other processes' changes; trying again (their changes reach this process late meanwhile)", "err", oneLine(err))
+		case err == nil && failing:
+			failing = false
+			p.log.Info("reading the store for other processes' changes again")
+			p.s.watch.send([]string{directory.AllTargets})
+		}
+	}
+}
+
+// tell reads the audit events after *seq and tells their targets.
+func (p *poller) tell(ctx context.Context, conn *sql.Conn, seq *int64) error {
+	for {
+		rows, err := conn.QueryContext(ctx, "SELECT seq, target FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", *seq, pollPage)
+		if err != nil {
+			return err
+		}
+		var targets []string
+		seen := map[string]bool{}
+		n := 0
+		last := *seq
+		for rows.Next() {
+			var target string
+			if err := rows.Scan(&last, &target); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			if p.told(last) {
+				continue
+			}
+			if !seen[target] {
+				seen[target] = true
+				targets = append(targets, target)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*seq = last
+		p.s.watch.send(targets)
+		if n < pollPage {
+			return nil
+		}
+	}
 }
