@@ -443,8 +443,11 @@ func TestWebFilterTokenCommand(t *testing.T) {
 		t.Fatalf("token %q and its hash not in:\n%s", token, out)
 	}
 	_, cfgLines, _ := strings.Cut(out, "restart keystage serve:\n")
-	path := filepath.Join(t.TempDir(), "keystage.toml")
-	if err := os.WriteFile(path, []byte("[webfilter.feed]\nlisten = \"127.0.0.1:8443\"\n"+cfgLines), 0o600); err != nil {
+	// config check also checks what serve needs, so the data directory is
+	// one that exists.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keystage.toml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("data_dir = %q\n", dir)+"[webfilter.feed]\nlisten = \"127.0.0.1:8443\"\n"+cfgLines), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := keystage(t, "", "--config", path, "config", "check"); code != 0 {
