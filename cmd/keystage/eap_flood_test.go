@@ -40,12 +40,35 @@ func TestEAPIdentityFloodThroughTheServer(t *testing.T) {
 		}
 	}
 
+	// The server listens once serve has started: wait for its first answer,
+	// so that the flood does not meet a closed port.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		_, err := radiustest.Exchange(ctx, auth, demoNASSecret, func(p *layeh.Packet) {
+			rfc2865.UserName_SetString(p, "anonymous")
+			p.Add(rfc2869.EAPMessage_Type, eapIdentity)
+		})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the RADIUS server never answered: %v", err)
+		}
+	}
+
 	stop := make(chan struct{})
+	flooded := make(chan struct{})
 	var sent atomic.Int64
 	var wg sync.WaitGroup
-	wg.Go(func() { floodEAPIdentity(t, auth, 50_000, 60*time.Second, stop, &sent) })
-	for sent.Load() < 4*table { // the table is full before the phone starts
-		time.Sleep(time.Millisecond)
+	wg.Go(func() { defer close(flooded); floodEAPIdentity(t, auth, 50_000, 60*time.Second, stop, &sent) })
+	// The table is full before the phone starts (or the flood has ended).
+	for sent.Load() < 4*table {
+		select {
+		case <-flooded:
+			t.Fatalf("the flood stopped after %d identities", sent.Load())
+		case <-time.After(time.Millisecond):
+		}
 	}
 	out := run(ok.username, ok.credential)
 	close(stop)
@@ -83,7 +106,6 @@ func floodEAPIdentity(t *testing.T, addr string, n int64, d time.Duration, stop 
 			}
 		}
 	}()
-	identity := append([]byte{2, 1, 0, 5 + 9, 1}, "anonymous"...)
 	deadline := time.Now().Add(d)
 	for i := int64(0); i < n && time.Now().Before(deadline); i++ {
 		select {
@@ -95,21 +117,25 @@ func floodEAPIdentity(t *testing.T, addr string, n int64, d time.Duration, stop 
 		p.Identifier = byte(i)
 		rfc2865.UserName_SetString(p, "anonymous")
 		rfc2865.CallingStationID_SetString(p, fmt.Sprintf("02-66-%02X-%02X-%02X-%02X", byte(i>>24), byte(i>>16), byte(i>>8), byte(i)))
-		p.Add(rfc2869.EAPMessage_Type, identity)
+		p.Add(rfc2869.EAPMessage_Type, eapIdentity)
 		b, err := radiustest.Sign(p, demoNASSecret)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		if _, err := conn.Write(b); err != nil {
-			return
+		// A write may fail for a moment (a port unreachable from a packet
+		// the server dropped); the loop is bounded by count and time anyway.
+		if _, err := conn.Write(b); err == nil {
+			sent.Add(1)
 		}
-		sent.Add(1)
 		if i%256 == 255 {
 			time.Sleep(time.Millisecond) // let the phone's packets through the socket buffer
 		}
 	}
 }
+
+// eapIdentity is an EAP-Response/Identity of "anonymous".
+var eapIdentity = append([]byte{2, 1, 0, 5 + 9, 1}, "anonymous"...)
 
 // gauge reads one unlabelled gauge or counter from the registry.
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
