@@ -11,16 +11,17 @@ import (
 // destination of the sync) reach the collector too.
 type LogTee struct {
 	next   slog.Handler
-	fwd    *Forwarder
+	offer  func(Message)
 	level  slog.Level
 	host   string
 	attrs  []slog.Attr // with their group prefix applied
 	prefix string
 }
 
-// NewLogTee tees records at level or above to fwd.
-func NewLogTee(next slog.Handler, fwd *Forwarder, level slog.Level, host string) *LogTee {
-	return &LogTee{next: next, fwd: fwd, level: level, host: host}
+// NewLogTee tees records at level or above to offer (Forwarder.Offer, or
+// several); offer must not block.
+func NewLogTee(next slog.Handler, offer func(Message), level slog.Level, host string) *LogTee {
+	return &LogTee{next: next, offer: offer, level: level, host: host}
 }
 
 // Enabled implements slog.Handler.
@@ -43,7 +44,7 @@ func (h *LogTee) Handle(ctx context.Context, r slog.Record) error {
 			addAttr(attrs, h.prefix, a)
 			return true
 		})
-		h.fwd.Offer(LogMessage(r, attrs, h.host))
+		h.offer(LogMessage(r, attrs, h.host))
 	}
 	return err
 }

@@ -136,7 +136,7 @@ func TestFileRotatesAndIsPrivate(t *testing.T) {
 func TestLogTee(t *testing.T) {
 	sink := &blockingSink{}
 	f := siem.NewForwarder("test", sink, 10, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	log := slog.New(siem.NewLogTee(slog.NewTextHandler(io.Discard, nil), f, slog.LevelWarn, "ks1")).With("frontend", "radius").WithGroup("req")
+	log := slog.New(siem.NewLogTee(slog.NewTextHandler(io.Discard, nil), f.Offer, slog.LevelWarn, "ks1")).With("frontend", "radius").WithGroup("req")
 	log.Info("accepted", "user", "p1")
 	log.Warn("dropped a packet from an unknown client", "src", "10.0.0.9", "err", errors.New("no such NAS"))
 	if !f.Drain(context.Background()) || len(sink.got) != 1 {

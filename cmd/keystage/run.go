@@ -25,7 +25,8 @@ type env struct {
 	dataDir    string
 	cfg        *Config
 	log        *slog.Logger
-	demoDir    string // set by keystage demo: where its generated files go
+	demoDir    string    // set by keystage demo: where its generated files go
+	siem       *siemFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
 }
 
 // command is one subcommand: a file of its own holds each.

@@ -48,6 +48,13 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 		}
 		mon = newDatabaseMonitor(s, e.logger())
 		out = append(out, *c, *mon.frontend())
+		feed, err := buildSIEMFeed(e, s, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if feed != nil {
+			out = append(out, *feed)
+		}
 	}
 	m, err := metricsFrontend(cfg, s, d, out, mon)
 	if err != nil {
@@ -74,6 +81,10 @@ func cmdServe(e *env, args []string) error {
 	}
 	cfg, err := e.config()
 	if err != nil {
+		return err
+	}
+	// Before anything takes the logger, so that its warnings reach the SIEM.
+	if err := e.teeLog(cfg); err != nil {
 		return err
 	}
 	s, err := e.openStore(false)
