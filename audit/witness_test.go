@@ -62,7 +62,7 @@ func TestVerifyWitnessed(t *testing.T) {
 		t.Fatalf("the rewritten trail without checkpoints should pass without a witness: %v", err)
 	}
 
-	pruned := prune(orig, 13)                                     // events 13..31
+	pruned := prune(orig, 13)                                      // events 13..31
 	prunedWitness := witnessOf(t, append(checkpoints(s, orig, 10), // 10, 20, 30 and the prune's
 		s.Sign(pruned[len(pruned)-1].Seq, pruned[len(pruned)-1].Hash, time.Now())))
 	// Someone deletes the start and forges a prune record, without the key.
@@ -137,10 +137,10 @@ func TestParseWitnessRefusesDamage(t *testing.T) {
 	good := string(WitnessRecord(s.Sign(2, es[1].Hash, es[1].Time)))
 	other := string(WitnessRecord(s.Sign(2, es[2].Hash, es[1].Time)))
 	cases := map[string]error{
-		good + "\n" + other + "\n":                    ErrWitnessConflict,
+		good + "\n" + other + "\n":                       ErrWitnessConflict,
 		strings.Replace(good, `"seq":2`, `"seq":"2"`, 1): ErrWitnessDamaged,
 		strings.Replace(good, `"seq":2`, `"seq":0`, 1):   ErrWitnessDamaged,
-		good[:len(good)-20] + "\n":                    ErrWitnessDamaged,
+		good[:len(good)-20] + "\n":                       ErrWitnessDamaged,
 	}
 	for in, want := range cases {
 		if _, err := ParseWitness(strings.NewReader(in)); !errors.Is(err, want) {
