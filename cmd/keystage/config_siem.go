@@ -92,9 +92,6 @@ func (s *SIEMSection) validate(p *problems) {
 	}
 }
 
-// enabled says whether anything is to be sent.
-func (s *SIEMSection) enabled() bool { return s.Address != "" || s.File != "" }
-
 // WitnessSection is where every signed checkpoint is copied as it is made:
 // a collector on another host that the server cannot rewrite, whose copy
 // keystage audit verify --witness reads back.
