@@ -112,9 +112,12 @@ type logRecord struct {
 
 // LogMessage is the record of a log line.
 func LogMessage(r slog.Record, attrs map[string]any, host string) Message {
-	sev := SevWarning
-	if r.Level >= slog.LevelError {
+	sev := SevInfo
+	switch {
+	case r.Level >= slog.LevelError:
 		sev = SevError
+	case r.Level >= slog.LevelWarn:
+		sev = SevWarning
 	}
 	body, err := json.Marshal(logRecord{Keystage: TypeLog, Host: host, Severity: sev.String(),
 		Time: r.Time.UTC().Format(time.RFC3339Nano), Level: r.Level.String(), Msg: r.Message, Attrs: attrs})

@@ -157,10 +157,11 @@ func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err 
 }
 
 func auditVerify(e *env, args []string) error {
-	fs := e.newFlags("audit verify", "[--public-key FILE]… [--witness FILE]")
+	fs := e.newFlags("audit verify", "[--public-key FILE]… [--witness FILE]…")
 	var keyFiles stringList
 	fs.Var(&keyFiles, "public-key", "trust checkpoints signed by this public `key` file (repeatable; default: the configured signing key)")
-	witnessFile := fs.String("witness", "", "check the trail against the checkpoints a witness kept: the `file` the collector of audit.witness stored")
+	var witnessFiles stringList
+	fs.Var(&witnessFiles, "witness", "check the trail against the checkpoints a witness kept: the `file` the collector of audit.witness stored (repeatable: rotated files)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -169,23 +170,27 @@ func auditVerify(e *env, args []string) error {
 		return err
 	}
 	var witness []audit.Checkpoint
-	if *witnessFile != "" {
+	if len(witnessFiles) > 0 {
 		if missing != "" {
 			return fmt.Errorf("--witness needs the public key that signed the checkpoints, and there is no signing key at %s: "+
 				"give it with --public-key FILE (the output of keystage audit key, kept away from the database)", missing)
 		}
-		f, err := os.Open(*witnessFile)
-		if err != nil {
-			return fmt.Errorf("witness: %w", err)
+		var readers []io.Reader
+		for _, name := range witnessFiles {
+			f, err := os.Open(name)
+			if err != nil {
+				return fmt.Errorf("witness: %w", err)
+			}
+			defer f.Close()
+			readers = append(readers, f, strings.NewReader("\n"))
 		}
-		witness, err = audit.ParseWitness(f)
-		f.Close()
+		witness, err = audit.ParseWitness(io.MultiReader(readers...))
 		if err != nil {
-			return fmt.Errorf("witness %s: %w: give the file exactly as the collector stored it", *witnessFile, err)
+			return fmt.Errorf("witness %s: %w: give the files exactly as the collector stored them", strings.Join(witnessFiles, ", "), err)
 		}
 		if len(witness) == 0 {
 			return fmt.Errorf("witness %s holds no checkpoint of Keystage (no line with {\"keystage\":\"audit.checkpoint\"): "+
-				"check that it is the file the collector of audit.witness writes, and that keystage serve sends to it (its log says so when it cannot)", *witnessFile)
+				"check that it is the file the collector of audit.witness writes, and that keystage serve sends to it (its log says so when it cannot)", strings.Join(witnessFiles, ", "))
 		}
 	}
 	s, err := e.openStore(true)

@@ -70,8 +70,8 @@ type SIEMSection struct {
 	// Queue bounds the messages waiting for each destination; when full
 	// the oldest are dropped (keystage_siem_dropped_total).
 	Queue int `toml:"queue"`
-	// LogLevel sends log lines at this level or above too: warn, error,
-	// or off.
+	// LogLevel sends log lines at this level or above too: info (every
+	// refusal logged, and every sign-in), warn, error, or off.
 	LogLevel string `toml:"log_level"`
 }
 
@@ -87,8 +87,8 @@ func (s *SIEMSection) validate(p *problems) {
 	if s.Queue < 1 || s.Queue > 1000000 {
 		p.add("siem.queue %d: between 1 and 1000000", s.Queue)
 	}
-	if !oneOf(s.LogLevel, "warn", "error", "off") {
-		p.add("siem.log_level %q: use warn, error or off", s.LogLevel)
+	if !oneOf(s.LogLevel, "info", "warn", "error", "off") {
+		p.add("siem.log_level %q: use info, warn, error or off", s.LogLevel)
 	}
 }
 
@@ -167,7 +167,8 @@ facility = "authpriv"
 file = ""                    # JSON Lines for an agent, e.g. "/var/log/keystage/siem.jsonl" (0600)
 file_max_mb = 100            # rotated to FILE.1 at this size
 queue = 10000
-log_level = "warn"           # log lines at this level or above are sent too: warn, error or off
+log_level = "warn"           # log lines at this level or above are sent too: info (refused binds
+                             # and Login incorrect as well), warn (dropped requests), error or off
 `
 
 const exampleWitness = `

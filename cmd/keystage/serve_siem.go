@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -84,9 +85,9 @@ func (e *env) teeLog(cfg *Config) error {
 	if err != nil || f == nil || len(f.events) == 0 || cfg.SIEM.LogLevel == "off" {
 		return err
 	}
-	level := slog.LevelWarn
-	if cfg.SIEM.LogLevel == "error" {
-		level = slog.LevelError
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.SIEM.LogLevel)); err != nil {
+		return fmt.Errorf("siem.log_level: %w", err)
 	}
 	e.log = slog.New(siem.NewLogTee(e.logger().Handler(), func(m siem.Message) {
 		for _, fw := range f.events {
