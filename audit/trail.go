@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"iter"
 )
 
@@ -36,6 +37,9 @@ var (
 	// checkpoint covers yet: the witness cannot vouch that the prune is
 	// not a forgery made to hide the removal.
 	ErrPruneUnwitnessed = errors.New("the retention prune that removed the start of the trail is not under a witnessed checkpoint")
+	// ErrPruneForged is a record of a prune that the signing key did not
+	// sign: someone wrote it to pass off events they removed.
+	ErrPruneForged = errors.New("the record of the retention prune is not signed by a trusted key")
 )
 
 // VerifyTrail walks the whole chain and its checkpoints, both in order of
@@ -51,7 +55,8 @@ func VerifyTrail(keys Keys, events iter.Seq2[Event, error], checkpoints iter.Seq
 // them; nil: no witness): each must verify under keys, and its event must
 // be in the trail with its hash, unless a retention prune recorded in the
 // trail (and, with a witness, under a witnessed checkpoint) deleted it. A
-// trail that starts after event 1 must say so with an ActionPrune event.
+// trail that starts after event 1 must say so with an ActionPrune event
+// whose Prune is signed under keys.
 func VerifyWitnessed(keys Keys, events iter.Seq2[Event, error], checkpoints iter.Seq2[Checkpoint, error], witness []Checkpoint) (TrailReport, error) {
 	var rep TrailReport
 	for _, w := range witness {
@@ -114,6 +119,13 @@ func VerifyWitnessed(keys Keys, events iter.Seq2[Event, error], checkpoints iter
 			return rep, err
 		}
 		if p, ok := PruneOf(e); ok && p.FirstSeq == rep.FirstSeq && p.PrevHash == startPrev {
+			// Without keys nothing signed can be checked (the caller says
+			// so); with them, an unsigned record explains nothing.
+			if len(keys) > 0 {
+				if err := keys.VerifyPrune(p); err != nil {
+					return rep, &ChainError{Seq: 1, Through: rep.FirstSeq - 1, Err: fmt.Errorf("%w: %w", ErrPruneForged, err)}
+				}
+			}
 			rep.PrunedBy = e.Seq
 		}
 		rep.Events = v.Count()

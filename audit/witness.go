@@ -3,6 +3,9 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,12 +130,51 @@ func parseWitnessLine(b []byte) (Checkpoint, bool, error) {
 // starts and which hash it continues from.
 const ActionPrune = "audit.prune"
 
-// Prune is the After of an ActionPrune event.
+// Prune is the After of an ActionPrune event. It is signed with the
+// checkpoint key (under its own context, so that no checkpoint's signature
+// passes for a prune's): someone who can write the database but not read
+// the key cannot record a prune to hide the events they deleted, even
+// though the server would then sign a checkpoint over their record.
 type Prune struct {
-	FirstSeq int64     `json:"first_seq"` // the first event kept
-	PrevHash string    `json:"prev_hash"` // the hash of the last event deleted, which FirstSeq chains onto
-	Removed  int64     `json:"removed"`   // how many events were deleted
-	Before   time.Time `json:"before"`    // events recorded before this were asked to go
+	FirstSeq  int64     `json:"first_seq"` // the first event kept
+	PrevHash  string    `json:"prev_hash"` // the hash of the last event deleted, which FirstSeq chains onto
+	Removed   int64     `json:"removed"`   // how many events were deleted
+	Before    time.Time `json:"before"`    // events recorded before this were asked to go
+	KeyID     string    `json:"key_id"`
+	Signature []byte    `json:"signature"`
+}
+
+const pruneContext = "keystage audit prune v1\x00"
+
+func pruneMessage(p Prune) []byte {
+	msg := make([]byte, 0, len(pruneContext)+24+len(p.PrevHash))
+	msg = append(msg, pruneContext...)
+	msg = binary.BigEndian.AppendUint64(msg, uint64(p.FirstSeq))
+	msg = binary.BigEndian.AppendUint64(msg, uint64(p.Removed))
+	msg = binary.BigEndian.AppendUint64(msg, uint64(p.Before.UTC().UnixMicro()))
+	return append(msg, p.PrevHash...)
+}
+
+// SignPrune signs p, setting KeyID and Signature.
+func (s *Signer) SignPrune(p *Prune) {
+	p.Before = p.Before.UTC().Truncate(time.Microsecond)
+	sig, err := s.key.Sign(nil, pruneMessage(*p), crypto.Hash(0))
+	if err != nil {
+		panic("audit: ed25519 sign: " + err.Error())
+	}
+	p.KeyID, p.Signature = s.id, sig
+}
+
+// VerifyPrune checks p's signature.
+func (k Keys) VerifyPrune(p Prune) error {
+	pub, ok := k[p.KeyID]
+	if !ok {
+		return fmt.Errorf("prune of the events before %d: %w (key %q)", p.FirstSeq, ErrUnknownKey, p.KeyID)
+	}
+	if !ed25519.Verify(pub, pruneMessage(p), p.Signature) {
+		return fmt.Errorf("prune of the events before %d: %w", p.FirstSeq, ErrBadSignature)
+	}
+	return nil
 }
 
 // PruneOf reads the prune an event records (false: it records none).

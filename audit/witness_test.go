@@ -8,12 +8,17 @@ import (
 	"time"
 )
 
-// prune appends the audit.prune event that deletes es[:keep] to es and
-// returns the trail left: what directory.PruneTrail does.
-func prune(es []Event, keepFrom int64) []Event {
+// prune appends the audit.prune event, signed by s (nil: unsigned), that
+// deletes the events before keepFrom to es and returns the trail left:
+// what directory.PruneTrail does.
+func prune(s *Signer, es []Event, keepFrom int64) []Event {
 	last := es[len(es)-1]
+	rec := Prune{FirstSeq: keepFrom, PrevHash: es[keepFrom-2].Hash, Removed: keepFrom - 1, Before: last.Time}
+	if s != nil {
+		s.SignPrune(&rec)
+	}
 	p := Event{Seq: last.Seq + 1, Time: last.Time.Add(time.Minute), Actor: "cli:root", Action: ActionPrune, Target: "audit:trail",
-		After: Snapshot(Prune{FirstSeq: keepFrom, PrevHash: es[keepFrom-2].Hash, Removed: keepFrom - 1, Before: last.Time})}
+		After: Snapshot(rec)}
 	Chain(&p, last.Hash)
 	return append(append([]Event(nil), es[keepFrom-1:]...), p)
 }
@@ -62,11 +67,16 @@ func TestVerifyWitnessed(t *testing.T) {
 		t.Fatalf("the rewritten trail without checkpoints should pass without a witness: %v", err)
 	}
 
-	pruned := prune(orig, 13)                                      // events 13..31
+	pruned := prune(s, orig, 13)                                   // events 13..31
 	prunedWitness := witnessOf(t, append(checkpoints(s, orig, 10), // 10, 20, 30 and the prune's
 		s.Sign(pruned[len(pruned)-1].Seq, pruned[len(pruned)-1].Hash, time.Now())))
-	// Someone deletes the start and forges a prune record, without the key.
-	forged := prune(orig, 13)
+	// Someone deletes the start and writes a prune record without the
+	// key, or with another; the server then signs a checkpoint over it,
+	// which the witness receives.
+	forged := prune(nil, orig, 13)
+	forgedWitness := witnessOf(t, append(checkpoints(s, orig, 10), s.Sign(forged[len(forged)-1].Seq, forged[len(forged)-1].Hash, time.Now())))
+	otherKey := prune(testSigner(t), orig, 13)
+	otherWitness := witnessOf(t, append(checkpoints(s, orig, 10), s.Sign(otherKey[len(otherKey)-1].Seq, otherKey[len(otherKey)-1].Hash, time.Now())))
 
 	// The start deleted with no prune record.
 	cut := append([]Event(nil), orig[12:]...)
@@ -87,7 +97,9 @@ func TestVerifyWitnessed(t *testing.T) {
 		{"start deleted without a prune", cut, witnessed, ErrPruneUnrecorded, 1, 12, 30, 1},
 		{"lawful prune, witnessed", pruned, prunedWitness, nil, 0, 0, 31, 1},
 		{"prune not yet witnessed", pruned, witnessed, ErrPruneUnwitnessed, 1, 12, 30, 1},
-		{"forged prune", forged, witnessed, ErrPruneUnwitnessed, 1, 12, 30, 1},
+		{"forged prune, not witnessed", forged, witnessed, ErrPruneForged, 1, 12, 30, 1},
+		{"forged prune, checkpointed by the server", forged, forgedWitness, ErrPruneForged, 1, 12, 30, 1},
+		{"prune signed by another key", otherKey, otherWitness, ErrPruneForged, 1, 12, 30, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,8 +125,11 @@ func TestVerifyWitnessed(t *testing.T) {
 	if _, err := VerifyTrail(keys, seq2(cut), none); !errors.Is(err, ErrPruneUnrecorded) {
 		t.Errorf("cut trail without a witness: %v", err)
 	}
+	if _, err := VerifyTrail(keys, seq2(forged), none); !errors.Is(err, ErrPruneForged) {
+		t.Errorf("forged prune without a witness: %v", err)
+	}
 	// A prune record that does not match the start it claims is no record.
-	wrong := prune(orig, 13)
+	wrong := prune(s, orig, 13)
 	wrong = wrong[1:] // event 13 deleted as well
 	if _, err := VerifyTrail(keys, seq2(wrong), none); !errors.Is(err, ErrPruneUnrecorded) {
 		t.Errorf("prune record of another start: %v", err)

@@ -209,10 +209,10 @@ func PlanPrune(ctx context.Context, r Reader, before time.Time) (PrunePlan, erro
 var ErrPlanStale = errors.New("the audit trail changed since the prune was planned: plan it again")
 
 // PruneTrail deletes what plan names in one transaction with the
-// audit.prune event that records it (see audit.Prune), and returns that
-// event. Sign a checkpoint after it, so that the prune is vouched for and
+// audit.prune event that records it (see audit.Prune), signed by signer,
+// and returns that event. Sign a checkpoint after it, so that the prune is vouched for and
 // a witness records it.
-func PruneTrail(ctx context.Context, s Store, plan PrunePlan, actor string, now time.Time) (audit.Event, error) {
+func PruneTrail(ctx context.Context, s Store, signer *audit.Signer, plan PrunePlan, actor string, now time.Time) (audit.Event, error) {
 	var ev audit.Event
 	if plan.Removed <= 0 {
 		return ev, fmt.Errorf("audit prune: nothing to delete")
@@ -232,8 +232,9 @@ func PruneTrail(ctx context.Context, s Store, plan PrunePlan, actor string, now 
 		if len(last) != 1 || last[0].Seq != plan.KeepFrom-1 {
 			return ErrPlanStale
 		}
-		ev = audit.Event{Time: now, Actor: actor, Action: audit.ActionPrune, Target: "audit:trail",
-			After: audit.Snapshot(audit.Prune{FirstSeq: plan.KeepFrom, PrevHash: last[0].Hash, Removed: plan.Removed, Before: plan.Before.UTC()})}
+		p := audit.Prune{FirstSeq: plan.KeepFrom, PrevHash: last[0].Hash, Removed: plan.Removed, Before: plan.Before}
+		signer.SignPrune(&p)
+		ev = audit.Event{Time: now, Actor: actor, Action: audit.ActionPrune, Target: "audit:trail", After: audit.Snapshot(p)}
 		// Recorded before the deletion, so that the chain is never empty
 		// and the prune event always follows the events it deleted.
 		if err := tx.Record(ctx, &ev); err != nil {

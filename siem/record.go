@@ -61,7 +61,7 @@ func eventSeverity(action string) Severity {
 	case "signin.locked", "signin.failures", "refused":
 		return SevWarning
 	case "suspension.add", "account.disable", "account.purge", "wifi.revoke", "passkey.remove",
-		"radius.disconnect", "consent.withdraw", "group.delete", "nas.delete", audit.ActionPrune:
+		"radius.disconnect", "consent.withdraw", "group.delete", "nas.remove", audit.ActionPrune:
 		return SevNotice
 	}
 	return SevInfo

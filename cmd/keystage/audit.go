@@ -525,7 +525,7 @@ func auditPrune(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("a prune is signed into a checkpoint at once, and %w", err)
 	}
-	ev, err := directory.PruneTrail(e.ctx, s, plan, e.actor(), time.Now())
+	ev, err := directory.PruneTrail(e.ctx, s, signer, plan, e.actor(), time.Now())
 	if err != nil {
 		return err
 	}

@@ -1524,7 +1524,7 @@ func testAuditPrune(t *testing.T, s directory.Store) {
 	if err != nil || plan.FirstSeq != 1 || plan.KeepFrom != 7 || plan.Removed != 6 || !plan.LastGone.Equal(t0.Add(5*time.Hour)) {
 		t.Fatalf("plan: %+v %v", plan, err)
 	}
-	ev, err := directory.PruneTrail(ctx, s, plan, "cli:test", t0.Add(48*time.Hour))
+	ev, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(48*time.Hour))
 	if err != nil || ev.Seq != 16 {
 		t.Fatalf("prune: %+v %v", ev, err)
 	}
@@ -1545,7 +1545,7 @@ func testAuditPrune(t *testing.T, s directory.Store) {
 	if c, made, err := directory.Checkpoint(ctx, s, signer, t0.Add(49*time.Hour)); err != nil || !made || c.Seq != 16 {
 		t.Fatalf("checkpoint after the prune: %+v %v %v", c, made, err)
 	}
-	if _, err := directory.PruneTrail(ctx, s, plan, "cli:test", t0.Add(50*time.Hour)); !errors.Is(err, directory.ErrPlanStale) {
+	if _, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(50*time.Hour)); !errors.Is(err, directory.ErrPlanStale) {
 		t.Errorf("a stale plan: %v, want ErrPlanStale", err)
 	}
 	if head, _, _ := s.AuditHead(ctx); head != 16 {
@@ -1556,7 +1556,7 @@ func testAuditPrune(t *testing.T, s directory.Store) {
 	if err != nil || plan.KeepFrom != 17 {
 		t.Fatalf("plan of everything: %+v %v", plan, err)
 	}
-	if ev, err := directory.PruneTrail(ctx, s, plan, "cli:test", t0.Add(1001*time.Hour)); err != nil || ev.Seq != 17 {
+	if ev, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(1001*time.Hour)); err != nil || ev.Seq != 17 {
 		t.Fatalf("prune of everything: %+v %v", ev, err)
 	}
 	if rep, err := directory.VerifyTrail(ctx, s, keys); err != nil || rep.FirstSeq != 17 || rep.PrunedBy != 17 {
