@@ -222,7 +222,7 @@ func auditVerify(e *env, args []string) error {
 				rep.FirstSeq, rep.PrunedBy, rep.PrunedBy)
 			return errSilent
 		case errors.Is(err, audit.ErrPruneUnrecorded):
-			fmt.Fprintf(e.stdout, "TAMPERED: %v: the trail starts at event %d and no retention prune (audit.prune) records why. "+
+			fmt.Fprintf(e.stdout, "TAMPERED: %v.\nThe trail starts at event %d, and no retention prune (audit.prune) records why. "+
 				"Keep the database as it is for evidence and restore the trail from a backup from before the removal.\n", err, rep.FirstSeq)
 			return errSilent
 		case errors.As(err, &ce):

@@ -134,7 +134,8 @@ func TestAuditVerifyWitness(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if out := run(1, "audit", "verify"); !strings.Contains(out, "TAMPERED") || !strings.Contains(out, "no retention prune (audit.prune) records why") {
+	if out := run(1, "audit", "verify"); !strings.Contains(out, "TAMPERED") || !strings.Contains(out, "between events 1 and 44: events removed from the start of the trail with no record of a retention prune") ||
+		!strings.Contains(out, "The trail starts at event 45, and no retention prune (audit.prune) records why") {
 		t.Errorf("verify of a cut trail: %s", out)
 	}
 	// A witness file that holds no checkpoint is refused, not passed.
