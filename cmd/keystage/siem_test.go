@@ -256,3 +256,44 @@ func TestSIEMFeedFollowsTrail(t *testing.T) {
 		t.Errorf("SIEM file mode: %v %v", st, err)
 	}
 }
+
+// keystage serve tees its warnings to the SIEM, and not its INFO lines
+// unless siem.log_level says so.
+func TestServeTeesWarningsToSIEM(t *testing.T) {
+	for _, level := range []string{"warn", "info"} {
+		t.Run(level, func(t *testing.T) {
+			dir := t.TempDir()
+			jsonl := filepath.Join(dir, "siem.jsonl")
+			conf := filepath.Join(dir, "keystage.toml")
+			if err := os.WriteFile(conf, []byte(fmt.Sprintf("data_dir = %q\n\n[siem]\nfile = %q\nlog_level = %q\n", dir, jsonl, level)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(conf, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &env{ctx: t.Context(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, cfg: cfg}
+			if err := e.teeLog(cfg); err != nil {
+				t.Fatal(err)
+			}
+			e.logger().With("frontend", "radius").Warn("radius: request dropped", "reason", "unknown client", "from", "10.9.9.9:50123")
+			e.logger().Info("ldap bind refused", "user", "p1")
+			for _, fw := range e.siem.events {
+				if !fw.Drain(t.Context()) {
+					t.Fatal("not drained")
+				}
+			}
+			b, err := os.ReadFile(jsonl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), `"keystage":"log"`) || !strings.Contains(string(b), `"msg":"radius: request dropped"`) ||
+				!strings.Contains(string(b), `"reason":"unknown client"`) || !strings.Contains(string(b), `"frontend":"radius"`) {
+				t.Errorf("the warning is not in the SIEM file: %s", b)
+			}
+			if got := strings.Contains(string(b), "ldap bind refused"); got != (level == "info") {
+				t.Errorf("log_level %s: INFO line sent = %v: %s", level, got, b)
+			}
+		})
+	}
+}
