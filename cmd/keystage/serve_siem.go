@@ -247,6 +247,9 @@ func (t *trailFollower) run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(trailPoll)
 	defer tick.Stop()
+	// Saved at once, so that what is recorded from now on is sent even if
+	// this process stops before it sends anything.
+	t.save(pos)
 	saved := pos
 	for {
 		pos = t.pump(ctx, pos)

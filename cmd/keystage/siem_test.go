@@ -176,6 +176,17 @@ func TestSIEMFeedFollowsTrail(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- f.serve(ctx) }()
+		// A first start begins at the head: wait until it has its place.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "siem-position.json")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the feed never saved its position")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		note(s)
 		cancel()
 		if err := <-done; err != nil {
