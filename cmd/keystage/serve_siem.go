@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,6 +63,10 @@ func (e *env) siemFeed() (*siemFeed, error) {
 	sinks, err := cfg.Audit.Witness.sinks()
 	if err != nil {
 		return nil, err
+	}
+	if h, _, err := net.SplitHostPort(cfg.Audit.Witness.Address); err == nil && isLoopbackHost(h) {
+		log.Warn("audit.witness.address is on this host: a witness is one the server cannot rewrite, on another host; use this only for a test",
+			"address", cfg.Audit.Witness.Address)
 	}
 	names := make([]string, 0, len(sinks))
 	for n := range sinks {
