@@ -57,7 +57,7 @@ func commands() []command {
 		{"consent", "consent record | withdraw NAME: a parent's or carer's permission for a pupil", cmdConsent},
 		{"suspend", "suspend NAME --until DATE|--for 3d --reason TEXT: take network access away for a time", cmdSuspend},
 		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
-		{"audit", "audit verify | checkpoint | key | export: the tamper-evident audit trail", cmdAudit},
+		{"audit", "audit verify [--witness FILE] | checkpoint | key | export | prune: the tamper-evident audit trail", cmdAudit},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
