@@ -179,6 +179,9 @@ func (f *siemFeed) register(reg prometheus.Registerer) error {
 // does not tell).
 const trailPoll = 2 * time.Second
 
+// positionEvery bounds how often the follower's place is written.
+const positionEvery = 5 * time.Second
+
 type trailFollower struct {
 	s       directory.Store
 	feed    *siemFeed
@@ -255,15 +258,20 @@ func (t *trailFollower) run(ctx context.Context) error {
 	// Saved at once, so that what is recorded from now on is sent even if
 	// this process stops before it sends anything.
 	t.save(pos)
-	saved := pos
+	saved, savedAt := pos, time.Now()
 	for {
 		pos = t.pump(ctx, pos)
-		if pos != saved {
+		// At most every few seconds under a burst (a sync's apply), and
+		// on the way out.
+		if pos != saved && time.Since(savedAt) >= positionEvery {
 			t.save(pos)
-			saved = pos
+			saved, savedAt = pos, time.Now()
 		}
 		select {
 		case <-ctx.Done():
+			if pos != saved {
+				t.save(pos)
+			}
 			return nil
 		case <-wake:
 		case <-tick.C:
