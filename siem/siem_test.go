@@ -50,6 +50,25 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+// lockedBuffer is a log that the forwarder's goroutine writes while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // blockingSink fails until released, like a collector that is down.
 type blockingSink struct {
 	mu   sync.Mutex
@@ -73,8 +92,8 @@ func (s *blockingSink) Close() error { return nil }
 // once it is back.
 func TestForwarderDropsOldestWhenFull(t *testing.T) {
 	sink := &blockingSink{down: true}
-	var logBuf bytes.Buffer
-	f := siem.NewForwarder("test", sink, 10, slog.New(slog.NewTextHandler(&logBuf, nil)))
+	logBuf := &lockedBuffer{}
+	f := siem.NewForwarder("test", sink, 10, slog.New(slog.NewTextHandler(logBuf, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- f.Run(ctx) }()
