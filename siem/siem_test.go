@@ -252,3 +252,29 @@ func TestHTTPWitness(t *testing.T) {
 		t.Errorf("posted %q", got)
 	}
 }
+
+// A collector that asks for client certificates (rsyslog's
+// authMode="x509/certvalid") gets nothing from a client without one, and
+// everything from one with cert_file and key_file set.
+func TestSyslogClientCertificate(t *testing.T) {
+	r := siemtest.StartMutual(t)
+	send := func(cert, key string, seq int64) *siem.Forwarder {
+		tlsCfg, err := siem.TLSConfig(r.CAFile, cert, key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := &siem.Syslog{Address: r.Addr, TLS: tlsCfg, Header: siem.Header{Facility: 10, Hostname: "ks1", AppName: "keystage"}}
+		f := siem.NewForwarder("rsyslog", sink, 10, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.Offer(siem.EventMessage(event(seq, "account.create"), "ks1"))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		f.Drain(ctx)
+		return f
+	}
+	send("", "", 1) // refused during or just after the handshake
+	send(r.ClientCert, r.ClientKey, 2)
+	out := r.WaitFor(t, `"seq":2,`)
+	if strings.Contains(out, `"seq":1,`) {
+		t.Errorf("a client without a certificate was accepted:\n%s", out)
+	}
+}

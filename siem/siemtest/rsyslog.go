@@ -27,15 +27,25 @@ type Rsyslog struct {
 	Addr   string // 127.0.0.1:port, TLS
 	CAFile string // the CA that signed its certificate
 	Out    string // the file it writes each message to, one line each
-	cmd    *exec.Cmd
-	conf   string
-	dir    string
+	// ClientCert and ClientKey are a client certificate the same CA
+	// signed, which a collector started with StartMutual requires.
+	ClientCert, ClientKey string
+	cmd                   *exec.Cmd
+	conf                  string
+	dir                   string
 }
 
 // Start runs rsyslogd with its own configuration in a temporary directory;
 // it is stopped when the test ends. Without rsyslogd (and rsyslog-gnutls)
-// the test is skipped, unless CI is set, where it fails.
-func Start(t testing.TB) *Rsyslog {
+// the test is skipped, unless CI is set, where it fails. It accepts any
+// client (authMode "anon").
+func Start(t testing.TB) *Rsyslog { t.Helper(); return start(t, "anon") }
+
+// StartMutual is Start with a collector that accepts only clients with a
+// certificate its CA signed (authMode "x509/certvalid").
+func StartMutual(t testing.TB) *Rsyslog { t.Helper(); return start(t, "x509/certvalid") }
+
+func start(t testing.TB, authMode string) *Rsyslog {
 	t.Helper()
 	bin, err := exec.LookPath("rsyslogd")
 	if err != nil {
@@ -56,7 +66,8 @@ func Start(t testing.TB) *Rsyslog {
 		t.Skipf("rsyslogd with TLS not available: %v", err)
 	}
 	dir := t.TempDir()
-	r := &Rsyslog{dir: dir, Out: filepath.Join(dir, "received.log"), CAFile: filepath.Join(dir, "ca.pem"), conf: filepath.Join(dir, "rsyslog.conf")}
+	r := &Rsyslog{dir: dir, Out: filepath.Join(dir, "received.log"), CAFile: filepath.Join(dir, "ca.pem"), conf: filepath.Join(dir, "rsyslog.conf"),
+		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client.key")}
 	writePKI(t, dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,11 +81,11 @@ func Start(t testing.TB) *Rsyslog {
   defaultNetstreamDriverCAFile=%[2]q
   defaultNetstreamDriverCertFile=%[3]q
   defaultNetstreamDriverKeyFile=%[4]q)
-module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode=%[7]q)
 input(type="imtcp" port=%[5]q address="127.0.0.1")
 template(name="line" type="string" string="%%timereported:::date-rfc3339%% %%hostname%% %%app-name%% %%msgid%% %%msg%%\n")
 action(type="omfile" file=%[6]q template="line" fileCreateMode="0600")
-`, dir, r.CAFile, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), port, r.Out)
+`, dir, r.CAFile, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), port, r.Out, authMode)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -199,4 +210,21 @@ func writePKI(t testing.TB, dir string) {
 	write("ca.pem", "CERTIFICATE", caDER)
 	write("server.pem", "CERTIFICATE", der)
 	write("server.key", "EC PRIVATE KEY", keyDER)
+	ckey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "keystage1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: []string{"keystage1"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	cder, err := x509.CreateCertificate(rand.Reader, ctmpl, ca, &ckey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckeyDER, err := x509.MarshalECPrivateKey(ckey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("client.pem", "CERTIFICATE", cder)
+	write("client.key", "EC PRIVATE KEY", ckeyDER)
 }
