@@ -102,14 +102,15 @@ func (e *env) teeLog(cfg *Config) error {
 	return nil
 }
 
-// sendCheckpoint hands c to every destination, for the commands that sign
-// one (keystage serve's follower sends it as well; a witness keeps
-// duplicates once), and waits up to 15s for them to take it. It reports the
-// destinations that did not.
+// sendCheckpoint hands c to the witness's destinations, for the commands
+// that sign one (keystage serve's follower sends it as well, and to the
+// SIEM; a witness keeps duplicates once), and waits up to 15s for them to
+// take it. It reports the destinations that did not. The SIEM's file is
+// left to serve, so that a command run as another user never creates it.
 func (f *siemFeed) sendCheckpoint(ctx context.Context, c audit.Checkpoint) (sent, failed []string) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	for _, fw := range append(append([]*siem.Forwarder(nil), f.witness...), f.events...) {
+	for _, fw := range f.witness {
 		fw.Offer(siem.CheckpointMessage(c))
 		if fw.Drain(ctx) {
 			sent = append(sent, f.names[fw])
