@@ -164,6 +164,12 @@ type Tx interface {
 	// Record appends an event to the audit trail, chaining it onto the
 	// last one; Seq, PrevHash and Hash are set by the store.
 	Record(ctx context.Context, e *audit.Event) error
+	// PruneAudit deletes the audit events before firstSeq, and the
+	// checkpoints of them, and returns how many events went. It is a
+	// retention prune: the same transaction must record the audit.prune
+	// event (audit.Prune) that says so, first, so that the trail is never
+	// empty and verify accepts its new start (see PruneTrail).
+	PruneAudit(ctx context.Context, firstSeq int64) (int64, error)
 }
 
 // Session is a network session reported by RADIUS accounting.

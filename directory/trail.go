@@ -87,8 +87,20 @@ func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Tim
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return audit.Checkpoint{}, false, err
 	}
-	v := audit.NewVerifier(last.Seq, last.Hash)
-	for e, err := range Events(ctx, s, last.Seq) {
+	start := last
+	if start.Seq == 0 {
+		// No checkpoint yet: start from the first event, which is above 1
+		// once a retention prune deleted the ones before it.
+		first, err := s.AuditEvents(ctx, 0, 1)
+		if err != nil {
+			return audit.Checkpoint{}, false, err
+		}
+		if len(first) == 1 && first[0].Seq > 1 {
+			start = audit.Checkpoint{Seq: first[0].Seq - 1, Hash: first[0].PrevHash}
+		}
+	}
+	v := audit.NewVerifier(start.Seq, start.Hash)
+	for e, err := range Events(ctx, s, start.Seq) {
 		if err != nil {
 			return audit.Checkpoint{}, false, err
 		}
@@ -100,7 +112,7 @@ func Checkpoint(ctx context.Context, s Store, signer *audit.Signer, now time.Tim
 		}
 	}
 	seq, hash := v.Head()
-	if seq == last.Seq {
+	if seq == start.Seq {
 		return last, false, nil
 	}
 	c := signer.Sign(seq, hash, now)
@@ -160,4 +172,85 @@ func ExportEventsAs(ctx context.Context, r Reader, w io.Writer, format string, s
 		n++
 	}
 	return n, flush()
+}
+
+// PrunePlan is what a retention prune of the audit trail deletes.
+type PrunePlan struct {
+	Before   time.Time // events recorded before this are to go
+	FirstSeq int64     // the first event of the trail now (0: it is empty)
+	KeepFrom int64     // the first event kept
+	Removed  int64     // events deleted: KeepFrom - FirstSeq
+	LastGone time.Time // when the last event to go was recorded
+}
+
+// PlanPrune finds what a retention prune of the events recorded before t
+// deletes: the run of such events from the start of the trail. The trail
+// stays a chain, so an event recorded before t that follows one recorded
+// since (clocks of several nodes) stays until a later prune.
+func PlanPrune(ctx context.Context, r Reader, before time.Time) (PrunePlan, error) {
+	plan := PrunePlan{Before: before}
+	for e, err := range Events(ctx, r, 0) {
+		if err != nil {
+			return plan, err
+		}
+		if plan.FirstSeq == 0 {
+			plan.FirstSeq, plan.KeepFrom = e.Seq, e.Seq
+		}
+		if !e.Time.Before(before) {
+			break
+		}
+		plan.KeepFrom, plan.LastGone = e.Seq+1, e.Time
+	}
+	plan.Removed = plan.KeepFrom - plan.FirstSeq
+	return plan, nil
+}
+
+// ErrPlanStale is a prune whose plan no longer matches the trail.
+var ErrPlanStale = errors.New("the audit trail changed since the prune was planned: plan it again")
+
+// PruneTrail deletes what plan names in one transaction with the
+// audit.prune event that records it (see audit.Prune), signed by signer,
+// and returns that event. Sign a checkpoint after it, so that the prune is vouched for and
+// a witness records it.
+func PruneTrail(ctx context.Context, s Store, signer *audit.Signer, plan PrunePlan, actor string, now time.Time) (audit.Event, error) {
+	var ev audit.Event
+	if plan.Removed <= 0 {
+		return ev, fmt.Errorf("audit prune: nothing to delete")
+	}
+	err := s.Update(ctx, func(ctx context.Context, tx Tx) error {
+		first, err := tx.AuditEvents(ctx, 0, 1)
+		if err != nil {
+			return err
+		}
+		if len(first) != 1 || first[0].Seq != plan.FirstSeq {
+			return ErrPlanStale
+		}
+		last, err := tx.AuditEvents(ctx, plan.KeepFrom-2, 1)
+		if err != nil {
+			return err
+		}
+		if len(last) != 1 || last[0].Seq != plan.KeepFrom-1 {
+			return ErrPlanStale
+		}
+		p := audit.Prune{FirstSeq: plan.KeepFrom, PrevHash: last[0].Hash, Removed: plan.Removed, Before: plan.Before}
+		signer.SignPrune(&p)
+		ev = audit.Event{Time: now, Actor: actor, Action: audit.ActionPrune, Target: "audit:trail", After: audit.Snapshot(p)}
+		// Recorded before the deletion, so that the chain is never empty
+		// and the prune event always follows the events it deleted.
+		if err := tx.Record(ctx, &ev); err != nil {
+			return err
+		}
+		n, err := tx.PruneAudit(ctx, plan.KeepFrom)
+		if err != nil {
+			return err
+		}
+		if n != plan.Removed {
+			return ErrPlanStale
+		}
+		return nil
+	})
+	if err != nil {
+		return audit.Event{}, fmt.Errorf("audit prune: %w", err)
+	}
+	return ev, nil
 }

@@ -17,11 +17,12 @@ import (
 )
 
 func cmdAudit(e *env, args []string) error {
-	return dispatch(e, "audit", "audit verify | checkpoint | key | export", args,
+	return dispatch(e, "audit", "audit verify | checkpoint | key | export | prune", args,
 		sub{"verify", auditVerify},
 		sub{"checkpoint", auditCheckpoint},
 		sub{"key", auditKey},
-		sub{"export", auditExport})
+		sub{"export", auditExport},
+		sub{"prune", auditPrune})
 }
 
 // signer reads the checkpoint signing key. There is one per trust, the
@@ -156,15 +157,41 @@ func (e *env) trustedKeys(files []string) (keys audit.Keys, missing string, err 
 }
 
 func auditVerify(e *env, args []string) error {
-	fs := e.newFlags("audit verify", "[--public-key FILE]…")
+	fs := e.newFlags("audit verify", "[--public-key FILE]… [--witness FILE]…")
 	var keyFiles stringList
 	fs.Var(&keyFiles, "public-key", "trust checkpoints signed by this public `key` file (repeatable; default: the configured signing key)")
+	var witnessFiles stringList
+	fs.Var(&witnessFiles, "witness", "check the trail against the checkpoints a witness kept: the `file` the collector of audit.witness stored (repeatable: rotated files)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	keys, missing, err := e.trustedKeys(keyFiles)
 	if err != nil {
 		return err
+	}
+	var witness []audit.Checkpoint
+	if len(witnessFiles) > 0 {
+		if missing != "" {
+			return fmt.Errorf("--witness needs the public key that signed the checkpoints, and there is no signing key at %s: "+
+				"give it with --public-key FILE (the output of keystage audit key, kept away from the database)", missing)
+		}
+		var readers []io.Reader
+		for _, name := range witnessFiles {
+			f, err := os.Open(name)
+			if err != nil {
+				return fmt.Errorf("witness: %w", err)
+			}
+			defer f.Close()
+			readers = append(readers, f, strings.NewReader("\n"))
+		}
+		witness, err = audit.ParseWitness(io.MultiReader(readers...))
+		if err != nil {
+			return fmt.Errorf("witness %s: %w: give the files exactly as the collector stored them", strings.Join(witnessFiles, ", "), err)
+		}
+		if len(witness) == 0 {
+			return fmt.Errorf("witness %s holds no checkpoint of Keystage (no line with {\"keystage\":\"audit.checkpoint\"): "+
+				"check that it is the file the collector of audit.witness writes, and that keystage serve sends to it (its log says so when it cannot)", strings.Join(witnessFiles, ", "))
+		}
 	}
 	s, err := e.openStore(true)
 	if err != nil {
@@ -184,19 +211,37 @@ func auditVerify(e *env, args []string) error {
 		}
 		checkpoints = func(func(audit.Checkpoint, error) bool) {}
 	}
-	rep, err := audit.VerifyTrail(keys, directory.Events(e.ctx, s, 0), checkpoints)
+	rep, err := audit.VerifyWitnessed(keys, directory.Events(e.ctx, s, 0), checkpoints, witness)
 	if err != nil {
 		var ce *audit.ChainError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.Is(err, audit.ErrPruneUnwitnessed):
+			fmt.Fprintf(e.stdout, "NOT VOUCHED FOR: the trail starts at event %d, after the retention prune recorded at event %d, "+
+				"but the witness holds no checkpoint at or after event %d, so it cannot tell that prune from a forgery that hides removed events. "+
+				"Sign a checkpoint (keystage audit checkpoint sends it to the witness), then verify again with a fresh copy of the witness's file.\n",
+				rep.FirstSeq, rep.PrunedBy, rep.PrunedBy)
+			return errSilent
+		case errors.Is(err, audit.ErrPruneUnrecorded):
+			fmt.Fprintf(e.stdout, "TAMPERED: %v.\nThe trail starts at event %d, and no retention prune (audit.prune) records why. "+
+				"Keep the database as it is for evidence and restore the trail from a backup from before the removal.\n", err, rep.FirstSeq)
+			return errSilent
+		case errors.As(err, &ce):
 			fmt.Fprintf(e.stdout, "TAMPERED: %v.\n", err)
+			if witness != nil && ce.Through > rep.CoveredSeq {
+				fmt.Fprintf(e.stdout, "The witness holds a signed checkpoint of event %d that the trail in the database no longer matches%s.\n",
+					ce.Through, map[bool]string{true: " (it ends before it)", false: ""}[errors.Is(err, audit.ErrTruncated)])
+			}
 			fmt.Fprintf(e.stdout, "%d events and %d checkpoints verified before it. Keep the database as it is for evidence, "+
 				"export the trail (keystage audit export -o FILE) and compare it with a backup from before event %d.\n",
 				rep.Events, rep.Checkpoints, ce.Seq)
 			return errSilent
-		}
-		if errors.Is(err, audit.ErrBadSignature) || errors.Is(err, audit.ErrUnknownKey) {
-			fmt.Fprintf(e.stdout, "TAMPERED: %v: the checkpoints themselves were changed, or signed by another key "+
-				"(after a key rotation, add the old public key to audit.public_keys).\n", err)
+		case errors.Is(err, audit.ErrBadSignature) || errors.Is(err, audit.ErrUnknownKey):
+			where := "the checkpoints themselves were changed"
+			if witness != nil {
+				where = "the checkpoints in the database or the witness's file were changed"
+			}
+			fmt.Fprintf(e.stdout, "TAMPERED: %v: %s, or signed by another key "+
+				"(after a key rotation, add the old public key to audit.public_keys).\n", err, where)
 			return errSilent
 		}
 		return err
@@ -205,8 +250,29 @@ func auditVerify(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "the audit trail is empty: nothing to verify")
 		return nil
 	}
+	pruned := func() {
+		if rep.FirstSeq > 1 {
+			fmt.Fprintf(e.stdout, "events 1 to %d were deleted by the retention prune recorded at event %d\n", rep.FirstSeq-1, rep.PrunedBy)
+		}
+	}
+	if witness != nil {
+		fmt.Fprintf(e.stdout, "audit trail intact and matches its witness: %d events, %d signed checkpoints in the database; head %d %s\n",
+			rep.Events, rep.Checkpoints, rep.HeadSeq, rep.HeadHash)
+		fmt.Fprintf(e.stdout, "witness: %d checkpoints match the trail, the last at event %d", rep.Witnessed, rep.WitnessedSeq)
+		if rep.WitnessPruned > 0 {
+			fmt.Fprintf(e.stdout, "; %d were of events lawfully pruned since", rep.WitnessPruned)
+		}
+		fmt.Fprintln(e.stdout)
+		pruned()
+		if rep.HeadSeq > rep.WitnessedSeq {
+			fmt.Fprintf(e.stdout, "events %d to %d are not yet under a witnessed checkpoint: the witness vouches for them once keystage serve sends it the next checkpoint\n",
+				rep.WitnessedSeq+1, rep.HeadSeq)
+		}
+		return nil
+	}
 	if rep.Checkpoints == 0 {
 		fmt.Fprintf(e.stdout, "audit chain intact: %d events; head %d %s\n", rep.Events, rep.HeadSeq, rep.HeadHash)
+		pruned()
 		fmt.Fprintf(e.stdout, "NO CHECKPOINT CHECKED: ")
 		switch {
 		case missing != "" && unchecked > 0:
@@ -222,6 +288,7 @@ func auditVerify(e *env, args []string) error {
 		return exitUnchecked
 	}
 	fmt.Fprintf(e.stdout, "audit trail intact: %d events, %d signed checkpoints; head %d %s\n", rep.Events, rep.Checkpoints, rep.HeadSeq, rep.HeadHash)
+	pruned()
 	if rep.HeadSeq > rep.CoveredSeq {
 		fmt.Fprintf(e.stdout, "events %d to %d are chained but not yet under a signed checkpoint: keystage serve signs them within audit.checkpoint_interval, or run keystage audit checkpoint\n",
 			rep.CoveredSeq+1, rep.HeadSeq)
@@ -265,10 +332,32 @@ func auditCheckpoint(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "the audit trail is empty: nothing to checkpoint")
 	case made:
 		fmt.Fprintf(e.stdout, "checkpoint signed at event %d (%s) by key %s\n", c.Seq, c.Hash, c.KeyID)
+		e.witnessCheckpoint(c)
 	default:
 		fmt.Fprintf(e.stdout, "event %d is checkpointed already\n", c.Seq)
 	}
 	return nil
+}
+
+// witnessCheckpoint sends a checkpoint a command signed to the witness
+// and the SIEM at once, and says where it went; keystage serve sends it
+// too, so a destination that cannot be reached now gets it from there.
+func (e *env) witnessCheckpoint(c audit.Checkpoint) {
+	f, err := e.siemFeed()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "the checkpoint was not sent to the witness: %v; keystage serve sends it once the configuration is fixed\n", err)
+		return
+	}
+	if f == nil {
+		return
+	}
+	sent, failed := f.sendCheckpoint(e.ctx, c)
+	for _, n := range sent {
+		fmt.Fprintf(e.stdout, "sent to %s\n", n)
+	}
+	for _, n := range failed {
+		fmt.Fprintf(e.stderr, "could not reach %s: keystage serve sends it the checkpoint when it can\n", n)
+	}
 }
 
 func auditKey(e *env, args []string) error {
@@ -377,4 +466,77 @@ func (e *env) writeOutput(path string, recs []age.Recipient, write func(io.Write
 		path = sealedName(path)
 	}
 	return path, writeFileAtomicFunc(path, 0o600, write)
+}
+
+func auditPrune(e *env, args []string) error {
+	fs := e.newFlags("audit prune", "--before DATE [--apply]")
+	before := fs.String("before", "", "delete the events recorded before this `date` (YYYY-MM-DD, the school's time zone)")
+	apply := fs.Bool("apply", false, "delete them; without it, say what would go")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *before == "" {
+		return usagef("--before is required: the date before which events are to be deleted")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	at, err := dayStart(*before, cfg.Location())
+	if err != nil {
+		return usagef("--before: %v", err)
+	}
+	if !at.Before(time.Now()) {
+		return usagef("--before %s is not in the past", *before)
+	}
+	s, err := e.openStore(!*apply)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	// A trail that does not verify is evidence: it is not pruned.
+	keys, _, err := e.trustedKeys(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := directory.VerifyTrail(e.ctx, s, keys); err != nil {
+		return fmt.Errorf("the audit trail does not verify (%v): it is kept whole as evidence; run keystage audit verify, and prune only once that is resolved", err)
+	}
+	plan, err := directory.PlanPrune(e.ctx, s, at)
+	if err != nil {
+		return err
+	}
+	if plan.Removed == 0 {
+		fmt.Fprintf(e.stdout, "no event recorded before %s is left at the start of the trail: nothing to prune\n", *before)
+		return nil
+	}
+	verb := "would delete"
+	if *apply {
+		verb = "deleting"
+	}
+	fmt.Fprintf(e.stdout, "%s events %d to %d (%d events, the last recorded %s); the trail will start at event %d\n",
+		verb, plan.FirstSeq, plan.KeepFrom-1, plan.Removed, plan.LastGone.In(cfg.Location()).Format(time.DateTime), plan.KeepFrom)
+	if !*apply {
+		fmt.Fprintln(e.stdout, "nothing deleted: run again with --apply. The prune is itself recorded (audit.prune) and signed into a checkpoint sent to the witness, "+
+			"so that audit verify tells it from tampering; export the events first (keystage audit export --until DATE) if they must be kept elsewhere")
+		return nil
+	}
+	signer, err := e.signer(s, false)
+	if err != nil {
+		return fmt.Errorf("a prune is signed into a checkpoint at once, and %w", err)
+	}
+	ev, err := directory.PruneTrail(e.ctx, s, signer, plan, e.actor(), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted %d events; the prune is recorded at event %d\n", plan.Removed, ev.Seq)
+	c, made, err := directory.Checkpoint(e.ctx, s, signer, time.Now())
+	if err != nil {
+		return fmt.Errorf("the prune is done, but signing its checkpoint failed (keystage serve signs it within audit.checkpoint_interval): %w", err)
+	}
+	if made {
+		fmt.Fprintf(e.stdout, "checkpoint signed at event %d (%s) by key %s\n", c.Seq, c.Hash, c.KeyID)
+		e.witnessCheckpoint(c)
+	}
+	return nil
 }

@@ -38,6 +38,7 @@ type Config struct {
 	AUP       AUPSection       `toml:"aup"`
 	Audit     AuditSection     `toml:"audit"`
 	WebFilter WebFilterSection `toml:"webfilter"`
+	SIEM      SIEMSection      `toml:"siem"`
 
 	loc *time.Location
 }
@@ -165,6 +166,7 @@ func defaults() Config {
 		AUP:       defaultAUP(),
 		Audit:     defaultAudit(),
 		WebFilter: defaultWebFilter(),
+		SIEM:      defaultSIEM(),
 	}
 }
 
@@ -247,6 +249,7 @@ func (c *Config) validate() problems {
 	c.AUP.validate(&p)
 	c.Audit.validate(&p)
 	c.WebFilter.validate(&p)
+	c.SIEM.validate(&p)
 	return p
 }
 
@@ -319,5 +322,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM
 }

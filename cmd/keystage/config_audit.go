@@ -20,6 +20,8 @@ type AuditSection struct {
 	// CheckpointEvery signs sooner, once this many events have been
 	// recorded since the last checkpoint (0: only by the interval).
 	CheckpointEvery int64 `toml:"checkpoint_every"`
+	// Witness is where every signed checkpoint is copied as it is made.
+	Witness WitnessSection `toml:"witness"`
 }
 
 func defaultAudit() AuditSection {
@@ -33,6 +35,7 @@ func (s *AuditSection) validate(p *problems) {
 	if s.CheckpointEvery < 0 {
 		p.add("audit.checkpoint_every %d: must not be negative", s.CheckpointEvery)
 	}
+	s.Witness.validate(p)
 }
 
 // SigningKeyFile is where the checkpoint signing key is.
@@ -55,4 +58,4 @@ signing_key_file = ""        # default: DATA/audit-signing.key
 public_keys = []             # files of earlier public keys still trusted after a rotation
 checkpoint_interval = "10m"  # keystage serve signs the head this often when it has moved
 checkpoint_every = 1000      # … or once this many events are unsigned
-`
+` + exampleWitness

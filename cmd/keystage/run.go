@@ -31,6 +31,7 @@ type env struct {
 	// webfilter is set while serving when [webfilter] names anything, for
 	// the RADIUS and LDAP frontends to hand their events to.
 	webfilter *webfilter.Forwarder
+	siem      *siemFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
 }
 
 // command is one subcommand: a file of its own holds each.
@@ -61,7 +62,7 @@ func commands() []command {
 		{"consent", "consent record | withdraw NAME: a parent's or carer's permission for a pupil", cmdConsent},
 		{"suspend", "suspend NAME --until DATE|--for 3d --reason TEXT: take network access away for a time", cmdSuspend},
 		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
-		{"audit", "audit verify | checkpoint | key | export: the tamper-evident audit trail", cmdAudit},
+		{"audit", "audit verify [--witness FILE] | checkpoint | key | export | prune: the tamper-evident audit trail", cmdAudit},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
 		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},

@@ -51,6 +51,13 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 		}
 		mon = newDatabaseMonitor(s, e.logger())
 		out = append(out, *c, *mon.frontend())
+		feed, err := buildSIEMFeed(e, s, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if feed != nil {
+			out = append(out, *feed)
+		}
 	}
 	m, err := metricsFrontend(cfg, s, d, out, mon)
 	if err != nil {
@@ -77,6 +84,10 @@ func cmdServe(e *env, args []string) error {
 	}
 	cfg, err := e.config()
 	if err != nil {
+		return err
+	}
+	// Before anything takes the logger, so that its warnings reach the SIEM.
+	if err := e.teeLog(cfg); err != nil {
 		return err
 	}
 	// On SQLite the server's own lock refuses a second server; commands

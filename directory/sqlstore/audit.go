@@ -106,3 +106,19 @@ func (t *tx) Record(ctx context.Context, e *audit.Event) error {
 	t.targets[e.Target] = true
 	return nil
 }
+
+// PruneAudit deletes the events before firstSeq and their checkpoints.
+func (t *tx) PruneAudit(ctx context.Context, firstSeq int64) (int64, error) {
+	res, err := t.exec(ctx, "DELETE FROM audit_events WHERE seq < $1", firstSeq)
+	if err != nil {
+		return 0, fmt.Errorf("prune audit events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune audit events: %w", err)
+	}
+	if _, err := t.exec(ctx, "DELETE FROM audit_checkpoints WHERE seq < $1", firstSeq); err != nil {
+		return 0, fmt.Errorf("prune audit checkpoints: %w", err)
+	}
+	return n, nil
+}

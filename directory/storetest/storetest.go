@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
+		{"AuditPrune", testAuditPrune},
 		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
 	}
@@ -1545,5 +1546,84 @@ func testSessionsAt(t *testing.T, s directory.Store) {
 	}
 	if got, _ := s.SessionsAt(ctx, "10.9.8.7", t0.Add(30*time.Minute)); len(got) == 1 && (got[0].AccountID != a.ID || got[0].Username != "firstholder") {
 		t.Errorf("session at 9:30: %+v", got[0])
+	}
+}
+
+// A retention prune deletes the start of the trail and its checkpoints in
+// one transaction with the audit.prune event; the trail still verifies and
+// can be checkpointed, and a plan made before the trail changed is refused.
+func testAuditPrune(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2020, 9, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 15 {
+		err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			return tx.Record(ctx, &audit.Event{Time: t0.Add(time.Duration(i) * time.Hour), Actor: "test", Action: "test.note", Target: fmt.Sprintf("n:%d", i+1)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pemKey, err := audit.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.ParseSigningKey(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := audit.NewSigner(key)
+	evs, err := s.AuditEvents(ctx, 0, 20)
+	if err != nil || len(evs) != 15 {
+		t.Fatalf("events: %d %v", len(evs), err)
+	}
+	for _, seq := range []int{5, 10} {
+		if err := s.AddCheckpoint(ctx, signer.Sign(int64(seq), evs[seq-1].Hash, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := directory.PlanPrune(ctx, s, t0.Add(6*time.Hour))
+	if err != nil || plan.FirstSeq != 1 || plan.KeepFrom != 7 || plan.Removed != 6 || !plan.LastGone.Equal(t0.Add(5*time.Hour)) {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	ev, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(48*time.Hour))
+	if err != nil || ev.Seq != 16 {
+		t.Fatalf("prune: %+v %v", ev, err)
+	}
+	if p, ok := audit.PruneOf(ev); !ok || p.FirstSeq != 7 || p.PrevHash != evs[5].Hash || p.Removed != 6 {
+		t.Errorf("prune event records %+v", p)
+	}
+	if first, err := s.AuditEvents(ctx, 0, 1); err != nil || len(first) != 1 || first[0].Seq != 7 {
+		t.Fatalf("first event after the prune: %+v %v", first, err)
+	}
+	if cps, err := s.Checkpoints(ctx, 0, 10); err != nil || len(cps) != 1 || cps[0].Seq != 10 {
+		t.Errorf("checkpoints after the prune: %+v %v, want only event 10's", cps, err)
+	}
+	keys := audit.NewKeys(signer.Public())
+	rep, err := directory.VerifyTrail(ctx, s, keys)
+	if err != nil || rep.FirstSeq != 7 || rep.PrunedBy != 16 || rep.Events != 10 || rep.Checkpoints != 1 {
+		t.Fatalf("verify after the prune: %+v %v", rep, err)
+	}
+	if c, made, err := directory.Checkpoint(ctx, s, signer, t0.Add(49*time.Hour)); err != nil || !made || c.Seq != 16 {
+		t.Fatalf("checkpoint after the prune: %+v %v %v", c, made, err)
+	}
+	if _, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(50*time.Hour)); !errors.Is(err, directory.ErrPlanStale) {
+		t.Errorf("a stale plan: %v, want ErrPlanStale", err)
+	}
+	if head, _, _ := s.AuditHead(ctx); head != 16 {
+		t.Errorf("a refused prune left the head at %d", head)
+	}
+	// Everything pruned: the prune event is the whole trail, and verifies.
+	plan, err = directory.PlanPrune(ctx, s, t0.Add(1000*time.Hour))
+	if err != nil || plan.KeepFrom != 17 {
+		t.Fatalf("plan of everything: %+v %v", plan, err)
+	}
+	if ev, err := directory.PruneTrail(ctx, s, signer, plan, "cli:test", t0.Add(1001*time.Hour)); err != nil || ev.Seq != 17 {
+		t.Fatalf("prune of everything: %+v %v", ev, err)
+	}
+	if rep, err := directory.VerifyTrail(ctx, s, keys); err != nil || rep.FirstSeq != 17 || rep.PrunedBy != 17 {
+		t.Fatalf("verify after pruning everything: %+v %v", rep, err)
+	}
+	if c, made, err := directory.Checkpoint(ctx, s, signer, t0.Add(1002*time.Hour)); err != nil || !made || c.Seq != 17 {
+		t.Fatalf("checkpoint of a trail with no checkpoint left: %+v %v %v", c, made, err)
 	}
 }
