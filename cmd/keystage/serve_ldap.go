@@ -13,6 +13,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/private"
 )
 
@@ -111,7 +112,7 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("ldap certificate: %w", err)
 	}
-	certPEM, keyPEM, err := ldapserver.SelfSigned([]string{"127.0.0.1", "::1", "localhost"}, now)
+	certPEM, keyPEM, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"127.0.0.1", "::1", "localhost"}, now)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/private"
 )
@@ -128,7 +129,7 @@ func demoCertificate(certFile, keyFile string) error {
 			return nil
 		}
 	}
-	certPEM, keyPEM, err := portal.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Now())
+	certPEM, keyPEM, err := pki.SelfSignedPEM("localhost", "Keystage demo", []string{"localhost", "127.0.0.1"}, time.Now())
 	if err != nil {
 		return err
 	}
