@@ -86,20 +86,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 			}
 			return nil
 		},
-		serve: func(ctx context.Context) error {
-			errc := make(chan error, 2)
-			go func() { errc <- srv.Serve(ctx, ln) }()
-			if tln != nil {
-				go func() { errc <- srv.ServeTLS(ctx, tln) }()
-			}
-			var first error
-			for range lns {
-				if err := <-errc; err != nil && first == nil {
-					first = err
-				}
-			}
-			return first
-		},
+		serve: func(ctx context.Context) error { return srv.ServeBoth(ctx, ln, tln) },
 	}
 	return f, nil
 }
