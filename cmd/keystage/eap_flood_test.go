@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,7 +103,12 @@ func floodEAPIdentity(t *testing.T, addr string, n int64, d time.Duration, stop 
 			t.Error(err)
 			return
 		}
-		if _, err := conn.Write(b); err != nil {
+		if _, err := conn.Write(b); errors.Is(err, syscall.ECONNREFUSED) {
+			// The server binds its port as it starts serving: a packet sent
+			// before then is refused, which is no reason to stop flooding.
+			time.Sleep(time.Millisecond)
+			continue
+		} else if err != nil {
 			return
 		}
 		sent.Add(1)
