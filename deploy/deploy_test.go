@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/pki"
 )
 
 // binary is the keystage binary built once for these tests by the
@@ -115,7 +115,7 @@ func TestProductionConfigChecks(t *testing.T) {
 	}
 	conf = []byte(strings.NewReplacer("/etc/keystage/", dir+"/", "/var/lib/keystage", dir).Replace(string(conf)))
 	for _, name := range []string{"ldap", "radius", "portal"} {
-		cert, key, err := ldapserver.SelfSigned([]string{"localhost"}, time.Now())
+		cert, key, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"localhost"}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,6 +52,54 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 		return nil, fmt.Errorf("%w: %v", ErrBadExport, err)
 	}
 	t.findHeader(m.ID)
+	col, err := mapColumns(t, file, m)
+	if err != nil {
+		return nil, err
+	}
+	rows := newMappedRows(m, col, loc)
+	// A report without a classes column says nothing of classes: the sync
+	// must neither add nor take any away.
+	exp := &Export{ClassesPartial: m.Classes == ""}
+	dups := newDuplicates()
+	err = t.each(ctx, func(re *rowError) {
+		exp.Rows++
+		exp.Refused = append(exp.Refused, Refusal{File: file, Line: re.Line, Reason: csvSyntaxReason(re)})
+	}, func(row []string, line int) error {
+		exp.Rows++
+		id := field(row, col.id)
+		if id != "" {
+			id = m.IDPrefix + id
+		}
+		// The refusal takes the id, not the record, so that the record
+		// stays on the stack: at 200,000 rows that is a heap allocation a
+		// row saved.
+		if id == "" {
+			exp.Refused = append(exp.Refused, Refusal{File: file, Line: line, Reason: fmt.Sprintf("the %s column (the MIS id) is empty: every row needs one", m.ID)})
+			return nil
+		}
+		if dups.seen(id, line) {
+			return nil
+		}
+		rec := Record{File: file, Line: line, MISID: id}
+		why, skip := rows.fill(&rec, row)
+		switch {
+		case why != "":
+			exp.Refused = append(exp.Refused, Refusal{File: file, Line: line, MISID: id, Reason: why})
+		case !skip:
+			exp.Records = append(exp.Records, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	dups.refuse(exp, file, "MIS id")
+	return exp, nil
+}
+
+// mapColumns finds the columns the mapping names in t's header, and says
+// which are missing.
+func mapColumns(t *csvTable, file string, m CSVMapping) (mappedCols, error) {
 	var missing []string
 	find := func(key, header string) int {
 		if header == "" {
@@ -70,9 +118,23 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 		start: find("start_date", m.StartDate), leave: find("leave_date", m.LeaveDate),
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: %s has no column %s that the [sync.csv] mapping names; its header is %s: change the mapping or the report",
+		return col, fmt.Errorf("%w: %s has no column %s that the [sync.csv] mapping names; its header is %s: change the mapping or the report",
 			ErrBadExport, file, strings.Join(missing, ", "), strings.Join(t.header, ","))
 	}
+	return col, nil
+}
+
+// mappedRows turns the rows of a mapped CSV into records.
+type mappedRows struct {
+	m       CSVMapping
+	col     mappedCols
+	roles   map[string]roleKind // lower-cased role value → what it makes
+	layouts []string
+	sep     string
+	loc     *time.Location
+}
+
+func newMappedRows(m CSVMapping, col mappedCols, loc *time.Location) *mappedRows {
 	roles := map[string]roleKind{}
 	for _, v := range m.staffValues() {
 		roles[strings.ToLower(strings.TrimSpace(v))] = roleStaff
@@ -83,111 +145,94 @@ func readMappedCSV(ctx context.Context, file string, r io.Reader, m CSVMapping, 
 	for _, v := range m.SkipValues {
 		roles[strings.ToLower(strings.TrimSpace(v))] = roleNoAccount
 	}
-	layouts := m.dateLayouts()
-	sep := m.classSeparator()
-	// A report without a classes column says nothing of classes: the sync
-	// must neither add nor take any away.
-	exp := &Export{ClassesPartial: m.Classes == ""}
-	dups := newDuplicates()
-	err = t.each(ctx, func(re *rowError) {
-		exp.Rows++
-		exp.Refused = append(exp.Refused, Refusal{File: file, Line: re.Line, Reason: csvSyntaxReason(re)})
-	}, func(row []string, line int) error {
-		exp.Rows++
-		id := field(row, col.id)
-		if id != "" {
-			id = m.IDPrefix + id
-		}
-		rec := Record{File: file, Line: line, MISID: id}
-		// refuse takes the id, not the record, so that the record stays on
-		// the stack: at 200,000 rows that is a heap allocation a row saved.
-		refuse := func(format string, a ...any) {
-			exp.Refused = append(exp.Refused, Refusal{File: file, Line: line, MISID: id, Reason: fmt.Sprintf(format, a...)})
-		}
-		if rec.MISID == "" {
-			refuse("the %s column (the MIS id) is empty: every row needs one", m.ID)
-			return nil
-		}
-		if dups.seen(rec.MISID, line) {
-			return nil
-		}
-		switch {
-		case m.FixedRole != "":
-			rec.Role = m.FixedRole
-		default:
-			v := field(row, col.role)
-			switch roles[strings.ToLower(v)] {
-			case roleStaff:
-				rec.Role = directory.RoleStaff
-			case rolePupil:
-				rec.Role = directory.RolePupil
-			case roleNoAccount:
-				return nil
-			default:
-				if v == "" {
-					refuse("the %s column (the role) is empty: it must say %s", m.Role, roleChoices(m))
-				} else {
-					refuse("role %q is not one the mapping knows (%s): add it to staff_values, pupil_values or skip_values", v, roleChoices(m))
-				}
-				return nil
-			}
-		}
-		rec.GivenName, rec.FamilyName = field(row, col.given), field(row, col.family)
-		if rec.GivenName == "" || rec.FamilyName == "" {
-			refuse("%s: the MIS must give both names", missingName(rec.GivenName, rec.FamilyName, "the "+m.GivenName+" column", "the "+m.FamilyName+" column"))
-			return nil
-		}
-		rec.PreferredName = field(row, col.preferred)
-		if why := namesProblem(rec.GivenName, rec.FamilyName, rec.PreferredName); why != "" {
-			refuse("%s", why)
-			return nil
-		}
-		rec.Email = field(row, col.email)
-		if rec.Role == directory.RolePupil {
-			y := field(row, col.year)
-			yg, ok := normaliseYearGroup(y)
-			if !ok {
-				refuse("year group %q is not one Keystage reads: write R, 1 to 13, \"Year 7\" or \"Yr 7\"", y)
-				return nil
-			}
-			rec.YearGroup = yg
-			rec.RegGroup = field(row, col.reg)
-		}
-		if s := field(row, col.classes); s != "" {
-			for c := range strings.SplitSeq(s, sep) {
-				if c = strings.TrimSpace(c); c != "" {
-					rec.Classes = appendUnique(rec.Classes, c)
-				}
-			}
-		}
-		date := func(what, s string, to *time.Time) bool {
-			if s == "" {
-				return true
-			}
-			v, err := parseDate(s, layouts, loc)
-			if err != nil {
-				refuse("%s %q is not a date: write it as %s", what, s, layoutExample(layouts[0]))
-				return false
-			}
-			*to = v
-			return true
-		}
-		if !date("start date", field(row, col.start), &rec.StartDate) || !date("leave date", field(row, col.leave), &rec.LeaveDate) {
-			return nil
-		}
-		if !rec.LeaveDate.IsZero() && !rec.StartDate.IsZero() && rec.LeaveDate.Before(rec.StartDate) {
-			refuse("leave date %s is before the start date %s: correct one of them in the MIS",
-				rec.LeaveDate.Format(layouts[0]), rec.StartDate.Format(layouts[0]))
-			return nil
-		}
-		exp.Records = append(exp.Records, rec)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	return &mappedRows{m: m, col: col, roles: roles, layouts: m.dateLayouts(), sep: m.classSeparator(), loc: loc}
+}
+
+// fill completes rec, whose MIS id is set, from row. why says why the row
+// is refused; skip, without a why, that it makes no account (a role in
+// skip_values).
+func (mr *mappedRows) fill(rec *Record, row []string) (why string, skip bool) {
+	m, col := mr.m, mr.col
+	if rec.Role, why, skip = mr.role(row); why != "" || skip {
+		return why, skip
 	}
-	dups.refuse(exp, file, "MIS id")
-	return exp, nil
+	rec.GivenName, rec.FamilyName = field(row, col.given), field(row, col.family)
+	if rec.GivenName == "" || rec.FamilyName == "" {
+		return missingName(rec.GivenName, rec.FamilyName, "the "+m.GivenName+" column", "the "+m.FamilyName+" column") + ": the MIS must give both names", false
+	}
+	rec.PreferredName = field(row, col.preferred)
+	if why := namesProblem(rec.GivenName, rec.FamilyName, rec.PreferredName); why != "" {
+		return why, false
+	}
+	rec.Email = field(row, col.email)
+	if rec.Role == directory.RolePupil {
+		y := field(row, col.year)
+		yg, ok := normaliseYearGroup(y)
+		if !ok {
+			return fmt.Sprintf("year group %q is not one Keystage reads: write R, 1 to 13, \"Year 7\" or \"Yr 7\"", y), false
+		}
+		rec.YearGroup = yg
+		rec.RegGroup = field(row, col.reg)
+	}
+	if s := field(row, col.classes); s != "" {
+		for c := range strings.SplitSeq(s, mr.sep) {
+			if c = strings.TrimSpace(c); c != "" {
+				rec.Classes = appendUnique(rec.Classes, c)
+			}
+		}
+	}
+	return mr.dates(rec, row), false
+}
+
+// role reads the row's role: why says why it is refused; skip that the
+// role makes no account.
+func (mr *mappedRows) role(row []string) (role directory.Role, why string, skip bool) {
+	m := mr.m
+	if m.FixedRole != "" {
+		return m.FixedRole, "", false
+	}
+	v := field(row, mr.col.role)
+	switch mr.roles[strings.ToLower(v)] {
+	case roleStaff:
+		return directory.RoleStaff, "", false
+	case rolePupil:
+		return directory.RolePupil, "", false
+	case roleNoAccount:
+		return "", "", true
+	}
+	if v == "" {
+		return "", fmt.Sprintf("the %s column (the role) is empty: it must say %s", m.Role, roleChoices(m)), false
+	}
+	return "", fmt.Sprintf("role %q is not one the mapping knows (%s): add it to staff_values, pupil_values or skip_values", v, roleChoices(m)), false
+}
+
+// dates reads the row's start and leave dates into rec, and says why they
+// are refused, or "".
+func (mr *mappedRows) dates(rec *Record, row []string) string {
+	var why string
+	if rec.StartDate, why = mr.date("start date", field(row, mr.col.start)); why != "" {
+		return why
+	}
+	if rec.LeaveDate, why = mr.date("leave date", field(row, mr.col.leave)); why != "" {
+		return why
+	}
+	if !rec.LeaveDate.IsZero() && !rec.StartDate.IsZero() && rec.LeaveDate.Before(rec.StartDate) {
+		return fmt.Sprintf("leave date %s is before the start date %s: correct one of them in the MIS",
+			rec.LeaveDate.Format(mr.layouts[0]), rec.StartDate.Format(mr.layouts[0]))
+	}
+	return ""
+}
+
+// date reads one date (the zero time when s is empty), or says why not.
+func (mr *mappedRows) date(what, s string) (time.Time, string) {
+	if s == "" {
+		return time.Time{}, ""
+	}
+	v, err := parseDate(s, mr.layouts, mr.loc)
+	if err != nil {
+		return time.Time{}, fmt.Sprintf("%s %q is not a date: write it as %s", what, s, layoutExample(mr.layouts[0]))
+	}
+	return v, ""
 }
 
 // roleChoices lists the role values the mapping accepts, for a refusal.

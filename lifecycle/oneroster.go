@@ -247,30 +247,20 @@ type oneRosterLinks struct {
 	grades    GradeMapping
 }
 
+// userCols is where each column of users.csv is (-1: absent).
+type userCols struct{ id, status, modified, enabled, given, family, preferred, email, grades, role int }
+
 func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.Location, exp *Export, links oneRosterLinks) error {
 	t, _, err := openListed(fsys, m, "users")
 	if err != nil {
 		return err
 	}
 	defer t.close()
-	if err := requireCols(t, []string{"sourcedId"}, []string{"givenName"}, []string{"familyName"}); err != nil {
+	col, err := findUserCols(t, m, links)
+	if err != nil {
 		return err
 	}
-	roleCol := t.col("role")
-	if roleCol < 0 && !links.haveRoles {
-		if m.version == "1.2" {
-			return fmt.Errorf("%w: roles.csv is absent and %s has no role column: export roles.csv too (OneRoster 1.2 keeps roles there)", ErrBadExport, t.file)
-		}
-		return requireCols(t, []string{"role"})
-	}
-	col := struct{ id, status, modified, enabled, given, family, preferred, email, grades int }{
-		t.col("sourcedId"), t.col("status"), t.col("dateLastModified"), t.col("enabledUser"),
-		t.col("givenName"), t.col("familyName"),
-		// 1.2 calls it preferredGivenName (preferredFirstName in its REST
-		// binding); exporters in the wild also write prefferedGivenName.
-		t.col("preferredGivenName", "preferredFirstName", "prefferedGivenName", "prefferedFirstName"),
-		t.col("email"), t.col("grades"),
-	}
+	u := &oneRosterUsers{col: col, links: links, loc: loc, exp: exp}
 	dups := newDuplicates()
 	err = t.each(ctx, func(re *rowError) {
 		exp.Rows++
@@ -278,118 +268,24 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 	}, func(row []string, line int) error {
 		exp.Rows++
 		id := field(row, col.id)
+		// The refusal takes the id, not the record, so that the record
+		// stays on the stack: at 200,000 rows that is a heap allocation a
+		// row saved.
+		if id == "" {
+			exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: line, Reason: "sourcedId is empty: every user needs the MIS's id"})
+			return nil
+		}
+		if dups.seen(id, line) {
+			return nil
+		}
 		r := Record{File: t.file, Line: line, MISID: id}
-		// refuse takes the id, not the record, so that the record stays on
-		// the stack: at 200,000 rows that is a heap allocation a row saved.
-		refuse := func(format string, a ...any) {
-			exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: line, MISID: id, Reason: fmt.Sprintf(format, a...)})
+		why, skip := u.fill(&r, row)
+		switch {
+		case why != "":
+			exp.Refused = append(exp.Refused, Refusal{File: t.file, Line: line, MISID: id, Reason: why})
+		case !skip:
+			exp.Records = append(exp.Records, r)
 		}
-		if r.MISID == "" {
-			refuse("sourcedId is empty: every user needs the MIS's id")
-			return nil
-		}
-		if dups.seen(r.MISID, line) {
-			return nil
-		}
-		switch st := field(row, col.status); strings.ToLower(st) {
-		case "", "active":
-		case "tobedeleted":
-			r.Deleted = true
-		case "inactive":
-			// OneRoster 1.0's word, still written by some exporters.
-			r.Disabled = true
-		default:
-			refuse("status %q is not active or tobedeleted", st)
-			return nil
-		}
-		if s := field(row, col.modified); s != "" {
-			mod, err := parseDate(s, oneRosterDateLayouts, loc)
-			if err != nil {
-				refuse("dateLastModified %q is not a date or datetime (the specification writes 2026-09-03T18:25:43Z)", s)
-				return nil
-			}
-			r.Modified = mod
-		}
-		switch en := field(row, col.enabled); strings.ToLower(en) {
-		case "", "true", "1", "yes":
-		case "false", "0", "no":
-			r.Disabled = true
-		default:
-			refuse("enabledUser %q is neither true nor false", en)
-			return nil
-		}
-		rawRole, where := links.roles[id], "roles.csv"
-		if !links.haveRoles {
-			rawRole, where = field(row, roleCol), "the role column"
-		}
-		switch oneRosterRole(rawRole) {
-		case roleNoAccount:
-			return nil
-		case roleStaff:
-			r.Role = directory.RoleStaff
-		case rolePupil:
-			r.Role = directory.RolePupil
-		default:
-			switch {
-			case r.Deleted:
-				// A delta's deletion row may carry nothing but the id.
-			case exp.Delta && rawRole == "":
-				// A delta that does not restate the role: the account keeps its own.
-			case rawRole == "":
-				refuse("no role: give the user a role (student, teacher, administrator, aide) in %s", where)
-				return nil
-			default:
-				refuse("role %q is not a OneRoster role Keystage knows: use student, teacher, administrator, aide or proctor", rawRole)
-				return nil
-			}
-		}
-		r.GivenName, r.FamilyName = field(row, col.given), field(row, col.family)
-		if !r.Deleted && (r.GivenName == "" || r.FamilyName == "") {
-			refuse("%s: the MIS must give both names", missingName(r.GivenName, r.FamilyName, "givenName", "familyName"))
-			return nil
-		}
-		r.PreferredName = field(row, col.preferred)
-		if why := namesProblem(r.GivenName, r.FamilyName, r.PreferredName); why != "" {
-			refuse("%s", why)
-			return nil
-		}
-		r.Email = field(row, col.email)
-		// A delta row that does not restate the role may still give the
-		// year: the account's role decides whether it counts.
-		if r.Role == directory.RolePupil || r.Role == "" {
-			var first string
-			for g := range strings.SplitSeq(field(row, col.grades), ",") {
-				if g = strings.TrimSpace(g); first == "" {
-					first = g
-				}
-				if y := links.grades.Year(g); y != "" {
-					r.YearGroup, first = y, g
-					break
-				}
-			}
-			if first != "" && r.Role == directory.RolePupil {
-				exp.countGrade(first, r.YearGroup)
-			}
-		}
-		if e := links.enrolled[r.MISID]; e != nil {
-			r.Classes = make([]string, 0, len(e.classes))
-			for _, ci := range e.classes {
-				c := links.classes[ci]
-				if c.homeroom {
-					if r.RegGroup == "" {
-						r.RegGroup = c.code
-					}
-					continue
-				}
-				r.Classes = appendUnique(r.Classes, c.code)
-			}
-			for _, ci := range e.left {
-				if c := links.classes[ci]; !c.homeroom {
-					r.LeftClasses = appendUnique(r.LeftClasses, c.code)
-				}
-			}
-		}
-		exp.Records = append(exp.Records, r)
 		return nil
 	})
 	if err != nil {
@@ -397,6 +293,167 @@ func readOneRosterUsers(ctx context.Context, fsys fs.FS, m manifest, loc *time.L
 	}
 	dups.refuse(exp, t.file, "sourcedId")
 	return nil
+}
+
+// findUserCols finds the columns of users.csv, refusing a file without
+// the ones the sync needs.
+func findUserCols(t *fsTable, m manifest, links oneRosterLinks) (userCols, error) {
+	if err := requireCols(t, []string{"sourcedId"}, []string{"givenName"}, []string{"familyName"}); err != nil {
+		return userCols{}, err
+	}
+	col := userCols{
+		t.col("sourcedId"), t.col("status"), t.col("dateLastModified"), t.col("enabledUser"),
+		t.col("givenName"), t.col("familyName"),
+		// 1.2 calls it preferredGivenName (preferredFirstName in its REST
+		// binding); exporters in the wild also write prefferedGivenName.
+		t.col("preferredGivenName", "preferredFirstName", "prefferedGivenName", "prefferedFirstName"),
+		t.col("email"), t.col("grades"), t.col("role"),
+	}
+	if col.role < 0 && !links.haveRoles {
+		if m.version == "1.2" {
+			return col, fmt.Errorf("%w: roles.csv is absent and %s has no role column: export roles.csv too (OneRoster 1.2 keeps roles there)", ErrBadExport, t.file)
+		}
+		return col, requireCols(t, []string{"role"})
+	}
+	return col, nil
+}
+
+// oneRosterUsers turns the rows of users.csv into records.
+type oneRosterUsers struct {
+	col   userCols
+	links oneRosterLinks
+	loc   *time.Location
+	exp   *Export // its Delta, and the grades it counts
+}
+
+// fill completes r, whose MIS id is set, from row. why says why the row is
+// refused; skip, without a why, that it makes no account.
+func (u *oneRosterUsers) fill(r *Record, row []string) (why string, skip bool) {
+	col := u.col
+	if why := u.status(r, row); why != "" {
+		return why, false
+	}
+	if why, skip := u.role(r, row); why != "" || skip {
+		return why, skip
+	}
+	r.GivenName, r.FamilyName = field(row, col.given), field(row, col.family)
+	if !r.Deleted && (r.GivenName == "" || r.FamilyName == "") {
+		return missingName(r.GivenName, r.FamilyName, "givenName", "familyName") + ": the MIS must give both names", false
+	}
+	r.PreferredName = field(row, col.preferred)
+	if why := namesProblem(r.GivenName, r.FamilyName, r.PreferredName); why != "" {
+		return why, false
+	}
+	r.Email = field(row, col.email)
+	u.year(r, row)
+	u.classes(r)
+	return "", false
+}
+
+// status reads whether the user is active, deleted or disabled, and when
+// the row last changed; it says why the row is refused, or "".
+func (u *oneRosterUsers) status(r *Record, row []string) string {
+	switch st := field(row, u.col.status); strings.ToLower(st) {
+	case "", "active":
+	case "tobedeleted":
+		r.Deleted = true
+	case "inactive":
+		// OneRoster 1.0's word, still written by some exporters.
+		r.Disabled = true
+	default:
+		return fmt.Sprintf("status %q is not active or tobedeleted", st)
+	}
+	if s := field(row, u.col.modified); s != "" {
+		mod, err := parseDate(s, oneRosterDateLayouts, u.loc)
+		if err != nil {
+			return fmt.Sprintf("dateLastModified %q is not a date or datetime (the specification writes 2026-09-03T18:25:43Z)", s)
+		}
+		r.Modified = mod
+	}
+	switch en := field(row, u.col.enabled); strings.ToLower(en) {
+	case "", "true", "1", "yes":
+	case "false", "0", "no":
+		r.Disabled = true
+	default:
+		return fmt.Sprintf("enabledUser %q is neither true nor false", en)
+	}
+	return ""
+}
+
+// role reads the user's role from roles.csv (1.2) or the role column.
+func (u *oneRosterUsers) role(r *Record, row []string) (why string, skip bool) {
+	rawRole, where := u.links.roles[r.MISID], "roles.csv"
+	if !u.links.haveRoles {
+		rawRole, where = field(row, u.col.role), "the role column"
+	}
+	switch oneRosterRole(rawRole) {
+	case roleNoAccount:
+		return "", true
+	case roleStaff:
+		r.Role = directory.RoleStaff
+	case rolePupil:
+		r.Role = directory.RolePupil
+	default:
+		switch {
+		case r.Deleted:
+			// A delta's deletion row may carry nothing but the id.
+		case u.exp.Delta && rawRole == "":
+			// A delta that does not restate the role: the account keeps its own.
+		case rawRole == "":
+			return fmt.Sprintf("no role: give the user a role (student, teacher, administrator, aide) in %s", where), false
+		default:
+			return fmt.Sprintf("role %q is not a OneRoster role Keystage knows: use student, teacher, administrator, aide or proctor", rawRole), false
+		}
+	}
+	return "", false
+}
+
+// year reads a pupil's year group from the first of its grades that the
+// grade mapping knows, and counts the grade for the plan.
+func (u *oneRosterUsers) year(r *Record, row []string) {
+	// A delta row that does not restate the role may still give the
+	// year: the account's role decides whether it counts.
+	if r.Role != directory.RolePupil && r.Role != "" {
+		return
+	}
+	var first string
+	for g := range strings.SplitSeq(field(row, u.col.grades), ",") {
+		if g = strings.TrimSpace(g); first == "" {
+			first = g
+		}
+		if y := u.links.grades.Year(g); y != "" {
+			r.YearGroup, first = y, g
+			break
+		}
+	}
+	if first != "" && r.Role == directory.RolePupil {
+		u.exp.countGrade(first, r.YearGroup)
+	}
+}
+
+// classes sets the user's classes, registration group and the classes
+// it has left, from the enrolments.
+func (u *oneRosterUsers) classes(r *Record) {
+	e := u.links.enrolled[r.MISID]
+	if e == nil {
+		return
+	}
+	r.Classes = make([]string, 0, len(e.classes))
+	for _, ci := range e.classes {
+		c := u.links.classes[ci]
+		if c.homeroom {
+			if r.RegGroup == "" {
+				r.RegGroup = c.code
+			}
+			continue
+		}
+		r.Classes = appendUnique(r.Classes, c.code)
+	}
+	for _, ci := range e.left {
+		if c := u.links.classes[ci]; !c.homeroom {
+			r.LeftClasses = appendUnique(r.LeftClasses, c.code)
+		}
+	}
 }
 
 // missingName says which of the two names is empty.

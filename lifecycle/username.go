@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/lifecycle/schoolgen"
 )
 
 // The tokens of a username pattern. Everything else in a pattern is taken
@@ -54,7 +53,7 @@ func foldID(s string) string {
 // expand fills a pattern for r, with the first n letters of the given name
 // standing for {g}.
 func expand(pat string, r Record, n int, today time.Time) string {
-	given, family := schoolgen.Fold(r.GivenName), schoolgen.Fold(r.FamilyName)
+	given, family := Fold(r.GivenName), Fold(r.FamilyName)
 	start := r.StartDate
 	if start.IsZero() {
 		start = today
@@ -102,7 +101,7 @@ func (u *usernames) base(r Record) string {
 	pat := u.p.pattern(r.Role)
 	limit := u.p.maxUsername()
 	seen := map[string]bool{}
-	for n := 1; n <= max(1, len(schoolgen.Fold(r.GivenName))); n++ {
+	for n := 1; n <= max(1, len(Fold(r.GivenName))); n++ {
 		b := expand(pat, r, n, u.today)
 		if len(b) > limit {
 			b = b[:limit]

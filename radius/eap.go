@@ -53,8 +53,7 @@ type EAPHandler interface {
 	HandleEAP(ctx context.Context, from EAPOrigin, state, eapMessage []byte) (EAPResult, error)
 }
 
-// EAPHandlerFunc adapts a function to EAPHandler (the lead wires
-// (*eap.Server).Handle in through it).
+// EAPHandlerFunc adapts a function to EAPHandler.
 type EAPHandlerFunc func(ctx context.Context, from EAPOrigin, state, eapMessage []byte) (EAPResult, error)
 
 // HandleEAP calls f.
@@ -71,7 +70,7 @@ var ErrDropEAP = errors.New("radius: drop EAP request")
 var ErrUnknownUser = errors.New("radius: unknown user")
 
 // The three methods below are what an EAP engine asks of the directory
-// (radius/eap's Backend: the command adapts them in a few lines). They go
+// (radius/eap's Backend, which EAPEngine adapts them to). They go
 // through the same cached facts, gate and lockout as PAP and MS-CHAPv2, so
 // that an inner MS-CHAPv2 in PEAP costs what a bare one costs.
 

@@ -1,19 +1,11 @@
 package main
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
+
+	"keystage.dev/keystage/pki"
 )
 
 // eapServerName is the DNS name in the EAP server certificate, what a
@@ -33,52 +25,31 @@ func pkiIn(dir string) pkiFiles {
 // P-256.
 func makePKI(dir, keyType string) (pkiFiles, error) {
 	f := pkiIn(dir)
-	newKey := func() (crypto.Signer, error) {
-		switch keyType {
-		case "rsa":
-			return rsa.GenerateKey(rand.Reader, 2048)
-		case "ecdsa":
-			return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		}
-		return nil, fmt.Errorf("key type %q: use rsa or ecdsa", keyType)
-	}
-	caKey, err := newKey()
-	if err != nil {
-		return f, err
-	}
 	now := time.Now()
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Keystage bench CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, caKey.Public(), caKey)
+	caKey, err := pki.NewKey(keyType)
 	if err != nil {
 		return f, err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	ca, err := pki.NewCA(pki.Spec{CommonName: "Keystage bench CA", Key: caKey,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
 	if err != nil {
 		return f, err
 	}
-	key, err := newKey()
+	key, err := pki.NewKey(keyType)
 	if err != nil {
 		return f, err
 	}
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: eapServerName}, DNSNames: []string{eapServerName},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
+	server, err := ca.Issue(pki.Spec{CommonName: eapServerName, Hosts: []string{eapServerName}, Key: key,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
 	if err != nil {
 		return f, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM, err := server.KeyPEM()
 	if err != nil {
 		return f, err
 	}
-	for path, block := range map[string]*pem.Block{
-		f.CA:   {Type: "CERTIFICATE", Bytes: caDER},
-		f.Cert: {Type: "CERTIFICATE", Bytes: der},
-		f.Key:  {Type: "PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	for path, data := range map[string][]byte{f.CA: ca.CertPEM(), f.Cert: server.CertPEM(), f.Key: keyPEM} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return f, err
 		}
 	}

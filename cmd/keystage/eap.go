@@ -2,16 +2,12 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"path/filepath"
 
 	"keystage.dev/keystage/private"
-	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/radius/eap"
 )
 
@@ -83,15 +79,15 @@ func (s *EAPSection) validate(p *problems, enabled bool) {
 	}
 }
 
-// eapEngine builds the EAP engine over the RADIUS server's backend
-// methods, which share its cache, gate and lockout.
-func eapEngine(s EAPSection, srv *radius.Server, log *slog.Logger) (*eap.Server, error) {
+// eapConfig is the EAP engine's configuration from the [radius.eap]
+// section; ok is false when EAP is off.
+func eapConfig(s EAPSection) (cfg eap.Config, ok bool, err error) {
 	if len(s.Methods) == 0 {
-		return nil, nil
+		return eap.Config{}, false, nil
 	}
 	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("radius.eap certificate: %w", err)
+		return eap.Config{}, false, fmt.Errorf("radius.eap certificate: %w", err)
 	}
 	var methods []eap.Method
 	for _, m := range s.Methods {
@@ -102,7 +98,7 @@ func eapEngine(s EAPSection, srv *radius.Server, log *slog.Logger) (*eap.Server,
 			methods = append(methods, eap.TTLS)
 		}
 	}
-	return eap.New(eap.Config{
+	return eap.Config{
 		Certificates:  []tls.Certificate{cert},
 		Methods:       methods,
 		FragmentSize:  s.FragmentSize,
@@ -111,51 +107,7 @@ func eapEngine(s EAPSection, srv *radius.Server, log *slog.Logger) (*eap.Server,
 		MaxConversations:           s.MaxConversations,
 		MaxConversationsPerNAS:     s.MaxPerNAS,
 		MaxConversationsPerStation: s.MaxPerDevice,
-	}, eapBackend{srv}, log)
-}
-
-// eapBackend adapts the RADIUS server to the EAP engine's Backend.
-type eapBackend struct{ srv *radius.Server }
-
-func (b eapBackend) WiFiSecret(ctx context.Context, username string) (eap.Secret, error) {
-	pw, nt, err := b.srv.EAPSecret(ctx, username)
-	if errors.Is(err, radius.ErrUnknownUser) {
-		return eap.Secret{}, eap.ErrUnknownUser
-	}
-	return eap.Secret{Password: pw, NTHash: nt}, err
-}
-
-func (b eapBackend) Authorize(ctx context.Context, username string) error {
-	return b.srv.EAPAuthorize(ctx, username)
-}
-
-func (b eapBackend) Failed(ctx context.Context, username string) { b.srv.EAPFailed(ctx, username) }
-
-// eapHandler hands the RADIUS server's EAP requests to the engine, which is
-// set once both exist (each needs the other).
-type eapHandler struct{ engine *eap.Server }
-
-func (h *eapHandler) HandleEAP(ctx context.Context, from radius.EAPOrigin, state, msg []byte) (radius.EAPResult, error) {
-	if h.engine == nil {
-		return radius.EAPResult{Outcome: radius.EAPReject, Reason: "EAP is not configured"}, nil
-	}
-	res, err := h.engine.Handle(ctx, eap.Origin{NAS: from.NAS, Station: from.Station}, state, msg)
-	if errors.Is(err, eap.ErrMalformed) || errors.Is(err, eap.ErrStale) {
-		return radius.EAPResult{}, fmt.Errorf("%w: %v", radius.ErrDropEAP, err)
-	}
-	if err != nil {
-		return radius.EAPResult{}, err
-	}
-	out := radius.EAPResult{EAPMessage: res.EAPMessage, State: res.State, Username: res.Username, MSK: res.MSK, Reason: res.Reason}
-	switch res.Outcome {
-	case eap.Challenge:
-		out.Outcome = radius.EAPChallenge
-	case eap.Accept:
-		out.Outcome = radius.EAPAccept
-	default:
-		out.Outcome = radius.EAPReject
-	}
-	return out, nil
+	}, true, nil
 }
 
 // eapolConfigs writes eapol_test configurations for the demo pupil into dir

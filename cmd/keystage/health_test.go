@@ -63,7 +63,7 @@ func TestMetricsAnswerWhileDatabaseAway(t *testing.T) {
 	defer s.Close()
 	var logBuf syncBuffer
 	mon := newDatabaseMonitor(s, slog.New(slog.NewTextHandler(&logBuf, nil)))
-	mon.every = 50 * time.Millisecond
+	mon.Every = 50 * time.Millisecond
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mon.frontend().serve(mctx) }()

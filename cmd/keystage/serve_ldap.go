@@ -13,6 +13,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	ldapserver "keystage.dev/keystage/directory/ldap"
+	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/private"
 )
 
@@ -89,20 +90,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 			}
 			return nil
 		},
-		serve: func(ctx context.Context) error {
-			errc := make(chan error, 2)
-			go func() { errc <- srv.Serve(ctx, ln) }()
-			if tln != nil {
-				go func() { errc <- srv.ServeTLS(ctx, tln) }()
-			}
-			var first error
-			for range lns {
-				if err := <-errc; err != nil && first == nil {
-					first = err
-				}
-			}
-			return first
-		},
+		serve: func(ctx context.Context) error { return srv.ServeBoth(ctx, ln, tln) },
 	}
 	return f, nil
 }
@@ -115,7 +103,7 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("ldap certificate: %w", err)
 	}
-	certPEM, keyPEM, err := ldapserver.SelfSigned([]string{"127.0.0.1", "::1", "localhost"}, now)
+	certPEM, keyPEM, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"127.0.0.1", "::1", "localhost"}, now)
 	if err != nil {
 		return err
 	}

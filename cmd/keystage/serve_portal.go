@@ -3,16 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/private"
 )
@@ -38,7 +36,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
 	pcfg.Log = e.logger().With("frontend", "portal")
-	p, err := portal.New(d, pcfg, portal.Services{Lifecycle: newJobs(d, cfg, e.logger().With("frontend", "portal")),
+	p, err := portal.New(d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
 		Exports: directory.Exports{D: d, Location: cfg.Location()}})
 	if err != nil {
 		return nil, err
@@ -76,47 +74,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 			}
 		}
 	}
-	srv := &http.Server{
-		Handler:           p,
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(pcfg.Log.Handler(), slog.LevelWarn),
-	}
-	f.serve = func(ctx context.Context) error {
-		errc := make(chan error, 1)
-		go func() {
-			if tlsConf != nil {
-				errc <- srv.ServeTLS(ln, "", "")
-			} else {
-				errc <- srv.Serve(ln)
-			}
-		}()
-		purge := time.NewTicker(time.Hour)
-		defer purge.Stop()
-		for {
-			select {
-			case err := <-errc:
-				if errors.Is(err, http.ErrServerClosed) {
-					return nil
-				}
-				return err
-			case <-purge.C:
-				if n, err := p.PurgeSessions(ctx); err != nil {
-					pcfg.Log.Warn("purging expired portal sessions", "err", err)
-				} else if n > 0 {
-					pcfg.Log.Info("purged expired portal sessions", "count", n)
-				}
-			case <-ctx.Done():
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				return srv.Shutdown(sctx)
-			}
-		}
-	}
+	f.serve = func(ctx context.Context) error { return p.Serve(ctx, ln, tlsConf) }
 	return f, nil
 }
 
@@ -128,7 +86,7 @@ func demoCertificate(certFile, keyFile string) error {
 			return nil
 		}
 	}
-	certPEM, keyPEM, err := portal.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Now())
+	certPEM, keyPEM, err := pki.SelfSignedPEM("localhost", "Keystage demo", []string{"localhost", "127.0.0.1"}, time.Now())
 	if err != nil {
 		return err
 	}

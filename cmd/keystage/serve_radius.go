@@ -11,7 +11,6 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
-	"keystage.dev/keystage/radius/eap"
 )
 
 // buildRADIUS makes the RADIUS frontend when the configuration enables it.
@@ -37,7 +36,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if rcfg.FactsTTL == 0 {
 		rcfg.FactsTTL = -1 // 0s in the file means no cache
 	}
-	handler := &eapHandler{}
+	handler := &radius.EAPEngine{}
 	rcfg.EAP = handler
 	if e.webfilter != nil {
 		rcfg.Accounting = webFilterSink{e.webfilter}
@@ -46,12 +45,19 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if err != nil {
 		return nil, err
 	}
-	if handler.engine, err = eapEngine(rc.EAP, srv, e.logger()); err != nil {
+	ecfg, eapOn, err := eapConfig(rc.EAP)
+	if err != nil {
 		return nil, err
 	}
+	if eapOn {
+		if err := handler.Start(srv, ecfg, e.logger()); err != nil {
+			return nil, err
+		}
+	}
+	engine := handler.Engine()
 	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
 	hints := radiusHints(e.ctx, d, rc.AuthAddress, rc.AcctAddress)
-	if handler.engine != nil && rc.EAP.CertFile != "" && e.demoDir != "" {
+	if engine != nil && rc.EAP.CertFile != "" && e.demoDir != "" {
 		more, err := demoEAPHints(e, d, rc)
 		if err != nil {
 			return nil, err
@@ -66,19 +72,19 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 			if err := reg.Register(radiusCollector{srv}); err != nil {
 				return err
 			}
-			if handler.engine == nil {
+			if engine == nil {
 				return nil
 			}
 			if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "keystage_eap_conversations",
 				Help: "EAP (PEAP, TTLS) conversations in progress on this node; they cannot move to another node.",
-			}, func() float64 { return float64(handler.engine.Conversations()) })); err != nil {
+			}, func() float64 { return float64(engine.Conversations()) })); err != nil {
 				return err
 			}
 			return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "keystage_eap_conversations_ended_early_total",
 				Help: "EAP conversations that had not answered their first request, ended to make room for new ones (a flood of sign-ins through one NAS or device).",
-			}, func() float64 { return float64(handler.engine.Evicted()) }))
+			}, func() float64 { return float64(engine.Evicted()) }))
 		},
 		serve: func(ctx context.Context) error {
 			auth, err := net.ListenPacket("udp", rc.AuthAddress)
@@ -90,28 +96,18 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 				auth.Close()
 				return err
 			}
-			if handler.engine != nil {
-				defer handler.engine.Close()
-				go sweepEAP(ctx, handler.engine)
+			if engine != nil {
+				defer engine.Close()
+				go engine.RunSweeps(ctx, eapSweepEvery)
 			}
 			return srv.Serve(ctx, auth, acct)
 		},
 	}, nil
 }
 
-// sweepEAP frees abandoned EAP conversations on a quiet server.
-func sweepEAP(ctx context.Context, engine *eap.Server) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			engine.Sweep()
-		}
-	}
-}
+// eapSweepEvery is how often abandoned EAP conversations are freed on a
+// quiet server.
+const eapSweepEvery = 30 * time.Second
 
 // demoEAPHints writes eapol_test configurations for the demo pupil and
 // returns the commands that run them.

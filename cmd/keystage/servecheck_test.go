@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	ldapserver "keystage.dev/keystage/directory/ldap"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/pki"
 )
 
 // writePair writes a self-signed certificate and its key, made as of now.
 func writePair(t *testing.T, dir, name string, now time.Time) (cert, key string) {
 	t.Helper()
-	c, k, err := ldapserver.SelfSigned([]string{"localhost"}, now)
+	c, k, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"localhost"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,9 @@ func cmdSync(e *env, args []string) error {
 	bar := newProgress(e.stderr)
 	eng.Progress = bar.update
 	defer bar.finish()
-	plan := func() (*lifecycle.Plan, error) { return planSync(e.ctx, eng, cfg, *from, j.allow) }
+	plan := func() (*lifecycle.Plan, error) {
+		return eng.PlanFrom(e.ctx, *from, cfg.Sync.readOptions(cfg.Location()), j.allow)
+	}
 	return runJob(e, eng, bar, "sync", j, plan)
 }
 

@@ -18,6 +18,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/portal"
 )
 
 // TestMain lets a test run the real command in a subprocess: the test
@@ -272,7 +273,7 @@ func TestPortalJobsPlanAndApply(t *testing.T) {
 	_, s, cfg := demoSyncStore(t)
 	ctx := context.Background()
 	d := directory.New(s, directory.Config{})
-	j := newJobs(d, &cfg, slog.New(slog.DiscardHandler))
+	j := portal.JobsLifecycle(newJobs(d, &cfg, slog.New(slog.DiscardHandler)))
 	p, err := j.Plan(ctx, "sync")
 	if err != nil {
 		t.Fatal(err)
@@ -324,8 +325,9 @@ func TestScheduledJobs(t *testing.T) {
 	d := directory.New(s, directory.Config{})
 	var ran []string // job/result, as keystage_job_runs_total counts them
 	d.JobObserver = func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) }
-	j := newJobs(d, &cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	j.scheduled(ctx, "sync")
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	j := newJobs(d, &cfg, log)
+	j.RunScheduled(ctx, "sync")
 	runs, _ := s.SyncRuns(ctx, "sync", 0)
 	if len(runs) != 1 || runs[0].Actor != "schedule" || runs[0].Counts["start"] < 300 {
 		t.Fatalf("scheduled sync: %+v\n%s", runs, logs.String())
@@ -336,14 +338,15 @@ func TestScheduledJobs(t *testing.T) {
 	}
 	writeReport(t, filepath.Join(dir, "short.csv"), 3, nil)
 	cfg.Sync.Source, cfg.Sync.CSV = "csv:"+filepath.Join(dir, "short.csv"), syncTestMapping()
-	j.scheduled(ctx, "sync")
+	j = newJobs(d, &cfg, log)
+	j.RunScheduled(ctx, "sync")
 	if runs, _ := s.SyncRuns(ctx, "sync", 0); len(runs) != 1 {
 		t.Errorf("a mass change was applied on a schedule: %+v", runs)
 	}
 	if !strings.Contains(logs.String(), "refused as a mass change") {
 		t.Errorf("not logged:\n%s", logs.String())
 	}
-	j.scheduled(ctx, "leavers")
+	j.RunScheduled(ctx, "leavers")
 	if runs, _ := s.SyncRuns(ctx, "leavers", 0); len(runs) != 1 {
 		t.Errorf("scheduled leaver job: %+v\n%s", runs, logs.String())
 	}
@@ -352,7 +355,7 @@ func TestScheduledJobs(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("lock: %v %v", ok, err)
 	}
-	j.scheduled(ctx, "leavers")
+	j.RunScheduled(ctx, "leavers")
 	release()
 	if want := []string{"sync/ok", "sync/refused", "leavers/ok", "leavers/skipped"}; !slices.Equal(ran, want) {
 		t.Errorf("job runs observed %v, want %v", ran, want)

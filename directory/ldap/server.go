@@ -187,6 +187,26 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
 	return s.serve(ctx, tls.NewListener(ln, s.cfg.TLS), true)
 }
 
+// ServeBoth accepts LDAP connections (StartTLS) on ln and, when tln is
+// not nil, LDAPS connections on tln, until ctx ends, and returns the first
+// error of either.
+func (s *Server) ServeBoth(ctx context.Context, ln, tln net.Listener) error {
+	errc := make(chan error, 2)
+	n := 1
+	go func() { errc <- s.Serve(ctx, ln) }()
+	if tln != nil {
+		n++
+		go func() { errc <- s.ServeTLS(ctx, tln) }()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) error {
 	s.watchOnce.Do(func() { s.watchStore(ctx) })
 	stop := context.AfterFunc(ctx, func() {

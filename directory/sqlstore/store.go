@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"keystage.dev/keystage/directory"
 )
@@ -139,11 +142,32 @@ func mapErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return directory.ErrNotFound
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
+	if isUniqueViolation(err) {
 		return fmt.Errorf("%w: %s", directory.ErrConflict, oneLine(err))
 	}
 	return err
+}
+
+// SQLite's extended result codes for a broken UNIQUE or PRIMARY KEY
+// constraint, and PostgreSQL's SQLSTATE unique_violation.
+const (
+	sqliteConstraintPrimaryKey = sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	sqliteConstraintUnique     = sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	pgUniqueViolation          = "23505"
+)
+
+// isUniqueViolation reports whether either driver refused a row because
+// its key is taken, by the drivers' error types rather than their text.
+func isUniqueViolation(err error) bool {
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqliteConstraintUnique || lite.Code() == sqliteConstraintPrimaryKey
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == pgUniqueViolation
+	}
+	return false
 }
 
 // Times are microseconds since the epoch; the zero time is NULL.

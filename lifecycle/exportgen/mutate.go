@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"keystage.dev/keystage/lifecycle"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 )
 
@@ -101,7 +102,7 @@ func Mutate(people []schoolgen.Person, m Mutation) Changes {
 		p.Classes = slices.Clone(tmpl.Classes)
 		p.StartDate = m.StartDate
 		if p.Staff {
-			p.Email = fmt.Sprintf("%s.%s.%s@staff.example.org", schoolgen.Fold(p.GivenName), schoolgen.Fold(p.FamilyName), p.MISID)
+			p.Email = fmt.Sprintf("%s.%s.%s@staff.example.org", lifecycle.Fold(p.GivenName), lifecycle.Fold(p.FamilyName), p.MISID)
 		}
 		ch.Starters = append(ch.Starters, p.MISID)
 		ch.After = append(ch.After, p)

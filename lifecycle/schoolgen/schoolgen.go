@@ -7,13 +7,9 @@ package schoolgen
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
-	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+	"keystage.dev/keystage/lifecycle"
 )
 
 // Spec describes the school to make.
@@ -76,7 +72,7 @@ func People(s Spec) []Person {
 		out = append(out, Person{
 			MISID: fmt.Sprintf("S%06d", i+1), Staff: true, GivenName: g, FamilyName: f,
 			StartDate: time.Date(s.IntakeYear-1-r.IntN(10), 9, 1, 0, 0, 0, 0, time.UTC),
-			Email:     fmt.Sprintf("%s.%s%d@staff.example.org", Fold(g), Fold(f), i+1),
+			Email:     fmt.Sprintf("%s.%s%d@staff.example.org", lifecycle.Fold(g), lifecycle.Fold(f), i+1),
 		})
 	}
 	forms := s.FormsPerYear
@@ -100,29 +96,4 @@ func People(s Spec) []Person {
 		out = append(out, p)
 	}
 	return out
-}
-
-// Fold makes a name ASCII lower-case letters only: Zoë → zoe,
-// O'Connor-Smyth → oconnorsmyth, Nguyễn → nguyen.
-func Fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, _ := transform.String(t, s)
-	var b strings.Builder
-	for _, c := range strings.ToLower(folded) {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b.WriteRune(c)
-		case c == 'ø':
-			b.WriteRune('o')
-		case c == 'æ':
-			b.WriteString("ae")
-		case c == 'ß':
-			b.WriteString("ss")
-		case c == 'đ':
-			b.WriteRune('d')
-		case c == 'ł':
-			b.WriteRune('l')
-		}
-	}
-	return b.String()
 }

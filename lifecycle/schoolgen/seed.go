@@ -7,6 +7,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/lifecycle"
 )
 
 // SeedOptions says what else to store with the people.
@@ -29,11 +30,11 @@ type SeedOptions struct {
 // pupils are the two-digit year they started, initial and family name
 // (26jsmith). A clash gets 2, 3, … appended.
 func Username(p Person) string {
-	base := Fold(p.FamilyName)
+	base := lifecycle.Fold(p.FamilyName)
 	if base == "" {
 		base = "user"
 	}
-	ini := Fold(p.GivenName)
+	ini := lifecycle.Fold(p.GivenName)
 	if ini != "" {
 		base = ini[:1] + base
 	}

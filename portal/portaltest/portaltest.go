@@ -25,6 +25,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/portal"
 )
 
@@ -131,7 +132,7 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.Plain {
 		hs.Start()
 	} else {
-		certPEM, keyPEM, err := portal.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Now())
+		certPEM, keyPEM, err := pki.SelfSignedPEM("localhost", "Keystage demo", []string{"localhost", "127.0.0.1"}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,6 +38,21 @@ func (s *Server) Close() { s.store.close() }
 // from a timer.
 func (s *Server) Sweep() { s.store.sweep(s.cfg.Now()) }
 
+// RunSweeps calls Sweep every interval until ctx ends, so that abandoned
+// handshakes are freed on a quiet server.
+func (s *Server) RunSweeps(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
 // Conversations reports how many conversations are in flight.
 func (s *Server) Conversations() int { return s.store.len() }
 

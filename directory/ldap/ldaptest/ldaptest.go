@@ -20,6 +20,7 @@ import (
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/pki"
 )
 
 // The seeded accounts and their passwords.
@@ -97,7 +98,7 @@ func Start(t testing.TB, opt Options) *Server {
 	d.Observer = opt.Observer
 	Seed(t, d, opt.People)
 
-	certPEM, keyPEM, err := ldapserver.SelfSigned([]string{"127.0.0.1", "localhost"}, now())
+	certPEM, keyPEM, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"127.0.0.1", "localhost"}, now())
 	if err != nil {
 		t.Fatal(err)
 	}
