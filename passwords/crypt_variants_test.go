@@ -24,6 +24,7 @@ var toolVectors = []struct {
 	{"slappasswd -h {SSHA}", SchemeSSHA, "Correct-Horse7", "{SSHA}wpikYhvYFZtAtreBRmcHQmXt8qKYPPsc"},
 	{"slappasswd -h {SSHA256}", SchemeSSHA256, "Correct-Horse7", "{SSHA256}GxkzbLGuyRnS0oJBF5vlLI3wCz88rgKMfoRGdDqlL4ecn+vYO/DIsA=="},
 	{"slappasswd -h {SSHA512}", SchemeSSHA512, "Correct-Horse7", "{SSHA512}kx8G5dRkAI3Sb6rwmWoxMphYoVeen+OkrhuZhWlKToCXHxJfBn67PH0PzgmL7+FnUpkr6R5oTSaVhtN7exhyYBmQJW0Z9my8"},
+	{"slappasswd -o module-load=argon2 -h {ARGON2}", SchemeArgon2i, "Correct-Horse7", "{ARGON2}$argon2i$v=19$m=4096,t=3,p=1$d5t287oWTOCYpLwa1Ha3kA$O6EorO6LoOGVRSvVgipn/4vKVEZBQMugNpDQbfGCnvQ"},
 	// The NT hash of "password", as every MS-CHAP reference gives it.
 	{"NT hash", SchemeNT, "password", "{NT}8846f7eaee8fb117ad06bdd830b7586c"},
 }

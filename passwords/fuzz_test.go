@@ -114,7 +114,7 @@ func FuzzVerify(f *testing.F) {
 func FuzzParseArgon2RoundTrip(f *testing.F) {
 	f.Add(uint32(64), uint32(1), uint8(1), []byte("0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
 	f.Fuzz(func(t *testing.T, m, it uint32, p uint8, salt, key []byte) {
-		a := argon2Hash{Argon2Params{m, it, p, uint32(len(salt)), uint32(len(key))}, salt, key}
+		a := argon2Hash{Argon2Params{m, it, p, uint32(len(salt)), uint32(len(key))}, salt, key, false}
 		got, err := parseArgon2(a.encode())
 		if err != nil {
 			if a.Validate() == nil {

@@ -115,7 +115,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 
 // Verify checks password against an encoded hash of any supported scheme
 // (after NFC, and then as typed if that differs: see verifyForms):
-// argon2id (PHC), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with md5-crypt ($1$),
+// argon2id (PHC), argon2i and argon2id under {ARGON2} (OpenLDAP's argon2
+// module), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with md5-crypt ($1$),
 // sha256-crypt ($5$), sha512-crypt ($6$) or bcrypt, the same crypt strings
 // bare, bcrypt ($2a$, $2b$, $2y$), and an imported NT hash ({NT}, see
 // NTHashTag). yescrypt ($y$) is refused with ErrYescrypt. Scheme tags are
@@ -171,16 +172,18 @@ func verifyForms(password string) ([][]byte, error) {
 // verify checks one form of the password against encoded.
 func (h *Hasher) verify(encoded string, pw []byte) (ok bool, needsRehash bool, err error) {
 	switch {
-	case strings.HasPrefix(encoded, "$argon2id$"):
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
 		p, err := parseArgon2(encoded)
 		if err != nil {
-			return false, false, fmt.Errorf("verify argon2id: %w", err)
+			return false, false, fmt.Errorf("verify argon2: %w", err)
 		}
-		key := argon2.IDKey(pw, p.salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
-		if subtle.ConstantTimeCompare(key, p.key) != 1 {
+		if subtle.ConstantTimeCompare(p.derive(pw), p.key) != 1 {
 			return false, false, nil
 		}
-		return true, p.Argon2Params != h.Params, nil
+		return true, p.argon2i || p.Argon2Params != h.Params, nil
+	case hasTag(encoded, "{ARGON2}"):
+		// OpenLDAP's argon2 module: the PHC string after the tag.
+		return h.verify(encoded[len("{ARGON2}"):], pw)
 	case hasTag(encoded, "{CRYPT}"):
 		return h.verifyCrypt(encoded[len("{CRYPT}"):], pw)
 	case hasTag(encoded, NTHashTag):

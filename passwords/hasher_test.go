@@ -218,7 +218,7 @@ func TestVerifyErrors(t *testing.T) {
 		{"$5$saltsalt$hash", ErrMalformedHash},
 		{"$7$saltsalt$hash", ErrUnsupportedHash},
 		{"{CRYPT}$y$j9T$salt$hash", ErrUnsupportedHash},
-		{"$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", ErrUnsupportedHash},
+		{"$argon2d$v=19$m=64,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", ErrUnsupportedHash},
 		{"$argon2id$v=16$m=64,t=1,p=1$" + parts[4] + "$" + parts[5], ErrUnsupportedHash},
 		{"$argon2id$v=19$m=4294967295,t=1,p=1$" + parts[4] + "$" + parts[5], ErrUnsupportedHash},
 		{"$argon2id$v=19$m=64,t=0,p=1$" + parts[4] + "$" + parts[5], ErrUnsupportedHash},

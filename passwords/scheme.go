@@ -11,6 +11,7 @@ import (
 // Names of the schemes Scheme reports, as an import plan lists them.
 const (
 	SchemeArgon2id     = "argon2id"
+	SchemeArgon2i      = "argon2i"
 	SchemeSSHA         = "ssha"
 	SchemeSSHA256      = "ssha256"
 	SchemeSSHA512      = "ssha512"
@@ -37,6 +38,12 @@ func Scheme(encoded string) (string, error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		_, err := parseArgon2(encoded)
+		return SchemeArgon2id, err
+	case hasTag(encoded, "{ARGON2}"):
+		a, err := parseArgon2(encoded[len("{ARGON2}"):])
+		if a.argon2i {
+			return SchemeArgon2i, err
+		}
 		return SchemeArgon2id, err
 	case hasTag(encoded, NTHashTag):
 		_, err := parseNTHash(encoded)
