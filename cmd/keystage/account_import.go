@@ -80,6 +80,12 @@ func accountImport(e *env, args []string) error {
 		s = st
 	}
 	d := e.directory(s)
+	if *apply && *wifiNT {
+		// The Wi-Fi credentials are sealed under the key file.
+		if err := e.withKeys(d, false); err != nil {
+			return err
+		}
+	}
 	plan, err := d.PlanImport(e.ctx, entries, directory.ImportOptions{
 		Match: m, MISAttribute: *misAttr, CreateMissing: *create, CreateRole: r, WiFiFromNT: *wifiNT})
 	if err != nil {
