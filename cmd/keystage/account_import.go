@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"keystage.dev/keystage/directory"
@@ -15,6 +17,42 @@ import (
 // maxImportEntries bounds an export read into memory: a large secondary
 // school with its staff, pupils and old computer accounts is under 5,000.
 const maxImportEntries = 200_000
+
+// sambaToolTrailer is what samba-tool user getpassword prints on standard
+// output after the LDIF; redirected into the export, it is not LDIF.
+const sambaToolTrailer = "Got password OK"
+
+// dropSambaToolTrailer passes r on without lines that are exactly
+// sambaToolTrailer, a line at a time.
+func dropSambaToolTrailer(r io.Reader) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		br := bufio.NewReaderSize(r, 64<<10)
+		for {
+			line, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				// A long line: pass it on in pieces.
+				if _, werr := pw.Write(line); werr != nil {
+					return
+				}
+				continue
+			}
+			if strings.TrimRight(string(line), "\r\n") != sambaToolTrailer {
+				if _, werr := pw.Write(line); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				pw.CloseWithError(err)
+				return
+			}
+		}
+	}()
+	return pr
+}
 
 // accountImport takes over people's passwords from the old directory's LDIF
 // export (slapcat, ldbsearch, samba-tool): the plan first, each entry taken
@@ -48,7 +86,7 @@ func accountImport(e *env, args []string) error {
 	}
 	defer f.Close()
 	var entries []ldif.Entry
-	lr := ldif.NewReader(f)
+	lr := ldif.NewReader(dropSambaToolTrailer(f))
 	for {
 		en, err := lr.Next()
 		if errors.Is(err, io.EOF) {

@@ -40,13 +40,16 @@ func freeTCPPort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// run1 runs a program and returns its standard output.
 func run1(t *testing.T, stdin string, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, errOut.Bytes())
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -273,6 +276,126 @@ directory %[1]s/db
 		// And again, now against argon2id.
 		if ok, out := ldapBind(url, base, p.user, p.password); !ok {
 			t.Errorf("%s: the old password did not bind after the upgrade: %s", p.user, out)
+		}
+	}
+}
+
+// TestImportFromSambaAD takes over the people of a real Samba Active
+// Directory: Debian's samba provisions a throw-away domain under a
+// temporary directory (no daemon is started), samba-tool makes people,
+// ldbsearch of the DC's sam.ldb exports their NT hashes, and keystage
+// account import --wifi-from-nt-hash takes them over. Each person then
+// binds to Keystage's LDAP with their old password (after which the login
+// hash is argon2id), and PEAP-MSCHAPv2 (eapol_test) and MS-CHAP (radtest)
+// accept the same password, before and after. The disabled user, the DC's machine account and the
+// built-in accounts are listed as left.
+func TestImportFromSambaAD(t *testing.T) {
+	needPrograms(t, "samba samba-ad-provision samba-dsdb-modules samba-vfs-modules ldb-tools freeradius-utils eapoltest", "samba-tool", "ldbsearch", "radtest", "ldapwhoami", "eapol_test")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("samba-tool domain provision needs root")
+		}
+		t.Skip("samba-tool domain provision needs root")
+	}
+	sam := t.TempDir()
+	smbConf := filepath.Join(sam, "etc", "smb.conf")
+	began := time.Now()
+	run1(t, "", "samba-tool", "domain", "provision", "--use-rfc2307", "--realm", "OLDSCHOOL.TEST", "--domain", "OLDSCHOOL",
+		"--adminpass", "Adm1n-Pass-xyz!", "--targetdir", sam, "--server-role", "dc", "--dns-backend", "NONE")
+	t.Logf("samba-tool domain provision took %s", time.Since(began).Round(100*time.Millisecond))
+	people := map[string]string{"pjones": "Wifi-Old-Pass7", "oldkhan": "Old-Dom41n-Pass"}
+	for user, pw := range people {
+		run1(t, "", "samba-tool", "user", "create", user, pw, "-s", smbConf, "--given-name=Old", "--surname="+user)
+	}
+	run1(t, "", "samba-tool", "user", "create", "gone", "Gone-Pass-77x", "-s", smbConf)
+	run1(t, "", "samba-tool", "user", "disable", "gone", "-s", smbConf)
+
+	export := filepath.Join(t.TempDir(), "ad.ldif")
+	out := run1(t, "", "ldbsearch", "-H", filepath.Join(sam, "private", "sam.ldb"), "(objectClass=user)",
+		"sAMAccountName", "employeeID", "userAccountControl", "isCriticalSystemObject", "objectClass", "givenName", "sn", "unicodePwd")
+	if err := os.WriteFile(export, []byte(out+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	one := filepath.Join(t.TempDir(), "pjones.ldif")
+	out = run1(t, "", "samba-tool", "user", "getpassword", "pjones", "--attributes=sAMAccountName,unicodePwd", "-s", smbConf)
+	if err := os.WriteFile(one, []byte(out+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := demoSchool(t)
+	if code, _, errOut := keystage(t, "", "--data", dir, "account", "add", "--username", "pjones", "--role", "service"); code != 0 {
+		t.Fatal(errOut)
+	}
+	// samba-tool's shape: one person, taken over by name.
+	code, plan, errOut := keystage(t, "", "--data", dir, "account", "import", one, "--match", "username")
+	if code != 0 || !strings.Contains(plan, "pjones") || !strings.Contains(plan, " nt ") {
+		t.Fatalf("samba-tool getpassword's LDIF: %d\n%s%s", code, plan, errOut)
+	}
+	args := []string{"--data", dir, "account", "import", export, "--match", "username", "--create-missing", "--role", "service", "--wifi-from-nt-hash"}
+	code, plan, errOut = keystage(t, "", args...)
+	if code != 0 {
+		t.Fatalf("plan: %s", errOut)
+	}
+	for dn, why := range map[string]string{
+		"CN=gone,CN=Users,DC=oldschool,DC=test":          "disabled in Active Directory",
+		"CN=krbtgt,CN=Users,DC=oldschool,DC=test":        "a built-in account",
+		"CN=Guest,CN=Users,DC=oldschool,DC=test":         "a built-in account",
+		"CN=Administrator,CN=Users,DC=oldschool,DC=test": "a built-in account",
+	} {
+		if !strings.Contains(plan, dn+": "+why) {
+			t.Errorf("the plan does not leave %s (%s):\n%s", dn, why, plan)
+		}
+	}
+	if !strings.Contains(plan, ",OU=Domain Controllers,DC=oldschool,DC=test: a computer account") {
+		t.Errorf("the DC's machine account is not left:\n%s", plan)
+	}
+	if code, _, errOut = keystage(t, "", append(args, "--apply")...); code != 0 {
+		t.Fatalf("apply: %s", errOut)
+	}
+	if h := passwordHash(t, dir, "oldkhan"); !strings.HasPrefix(h, "{NT}") {
+		t.Fatalf("oldkhan's login hash is %.5s…, want the NT hash", h)
+	}
+
+	url, base, radius := importServers(t, dir)
+	mschap := func(user, pw string) string {
+		out, _ := exec.Command("radtest", "-t", "mschap", user, pw, radius, "0", demoNASSecret).CombinedOutput()
+		return string(out)
+	}
+	// PEAP with MS-CHAPv2 inside, as Windows and phones join the Wi-Fi.
+	peap := func(user, pw string) (bool, string) {
+		hints, err := eapolConfigs(t.TempDir(), user, pw, filepath.Join(dir, demoCA), demoRADIUSName, radius)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := strings.Fields(hints[0]) // peap-mschapv2
+		out, err := exec.Command(w[0], w[1:9]...).CombinedOutput()
+		return err == nil && strings.Contains(string(out), "SUCCESS"), string(out)
+	}
+	for user, pw := range people {
+		if ok, out := peap(user, pw); !ok {
+			t.Errorf("%s: PEAP-MSCHAPv2 with the old password before any sign-in:\n%.3000s", user, out)
+		}
+		if ok, _ := peap(user, pw+"x"); ok {
+			t.Errorf("%s: PEAP-MSCHAPv2 with a wrong password succeeded", user)
+		}
+		if out := mschap(user, pw); !strings.Contains(out, "Received Access-Accept") {
+			t.Errorf("%s: MS-CHAP with the old password before any sign-in:\n%s", user, out)
+		}
+		if out := mschap(user, pw+"x"); !strings.Contains(out, "Received Access-Reject") {
+			t.Errorf("%s: MS-CHAP with a wrong password:\n%s", user, out)
+		}
+		if ok, out := ldapBind(url, base, user, pw+"x"); ok {
+			t.Errorf("%s: a wrong password bound: %s", user, out)
+		}
+		if ok, out := ldapBind(url, base, user, pw); !ok {
+			t.Errorf("%s: the old password did not bind: %s", user, out)
+			continue
+		}
+		if h := passwordHash(t, dir, user); !strings.HasPrefix(h, "$argon2id$") {
+			t.Errorf("%s: after the sign-in the login hash is %.5s…, want argon2id", user, h)
+		}
+		if ok, out := peap(user, pw); !ok {
+			t.Errorf("%s: PEAP-MSCHAPv2 after the login hash was upgraded:\n%.3000s", user, out)
 		}
 	}
 }

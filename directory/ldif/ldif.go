@@ -160,6 +160,7 @@ func (r *Reader) logicalLine(first []byte, total *int) ([]byte, error) {
 func (r *Reader) Next() (Entry, error) {
 	var e Entry
 	total := 0
+	skipping := false // a search reference or result, not an entry
 	for {
 		raw, err := r.rawLine()
 		if err == io.EOF {
@@ -175,6 +176,7 @@ func (r *Reader) Next() (Entry, error) {
 			if e.Line != 0 {
 				return e, nil
 			}
+			skipping = false
 			continue // blank lines between records
 		}
 		if raw[0] == ' ' {
@@ -204,7 +206,16 @@ func (r *Reader) Next() (Entry, error) {
 				continue
 			}
 		}
+		if skipping {
+			continue
+		}
 		if e.Line == 0 {
+			// What ldapsearch and ldbsearch print besides entries: a
+			// search reference ("ref: ldap:///…") and the result lines.
+			if strings.EqualFold(name, "ref") || strings.EqualFold(name, "search") {
+				skipping = true
+				continue
+			}
 			if !strings.EqualFold(name, "dn") {
 				return Entry{}, fmt.Errorf("line %d: %w: a record starts with %q, want dn", start, ErrSyntax, name)
 			}

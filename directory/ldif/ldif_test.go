@@ -90,6 +90,16 @@ func TestReadRefuses(t *testing.T) {
 	}
 }
 
+// ldbsearch and ldapsearch print search references and the result after
+// the entries; they are not entries.
+func TestSkipsReferencesAndResults(t *testing.T) {
+	in := "# record 1\ndn: CN=a\ncn: a\n\n# Referral\nref: ldap:///CN=Configuration,DC=x\n\n# returned 2 records\n\n# search result\nsearch: 2\nresult: 0 Success\n\ndn: CN=b\ncn: b\n"
+	es, err := readAll(t, in)
+	if err != nil || len(es) != 2 || es[1].DN != "CN=b" {
+		t.Fatalf("%+v, %v", es, err)
+	}
+}
+
 func TestVersionLineAndNoFinalNewline(t *testing.T) {
 	es, err := readAll(t, "version: 1\n\ndn: cn=a\ncn: a")
 	if err != nil || len(es) != 1 || es[0].First("cn") != "a" {
