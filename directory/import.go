@@ -267,7 +267,7 @@ func (d *Directory) ApplyImport(ctx context.Context, actor string, plan ImportPl
 		if len(t.NTHash) != 16 {
 			continue
 		}
-		sealed, keyID, err := d.SealChecked(ctx, []byte(wifiNTPrefix+hex.EncodeToString(t.NTHash)), []byte(SealWiFi))
+		sealed, keyID, err := d.SealChecked(ctx, []byte(WiFiNTCredential(t.NTHash)), []byte(SealWiFi))
 		if err != nil {
 			return fmt.Errorf("import: sealing the Wi-Fi credential of %s: %w", t.Username, err)
 		}
@@ -329,6 +329,12 @@ func (d *Directory) ApplyImport(ctx context.Context, actor string, plan ImportPl
 // only the hash, PAP and TTLS-PAP cannot use it. The NUL cannot begin a
 // generated credential.
 const wifiNTPrefix = "\x00nt-hash:"
+
+// WiFiNTCredential is the Wi-Fi credential, before it is sealed, that
+// holds an imported NT hash.
+func WiFiNTCredential(nt []byte) string {
+	return wifiNTPrefix + hex.EncodeToString(nt)
+}
 
 // WiFiNTHash returns the NT hash of a Wi-Fi credential made from an
 // imported NT hash (see ImportOptions.WiFiFromNT), as WiFiSecret opens it.

@@ -23,8 +23,8 @@ const maxImportEntries = 200_000
 const sambaToolTrailer = "Got password OK"
 
 // dropSambaToolTrailer passes r on without lines that are exactly
-// sambaToolTrailer, a line at a time.
-func dropSambaToolTrailer(r io.Reader) io.Reader {
+// sambaToolTrailer, a line at a time. Close it when done reading.
+func dropSambaToolTrailer(r io.Reader) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		br := bufio.NewReaderSize(r, 64<<10)
@@ -86,7 +86,9 @@ func accountImport(e *env, args []string) error {
 	}
 	defer f.Close()
 	var entries []ldif.Entry
-	lr := ldif.NewReader(dropSambaToolTrailer(f))
+	filtered := dropSambaToolTrailer(f)
+	defer filtered.Close() // ends the filter's goroutine however reading ends
+	lr := ldif.NewReader(filtered)
 	for {
 		en, err := lr.Next()
 		if errors.Is(err, io.EOF) {
