@@ -18,6 +18,10 @@ import (
 // school with its staff, pupils and old computer accounts is under 5,000.
 const maxImportEntries = 200_000
 
+// maxImportBytes bounds the values held in memory at once (photos and
+// certificates included): 512 MiB, far above any school's export.
+const maxImportBytes = 512 << 20
+
 // sambaToolTrailer is what samba-tool user getpassword prints on standard
 // output after the LDIF; redirected into the export, it is not LDIF.
 const sambaToolTrailer = "Got password OK"
@@ -86,6 +90,7 @@ func accountImport(e *env, args []string) error {
 	}
 	defer f.Close()
 	var entries []ldif.Entry
+	held := 0
 	filtered := dropSambaToolTrailer(f)
 	defer filtered.Close() // ends the filter's goroutine however reading ends
 	lr := ldif.NewReader(filtered)
@@ -97,8 +102,11 @@ func accountImport(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w; nothing was imported", pos[0], err)
 		}
-		if len(entries) >= maxImportEntries {
-			return fmt.Errorf("%s: more than %d entries; export the people's part of the tree only (slapcat -b, ldbsearch -b)", pos[0], maxImportEntries)
+		for _, a := range en.Attrs {
+			held += len(a.Value)
+		}
+		if len(entries) >= maxImportEntries || held > maxImportBytes {
+			return fmt.Errorf("%s: more than %d entries or %d MiB; export the people's part of the tree only, without photos (slapcat -b, ldbsearch -b with the attributes named)", pos[0], maxImportEntries, maxImportBytes>>20)
 		}
 		entries = append(entries, en)
 	}
