@@ -13,26 +13,47 @@ import (
 type argon2Hash struct {
 	Argon2Params
 	salt, key []byte
+	// argon2i: the $argon2i$ variant, which OpenLDAP's argon2 module
+	// writes under {ARGON2}; verified, never written by Hash.
+	argon2i bool
+}
+
+// variant is the PHC identifier.
+func (a argon2Hash) variant() string {
+	if a.argon2i {
+		return "argon2i"
+	}
+	return "argon2id"
+}
+
+// derive computes the key of pw under a's variant and parameters.
+func (a argon2Hash) derive(pw []byte) []byte {
+	if a.argon2i {
+		return argon2.Key(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
+	}
+	return argon2.IDKey(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
 }
 
 var b64 = base64.RawStdEncoding
 
 func (a argon2Hash) encode() string {
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, a.Memory, a.Iterations, a.Parallelism,
+	return fmt.Sprintf("$%s$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		a.variant(), argon2.Version, a.Memory, a.Iterations, a.Parallelism,
 		b64.EncodeToString(a.salt), b64.EncodeToString(a.key))
 }
 
-// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P$salt$key, strictly: version
+// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P$salt$key (or $argon2i$, as
+// OpenLDAP's argon2 module writes), strictly: version
 // 19 only, parameters in that order, unpadded base64, and every parameter
 // within Argon2Params.Validate so that a planted hash cannot ask for a
 // terabyte of memory.
 func parseArgon2(s string) (argon2Hash, error) {
 	var a argon2Hash
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != "argon2id" && parts[1] != "argon2i") {
 		return a, fmt.Errorf("%w: want 6 $-separated fields", ErrMalformedHash)
 	}
+	a.argon2i = parts[1] == "argon2i"
 	if parts[2] != "v=19" {
 		return a, fmt.Errorf("%w: version %q, want v=19", ErrUnsupportedHash, parts[2])
 	}

@@ -82,6 +82,10 @@ func FuzzVerify(f *testing.F) {
 		"{SSHA256}gOTxtOARaY2XSv3HUPstUucQoALexasmfPW5DHc2GMTerb7v",
 		"{SSHA512}kyIpdsrB2UF03DzitElS0NGmohog+mUda8e85iz133KrvQqIlqhBs4BNJSgY+ck0UhODqgYSl+u98MN5uyzqtN6tvu8=",
 		"", "$", "{", "{CRYPT}", "$6$", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$$",
+		"{NT}", "$1$", "$5$", "$y$",
+	}
+	for _, v := range toolVectors {
+		seeds = append(seeds, v.hash)
 	}
 	for _, s := range seeds {
 		f.Add(s, "secret")
@@ -91,6 +95,9 @@ func FuzzVerify(f *testing.F) {
 		_, _ = parseArgon2(enc)
 		_, _ = parseSHA512Crypt(enc)
 		_, _ = verifySSHA(enc, []byte(pw))
+		_, _, _ = parseMD5Crypt(enc)
+		_, _ = parseSHACrypt(enc, "$5$", 43)
+		_, _ = Scheme(enc)
 		if !cheapToVerify(enc) {
 			return
 		}
@@ -107,7 +114,7 @@ func FuzzVerify(f *testing.F) {
 func FuzzParseArgon2RoundTrip(f *testing.F) {
 	f.Add(uint32(64), uint32(1), uint8(1), []byte("0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
 	f.Fuzz(func(t *testing.T, m, it uint32, p uint8, salt, key []byte) {
-		a := argon2Hash{Argon2Params{m, it, p, uint32(len(salt)), uint32(len(key))}, salt, key}
+		a := argon2Hash{Argon2Params{m, it, p, uint32(len(salt)), uint32(len(key))}, salt, key, false}
 		got, err := parseArgon2(a.encode())
 		if err != nil {
 			if a.Validate() == nil {

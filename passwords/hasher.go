@@ -115,8 +115,11 @@ func (h *Hasher) Hash(password string) (string, error) {
 
 // Verify checks password against an encoded hash of any supported scheme
 // (after NFC, and then as typed if that differs: see verifyForms):
-// argon2id (PHC), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with sha512-crypt ($6$)
-// or bcrypt, sha512-crypt bare, and bcrypt ($2a$, $2b$, $2y$). Scheme tags are
+// argon2id (PHC), argon2i and argon2id under {ARGON2} (OpenLDAP's argon2
+// module), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with md5-crypt ($1$),
+// sha256-crypt ($5$), sha512-crypt ($6$) or bcrypt, the same crypt strings
+// bare, bcrypt ($2a$, $2b$, $2y$), and an imported NT hash ({NT}, see
+// NTHashTag). yescrypt ($y$) is refused with ErrYescrypt. Scheme tags are
 // matched without regard to case. The final comparison is constant-time.
 //
 // needsRehash is true only when ok, and then when the scheme is not argon2id
@@ -169,18 +172,26 @@ func verifyForms(password string) ([][]byte, error) {
 // verify checks one form of the password against encoded.
 func (h *Hasher) verify(encoded string, pw []byte) (ok bool, needsRehash bool, err error) {
 	switch {
-	case strings.HasPrefix(encoded, "$argon2id$"):
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
 		p, err := parseArgon2(encoded)
 		if err != nil {
-			return false, false, fmt.Errorf("verify argon2id: %w", err)
+			return false, false, fmt.Errorf("verify argon2: %w", err)
 		}
-		key := argon2.IDKey(pw, p.salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
-		if subtle.ConstantTimeCompare(key, p.key) != 1 {
+		if subtle.ConstantTimeCompare(p.derive(pw), p.key) != 1 {
 			return false, false, nil
 		}
-		return true, p.Argon2Params != h.Params, nil
+		return true, p.argon2i || p.Argon2Params != h.Params, nil
+	case hasTag(encoded, "{ARGON2}"):
+		// OpenLDAP's argon2 module: the PHC string after the tag.
+		return h.verify(encoded[len("{ARGON2}"):], pw)
 	case hasTag(encoded, "{CRYPT}"):
 		return h.verifyCrypt(encoded[len("{CRYPT}"):], pw)
+	case hasTag(encoded, NTHashTag):
+		ok, err := verifyNTHash(encoded, pw)
+		if err != nil {
+			return false, false, fmt.Errorf("verify nt hash: %w", err)
+		}
+		return ok, ok, nil
 	case hasTag(encoded, "{SSHA"):
 		ok, err := verifySSHA(encoded, pw)
 		if err != nil {
@@ -202,6 +213,20 @@ func (h *Hasher) verifyCrypt(c string, pw []byte) (bool, bool, error) {
 			return false, false, fmt.Errorf("verify sha512-crypt: %w", err)
 		}
 		return ok, ok, nil
+	case strings.HasPrefix(c, "$5$"):
+		ok, err := verifySHA256Crypt(c, pw)
+		if err != nil {
+			return false, false, fmt.Errorf("verify sha256-crypt: %w", err)
+		}
+		return ok, ok, nil
+	case strings.HasPrefix(c, "$1$"):
+		ok, err := verifyMD5Crypt(c, pw)
+		if err != nil {
+			return false, false, fmt.Errorf("verify md5-crypt: %w", err)
+		}
+		return ok, ok, nil
+	case strings.HasPrefix(c, "$y$"):
+		return false, false, fmt.Errorf("verify crypt: %w", ErrYescrypt)
 	case strings.HasPrefix(c, "$2a$"), strings.HasPrefix(c, "$2b$"), strings.HasPrefix(c, "$2y$"):
 		cost, err := bcrypt.Cost([]byte(c))
 		if err != nil {

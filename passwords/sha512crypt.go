@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 )
@@ -19,18 +20,24 @@ const (
 	cryptAlphabet            = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
-// sha512CryptHash is a parsed $6$[rounds=N$]salt$hash string.
+// sha512CryptHash is a parsed $6$[rounds=N$]salt$hash string (or $5$).
 type sha512CryptHash struct {
 	rounds int
 	salt   string
-	hash   string // 86 characters of the crypt alphabet
+	hash   string // 86 characters of the crypt alphabet (43 for $5$)
 }
 
 func parseSHA512Crypt(s string) (sha512CryptHash, error) {
+	return parseSHACrypt(s, "$6$", 86)
+}
+
+// parseSHACrypt parses the $5$ (hashLen 43) and $6$ (86) strings, which
+// differ only in their prefix and the length of the encoded digest.
+func parseSHACrypt(s, prefix string, hashLen int) (sha512CryptHash, error) {
 	var c sha512CryptHash
-	rest, ok := strings.CutPrefix(s, "$6$")
+	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok {
-		return c, fmt.Errorf("%w: not $6$", ErrMalformedHash)
+		return c, fmt.Errorf("%w: not %s", ErrMalformedHash, prefix)
 	}
 	c.rounds = sha512CryptDefaultRounds
 	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
@@ -56,8 +63,8 @@ func parseSHA512Crypt(s string) (sha512CryptHash, error) {
 		// glibc truncates silently when hashing; a stored hash never has more.
 		return c, fmt.Errorf("%w: salt longer than 16", ErrMalformedHash)
 	}
-	if len(hash) != 86 || strings.Trim(hash, cryptAlphabet) != "" {
-		return c, fmt.Errorf("%w: hash is not 86 characters of the crypt alphabet", ErrMalformedHash)
+	if len(hash) != hashLen || strings.Trim(hash, cryptAlphabet) != "" {
+		return c, fmt.Errorf("%w: hash is not %d characters of the crypt alphabet", ErrMalformedHash, hashLen)
 	}
 	c.salt, c.hash = salt, hash
 	return c, nil
@@ -94,8 +101,30 @@ func sha512Crypt(pw, salt []byte, rounds int, explicitRounds bool) string {
 // sha512CryptSum is steps 1 to 22 of the specification; it returns the 86
 // characters after the last "$".
 func sha512CryptSum(pw, salt []byte, rounds int) string {
+	c := shaCryptDigest(sha512.New, pw, salt, rounds)
+
+	// The specification's byte order: triples (i, i+21, i+42), rotated by i%3,
+	// then the last byte alone.
+	out := make([]byte, 0, 86)
+	for i := range 21 {
+		x, y, z := c[i], c[i+21], c[i+42]
+		switch i % 3 {
+		case 1:
+			x, y, z = y, z, x
+		case 2:
+			x, y, z = z, x, y
+		}
+		out = b64From24(out, x, y, z, 4)
+	}
+	return string(b64From24(out, 0, 0, c[63], 2))
+}
+
+// shaCryptDigest is steps 1 to 21 of the specification, shared by SHA-256
+// crypt and SHA-512 crypt: the final digest C before it is encoded.
+func shaCryptDigest(newHash func() hash.Hash, pw, salt []byte, rounds int) []byte {
 	// Digest B: password, salt, password.
-	h := sha512.New()
+	h := newHash()
+	size := h.Size()
 	h.Write(pw)
 	h.Write(salt)
 	h.Write(pw)
@@ -107,7 +136,7 @@ func sha512CryptSum(pw, salt []byte, rounds int) string {
 	h.Write(pw)
 	h.Write(salt)
 	n := len(pw)
-	for ; n > 64; n -= 64 {
+	for ; n > size; n -= size {
 		h.Write(b)
 	}
 	h.Write(b[:n])
@@ -155,21 +184,7 @@ func sha512CryptSum(pw, salt []byte, rounds int) string {
 		}
 		c = h.Sum(c[:0])
 	}
-
-	// The specification's byte order: triples (i, i+21, i+42), rotated by i%3,
-	// then the last byte alone.
-	out := make([]byte, 0, 86)
-	for i := range 21 {
-		x, y, z := c[i], c[i+21], c[i+42]
-		switch i % 3 {
-		case 1:
-			x, y, z = y, z, x
-		case 2:
-			x, y, z = z, x, y
-		}
-		out = b64From24(out, x, y, z, 4)
-	}
-	return string(b64From24(out, 0, 0, c[63], 2))
+	return c
 }
 
 // stretch repeats digest up to n bytes.

@@ -159,6 +159,10 @@ func (s *Server) wifiView(ctx context.Context, rq *request, secret string, renew
 			return nil, err
 		}
 	}
+	if _, ok := directory.WiFiNTHash(secret); ok {
+		// Taken over from Active Directory: there is no password to show.
+		secret, data["ImportedNT"] = "", true
+	}
 	data["Secret"] = secret
 	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
@@ -192,6 +196,9 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil && !errors.Is(err, directory.ErrNotFound) {
 		s.fail(w, r, rq, err)
 		return
+	}
+	if _, imported := directory.WiFiNTHash(old); imported {
+		old = "" // nothing of its own to lose: no confirmation
 	}
 	if old != "" && !s.confirm(w, r, rq, "Get a new Wi-Fi password?", "Yes, get a new Wi-Fi password", "No, keep my Wi-Fi password", "/wifi",
 		"Your Wi-Fi password stops working at once on every phone, tablet and laptop that uses it.",

@@ -170,7 +170,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 // verify checks the credential the request carries against the account's
 // Wi-Fi credential, in constant time.
 func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch1 mschapv1) bool {
-	if e.password == "" {
+	if len(e.ntHash) != 16 {
 		return false
 	}
 	switch m {
@@ -184,7 +184,7 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 		return subtle.ConstantTimeCompare(ntHash(string(pw)), e.ntHash) == 1
 	case methodCHAP:
 		cp := rfc2865.CHAPPassword_Get(p)
-		if len(cp) != 17 {
+		if len(cp) != 17 || e.password == "" {
 			return false
 		}
 		challenge := rfc2865.CHAPChallenge_Get(p)

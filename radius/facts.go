@@ -21,8 +21,8 @@ type entry struct {
 	account  directory.Account
 	facts    directory.Facts
 	groups   map[string]bool
-	password string // empty: no live Wi-Fi credential
-	ntHash   []byte
+	password string // empty: no live Wi-Fi credential, or one imported as an NT hash only
+	ntHash   []byte // 16 bytes when a Wi-Fi credential is in force
 	loaded   time.Time
 }
 
@@ -117,7 +117,13 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 		case err != nil:
 			return nil, fmt.Errorf("radius: Wi-Fi credential of %s: %w", a.Username, err)
 		default:
-			e.password, e.ntHash = pw, ntHash(pw)
+			if nt, ok := directory.WiFiNTHash(pw); ok {
+				// Imported from Active Directory: MS-CHAP and PAP
+				// need only the hash; CHAP and TTLS-PAP fail.
+				e.ntHash = nt
+			} else {
+				e.password, e.ntHash = pw, ntHash(pw)
+			}
 		}
 	}
 	s.facts.put(e)

@@ -129,7 +129,7 @@ func noCredentialReason(m method, p *layeh.Packet, username string) string {
 // wrongCredentialReason says why a known account's credential failed,
 // without a word about the credential itself.
 func wrongCredentialReason(e *entry) string {
-	if e.password == "" {
+	if len(e.ntHash) != 16 {
 		return "the account has no Wi-Fi credential in force: issue one in the portal or with keystage wifi issue"
 	}
 	return "wrong Wi-Fi password"

@@ -13,12 +13,13 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account legal-name NAME --withhold|--show", args,
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account legal-name NAME --withhold|--show | account import FILE.ldif [--apply]", args,
 		sub{"list", accountList},
 		sub{"show", accountShow},
 		sub{"add", accountAdd},
 		sub{"disable", accountDisable},
-		sub{"legal-name", accountLegalName})
+		sub{"legal-name", accountLegalName},
+		sub{"import", accountImport})
 }
 
 func accountList(e *env, args []string) error {

@@ -52,6 +52,9 @@ func cmdWiFi(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if _, ok := directory.WiFiNTHash(cred); ok {
+			return fmt.Errorf("%s's Wi-Fi credential is the NT hash taken over from the old directory (their old password): there is nothing to show; keystage wifi issue %s gives them one of their own", a.Username, a.Username)
+		}
 		fmt.Fprintf(e.stdout, "%s\n", cred)
 	case "revoke":
 		if err := d.RevokeWiFi(e.ctx, e.actor(), a); err != nil {
