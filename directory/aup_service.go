@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Errors of the AUP, consent and suspension services, beside ErrNotFound
@@ -114,7 +116,7 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 		if err := tx.AddAUPDocument(ctx, &doc); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "aup.publish", "aup:"+doc.Audience, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, map[string]any{
 			"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
 			"resign_from": timeOrNil(doc.ResignFrom)})
 	})
@@ -229,7 +231,7 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 			} else {
 				after["form_date"], after["witness"] = FormatDate(sig.FormDate), sig.Witness
 			}
-			if err := d.Record(ctx, tx, actor, ActionAUPSign, "account:"+a.Username, nil, after); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionAUPSign, audit.AccountTarget(a.Username), nil, after); err != nil {
 				return err
 			}
 			out[i] = sig
@@ -276,7 +278,7 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 		if err := tx.AddConsent(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionConsentAdd, "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionConsentAdd, audit.AccountTarget(a.Username), nil, map[string]any{
 			"document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
 			"given_at": c.GivenAt, "method": c.Method})
 	})
@@ -310,7 +312,7 @@ func (d *Directory) WithdrawConsent(ctx context.Context, actor string, a Account
 			return fmt.Errorf("%s has no parental consent in force: %w", a.Username, ErrNotFound)
 		}
 		n = len(ids)
-		return d.Record(ctx, tx, actor, ActionConsentRemove, "account:"+a.Username, nil,
+		return d.Record(ctx, tx, actor, audit.ActionConsentRemove, audit.AccountTarget(a.Username), nil,
 			map[string]any{"consent_ids": ids, "withdrawn_at": now})
 	})
 	if err != nil {

@@ -3,6 +3,8 @@ package directory
 import (
 	"context"
 	"fmt"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Disable disables the account named username by hand (a leaver who goes
@@ -26,7 +28,7 @@ func (d *Directory) Disable(ctx context.Context, actor, username, reason string)
 		if err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "account.disable", "account:"+a.Username, old.Snapshot(), a.Snapshot())
+		return d.Record(ctx, tx, actor, audit.ActionAccountDisable, audit.AccountTarget(a.Username), old.Snapshot(), a.Snapshot())
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("disable %s: %w", username, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -26,12 +27,6 @@ const CredEnrolment CredentialKind = "passkey-enrolment"
 
 // EnrolmentTTL is how long an enrolment code may wait to be used.
 const EnrolmentTTL = 24 * time.Hour
-
-// The trail's events for enrolment codes.
-const (
-	ActionEnrolmentIssue = "passkey.enrolment.issue"
-	ActionEnrolmentUse   = "passkey.enrolment.use"
-)
 
 // ErrEnrolmentCode is a passkey enrolment code that is wrong, used or
 // expired.
@@ -65,7 +60,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionEnrolmentIssue, "account:"+a.Username, nil,
+		return d.Record(ctx, tx, actor, audit.ActionEnrolmentIssue, audit.AccountTarget(a.Username), nil,
 			map[string]any{"credential_id": c.ID, "expires": expires.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {
@@ -96,7 +91,7 @@ func (d *Directory) SpendPasskeyEnrolment(ctx context.Context, tx Tx, actor stri
 	if _, err := tx.UpdateCredential(ctx, c.ID, func(x *Credential) error { x.RevokedAt, x.LastUsed = now, now; return nil }); err != nil {
 		return err
 	}
-	return d.Record(ctx, tx, actor, ActionEnrolmentUse, "account:"+a.Username, nil, map[string]any{"credential_id": c.ID})
+	return d.Record(ctx, tx, actor, audit.ActionEnrolmentUse, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID})
 }
 
 type credentialReader interface {

@@ -4,14 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-// The audit actions of groups kept by hand.
-const (
-	ActionGroupCreate       = "group.create"
-	ActionGroupDelete       = "group.delete"
-	ActionGroupAddMember    = "group.add_member"
-	ActionGroupRemoveMember = "group.remove_member"
+	"keystage.dev/keystage/audit"
 )
 
 // Errors of the group commands; match with errors.Is.
@@ -61,7 +55,7 @@ func (d *Directory) CreateGroup(ctx context.Context, actor string, g Group) (Gro
 		if err := tx.CreateGroup(ctx, &g); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionGroupCreate, "group:"+g.Name, nil, groupSnapshot(g, nil))
+		return d.Record(ctx, tx, actor, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, groupSnapshot(g, nil))
 	})
 	if err != nil {
 		return Group{}, fmt.Errorf("create group %s: %w", g.Name, err)
@@ -90,7 +84,7 @@ func (d *Directory) EnsureGroups(ctx context.Context, actor string, names []stri
 			if err := tx.CreateGroup(ctx, &g); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, ActionGroupCreate, "group:"+g.Name, nil, groupSnapshot(g, nil)); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, groupSnapshot(g, nil)); err != nil {
 				return err
 			}
 			made = append(made, name)
@@ -138,7 +132,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, actor, name string, force b
 		if err := tx.DeleteGroup(ctx, g.ID); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionGroupDelete, "group:"+g.Name, groupSnapshot(g, members), nil)
+		return d.Record(ctx, tx, actor, audit.ActionGroupDelete, audit.Target(audit.KindGroup, g.Name), groupSnapshot(g, members), nil)
 	})
 	if err != nil {
 		return Group{}, nil, err
@@ -192,11 +186,11 @@ func (d *Directory) changeMembers(ctx context.Context, actor, group string, user
 				return err
 			}
 			members[a.Username] = add
-			action := ActionGroupAddMember
+			action := audit.ActionGroupAddMember
 			if !add {
-				action = ActionGroupRemoveMember
+				action = audit.ActionGroupRemoveMember
 			}
-			if err := d.Record(ctx, tx, actor, action, "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
+			if err := d.Record(ctx, tx, actor, action, audit.Target(audit.KindGroup, g.Name), nil, map[string]string{"member": a.Username}); err != nil {
 				return err
 			}
 			changed = append(changed, a.Username)

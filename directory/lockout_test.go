@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -217,8 +218,8 @@ func TestLockoutAuditIsAggregated(t *testing.T) {
 	}
 	var locked, summed bool
 	for _, e := range events {
-		locked = locked || (e.Action == directory.ActionSigninLocked && e.Target == "account:teacher")
-		summed = summed || (e.Action == directory.ActionSigninFailures && e.Target == "account:teacher")
+		locked = locked || (e.Action == audit.ActionSigninLocked && e.Target == "account:teacher")
+		summed = summed || (e.Action == audit.ActionSigninFailures && e.Target == "account:teacher")
 	}
 	if !locked || !summed {
 		t.Errorf("events %+v: want the lock and the failures of account:teacher", events)

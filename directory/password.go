@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -104,7 +105,7 @@ func (d *Directory) SetPassword(ctx context.Context, actor string, a Account, ne
 				return err
 			}
 		}
-		return d.Record(ctx, tx, actor, "password.change", "account:"+a.Username, nil, map[string]any{"credential_id": c.ID})
+		return d.Record(ctx, tx, actor, audit.ActionPasswordChange, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID})
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", a.Username, err)

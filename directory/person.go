@@ -46,7 +46,7 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 		fmt.Fprintf(bw, "%q: ", name)
 		return enc.Encode(v) // Encode ends with a newline, which JSON allows
 	}
-	target := "account:" + username
+	target := audit.AccountTarget(username)
 	a, err := s.AccountByUsername(ctx, username)
 	held := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -150,23 +150,6 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 	return row, nil
 }
 
-// The events the rebuild reads, and what it takes from each. Any event
-// about "account:NAME" whose After is an AccountSnapshot sets the person's
-// details, whatever its action (create, update, move, disable, …).
-const (
-	ActionAccountPurge   = "account.purge"
-	ActionGuestCreate    = "guest.create"
-	ActionAUPSign        = "aup.sign"
-	ActionConsentAdd     = "consent.add"
-	ActionConsentRemove  = "consent.withdraw"
-	ActionWiFiIssue      = "wifi.issue"
-	ActionWiFiRevoke     = "wifi.revoke"
-	ActionPasskeyAdd     = "passkey.add"
-	ActionPasskeyRemove  = "passkey.remove"
-	ActionSuspensionAdd  = "suspension.add"
-	ActionSuspensionLift = "suspension.lift"
-)
-
 // person is what the rebuild keeps of one person: small, since there is
 // one for everyone who ever had an account.
 type person struct {
@@ -234,7 +217,7 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		if e.Time.After(asOf) {
 			continue
 		}
-		name, ok := strings.CutPrefix(e.Target, "account:")
+		name, ok := audit.TargetName(e.Target, audit.KindAccount)
 		if !ok {
 			continue
 		}
@@ -245,11 +228,11 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 			}
 		}
 		switch {
-		case e.Action == ActionAccountPurge:
+		case e.Action == audit.ActionAccountPurge:
 			if p := people[name]; p != nil {
 				p.purged = e.Time
 			}
-		case (strings.HasPrefix(e.Action, "account.") || e.Action == ActionGuestCreate) &&
+		case (strings.HasPrefix(string(e.Action), audit.KindAccount+".") || e.Action == audit.ActionGuestCreate) &&
 			(after.Account != nil || (after.Username != "" && after.Role != "")):
 			// The snapshot is the After itself, or under "account" (a guest's
 			// creation, and every change the MIS sync makes).
@@ -280,10 +263,10 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 				p.disabled = time.Time{}
 			}
 			p.snap = snap
-			if e.Action == ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
+			if e.Action == audit.ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
 				p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
 			}
-		case e.Action == ActionAUPSign:
+		case e.Action == audit.ActionAUPSign:
 			p := get(name)
 			if after.Audience == consentAud {
 				p.consent = e.Time
@@ -295,33 +278,33 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 			} else {
 				p.signed = append(p.signed, sg)
 			}
-		case e.Action == ActionConsentAdd:
+		case e.Action == audit.ActionConsentAdd:
 			p := get(name)
 			p.consent = after.GivenAt
 			if p.consent.IsZero() {
 				p.consent = e.Time
 			}
-		case e.Action == ActionConsentRemove:
+		case e.Action == audit.ActionConsentRemove:
 			get(name).consent = time.Time{}
-		case e.Action == ActionWiFiIssue:
+		case e.Action == audit.ActionWiFiIssue:
 			p := get(name)
 			p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
-		case e.Action == ActionWiFiRevoke:
+		case e.Action == audit.ActionWiFiRevoke:
 			get(name).wifiRevoke = e.Time
-		case e.Action == ActionPasskeyAdd:
+		case e.Action == audit.ActionPasskeyAdd:
 			get(name).passkeys++
-		case e.Action == ActionPasskeyRemove:
+		case e.Action == audit.ActionPasskeyRemove:
 			if p := get(name); p.passkeys > 0 {
 				p.passkeys--
 			}
-		case e.Action == ActionSuspensionAdd:
+		case e.Action == audit.ActionSuspensionAdd:
 			p := get(name)
 			from := after.From
 			if from.IsZero() {
 				from = e.Time
 			}
 			p.susp = append(pruneSuspensions(p.susp, asOf), pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
-		case e.Action == ActionSuspensionLift:
+		case e.Action == audit.ActionSuspensionLift:
 			p := get(name)
 			lifted := after.LiftedAt
 			if lifted.IsZero() {

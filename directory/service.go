@@ -199,7 +199,7 @@ func (d *Directory) upgradeHash(ctx context.Context, a Account, credID int64, pa
 		if _, err := tx.UpdateCredential(ctx, credID, func(c *Credential) error { c.Secret = h; return nil }); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "system", Action: "password.rehash", Target: "account:" + a.Username})
+		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "system", Action: audit.ActionPasswordRehash, Target: audit.AccountTarget(a.Username)})
 	})
 	if err != nil {
 		d.Log.Warn("rehash", "account", a.Username, "err", err)
@@ -208,7 +208,7 @@ func (d *Directory) upgradeHash(ctx context.Context, a Account, credID int64, pa
 
 // Record is a helper for callers of Store.Update: it appends an event with
 // the directory's clock.
-func (d *Directory) Record(ctx context.Context, tx Tx, actor, action, target string, before, after any) error {
+func (d *Directory) Record(ctx context.Context, tx Tx, actor string, action audit.Action, target string, before, after any) error {
 	return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: actor, Action: action, Target: target,
 		Before: audit.Snapshot(before), After: audit.Snapshot(after)})
 }

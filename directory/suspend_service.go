@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Suspend takes a's network access away from s.From (zero: now) until
@@ -37,7 +39,7 @@ func (d *Directory) Suspend(ctx context.Context, actor string, a Account, s Susp
 		if err := tx.AddSuspension(ctx, &s); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionSuspensionAdd, "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionSuspensionAdd, audit.AccountTarget(a.Username), nil, map[string]any{
 			"suspension_id": s.ID, "from": s.From, "until": timeOrNil(s.Until), "reason": s.Reason, "incident_ref": s.IncidentRef})
 	})
 	if err != nil {
@@ -88,7 +90,7 @@ func (d *Directory) lift(ctx context.Context, actor string, a Account, match fun
 			if err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, ActionSuspensionLift, "account:"+a.Username,
+			if err := d.Record(ctx, tx, actor, audit.ActionSuspensionLift, audit.AccountTarget(a.Username),
 				map[string]any{"suspension_id": x.ID, "reason": x.Reason}, map[string]any{"suspension_id": x.ID, "lifted_at": now}); err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -33,7 +34,7 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionWiFiIssue, "account:"+a.Username, nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
+		return d.Record(ctx, tx, actor, audit.ActionWiFiIssue, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
@@ -47,7 +48,7 @@ func (d *Directory) RevokeWiFi(ctx context.Context, actor string, a Account) err
 		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionWiFiRevoke, "account:"+a.Username, nil, nil)
+		return d.Record(ctx, tx, actor, audit.ActionWiFiRevoke, audit.AccountTarget(a.Username), nil, nil)
 	})
 }
 

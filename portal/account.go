@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
 )
@@ -135,7 +136,7 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	if item.Signed == nil {
-		_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, rq.acct, directory.Signature{DocumentID: item.Doc.ID,
+		_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), rq.acct, directory.Signature{DocumentID: item.Doc.ID,
 			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: s.clientAddr(r), UserAgent: userAgent(r)})
 		if errors.Is(err, directory.ErrDocumentChanged) {
 			s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
@@ -198,7 +199,7 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 		"You will need to type the new one on each of them.") {
 		return
 	}
-	secret, err := s.d.IssueWiFi(ctx, "user:"+rq.acct.Username, rq.acct)
+	secret, err := s.d.IssueWiFi(ctx, audit.UserActor(rq.acct.Username), rq.acct)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -399,7 +400,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		s.fail(w, r, rq, err)
 		return
 	}
-	vs, err := s.d.ChangePassword(ctx, "user:"+rq.acct.Username, rq.acct, next)
+	vs, err := s.d.ChangePassword(ctx, audit.UserActor(rq.acct.Username), rq.acct, next)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

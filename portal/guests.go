@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
 )
@@ -157,7 +158,7 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 				return err
 			}
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionGuestCreate, "account:"+a.Username, nil, map[string]any{
+		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionGuestCreate, audit.AccountTarget(a.Username), nil, map[string]any{
 			"account": a.Snapshot(), "sponsor": sponsor, "purpose": purpose, "expires_at": expires})
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
-
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -199,14 +199,14 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 	c := directory.Credential{AccountID: rq.acct.ID, Kind: directory.CredPasskey, Name: name, Secret: string(secret), CreatedAt: s.d.Now()}
 	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		if codeHash != "" {
-			if err := s.d.SpendPasskeyEnrolment(ctx, tx, "user:"+rq.acct.Username, rq.acct, codeHash); err != nil {
+			if err := s.d.SpendPasskeyEnrolment(ctx, tx, audit.UserActor(rq.acct.Username), rq.acct, codeHash); err != nil {
 				return err
 			}
 		}
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyAdd, "account:"+rq.acct.Username, nil,
+		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyAdd, audit.AccountTarget(rq.acct.Username), nil,
 			map[string]any{"credential_id": c.ID, "name": name})
 	})
 	if errors.Is(err, directory.ErrEnrolmentCode) {
@@ -253,7 +253,7 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request, rq *reque
 		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.Name = name; return nil }); err != nil {
 			return err
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.rename", "account:"+rq.acct.Username,
+		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyRename, audit.AccountTarget(rq.acct.Username),
 			map[string]any{"credential_id": c.ID, "name": c.Name}, map[string]any{"credential_id": c.ID, "name": name})
 	})
 	if err != nil {
@@ -286,7 +286,7 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.RevokedAt = now; return nil }); err != nil {
 			return err
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyRemove, "account:"+rq.acct.Username,
+		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyRemove, audit.AccountTarget(rq.acct.Username),
 			map[string]any{"credential_id": c.ID, "name": c.Name}, nil)
 	})
 	if err != nil {

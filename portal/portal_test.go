@@ -86,7 +86,7 @@ func events(t *testing.T, s directory.Store, action string) []audit.Event {
 	}
 	var out []audit.Event
 	for _, e := range all {
-		if e.Action == action {
+		if string(e.Action) == action {
 			out = append(out, e)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
-
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -178,7 +178,7 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *r
 				return err
 			}
 		}
-		return s.d.Record(ctx, tx, "user:"+a.Username, "portal.signin", "account:"+a.Username, nil,
+		return s.d.Record(ctx, tx, audit.UserActor(a.Username), audit.ActionPortalSignin, audit.AccountTarget(a.Username), nil,
 			map[string]string{"method": method, "address": sess.Address})
 	})
 	if err != nil {

@@ -10,19 +10,20 @@ import (
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
 // record runs fn and its audit event in one transaction, as the signed-in
 // staff member.
-func (s *Server) record(ctx context.Context, rq *request, action, target string, before, after any, fn func(ctx context.Context, tx directory.Tx) error) error {
+func (s *Server) record(ctx context.Context, rq *request, action audit.Action, target string, before, after any, fn func(ctx context.Context, tx directory.Tx) error) error {
 	return s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		if fn != nil {
 			if err := fn(ctx, tx); err != nil {
 				return err
 			}
 		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, action, target, before, after)
+		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), action, target, before, after)
 	})
 }
 
@@ -239,7 +240,7 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, rq *request)
 
 func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account, status int, problem, done string, invalid ...string) {
 	ctx := r.Context()
-	if err := s.record(ctx, rq, "portal.view", "account:"+a.Username, nil, nil, nil); err != nil {
+	if err := s.record(ctx, rq, audit.ActionPortalView, audit.AccountTarget(a.Username), nil, nil, nil); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -296,7 +297,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	// Suspend ends live Wi-Fi sessions and caches now, not at the next
 	// sign-in.
-	_, err = s.d.Suspend(r.Context(), "user:"+rq.acct.Username, a, directory.Suspension{Until: until,
+	_, err = s.d.Suspend(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Suspension{Until: until,
 		Reason: r.PostFormValue("reason"), IncidentRef: r.PostFormValue("incident")})
 	if s.invalid(w, r, rq, a, err) {
 		return
@@ -314,7 +315,7 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PostFormValue("suspension"), 10, 64)
-	_, err := s.d.Lift(r.Context(), "user:"+rq.acct.Username, a, id)
+	_, err := s.d.Lift(r.Context(), audit.UserActor(rq.acct.Username), a, id)
 	if errors.Is(err, directory.ErrNotFound) {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "That suspension is not in force any more.", "")
 		return
@@ -358,7 +359,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	if derr != nil {
 		formDate = time.Time{} // the service asks for a date
 	}
-	_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
+	_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
 		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness")})
 	switch {
 	case s.invalid(w, r, rq, a, err):
@@ -387,7 +388,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 	if derr != nil {
 		given = time.Time{} // the service asks for a date
 	}
-	_, err := s.d.RecordConsent(r.Context(), "user:"+rq.acct.Username, a, directory.Consent{ParentName: r.PostFormValue("parent"),
+	_, err := s.d.RecordConsent(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Consent{ParentName: r.PostFormValue("parent"),
 		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper})
 	if s.invalid(w, r, rq, a, err) {
 		return

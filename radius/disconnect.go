@@ -9,14 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
-
-	"keystage.dev/keystage/audit"
-	"keystage.dev/keystage/directory"
 )
 
 // AccessEnded is the hook for Directory.AccessEnded: after an account is
@@ -83,8 +82,8 @@ func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]Disconn
 			}
 		}
 		err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			return tx.Record(ctx, &audit.Event{Time: s.d.Now(), Actor: "radius", Action: "radius.disconnect",
-				Target: "account:" + a.Username, After: audit.Snapshot(r)})
+			return tx.Record(ctx, &audit.Event{Time: s.d.Now(), Actor: "radius", Action: audit.ActionRADIUSDisconnect,
+				Target: audit.AccountTarget(a.Username), After: audit.Snapshot(r)})
 		})
 		if err != nil {
 			return out, fmt.Errorf("radius: recording disconnect of %s: %w", a.Username, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -80,11 +81,11 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 		seen := map[string]bool{}
 		for _, ev := range evs {
 			*seq = ev.Seq
-			if ev.Action == directory.ActionSuspensionAdd || ev.Action == directory.ActionSuspensionLift {
+			if ev.Action == audit.ActionSuspensionAdd || ev.Action == audit.ActionSuspensionLift {
 				suspensions = true
 			}
-			name, ok := strings.CutPrefix(ev.Target, "account:")
-			if !ok || seen[name] || strings.HasPrefix(ev.Action, "radius.") {
+			name, ok := audit.TargetName(ev.Target, audit.KindAccount)
+			if !ok || seen[name] || strings.HasPrefix(string(ev.Action), "radius.") {
 				continue
 			}
 			seen[name] = true

@@ -23,19 +23,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"keystage.dev/keystage/radius/radiustest"
-
-	layeh "layeh.com/radius"
-	"layeh.com/radius/rfc2759"
-	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/vendors/microsoft"
-
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/radius/radiustest"
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2759"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/vendors/microsoft"
 )
 
 const secret = "bench-radius-shared-secret"
@@ -237,7 +235,7 @@ func seed(ctx context.Context, d *directory.Directory, n int) error {
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench", Action: "nas.add", Target: "nas:bench"})
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench", Action: audit.ActionNASAdd, Target: "nas:bench"})
 	})
 }
 

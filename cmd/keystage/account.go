@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/terminal"
 )
@@ -254,7 +255,7 @@ func accountAdd(e *env, args []string) error {
 		if err := tx.CreateAccount(ctx, &a); err != nil {
 			return err
 		}
-		if err := d.Record(ctx, tx, e.actor(), "account.create", "account:"+a.Username, nil, a.Snapshot()); err != nil {
+		if err := d.Record(ctx, tx, e.actor(), audit.ActionAccountCreate, audit.AccountTarget(a.Username), nil, a.Snapshot()); err != nil {
 			return err
 		}
 		for _, name := range groups {
@@ -271,7 +272,7 @@ func accountAdd(e *env, args []string) error {
 			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, e.actor(), directory.ActionGroupAddMember, "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
+			if err := d.Record(ctx, tx, e.actor(), audit.ActionGroupAddMember, audit.Target(audit.KindGroup, g.Name), nil, map[string]string{"member": a.Username}); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
 )
@@ -40,7 +41,7 @@ func cmdKeys(e *env, args []string) error {
 	}
 	d := e.directory(s)
 	d.Sealer = ring
-	n, err := resealAll(e.ctx, d, ring)
+	n, err := resealAll(e.ctx, d, e.actor(), ring)
 	if err != nil {
 		return fmt.Errorf("re-sealing under key %s (the key file already holds it; run again to finish): %w", ring.CurrentID(), err)
 	}
@@ -50,7 +51,7 @@ func cmdKeys(e *env, args []string) error {
 
 // resealAll moves every sealed Wi-Fi credential and NAS secret to the
 // current key, in one transaction with its audit event.
-func resealAll(ctx context.Context, d *directory.Directory, ring *passwords.Keyring) (int, error) {
+func resealAll(ctx context.Context, d *directory.Directory, actor string, ring *passwords.Keyring) (int, error) {
 	n := 0
 	err := d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		n = 0
@@ -120,7 +121,7 @@ func resealAll(ctx context.Context, d *directory.Directory, ring *passwords.Keyr
 			}
 			n++
 		}
-		return d.Record(ctx, tx, "cli", "keys.rotate", "keyring", nil, map[string]any{"key_id": ring.CurrentID(), "resealed": n})
+		return d.Record(ctx, tx, actor, audit.ActionKeysRotate, "keyring", nil, map[string]any{"key_id": ring.CurrentID(), "resealed": n})
 	})
 	return n, err
 }

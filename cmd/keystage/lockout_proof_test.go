@@ -17,11 +17,10 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/radius/radiustest"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
-
-	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/radius/radiustest"
 )
 
 // TestGuessersCannotLockOutATeacher is the demo school served whole. A
@@ -237,9 +236,9 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 	var locked, failures int
 	for _, ev := range evs {
 		switch ev.Action {
-		case directory.ActionSigninLocked:
+		case audit.ActionSigninLocked:
 			locked++
-		case directory.ActionSigninFailures:
+		case audit.ActionSigninFailures:
 			failures++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/radius"
@@ -72,7 +73,7 @@ func nasAdd(e *env, args []string) error {
 		if err := tx.PutNASClient(ctx, &n); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, e.actor(), "nas.add", "nas:"+n.Name, nil,
+		return d.Record(ctx, tx, e.actor(), audit.ActionNASAdd, audit.Target(audit.KindNAS, n.Name), nil,
 			map[string]any{"addresses": directory.FormatPrefixes(n.Addresses), "vendor": n.Vendor, "coa_port": n.CoAPort})
 	})
 	if err != nil {
@@ -146,7 +147,7 @@ func nasRemove(e *env, args []string) error {
 			if err := tx.DeleteNASClient(ctx, n.ID); err != nil {
 				return err
 			}
-			return d.Record(ctx, tx, e.actor(), "nas.remove", "nas:"+n.Name, map[string]any{"addresses": directory.FormatPrefixes(n.Addresses)}, nil)
+			return d.Record(ctx, tx, e.actor(), audit.ActionNASRemove, audit.Target(audit.KindNAS, n.Name), map[string]any{"addresses": directory.FormatPrefixes(n.Addresses)}, nil)
 		}
 		return nil
 	})
