@@ -239,3 +239,13 @@ func (a Account) Snapshot() AccountSnapshot {
 		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, LegalNameWithheld: a.LegalNameWithheld, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
 }
+
+// RecordEvent records, in a transaction of its own, an event that goes
+// with no change to the directory: something a person saw or took away (a
+// record viewed, a plan made, an export), or a frontend's action on the
+// network (a RADIUS disconnect).
+func (d *Directory) RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error {
+	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		return d.Record(ctx, tx, actor, action, target, before, after)
+	})
+}

@@ -98,7 +98,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
 		return
 	}
-	if err := s.record(r.Context(), rq, audit.ActionPortalPlan, audit.Target(audit.KindJob, job), nil, map[string]any{"plan": plan.ID, "summary": plan.Summary}, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionPortalPlan, audit.Target(audit.KindJob, job), nil, map[string]any{"plan": plan.ID, "summary": plan.Summary}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -141,7 +141,7 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 			asOf = s.d.Now()
 		}
 	}
-	if err := s.record(r.Context(), rq, audit.ActionExportRegister, "register", nil, map[string]any{"as_of": asOf}, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionExportRegister, "register", nil, map[string]any{"as_of": asOf}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -154,7 +154,7 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 func (s *Server) eventsDownload(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := s.record(r.Context(), rq, audit.ActionExportAudit, "audit", nil, nil, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionExportAudit, "audit", nil, nil); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}

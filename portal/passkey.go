@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -196,19 +195,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 		s.fail(w, r, rq, err)
 		return
 	}
-	c := directory.Credential{AccountID: rq.acct.ID, Kind: directory.CredPasskey, Name: name, Secret: string(secret), CreatedAt: s.d.Now()}
-	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if codeHash != "" {
-			if err := s.d.SpendPasskeyEnrolment(ctx, tx, audit.UserActor(rq.acct.Username), rq.acct, codeHash); err != nil {
-				return err
-			}
-		}
-		if err := tx.AddCredential(ctx, &c); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyAdd, audit.AccountTarget(rq.acct.Username), nil,
-			map[string]any{"credential_id": c.ID, "name": name})
-	})
+	_, err = s.d.AddPasskey(ctx, audit.UserActor(rq.acct.Username), rq.acct, name, string(secret), codeHash)
 	if errors.Is(err, directory.ErrEnrolmentCode) {
 		jsonError(w, http.StatusForbidden, "The enrolment code was used or ran out while the passkey was being made. Nothing was saved. Ask for a new code.")
 		return
@@ -249,13 +236,7 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request, rq *reque
 		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
 		return
 	}
-	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
-		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.Name = name; return nil }); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyRename, audit.AccountTarget(rq.acct.Username),
-			map[string]any{"credential_id": c.ID, "name": c.Name}, map[string]any{"credential_id": c.ID, "name": name})
-	})
+	err = s.d.RenamePasskey(r.Context(), audit.UserActor(rq.acct.Username), rq.acct, c, name)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -281,14 +262,7 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 		"To use that device again, you would add a new passkey.") {
 		return
 	}
-	now := s.d.Now()
-	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
-		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.RevokedAt = now; return nil }); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, audit.UserActor(rq.acct.Username), audit.ActionPasskeyRemove, audit.AccountTarget(rq.acct.Username),
-			map[string]any{"credential_id": c.ID, "name": c.Name}, nil)
-	})
+	err = s.d.RemovePasskey(r.Context(), audit.UserActor(rq.acct.Username), rq.acct, c)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -404,16 +378,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.startSessionWith(w, r, rq, a, true, func(ctx context.Context, tx directory.Tx) error {
-		_, err := tx.UpdateCredential(ctx, credID, func(x *directory.Credential) error {
-			x.Secret, x.LastUsed = string(secret), now
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("passkey %d: %w", credID, err)
-		}
-		return nil
-	}); err != nil {
+	if err := s.startSession(w, r, rq, a, &directory.PasskeyUse{CredentialID: credID, Secret: string(secret), At: now}); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
-	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -146,15 +145,9 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 
 // startSession signs a in with a fresh token (never one the browser had
 // before, so that a planted cookie cannot be carried into the session),
-// ending any session the browser held.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool) error {
-	return s.startSessionWith(w, r, old, a, passkey, nil)
-}
-
-// startSessionWith also runs also in the sign-in's transaction (a passkey's
-// new signature counter).
-func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool,
-	also func(ctx context.Context, tx directory.Tx) error) error {
+// ending any session the browser held. passkey is the passkey a signed in
+// with, nil for a password; its new state is stored with the sign-in.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey *directory.PasskeyUse) error {
 	ctx := r.Context()
 	if old != nil {
 		if err := s.d.Store.DeletePortalSession(ctx, old.sess.ID); err != nil {
@@ -164,24 +157,11 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *r
 	now := s.d.Now()
 	token := newToken()
 	sess := directory.PortalSession{ID: sessionID(token), AccountID: a.ID, CreatedAt: now, SeenAt: now,
-		ExpiresAt: now.Add(s.lifetime), Passkey: passkey, Address: s.clientAddr(r), UserAgent: userAgent(r)}
+		ExpiresAt: now.Add(s.lifetime), Passkey: passkey != nil, Address: s.clientAddr(r), UserAgent: userAgent(r)}
 	if err := s.d.Store.PutPortalSession(ctx, &sess); err != nil {
 		return err
 	}
-	method := "password"
-	if passkey {
-		method = "passkey"
-	}
-	err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if also != nil {
-			if err := also(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return s.d.Record(ctx, tx, audit.UserActor(a.Username), audit.ActionPortalSignin, audit.AccountTarget(a.Username), nil,
-			map[string]string{"method": method, "address": sess.Address})
-	})
-	if err != nil {
+	if err := s.d.RecordPortalSignin(ctx, a, sess, passkey); err != nil {
 		return err
 	}
 	s.setCookie(w, token, sess.ExpiresAt)
@@ -297,7 +277,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.startSession(w, r, rq, a, false); err != nil {
+	if err := s.startSession(w, r, rq, a, nil); err != nil {
 		outcome = directory.ResultError
 		s.fail(w, r, nil, err)
 		return

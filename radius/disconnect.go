@@ -81,10 +81,7 @@ func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]Disconn
 				s.log.Warn("radius: closing disconnected session", "session", x.SessionID, "err", err)
 			}
 		}
-		err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			return tx.Record(ctx, &audit.Event{Time: s.d.Now(), Actor: "radius", Action: audit.ActionRADIUSDisconnect,
-				Target: audit.AccountTarget(a.Username), After: audit.Snapshot(r)})
-		})
+		err := s.d.RecordEvent(ctx, "radius", audit.ActionRADIUSDisconnect, audit.AccountTarget(a.Username), nil, r)
 		if err != nil {
 			return out, fmt.Errorf("radius: recording disconnect of %s: %w", a.Username, err)
 		}
