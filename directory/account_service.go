@@ -13,7 +13,7 @@ import (
 // exist or that the MIS manages leaves nothing created. It sets a's ID
 // and POSIX ids.
 func (d *Directory) CreateAccount(ctx context.Context, actor string, a *Account, groups []string) error {
-	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.CreateAccount(ctx, a); err != nil {
 			return err
 		}

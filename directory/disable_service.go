@@ -12,7 +12,7 @@ import (
 // its access after the change has committed. already is true, and nothing
 // changes, when the account was disabled before.
 func (d *Directory) Disable(ctx context.Context, actor, username, reason string) (a Account, already bool, err error) {
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		old, err := tx.AccountByUsername(ctx, username)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 	}
 	now := d.Now()
 	expires = now.Add(EnrolmentTTL)
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := revokeEnrolments(ctx, tx, a.ID, now); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 // HasPasskeyEnrolment reports whether a holds a live enrolment code whose
 // hash is codeHash.
 func (d *Directory) HasPasskeyEnrolment(ctx context.Context, a Account, codeHash string) (bool, error) {
-	c, err := findEnrolment(ctx, d.Store, a.ID, codeHash, d.Now())
+	c, err := findEnrolment(ctx, d.store, a.ID, codeHash, d.Now())
 	return c != nil, err
 }
 

@@ -51,7 +51,7 @@ func (d *Directory) CreateGroup(ctx context.Context, actor string, g Group) (Gro
 	if err := g.Validate(); err != nil {
 		return Group{}, err
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.CreateGroup(ctx, &g); err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (d *Directory) CreateGroup(ctx context.Context, actor string, g Group) (Gro
 // them.
 func (d *Directory) EnsureGroups(ctx context.Context, actor string, names []string, desc string) ([]string, error) {
 	var made []string
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		made = made[:0]
 		for _, name := range names {
 			if _, err := tx.GroupByName(ctx, name); err == nil {
@@ -118,7 +118,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, actor, name string, force b
 		g       Group
 		members []string
 	)
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		var err error
 		if g, err = manualGroup(ctx, tx, name); err != nil {
 			return err
@@ -155,7 +155,7 @@ func (d *Directory) RemoveMembers(ctx context.Context, actor, group string, user
 
 func (d *Directory) changeMembers(ctx context.Context, actor, group string, usernames []string, add bool) ([]string, error) {
 	var changed []string
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		changed = changed[:0]
 		g, err := manualGroup(ctx, tx, group)
 		if err != nil {

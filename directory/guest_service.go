@@ -47,7 +47,7 @@ func (d *Directory) IssueGuest(ctx context.Context, actor string, g Guest) (Issu
 	if err != nil {
 		return IssuedGuest{}, err
 	}
-	hash, err := d.Hasher.Hash(login)
+	hash, err := d.hasher.Hash(login)
 	if err != nil {
 		return IssuedGuest{}, err
 	}
@@ -56,7 +56,7 @@ func (d *Directory) IssueGuest(ctx context.Context, actor string, g Guest) (Issu
 		return IssuedGuest{}, err
 	}
 	now := d.Now()
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if a.Username, err = guestUsername(ctx, tx, now); err != nil {
 			return err
 		}

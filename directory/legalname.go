@@ -13,7 +13,7 @@ import (
 // transaction with its audit event; changed is false when the account
 // already stood so.
 func (d *Directory) SetLegalNameWithheld(ctx context.Context, actor, username string, withheld bool) (a Account, changed bool, err error) {
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		old, err := tx.AccountByUsername(ctx, username)
 		if err != nil {
 			return err

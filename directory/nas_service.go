@@ -15,7 +15,7 @@ func (d *Directory) PutNAS(ctx context.Context, actor string, n NASClient, secre
 		return n, err
 	}
 	n.Secret, n.KeyID = sealed, keyID
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.PutNASClient(ctx, &n); err != nil {
 			return err
 		}
@@ -28,7 +28,7 @@ func (d *Directory) PutNAS(ctx context.Context, actor string, n NASClient, secre
 // RemoveNAS deletes the RADIUS client called name; found is false when
 // there is none.
 func (d *Directory) RemoveNAS(ctx context.Context, actor, name string) (found bool, err error) {
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		ns, err := tx.NASClients(ctx)
 		if err != nil {
 			return err

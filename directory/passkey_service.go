@@ -12,7 +12,7 @@ import (
 // or expired meanwhile adds nothing (ErrEnrolmentCode).
 func (d *Directory) AddPasskey(ctx context.Context, actor string, a Account, name, secret, codeHash string) (Credential, error) {
 	c := Credential{AccountID: a.ID, Kind: CredPasskey, Name: name, Secret: secret, CreatedAt: d.Now()}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if codeHash != "" {
 			if err := d.SpendPasskeyEnrolment(ctx, tx, actor, a, codeHash); err != nil {
 				return err
@@ -29,7 +29,7 @@ func (d *Directory) AddPasskey(ctx context.Context, actor string, a Account, nam
 
 // RenamePasskey gives a's passkey c a new name.
 func (d *Directory) RenamePasskey(ctx context.Context, actor string, a Account, c Credential, name string) error {
-	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *Credential) error { x.Name = name; return nil }); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (d *Directory) RenamePasskey(ctx context.Context, actor string, a Account, 
 // RemovePasskey revokes a's passkey c (kept, revoked, for the record).
 func (d *Directory) RemovePasskey(ctx context.Context, actor string, a Account, c Credential) error {
 	now := d.Now()
-	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *Credential) error { x.RevokedAt = now; return nil }); err != nil {
 			return err
 		}

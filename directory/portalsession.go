@@ -44,7 +44,7 @@ func (d *Directory) RecordPortalSignin(ctx context.Context, a Account, sess Port
 	if sess.Passkey {
 		method = "passkey"
 	}
-	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if use != nil {
 			_, err := tx.UpdateCredential(ctx, use.CredentialID, func(x *Credential) error {
 				x.Secret, x.LastUsed = use.Secret, use.At

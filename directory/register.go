@@ -39,7 +39,7 @@ func accessGranted(created, start time.Time) time.Time {
 
 func (d *Directory) currentRegister(ctx context.Context, emit func(audit.RegisterRow) error) error {
 	now := d.Now()
-	docs, err := d.Store.AUPDocuments(ctx)
+	docs, err := d.store.AUPDocuments(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 	}
 	q := AccountQuery{Limit: registerPage}
 	for {
-		page, err := d.Store.ListAccounts(ctx, q)
+		page, err := d.store.ListAccounts(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -82,8 +82,8 @@ func registerLegalName(a Account) string {
 }
 
 func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AUPDocument, now time.Time) (audit.RegisterRow, error) {
-	s := d.Store
-	auds := d.Gate.Policy.AudiencesOf(a)
+	s := d.store
+	auds := d.gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
 		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
@@ -144,7 +144,7 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 		all = append(all, doc)
 	}
 	row.Access = "no"
-	if d.Gate.Policy.Decide(Facts{Account: a, Suspensions: susp, Signatures: sigs, Consents: consents, Documents: all}, ServiceLDAP, now).Allow {
+	if d.gate.Policy.Decide(Facts{Account: a, Suspensions: susp, Signatures: sigs, Consents: consents, Documents: all}, ServiceLDAP, now).Allow {
 		row.Access = "yes"
 	}
 	return row, nil
@@ -197,7 +197,7 @@ type eventState struct {
 func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
 	people := map[string]*person{} // by username now
 	var order []*person            // everyone, in the order they appear
-	consentAud := d.Gate.Policy.consentAudience()
+	consentAud := d.gate.Policy.consentAudience()
 	get := func(name string) *person {
 		p := people[name]
 		if p == nil {
@@ -207,7 +207,7 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		}
 		return p
 	}
-	for e, err := range Events(ctx, d.Store, 0) {
+	for e, err := range Events(ctx, d.store, 0) {
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	leave, _ := ParseDate(s.LeaveDate)
 	a := Account{Username: s.Username, Role: s.Role, YearGroup: s.YearGroup, GivenName: s.GivenName,
 		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID, LegalNameWithheld: s.LegalNameWithheld}
-	auds := d.Gate.Policy.AudiencesOf(a)
+	auds := d.gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
 		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
 		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,

@@ -13,9 +13,9 @@ import (
 // returns how many moved. The sealer must still open the old keys (keys
 // rotate: the new key file keeps them).
 func (d *Directory) Reseal(ctx context.Context, actor string) (int, error) {
-	ring := d.Sealer
+	ring := d.sealer
 	n := 0
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		n = 0
 		reseal := func(sealed, aad string) (string, bool, error) {
 			id, err := passwords.SealedKeyID(sealed)

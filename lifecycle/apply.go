@@ -33,7 +33,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		run   directory.SyncRun
 		ended []directory.Account
 	)
-	err := e.Dir.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	err := e.Dir.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		ended = ended[:0]
 		st, err := load(ctx, tx, nil)
 		if err != nil {

@@ -203,7 +203,7 @@ const leftReason = "left: "
 func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*Plan, error) {
 	now := e.Dir.Now()
 	today := e.Policy.day(now.In(e.Policy.loc()))
-	st, err := load(ctx, e.Dir.Store, func(n int) { e.progress("reading the directory", n, 0) })
+	st, err := load(ctx, e.Dir.Store(), func(n int) { e.progress("reading the directory", n, 0) })
 	if err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
@@ -211,7 +211,7 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange, Years: exp.Years}
 	// Names held now (load) or purged within the retention period are never
 	// handed out.
-	if err := st.holdPurged(ctx, e.Dir.Store, e.retentionSince(now)); err != nil {
+	if err := st.holdPurged(ctx, e.Dir.Store(), e.retentionSince(now)); err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
 	un := &usernames{p: e.Policy, today: today, used: map[string]bool{}, taken: func(ctx context.Context, name string) (bool, error) {

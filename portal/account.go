@@ -20,17 +20,17 @@ type aupItem struct {
 }
 
 func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, error) {
-	docs, err := s.d.Store.AUPDocuments(ctx)
+	docs, err := s.d.Store().AUPDocuments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sigs, err := s.d.Store.Signatures(ctx, a.ID)
+	sigs, err := s.d.Store().Signatures(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.d.Now()
 	var items []aupItem
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		doc, ok := directory.CurrentDocument(docs, aud, now)
 		if !ok {
 			continue
@@ -60,7 +60,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 			unsigned++
 		}
 	}
-	keys, err := s.d.Store.Credentials(ctx, rq.acct.ID, directory.CredPasskey)
+	keys, err := s.d.Store().Credentials(ctx, rq.acct.ID, directory.CredPasskey)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -74,7 +74,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	data := map[string]any{"Name": rq.acct.Name(), "Unsigned": unsigned, "Passkeys": live}
 	// What the gate says about the network tells the person what is still
 	// in their way (consent, a suspension) beyond the AUP.
-	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -94,7 +94,7 @@ func (s *Server) aupPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	// Once every policy is signed, what may still stand in the way is
 	// consent: say so here, where the pupil has just signed.
-	dec, err := s.d.Gate.Check(r.Context(), rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(r.Context(), rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) wifiView(ctx context.Context, rq *request, secret string, renew
 		}
 	}
 	data["Secret"] = secret
-	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 
 func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
-	sessions, err := s.d.Store.Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
+	sessions, err := s.d.Store().Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -222,7 +222,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *reques
 	if len(sessions) > 50 {
 		sessions = sessions[:50]
 	}
-	last, err := s.d.Store.LastUse(ctx, rq.acct.ID)
+	last, err := s.d.Store().LastUse(ctx, rq.acct.ID)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -411,7 +411,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 	}
 	// A changed password ends the person's other portal sessions: that is
 	// often why it was changed.
-	if _, err := s.d.Store.DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
+	if _, err := s.d.Store().DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
 		s.log.Warn("ending other portal sessions", "account", rq.acct.Username, "err", err)
 	}
 	http.Redirect(w, r, "/password?changed=1", http.StatusSeeOther)

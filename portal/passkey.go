@@ -32,7 +32,7 @@ func (u *waUser) WebAuthnDisplayName() string                { return u.a.Name()
 func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.wa }
 
 func (s *Server) waUser(ctx context.Context, a directory.Account) (*waUser, error) {
-	all, err := s.d.Store.Credentials(ctx, a.ID, directory.CredPasskey)
+	all, err := s.d.Store().Credentials(ctx, a.ID, directory.CredPasskey)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A device blocked by failures here is refused passkeys too.
-	if att, err := s.d.Lockout.Begin(r.Context(), directory.Account{}, "", s.originOf(r, id, known), s.d.Now()); err != nil {
+	if att, err := s.d.Lockout().Begin(r.Context(), directory.Account{}, "", s.originOf(r, id, known), s.d.Now()); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	} else if att.Locked() {
@@ -317,7 +317,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	// passkey cannot be guessed, so the account's own counters do not
 	// hold it back.
 	addr, origin := s.clientAddr(r), s.signinOrigin(w, r)
-	att, err := s.d.Lockout.Begin(ctx, directory.Account{}, "", origin, s.d.Now())
+	att, err := s.d.Lockout().Begin(ctx, directory.Account{}, "", origin, s.d.Now())
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -332,7 +332,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
-		a, err := s.d.Store.Account(ctx, id)
+		a, err := s.d.Store().Account(ctx, id)
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
@@ -356,7 +356,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	a := found.a
 	now := s.d.Now()
-	dec, err := s.d.Gate.Check(ctx, a, directory.ServicePortal, now)
+	dec, err := s.d.Gate().Check(ctx, a, directory.ServicePortal, now)
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -382,10 +382,10 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.d.Store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
+	if err := s.d.Store().NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
 		s.log.Warn("noting use", "account", a.Username, "err", err)
 	}
-	if att, err := s.d.Lockout.Begin(ctx, a, "", origin, now); err == nil {
+	if att, err := s.d.Lockout().Begin(ctx, a, "", origin, now); err == nil {
 		if err := att.Succeed(ctx); err != nil {
 			s.log.Warn("passkey sign-in: noting a familiar device", "account", a.Username, "err", err)
 		}

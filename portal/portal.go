@@ -131,7 +131,7 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
 		}
 	}
-	if d == nil || d.Store == nil || d.Sealer == nil {
+	if d == nil || d.Store() == nil || d.Sealer() == nil {
 		problems = append(problems, "no directory, or no key to seal with")
 	}
 	if len(problems) > 0 {
@@ -148,7 +148,7 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	log := cfg.Log
 	if log == nil {
-		log = d.Log
+		log = d.Log()
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -193,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // PurgeSessions deletes expired sessions; call it now and then.
 func (s *Server) PurgeSessions(ctx context.Context) (int, error) {
-	return s.d.Store.PurgePortalSessions(ctx, s.d.Now())
+	return s.d.Store().PurgePortalSessions(ctx, s.d.Now())
 }
 
 func (s *Server) routes() http.Handler {

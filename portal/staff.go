@@ -49,7 +49,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	ctx := r.Context()
 	query := directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true}
-	total, err := s.d.Store.CountAccounts(ctx, query)
+	total, err := s.d.Store().CountAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -57,7 +57,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	pages := max((total+peoplePage-1)/peoplePage, 1)
 	pageNo = min(pageNo, pages)
 	query.Limit, query.Offset = peoplePage, (pageNo-1)*peoplePage
-	found, err := s.d.Store.ListAccounts(ctx, query)
+	found, err := s.d.Store().ListAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -96,7 +96,7 @@ type sigView struct {
 }
 
 func (s *Server) personData(ctx context.Context, rq *request, a directory.Account) (map[string]any, error) {
-	st := s.d.Store
+	st := s.d.Store()
 	groups, err := st.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -149,12 +149,12 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		sessions = sessions[:20]
 	}
 	var sigDocs []directory.AUPDocument
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		if d, ok := directory.CurrentDocument(docs, aud, now); ok {
 			sigDocs = append(sigDocs, d)
 		}
 	}
-	wifi, err := s.d.Gate.Check(ctx, a, directory.ServiceWiFi, now)
+	wifi, err := s.d.Gate().Check(ctx, a, directory.ServiceWiFi, now)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func hasEnded(d directory.Decision) bool {
 // refuseEnded answers a form to record a signature or consent for an
 // account that has ended; it reports whether it did.
 func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account) bool {
-	dec, err := s.d.Gate.Check(r.Context(), a, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(r.Context(), a, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return true
@@ -208,7 +208,7 @@ func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request
 
 // person loads the account named in the path, answering 404 itself.
 func (s *Server) person(w http.ResponseWriter, r *http.Request, rq *request) (directory.Account, bool) {
-	a, err := s.d.Store.AccountByUsername(r.Context(), r.PathValue("username"))
+	a, err := s.d.Store().AccountByUsername(r.Context(), r.PathValue("username"))
 	if errors.Is(err, directory.ErrNotFound) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", rq, "No such person", nil)
 		return a, false
@@ -330,7 +330,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	ctx := r.Context()
-	docs, err := s.d.Store.AUPDocuments(ctx)
+	docs, err := s.d.Store().AUPDocuments(ctx)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -338,7 +338,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	now := s.d.Now()
 	id := r.PostFormValue("document")
 	var doc *directory.AUPDocument
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		if d, ok := directory.CurrentDocument(docs, aud, now); ok && formatID(d.ID) == id {
 			doc = &d
 		}

@@ -19,7 +19,7 @@ type actorNames struct {
 }
 
 func (s *Server) actorNames(ctx context.Context) *actorNames {
-	return &actorNames{ctx: ctx, st: s.d.Store, known: map[string]string{}}
+	return &actorNames{ctx: ctx, st: s.d.Store(), known: map[string]string{}}
 }
 
 func (n *actorNames) name(actor string) string {

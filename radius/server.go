@@ -147,7 +147,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	if d == nil || secrets == nil {
 		return nil, errors.New("radius: a directory and a source of Wi-Fi secrets are needed")
 	}
-	if d.Sealer == nil {
+	if d.Sealer() == nil {
 		return nil, errors.New("radius: the directory has no keyring to open NAS secrets with")
 	}
 	cfg = cfg.withDefaults()
@@ -155,7 +155,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 		cfg:         cfg,
 		d:           d,
 		secrets:     secrets,
-		log:         d.Log.With("frontend", "radius"),
+		log:         d.Log().With("frontend", "radius"),
 		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
@@ -171,7 +171,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	// The audit trail is followed from here: what changed before is in
 	// the store already.
 	var err error
-	if s.auditSeq, _, err = d.Store.AuditHead(ctx); err != nil {
+	if s.auditSeq, _, err = d.Store().AuditHead(ctx); err != nil {
 		return nil, fmt.Errorf("radius: reading the audit trail: %w", err)
 	}
 	return s, nil
@@ -193,7 +193,7 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // ReloadClients reads the NAS clients again (after `keystage nas add`, or
 // on a timer while serving).
 func (s *Server) ReloadClients(ctx context.Context) error {
-	t, problems, err := loadClients(ctx, s.d.Store, s.d.Sealer)
+	t, problems, err := loadClients(ctx, s.d.Store(), s.d.Sealer())
 	if err != nil {
 		return err
 	}
@@ -337,7 +337,7 @@ func (s *Server) purge(ctx context.Context) {
 	if s.cfg.Retention <= 0 {
 		return
 	}
-	n, err := s.d.Store.PurgeSessions(ctx, s.d.Now().Add(-s.cfg.Retention))
+	n, err := s.d.Store().PurgeSessions(ctx, s.d.Now().Add(-s.cfg.Retention))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("purging accounting sessions", "err", err)

@@ -205,7 +205,7 @@ func sample(ctx context.Context, st directory.Store, users int) ([]person, error
 
 // seed stores n people with Wi-Fi credentials and the NAS client, once.
 func seed(ctx context.Context, d *directory.Directory, n int) error {
-	have, err := d.Store.CountAccounts(ctx, directory.AccountQuery{})
+	have, err := d.Store().CountAccounts(ctx, directory.AccountQuery{})
 	if err != nil {
 		return err
 	}
@@ -216,22 +216,22 @@ func seed(ctx context.Context, d *directory.Directory, n int) error {
 		return fmt.Errorf("the bench store holds %d accounts, not %d: delete it or pass -db", have, n)
 	}
 	fmt.Fprintf(os.Stderr, "seeding %d accounts (once)…\n", n)
-	_, err = schoolgen.Seed(ctx, d.Store, schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
+	_, err = schoolgen.Seed(ctx, d.Store(), schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
 		Actor: "bench",
 		WiFi: func(p schoolgen.Person) (string, string, error) {
-			s, err := d.Sealer.Seal([]byte(credential(p.MISID)), []byte(directory.SealWiFi))
-			return s, d.Sealer.CurrentID(), err
+			s, err := d.Sealer().Seal([]byte(credential(p.MISID)), []byte(directory.SealWiFi))
+			return s, d.Sealer().CurrentID(), err
 		},
 	})
 	if err != nil {
 		return err
 	}
-	sealed, err := d.Sealer.Seal([]byte(secret), []byte(directory.SealNAS))
+	sealed, err := d.Sealer().Seal([]byte(secret), []byte(directory.SealNAS))
 	if err != nil {
 		return err
 	}
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		nas := directory.NASClient{Name: "bench", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Secret: sealed, KeyID: d.Sealer.CurrentID()}
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		nas := directory.NASClient{Name: "bench", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Secret: sealed, KeyID: d.Sealer().CurrentID()}
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ func seedDemoLDAPService(ctx context.Context, d *directory.Directory, h *passwor
 	if err != nil {
 		return err
 	}
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		a := directory.Account{Username: demoLDAPService, Role: directory.RoleService, Source: directory.SourceManual,
 			Status: directory.StatusActive, DisplayName: "Demo LDAP lookups (nslcd, SSSD, apps)"}
 		if err := tx.CreateAccount(ctx, &a); err != nil {

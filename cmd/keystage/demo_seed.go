@@ -58,7 +58,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 	}
 	policies := passwords.DefaultPolicies()
 	people := schoolgen.People(schoolgen.Demo())
-	accounts, err := schoolgen.Seed(ctx, d.Store, people, schoolgen.SeedOptions{
+	accounts, err := schoolgen.Seed(ctx, d.Store(), people, schoolgen.SeedOptions{
 		Actor: "demo",
 		PasswordHash: func(p schoolgen.Person) string {
 			if p.Staff {
@@ -75,8 +75,8 @@ func seedDemo(e *env, d *directory.Directory) error {
 			if err != nil {
 				return "", "", err
 			}
-			sealed, err := d.Sealer.Seal([]byte(cred), []byte(directory.SealWiFi))
-			return sealed, d.Sealer.CurrentID(), err
+			sealed, err := d.Sealer().Seal([]byte(cred), []byte(directory.SealWiFi))
+			return sealed, d.Sealer().CurrentID(), err
 		},
 	})
 	if err != nil {
@@ -87,7 +87,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 	}
 	published := time.Date(2026, 8, 20, 9, 0, 0, 0, time.UTC)
 	signed := time.Date(2026, 9, 3, 8, 30, 0, 0, time.UTC)
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		docs := map[string]directory.AUPDocument{}
 		for _, a := range demoAUPs {
 			sum := sha256.Sum256([]byte(a.text))
@@ -154,12 +154,12 @@ func seedDemo(e *env, d *directory.Directory) error {
 				return err
 			}
 		}
-		secret, err := d.Sealer.Seal([]byte(demoNASSecret), []byte(directory.SealNAS))
+		secret, err := d.Sealer().Seal([]byte(demoNASSecret), []byte(directory.SealNAS))
 		if err != nil {
 			return err
 		}
 		nas := directory.NASClient{Name: "demo-loopback", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
-			Secret: secret, KeyID: d.Sealer.CurrentID(), Vendor: "generic"}
+			Secret: secret, KeyID: d.Sealer().CurrentID(), Vendor: "generic"}
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}

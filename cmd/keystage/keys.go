@@ -34,8 +34,7 @@ func cmdKeys(e *env, args []string) error {
 	if err := writeFileAtomic(cfg.KeyFile(), ring.KeyFile(), 0o600); err != nil {
 		return err
 	}
-	d := e.directory(s)
-	d.Sealer = ring
+	d := e.directoryWith(s, ring)
 	n, err := d.Reseal(e.ctx, e.actor())
 	if err != nil {
 		return fmt.Errorf("re-sealing under key %s (the key file already holds it; run again to finish): %w", ring.CurrentID(), err)

@@ -62,8 +62,8 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	teacher, _ := demoNames(ctx, s)
@@ -228,7 +228,7 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 	familiar("after 600 guesses")
 
 	// The trail holds the lock and a summary, not a flood.
-	d.Lockout.Flush(ctx, d.Now())
+	d.Lockout().Flush(ctx, d.Now())
 	evs, err := s.AuditEventsAbout(ctx, "account:"+teacher, 0, 10000)
 	if err != nil {
 		t.Fatal(err)

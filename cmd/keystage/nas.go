@@ -58,8 +58,8 @@ func nasAdd(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		return err
 	}
 	n, err := d.PutNAS(e.ctx, e.actor(), directory.NASClient{Name: pos[0], Addresses: prefixes, Vendor: *vendor, CoAPort: *coaPort}, secret)

@@ -84,8 +84,8 @@ func cmdServe(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		return err
 	}
 	// Checked before anything listens: a node with another signing key
@@ -98,7 +98,7 @@ func cmdServe(e *env, args []string) error {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 		defer cancel()
-		d.Lockout.Flush(ctx, d.Now())
+		d.Lockout().Flush(ctx, d.Now())
 	}()
 	fes, err := e.frontends(s, d, cfg)
 	if err != nil {

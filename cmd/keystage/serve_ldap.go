@@ -130,7 +130,7 @@ const demoPublicCert = "/etc/ssl/certs/keystage-demo-ldap.pem"
 
 // ldapHints are the demo's commands that work against this server.
 func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln net.Listener) []string {
-	teacher, pupil := demoNames(e.ctx, d.Store)
+	teacher, pupil := demoNames(e.ctx, d.Store())
 	url := "ldap://" + addr
 	hints := []string{
 		fmt.Sprintf("ldapwhoami -x -H %s -D uid=%s,ou=people,%s -w '%s'", url, teacher, c.BaseDN, demoStaffPassword),

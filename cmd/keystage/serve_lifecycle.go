@@ -30,7 +30,7 @@ type jobs struct {
 
 func newJobs(d *directory.Directory, cfg *Config, log *slog.Logger) *jobs {
 	j := &jobs{eng: newEngine(d, cfg), cfg: cfg, log: log, plans: map[string]*lifecycle.Plan{}}
-	j.locker, _ = d.Store.(directory.JobLocker)
+	j.locker, _ = d.Store().(directory.JobLocker)
 	return j
 }
 

@@ -71,7 +71,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	if pc.demoCert {
 		for _, r := range demoPortalRoles {
-			if a, err := d.Store.AccountByMISID(e.ctx, r.mis); err == nil {
+			if a, err := d.Store().AccountByMISID(e.ctx, r.mis); err == nil {
 				f.hints = append(f.hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
 			}
 		}

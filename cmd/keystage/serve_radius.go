@@ -46,7 +46,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if handler.engine, err = eapEngine(rc.EAP, srv, e.logger()); err != nil {
 		return nil, err
 	}
-	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
+	d.OnAccessEnded(srv.AccessEnded)
 	hints := radiusHints(e.ctx, d, rc.AuthAddress, rc.AcctAddress)
 	if handler.engine != nil && rc.EAP.CertFile != "" && e.demoDir != "" {
 		more, err := demoEAPHints(e, d, rc)
@@ -113,7 +113,7 @@ func sweepEAP(ctx context.Context, engine *eap.Server) {
 // demoEAPHints writes eapol_test configurations for the demo pupil and
 // returns the commands that run them.
 func demoEAPHints(e *env, d *directory.Directory, rc RADIUSSection) ([]string, error) {
-	a, err := d.Store.AccountByMISID(e.ctx, demoPupilMIS)
+	a, err := d.Store().AccountByMISID(e.ctx, demoPupilMIS)
 	if err != nil {
 		return nil, nil
 	}
@@ -129,7 +129,7 @@ func demoEAPHints(e *env, d *directory.Directory, rc RADIUSSection) ([]string, e
 // their Wi-Fi credential (not their login password), against the demo NAS
 // client. Outside the demo there is no such pupil and no hint.
 func radiusHints(ctx context.Context, d *directory.Directory, auth, acct string) []string {
-	a, err := d.Store.AccountByMISID(ctx, demoPupilMIS)
+	a, err := d.Store().AccountByMISID(ctx, demoPupilMIS)
 	if err != nil {
 		return nil
 	}

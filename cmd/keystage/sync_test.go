@@ -323,7 +323,7 @@ func TestScheduledJobs(t *testing.T) {
 	var logs strings.Builder
 	d := directory.New(s, directory.Config{})
 	var ran []string // job/result, as keystage_job_runs_total counts them
-	d.JobObserver = func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) }
+	d.OnJobRun(func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) })
 	j := newJobs(d, &cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	j.scheduled(ctx, "sync")
 	runs, _ := s.SyncRuns(ctx, "sync", 0)

@@ -177,7 +177,7 @@ var AUPText = map[string]string{
 }
 
 func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[string]directory.Account, error) {
-	hash, err := d.Hasher.Hash(Password)
+	hash, err := d.Hasher().Hash(Password)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[strin
 	}
 	groups := map[string]string{Technician: "portal-technicians", Safeguarding: "portal-safeguarding", Auditor: "portal-auditors"}
 	out := map[string]directory.Account{}
-	err = d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	err = d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		docs := map[string]directory.AUPDocument{}
 		for aud, text := range AUPText {
 			sum := sha256.Sum256([]byte(text))

@@ -78,7 +78,7 @@ func New(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	srv, err := radius.New(ctx, d, d, opts.Config)
-	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
+	d.OnAccessEnded(srv.AccessEnded)
 	if err != nil {
 		t.Fatal(err)
 	}
