@@ -52,3 +52,10 @@ func WatchChanges(ctx context.Context, s Store, fn func(Changes)) (ok bool, err 
 		}
 	})
 }
+
+// WatchChanges tells fn of each committed change to accounts or NAS
+// clients, when the store can tell of them (see the function
+// WatchChanges).
+func (d *Directory) WatchChanges(ctx context.Context, fn func(Changes)) (ok bool, err error) {
+	return WatchChanges(ctx, d.store, fn)
+}

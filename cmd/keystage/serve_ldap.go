@@ -47,7 +47,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ldap.lockout_exempt: %w", err)
 	}
-	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt,
+	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{LockoutExempt: exempt,
 		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
 		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
 		MaxConns: c.MaxConnections, MaxConnsPerAddr: c.MaxConnectionsPerAddress,

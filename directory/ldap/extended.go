@@ -69,7 +69,7 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 			return resultUnavailable, "the directory is unavailable; try again"
 		}
 	}
-	a, err := c.s.dir.Store().Account(ctx, id.account.ID)
+	a, err := c.s.store.Account(ctx, id.account.ID)
 	if err != nil {
 		return resultUnavailable, "the directory is unavailable; try again"
 	}

@@ -120,7 +120,7 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.Config != nil {
 		opt.Config(&cfg)
 	}
-	srv, err := ldapserver.New(d, cfg)
+	srv, err := ldapserver.New(d.Store(), d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
