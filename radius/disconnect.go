@@ -66,7 +66,7 @@ type DisconnectResult struct {
 // Disconnect sends a Disconnect-Request (RFC 5176) for each live session of
 // an account and records each answer in the audit trail.
 func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]DisconnectResult, error) {
-	sessions, err := s.d.Store().Sessions(ctx, a.ID, time.Time{}, true)
+	sessions, err := s.store.Sessions(ctx, a.ID, time.Time{}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]Disconn
 			// The NAS sends its Stop too; this marks it now in case it
 			// does not.
 			x.StoppedAt, x.UpdatedAt, x.TerminateCause = s.d.Now(), s.d.Now(), "Admin-Reset"
-			if err := s.d.Store().PutSession(ctx, &x); err != nil {
+			if err := s.store.PutSession(ctx, &x); err != nil {
 				s.log.Warn("radius: closing disconnected session", "session", x.SessionID, "err", err)
 			}
 		}

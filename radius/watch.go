@@ -29,7 +29,7 @@ import (
 // client reload the clients (a NAS added on one node answers on every
 // node at once, not at the next ClientRefresh).
 func (s *Server) watchStore(ctx context.Context) {
-	_, err := directory.WatchChanges(ctx, s.d.Store(), func(c directory.Changes) {
+	_, err := s.d.WatchChanges(ctx, func(c directory.Changes) {
 		if len(c.Accounts) > 0 || c.All {
 			nudge(s.nudge)
 		}
@@ -63,7 +63,7 @@ func (s *Server) followTrail(ctx context.Context, seq *int64) {
 func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 	suspensions := false
 	for {
-		evs, err := s.d.Store().AuditEvents(ctx, *seq, 500)
+		evs, err := s.store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
 			// Once per failing spell, not at every tick: while the
 			// database is away the log says so once (the database
@@ -101,7 +101,7 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 // recheck disconnects an account's live sessions when the gate now refuses
 // it the Wi-Fi.
 func (s *Server) recheck(ctx context.Context, username string) {
-	a, err := s.d.Store().AccountByUsername(ctx, username)
+	a, err := s.store.AccountByUsername(ctx, username)
 	if errors.Is(err, directory.ErrNotFound) {
 		return
 	}
@@ -120,7 +120,7 @@ func (s *Server) recheckAccount(ctx context.Context, a directory.Account) {
 	if err != nil || dec.Allow {
 		return
 	}
-	live, err := s.d.Store().Sessions(ctx, a.ID, zeroTime, true)
+	live, err := s.store.Sessions(ctx, a.ID, zeroTime, true)
 	if err != nil || len(live) == 0 {
 		return
 	}

@@ -83,7 +83,7 @@ func run(n int, db string, requests int, dur time.Duration, clients int, method 
 	if err != nil {
 		return err
 	}
-	srv, err := radius.New(ctx, d, d, radius.Config{FactsTTL: ttl, Workers: 64,
+	srv, err := radius.New(ctx, d.Store(), d, d, radius.Config{FactsTTL: ttl, Workers: 64,
 		Policies: []radius.Policy{{Group: "staff", VLAN: "10"}, {Group: "pupils", VLAN: "20"}}})
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	handler := &eapHandler{}
 	rcfg.EAP = handler
-	srv, err := radius.New(e.ctx, d, d, rcfg)
+	srv, err := radius.New(e.ctx, d.Store(), d, d, rcfg)
 	if err != nil {
 		return nil, err
 	}

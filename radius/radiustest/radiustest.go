@@ -77,7 +77,7 @@ func New(t testing.TB, opts Options) *Server {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := radius.New(ctx, d, d, opts.Config)
+	srv, err := radius.New(ctx, d.Store(), d, d, opts.Config)
 	d.OnAccessEnded(srv.AccessEnded)
 	if err != nil {
 		t.Fatal(err)
