@@ -20,11 +20,11 @@ type aupItem struct {
 }
 
 func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, error) {
-	docs, err := s.d.Store().AUPDocuments(ctx)
+	docs, err := s.store.AUPDocuments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sigs, err := s.d.Store().Signatures(ctx, a.ID)
+	sigs, err := s.store.Signatures(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 			unsigned++
 		}
 	}
-	keys, err := s.d.Store().Credentials(ctx, rq.acct.ID, directory.CredPasskey)
+	keys, err := s.store.Credentials(ctx, rq.acct.ID, directory.CredPasskey)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -214,7 +214,7 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 
 func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
-	sessions, err := s.d.Store().Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
+	sessions, err := s.store.Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -222,7 +222,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *reques
 	if len(sessions) > 50 {
 		sessions = sessions[:50]
 	}
-	last, err := s.d.Store().LastUse(ctx, rq.acct.ID)
+	last, err := s.store.LastUse(ctx, rq.acct.ID)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -411,7 +411,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 	}
 	// A changed password ends the person's other portal sessions: that is
 	// often why it was changed.
-	if _, err := s.d.Store().DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
+	if _, err := s.store.DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
 		s.log.Warn("ending other portal sessions", "account", rq.acct.Username, "err", err)
 	}
 	http.Redirect(w, r, "/password?changed=1", http.StatusSeeOther)

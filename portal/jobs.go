@@ -63,13 +63,13 @@ type Exports interface {
 var jobs = map[string]string{"sync": "MIS sync", "leavers": "Leaver job"}
 
 func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
-	runs, err := s.d.Store().SyncRuns(r.Context(), "", 10)
+	runs, err := s.store.SyncRuns(r.Context(), "", 10)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
 	// The rows the MIS sync refused stay on show until an export fixes them.
-	refused, err := s.d.Store().SyncRefusals(r.Context())
+	refused, err := s.store.SyncRefusals(r.Context())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

@@ -32,7 +32,7 @@ func (u *waUser) WebAuthnDisplayName() string                { return u.a.Name()
 func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.wa }
 
 func (s *Server) waUser(ctx context.Context, a directory.Account) (*waUser, error) {
-	all, err := s.d.Store().Credentials(ctx, a.ID, directory.CredPasskey)
+	all, err := s.store.Credentials(ctx, a.ID, directory.CredPasskey)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
-		a, err := s.d.Store().Account(ctx, id)
+		a, err := s.store.Account(ctx, id)
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
@@ -382,7 +382,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.d.Store().NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
+	if err := s.store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
 		s.log.Warn("noting use", "account", a.Username, "err", err)
 	}
 	if att, err := s.d.Lockout().Begin(ctx, a, "", origin, now); err == nil {

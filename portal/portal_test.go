@@ -662,7 +662,7 @@ func TestConfigProblems(t *testing.T) {
 		{"http://portal.school.example", "plain http is only for localhost"},
 		{"https://127.0.0.1:8443", "not an IP address"},
 	} {
-		_, err := portal.New(srv.Directory, portal.Config{PublicURL: tc.url, RoleGroups: map[portal.StaffRole][]string{"boss": {"x"}}}, portal.Services{})
+		_, err := portal.New(srv.Directory.Store(), srv.Directory, portal.Config{PublicURL: tc.url, RoleGroups: map[portal.StaffRole][]string{"boss": {"x"}}}, portal.Services{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "unknown staff role") {
 			t.Errorf("%q: %v", tc.url, err)
 		}

@@ -70,7 +70,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	}
 	ctx := r.Context()
 	now := s.d.Now()
-	sess, err := s.d.Store().PortalSession(ctx, sessionID(c.Value), now)
+	sess, err := s.store.PortalSession(ctx, sessionID(c.Value), now)
 	if errors.Is(err, directory.ErrNotFound) {
 		s.clearCookie(w)
 		return nil, nil
@@ -87,9 +87,9 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	if sess.AccountID == 0 {
 		return rq, nil
 	}
-	a, err := s.d.Store().Account(ctx, sess.AccountID)
+	a, err := s.store.Account(ctx, sess.AccountID)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && a.Status != directory.StatusActive) {
-		s.d.Store().DeletePortalSession(ctx, sess.ID)
+		s.store.DeletePortalSession(ctx, sess.ID)
 		s.clearCookie(w)
 		return nil, nil
 	}
@@ -103,7 +103,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	// Note the session as seen at most once a minute, not on every request.
 	if now.Sub(sess.SeenAt) > time.Minute {
 		rq.sess.SeenAt = now
-		if err := s.d.Store().PutPortalSession(ctx, &rq.sess); err != nil {
+		if err := s.store.PutPortalSession(ctx, &rq.sess); err != nil {
 			s.log.Warn("noting portal session", "err", err)
 		}
 	}
@@ -117,7 +117,7 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 	if a.Role != directory.RoleStaff || len(s.cfg.RoleGroups) == 0 {
 		return nil, nil
 	}
-	groups, err := s.d.Store().GroupsOf(ctx, a.ID)
+	groups, err := s.store.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey *directory.PasskeyUse) error {
 	ctx := r.Context()
 	if old != nil {
-		if err := s.d.Store().DeletePortalSession(ctx, old.sess.ID); err != nil {
+		if err := s.store.DeletePortalSession(ctx, old.sess.ID); err != nil {
 			return err
 		}
 	}
@@ -158,7 +158,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *reque
 	token := newToken()
 	sess := directory.PortalSession{ID: sessionID(token), AccountID: a.ID, CreatedAt: now, SeenAt: now,
 		ExpiresAt: now.Add(s.lifetime), Passkey: passkey != nil, Address: s.clientAddr(r), UserAgent: userAgent(r)}
-	if err := s.d.Store().PutPortalSession(ctx, &sess); err != nil {
+	if err := s.store.PutPortalSession(ctx, &sess); err != nil {
 		return err
 	}
 	if err := s.d.RecordPortalSignin(ctx, a, sess, passkey); err != nil {
@@ -178,7 +178,7 @@ func (s *Server) saveData(r *http.Request, rq *request, data sessData) error {
 		return err
 	}
 	rq.sess.Data = string(b)
-	return s.d.Store().PutPortalSession(r.Context(), &rq.sess)
+	return s.store.PutPortalSession(r.Context(), &rq.sess)
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, rq *request)
@@ -287,7 +287,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := s.d.Store().DeletePortalSession(r.Context(), rq.sess.ID); err != nil {
+	if err := s.store.DeletePortalSession(r.Context(), rq.sess.ID); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}

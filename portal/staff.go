@@ -49,7 +49,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	ctx := r.Context()
 	query := directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true}
-	total, err := s.d.Store().CountAccounts(ctx, query)
+	total, err := s.store.CountAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -57,7 +57,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	pages := max((total+peoplePage-1)/peoplePage, 1)
 	pageNo = min(pageNo, pages)
 	query.Limit, query.Offset = peoplePage, (pageNo-1)*peoplePage
-	found, err := s.d.Store().ListAccounts(ctx, query)
+	found, err := s.store.ListAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -96,7 +96,7 @@ type sigView struct {
 }
 
 func (s *Server) personData(ctx context.Context, rq *request, a directory.Account) (map[string]any, error) {
-	st := s.d.Store()
+	st := s.store
 	groups, err := st.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -208,7 +208,7 @@ func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request
 
 // person loads the account named in the path, answering 404 itself.
 func (s *Server) person(w http.ResponseWriter, r *http.Request, rq *request) (directory.Account, bool) {
-	a, err := s.d.Store().AccountByUsername(r.Context(), r.PathValue("username"))
+	a, err := s.store.AccountByUsername(r.Context(), r.PathValue("username"))
 	if errors.Is(err, directory.ErrNotFound) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", rq, "No such person", nil)
 		return a, false
@@ -330,7 +330,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	ctx := r.Context()
-	docs, err := s.d.Store().AUPDocuments(ctx)
+	docs, err := s.store.AUPDocuments(ctx)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

@@ -121,7 +121,7 @@ func Start(t testing.TB, opt Options) *Server {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		cfg.ClientAddressHeader = "X-Forwarded-For"
 	}
-	p, err := portal.New(d, cfg, svc)
+	p, err := portal.New(d.Store(), d, cfg, svc)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
