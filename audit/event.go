@@ -18,7 +18,7 @@ type Event struct {
 	Seq    int64     // position in the chain, from 1; assigned by the store
 	Time   time.Time // when the change happened
 	Actor  string    // who: "user:jsmith", "sync", "job:leavers", "cli:root"
-	Action string    // what: "account.create", "suspension.add", ...
+	Action Action    // what: "account.create", "suspension.add", ... (see Action)
 	Target string    // whom: "account:jsmith", "group:7A", "nas:core-wlc"
 	Before json.RawMessage
 	After  json.RawMessage

@@ -14,7 +14,7 @@ type eventLine struct {
 	Seq      int64           `json:"seq"`
 	Time     string          `json:"time"`
 	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
+	Action   Action          `json:"action"`
 	Target   string          `json:"target"`
 	Before   json.RawMessage `json:"before,omitempty"`
 	After    json.RawMessage `json:"after,omitempty"`
@@ -65,7 +65,7 @@ func NewEventCSVWriter(w io.Writer) (*EventCSVWriter, error) {
 func (c *EventCSVWriter) Write(e Event) error {
 	c.rec[0] = strconv.FormatInt(e.Seq, 10)
 	c.rec[1] = e.Time.UTC().Format(time.RFC3339Nano)
-	c.rec[2], c.rec[3], c.rec[4] = csvSafe(e.Actor), csvSafe(e.Action), csvSafe(e.Target)
+	c.rec[2], c.rec[3], c.rec[4] = csvSafe(e.Actor), csvSafe(string(e.Action)), csvSafe(e.Target)
 	c.rec[5], c.rec[6] = string(validJSON(e.Before)), string(validJSON(e.After))
 	c.rec[7], c.rec[8] = e.PrevHash, e.Hash
 	return c.w.Write(c.rec)

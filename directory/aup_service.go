@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Errors of the AUP, consent and suspension services, beside ErrNotFound
@@ -87,9 +89,9 @@ func Digest(text string) string {
 // set, makes signatures of earlier versions stop counting from then.
 func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocument) (AUPDocument, error) {
 	doc.Audience, doc.Version = strings.TrimSpace(doc.Audience), strings.TrimSpace(doc.Version)
-	if !slices.Contains(d.Gate.Policy.KnownAudiences(), doc.Audience) {
+	if !slices.Contains(d.gate.Policy.KnownAudiences(), doc.Audience) {
 		return doc, fmt.Errorf("publish AUP: audience %q: %w (known: %s; add others under [aup] in the configuration)",
-			doc.Audience, ErrUnknownAudience, strings.Join(d.Gate.Policy.KnownAudiences(), ", "))
+			doc.Audience, ErrUnknownAudience, strings.Join(d.gate.Policy.KnownAudiences(), ", "))
 	}
 	if doc.Version == "" {
 		return doc, fmt.Errorf("publish AUP %s: %w", doc.Audience, invalid("give the version, e.g. 2026-09"))
@@ -101,7 +103,7 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 	if doc.PublishedAt.IsZero() {
 		doc.PublishedAt = d.Now().UTC().Truncate(time.Microsecond)
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		docs, err := tx.AUPDocuments(ctx)
 		if err != nil {
 			return err
@@ -114,7 +116,7 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 		if err := tx.AddAUPDocument(ctx, &doc); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "aup.publish", "aup:"+doc.Audience, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, map[string]any{
 			"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
 			"resign_from": timeOrNil(doc.ResignFrom)})
 	})
@@ -150,9 +152,9 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocu
 	if !found {
 		return doc, fmt.Errorf("AUP document %d: %w", sig.DocumentID, ErrNotFound)
 	}
-	if !slices.Contains(d.Gate.Policy.AudiencesOf(a), doc.Audience) {
+	if !slices.Contains(d.gate.Policy.AudiencesOf(a), doc.Audience) {
 		return doc, invalid("%s does not sign the %s AUP (theirs: %s)", a.Username, doc.Audience,
-			strings.Join(d.Gate.Policy.AudiencesOf(a), ", "))
+			strings.Join(d.gate.Policy.AudiencesOf(a), ", "))
 	}
 	if cur, ok := current(docs, doc.Audience, now); !ok || cur.ID != doc.ID || sig.Digest != doc.Digest {
 		return doc, fmt.Errorf("%w: sign version %s of the %s AUP instead", ErrDocumentChanged, cur.Version, doc.Audience)
@@ -204,7 +206,7 @@ func (d *Directory) RecordSignature(ctx context.Context, actor string, a Account
 // import of paper forms): all are recorded, or none.
 func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []SignRequest) ([]Signature, error) {
 	out := make([]Signature, len(reqs))
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		docs, err := tx.AUPDocuments(ctx)
 		if err != nil {
 			return err
@@ -229,7 +231,7 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 			} else {
 				after["form_date"], after["witness"] = FormatDate(sig.FormDate), sig.Witness
 			}
-			if err := d.Record(ctx, tx, actor, ActionAUPSign, "account:"+a.Username, nil, after); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionAUPSign, audit.AccountTarget(a.Username), nil, after); err != nil {
 				return err
 			}
 			out[i] = sig
@@ -250,7 +252,7 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 	now := d.Now()
 	c.ParentName, c.Relationship = strings.TrimSpace(c.ParentName), strings.TrimSpace(c.Relationship)
 	switch {
-	case !d.Gate.Policy.NeedsConsent(a):
+	case !d.gate.Policy.NeedsConsent(a):
 		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Parental consent is only for pupils."))
 	case c.ParentName == "" || c.Relationship == "":
 		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Give the name of the parent or carer and how they are related."))
@@ -264,19 +266,19 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 	if c.RecordedBy == "" {
 		c.RecordedBy = actor
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		docs, err := tx.AUPDocuments(ctx)
 		if err != nil {
 			return err
 		}
 		c.DocumentID = 0
-		if doc, ok := current(docs, d.Gate.Policy.consentAudience(), now); ok {
+		if doc, ok := current(docs, d.gate.Policy.consentAudience(), now); ok {
 			c.DocumentID = doc.ID
 		}
 		if err := tx.AddConsent(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionConsentAdd, "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionConsentAdd, audit.AccountTarget(a.Username), nil, map[string]any{
 			"document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
 			"given_at": c.GivenAt, "method": c.Method})
 	})
@@ -292,7 +294,7 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 func (d *Directory) WithdrawConsent(ctx context.Context, actor string, a Account) (int, error) {
 	now := d.Now()
 	n := 0
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		cs, err := tx.Consents(ctx, a.ID)
 		if err != nil {
 			return err
@@ -310,7 +312,7 @@ func (d *Directory) WithdrawConsent(ctx context.Context, actor string, a Account
 			return fmt.Errorf("%s has no parental consent in force: %w", a.Username, ErrNotFound)
 		}
 		n = len(ids)
-		return d.Record(ctx, tx, actor, ActionConsentRemove, "account:"+a.Username, nil,
+		return d.Record(ctx, tx, actor, audit.ActionConsentRemove, audit.AccountTarget(a.Username), nil,
 			map[string]any{"consent_ids": ids, "withdrawn_at": now})
 	})
 	if err != nil {

@@ -33,7 +33,7 @@ func lastEvent(t *testing.T, s directory.Store) audit.Event {
 func TestPublishAUP(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.d.Gate.Policy.ExtraAudiences = []string{"sixth-form"}
+	f.d.Gate().Policy.ExtraAudiences = []string{"sixth-form"}
 	doc, err := f.d.PublishAUP(ctx, "cli:tech", directory.AUPDocument{Audience: "staff", Version: "2026-09", Text: "# Staff AUP\n"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestRecordSignature(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonAUPUnsigned || dec.Audience != "staff" {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonAUPUnsigned || dec.Audience != "staff" {
 		t.Fatalf("before signing: %+v", dec)
 	}
 	sig, err := f.d.RecordSignature(ctx, "cli:office", a, paper(doc))
@@ -110,7 +110,7 @@ func TestRecordSignature(t *testing.T) {
 	if ev := lastEvent(t, f.s); ev.Action != "aup.sign" || ev.Target != "account:jsigner" || !strings.Contains(string(ev.After), "Ms Head") {
 		t.Errorf("audit event %+v", ev)
 	}
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
 		t.Errorf("after signing: %+v", dec)
 	}
 	if _, err := f.d.RecordSignature(ctx, "cli:office", a, paper(doc)); !errors.Is(err, directory.ErrConflict) {
@@ -124,21 +124,21 @@ func TestRecordSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(time.Hour)
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
 		t.Errorf("before the re-sign date: %+v", dec)
 	}
 	if _, err := f.d.RecordSignature(ctx, "cli:office", f.account(t, staff("late"), ""), paper(doc)); !errors.Is(err, directory.ErrDocumentChanged) {
 		t.Errorf("signing the old version: %v", err)
 	}
 	f.now = f.now.AddDate(0, 0, 1)
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonAUPUnsigned {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonAUPUnsigned {
 		t.Errorf("after the re-sign date: %+v", dec)
 	}
 	portal := directory.Signature{DocumentID: v2.ID, Digest: v2.Digest, Method: directory.SignPortal, Address: "192.0.2.4", UserAgent: "Chromium"}
 	if _, err := f.d.RecordSignature(ctx, "user:jsigner", a, portal); err != nil {
 		t.Fatal(err)
 	}
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); !dec.Allow {
 		t.Errorf("after re-signing: %+v", dec)
 	}
 }
@@ -177,7 +177,7 @@ func TestConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended := 0
-	f.d.AccessEnded = append(f.d.AccessEnded, func(context.Context, directory.Account) { ended++ })
+	f.d.OnAccessEnded(func(context.Context, directory.Account) { ended++ })
 	give := directory.Consent{ParentName: "Sam Pupil", Relationship: "mother", GivenAt: f.now.AddDate(0, 0, -2)}
 	for _, tc := range []struct {
 		name string
@@ -203,12 +203,12 @@ func TestConsent(t *testing.T) {
 	if c.DocumentID != form.ID || c.Method != directory.SignPaper || c.RecordedBy != "cli:office" {
 		t.Errorf("consent %+v", c)
 	}
-	facts, err := f.d.Gate.Facts(ctx, p, directory.ServiceLDAP, f.now)
+	facts, err := f.d.Gate().Facts(ctx, p, directory.ServiceLDAP, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	facts.Signatures = nil
-	if dec := f.d.Gate.Policy.Decide(facts, directory.ServiceLDAP, f.now); dec.Reason == directory.ReasonConsentMissing {
+	if dec := f.d.Gate().Policy.Decide(facts, directory.ServiceLDAP, f.now); dec.Reason == directory.ReasonConsentMissing {
 		t.Errorf("consent not counted: %+v", dec)
 	}
 	f.now = f.now.Add(time.Minute)
@@ -218,7 +218,7 @@ func TestConsent(t *testing.T) {
 	if ev := lastEvent(t, f.s); ev.Action != "consent.withdraw" || ev.Target != "account:ppupil" {
 		t.Errorf("audit %+v", ev)
 	}
-	if dec, _ := f.d.Gate.Check(ctx, p, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonConsentMissing {
+	if dec, _ := f.d.Gate().Check(ctx, p, directory.ServiceLDAP, f.now); dec.Reason != directory.ReasonConsentMissing {
 		t.Errorf("after withdrawal: %+v", dec)
 	}
 }
@@ -228,7 +228,7 @@ func TestSuspendAndLift(t *testing.T) {
 	f := newFixture(t)
 	a := f.account(t, staff("ssusp"), "")
 	var ended []string
-	f.d.AccessEnded = append(f.d.AccessEnded, func(_ context.Context, a directory.Account) { ended = append(ended, a.Username) })
+	f.d.OnAccessEnded(func(_ context.Context, a directory.Account) { ended = append(ended, a.Username) })
 	for _, tc := range []struct {
 		name string
 		s    directory.Suspension
@@ -257,11 +257,11 @@ func TestSuspendAndLift(t *testing.T) {
 		t.Errorf("upcoming: %+v %v", up, err)
 	}
 	f.now = f.now.Add(90 * time.Minute)
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceWiFi, f.now); dec.Reason != directory.ReasonSuspended || !dec.Until.Equal(later.Until) {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceWiFi, f.now); dec.Reason != directory.ReasonSuspended || !dec.Until.Equal(later.Until) {
 		t.Errorf("during: %+v", dec)
 	}
 	f.now = f.now.Add(2 * time.Hour)
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceWiFi, f.now); dec.Reason == directory.ReasonSuspended {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceWiFi, f.now); dec.Reason == directory.ReasonSuspended {
 		t.Errorf("after until: %+v", dec)
 	}
 	open, err := f.d.Suspend(ctx, "cli:dsl", a, directory.Suspension{Reason: "investigation"})
@@ -274,7 +274,7 @@ func TestSuspendAndLift(t *testing.T) {
 	if ev := lastEvent(t, f.s); ev.Action != "suspension.add" || !strings.Contains(string(ev.After), "investigation") {
 		t.Errorf("audit %+v", ev)
 	}
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now.AddDate(1, 0, 0)); dec.Reason != directory.ReasonSuspended || !dec.Until.IsZero() {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now.AddDate(1, 0, 0)); dec.Reason != directory.ReasonSuspended || !dec.Until.IsZero() {
 		t.Errorf("open-ended a year on: %+v", dec)
 	}
 	f.now = f.now.Add(time.Minute)
@@ -282,7 +282,7 @@ func TestSuspendAndLift(t *testing.T) {
 	if err != nil || len(lifted) != 1 || lifted[0].ID != open.ID || lifted[0].LiftedBy != "cli:head" {
 		t.Fatalf("lift: %+v %v", lifted, err)
 	}
-	if dec, _ := f.d.Gate.Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason == directory.ReasonSuspended {
+	if dec, _ := f.d.Gate().Check(ctx, a, directory.ServiceLDAP, f.now); dec.Reason == directory.ReasonSuspended {
 		t.Errorf("after lift: %+v", dec)
 	}
 	if _, err := f.d.Lift(ctx, "cli:head", a, open.ID); !errors.Is(err, directory.ErrNotFound) {

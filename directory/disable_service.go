@@ -3,6 +3,8 @@ package directory
 import (
 	"context"
 	"fmt"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Disable disables the account named username by hand (a leaver who goes
@@ -10,7 +12,7 @@ import (
 // its access after the change has committed. already is true, and nothing
 // changes, when the account was disabled before.
 func (d *Directory) Disable(ctx context.Context, actor, username, reason string) (a Account, already bool, err error) {
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		old, err := tx.AccountByUsername(ctx, username)
 		if err != nil {
 			return err
@@ -26,7 +28,7 @@ func (d *Directory) Disable(ctx context.Context, actor, username, reason string)
 		if err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, "account.disable", "account:"+a.Username, old.Snapshot(), a.Snapshot())
+		return d.Record(ctx, tx, actor, audit.ActionAccountDisable, audit.AccountTarget(a.Username), old.Snapshot(), a.Snapshot())
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("disable %s: %w", username, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -26,12 +27,6 @@ const CredEnrolment CredentialKind = "passkey-enrolment"
 
 // EnrolmentTTL is how long an enrolment code may wait to be used.
 const EnrolmentTTL = 24 * time.Hour
-
-// The trail's events for enrolment codes.
-const (
-	ActionEnrolmentIssue = "passkey.enrolment.issue"
-	ActionEnrolmentUse   = "passkey.enrolment.use"
-)
 
 // ErrEnrolmentCode is a passkey enrolment code that is wrong, used or
 // expired.
@@ -57,7 +52,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 	}
 	now := d.Now()
 	expires = now.Add(EnrolmentTTL)
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := revokeEnrolments(ctx, tx, a.ID, now); err != nil {
 			return err
 		}
@@ -65,7 +60,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionEnrolmentIssue, "account:"+a.Username, nil,
+		return d.Record(ctx, tx, actor, audit.ActionEnrolmentIssue, audit.AccountTarget(a.Username), nil,
 			map[string]any{"credential_id": c.ID, "expires": expires.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {
@@ -77,7 +72,7 @@ func (d *Directory) IssuePasskeyEnrolment(ctx context.Context, actor string, a A
 // HasPasskeyEnrolment reports whether a holds a live enrolment code whose
 // hash is codeHash.
 func (d *Directory) HasPasskeyEnrolment(ctx context.Context, a Account, codeHash string) (bool, error) {
-	c, err := findEnrolment(ctx, d.Store, a.ID, codeHash, d.Now())
+	c, err := findEnrolment(ctx, d.store, a.ID, codeHash, d.Now())
 	return c != nil, err
 }
 
@@ -96,7 +91,7 @@ func (d *Directory) SpendPasskeyEnrolment(ctx context.Context, tx Tx, actor stri
 	if _, err := tx.UpdateCredential(ctx, c.ID, func(x *Credential) error { x.RevokedAt, x.LastUsed = now, now; return nil }); err != nil {
 		return err
 	}
-	return d.Record(ctx, tx, actor, ActionEnrolmentUse, "account:"+a.Username, nil, map[string]any{"credential_id": c.ID})
+	return d.Record(ctx, tx, actor, audit.ActionEnrolmentUse, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID})
 }
 
 type credentialReader interface {

@@ -38,6 +38,6 @@ func (x Exports) Register(ctx context.Context, w io.Writer, asOf time.Time) erro
 
 // Events writes the whole audit trail with its hash chain.
 func (x Exports) Events(ctx context.Context, w io.Writer) error {
-	_, err := ExportEvents(ctx, x.D.Store, w, time.Time{}, time.Time{})
+	_, err := ExportEvents(ctx, x.D.store, w, time.Time{}, time.Time{})
 	return err
 }

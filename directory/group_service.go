@@ -4,14 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-// The audit actions of groups kept by hand.
-const (
-	ActionGroupCreate       = "group.create"
-	ActionGroupDelete       = "group.delete"
-	ActionGroupAddMember    = "group.add_member"
-	ActionGroupRemoveMember = "group.remove_member"
+	"keystage.dev/keystage/audit"
 )
 
 // Errors of the group commands; match with errors.Is.
@@ -57,11 +51,11 @@ func (d *Directory) CreateGroup(ctx context.Context, actor string, g Group) (Gro
 	if err := g.Validate(); err != nil {
 		return Group{}, err
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.CreateGroup(ctx, &g); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionGroupCreate, "group:"+g.Name, nil, groupSnapshot(g, nil))
+		return d.Record(ctx, tx, actor, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, groupSnapshot(g, nil))
 	})
 	if err != nil {
 		return Group{}, fmt.Errorf("create group %s: %w", g.Name, err)
@@ -75,7 +69,7 @@ func (d *Directory) CreateGroup(ctx context.Context, actor string, g Group) (Gro
 // them.
 func (d *Directory) EnsureGroups(ctx context.Context, actor string, names []string, desc string) ([]string, error) {
 	var made []string
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		made = made[:0]
 		for _, name := range names {
 			if _, err := tx.GroupByName(ctx, name); err == nil {
@@ -90,7 +84,7 @@ func (d *Directory) EnsureGroups(ctx context.Context, actor string, names []stri
 			if err := tx.CreateGroup(ctx, &g); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, ActionGroupCreate, "group:"+g.Name, nil, groupSnapshot(g, nil)); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, groupSnapshot(g, nil)); err != nil {
 				return err
 			}
 			made = append(made, name)
@@ -124,7 +118,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, actor, name string, force b
 		g       Group
 		members []string
 	)
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		var err error
 		if g, err = manualGroup(ctx, tx, name); err != nil {
 			return err
@@ -138,7 +132,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, actor, name string, force b
 		if err := tx.DeleteGroup(ctx, g.ID); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionGroupDelete, "group:"+g.Name, groupSnapshot(g, members), nil)
+		return d.Record(ctx, tx, actor, audit.ActionGroupDelete, audit.Target(audit.KindGroup, g.Name), groupSnapshot(g, members), nil)
 	})
 	if err != nil {
 		return Group{}, nil, err
@@ -161,7 +155,7 @@ func (d *Directory) RemoveMembers(ctx context.Context, actor, group string, user
 
 func (d *Directory) changeMembers(ctx context.Context, actor, group string, usernames []string, add bool) ([]string, error) {
 	var changed []string
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		changed = changed[:0]
 		g, err := manualGroup(ctx, tx, group)
 		if err != nil {
@@ -192,11 +186,11 @@ func (d *Directory) changeMembers(ctx context.Context, actor, group string, user
 				return err
 			}
 			members[a.Username] = add
-			action := ActionGroupAddMember
+			action := audit.ActionGroupAddMember
 			if !add {
-				action = ActionGroupRemoveMember
+				action = audit.ActionGroupRemoveMember
 			}
-			if err := d.Record(ctx, tx, actor, action, "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
+			if err := d.Record(ctx, tx, actor, action, audit.Target(audit.KindGroup, g.Name), nil, map[string]string{"member": a.Username}); err != nil {
 				return err
 			}
 			changed = append(changed, a.Username)

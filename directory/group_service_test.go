@@ -18,7 +18,7 @@ func eventsAbout(t *testing.T, s directory.Store, target string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, e.Action)
+		out = append(out, string(e.Action))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory/ldif"
 	"keystage.dev/keystage/passwords"
 )
@@ -188,7 +189,7 @@ func (d *Directory) planEntry(ctx context.Context, e ldif.Entry, o ImportOptions
 	case MatchUsername:
 		attr, key = "uid/sAMAccountName", strings.ToLower(login)
 		if key != "" {
-			a, err = d.Store.AccountByUsername(ctx, key)
+			a, err = d.Store().AccountByUsername(ctx, key)
 		}
 	case MatchEmployeeID:
 		attr, key = "employeeID", e.First("employeeID")
@@ -196,7 +197,7 @@ func (d *Directory) planEntry(ctx context.Context, e ldif.Entry, o ImportOptions
 		attr, key = o.MISAttribute, e.First(o.MISAttribute)
 	}
 	if o.Match != MatchUsername && key != "" {
-		a, err = d.Store.AccountByMISID(ctx, key)
+		a, err = d.Store().AccountByMISID(ctx, key)
 	}
 	if key == "" {
 		if !o.CreateMissing {
@@ -215,7 +216,7 @@ func (d *Directory) planEntry(ctx context.Context, e ldif.Entry, o ImportOptions
 		if verr := ValidUsername(user); verr != nil {
 			return t, fmt.Sprintf("cannot create an account: %v", verr), nil
 		}
-		if _, err := d.Store.AccountByUsername(ctx, user); err == nil {
+		if _, err := d.Store().AccountByUsername(ctx, user); err == nil {
 			return t, fmt.Sprintf("no account matches by %s, and the username %s is taken by another", attr, user), nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return t, "", err
@@ -230,7 +231,7 @@ func (d *Directory) planEntry(ctx context.Context, e ldif.Entry, o ImportOptions
 	default:
 		return t, "", err
 	}
-	creds, err := d.Store.Credentials(ctx, a.ID, CredPassword)
+	creds, err := d.Store().Credentials(ctx, a.ID, CredPassword)
 	if err != nil {
 		return t, "", err
 	}
@@ -253,9 +254,6 @@ func schemeReason(scheme string, err error) string {
 	return "userPassword in a scheme Keystage cannot verify (" + strings.TrimPrefix(err.Error(), "passwords: ") + "): issue this person a first password"
 }
 
-// ActionPasswordImport records a hash taken over from an old directory.
-const ActionPasswordImport = "password.import"
-
 // ApplyImport stores the plan in one transaction: the accounts it creates,
 // each password hash (upgraded to argon2id on the next sign-in) and, when
 // asked, the Wi-Fi credentials from NT hashes, each with its audit event
@@ -274,14 +272,14 @@ func (d *Directory) ApplyImport(ctx context.Context, actor string, plan ImportPl
 		wifi[i] = sealedNT{sealed, keyID}
 	}
 	now := d.Now()
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.Store().Update(ctx, func(ctx context.Context, tx Tx) error {
 		for i, t := range plan.Take {
 			a := t.Account
 			if t.Create {
 				if err := tx.CreateAccount(ctx, &a); err != nil {
 					return fmt.Errorf("%s: %w", t.Username, err)
 				}
-				if err := d.Record(ctx, tx, actor, "account.create", "account:"+a.Username, nil, a.Snapshot()); err != nil {
+				if err := d.Record(ctx, tx, actor, audit.ActionAccountCreate, audit.AccountTarget(a.Username), nil, a.Snapshot()); err != nil {
 					return err
 				}
 			}
@@ -298,7 +296,7 @@ func (d *Directory) ApplyImport(ctx context.Context, actor string, plan ImportPl
 			if err := tx.AddCredential(ctx, &c); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, ActionPasswordImport, "account:"+a.Username, nil,
+			if err := d.Record(ctx, tx, actor, audit.ActionPasswordImport, audit.AccountTarget(a.Username), nil,
 				map[string]any{"credential_id": c.ID, "scheme": t.Scheme, "from": t.DN}); err != nil {
 				return err
 			}
@@ -310,7 +308,7 @@ func (d *Directory) ApplyImport(ctx context.Context, actor string, plan ImportPl
 				if err := tx.AddCredential(ctx, &wc); err != nil {
 					return err
 				}
-				if err := d.Record(ctx, tx, actor, ActionWiFiIssue, "account:"+a.Username, nil,
+				if err := d.Record(ctx, tx, actor, audit.ActionWiFiIssue, audit.AccountTarget(a.Username), nil,
 					map[string]any{"credential_id": wc.ID, "key_id": wc.KeyID, "from": "imported NT hash"}); err != nil {
 					return err
 				}

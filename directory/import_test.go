@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"keystage.dev/keystage/audit"
 	"strings"
 	"testing"
 
@@ -150,7 +151,7 @@ func TestImportPlanAndApply(t *testing.T) {
 				t.Errorf("event %s holds a hash", ev.Action)
 			}
 		}
-		if ev.Action == directory.ActionPasswordImport {
+		if ev.Action == audit.ActionPasswordImport {
 			imports++
 		}
 	}

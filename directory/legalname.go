@@ -3,11 +3,9 @@ package directory
 import (
 	"context"
 	"fmt"
-)
 
-// ActionLegalName is the audit action of withholding or showing a
-// person's legal name.
-const ActionLegalName = "account.legal_name"
+	"keystage.dev/keystage/audit"
+)
 
 // SetLegalNameWithheld withholds (or shows again) a person's legal name
 // in the register and the subject access export: for an adopted or
@@ -15,7 +13,7 @@ const ActionLegalName = "account.legal_name"
 // transaction with its audit event; changed is false when the account
 // already stood so.
 func (d *Directory) SetLegalNameWithheld(ctx context.Context, actor, username string, withheld bool) (a Account, changed bool, err error) {
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		old, err := tx.AccountByUsername(ctx, username)
 		if err != nil {
 			return err
@@ -34,7 +32,7 @@ func (d *Directory) SetLegalNameWithheld(ctx context.Context, actor, username st
 		changed = true
 		// Snapshots, as every account change records, so that the register
 		// as of a past date knows when the name was withheld.
-		return d.Record(ctx, tx, actor, ActionLegalName, "account:"+a.Username, old.Snapshot(), a.Snapshot())
+		return d.Record(ctx, tx, actor, audit.ActionAccountLegalName, audit.AccountTarget(a.Username), old.Snapshot(), a.Snapshot())
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("legal name of %s: %w", username, err)

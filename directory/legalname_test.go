@@ -55,7 +55,7 @@ func TestLegalNameInRegisterAndWithheld(t *testing.T) {
 	evs, _ := f.s.AuditEvents(ctx, 0, 100)
 	found := false
 	for _, e := range evs {
-		if e.Action == directory.ActionLegalName && e.Actor == "user:dsl" && strings.Contains(string(e.After), `"legal_name_withheld":true`) &&
+		if e.Action == audit.ActionAccountLegalName && e.Actor == "user:dsl" && strings.Contains(string(e.After), `"legal_name_withheld":true`) &&
 			!strings.Contains(string(e.Before), `"legal_name_withheld"`) {
 			found = true
 		}

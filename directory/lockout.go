@@ -536,15 +536,6 @@ func (a *Attempt) Succeed(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// The audit actions of the lockout.
-const (
-	// ActionSigninLocked is an account's counter beginning a lock.
-	ActionSigninLocked = "signin.locked"
-	// ActionSigninFailures sums up the failed sign-ins of a period: one
-	// event per account, and one for unknown names and blocked sources.
-	ActionSigninFailures = "signin.failures"
-)
-
 // auditTallyAccounts bounds the accounts named in one period's summary;
 // the rest are counted together.
 const auditTallyAccounts = 200
@@ -557,7 +548,7 @@ func (l *Lockout) recordLock(ctx context.Context, key string, n int, until, t ti
 		scope, user = "new-devices", key[len(unfamiliarPrefix):]
 	}
 	err := l.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
-		return tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: ActionSigninLocked, Target: "account:" + user,
+		return tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: audit.ActionSigninLocked, Target: audit.AccountTarget(user),
 			After: audit.Snapshot(map[string]any{"scope": scope, "failures": n, "until": until.UTC().Format(time.RFC3339)})})
 	})
 	if err != nil {
@@ -643,11 +634,11 @@ func (l *Lockout) Flush(ctx context.Context, t time.Time) {
 	err := l.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		for _, n := range names {
 			at := tally[n]
-			target := "account:" + n
+			target := audit.AccountTarget(n)
 			if n == "" {
 				target = "lockout"
 			}
-			if err := tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: ActionSigninFailures, Target: target,
+			if err := tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: audit.ActionSigninFailures, Target: target,
 				After: audit.Snapshot(map[string]any{"familiar": at.familiar, "unfamiliar": at.unfamiliar, "sources": at.sources})}); err != nil {
 				return err
 			}
@@ -655,7 +646,7 @@ func (l *Lockout) Flush(ctx context.Context, t time.Time) {
 		if unknown == 0 && len(blocked) == 0 {
 			return nil
 		}
-		return tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: ActionSigninFailures, Target: "lockout",
+		return tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: audit.ActionSigninFailures, Target: "lockout",
 			After: audit.Snapshot(map[string]any{"unknown_names": unknown, "blocked_sources": blocked, "more_blocked_sources": blockedN})})
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -174,7 +175,7 @@ func TestLockoutFailsClosed(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.account(t, staff("teacher"), goodPassword)
-	d := directory.New(failingStore{f.s}, directory.Config{Hasher: f.d.Hasher, Now: func() time.Time { return f.now },
+	d := directory.New(failingStore{f.s}, directory.Config{Hasher: f.d.Hasher(), Now: func() time.Time { return f.now },
 		Lockout: directory.Lockout{MemoryLimit: 20}})
 	src := ldapFrom("10.9.9.9")
 	for i := range 5 {
@@ -209,7 +210,7 @@ func TestLockoutAuditIsAggregated(t *testing.T) {
 			directory.Origin{ID: fmt.Sprintf("radius:02-00-00-00-%02x-%02x@ap", i/256, i%256)})
 		f.d.Authenticate(ctx, fmt.Sprintf("nobody%d", i), "x", directory.ServiceLDAP, ldapFrom(fmt.Sprintf("10.8.%d.%d", i/256, i%256)))
 	}
-	f.d.Lockout.Flush(ctx, f.now)
+	f.d.Lockout().Flush(ctx, f.now)
 	after, _ := f.s.AuditEvents(ctx, 0, 100000)
 	events := after[len(before):]
 	if len(events) == 0 || len(events) > 20 {
@@ -217,8 +218,8 @@ func TestLockoutAuditIsAggregated(t *testing.T) {
 	}
 	var locked, summed bool
 	for _, e := range events {
-		locked = locked || (e.Action == directory.ActionSigninLocked && e.Target == "account:teacher")
-		summed = summed || (e.Action == directory.ActionSigninFailures && e.Target == "account:teacher")
+		locked = locked || (e.Action == audit.ActionSigninLocked && e.Target == "account:teacher")
+		summed = summed || (e.Action == audit.ActionSigninFailures && e.Target == "account:teacher")
 	}
 	if !locked || !summed {
 		t.Errorf("events %+v: want the lock and the failures of account:teacher", events)

@@ -38,8 +38,8 @@ const (
 
 // ObserveSince tells of an outcome that began at start.
 func (d *Directory) ObserveSince(start time.Time, svc Service, op, result string, reason Reason) {
-	if d.Observer != nil {
-		d.Observer(Outcome{Service: svc, Op: op, Result: result, Reason: reason, Took: time.Since(start)})
+	if d.observer != nil {
+		d.observer(Outcome{Service: svc, Op: op, Result: result, Reason: reason, Took: time.Since(start)})
 	}
 }
 
@@ -47,7 +47,7 @@ func (d *Directory) ObserveSince(start time.Time, svc Service, op, result string
 // sync, the leaver job, a purge) ran: result is ResultOK, ResultError,
 // ResultSkipped, or ResultRefused (a plan left for a person).
 func (d *Directory) ObserveJob(job, result string, took time.Duration) {
-	if d.JobObserver != nil {
-		d.JobObserver(job, result, took)
+	if d.jobObserver != nil {
+		d.jobObserver(job, result, took)
 	}
 }

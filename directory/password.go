@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -35,10 +36,10 @@ func PolicyName(a Account) string {
 // Policy is the password policy for a.
 func (d *Directory) Policy(a Account) passwords.Policy {
 	name := PolicyName(a)
-	if d.PolicyFor != nil {
-		name = d.PolicyFor(a)
+	if d.policyFor != nil {
+		name = d.policyFor(a)
 	}
-	if p, ok := d.Policies[name]; ok {
+	if p, ok := d.policies[name]; ok {
 		return p
 	}
 	return passwords.DefaultPolicies()["staff"]
@@ -52,7 +53,7 @@ func (d *Directory) CheckPassword(ctx context.Context, a Account, candidate stri
 	if len(vs) > 0 || p.History <= 0 || a.ID == 0 {
 		return vs, nil
 	}
-	creds, err := d.Store.Credentials(ctx, a.ID, CredPassword)
+	creds, err := d.store.Credentials(ctx, a.ID, CredPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (d *Directory) CheckPassword(ctx context.Context, a Account, candidate stri
 	for _, c := range creds {
 		prev = append(prev, c.Secret)
 	}
-	return p.CheckHistory(candidate, prev, d.Hasher), nil
+	return p.CheckHistory(candidate, prev, d.hasher), nil
 }
 
 // ChangePassword sets a's login password when it passes the policy; when it
@@ -78,12 +79,12 @@ func (d *Directory) ChangePassword(ctx context.Context, actor string, a Account,
 // SetPassword stores a new login password without the policy check (for
 // imports and the demo); ChangePassword is what people go through.
 func (d *Directory) SetPassword(ctx context.Context, actor string, a Account, newPassword string) error {
-	h, err := d.Hasher.Hash(newPassword)
+	h, err := d.hasher.Hash(newPassword)
 	if err != nil {
 		return err
 	}
 	now := d.Now()
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		creds, err := tx.Credentials(ctx, a.ID, CredPassword)
 		if err != nil {
 			return err
@@ -104,7 +105,7 @@ func (d *Directory) SetPassword(ctx context.Context, actor string, a Account, ne
 				return err
 			}
 		}
-		return d.Record(ctx, tx, actor, "password.change", "account:"+a.Username, nil, map[string]any{"credential_id": c.ID})
+		return d.Record(ctx, tx, actor, audit.ActionPasswordChange, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID})
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", a.Username, err)

@@ -38,7 +38,7 @@ type heldCredential struct {
 // "" when unset. The audit events keep the trail export's form, which
 // carries the hash chain.
 func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time.Location, w io.Writer) error {
-	s := d.Store
+	s := d.store
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -46,7 +46,7 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 		fmt.Fprintf(bw, "%q: ", name)
 		return enc.Encode(v) // Encode ends with a newline, which JSON allows
 	}
-	target := "account:" + username
+	target := audit.AccountTarget(username)
 	a, err := s.AccountByUsername(ctx, username)
 	held := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -39,7 +39,7 @@ func accessGranted(created, start time.Time) time.Time {
 
 func (d *Directory) currentRegister(ctx context.Context, emit func(audit.RegisterRow) error) error {
 	now := d.Now()
-	docs, err := d.Store.AUPDocuments(ctx)
+	docs, err := d.store.AUPDocuments(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 	}
 	q := AccountQuery{Limit: registerPage}
 	for {
-		page, err := d.Store.ListAccounts(ctx, q)
+		page, err := d.store.ListAccounts(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -82,8 +82,8 @@ func registerLegalName(a Account) string {
 }
 
 func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AUPDocument, now time.Time) (audit.RegisterRow, error) {
-	s := d.Store
-	auds := d.Gate.Policy.AudiencesOf(a)
+	s := d.store
+	auds := d.gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
 		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
@@ -144,28 +144,11 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 		all = append(all, doc)
 	}
 	row.Access = "no"
-	if d.Gate.Policy.Decide(Facts{Account: a, Suspensions: susp, Signatures: sigs, Consents: consents, Documents: all}, ServiceLDAP, now).Allow {
+	if d.gate.Policy.Decide(Facts{Account: a, Suspensions: susp, Signatures: sigs, Consents: consents, Documents: all}, ServiceLDAP, now).Allow {
 		row.Access = "yes"
 	}
 	return row, nil
 }
-
-// The events the rebuild reads, and what it takes from each. Any event
-// about "account:NAME" whose After is an AccountSnapshot sets the person's
-// details, whatever its action (create, update, move, disable, …).
-const (
-	ActionAccountPurge   = "account.purge"
-	ActionGuestCreate    = "guest.create"
-	ActionAUPSign        = "aup.sign"
-	ActionConsentAdd     = "consent.add"
-	ActionConsentRemove  = "consent.withdraw"
-	ActionWiFiIssue      = "wifi.issue"
-	ActionWiFiRevoke     = "wifi.revoke"
-	ActionPasskeyAdd     = "passkey.add"
-	ActionPasskeyRemove  = "passkey.remove"
-	ActionSuspensionAdd  = "suspension.add"
-	ActionSuspensionLift = "suspension.lift"
-)
 
 // person is what the rebuild keeps of one person: small, since there is
 // one for everyone who ever had an account.
@@ -211,20 +194,13 @@ type eventState struct {
 	Account *AccountSnapshot `json:"account"`
 }
 
+// registerAsOf rebuilds the register as it stood at asOf from the audit
+// trail: it reads the events up to then (and a clock skew beyond, for
+// nodes whose clocks differ), applies each about an account to the person
+// it is about, and emits a row for everyone who had an account.
 func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(audit.RegisterRow) error) error {
-	people := map[string]*person{} // by username now
-	var order []*person            // everyone, in the order they appear
-	consentAud := d.Gate.Policy.consentAudience()
-	get := func(name string) *person {
-		p := people[name]
-		if p == nil {
-			p = &person{}
-			people[name] = p
-			order = append(order, p)
-		}
-		return p
-	}
-	for e, err := range Events(ctx, d.Store, 0) {
+	r := newRebuild(asOf, d.gate.Policy.consentAudience())
+	for e, err := range Events(ctx, d.store, 0) {
 		if err != nil {
 			return err
 		}
@@ -234,110 +210,9 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		if e.Time.After(asOf) {
 			continue
 		}
-		name, ok := strings.CutPrefix(e.Target, "account:")
-		if !ok {
-			continue
-		}
-		var after eventState
-		if len(e.After) > 0 {
-			if err := json.Unmarshal(e.After, &after); err != nil {
-				continue // not ours to read; the verifier speaks for the chain
-			}
-		}
-		switch {
-		case e.Action == ActionAccountPurge:
-			if p := people[name]; p != nil {
-				p.purged = e.Time
-			}
-		case (strings.HasPrefix(e.Action, "account.") || e.Action == ActionGuestCreate) &&
-			(after.Account != nil || (after.Username != "" && after.Role != "")):
-			// The snapshot is the After itself, or under "account" (a guest's
-			// creation, and every change the MIS sync makes).
-			var snap AccountSnapshot
-			if after.Account != nil {
-				snap = *after.Account
-			} else if err := json.Unmarshal(e.After, &snap); err != nil {
-				continue
-			}
-			if snap.Username != name { // renamed: the record follows the person
-				if p := people[name]; p != nil {
-					delete(people, name)
-					people[snap.Username] = p
-				}
-				name = snap.Username
-			}
-			if p := people[name]; p != nil && !p.purged.IsZero() {
-				delete(people, name) // a username reused after a purge is a new person
-			}
-			p := get(name)
-			if p.created.IsZero() {
-				p.created = e.Time
-			}
-			switch {
-			case snap.Status == StatusDisabled && p.snap.Status != StatusDisabled:
-				p.disabled = e.Time
-			case snap.Status != StatusDisabled:
-				p.disabled = time.Time{}
-			}
-			p.snap = snap
-			if e.Action == ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
-				p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
-			}
-		case e.Action == ActionAUPSign:
-			p := get(name)
-			if after.Audience == consentAud {
-				p.consent = e.Time
-				break
-			}
-			sg := signedAUP{audience: after.Audience, version: after.Version, method: after.Method, at: e.Time}
-			if i := slices.IndexFunc(p.signed, func(x signedAUP) bool { return x.audience == sg.audience }); i >= 0 {
-				p.signed[i] = sg
-			} else {
-				p.signed = append(p.signed, sg)
-			}
-		case e.Action == ActionConsentAdd:
-			p := get(name)
-			p.consent = after.GivenAt
-			if p.consent.IsZero() {
-				p.consent = e.Time
-			}
-		case e.Action == ActionConsentRemove:
-			get(name).consent = time.Time{}
-		case e.Action == ActionWiFiIssue:
-			p := get(name)
-			p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
-		case e.Action == ActionWiFiRevoke:
-			get(name).wifiRevoke = e.Time
-		case e.Action == ActionPasskeyAdd:
-			get(name).passkeys++
-		case e.Action == ActionPasskeyRemove:
-			if p := get(name); p.passkeys > 0 {
-				p.passkeys--
-			}
-		case e.Action == ActionSuspensionAdd:
-			p := get(name)
-			from := after.From
-			if from.IsZero() {
-				from = e.Time
-			}
-			p.susp = append(pruneSuspensions(p.susp, asOf), pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
-		case e.Action == ActionSuspensionLift:
-			p := get(name)
-			lifted := after.LiftedAt
-			if lifted.IsZero() {
-				lifted = e.Time
-			}
-			// Match by id when the add carried one, else the latest in force.
-			for i := len(p.susp) - 1; i >= 0; i-- {
-				x := &p.susp[i]
-				if x.lifted.IsZero() && (after.SuspensionID == 0 || x.id == 0 || x.id == after.SuspensionID) {
-					x.lifted = lifted
-					break
-				}
-			}
-		}
+		r.apply(e)
 	}
-	for _, p := range order {
+	for _, p := range r.order {
 		if p.created.IsZero() || p.snap.Role == RoleService {
 			continue // events about someone whose account the trail never shows; apps are not people
 		}
@@ -346,6 +221,157 @@ func (d *Directory) registerAsOf(ctx context.Context, asOf time.Time, emit func(
 		}
 	}
 	return nil
+}
+
+// rebuild is the register's state as the trail tells it, one event at a
+// time. Any event about "account:NAME" whose After is an AccountSnapshot
+// sets the person's details, whatever its action (create, update, move,
+// disable, …); the other actions it reads are in apply.
+type rebuild struct {
+	asOf       time.Time
+	consentAud string             // the audience whose signature is consent
+	people     map[string]*person // by username now
+	order      []*person          // everyone, in the order they appear
+}
+
+func newRebuild(asOf time.Time, consentAud string) *rebuild {
+	return &rebuild{asOf: asOf, consentAud: consentAud, people: map[string]*person{}}
+}
+
+// get is the person called name now, new when there is none.
+func (r *rebuild) get(name string) *person {
+	p := r.people[name]
+	if p == nil {
+		p = &person{}
+		r.people[name] = p
+		r.order = append(r.order, p)
+	}
+	return p
+}
+
+// apply takes from e what the register shows, when e is about an account.
+func (r *rebuild) apply(e audit.Event) {
+	name, ok := audit.TargetName(e.Target, audit.KindAccount)
+	if !ok {
+		return
+	}
+	var after eventState
+	if len(e.After) > 0 {
+		if err := json.Unmarshal(e.After, &after); err != nil {
+			return // not ours to read; the verifier speaks for the chain
+		}
+	}
+	switch {
+	case e.Action == audit.ActionAccountPurge:
+		if p := r.people[name]; p != nil {
+			p.purged = e.Time
+		}
+	case (strings.HasPrefix(string(e.Action), audit.KindAccount+".") || e.Action == audit.ActionGuestCreate) &&
+		(after.Account != nil || (after.Username != "" && after.Role != "")):
+		r.account(name, e, after)
+	case e.Action == audit.ActionAUPSign:
+		r.signed(r.get(name), e, after)
+	case e.Action == audit.ActionConsentAdd:
+		p := r.get(name)
+		p.consent = after.GivenAt
+		if p.consent.IsZero() {
+			p.consent = e.Time
+		}
+	case e.Action == audit.ActionConsentRemove:
+		r.get(name).consent = time.Time{}
+	case e.Action == audit.ActionWiFiIssue:
+		p := r.get(name)
+		p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
+	case e.Action == audit.ActionWiFiRevoke:
+		r.get(name).wifiRevoke = e.Time
+	case e.Action == audit.ActionPasskeyAdd:
+		r.get(name).passkeys++
+	case e.Action == audit.ActionPasskeyRemove:
+		if p := r.get(name); p.passkeys > 0 {
+			p.passkeys--
+		}
+	case e.Action == audit.ActionSuspensionAdd:
+		r.suspended(r.get(name), e, after)
+	case e.Action == audit.ActionSuspensionLift:
+		lifted(r.get(name), e, after)
+	}
+}
+
+// account applies an event that carries the account's snapshot: the After
+// itself, or under "account" (a guest's creation, and every change the
+// MIS sync makes).
+func (r *rebuild) account(name string, e audit.Event, after eventState) {
+	var snap AccountSnapshot
+	if after.Account != nil {
+		snap = *after.Account
+	} else if err := json.Unmarshal(e.After, &snap); err != nil {
+		return
+	}
+	if snap.Username != name { // renamed: the record follows the person
+		if p := r.people[name]; p != nil {
+			delete(r.people, name)
+			r.people[snap.Username] = p
+		}
+		name = snap.Username
+	}
+	if p := r.people[name]; p != nil && !p.purged.IsZero() {
+		delete(r.people, name) // a username reused after a purge is a new person
+	}
+	p := r.get(name)
+	if p.created.IsZero() {
+		p.created = e.Time
+	}
+	switch {
+	case snap.Status == StatusDisabled && p.snap.Status != StatusDisabled:
+		p.disabled = e.Time
+	case snap.Status != StatusDisabled:
+		p.disabled = time.Time{}
+	}
+	p.snap = snap
+	if e.Action == audit.ActionGuestCreate { // a guest's Wi-Fi credential comes with the account
+		p.wifiIssued, p.wifiRevoke = e.Time, time.Time{}
+	}
+}
+
+// signed applies a signature: consent when it is of the consent
+// audience, else the latest signature of its audience.
+func (r *rebuild) signed(p *person, e audit.Event, after eventState) {
+	if after.Audience == r.consentAud {
+		p.consent = e.Time
+		return
+	}
+	sg := signedAUP{audience: after.Audience, version: after.Version, method: after.Method, at: e.Time}
+	if i := slices.IndexFunc(p.signed, func(x signedAUP) bool { return x.audience == sg.audience }); i >= 0 {
+		p.signed[i] = sg
+	} else {
+		p.signed = append(p.signed, sg)
+	}
+}
+
+// suspended applies a suspension's start, forgetting those that can no
+// longer be in force at asOf.
+func (r *rebuild) suspended(p *person, e audit.Event, after eventState) {
+	from := after.From
+	if from.IsZero() {
+		from = e.Time
+	}
+	p.susp = append(pruneSuspensions(p.susp, r.asOf), pastSuspension{id: after.SuspensionID, from: from, until: after.Until, ref: after.IncidentRef})
+}
+
+// lifted applies a suspension's lift, matched by id when the add carried
+// one, else to the latest in force.
+func lifted(p *person, e audit.Event, after eventState) {
+	at := after.LiftedAt
+	if at.IsZero() {
+		at = e.Time
+	}
+	for i := len(p.susp) - 1; i >= 0; i-- {
+		x := &p.susp[i]
+		if x.lifted.IsZero() && (after.SuspensionID == 0 || x.id == 0 || x.id == after.SuspensionID) {
+			x.lifted = at
+			break
+		}
+	}
 }
 
 // pruneSuspensions drops the suspensions that cannot be in force at asOf
@@ -363,7 +389,7 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	leave, _ := ParseDate(s.LeaveDate)
 	a := Account{Username: s.Username, Role: s.Role, YearGroup: s.YearGroup, GivenName: s.GivenName,
 		FamilyName: s.FamilyName, DisplayName: s.DisplayName, Source: s.Source, MISID: s.MISID, LegalNameWithheld: s.LegalNameWithheld}
-	auds := d.Gate.Policy.AudiencesOf(a)
+	auds := d.gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
 		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
 		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,

@@ -15,7 +15,7 @@ import (
 
 // act makes one change at the fake clock's time, with its event, as the
 // sync, the portal and the CLI do.
-func (f *fixture) act(t *testing.T, at time.Time, action, target string, before, after any, fn func(ctx context.Context, tx directory.Tx) error) {
+func (f *fixture) act(t *testing.T, at time.Time, action audit.Action, target string, before, after any, fn func(ctx context.Context, tx directory.Tx) error) {
 	t.Helper()
 	f.now = at
 	if err := f.s.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
@@ -66,7 +66,7 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 		}
 		return a
 	}
-	update := func(at time.Time, a directory.Account, action string, fn func(*directory.Account)) directory.Account {
+	update := func(at time.Time, a directory.Account, action audit.Action, fn func(*directory.Account)) directory.Account {
 		f.now = at
 		var after directory.Account
 		if err := f.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
@@ -144,13 +144,13 @@ func TestRegisterAsOfAcrossAYear(t *testing.T) {
 		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: guest.ID, Kind: directory.CredWiFi, Secret: "sealed", CreatedAt: f.now}); err != nil {
 			return err
 		}
-		return f.d.Record(ctx, tx, "user:cclark", directory.ActionGuestCreate, "account:"+guest.Username, nil,
+		return f.d.Record(ctx, tx, "user:cclark", audit.ActionGuestCreate, "account:"+guest.Username, nil,
 			map[string]any{"account": guest.Snapshot(), "sponsor": "cclark", "purpose": "governors' meeting"})
 	}); err != nil {
 		t.Fatal(err)
 	}
 	add(day(2026, 9, 20), directory.Account{Username: "nslcd", Role: directory.RoleService})
-	f.act(t, day(2026, 10, 1), directory.ActionAccountPurge, "account:"+bob.Username, bob.Snapshot(), nil,
+	f.act(t, day(2026, 10, 1), audit.ActionAccountPurge, "account:"+bob.Username, bob.Snapshot(), nil,
 		func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, bob.ID) })
 	// Changes after the last date below must not show in it.
 	alice = update(day(2026, 12, 1), alice, "account.update", func(a *directory.Account) { a.RegGroup = "8Z" })
@@ -313,7 +313,7 @@ func TestPersonRecord(t *testing.T) {
 	}
 
 	// Purged: the trail still answers.
-	f.act(t, day(2026, 11, 1), directory.ActionAccountPurge, "account:26zoe", a.Snapshot(), nil,
+	f.act(t, day(2026, 11, 1), audit.ActionAccountPurge, "account:26zoe", a.Snapshot(), nil,
 		func(ctx context.Context, tx directory.Tx) error { return tx.DeleteAccount(ctx, a.ID) })
 	buf.Reset()
 	if err := f.d.PersonRecord(ctx, "26zoe", time.UTC, &buf); err != nil {

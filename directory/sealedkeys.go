@@ -104,17 +104,17 @@ func HasSealedSecrets(ctx context.Context, r Reader) (bool, error) {
 	return len(keys) > 0, nil
 }
 
-// SealChecked seals plaintext with d.Sealer once CheckSealer has found it
+// SealChecked seals plaintext with d.sealer once CheckSealer has found it
 // able to open what the store holds, and returns the sealed value and the
 // id of the key that sealed it. Every new secret is sealed through it, so
 // that no node seals under a key the others lack.
 func (d *Directory) SealChecked(ctx context.Context, plaintext, additionalData []byte) (string, string, error) {
-	if err := CheckSealer(ctx, d.Store, d.Sealer); err != nil {
+	if err := CheckSealer(ctx, d.store, d.sealer); err != nil {
 		return "", "", err
 	}
-	sealed, err := d.Sealer.Seal(plaintext, additionalData)
+	sealed, err := d.sealer.Seal(plaintext, additionalData)
 	if err != nil {
 		return "", "", err
 	}
-	return sealed, d.Sealer.CurrentID(), nil
+	return sealed, d.sealer.CurrentID(), nil
 }

@@ -37,7 +37,7 @@ func TestCheckSealerRefusesAnotherKeyFile(t *testing.T) {
 	if _, err := f.d.IssueWiFi(ctx, "test", a); err != nil {
 		t.Fatal(err)
 	}
-	right := f.d.Sealer.(*passwords.Keyring)
+	right := f.d.Sealer().(*passwords.Keyring)
 	if err := directory.CheckSealer(ctx, f.s, right); err != nil {
 		t.Errorf("the key file that sealed them: %v", err)
 	}
@@ -65,11 +65,10 @@ func TestCheckSealerRefusesAnotherKeyFile(t *testing.T) {
 		t.Errorf("same id, other key: %v", err)
 	}
 
-	f.d.Sealer = other
-	if _, err := f.d.IssueWiFi(ctx, "test", a); !errors.As(err, &mis) {
+	withOther := directory.New(f.s, directory.Config{Hasher: f.d.Hasher(), Sealer: other, Now: f.d.Now})
+	if _, err := withOther.IssueWiFi(ctx, "test", a); !errors.As(err, &mis) {
 		t.Errorf("issuing under another key file: %v, want a refusal", err)
 	}
-	f.d.Sealer = right
 	if s, err := f.d.WiFiSecret(ctx, a); err != nil || s == "" {
 		t.Errorf("the credential issued before is still the live one: %q %v", s, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -23,26 +25,31 @@ type Clock func() time.Time
 
 // Directory is the service that frontends, jobs and commands use: it puts
 // the store, the gate, the lockout and the secrets together so that each
-// rule lives in one place.
+// rule lives in one place, and it is the only way a change is made (each
+// of its methods one transaction with its audit events). Its parts are
+// given at New and not changed after; frontends read them through narrow
+// interfaces (see the frontends' own packages).
 type Directory struct {
-	Store   Store
-	Gate    *Gate
-	Lockout *Lockout
-	Hasher  *passwords.Hasher
-	Sealer  Sealer
-	Now     Clock
-	Log     *slog.Logger
-	// Policies are the password policies by name; PolicyFor picks one for
+	store   Store
+	gate    *Gate
+	lockout *Lockout
+	hasher  *passwords.Hasher
+	sealer  Sealer
+	now     Clock
+	log     *slog.Logger
+	// policies are the password policies by name; policyFor picks one for
 	// an account (nil: PolicyName).
-	Policies  map[string]passwords.Policy
-	PolicyFor func(Account) string
-	// AccessEnded are called after an account loses access (see EndAccess).
-	AccessEnded []func(ctx context.Context, a Account)
-	// Observer is told of every request a frontend answers (see Outcome);
+	policies  map[string]passwords.Policy
+	policyFor func(Account) string
+	// observer is told of every request a frontend answers (see Outcome);
 	// nil: none. It must be quick and safe for concurrent use.
-	Observer func(Outcome)
-	// JobObserver is told of every scheduled job run (see ObserveJob).
-	JobObserver func(job, result string, took time.Duration)
+	observer func(Outcome)
+	// jobObserver is told of every scheduled job run (see ObserveJob).
+	jobObserver func(job, result string, took time.Duration)
+
+	mu sync.Mutex
+	// accessEnded are called after an account loses access (see EndAccess).
+	accessEnded []func(ctx context.Context, a Account)
 }
 
 // Config is what New needs beyond the store.
@@ -50,11 +57,19 @@ type Config struct {
 	Policy    GatePolicy
 	Lockout   Lockout // Store is filled in
 	Hasher    *passwords.Hasher
-	Sealer    Sealer
+	Sealer    Sealer                      // nil: a command that needs no secrets
 	Policies  map[string]passwords.Policy // nil: passwords.DefaultPolicies()
 	PolicyFor func(Account) string
 	Now       Clock
 	Log       *slog.Logger
+	// AccessEnded are called after an account loses access (see EndAccess);
+	// a frontend made after the directory adds its own with OnAccessEnded.
+	AccessEnded []func(ctx context.Context, a Account)
+	// Observer is told of every request a frontend answers (see Outcome);
+	// nil: none. It must be quick and safe for concurrent use.
+	Observer func(Outcome)
+	// JobObserver is told of every scheduled job run (see ObserveJob).
+	JobObserver func(job, result string, took time.Duration)
 }
 
 // New puts a Directory together.
@@ -78,17 +93,60 @@ func New(s Store, cfg Config) *Directory {
 		pols = passwords.DefaultPolicies()
 	}
 	return &Directory{
-		Policies:  pols,
-		PolicyFor: cfg.PolicyFor,
-		Store:     s,
-		Gate:      &Gate{Store: s, Policy: cfg.Policy},
-		Lockout:   &lo,
-		Hasher:    cfg.Hasher,
-		Sealer:    cfg.Sealer,
-		Now:       now,
-		Log:       log,
+		policies:    pols,
+		policyFor:   cfg.PolicyFor,
+		store:       s,
+		gate:        &Gate{Store: s, Policy: cfg.Policy},
+		lockout:     &lo,
+		hasher:      cfg.Hasher,
+		sealer:      cfg.Sealer,
+		now:         now,
+		log:         log,
+		accessEnded: slices.Clone(cfg.AccessEnded),
+		observer:    cfg.Observer,
+		jobObserver: cfg.JobObserver,
 	}
 }
+
+// OnAccessEnded adds fn to what is called after an account loses access
+// (see EndAccess): a frontend made after the directory (RADIUS ends live
+// sessions) hooks itself on so.
+func (d *Directory) OnAccessEnded(fn func(ctx context.Context, a Account)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accessEnded = append(d.accessEnded, fn)
+}
+
+// OnOutcome sets what is told of every request a frontend answers (see
+// Outcome) and OnJobRun what is told of every scheduled job run: the
+// metrics, made once the frontends are, hook on so before serving.
+func (d *Directory) OnOutcome(fn func(Outcome)) { d.observer = fn }
+
+// OnJobRun: see OnOutcome.
+func (d *Directory) OnJobRun(fn func(job, result string, took time.Duration)) { d.jobObserver = fn }
+
+// Store is the directory's store, for the commands and jobs that read it
+// whole (exports, backups, the sync). Frontends read through their own
+// narrow interfaces instead, and change nothing but through Directory.
+func (d *Directory) Store() Store { return d.store }
+
+// Gate is the access gate.
+func (d *Directory) Gate() *Gate { return d.gate }
+
+// Lockout is the sign-in lockout.
+func (d *Directory) Lockout() *Lockout { return d.lockout }
+
+// Hasher hashes and checks passwords.
+func (d *Directory) Hasher() *passwords.Hasher { return d.hasher }
+
+// Sealer seals secrets at rest; nil when none was given.
+func (d *Directory) Sealer() Sealer { return d.sealer }
+
+// Now is the directory's clock.
+func (d *Directory) Now() time.Time { return d.now() }
+
+// Log is the directory's logger.
+func (d *Directory) Log() *slog.Logger { return d.log }
 
 // ErrBadCredentials is a wrong username or password. It never says which.
 var ErrBadCredentials = errors.New("invalid username or password")
@@ -111,7 +169,7 @@ func (e *RefusedError) Error() string {
 // or cost is out of date, and the use is noted.
 func (d *Directory) Authenticate(ctx context.Context, username, password string, svc Service, src Origin) (Account, error) {
 	now := d.Now()
-	a, err := d.Store.AccountByUsername(ctx, username)
+	a, err := d.store.AccountByUsername(ctx, username)
 	known := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Account{}, err
@@ -119,21 +177,21 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	if !known {
 		a = Account{}
 	}
-	att, err := d.Lockout.Begin(ctx, a, username, src, now)
+	att, err := d.lockout.Begin(ctx, a, username, src, now)
 	if err != nil {
-		d.Hasher.DummyVerify(password)
+		d.hasher.DummyVerify(password)
 		return Account{}, err
 	}
 	if att.Locked() {
-		d.Hasher.DummyVerify(password)
+		d.hasher.DummyVerify(password)
 		return Account{}, &RefusedError{Account: Account{Username: username}, Decision: att.Lock.Decision()}
 	}
 	if !known {
-		d.Hasher.DummyVerify(password)
+		d.hasher.DummyVerify(password)
 		d.fail(ctx, att, username, password)
 		return Account{}, ErrBadCredentials
 	}
-	creds, err := d.Store.Credentials(ctx, a.ID, CredPassword)
+	creds, err := d.store.Credentials(ctx, a.ID, CredPassword)
 	if err != nil {
 		return Account{}, err
 	}
@@ -145,13 +203,13 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 		}
 	}
 	if cred == nil {
-		d.Hasher.DummyVerify(password)
+		d.hasher.DummyVerify(password)
 		d.fail(ctx, att, a.Username, password)
 		return Account{}, ErrBadCredentials
 	}
-	ok, rehash, err := d.Hasher.Verify(cred.Secret, password)
+	ok, rehash, err := d.hasher.Verify(cred.Secret, password)
 	if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
-		d.Log.Warn("stored password hash unreadable", "account", a.Username, "err", err)
+		d.log.Warn("stored password hash unreadable", "account", a.Username, "err", err)
 	}
 	if !ok {
 		d.fail(ctx, att, a.Username, password)
@@ -160,9 +218,9 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	// The password is right: the source is the owner's, whatever the gate
 	// says next.
 	if err := att.Succeed(ctx); err != nil {
-		d.Log.Warn("noting a good sign-in for the lockout", "account", a.Username, "err", err)
+		d.log.Warn("noting a good sign-in for the lockout", "account", a.Username, "err", err)
 	}
-	dec, err := d.Gate.Check(ctx, a, svc, now)
+	dec, err := d.gate.Check(ctx, a, svc, now)
 	if err != nil {
 		return Account{}, err
 	}
@@ -172,8 +230,8 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	if rehash {
 		d.upgradeHash(ctx, a, cred.ID, password)
 	}
-	if err := d.Store.NoteUse(ctx, a.ID, svc, now); err != nil {
-		d.Log.Warn("noting use", "account", a.Username, "err", err)
+	if err := d.store.NoteUse(ctx, a.ID, svc, now); err != nil {
+		d.log.Warn("noting use", "account", a.Username, "err", err)
 	}
 	return a, nil
 }
@@ -183,32 +241,32 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 // the lockout cannot count.
 func (d *Directory) fail(ctx context.Context, att *Attempt, username, password string) {
 	if err := att.Fail(ctx, password); err != nil {
-		d.Log.Error("counting a failed sign-in", "account", username, "err", err)
+		d.log.Error("counting a failed sign-in", "account", username, "err", err)
 	}
 }
 
 // upgradeHash replaces a hash in an old scheme or cost. A failure is logged,
 // not returned: the person has authenticated.
 func (d *Directory) upgradeHash(ctx context.Context, a Account, credID int64, password string) {
-	h, err := d.Hasher.Hash(password)
+	h, err := d.hasher.Hash(password)
 	if err != nil {
-		d.Log.Warn("rehash", "account", a.Username, "err", err)
+		d.log.Warn("rehash", "account", a.Username, "err", err)
 		return
 	}
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := tx.UpdateCredential(ctx, credID, func(c *Credential) error { c.Secret = h; return nil }); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "system", Action: "password.rehash", Target: "account:" + a.Username})
+		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "system", Action: audit.ActionPasswordRehash, Target: audit.AccountTarget(a.Username)})
 	})
 	if err != nil {
-		d.Log.Warn("rehash", "account", a.Username, "err", err)
+		d.log.Warn("rehash", "account", a.Username, "err", err)
 	}
 }
 
 // Record is a helper for callers of Store.Update: it appends an event with
 // the directory's clock.
-func (d *Directory) Record(ctx context.Context, tx Tx, actor, action, target string, before, after any) error {
+func (d *Directory) Record(ctx context.Context, tx Tx, actor string, action audit.Action, target string, before, after any) error {
 	return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: actor, Action: action, Target: target,
 		Before: audit.Snapshot(before), After: audit.Snapshot(after)})
 }
@@ -238,4 +296,14 @@ func (a Account) Snapshot() AccountSnapshot {
 	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
 		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, LegalNameWithheld: a.LegalNameWithheld, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
+}
+
+// RecordEvent records, in a transaction of its own, an event that goes
+// with no change to the directory: something a person saw or took away (a
+// record viewed, a plan made, an export), or a frontend's action on the
+// network (a RADIUS disconnect).
+func (d *Directory) RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		return d.Record(ctx, tx, actor, action, target, before, after)
+	})
 }

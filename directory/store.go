@@ -202,52 +202,8 @@ type Store interface {
 	// audit chain stays linear on every backend.
 	Update(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 
-	// Operational records that are logs in their own right, not directory
-	// state, and are written without audit events: last use, failure
-	// counters and accounting sessions.
-
-	// NoteUse records that an account used a service at t.
-	NoteUse(ctx context.Context, accountID int64, service Service, t time.Time) error
-	// NoteUses records many uses of one service at once, in one
-	// transaction (a frontend that gathers them in memory flushes them
-	// so); an account that no longer exists is skipped.
-	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
-	// LastUse gives the last use of each service by an account.
-	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
-	// NoteFailure counts a failed authentication under key (a counter of
-	// the Lockout) and returns the failures within window up to t. A
-	// non-empty fingerprint (of the wrong password) already counted under
-	// key within window is not counted again.
-	NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration, fingerprint string) (int, error)
-	// Failures returns the count and the time of the last failure under key
-	// within window up to t.
-	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
-	ClearFailures(ctx context.Context, key string) error
-	// PruneFailures forgets counters and fingerprints last touched before
-	// t, and returns how many counters went.
-	PruneFailures(ctx context.Context, before time.Time) (int64, error)
-	// NoteFamiliar records that an account signed in from source at t,
-	// keeping only its keep most recent sources.
-	NoteFamiliar(ctx context.Context, accountID int64, source string, t time.Time, keep int) error
-	// Familiar says when an account last signed in from source (zero:
-	// never, or forgotten).
-	Familiar(ctx context.Context, accountID int64, source string) (time.Time, error)
-	// PutSession inserts or updates an accounting session, matched by NAS
-	// address and session id.
-	PutSession(ctx context.Context, s *Session) error
-	// Sessions lists an account's sessions started at or after since,
-	// newest first.
-	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
-	// SessionsAt lists the sessions that had the framed address ip at t
-	// (started at or before t, not stopped before t), newest first: who
-	// was behind an address then, for a web filter or an investigation.
-	SessionsAt(ctx context.Context, ip string, t time.Time) ([]Session, error)
-	// CloseNASSessions stops every live session of the NAS at nasAddress at
-	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
-	// all) and returns how many it stopped.
-	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
-	// PurgeSessions deletes sessions that stopped before t.
-	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+	// Operational records, written without audit events (see Records).
+	Records
 
 	// PutPortalSession inserts or replaces a portal session by ID.
 	PutPortalSession(ctx context.Context, s *PortalSession) error
@@ -279,4 +235,69 @@ type Store interface {
 	// Ping checks the database can be reached.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Records are the operational records that are logs in their own right,
+// not directory state, and are written without audit events: last use,
+// failure counters and familiar sources (the lockout's), and accounting
+// sessions. A frontend takes only the part it keeps.
+type Records interface {
+	UseRecords
+	FailureRecords
+	SessionRecords
+}
+
+// UseRecords are when each account last used each service.
+type UseRecords interface {
+	// NoteUse records that an account used a service at t.
+	NoteUse(ctx context.Context, accountID int64, service Service, t time.Time) error
+	// NoteUses records many uses of one service at once, in one
+	// transaction (a frontend that gathers them in memory flushes them
+	// so); an account that no longer exists is skipped.
+	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
+	// LastUse gives the last use of each service by an account.
+	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
+}
+
+// FailureRecords are the lockout's failure counters and the sources
+// each account signed in from.
+type FailureRecords interface {
+	// NoteFailure counts a failed authentication under key (a counter of
+	// the Lockout) and returns the failures within window up to t. A
+	// non-empty fingerprint (of the wrong password) already counted under
+	// key within window is not counted again.
+	NoteFailure(ctx context.Context, key string, t time.Time, window time.Duration, fingerprint string) (int, error)
+	// Failures returns the count and the time of the last failure under key
+	// within window up to t.
+	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
+	ClearFailures(ctx context.Context, key string) error
+	// PruneFailures forgets counters and fingerprints last touched before
+	// t, and returns how many counters went.
+	PruneFailures(ctx context.Context, before time.Time) (int64, error)
+	// NoteFamiliar records that an account signed in from source at t,
+	// keeping only its keep most recent sources.
+	NoteFamiliar(ctx context.Context, accountID int64, source string, t time.Time, keep int) error
+	// Familiar says when an account last signed in from source (zero:
+	// never, or forgotten).
+	Familiar(ctx context.Context, accountID int64, source string) (time.Time, error)
+}
+
+// SessionRecords are the network sessions RADIUS accounting reports.
+type SessionRecords interface {
+	// PutSession inserts or updates an accounting session, matched by NAS
+	// address and session id.
+	PutSession(ctx context.Context, s *Session) error
+	// Sessions lists an account's sessions started at or after since,
+	// newest first.
+	Sessions(ctx context.Context, accountID int64, since time.Time, live bool) ([]Session, error)
+	// SessionsAt lists the sessions that had the framed address ip at t
+	// (started at or before t, not stopped before t), newest first: who
+	// was behind an address then, for a web filter or an investigation.
+	SessionsAt(ctx context.Context, ip string, t time.Time) ([]Session, error)
+	// CloseNASSessions stops every live session of the NAS at nasAddress at
+	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
+	// all) and returns how many it stopped.
+	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
+	// PurgeSessions deletes sessions that stopped before t.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Suspend takes a's network access away from s.From (zero: now) until
@@ -24,20 +26,20 @@ func (d *Directory) Suspend(ctx context.Context, actor string, a Account, s Susp
 		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("Give a reason for the suspension: it is shown to auditors, not to the person suspended."))
 	case !s.Until.IsZero() && !s.Until.After(now):
 		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension (%s) must be in the future (it is now %s): give a later date or time.",
-			s.Until.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04"), now.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04")))
+			s.Until.In(d.gate.Policy.loc()).Format("2 Jan 2006 15:04"), now.In(d.gate.Policy.loc()).Format("2 Jan 2006 15:04")))
 	case !s.Until.IsZero() && !s.Until.After(s.From):
 		return s, fmt.Errorf("suspend %s: %w", a.Username, invalid("The end of the suspension (%s) must be after its start (%s).",
-			s.Until.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04"), s.From.In(d.Gate.Policy.loc()).Format("2 Jan 2006 15:04")))
+			s.Until.In(d.gate.Policy.loc()).Format("2 Jan 2006 15:04"), s.From.In(d.gate.Policy.loc()).Format("2 Jan 2006 15:04")))
 	}
 	s.ID, s.AccountID, s.CreatedAt, s.LiftedAt, s.LiftedBy = 0, a.ID, now, time.Time{}, ""
 	if s.CreatedBy == "" {
 		s.CreatedBy = actor
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.AddSuspension(ctx, &s); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionSuspensionAdd, "account:"+a.Username, nil, map[string]any{
+		return d.Record(ctx, tx, actor, audit.ActionSuspensionAdd, audit.AccountTarget(a.Username), nil, map[string]any{
 			"suspension_id": s.ID, "from": s.From, "until": timeOrNil(s.Until), "reason": s.Reason, "incident_ref": s.IncidentRef})
 	})
 	if err != nil {
@@ -72,7 +74,7 @@ func (d *Directory) LiftAll(ctx context.Context, actor string, a Account) ([]Sus
 func (d *Directory) lift(ctx context.Context, actor string, a Account, match func(Suspension) bool) ([]Suspension, error) {
 	now := d.Now()
 	var out []Suspension
-	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		all, err := tx.Suspensions(ctx, a.ID)
 		if err != nil {
 			return err
@@ -88,7 +90,7 @@ func (d *Directory) lift(ctx context.Context, actor string, a Account, match fun
 			if err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, ActionSuspensionLift, "account:"+a.Username,
+			if err := d.Record(ctx, tx, actor, audit.ActionSuspensionLift, audit.AccountTarget(a.Username),
 				map[string]any{"suspension_id": x.ID, "reason": x.Reason}, map[string]any{"suspension_id": x.ID, "lifted_at": now}); err != nil {
 				return err
 			}

@@ -2,7 +2,8 @@ package directory
 
 import (
 	"context"
-	"strings"
+
+	"keystage.dev/keystage/audit"
 )
 
 // Watcher is implemented by stores that tell of committed changes on every
@@ -39,14 +40,22 @@ func WatchChanges(ctx context.Context, s Store, fn func(Changes)) (ok bool, err 
 	return true, w.Watch(ctx, func(targets []string) {
 		var c Changes
 		for _, t := range targets {
-			if name, ok := strings.CutPrefix(t, "account:"); ok {
+			if name, ok := audit.TargetName(t, audit.KindAccount); ok {
 				c.Accounts = append(c.Accounts, name)
 			}
-			c.NAS = c.NAS || strings.HasPrefix(t, "nas:")
+			_, nas := audit.TargetName(t, audit.KindNAS)
+			c.NAS = c.NAS || nas
 			c.All = c.All || t == AllTargets
 		}
 		if len(c.Accounts) > 0 || c.NAS || c.All {
 			fn(c)
 		}
 	})
+}
+
+// WatchChanges tells fn of each committed change to accounts or NAS
+// clients, when the store can tell of them (see the function
+// WatchChanges).
+func (d *Directory) WatchChanges(ctx context.Context, fn func(Changes)) (ok bool, err error) {
+	return WatchChanges(ctx, d.store, fn)
 }

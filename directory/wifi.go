@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/passwords"
 )
 
@@ -25,7 +26,7 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
 	}
 	now := d.Now()
-	err = d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
@@ -33,7 +34,7 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionWiFiIssue, "account:"+a.Username, nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
+		return d.Record(ctx, tx, actor, audit.ActionWiFiIssue, audit.AccountTarget(a.Username), nil, map[string]any{"credential_id": c.ID, "key_id": c.KeyID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("issue Wi-Fi credential for %s: %w", a.Username, err)
@@ -43,11 +44,11 @@ func (d *Directory) IssueWiFi(ctx context.Context, actor string, a Account) (str
 
 // RevokeWiFi ends a's Wi-Fi credentials.
 func (d *Directory) RevokeWiFi(ctx context.Context, actor string, a Account) error {
-	return d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := RevokeWiFiCredentials(ctx, tx, a.ID, d.Now()); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, ActionWiFiRevoke, "account:"+a.Username, nil, nil)
+		return d.Record(ctx, tx, actor, audit.ActionWiFiRevoke, audit.AccountTarget(a.Username), nil, nil)
 	})
 }
 
@@ -72,7 +73,7 @@ func RevokeWiFiCredentials(ctx context.Context, tx Tx, accountID int64, t time.T
 // WiFiSecret opens a's Wi-Fi credential in force now; ErrNotFound when it
 // has none.
 func (d *Directory) WiFiSecret(ctx context.Context, a Account) (string, error) {
-	creds, err := d.Store.Credentials(ctx, a.ID, CredWiFi)
+	creds, err := d.store.Credentials(ctx, a.ID, CredWiFi)
 	if err != nil {
 		return "", err
 	}
@@ -81,7 +82,7 @@ func (d *Directory) WiFiSecret(ctx context.Context, a Account) (string, error) {
 		if !c.Live(now) {
 			continue
 		}
-		b, err := d.Sealer.Open(c.Secret, []byte(SealWiFi))
+		b, err := d.sealer.Open(c.Secret, []byte(SealWiFi))
 		if err != nil {
 			return "", fmt.Errorf("Wi-Fi credential of %s: %w", a.Username, err)
 		}
@@ -94,7 +95,10 @@ func (d *Directory) WiFiSecret(ctx context.Context, a Account) (string, error) {
 // suspended, left), after the change has committed: RADIUS ends live
 // sessions, caches forget the account.
 func (d *Directory) EndAccess(ctx context.Context, a Account) {
-	for _, f := range d.AccessEnded {
+	d.mu.Lock()
+	hooks := d.accessEnded
+	d.mu.Unlock()
+	for _, f := range hooks {
 		f(ctx, a)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -32,7 +33,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		run   directory.SyncRun
 		ended []directory.Account
 	)
-	err := e.Dir.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	err := e.Dir.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		ended = ended[:0]
 		st, err := load(ctx, tx, nil)
 		if err != nil {
@@ -79,7 +80,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		if err := tx.AddSyncRun(ctx, &run); err != nil {
 			return err
 		}
-		return e.Dir.Record(ctx, tx, actor, p.Job+".apply", "job:"+p.Job, nil, map[string]any{
+		return e.Dir.Record(ctx, tx, actor, audit.JobApplied(p.Job), audit.Target(audit.KindJob, p.Job), nil, map[string]any{
 			"source": p.Source, "counts": run.Counts, "rows": p.Rows, "watermark": p.Watermark,
 			"fingerprint": p.Fingerprint, "mass_change_allowed": p.Blocked != ""})
 	})
@@ -105,7 +106,7 @@ type applier struct {
 	groups map[string]int64
 }
 
-func (a *applier) record(ctx context.Context, action, target string, before, after any) error {
+func (a *applier) record(ctx context.Context, action audit.Action, target string, before, after any) error {
 	return a.e.Dir.Record(ctx, a.tx, a.job, action, target, before, after)
 }
 
@@ -118,7 +119,7 @@ func (a *applier) createGroup(ctx context.Context, ng NewGroup) error {
 		return err
 	}
 	a.groups[g.Name] = g.ID
-	return a.record(ctx, "group.create", "group:"+g.Name, nil, map[string]any{"name": g.Name, "kind": g.Kind, "gid_number": g.GIDNumber})
+	return a.record(ctx, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, map[string]any{"name": g.Name, "kind": g.Kind, "gid_number": g.GIDNumber})
 }
 
 // change carries out one change and records its audit event, returning the
@@ -160,14 +161,14 @@ func (a *applier) change(ctx context.Context, c Change) (directory.Account, erro
 			return acct, err
 		}
 	}
-	action := "account.update"
+	action := audit.ActionAccountUpdate
 	switch {
 	case c.Disable:
-		action = "account.disable"
+		action = audit.ActionAccountDisable
 	case c.Enable:
-		action = "account.enable"
+		action = audit.ActionAccountEnable
 	}
-	return acct, a.record(ctx, action, "account:"+acct.Username, old.Snapshot(), changeAfter(acct, c))
+	return acct, a.record(ctx, action, audit.AccountTarget(acct.Username), old.Snapshot(), changeAfter(acct, c))
 }
 
 func changeAfter(acct directory.Account, c Change) map[string]any {
@@ -202,7 +203,7 @@ func (a *applier) start(ctx context.Context, c Change) (directory.Account, error
 	if err := a.memberships(ctx, acct.ID, c); err != nil {
 		return acct, err
 	}
-	return acct, a.record(ctx, "account.create", "account:"+acct.Username, nil, changeAfter(acct, c))
+	return acct, a.record(ctx, audit.ActionAccountCreate, audit.AccountTarget(acct.Username), nil, changeAfter(acct, c))
 }
 
 func (a *applier) purge(ctx context.Context, c Change) (directory.Account, error) {
@@ -221,7 +222,7 @@ func (a *applier) purge(ctx context.Context, c Change) (directory.Account, error
 	}
 	// The snapshot stays in the audit trail: who held the username, when
 	// they left and when they were purged.
-	return *old, a.record(ctx, directory.ActionAccountPurge, "account:"+old.Username, old.Snapshot(), map[string]any{"purged": true, "reason": c.Why})
+	return *old, a.record(ctx, audit.ActionAccountPurge, audit.AccountTarget(old.Username), old.Snapshot(), map[string]any{"purged": true, "reason": c.Why})
 }
 
 func (a *applier) memberships(ctx context.Context, id int64, c Change) error {

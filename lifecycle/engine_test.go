@@ -61,7 +61,7 @@ func newFixture(t *testing.T, open opener, pol lifecycle.Policy) *fixture {
 	s := open(t)
 	f := &fixture{t: t, s: s, now: time.Date(2026, 9, 1, 7, 0, 0, 0, time.UTC)}
 	f.d = directory.New(s, directory.Config{Now: func() time.Time { return f.now }})
-	f.d.AccessEnded = append(f.d.AccessEnded, func(_ context.Context, a directory.Account) { f.ended = append(f.ended, a.Username) })
+	f.d.OnAccessEnded(func(_ context.Context, a directory.Account) { f.ended = append(f.ended, a.Username) })
 	f.e = &lifecycle.Engine{Dir: f.d, Policy: pol}
 	return f
 }
@@ -214,7 +214,7 @@ func TestStartersGetUsernamesAndGroups(t *testing.T) {
 		if a.Status != directory.StatusActive || !a.StartDate.Equal(date("2027-01-05")) {
 			t.Errorf("a future starter is created now with its start date: %+v", a)
 		}
-		dec, err := f.d.Gate.Check(context.Background(), a, directory.ServiceLDAP, f.now)
+		dec, err := f.d.Gate().Check(context.Background(), a, directory.ServiceLDAP, f.now)
 		if err != nil || dec.Allow || dec.Reason != directory.ReasonNotStarted {
 			t.Errorf("the gate keeps a future starter out until the day: %+v %v", dec, err)
 		}
@@ -371,8 +371,8 @@ func TestLeaversGraceAndTheLeaverJob(t *testing.T) {
 			}
 		}
 		// The gate agrees with the grace.
-		f.d.Gate.Policy.LeaverGrace = pol.LeaverGrace
-		if dec, _ := f.d.Gate.Check(context.Background(), a1, directory.ServiceWiFi, f.now); dec.Reason == directory.ReasonLeft {
+		f.d.Gate().Policy.LeaverGrace = pol.LeaverGrace
+		if dec, _ := f.d.Gate().Check(context.Background(), a1, directory.ServiceWiFi, f.now); dec.Reason == directory.ReasonLeft {
 			t.Errorf("the gate refuses a year 11 in grace: %+v", dec)
 		}
 		// The same export again: nothing more to do.

@@ -24,7 +24,7 @@ import (
 // leaving (or purged) whole at the end of the school year is shown as
 // the expected cohort change and is not held to it.
 func (e *Engine) PlanLeavers(ctx context.Context, asOf time.Time, opt SyncOptions) (*Plan, error) {
-	st, err := load(ctx, e.Dir.Store, func(n int) { e.progress("reading the directory", n, 0) })
+	st, err := load(ctx, e.Dir.Store(), func(n int) { e.progress("reading the directory", n, 0) })
 	if err != nil {
 		return nil, fmt.Errorf("leavers plan: %w", err)
 	}

@@ -57,7 +57,7 @@ type Jobs struct {
 // NewJobs returns the jobs of eng, configured by cfg, logging to log.
 func NewJobs(eng *Engine, cfg JobsConfig, log *slog.Logger) *Jobs {
 	j := &Jobs{eng: eng, cfg: cfg, log: log, plans: map[string]*Plan{}}
-	j.locker, _ = eng.Dir.Store.(directory.JobLocker)
+	j.locker, _ = eng.Dir.Store().(directory.JobLocker)
 	return j
 }
 

@@ -16,7 +16,7 @@ import (
 // bulk export, and last the safety checks.
 func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*Plan, error) {
 	now := e.Dir.Now()
-	st, err := load(ctx, e.Dir.Store, func(n int) { e.progress("reading the directory", n, 0) })
+	st, err := load(ctx, e.Dir.Store(), func(n int) { e.progress("reading the directory", n, 0) })
 	if err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
@@ -25,7 +25,7 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange, Years: exp.Years}
 	// Names held now (load) or purged within the retention period are never
 	// handed out.
-	if err := st.holdPurged(ctx, e.Dir.Store, e.retentionSince(now)); err != nil {
+	if err := st.holdPurged(ctx, e.Dir.Store(), e.retentionSince(now)); err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
 	sp.un = &usernames{p: e.Policy, today: sp.today, used: map[string]bool{}, taken: func(ctx context.Context, name string) (bool, error) {

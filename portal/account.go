@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
 )
@@ -19,17 +20,17 @@ type aupItem struct {
 }
 
 func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, error) {
-	docs, err := s.d.Store.AUPDocuments(ctx)
+	docs, err := s.store.AUPDocuments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sigs, err := s.d.Store.Signatures(ctx, a.ID)
+	sigs, err := s.store.Signatures(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.d.Now()
 	var items []aupItem
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		doc, ok := directory.CurrentDocument(docs, aud, now)
 		if !ok {
 			continue
@@ -59,7 +60,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 			unsigned++
 		}
 	}
-	keys, err := s.d.Store.Credentials(ctx, rq.acct.ID, directory.CredPasskey)
+	keys, err := s.store.Credentials(ctx, rq.acct.ID, directory.CredPasskey)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -73,7 +74,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	data := map[string]any{"Name": rq.acct.Name(), "Unsigned": unsigned, "Passkeys": live}
 	// What the gate says about the network tells the person what is still
 	// in their way (consent, a suspension) beyond the AUP.
-	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -93,7 +94,7 @@ func (s *Server) aupPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	// Once every policy is signed, what may still stand in the way is
 	// consent: say so here, where the pupil has just signed.
-	dec, err := s.d.Gate.Check(r.Context(), rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(r.Context(), rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -135,7 +136,7 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	if item.Signed == nil {
-		_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, rq.acct, directory.Signature{DocumentID: item.Doc.ID,
+		_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), rq.acct, directory.Signature{DocumentID: item.Doc.ID,
 			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: s.clientAddr(r), UserAgent: userAgent(r)})
 		if errors.Is(err, directory.ErrDocumentChanged) {
 			s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
@@ -164,7 +165,7 @@ func (s *Server) wifiView(ctx context.Context, rq *request, secret string, renew
 		secret, data["ImportedNT"] = "", true
 	}
 	data["Secret"] = secret
-	dec, err := s.d.Gate.Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(ctx, rq.acct, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +206,7 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 		"You will need to type the new one on each of them.") {
 		return
 	}
-	secret, err := s.d.IssueWiFi(ctx, "user:"+rq.acct.Username, rq.acct)
+	secret, err := s.d.IssueWiFi(ctx, audit.UserActor(rq.acct.Username), rq.acct)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -220,7 +221,7 @@ func (s *Server) wifiRenew(w http.ResponseWriter, r *http.Request, rq *request) 
 
 func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
-	sessions, err := s.d.Store.Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
+	sessions, err := s.store.Sessions(ctx, rq.acct.ID, s.d.Now().AddDate(0, 0, -30), false)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -228,7 +229,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, rq *reques
 	if len(sessions) > 50 {
 		sessions = sessions[:50]
 	}
-	last, err := s.d.Store.LastUse(ctx, rq.acct.ID)
+	last, err := s.store.LastUse(ctx, rq.acct.ID)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -406,7 +407,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		s.fail(w, r, rq, err)
 		return
 	}
-	vs, err := s.d.ChangePassword(ctx, "user:"+rq.acct.Username, rq.acct, next)
+	vs, err := s.d.ChangePassword(ctx, audit.UserActor(rq.acct.Username), rq.acct, next)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -417,7 +418,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 	}
 	// A changed password ends the person's other portal sessions: that is
 	// often why it was changed.
-	if _, err := s.d.Store.DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
+	if _, err := s.store.DeletePortalSessionsOf(ctx, rq.acct.ID, rq.sess.ID); err != nil {
 		s.log.Warn("ending other portal sessions", "account", rq.acct.Username, "err", err)
 	}
 	http.Redirect(w, r, "/password?changed=1", http.StatusSeeOther)

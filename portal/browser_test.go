@@ -196,7 +196,7 @@ func TestBrowserPupilSignsAUP(t *testing.T) {
 	if err != nil || held != secret || len(secret) < 8 {
 		t.Fatalf("Wi-Fi credential shown %q, held %q (%v)", secret, held, err)
 	}
-	if dec, err := srv.Directory.Gate.Check(bg, pupil, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
+	if dec, err := srv.Directory.Gate().Check(bg, pupil, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
 		t.Errorf("Wi-Fi gate after signing: %+v %v", dec, err)
 	}
 

@@ -42,7 +42,7 @@ func (s *Server) beginCeremony(w http.ResponseWriter, sd *webauthn.SessionData) 
 	if err != nil {
 		return err
 	}
-	sealed, err := s.d.Sealer.Seal(b, []byte(sealCeremony))
+	sealed, err := s.d.Sealer().Seal(b, []byte(sealCeremony))
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *Server) finishCeremony(w http.ResponseWriter, r *http.Request) (webauth
 	if err != nil || c.Value == "" {
 		return webauthn.SessionData{}, errNoCeremony
 	}
-	b, err := s.d.Sealer.Open(c.Value, []byte(sealCeremony))
+	b, err := s.d.Sealer().Open(c.Value, []byte(sealCeremony))
 	if err != nil {
 		return webauthn.SessionData{}, errNoCeremony
 	}
@@ -129,14 +129,14 @@ func (s *Server) deviceCookieName() string { return s.cookie + "-device" }
 // has none (or one this portal did not make).
 func (s *Server) device(w http.ResponseWriter, r *http.Request) (id string, known bool) {
 	if c, err := r.Cookie(s.deviceCookieName()); err == nil && c.Value != "" {
-		if b, err := s.d.Sealer.Open(c.Value, []byte(sealDevice)); err == nil {
+		if b, err := s.d.Sealer().Open(c.Value, []byte(sealDevice)); err == nil {
 			return string(b), true
 		}
 	}
 	var raw [16]byte
 	rand.Read(raw[:])
 	id = string(raw[:])
-	if sealed, err := s.d.Sealer.Seal(raw[:], []byte(sealDevice)); err == nil {
+	if sealed, err := s.d.Sealer().Seal(raw[:], []byte(sealDevice)); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: sealed, Path: "/",
 			MaxAge: int(deviceLifetime / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	}

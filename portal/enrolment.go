@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) issueEnrolment(w http.ResponseWriter, r *http.Request, rq *requ
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "Passkey enrolment codes are for active staff accounts.", "")
 		return
 	}
-	code, expires, err := s.d.IssuePasskeyEnrolment(r.Context(), "user:"+rq.acct.Username, a)
+	code, expires, err := s.d.IssuePasskeyEnrolment(r.Context(), audit.UserActor(rq.acct.Username), a)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/portal/portaltest"
@@ -80,9 +81,9 @@ func TestPasskeyEnrolmentSpentOnce(t *testing.T) {
 	var issued, used int
 	for _, e := range events {
 		switch e.Action {
-		case directory.ActionEnrolmentIssue:
+		case audit.ActionEnrolmentIssue:
 			issued++
-		case directory.ActionEnrolmentUse:
+		case audit.ActionEnrolmentUse:
 			used++
 		}
 		if strings.Contains(string(e.After), code) {
@@ -116,7 +117,7 @@ func TestTechnicianIssuesEnrolmentCode(t *testing.T) {
 	events, _ := srv.Store.AuditEventsAbout(context.Background(), "account:"+portaltest.Teacher, 0, 1000)
 	found := false
 	for _, e := range events {
-		found = found || (e.Action == directory.ActionEnrolmentIssue && e.Actor == "user:"+portaltest.Technician)
+		found = found || (e.Action == audit.ActionEnrolmentIssue && e.Actor == "user:"+portaltest.Technician)
 	}
 	if !found {
 		t.Error("the trail has no enrolment code issued by the technician")

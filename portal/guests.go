@@ -1,17 +1,13 @@
 package portal
 
 import (
-	"context"
-	"crypto/rand"
-	"fmt"
-	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/passwords"
 )
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
@@ -53,30 +49,8 @@ func (s *Server) durations() []struct {
 	return out
 }
 
-// guestUsername is "guest-" and six random digits, retried until free.
-func guestUsername(ctx context.Context, tx directory.Tx, now time.Time) (string, error) {
-	for range 20 {
-		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-		if err != nil {
-			return "", err
-		}
-		u := fmt.Sprintf("guest-%06d", n.Int64())
-		taken, err := tx.UsernameTaken(ctx, u, now.AddDate(-1, 0, 0))
-		if err != nil {
-			return "", err
-		}
-		if !taken {
-			return u, nil
-		}
-	}
-	return "", fmt.Errorf("no free guest username after 20 tries")
-}
-
-// guestIssue makes a guest account in one transaction: the account, a
-// portal password and a Wi-Fi credential, both ending at the expiry (the
-// account's leave date closes it at the end of that day at the latest),
-// and the audit event naming the sponsor. The guest signs the community
-// AUP on first sign-in: the gate keeps the Wi-Fi closed until then.
+// guestIssue makes a guest account for a sponsor (see
+// directory.IssueGuest) and shows the slip to hand the visitor.
 func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	given := strings.TrimSpace(r.PostFormValue("given"))
@@ -116,56 +90,13 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 	expires := now.Add(dur)
 	a := directory.Account{Role: directory.RoleGuest, Source: directory.SourceManual, GivenName: given, FamilyName: family,
 		StartDate: dateOnly(now, s.loc), LeaveDate: dateOnly(expires, s.loc)}
-	pol := s.d.Policy(a)
-	login, err := passwords.GenerateWiFi(pol)
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	wifi, err := passwords.GenerateWiFi(pol)
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	hash, err := s.d.Hasher.Hash(login)
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	sealed, keyID, err := s.d.SealChecked(ctx, []byte(wifi), []byte(directory.SealWiFi))
-	if err != nil {
-		s.fail(w, r, rq, err)
-		return
-	}
-	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if a.Username, err = guestUsername(ctx, tx, now); err != nil {
-			return err
-		}
-		if err := tx.CreateAccount(ctx, &a); err != nil {
-			return err
-		}
-		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: hash,
-			CreatedAt: now, ExpiresAt: expires}); err != nil {
-			return err
-		}
-		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredWiFi, Secret: sealed,
-			KeyID: keyID, CreatedAt: now, ExpiresAt: expires}); err != nil {
-			return err
-		}
-		if g, err := tx.GroupByName(ctx, "guests"); err == nil {
-			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
-				return err
-			}
-		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionGuestCreate, "account:"+a.Username, nil, map[string]any{
-			"account": a.Snapshot(), "sponsor": sponsor, "purpose": purpose, "expires_at": expires})
-	})
+	g, err := s.d.IssueGuest(ctx, audit.UserActor(rq.acct.Username), directory.Guest{Account: a, Sponsor: sponsor, Purpose: purpose, ExpiresAt: expires})
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "guestslip.html", rq, "Guest access slip", map[string]any{
-		"Account": a, "Login": login, "WiFi": wifi, "Expires": expires, "Sponsor": sponsor,
+		"Account": g.Account, "Login": g.Login, "WiFi": g.WiFi, "Expires": expires, "Sponsor": sponsor,
 		"Settings": s.cfg.WiFi, "PortalURL": s.cfg.PublicURL})
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -62,13 +63,13 @@ type Exports interface {
 var jobs = map[string]string{"sync": "MIS sync", "leavers": "Leaver job"}
 
 func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
-	runs, err := s.d.Store.SyncRuns(r.Context(), "", 10)
+	runs, err := s.store.SyncRuns(r.Context(), "", 10)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
 	// The rows the MIS sync refused stay on show until an export fixes them.
-	refused, err := s.d.Store.SyncRefusals(r.Context())
+	refused, err := s.store.SyncRefusals(r.Context())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -97,7 +98,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
 		return
 	}
-	if err := s.record(r.Context(), rq, "portal.plan", "job:"+job, nil, map[string]any{"plan": plan.ID, "summary": plan.Summary}, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionPortalPlan, audit.Target(audit.KindJob, job), nil, map[string]any{"plan": plan.ID, "summary": plan.Summary}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -110,7 +111,7 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, rq *request) 
 			"Error": "Tick the box to confirm the changes, or make a new plan."})
 		return
 	}
-	res, err := s.svc.Lifecycle.Apply(r.Context(), "user:"+rq.acct.Username, r.PostFormValue("plan"))
+	res, err := s.svc.Lifecycle.Apply(r.Context(), audit.UserActor(rq.acct.Username), r.PostFormValue("plan"))
 	if err != nil {
 		s.render(w, r, http.StatusConflict, "sync.html", rq, "MIS sync and leavers", map[string]any{
 			"Error": "The plan was not applied: " + err.Error() + ". Nothing was changed; make a new plan."})
@@ -140,7 +141,7 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 			asOf = s.d.Now()
 		}
 	}
-	if err := s.record(r.Context(), rq, "export.register", "register", nil, map[string]any{"as_of": asOf}, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionExportRegister, "register", nil, map[string]any{"as_of": asOf}); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -153,7 +154,7 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 func (s *Server) eventsDownload(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := s.record(r.Context(), rq, "export.audit", "audit", nil, nil, nil); err != nil {
+	if err := s.record(r.Context(), rq, audit.ActionExportAudit, "audit", nil, nil); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
-
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -33,7 +32,7 @@ func (u *waUser) WebAuthnDisplayName() string                { return u.a.Name()
 func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.wa }
 
 func (s *Server) waUser(ctx context.Context, a directory.Account) (*waUser, error) {
-	all, err := s.d.Store.Credentials(ctx, a.ID, directory.CredPasskey)
+	all, err := s.store.Credentials(ctx, a.ID, directory.CredPasskey)
 	if err != nil {
 		return nil, err
 	}
@@ -196,19 +195,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, r
 		s.fail(w, r, rq, err)
 		return
 	}
-	c := directory.Credential{AccountID: rq.acct.ID, Kind: directory.CredPasskey, Name: name, Secret: string(secret), CreatedAt: s.d.Now()}
-	err = s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if codeHash != "" {
-			if err := s.d.SpendPasskeyEnrolment(ctx, tx, "user:"+rq.acct.Username, rq.acct, codeHash); err != nil {
-				return err
-			}
-		}
-		if err := tx.AddCredential(ctx, &c); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyAdd, "account:"+rq.acct.Username, nil,
-			map[string]any{"credential_id": c.ID, "name": name})
-	})
+	_, err = s.d.AddPasskey(ctx, audit.UserActor(rq.acct.Username), rq.acct, name, string(secret), codeHash)
 	if errors.Is(err, directory.ErrEnrolmentCode) {
 		jsonError(w, http.StatusForbidden, "The enrolment code was used or ran out while the passkey was being made. Nothing was saved. Ask for a new code.")
 		return
@@ -249,13 +236,7 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request, rq *reque
 		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
 		return
 	}
-	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
-		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.Name = name; return nil }); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, "passkey.rename", "account:"+rq.acct.Username,
-			map[string]any{"credential_id": c.ID, "name": c.Name}, map[string]any{"credential_id": c.ID, "name": name})
-	})
+	err = s.d.RenamePasskey(r.Context(), audit.UserActor(rq.acct.Username), rq.acct, c, name)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -281,14 +262,7 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request, rq *reque
 		"To use that device again, you would add a new passkey.") {
 		return
 	}
-	now := s.d.Now()
-	err = s.d.Store.Update(r.Context(), func(ctx context.Context, tx directory.Tx) error {
-		if _, err := tx.UpdateCredential(ctx, c.ID, func(x *directory.Credential) error { x.RevokedAt = now; return nil }); err != nil {
-			return err
-		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, directory.ActionPasskeyRemove, "account:"+rq.acct.Username,
-			map[string]any{"credential_id": c.ID, "name": c.Name}, nil)
-	})
+	err = s.d.RemovePasskey(r.Context(), audit.UserActor(rq.acct.Username), rq.acct, c)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -303,7 +277,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A device blocked by failures here is refused passkeys too.
-	if att, err := s.d.Lockout.Begin(r.Context(), directory.Account{}, "", s.originOf(r, id, known), s.d.Now()); err != nil {
+	if att, err := s.d.Lockout().Begin(r.Context(), directory.Account{}, "", s.originOf(r, id, known), s.d.Now()); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	} else if att.Locked() {
@@ -343,7 +317,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	// passkey cannot be guessed, so the account's own counters do not
 	// hold it back.
 	addr, origin := s.clientAddr(r), s.signinOrigin(w, r)
-	att, err := s.d.Lockout.Begin(ctx, directory.Account{}, "", origin, s.d.Now())
+	att, err := s.d.Lockout().Begin(ctx, directory.Account{}, "", origin, s.d.Now())
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -358,7 +332,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
-		a, err := s.d.Store.Account(ctx, id)
+		a, err := s.store.Account(ctx, id)
 		if err != nil {
 			return nil, errUnknownPasskey
 		}
@@ -382,7 +356,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	a := found.a
 	now := s.d.Now()
-	dec, err := s.d.Gate.Check(ctx, a, directory.ServicePortal, now)
+	dec, err := s.d.Gate().Check(ctx, a, directory.ServicePortal, now)
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -404,23 +378,14 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.startSessionWith(w, r, rq, a, true, func(ctx context.Context, tx directory.Tx) error {
-		_, err := tx.UpdateCredential(ctx, credID, func(x *directory.Credential) error {
-			x.Secret, x.LastUsed = string(secret), now
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("passkey %d: %w", credID, err)
-		}
-		return nil
-	}); err != nil {
+	if err := s.startSession(w, r, rq, a, &directory.PasskeyUse{CredentialID: credID, Secret: string(secret), At: now}); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.d.Store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
+	if err := s.store.NoteUse(ctx, a.ID, directory.ServicePortal, now); err != nil {
 		s.log.Warn("noting use", "account", a.Username, "err", err)
 	}
-	if att, err := s.d.Lockout.Begin(ctx, a, "", origin, now); err == nil {
+	if att, err := s.d.Lockout().Begin(ctx, a, "", origin, now); err == nil {
 		if err := att.Succeed(ctx); err != nil {
 			s.log.Warn("passkey sign-in: noting a familiar device", "account", a.Username, "err", err)
 		}

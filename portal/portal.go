@@ -93,7 +93,8 @@ type Services struct {
 
 // Server is the portal: an http.Handler.
 type Server struct {
-	d        *directory.Directory
+	store    Store
+	d        Directory
 	cfg      Config
 	svc      Services
 	origin   *url.URL
@@ -109,9 +110,10 @@ type Server struct {
 	spent    spentSet // passkey challenges answered
 }
 
-// New builds the portal. It checks the configuration and reports every
-// problem at once.
-func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
+// New builds the portal over the state and records in st, asking d for
+// everything else and for every change. It checks the configuration and
+// reports every problem at once.
+func New(st Store, d Directory, cfg Config, svc Services) (*Server, error) {
 	var problems []string
 	u, err := url.Parse(cfg.PublicURL)
 	switch {
@@ -131,7 +133,7 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
 		}
 	}
-	if d == nil || d.Store == nil || d.Sealer == nil {
+	if st == nil || d == nil || d.Sealer() == nil {
 		problems = append(problems, "no directory, or no key to seal with")
 	}
 	if len(problems) > 0 {
@@ -148,7 +150,7 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	log := cfg.Log
 	if log == nil {
-		log = d.Log
+		log = d.Log()
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -170,7 +172,7 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, cfg: cfg, svc: svc, origin: u, wa: wa, pages: pages, log: log, loc: loc, lifetime: cfg.SessionLifetime,
+	s := &Server{store: st, d: d, cfg: cfg, svc: svc, origin: u, wa: wa, pages: pages, log: log, loc: loc, lifetime: cfg.SessionLifetime,
 		limits: newLimiters(cfg.RateLimits)}
 	// A __Host- cookie cannot be set by a sibling domain or scoped to a
 	// path; browsers accept it only with Secure, which they honour on
@@ -193,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // PurgeSessions deletes expired sessions; call it now and then.
 func (s *Server) PurgeSessions(ctx context.Context) (int, error) {
-	return s.d.Store.PurgePortalSessions(ctx, s.d.Now())
+	return s.store.PurgePortalSessions(ctx, s.d.Now())
 }
 
 func (s *Server) routes() http.Handler {

@@ -86,7 +86,7 @@ func events(t *testing.T, s directory.Store, action string) []audit.Event {
 	}
 	var out []audit.Event
 	for _, e := range all {
-		if e.Action == action {
+		if string(e.Action) == action {
 			out = append(out, e)
 		}
 	}
@@ -222,7 +222,7 @@ func TestSignAUP(t *testing.T) {
 	srv := portaltest.Start(t, portaltest.Options{})
 	ctx := context.Background()
 	pupil := srv.Accounts[portaltest.Pupil]
-	if dec, _ := srv.Directory.Gate.Check(ctx, pupil, directory.ServiceLDAP, time.Now()); dec.Reason != directory.ReasonAUPUnsigned {
+	if dec, _ := srv.Directory.Gate().Check(ctx, pupil, directory.ServiceLDAP, time.Now()); dec.Reason != directory.ReasonAUPUnsigned {
 		t.Fatalf("before signing the gate says %q", dec.Reason)
 	}
 	b := mustSignIn(t, srv, portaltest.Pupil)
@@ -265,7 +265,7 @@ func TestSignAUP(t *testing.T) {
 	if ev := events(t, srv.Store, "aup.sign"); len(ev) != 1 || ev[0].Actor != "user:"+portaltest.Pupil || !strings.Contains(string(ev[0].After), digest) {
 		t.Errorf("audit events: %+v", ev)
 	}
-	if dec, _ := srv.Directory.Gate.Check(ctx, pupil, directory.ServiceLDAP, time.Now()); !dec.Allow {
+	if dec, _ := srv.Directory.Gate().Check(ctx, pupil, directory.ServiceLDAP, time.Now()); !dec.Allow {
 		t.Errorf("after signing the gate says %q", dec.Reason)
 	}
 	if p := b.get("/aup?signed=1"); !strings.Contains(p.body, "You signed this version") {
@@ -451,7 +451,7 @@ func TestSuspendAndLift(t *testing.T) {
 	ctx := context.Background()
 	pupil := srv.Accounts[portaltest.Pupil]
 	var ended []string
-	srv.Directory.AccessEnded = append(srv.Directory.AccessEnded, func(_ context.Context, a directory.Account) { ended = append(ended, a.Username) })
+	srv.Directory.OnAccessEnded(func(_ context.Context, a directory.Account) { ended = append(ended, a.Username) })
 	safe := mustSignIn(t, srv, portaltest.Safeguarding)
 	path := "/staff/people/" + portaltest.Pupil
 	if p := safe.post(path+"/suspend", url.Values{"reason": {""}}); p.status != 422 {
@@ -471,7 +471,7 @@ func TestSuspendAndLift(t *testing.T) {
 	if len(susp) != 1 || susp[0].Reason != "Misuse of chat" || susp[0].CreatedBy != "user:"+portaltest.Safeguarding || !susp[0].ActiveAt(time.Now()) {
 		t.Fatalf("suspension: %+v", susp)
 	}
-	if dec, _ := srv.Directory.Gate.Check(ctx, pupil, directory.ServiceLDAP, time.Now()); dec.Reason != directory.ReasonSuspended {
+	if dec, _ := srv.Directory.Gate().Check(ctx, pupil, directory.ServiceLDAP, time.Now()); dec.Reason != directory.ReasonSuspended {
 		t.Errorf("gate after suspension: %q", dec.Reason)
 	}
 	p := safe.get(path + "?done=suspended")
@@ -560,7 +560,7 @@ func TestGuest(t *testing.T) {
 		t.Errorf("guest event: %+v", ev)
 	}
 	// Until the guest accepts the community AUP, the Wi-Fi is closed.
-	if dec, _ := srv.Directory.Gate.Check(ctx, g, directory.ServiceWiFi, time.Now()); dec.Reason != directory.ReasonAUPUnsigned || dec.Audience != "community" {
+	if dec, _ := srv.Directory.Gate().Check(ctx, g, directory.ServiceWiFi, time.Now()); dec.Reason != directory.ReasonAUPUnsigned || dec.Audience != "community" {
 		t.Errorf("guest gate before signing: %+v", dec)
 	}
 	gb := newBrowser(t, srv)
@@ -573,7 +573,7 @@ func TestGuest(t *testing.T) {
 		t.Fatalf("guest AUP page: %s", p.body)
 	}
 	gb.post("/aup", url.Values{"document": {m[0][2]}, "digest": {m[1][2]}, "agree": {"yes"}})
-	if dec, _ := srv.Directory.Gate.Check(ctx, g, directory.ServiceWiFi, time.Now()); !dec.Allow {
+	if dec, _ := srv.Directory.Gate().Check(ctx, g, directory.ServiceWiFi, time.Now()); !dec.Allow {
 		t.Errorf("guest gate after signing: %+v", dec)
 	}
 }
@@ -662,7 +662,7 @@ func TestConfigProblems(t *testing.T) {
 		{"http://portal.school.example", "plain http is only for localhost"},
 		{"https://127.0.0.1:8443", "not an IP address"},
 	} {
-		_, err := portal.New(srv.Directory, portal.Config{PublicURL: tc.url, RoleGroups: map[portal.StaffRole][]string{"boss": {"x"}}}, portal.Services{})
+		_, err := portal.New(srv.Directory.Store(), srv.Directory, portal.Config{PublicURL: tc.url, RoleGroups: map[portal.StaffRole][]string{"boss": {"x"}}}, portal.Services{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "unknown staff role") {
 			t.Errorf("%q: %v", tc.url, err)
 		}

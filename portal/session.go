@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
-
 	"keystage.dev/keystage/directory"
 )
 
@@ -71,7 +70,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	}
 	ctx := r.Context()
 	now := s.d.Now()
-	sess, err := s.d.Store.PortalSession(ctx, sessionID(c.Value), now)
+	sess, err := s.store.PortalSession(ctx, sessionID(c.Value), now)
 	if errors.Is(err, directory.ErrNotFound) {
 		s.clearCookie(w)
 		return nil, nil
@@ -88,9 +87,9 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	if sess.AccountID == 0 {
 		return rq, nil
 	}
-	a, err := s.d.Store.Account(ctx, sess.AccountID)
+	a, err := s.store.Account(ctx, sess.AccountID)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && a.Status != directory.StatusActive) {
-		s.d.Store.DeletePortalSession(ctx, sess.ID)
+		s.store.DeletePortalSession(ctx, sess.ID)
 		s.clearCookie(w)
 		return nil, nil
 	}
@@ -104,7 +103,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	// Note the session as seen at most once a minute, not on every request.
 	if now.Sub(sess.SeenAt) > time.Minute {
 		rq.sess.SeenAt = now
-		if err := s.d.Store.PutPortalSession(ctx, &rq.sess); err != nil {
+		if err := s.store.PutPortalSession(ctx, &rq.sess); err != nil {
 			s.log.Warn("noting portal session", "err", err)
 		}
 	}
@@ -118,7 +117,7 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 	if a.Role != directory.RoleStaff || len(s.cfg.RoleGroups) == 0 {
 		return nil, nil
 	}
-	groups, err := s.d.Store.GroupsOf(ctx, a.ID)
+	groups, err := s.store.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -146,42 +145,23 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 
 // startSession signs a in with a fresh token (never one the browser had
 // before, so that a planted cookie cannot be carried into the session),
-// ending any session the browser held.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool) error {
-	return s.startSessionWith(w, r, old, a, passkey, nil)
-}
-
-// startSessionWith also runs also in the sign-in's transaction (a passkey's
-// new signature counter).
-func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey bool,
-	also func(ctx context.Context, tx directory.Tx) error) error {
+// ending any session the browser held. passkey is the passkey a signed in
+// with, nil for a password; its new state is stored with the sign-in.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, old *request, a directory.Account, passkey *directory.PasskeyUse) error {
 	ctx := r.Context()
 	if old != nil {
-		if err := s.d.Store.DeletePortalSession(ctx, old.sess.ID); err != nil {
+		if err := s.store.DeletePortalSession(ctx, old.sess.ID); err != nil {
 			return err
 		}
 	}
 	now := s.d.Now()
 	token := newToken()
 	sess := directory.PortalSession{ID: sessionID(token), AccountID: a.ID, CreatedAt: now, SeenAt: now,
-		ExpiresAt: now.Add(s.lifetime), Passkey: passkey, Address: s.clientAddr(r), UserAgent: userAgent(r)}
-	if err := s.d.Store.PutPortalSession(ctx, &sess); err != nil {
+		ExpiresAt: now.Add(s.lifetime), Passkey: passkey != nil, Address: s.clientAddr(r), UserAgent: userAgent(r)}
+	if err := s.store.PutPortalSession(ctx, &sess); err != nil {
 		return err
 	}
-	method := "password"
-	if passkey {
-		method = "passkey"
-	}
-	err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if also != nil {
-			if err := also(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return s.d.Record(ctx, tx, "user:"+a.Username, "portal.signin", "account:"+a.Username, nil,
-			map[string]string{"method": method, "address": sess.Address})
-	})
-	if err != nil {
+	if err := s.d.RecordPortalSignin(ctx, a, sess, passkey); err != nil {
 		return err
 	}
 	s.setCookie(w, token, sess.ExpiresAt)
@@ -198,7 +178,7 @@ func (s *Server) saveData(r *http.Request, rq *request, data sessData) error {
 		return err
 	}
 	rq.sess.Data = string(b)
-	return s.d.Store.PutPortalSession(r.Context(), &rq.sess)
+	return s.store.PutPortalSession(r.Context(), &rq.sess)
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, rq *request)
@@ -297,7 +277,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if err := s.startSession(w, r, rq, a, false); err != nil {
+	if err := s.startSession(w, r, rq, a, nil); err != nil {
 		outcome = directory.ResultError
 		s.fail(w, r, nil, err)
 		return
@@ -307,7 +287,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := s.d.Store.DeletePortalSession(r.Context(), rq.sess.ID); err != nil {
+	if err := s.store.DeletePortalSession(r.Context(), rq.sess.ID); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}

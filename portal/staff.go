@@ -10,20 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
-// record runs fn and its audit event in one transaction, as the signed-in
-// staff member.
-func (s *Server) record(ctx context.Context, rq *request, action, target string, before, after any, fn func(ctx context.Context, tx directory.Tx) error) error {
-	return s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		if fn != nil {
-			if err := fn(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return s.d.Record(ctx, tx, "user:"+rq.acct.Username, action, target, before, after)
-	})
+// record records what the signed-in staff member saw or took away.
+func (s *Server) record(ctx context.Context, rq *request, action audit.Action, target string, before, after any) error {
+	return s.d.RecordEvent(ctx, audit.UserActor(rq.acct.Username), action, target, before, after)
 }
 
 // peoplePage is how many people one page of a search shows.
@@ -56,7 +49,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	ctx := r.Context()
 	query := directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true}
-	total, err := s.d.Store.CountAccounts(ctx, query)
+	total, err := s.store.CountAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -64,7 +57,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 	pages := max((total+peoplePage-1)/peoplePage, 1)
 	pageNo = min(pageNo, pages)
 	query.Limit, query.Offset = peoplePage, (pageNo-1)*peoplePage
-	found, err := s.d.Store.ListAccounts(ctx, query)
+	found, err := s.store.ListAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -103,7 +96,7 @@ type sigView struct {
 }
 
 func (s *Server) personData(ctx context.Context, rq *request, a directory.Account) (map[string]any, error) {
-	st := s.d.Store
+	st := s.store
 	groups, err := st.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -156,12 +149,12 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		sessions = sessions[:20]
 	}
 	var sigDocs []directory.AUPDocument
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		if d, ok := directory.CurrentDocument(docs, aud, now); ok {
 			sigDocs = append(sigDocs, d)
 		}
 	}
-	wifi, err := s.d.Gate.Check(ctx, a, directory.ServiceWiFi, now)
+	wifi, err := s.d.Gate().Check(ctx, a, directory.ServiceWiFi, now)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +194,7 @@ func hasEnded(d directory.Decision) bool {
 // refuseEnded answers a form to record a signature or consent for an
 // account that has ended; it reports whether it did.
 func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account) bool {
-	dec, err := s.d.Gate.Check(r.Context(), a, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(r.Context(), a, directory.ServiceWiFi, s.d.Now())
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return true
@@ -215,7 +208,7 @@ func (s *Server) refuseEnded(w http.ResponseWriter, r *http.Request, rq *request
 
 // person loads the account named in the path, answering 404 itself.
 func (s *Server) person(w http.ResponseWriter, r *http.Request, rq *request) (directory.Account, bool) {
-	a, err := s.d.Store.AccountByUsername(r.Context(), r.PathValue("username"))
+	a, err := s.store.AccountByUsername(r.Context(), r.PathValue("username"))
 	if errors.Is(err, directory.ErrNotFound) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", rq, "No such person", nil)
 		return a, false
@@ -239,7 +232,7 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, rq *request)
 
 func (s *Server) showPerson(w http.ResponseWriter, r *http.Request, rq *request, a directory.Account, status int, problem, done string, invalid ...string) {
 	ctx := r.Context()
-	if err := s.record(ctx, rq, "portal.view", "account:"+a.Username, nil, nil, nil); err != nil {
+	if err := s.record(ctx, rq, audit.ActionPortalView, audit.AccountTarget(a.Username), nil, nil); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
@@ -296,7 +289,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	// Suspend ends live Wi-Fi sessions and caches now, not at the next
 	// sign-in.
-	_, err = s.d.Suspend(r.Context(), "user:"+rq.acct.Username, a, directory.Suspension{Until: until,
+	_, err = s.d.Suspend(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Suspension{Until: until,
 		Reason: r.PostFormValue("reason"), IncidentRef: r.PostFormValue("incident")})
 	if s.invalid(w, r, rq, a, err) {
 		return
@@ -314,7 +307,7 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PostFormValue("suspension"), 10, 64)
-	_, err := s.d.Lift(r.Context(), "user:"+rq.acct.Username, a, id)
+	_, err := s.d.Lift(r.Context(), audit.UserActor(rq.acct.Username), a, id)
 	if errors.Is(err, directory.ErrNotFound) {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "That suspension is not in force any more.", "")
 		return
@@ -337,7 +330,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	ctx := r.Context()
-	docs, err := s.d.Store.AUPDocuments(ctx)
+	docs, err := s.store.AUPDocuments(ctx)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -345,7 +338,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	now := s.d.Now()
 	id := r.PostFormValue("document")
 	var doc *directory.AUPDocument
-	for _, aud := range s.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
 		if d, ok := directory.CurrentDocument(docs, aud, now); ok && formatID(d.ID) == id {
 			doc = &d
 		}
@@ -358,7 +351,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	if derr != nil {
 		formDate = time.Time{} // the service asks for a date
 	}
-	_, err = s.d.RecordSignature(ctx, "user:"+rq.acct.Username, a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
+	_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
 		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness")})
 	switch {
 	case s.invalid(w, r, rq, a, err):
@@ -387,7 +380,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 	if derr != nil {
 		given = time.Time{} // the service asks for a date
 	}
-	_, err := s.d.RecordConsent(r.Context(), "user:"+rq.acct.Username, a, directory.Consent{ParentName: r.PostFormValue("parent"),
+	_, err := s.d.RecordConsent(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Consent{ParentName: r.PostFormValue("parent"),
 		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper})
 	if s.invalid(w, r, rq, a, err) {
 		return

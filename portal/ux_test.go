@@ -110,7 +110,7 @@ func TestPeopleSearchPagesAndFilters(t *testing.T) {
 // is missing.
 func TestConsentMissingSaysWhatToDo(t *testing.T) {
 	srv := portaltest.Start(t, portaltest.Options{})
-	hash, err := srv.Directory.Hasher.Hash(portaltest.Password)
+	hash, err := srv.Directory.Hasher().Hash(portaltest.Password)
 	if err != nil {
 		t.Fatal(err)
 	}

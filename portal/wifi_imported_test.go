@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"keystage.dev/keystage/audit"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestWiFiImportedNTHash(t *testing.T) {
 		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: teacher.ID, Kind: directory.CredWiFi, Secret: sealed, KeyID: keyID, CreatedAt: srv.Directory.Now()}); err != nil {
 			return err
 		}
-		return srv.Directory.Record(ctx, tx, "test", directory.ActionWiFiIssue, "account:"+teacher.Username, nil, nil)
+		return srv.Directory.Record(ctx, tx, "test", audit.ActionWiFiIssue, audit.AccountTarget(teacher.Username), nil, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}

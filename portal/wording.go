@@ -14,12 +14,12 @@ import (
 // username where the account is known. It looks each id up once.
 type actorNames struct {
 	ctx   context.Context
-	st    directory.Reader
+	st    Reader
 	known map[string]string
 }
 
 func (s *Server) actorNames(ctx context.Context) *actorNames {
-	return &actorNames{ctx: ctx, st: s.d.Store, known: map[string]string{}}
+	return &actorNames{ctx: ctx, st: s.store, known: map[string]string{}}
 }
 
 func (n *actorNames) name(actor string) string {

@@ -28,7 +28,7 @@ func (s *Server) accounting(ctx context.Context, c *client, src netip.AddrPort, 
 		if status == rfc2866.AcctStatusType_Value_AccountingOff {
 			cause = "Accounting-Off"
 		}
-		n, err := s.d.Store.CloseNASSessions(ctx, nasAddr, at, cause)
+		n, err := s.store.CloseNASSessions(ctx, nasAddr, at, cause)
 		if err != nil {
 			s.log.Error("radius: closing sessions", "nas", c.name, "err", err)
 			s.count.internal.Add(1)
@@ -80,13 +80,13 @@ func (s *Server) recordSession(ctx context.Context, c *client, nasAddr string, p
 	if username != "" {
 		if e := s.facts.get(username, at); e != nil {
 			x.AccountID = e.account.ID
-		} else if a, err := s.d.Store.AccountByUsername(ctx, username); err == nil {
+		} else if a, err := s.store.AccountByUsername(ctx, username); err == nil {
 			x.AccountID = a.ID
 		} else if !errors.Is(err, directory.ErrNotFound) {
 			return err
 		}
 	}
-	if err := s.d.Store.PutSession(ctx, &x); err != nil {
+	if err := s.store.PutSession(ctx, &x); err != nil {
 		return err
 	}
 	if x.AccountID != 0 && status != rfc2866.AcctStatusType_Value_Stop {

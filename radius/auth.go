@@ -208,7 +208,7 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 // returns the Access-Accept to complete (ok) or the reject to send; v is
 // set to match.
 func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
-	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
+	dec := s.d.Gate().Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if !dec.Allow && !(dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		s.log.Info("radius: refused by the gate", "user", e.account.Username, "reason", string(dec.Reason))
 		v.set(directory.ResultRefused, dec.Reason)
@@ -250,7 +250,7 @@ func origin(device, nas string) directory.Origin {
 // retry), with v set to match.
 func (s *Server) begin(ctx context.Context, p *layeh.Packet, a directory.Account, username string, o directory.Origin, now time.Time,
 	v *verdict) (*directory.Attempt, *layeh.Packet) {
-	att, err := s.d.Lockout.Begin(ctx, a, username, o, now)
+	att, err := s.d.Lockout().Begin(ctx, a, username, o, now)
 	switch {
 	case errors.Is(err, directory.ErrCannotCount):
 		s.log.Error("radius: refusing sign-ins while failures cannot be counted", "err", err)
@@ -302,7 +302,7 @@ func (s *Server) loc() *time.Location {
 	if s.cfg.Location != nil {
 		return s.cfg.Location
 	}
-	return s.d.Gate.Policy.Location
+	return s.d.Gate().Policy.Location
 }
 
 // callingStation is the device's MAC address, normalised to

@@ -45,7 +45,7 @@ func (t *clientTable) lookup(a netip.Addr) *client {
 
 // loadClients reads the NAS clients and opens their secrets. A client whose
 // secret cannot be opened is left out (and reported), not the whole table.
-func loadClients(ctx context.Context, r directory.Reader, sealer directory.Sealer) (*clientTable, []error, error) {
+func loadClients(ctx context.Context, r Reader, sealer directory.Sealer) (*clientTable, []error, error) {
 	ns, err := r.NASClients(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("radius: load NAS clients: %w", err)

@@ -9,14 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
-
-	"keystage.dev/keystage/audit"
-	"keystage.dev/keystage/directory"
 )
 
 // AccessEnded is the hook for Directory.AccessEnded: after an account is
@@ -67,7 +66,7 @@ type DisconnectResult struct {
 // Disconnect sends a Disconnect-Request (RFC 5176) for each live session of
 // an account and records each answer in the audit trail.
 func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]DisconnectResult, error) {
-	sessions, err := s.d.Store.Sessions(ctx, a.ID, time.Time{}, true)
+	sessions, err := s.store.Sessions(ctx, a.ID, time.Time{}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -79,14 +78,11 @@ func (s *Server) Disconnect(ctx context.Context, a directory.Account) ([]Disconn
 			// The NAS sends its Stop too; this marks it now in case it
 			// does not.
 			x.StoppedAt, x.UpdatedAt, x.TerminateCause = s.d.Now(), s.d.Now(), "Admin-Reset"
-			if err := s.d.Store.PutSession(ctx, &x); err != nil {
+			if err := s.store.PutSession(ctx, &x); err != nil {
 				s.log.Warn("radius: closing disconnected session", "session", x.SessionID, "err", err)
 			}
 		}
-		err := s.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-			return tx.Record(ctx, &audit.Event{Time: s.d.Now(), Actor: "radius", Action: "radius.disconnect",
-				Target: "account:" + a.Username, After: audit.Snapshot(r)})
-		})
+		err := s.d.RecordEvent(ctx, "radius", audit.ActionRADIUSDisconnect, audit.AccountTarget(a.Username), nil, r)
 		if err != nil {
 			return out, fmt.Errorf("radius: recording disconnect of %s: %w", a.Username, err)
 		}

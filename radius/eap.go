@@ -101,7 +101,7 @@ func (s *Server) eapBegin(ctx context.Context, e *entry, name string, now time.T
 	if e != nil {
 		a = e.account
 	}
-	att, err := s.d.Lockout.Begin(ctx, a, name, ea.origin, now)
+	att, err := s.d.Lockout().Begin(ctx, a, name, ea.origin, now)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Server) EAPAuthorize(ctx context.Context, username string) error {
 	if err := att.Succeed(ctx); err != nil {
 		s.log.Warn("radius: noting a good sign-in for the lockout", "user", name, "err", err)
 	}
-	dec := s.d.Gate.Policy.Decide(e.facts, directory.ServiceWiFi, now)
+	dec := s.d.Gate().Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if dec.Allow || (dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		return nil
 	}

@@ -87,18 +87,18 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 	if e := s.facts.get(username, now); e != nil {
 		return e, nil
 	}
-	a, err := s.d.Store.AccountByUsername(ctx, username)
+	a, err := s.store.AccountByUsername(ctx, username)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, errUnknown
 	}
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.d.Gate.Facts(ctx, a, directory.ServiceWiFi, now)
+	f, err := s.d.Gate().Facts(ctx, a, directory.ServiceWiFi, now)
 	if err != nil {
 		return nil, err
 	}
-	gs, err := s.d.Store.GroupsOf(ctx, a.ID)
+	gs, err := s.store.GroupsOf(ctx, a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
 	}
@@ -162,7 +162,7 @@ func (u *useLog) take() map[int64]time.Time {
 // flushUses writes the gathered last-use times.
 func (s *Server) flushUses(ctx context.Context) {
 	uses := s.uses.take()
-	if err := s.d.Store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
+	if err := s.store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
 		s.log.Warn("noting Wi-Fi use", "accounts", len(uses), "err", err)
 	}
 }

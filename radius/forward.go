@@ -90,7 +90,7 @@ func (s *Server) groupsOf(ctx context.Context, a *Accounting) {
 			groups = append(groups, g)
 		}
 	} else {
-		gs, err := s.d.Store.GroupsOf(ctx, a.Session.AccountID)
+		gs, err := s.store.GroupsOf(ctx, a.Session.AccountID)
 		if err != nil {
 			s.log.Warn("radius: reading groups for the web filter", "user", a.Session.Username, "err", err)
 		}

@@ -22,7 +22,7 @@ func TestOutcomesObserved(t *testing.T) {
 		mu  sync.Mutex
 		got []directory.Outcome
 	)
-	srv.Directory.Observer = func(o directory.Outcome) {
+	srv.Directory.OnOutcome(func(o directory.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
 		if o.Took <= 0 {
@@ -30,7 +30,7 @@ func TestOutcomesObserved(t *testing.T) {
 		}
 		o.Took = 0
 		got = append(got, o)
-	}
+	})
 	ctx := context.Background()
 	send := func(req []byte) { srv.Radius.HandlePacket(ctx, nas, req, true) }
 	send(accessRequest(t, radiustest.Secret, pap("jo.teacher", "k7mqx-3tazr-9p4ce")))

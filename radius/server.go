@@ -112,7 +112,8 @@ func (c Config) withDefaults() Config {
 // Server is the RADIUS frontend. Make it with New, then Serve.
 type Server struct {
 	cfg     Config
-	d       *directory.Directory
+	store   Store
+	d       Directory
 	secrets Secrets
 	log     *slog.Logger
 
@@ -143,22 +144,24 @@ type Server struct {
 	ending     map[string]bool // accounts whose sessions are being ended
 }
 
-// New makes a server answering for d's accounts, with their Wi-Fi
-// credentials from secrets. It loads the NAS clients once, so that a
-// store that cannot be read fails here rather than at the first request.
-func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Config) (*Server, error) {
-	if d == nil || secrets == nil {
-		return nil, errors.New("radius: a directory and a source of Wi-Fi secrets are needed")
+// New makes a server answering for the accounts in st, asking d the
+// rest, with their Wi-Fi credentials from secrets. It loads the NAS
+// clients once, so that a store that cannot be read fails here rather than
+// at the first request.
+func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config) (*Server, error) {
+	if st == nil || d == nil || secrets == nil {
+		return nil, errors.New("radius: a store, a directory and a source of Wi-Fi secrets are needed")
 	}
-	if d.Sealer == nil {
+	if d.Sealer() == nil {
 		return nil, errors.New("radius: the directory has no keyring to open NAS secrets with")
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
 		cfg:         cfg,
+		store:       st,
 		d:           d,
 		secrets:     secrets,
-		log:         d.Log.With("frontend", "radius"),
+		log:         d.Log().With("frontend", "radius"),
 		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
@@ -174,7 +177,7 @@ func New(ctx context.Context, d *directory.Directory, secrets Secrets, cfg Confi
 	// The audit trail is followed from here: what changed before is in
 	// the store already.
 	var err error
-	if s.auditSeq, _, err = d.Store.AuditHead(ctx); err != nil {
+	if s.auditSeq, _, err = st.AuditHead(ctx); err != nil {
 		return nil, fmt.Errorf("radius: reading the audit trail: %w", err)
 	}
 	return s, nil
@@ -196,7 +199,7 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // ReloadClients reads the NAS clients again (after `keystage nas add`, or
 // on a timer while serving).
 func (s *Server) ReloadClients(ctx context.Context) error {
-	t, problems, err := loadClients(ctx, s.d.Store, s.d.Sealer)
+	t, problems, err := loadClients(ctx, s.store, s.d.Sealer())
 	if err != nil {
 		return err
 	}
@@ -340,7 +343,7 @@ func (s *Server) purge(ctx context.Context) {
 	if s.cfg.Retention <= 0 {
 		return
 	}
-	n, err := s.d.Store.PurgeSessions(ctx, s.d.Now().Add(-s.cfg.Retention))
+	n, err := s.store.PurgeSessions(ctx, s.d.Now().Add(-s.cfg.Retention))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("purging accounting sessions", "err", err)

@@ -346,7 +346,7 @@ func TestLockoutShared(t *testing.T) {
 	}
 	// The lock is the directory's: LDAP from a new address sees it too.
 	a, _ := srv.Store.AccountByUsername(ctx, "jo.teacher")
-	if att, err := srv.Directory.Lockout.Begin(ctx, a, "", directory.Origin{ID: "ldap:192.0.2.99"}, time.Now()); err != nil || !att.Locked() {
+	if att, err := srv.Directory.Lockout().Begin(ctx, a, "", directory.Origin{ID: "ldap:192.0.2.99"}, time.Now()); err != nil || !att.Locked() {
 		t.Errorf("LDAP from a new address: %+v %v, want refused by the lockout", att, err)
 	}
 	if p := ask("AA:BB:CC:00:00:01", "jo.teacher", right); p.Code != layeh.CodeAccessAccept {

@@ -18,7 +18,7 @@ import (
 // dueStarts handled: those that began since are kept for it, so that a
 // reload cannot skip a start.
 func (s *Server) loadStarts(ctx context.Context) {
-	up, err := s.d.Store.UpcomingSuspensions(ctx, s.startsDone)
+	up, err := s.store.UpcomingSuspensions(ctx, s.startsDone)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("radius: reading suspensions to come", "err", err)
@@ -48,7 +48,7 @@ func (s *Server) dueStarts(ctx context.Context) {
 			continue
 		}
 		seen[x.AccountID] = true
-		a, err := s.d.Store.Account(ctx, x.AccountID)
+		a, err := s.store.Account(ctx, x.AccountID)
 		if errors.Is(err, directory.ErrNotFound) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -28,7 +29,7 @@ import (
 // client reload the clients (a NAS added on one node answers on every
 // node at once, not at the next ClientRefresh).
 func (s *Server) watchStore(ctx context.Context) {
-	_, err := directory.WatchChanges(ctx, s.d.Store, func(c directory.Changes) {
+	_, err := s.d.WatchChanges(ctx, func(c directory.Changes) {
 		if len(c.Accounts) > 0 || c.All {
 			nudge(s.nudge)
 		}
@@ -62,7 +63,7 @@ func (s *Server) followTrail(ctx context.Context, seq *int64) {
 func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 	suspensions := false
 	for {
-		evs, err := s.d.Store.AuditEvents(ctx, *seq, 500)
+		evs, err := s.store.AuditEvents(ctx, *seq, 500)
 		if err != nil {
 			// Once per failing spell, not at every tick: while the
 			// database is away the log says so once (the database
@@ -80,11 +81,11 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 		seen := map[string]bool{}
 		for _, ev := range evs {
 			*seq = ev.Seq
-			if ev.Action == directory.ActionSuspensionAdd || ev.Action == directory.ActionSuspensionLift {
+			if ev.Action == audit.ActionSuspensionAdd || ev.Action == audit.ActionSuspensionLift {
 				suspensions = true
 			}
-			name, ok := strings.CutPrefix(ev.Target, "account:")
-			if !ok || seen[name] || strings.HasPrefix(ev.Action, "radius.") {
+			name, ok := audit.TargetName(ev.Target, audit.KindAccount)
+			if !ok || seen[name] || strings.HasPrefix(string(ev.Action), "radius.") {
 				continue
 			}
 			seen[name] = true
@@ -100,7 +101,7 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 // recheck disconnects an account's live sessions when the gate now refuses
 // it the Wi-Fi.
 func (s *Server) recheck(ctx context.Context, username string) {
-	a, err := s.d.Store.AccountByUsername(ctx, username)
+	a, err := s.store.AccountByUsername(ctx, username)
 	if errors.Is(err, directory.ErrNotFound) {
 		return
 	}
@@ -115,11 +116,11 @@ func (s *Server) recheck(ctx context.Context, username string) {
 // sessions when the gate now refuses it the Wi-Fi.
 func (s *Server) recheckAccount(ctx context.Context, a directory.Account) {
 	s.facts.drop(a.Username)
-	dec, err := s.d.Gate.Check(ctx, a, directory.ServiceWiFi, s.d.Now())
+	dec, err := s.d.Gate().Check(ctx, a, directory.ServiceWiFi, s.d.Now())
 	if err != nil || dec.Allow {
 		return
 	}
-	live, err := s.d.Store.Sessions(ctx, a.ID, zeroTime, true)
+	live, err := s.store.Sessions(ctx, a.ID, zeroTime, true)
 	if err != nil || len(live) == 0 {
 		return
 	}

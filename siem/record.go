@@ -84,14 +84,14 @@ type eventRecord struct {
 
 // EventMessage is the record of an audit event.
 func EventMessage(e audit.Event, host string) Message {
-	sev := eventSeverity(e.Action)
+	sev := eventSeverity(string(e.Action))
 	body, err := json.Marshal(eventRecord{Keystage: TypeEvent, Host: host, Severity: sev.String(), Seq: e.Seq,
-		Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action, Target: e.Target,
+		Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: string(e.Action), Target: e.Target,
 		Before: validJSON(e.Before), After: validJSON(e.After), PrevHash: e.PrevHash, Hash: e.Hash})
 	if err != nil {
 		panic("siem: event record: " + err.Error())
 	}
-	return Message{Time: e.Time, Severity: sev, MsgID: e.Action, Body: body}
+	return Message{Time: e.Time, Severity: sev, MsgID: string(e.Action), Body: body}
 }
 
 // CheckpointMessage is the record of a signed checkpoint: the witness

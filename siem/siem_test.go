@@ -23,7 +23,7 @@ import (
 )
 
 func event(seq int64, action string) audit.Event {
-	e := audit.Event{Seq: seq, Time: time.Date(2026, 12, 6, 8, 0, 0, int(seq)*1000, time.UTC), Actor: "cli:root", Action: action,
+	e := audit.Event{Seq: seq, Time: time.Date(2026, 12, 6, 8, 0, 0, int(seq)*1000, time.UTC), Actor: "cli:root", Action: audit.Action(action),
 		Target: fmt.Sprintf("account:p%d", seq), After: []byte(`{"username":"p","note":"line one\nline two"}`)}
 	audit.Chain(&e, "")
 	return e

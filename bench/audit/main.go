@@ -172,30 +172,30 @@ func bulkEvents(ctx context.Context, u string, accts []directory.Account, total,
 		seq++
 		t = t.Add(time.Microsecond)
 		a := accts[rng.IntN(len(accts))]
-		e := audit.Event{Seq: seq, Time: t, Actor: "sync", Target: "account:" + a.Username}
+		e := audit.Event{Seq: seq, Time: t, Actor: "sync", Target: audit.AccountTarget(a.Username)}
 		switch r := rng.IntN(100); {
 		case r < 35:
 			// A sync touching the account: year or registration group.
 			a.RegGroup = fmt.Sprintf("%s%c", a.YearGroup, 'A'+rune(rng.IntN(8)))
 			e.Action, e.Before, e.After = "account.update", audit.Snapshot(a.Snapshot()), audit.Snapshot(a.Snapshot())
 		case r < 55:
-			e.Action, e.Actor = directory.ActionWiFiIssue, "user:"+a.Username
+			e.Action, e.Actor = audit.ActionWiFiIssue, audit.UserActor(a.Username)
 			e.After = audit.Snapshot(map[string]any{"credential_id": seq, "key_id": "k1"})
 		case r < 70:
-			e.Action, e.Actor = directory.ActionAUPSign, "user:"+a.Username
+			e.Action, e.Actor = audit.ActionAUPSign, audit.UserActor(a.Username)
 			e.After = audit.Snapshot(map[string]any{"document_id": 1, "audience": audience(a), "version": "2026.1",
 				"digest": "9f2c", "method": "portal", "address": "10.1.2.3"})
 		case r < 80:
-			e.Action, e.Actor = directory.ActionSuspensionAdd, "user:safeguarding"
+			e.Action, e.Actor = audit.ActionSuspensionAdd, "user:safeguarding"
 			e.After = audit.Snapshot(map[string]any{"from": t, "until": t.Add(7 * 24 * time.Hour), "reason": "misuse", "incident_ref": "INC-1"})
 		case r < 85:
-			e.Action, e.Actor = directory.ActionSuspensionLift, "user:safeguarding"
+			e.Action, e.Actor = audit.ActionSuspensionLift, "user:safeguarding"
 			e.After = audit.Snapshot(map[string]any{"lifted_at": t})
 		case r < 90:
-			e.Action, e.Actor = directory.ActionPasskeyAdd, "user:"+a.Username
+			e.Action, e.Actor = audit.ActionPasskeyAdd, audit.UserActor(a.Username)
 			e.After = audit.Snapshot(map[string]any{"credential_id": seq, "name": "phone"})
 		default:
-			e.Action, e.Actor, e.Target = "radius.disconnect", "radius", "account:"+a.Username
+			e.Action, e.Actor, e.Target = "radius.disconnect", "radius", audit.AccountTarget(a.Username)
 			e.After = audit.Snapshot(map[string]any{"nas": "core-wlc", "reason": "suspended"})
 		}
 		audit.Chain(&e, prev)

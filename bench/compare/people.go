@@ -101,7 +101,7 @@ func seedKeystage(ctx context.Context, dir string, n int, loginHash string, prog
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}
-		if err := tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench-compare", Action: "nas.add", Target: "nas:bench"}); err != nil {
+		if err := tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench-compare", Action: audit.ActionNASAdd, Target: "nas:bench"}); err != nil {
 			return err
 		}
 		a := directory.Account{Username: reader, Role: directory.RoleService, Source: directory.SourceManual, Status: directory.StatusActive}
@@ -111,7 +111,7 @@ func seedKeystage(ctx context.Context, dir string, n int, loginHash string, prog
 		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: loginHash, CreatedAt: time.Now()}); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench-compare", Action: "account.create", Target: "account:" + a.Username})
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench-compare", Action: audit.ActionAccountCreate, Target: audit.AccountTarget(a.Username)})
 	})
 	if err != nil {
 		return nil, err

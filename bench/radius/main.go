@@ -23,19 +23,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"keystage.dev/keystage/radius/radiustest"
-
-	layeh "layeh.com/radius"
-	"layeh.com/radius/rfc2759"
-	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/vendors/microsoft"
-
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/radius/radiustest"
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2759"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/vendors/microsoft"
 )
 
 const secret = "bench-radius-shared-secret"
@@ -85,7 +83,7 @@ func run(n int, db string, requests int, dur time.Duration, clients int, method 
 	if err != nil {
 		return err
 	}
-	srv, err := radius.New(ctx, d, d, radius.Config{FactsTTL: ttl, Workers: 64,
+	srv, err := radius.New(ctx, d.Store(), d, d, radius.Config{FactsTTL: ttl, Workers: 64,
 		Policies: []radius.Policy{{Group: "staff", VLAN: "10"}, {Group: "pupils", VLAN: "20"}}})
 	if err != nil {
 		return err
@@ -207,7 +205,7 @@ func sample(ctx context.Context, st directory.Store, users int) ([]person, error
 
 // seed stores n people with Wi-Fi credentials and the NAS client, once.
 func seed(ctx context.Context, d *directory.Directory, n int) error {
-	have, err := d.Store.CountAccounts(ctx, directory.AccountQuery{})
+	have, err := d.Store().CountAccounts(ctx, directory.AccountQuery{})
 	if err != nil {
 		return err
 	}
@@ -218,26 +216,26 @@ func seed(ctx context.Context, d *directory.Directory, n int) error {
 		return fmt.Errorf("the bench store holds %d accounts, not %d: delete it or pass -db", have, n)
 	}
 	fmt.Fprintf(os.Stderr, "seeding %d accounts (once)…\n", n)
-	_, err = schoolgen.Seed(ctx, d.Store, schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
+	_, err = schoolgen.Seed(ctx, d.Store(), schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
 		Actor: "bench",
 		WiFi: func(p schoolgen.Person) (string, string, error) {
-			s, err := d.Sealer.Seal([]byte(credential(p.MISID)), []byte(directory.SealWiFi))
-			return s, d.Sealer.CurrentID(), err
+			s, err := d.Sealer().Seal([]byte(credential(p.MISID)), []byte(directory.SealWiFi))
+			return s, d.Sealer().CurrentID(), err
 		},
 	})
 	if err != nil {
 		return err
 	}
-	sealed, err := d.Sealer.Seal([]byte(secret), []byte(directory.SealNAS))
+	sealed, err := d.Sealer().Seal([]byte(secret), []byte(directory.SealNAS))
 	if err != nil {
 		return err
 	}
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
-		nas := directory.NASClient{Name: "bench", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Secret: sealed, KeyID: d.Sealer.CurrentID()}
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		nas := directory.NASClient{Name: "bench", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Secret: sealed, KeyID: d.Sealer().CurrentID()}
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench", Action: "nas.add", Target: "nas:bench"})
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "bench", Action: audit.ActionNASAdd, Target: "nas:bench"})
 	})
 }
 

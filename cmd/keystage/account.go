@@ -251,33 +251,7 @@ func accountAdd(e *env, args []string) error {
 			return fmt.Errorf("password refused: %d rule(s) broken; nothing was created", len(vs))
 		}
 	}
-	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
-		if err := tx.CreateAccount(ctx, &a); err != nil {
-			return err
-		}
-		if err := d.Record(ctx, tx, e.actor(), "account.create", "account:"+a.Username, nil, a.Snapshot()); err != nil {
-			return err
-		}
-		for _, name := range groups {
-			g, err := tx.GroupByName(ctx, name)
-			if errors.Is(err, directory.ErrNotFound) {
-				return fmt.Errorf("group %s: %w: make it first with keystage group add %s (keystage init makes the portal's role groups); nothing was created", name, err, name)
-			}
-			if err != nil {
-				return fmt.Errorf("group %s: %w", name, err)
-			}
-			if directory.IsManagedByMIS(g) {
-				return fmt.Errorf("group %s: %w; nothing was created", name, directory.ErrManagedByMIS)
-			}
-			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
-				return err
-			}
-			if err := d.Record(ctx, tx, e.actor(), directory.ActionGroupAddMember, "group:"+g.Name, nil, map[string]string{"member": a.Username}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = d.CreateAccount(e.ctx, e.actor(), &a, groups)
 	if errors.Is(err, directory.ErrConflict) {
 		return fmt.Errorf("account %s already exists", a.Username)
 	}

@@ -130,7 +130,7 @@ func accountImport(e *env, args []string) error {
 	d := e.directory(s)
 	if *apply && *wifiNT {
 		// The Wi-Fi credentials are sealed under the key file.
-		if err := e.withKeys(d, false); err != nil {
+		if d, err = e.directoryWithKeys(s, false); err != nil {
 			return err
 		}
 	}

@@ -74,8 +74,8 @@ func importServers(t *testing.T, dir string) (ldapURL, baseDN, radiusAuth string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
+	d, err := e.directoryWithKeys(s, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

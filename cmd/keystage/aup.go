@@ -98,6 +98,6 @@ func aupList(e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "%d document(s); audiences known: %s\n", len(docs), strings.Join(d.Gate.Policy.KnownAudiences(), ", "))
+	fmt.Fprintf(e.stderr, "%d document(s); audiences known: %s\n", len(docs), strings.Join(d.Gate().Policy.KnownAudiences(), ", "))
 	return nil
 }

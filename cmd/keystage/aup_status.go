@@ -33,8 +33,8 @@ func aupStatus(e *env, args []string) error {
 	}
 	defer s.Close()
 	d := e.directory(s)
-	if *audience != "" && !oneOf(*audience, d.Gate.Policy.KnownAudiences()...) {
-		return usagef("--audience %q: not a known audience (known: %s)", *audience, strings.Join(d.Gate.Policy.KnownAudiences(), ", "))
+	if *audience != "" && !oneOf(*audience, d.Gate().Policy.KnownAudiences()...) {
+		return usagef("--audience %q: not a known audience (known: %s)", *audience, strings.Join(d.Gate().Policy.KnownAudiences(), ", "))
 	}
 	docs, err := s.AUPDocuments(e.ctx)
 	if err != nil {
@@ -72,12 +72,12 @@ func aupStatus(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, aud := range d.Gate.Policy.AudiencesOf(a) {
+		for _, aud := range d.Gate().Policy.AudiencesOf(a) {
 			if err := line(a, aud); err != nil {
 				return err
 			}
 		}
-		dec, err := d.Gate.Check(e.ctx, a, directory.ServiceWiFi, now)
+		dec, err := d.Gate().Check(e.ctx, a, directory.ServiceWiFi, now)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func aupStatus(e *env, args []string) error {
 			return err
 		}
 		for _, a := range page {
-			for _, aud := range d.Gate.Policy.AudiencesOf(a) {
+			for _, aud := range d.Gate().Policy.AudiencesOf(a) {
 				if *audience != "" && aud != *audience {
 					continue
 				}

@@ -72,8 +72,8 @@ func cmdDemo(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		return err
 	}
 	n, err := s.CountAccounts(e.ctx, directory.AccountQuery{})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
 )
@@ -20,7 +21,7 @@ func seedDemoLDAPService(ctx context.Context, d *directory.Directory, h *passwor
 	if err != nil {
 		return err
 	}
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		a := directory.Account{Username: demoLDAPService, Role: directory.RoleService, Source: directory.SourceManual,
 			Status: directory.StatusActive, DisplayName: "Demo LDAP lookups (nslcd, SSSD, apps)"}
 		if err := tx.CreateAccount(ctx, &a); err != nil {
@@ -29,6 +30,6 @@ func seedDemoLDAPService(ctx context.Context, d *directory.Directory, h *passwor
 		if err := tx.AddCredential(ctx, &directory.Credential{AccountID: a.ID, Kind: directory.CredPassword, Secret: hash, CreatedAt: d.Now()}); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, "demo", "account.create", "account:"+a.Username, nil, a.Snapshot())
+		return d.Record(ctx, tx, "demo", audit.ActionAccountCreate, audit.AccountTarget(a.Username), nil, a.Snapshot())
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
@@ -57,7 +58,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 	}
 	policies := passwords.DefaultPolicies()
 	people := schoolgen.People(schoolgen.Demo())
-	accounts, err := schoolgen.Seed(ctx, d.Store, people, schoolgen.SeedOptions{
+	accounts, err := schoolgen.Seed(ctx, d.Store(), people, schoolgen.SeedOptions{
 		Actor: "demo",
 		PasswordHash: func(p schoolgen.Person) string {
 			if p.Staff {
@@ -74,8 +75,8 @@ func seedDemo(e *env, d *directory.Directory) error {
 			if err != nil {
 				return "", "", err
 			}
-			sealed, err := d.Sealer.Seal([]byte(cred), []byte(directory.SealWiFi))
-			return sealed, d.Sealer.CurrentID(), err
+			sealed, err := d.Sealer().Seal([]byte(cred), []byte(directory.SealWiFi))
+			return sealed, d.Sealer().CurrentID(), err
 		},
 	})
 	if err != nil {
@@ -86,7 +87,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 	}
 	published := time.Date(2026, 8, 20, 9, 0, 0, 0, time.UTC)
 	signed := time.Date(2026, 9, 3, 8, 30, 0, 0, time.UTC)
-	return d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	return d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		docs := map[string]directory.AUPDocument{}
 		for _, a := range demoAUPs {
 			sum := sha256.Sum256([]byte(a.text))
@@ -94,7 +95,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 			if err := tx.AddAUPDocument(ctx, &doc); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, "demo", "aup.publish", "aup:"+a.audience+"/2026.1", nil, map[string]string{"digest": doc.Digest}); err != nil {
+			if err := d.Record(ctx, tx, "demo", audit.ActionAUPPublish, audit.Target(audit.KindAUP, a.audience+"/2026.1"), nil, map[string]string{"digest": doc.Digest}); err != nil {
 				return err
 			}
 			docs[a.audience] = doc
@@ -117,7 +118,7 @@ func seedDemo(e *env, d *directory.Directory) error {
 				// dated in the past but stored after today's would put the
 				// trail out of time order, and the hint's
 				// "audit export --since TODAY" would miss it.
-				if err := d.Record(ctx, tx, "demo", directory.ActionAUPSign, "account:"+a.Username, nil, map[string]any{
+				if err := d.Record(ctx, tx, "demo", audit.ActionAUPSign, audit.AccountTarget(a.Username), nil, map[string]any{
 					"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
 					"digest": doc.Digest, "method": directory.SignPaper, "form_date": directory.FormatDate(signed), "witness": "Form tutor"}); err != nil {
 					return err
@@ -128,13 +129,13 @@ func seedDemo(e *env, d *directory.Directory) error {
 					ParentName: "Parent of " + a.GivenName, Relationship: "parent", GivenAt: signed, Method: directory.SignPaper, RecordedBy: "demo"}); err != nil {
 					return err
 				}
-				if err := d.Record(ctx, tx, "demo", directory.ActionConsentAdd, "account:"+a.Username, nil, map[string]any{
+				if err := d.Record(ctx, tx, "demo", audit.ActionConsentAdd, audit.AccountTarget(a.Username), nil, map[string]any{
 					"parent_name": "Parent of " + a.GivenName, "relationship": "parent", "given_at": signed, "method": directory.SignPaper}); err != nil {
 					return err
 				}
 			}
 		}
-		if err := d.Record(ctx, tx, "demo", "aup.record_bulk", "school", nil, map[string]int{"accounts": len(accounts)}); err != nil {
+		if err := d.Record(ctx, tx, "demo", audit.ActionAUPRecordBulk, "school", nil, map[string]int{"accounts": len(accounts)}); err != nil {
 			return err
 		}
 		for _, rg := range demoRoleGroups {
@@ -149,20 +150,20 @@ func seedDemo(e *env, d *directory.Directory) error {
 			if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, "demo", "group.create", "group:"+g.Name, nil, map[string]any{"name": g.Name, "members": []string{a.Username}}); err != nil {
+			if err := d.Record(ctx, tx, "demo", audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name), nil, map[string]any{"name": g.Name, "members": []string{a.Username}}); err != nil {
 				return err
 			}
 		}
-		secret, err := d.Sealer.Seal([]byte(demoNASSecret), []byte(directory.SealNAS))
+		secret, err := d.Sealer().Seal([]byte(demoNASSecret), []byte(directory.SealNAS))
 		if err != nil {
 			return err
 		}
 		nas := directory.NASClient{Name: "demo-loopback", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
-			Secret: secret, KeyID: d.Sealer.CurrentID(), Vendor: "generic"}
+			Secret: secret, KeyID: d.Sealer().CurrentID(), Vendor: "generic"}
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, "demo", "nas.add", "nas:"+nas.Name, nil, map[string]string{"addresses": directory.FormatPrefixes(nas.Addresses)})
+		return d.Record(ctx, tx, "demo", audit.ActionNASAdd, audit.Target(audit.KindNAS, nas.Name), nil, map[string]string{"addresses": directory.FormatPrefixes(nas.Addresses)})
 	})
 }
 

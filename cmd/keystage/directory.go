@@ -107,27 +107,34 @@ func keyFileMismatch(path string, err error) error {
 		"(every node uses the same one), or restore it from the backup taken with the database", path, err)
 }
 
-// directory puts the directory service together over a store. The keyring
-// is loaded when the command needs secrets (see withKeys).
+// directory puts the directory service together over a store, for a
+// command that needs no secrets (see directoryWithKeys).
 func (e *env) directory(s directory.Store) *directory.Directory {
+	return e.directoryWith(s, nil)
+}
+
+// directoryWith puts the directory service together with sealer as its
+// keyring.
+func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directory.Directory {
 	cfg, _ := e.config()
 	return directory.New(s, directory.Config{
 		Policy:    cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
 		Lockout:   cfg.Lockout.lockout(),
 		Hasher:    e.hasher(),
+		Sealer:    sealer,
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,
 		Log:       e.logger(),
 	})
 }
 
-// withKeys loads the keyring into d, refusing one that cannot open the
-// secrets in d's store.
-func (e *env) withKeys(d *directory.Directory, create bool) error {
-	k, err := e.keyring(d.Store, create)
+// directoryWithKeys puts the directory service together with the
+// keyring, refusing one that cannot open the secrets in s (create: make
+// the key file when s holds none).
+func (e *env) directoryWithKeys(s directory.Store, create bool) (*directory.Directory, error) {
+	k, err := e.keyring(s, create)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d.Sealer = k
-	return nil
+	return e.directoryWith(s, k), nil
 }

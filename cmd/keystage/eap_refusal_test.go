@@ -27,7 +27,7 @@ func TestEAPRefusalsThroughTheServer(t *testing.T) {
 		if _, _, err := d.Disable(ctx, "test", leaver.username, "left"); err != nil {
 			t.Fatal(err)
 		}
-		sa, err := d.Store.AccountByUsername(ctx, suspended.username)
+		sa, err := d.Store().AccountByUsername(ctx, suspended.username)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,13 +78,13 @@ type wifiPerson struct{ username, credential string }
 // their Wi-Fi credentials.
 func wifiPupils(t *testing.T, ctx context.Context, d *directory.Directory, n int) []wifiPerson {
 	t.Helper()
-	pupils, err := d.Store.ListAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil, Limit: 50})
+	pupils, err := d.Store().ListAccounts(ctx, directory.AccountQuery{Role: directory.RolePupil, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var picked []wifiPerson
 	for _, a := range pupils {
-		if dec, err := d.Gate.Check(ctx, a, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
+		if dec, err := d.Gate().Check(ctx, a, directory.ServiceWiFi, time.Now()); err != nil || !dec.Allow {
 			continue
 		}
 		cred, err := d.WiFiSecret(ctx, a)

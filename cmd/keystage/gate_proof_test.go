@@ -97,7 +97,7 @@ func TestGateReasonsOnEveryService(t *testing.T) {
 		return func(t *testing.T, f *proofFrontend, u *proofUser) {
 			t.Helper()
 			now := f.clock.Now()
-			err := f.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			err := f.d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 				var err error
 				if u.a, err = tx.UpdateAccount(ctx, u.a.ID, func(a *directory.Account) error { fn(a, now); return nil }); err != nil {
 					return err
@@ -152,7 +152,7 @@ func TestGateReasonsOnEveryService(t *testing.T) {
 		{name: "no credential", noWiFi: true, allowed: []directory.Service{directory.ServiceLDAP, directory.ServicePortal},
 			want: map[directory.Service]string{directory.ServiceWiFi: "Wrong username or Wi-Fi password"}},
 		{name: "credential ended", edit: func(t *testing.T, f *proofFrontend, u *proofUser) {
-			if f.d.Sealer != nil {
+			if f.d.Sealer() != nil {
 				if err := f.d.RevokeWiFi(ctx, "test", u.a); err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +166,7 @@ func TestGateReasonsOnEveryService(t *testing.T) {
 			// Guesses from devices the account has never signed in on
 			// refuse new devices, as each frontend's client is here.
 			for i := range 5 {
-				att, err := f.d.Lockout.Begin(ctx, u.a, "", directory.Origin{ID: fmt.Sprintf("radius:guesser-%d@ap", i)}, f.clock.Now())
+				att, err := f.d.Lockout().Begin(ctx, u.a, "", directory.Origin{ID: fmt.Sprintf("radius:guesser-%d@ap", i)}, f.clock.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -219,7 +219,7 @@ func proofSetup(t *testing.T, f *proofFrontend, pc proofCase, i int) proofUser {
 	}
 	a := directory.Account{Username: "proof" + string(rune('a'+i)) + strings.ReplaceAll(string(f.svc), "-", ""), Role: role, YearGroup: pc.year,
 		Source: directory.SourceManual, Status: directory.StatusActive, GivenName: "Proof", FamilyName: "Case"}
-	if err := f.d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	if err := f.d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		if err := tx.CreateAccount(ctx, &a); err != nil {
 			return err
 		}
@@ -228,22 +228,22 @@ func proofSetup(t *testing.T, f *proofFrontend, pc proofCase, i int) proofUser {
 		t.Fatal(err)
 	}
 	u := proofUser{a: a}
-	if f.d.Hasher != nil {
+	if f.d.Hasher() != nil {
 		if err := f.d.SetPassword(ctx, "test", a, proofPassword); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if f.d.Sealer != nil && !pc.noWiFi {
+	if f.d.Sealer() != nil && !pc.noWiFi {
 		var err error
 		if u.wifi, err = f.d.IssueWiFi(ctx, "test", a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	docs, err := f.d.Store.AUPDocuments(ctx)
+	docs, err := f.d.Store().AUPDocuments(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, aud := range f.d.Gate.Policy.AudiencesOf(a) {
+	for _, aud := range f.d.Gate().Policy.AudiencesOf(a) {
 		doc, ok := directory.CurrentDocument(docs, aud, f.clock.Now())
 		if !ok {
 			if doc, err = f.d.PublishAUP(ctx, "test", directory.AUPDocument{Audience: aud, Version: "proof-1", Text: "# " + aud}); err != nil {
@@ -258,7 +258,7 @@ func proofSetup(t *testing.T, f *proofFrontend, pc proofCase, i int) proofUser {
 			t.Fatal(err)
 		}
 	}
-	if f.d.Gate.Policy.NeedsConsent(a) {
+	if f.d.Gate().Policy.NeedsConsent(a) {
 		if _, err := f.d.RecordConsent(ctx, "test", a, directory.Consent{ParentName: "Pat Case", Relationship: "carer",
 			GivenAt: f.clock.Now().Add(-time.Hour)}); err != nil {
 			t.Fatal(err)

@@ -36,7 +36,7 @@ func newSecretsHealth(d *directory.Directory) *secretsHealth {
 // open the store's secrets; nil otherwise, and nil when the database
 // cannot be asked (the database check says so).
 func (h *secretsHealth) check(ctx context.Context) error {
-	if h.d == nil || h.d.Sealer == nil {
+	if h.d == nil || h.d.Sealer() == nil {
 		return nil
 	}
 	h.mu.Lock()
@@ -44,7 +44,7 @@ func (h *secretsHealth) check(ctx context.Context) error {
 	if !h.checked.IsZero() && h.now().Sub(h.checked) < secretsCheckEvery {
 		return h.err
 	}
-	err := directory.CheckSealer(ctx, h.d.Store, h.d.Sealer)
+	err := directory.CheckSealer(ctx, h.d.Store(), h.d.Sealer())
 	var mis *directory.SealerMismatchError
 	if err != nil && !errors.As(err, &mis) {
 		return nil // not known; ask again on the next poll

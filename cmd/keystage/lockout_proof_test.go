@@ -17,11 +17,10 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/radius/radiustest"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
-
-	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/radius/radiustest"
 )
 
 // TestGuessersCannotLockOutATeacher is the demo school served whole. A
@@ -63,8 +62,8 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	teacher, _ := demoNames(ctx, s)
@@ -229,7 +228,7 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 	familiar("after 600 guesses")
 
 	// The trail holds the lock and a summary, not a flood.
-	d.Lockout.Flush(ctx, d.Now())
+	d.Lockout().Flush(ctx, d.Now())
 	evs, err := s.AuditEventsAbout(ctx, "account:"+teacher, 0, 10000)
 	if err != nil {
 		t.Fatal(err)
@@ -237,9 +236,9 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 	var locked, failures int
 	for _, ev := range evs {
 		switch ev.Action {
-		case directory.ActionSigninLocked:
+		case audit.ActionSigninLocked:
 			locked++
-		case directory.ActionSigninFailures:
+		case audit.ActionSigninFailures:
 			failures++
 		}
 	}

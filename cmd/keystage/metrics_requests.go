@@ -80,10 +80,10 @@ func (m *requestMetrics) register(reg prometheus.Registerer) error {
 
 // attach makes d's hooks feed these collectors.
 func (m *requestMetrics) attach(d *directory.Directory) {
-	d.Observer = m.observe
-	d.JobObserver = m.observeJob
-	if d.Lockout != nil {
-		d.Lockout.OnLock = m.locked
+	d.OnOutcome(m.observe)
+	d.OnJobRun(m.observeJob)
+	if d.Lockout() != nil {
+		d.Lockout().OnLock = m.locked
 	}
 }
 

@@ -75,8 +75,8 @@ func TestMetricsCountRealRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	fes, err := e.frontends(s, d, cfg)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,22 +57,11 @@ func nasAdd(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
-		return err
-	}
-	sealed, keyID, err := d.SealChecked(e.ctx, []byte(secret), []byte(directory.SealNAS))
+	d, err := e.directoryWithKeys(s, true)
 	if err != nil {
 		return err
 	}
-	n := directory.NASClient{Name: pos[0], Addresses: prefixes, Secret: sealed, KeyID: keyID, Vendor: *vendor, CoAPort: *coaPort}
-	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
-		if err := tx.PutNASClient(ctx, &n); err != nil {
-			return err
-		}
-		return d.Record(ctx, tx, e.actor(), "nas.add", "nas:"+n.Name, nil,
-			map[string]any{"addresses": directory.FormatPrefixes(n.Addresses), "vendor": n.Vendor, "coa_port": n.CoAPort})
-	})
+	n, err := d.PutNAS(e.ctx, e.actor(), directory.NASClient{Name: pos[0], Addresses: prefixes, Vendor: *vendor, CoAPort: *coaPort}, secret)
 	if err != nil {
 		return err
 	}
@@ -127,24 +115,7 @@ func nasRemove(e *env, args []string) error {
 	}
 	defer s.Close()
 	d := e.directory(s)
-	var found bool
-	err = s.Update(e.ctx, func(ctx context.Context, tx directory.Tx) error {
-		ns, err := tx.NASClients(ctx)
-		if err != nil {
-			return err
-		}
-		for _, n := range ns {
-			if n.Name != pos[0] {
-				continue
-			}
-			found = true
-			if err := tx.DeleteNASClient(ctx, n.ID); err != nil {
-				return err
-			}
-			return d.Record(ctx, tx, e.actor(), "nas.remove", "nas:"+n.Name, map[string]any{"addresses": directory.FormatPrefixes(n.Addresses)}, nil)
-		}
-		return nil
-	})
+	found, err := d.RemoveNAS(e.ctx, e.actor(), pos[0])
 	if err != nil {
 		return err
 	}

@@ -123,8 +123,8 @@ func serveDemoRADIUSWith(t *testing.T, prepare func(ctx context.Context, d *dire
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
+	d, err := e.directoryWithKeys(s, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if prepare != nil {

@@ -97,7 +97,6 @@ func cmdServe(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
 	ring, err := e.keyring(s, true)
 	if err != nil {
 		return err
@@ -105,7 +104,7 @@ func cmdServe(e *env, args []string) error {
 	// keys rotate, run beside the server (or on another node), adds a key
 	// the server reads when the store tells of the rotation.
 	sealer := newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
-	d.Sealer = sealer
+	d := e.directoryWith(s, sealer)
 	if err := sealer.watch(e.ctx, s); err != nil {
 		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
 	}
@@ -119,7 +118,7 @@ func cmdServe(e *env, args []string) error {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 		defer cancel()
-		d.Lockout.Flush(ctx, d.Now())
+		d.Lockout().Flush(ctx, d.Now())
 	}()
 	fes, err := e.frontends(s, d, cfg)
 	if err != nil {

@@ -52,7 +52,7 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 	if e.webfilter != nil {
 		bound = e.webfilter.Bound
 	}
-	srv, err := ldapserver.New(d, ldapserver.Config{LockoutExempt: exempt, Bound: bound,
+	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{LockoutExempt: exempt, Bound: bound,
 		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
 		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
 		MaxConns: c.MaxConnections, MaxConnsPerAddr: c.MaxConnectionsPerAddress,
@@ -122,7 +122,7 @@ const demoPublicCert = "/etc/ssl/certs/keystage-demo-ldap.pem"
 
 // ldapHints are the demo's commands that work against this server.
 func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln net.Listener) []string {
-	teacher, pupil := demoNames(e.ctx, d.Store)
+	teacher, pupil := demoNames(e.ctx, d.Store())
 	url := "ldap://" + addr
 	hints := []string{
 		fmt.Sprintf("ldapwhoami -x -H %s -D uid=%s,ou=people,%s -w '%s'", url, teacher, c.BaseDN, demoStaffPassword),

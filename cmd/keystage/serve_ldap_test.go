@@ -40,8 +40,8 @@ func TestLDAPDemoHintsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := seedDemo(e, d); err != nil {

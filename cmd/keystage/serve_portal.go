@@ -36,7 +36,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
 	pcfg.Log = e.logger().With("frontend", "portal")
-	p, err := portal.New(d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
+	p, err := portal.New(d.Store(), d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
 		Exports: directory.Exports{D: d, Location: cfg.Location()}})
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	}
 	if pc.demoCert {
 		for _, r := range demoPortalRoles {
-			if a, err := d.Store.AccountByMISID(e.ctx, r.mis); err == nil {
+			if a, err := d.Store().AccountByMISID(e.ctx, r.mis); err == nil {
 				f.hints = append(f.hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
 			}
 		}

@@ -41,7 +41,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if e.webfilter != nil {
 		rcfg.Accounting = webFilterSink{e.webfilter}
 	}
-	srv, err := radius.New(e.ctx, d, d, rcfg)
+	srv, err := radius.New(e.ctx, d.Store(), d, d, rcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 		}
 	}
 	engine := handler.Engine()
-	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
+	d.OnAccessEnded(srv.AccessEnded)
 	hints := radiusHints(e.ctx, d, rc.AuthAddress, rc.AcctAddress)
 	if engine != nil && rc.EAP.CertFile != "" && e.demoDir != "" {
 		more, err := demoEAPHints(e, d, rc)
@@ -112,7 +112,7 @@ const eapSweepEvery = 30 * time.Second
 // demoEAPHints writes eapol_test configurations for the demo pupil and
 // returns the commands that run them.
 func demoEAPHints(e *env, d *directory.Directory, rc RADIUSSection) ([]string, error) {
-	a, err := d.Store.AccountByMISID(e.ctx, demoPupilMIS)
+	a, err := d.Store().AccountByMISID(e.ctx, demoPupilMIS)
 	if err != nil {
 		return nil, nil
 	}
@@ -128,7 +128,7 @@ func demoEAPHints(e *env, d *directory.Directory, rc RADIUSSection) ([]string, e
 // their Wi-Fi credential (not their login password), against the demo NAS
 // client. Outside the demo there is no such pupil and no hint.
 func radiusHints(ctx context.Context, d *directory.Directory, auth, acct string) []string {
-	a, err := d.Store.AccountByMISID(ctx, demoPupilMIS)
+	a, err := d.Store().AccountByMISID(ctx, demoPupilMIS)
 	if err != nil {
 		return nil
 	}

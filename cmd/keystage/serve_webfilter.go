@@ -47,11 +47,11 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 	policy := webFilterPolicy(cfg)
 	wcfg.Announce = webfilter.Announce{Enabled: c.LDAP.Announce, Lifetime: c.LDAP.Lifetime.Duration, Exclude: exclude,
 		ExcludeUsers: c.LDAP.ExcludeUsers, Policy: policy}
-	fw, err := webfilter.New(wcfg, d.Store)
+	fw, err := webfilter.New(wcfg, d.Store())
 	if err != nil {
 		return nil, err
 	}
-	d.AccessEnded = append(d.AccessEnded, fw.AccessEnded)
+	d.OnAccessEnded(fw.AccessEnded)
 	e.webfilter = fw
 
 	f := &frontend{name: "web filter", close: fw.Close}
@@ -71,7 +71,7 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 			tokens = append(tokens, webfilter.Token{Name: t.Name, SHA256: h, History: t.History})
 		}
 		mux := http.NewServeMux()
-		mux.Handle(webfilter.FeedPath+"/", fw.NewFeed(d.Store, tokens, policy))
+		mux.Handle(webfilter.FeedPath+"/", fw.NewFeed(d.Store(), tokens, policy))
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 		if ln, err = net.Listen("tcp", c.Feed.Listen); err != nil {

@@ -83,8 +83,8 @@ func TestSuspendEndsLiveSessionOfRunningServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
+	d, err := e.directoryWithKeys(s, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	f, err := buildRADIUS(e, d, cfg)

@@ -324,7 +324,7 @@ func TestScheduledJobs(t *testing.T) {
 	var logs strings.Builder
 	d := directory.New(s, directory.Config{})
 	var ran []string // job/result, as keystage_job_runs_total counts them
-	d.JobObserver = func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) }
+	d.OnJobRun(func(job, result string, _ time.Duration) { ran = append(ran, job+"/"+result) })
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	j := newJobs(d, &cfg, log)
 	j.RunScheduled(ctx, "sync")

@@ -272,8 +272,8 @@ func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
+	d, err := e.directoryWithKeys(s, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -538,8 +538,8 @@ func TestServeWiresWebFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, true); err != nil {
+	d, err := e.directoryWithKeys(s, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	fes, err := e.frontends(s, d, cfg)

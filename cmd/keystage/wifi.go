@@ -25,8 +25,8 @@ func cmdWiFi(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
-	if err := e.withKeys(d, false); err != nil {
+	d, err := e.directoryWithKeys(s, false)
+	if err != nil {
 		return err
 	}
 	a, err := s.AccountByUsername(e.ctx, pos[0])

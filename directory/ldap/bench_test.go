@@ -102,7 +102,7 @@ func benchServer(b *testing.B, s directory.Store) string {
 	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: passwords.DefaultArgon2Params()},
 		Policy:  directory.GatePolicy{RequireConsent: func(directory.Account) bool { return false }},
 		Lockout: directory.Lockout{Threshold: 1 << 30}})
-	srv, err := ldapserver.New(d, ldapserver.Config{BaseDN: "dc=school,dc=example",
+	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{BaseDN: "dc=school,dc=example",
 		Grants: map[string]ldapserver.Grant{benchReader: {People: true, Groups: true}}, TLS: (*tls.Config)(nil)})
 	if err != nil {
 		b.Fatal(err)

@@ -144,7 +144,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	case errors.As(err, &refused):
 		c.s.log.Info("ldap bind refused", "user", username, "addr", addr, "reason", refused.Decision.Reason)
 		outcome, why = directory.ResultRefused, refused.Decision.Reason
-		reply(resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate.Policy.Location)))
+		reply(resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate().Policy.Location)))
 		return
 	case errors.Is(err, directory.ErrBadCredentials):
 		c.s.log.Info("ldap bind failed", "user", username, "addr", addr)

@@ -21,7 +21,7 @@ func (c remoteConn) RemoteAddr() net.Addr { return c.remote }
 // A simple bind in clear text from another host is refused before the
 // password is looked at (so no directory is needed here).
 func TestCleartextBindFromAnotherHostRefused(t *testing.T) {
-	srv, err := New(&directory.Directory{}, Config{BaseDN: "dc=school,dc=example"})
+	srv, err := New(nil, &directory.Directory{}, Config{BaseDN: "dc=school,dc=example"})
 	if err != nil {
 		t.Fatal(err)
 	}

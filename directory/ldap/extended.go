@@ -64,12 +64,12 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 		case errors.Is(err, directory.ErrBadCredentials):
 			return resultInvalidCredentials, "the old password is wrong"
 		case errors.As(err, &refused):
-			return resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate.Policy.Location))
+			return resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate().Policy.Location))
 		case err != nil:
 			return resultUnavailable, "the directory is unavailable; try again"
 		}
 	}
-	a, err := c.s.dir.Store.Account(ctx, id.account.ID)
+	a, err := c.s.store.Account(ctx, id.account.ID)
 	if err != nil {
 		return resultUnavailable, "the directory is unavailable; try again"
 	}

@@ -58,7 +58,7 @@ func (s *search) ownGroups(ctx context.Context, container []string, after int64)
 	if !ok {
 		return nil
 	}
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	var planned []directory.Account
 	isPlanned := true
 	one := func(a directory.Account, err error) error {
@@ -156,7 +156,7 @@ func (s *search) sendOwnGroup(ctx context.Context, a directory.Account) error {
 // groups' range). An own group has no members, so memberUid and member
 // find none.
 func (s *search) planOwnGroups(ctx context.Context, f *ber.Packet) ([]directory.Account, bool, error) {
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	switch f.Tag {
 	case filterAnd:
 		for _, c := range f.Children {
@@ -234,7 +234,7 @@ func (s *search) mayRead(ctx context.Context, container, name string) (bool, err
 		if me.Username == name {
 			return true, nil // their own group
 		}
-		gs, err := s.c.s.dir.Store.GroupsOf(ctx, me.ID)
+		gs, err := s.c.s.store.GroupsOf(ctx, me.ID)
 		if err != nil {
 			return false, err
 		}

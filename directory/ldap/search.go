@@ -213,7 +213,7 @@ func (s *search) baseExists(ctx context.Context) (bool, error) {
 	default:
 		return false, nil
 	}
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	attr, v, _ := strings.Cut(rel[0], "=")
 	if ok, err := s.mayRead(ctx, rel[1], v); !ok || err != nil {
 		return false, err
@@ -373,7 +373,7 @@ func (s *search) accounts(ctx context.Context, container []string, services bool
 	if s.excludesContainer(services) {
 		return nil
 	}
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	keep := func(a directory.Account) bool {
 		return (a.Role == directory.RoleService) == services && a.ID > after &&
 			(only == "" || a.Username == only)
@@ -500,7 +500,7 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 	var groups []directory.Group
 	if s.needMemberOf && !services {
 		var err error
-		if groups, err = s.c.s.dir.Store.GroupsOf(ctx, a.ID); err != nil {
+		if groups, err = s.c.s.store.GroupsOf(ctx, a.ID); err != nil {
 			return err
 		}
 	}
@@ -519,7 +519,7 @@ func (s *search) groups(ctx context.Context, container []string, after int64) er
 	if !ok || vis == seeNoGroups {
 		return nil
 	}
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	var planned []directory.Group
 	var isPlanned bool
 	if vis == seeOwnGroups {
@@ -587,7 +587,7 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 	var members []string
 	if s.needMembers {
 		var err error
-		if members, err = s.c.s.dir.Store.Members(ctx, g.ID); err != nil {
+		if members, err = s.c.s.store.Members(ctx, g.ID); err != nil {
 			return err
 		}
 	}
@@ -633,7 +633,7 @@ var personClasses = map[string]bool{"top": true, "person": true, "organizational
 var groupClasses = map[string]bool{"top": true, "posixgroup": true, "groupofnames": true}
 
 func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.Account, bool, error) {
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	switch f.Tag {
 	case filterAnd:
 		for _, c := range f.Children {
@@ -722,7 +722,7 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 const smallOr = 16
 
 func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Group, bool, error) {
-	st := s.c.s.dir.Store
+	st := s.c.s.store
 	switch f.Tag {
 	case filterAnd:
 		for _, c := range f.Children {
@@ -822,7 +822,7 @@ func (s *search) groupOfDN(ctx context.Context, dn string) (directory.Group, boo
 	if !ok {
 		return directory.Group{}, false, nil
 	}
-	g, err := s.c.s.dir.Store.GroupByName(ctx, name)
+	g, err := s.c.s.store.GroupByName(ctx, name)
 	if errors.Is(err, directory.ErrNotFound) {
 		return g, false, nil
 	}

@@ -101,12 +101,13 @@ const (
 
 // Server answers LDAP over a directory.
 type Server struct {
-	dir  *directory.Directory
-	cfg  Config
-	tree tree
-	log  *slog.Logger
-	dse  *entry
-	sub  *entry
+	store Reader
+	dir   Directory
+	cfg   Config
+	tree  tree
+	log   *slog.Logger
+	dse   *entry
+	sub   *entry
 
 	mu             sync.Mutex
 	conns          map[*conn]struct{}
@@ -120,8 +121,9 @@ type Server struct {
 	watchOnce sync.Once // see watch.go
 }
 
-// New checks the configuration and makes a Server.
-func New(d *directory.Directory, cfg Config) (*Server, error) {
+// New checks the configuration and makes a Server that reads accounts
+// and groups from r and asks d the rest.
+func New(r Reader, d Directory, cfg Config) (*Server, error) {
 	rdns, err := parseDN(cfg.BaseDN)
 	if err != nil || len(rdns) == 0 {
 		return nil, fmt.Errorf("ldap base DN %q: want something like dc=school,dc=example", cfg.BaseDN)
@@ -163,7 +165,7 @@ func New(d *directory.Directory, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{dir: d, cfg: cfg, log: log, conns: map[*conn]struct{}{},
+	s := &Server{store: r, dir: d, cfg: cfg, log: log, conns: map[*conn]struct{}{},
 		perSource: map[netip.Prefix]int{}, searches: make(chan struct{}, cfg.MaxSearches),
 		searchSources: map[netip.Prefix]*sourceSlots{},
 		tree:          tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}

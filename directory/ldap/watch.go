@@ -23,7 +23,7 @@ import (
 // watchStore asks the store to tell of commits, if it can; it runs once
 // per Server.
 func (s *Server) watchStore(ctx context.Context) {
-	_, err := directory.WatchChanges(ctx, s.dir.Store, func(c directory.Changes) {
+	_, err := s.dir.WatchChanges(ctx, func(c directory.Changes) {
 		if conns := s.boundTo(c.Accounts, c.All); len(conns) > 0 {
 			// The recheck reads the store: off the watcher's goroutine.
 			go s.recheck(ctx, conns)
@@ -84,7 +84,7 @@ func (s *Server) recheck(ctx context.Context, conns []*conn) {
 // refused reports whether the gate now refuses account bound (gone counts
 // as refused); ok is false when the store or the gate could not say.
 func (s *Server) refused(ctx context.Context, bound directory.Account) (refused, ok bool) {
-	a, err := s.dir.Store.Account(ctx, bound.ID)
+	a, err := s.store.Account(ctx, bound.ID)
 	if errors.Is(err, directory.ErrNotFound) {
 		return true, true
 	}
@@ -94,7 +94,7 @@ func (s *Server) refused(ctx context.Context, bound directory.Account) (refused,
 		}
 		return false, false
 	}
-	dec, err := s.dir.Gate.Check(ctx, a, directory.ServiceLDAP, s.dir.Now())
+	dec, err := s.dir.Gate().Check(ctx, a, directory.ServiceLDAP, s.dir.Now())
 	if err != nil {
 		return false, false
 	}

@@ -448,7 +448,7 @@ func testErrorRollsBack(t *testing.T, s directory.Store) {
 		if err := tx.CreateAccount(ctx, &a); err != nil {
 			return err
 		}
-		if err := tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: "account:halfway"}); err != nil {
+		if err := tx.Record(ctx, &audit.Event{Actor: "test", Action: audit.ActionAccountCreate, Target: "account:halfway"}); err != nil {
 			return err
 		}
 		return boom
@@ -769,7 +769,7 @@ func testAuditChain(t *testing.T, s directory.Store) {
 			if err := tx.CreateAccount(ctx, &a); err != nil {
 				return err
 			}
-			return tx.Record(ctx, &audit.Event{Actor: "cli:tech", Action: "account.create", Target: "account:" + a.Username,
+			return tx.Record(ctx, &audit.Event{Actor: "cli:tech", Action: audit.ActionAccountCreate, Target: audit.AccountTarget(a.Username),
 				After: audit.Snapshot(map[string]string{"username": a.Username, "name": "Zoë"})})
 		}); err != nil {
 			t.Fatal(err)
@@ -812,7 +812,7 @@ func testConcurrentWriters(t *testing.T, s directory.Store) {
 					if err := tx.CreateAccount(ctx, &a); err != nil {
 						return err
 					}
-					return tx.Record(ctx, &audit.Event{Actor: "test", Action: "account.create", Target: a.Username})
+					return tx.Record(ctx, &audit.Event{Actor: "test", Action: audit.ActionAccountCreate, Target: a.Username})
 				})
 			}
 		}(w)

@@ -71,7 +71,7 @@ func Seed(ctx context.Context, s directory.Store, people []Person, opt SeedOptio
 		if err := tx.CreateGroup(ctx, &g); err != nil {
 			return 0, err
 		}
-		if err := tx.Record(ctx, &audit.Event{Actor: opt.Actor, Action: "group.create", Target: "group:" + g.Name,
+		if err := tx.Record(ctx, &audit.Event{Actor: opt.Actor, Action: audit.ActionGroupCreate, Target: audit.Target(audit.KindGroup, g.Name),
 			After: audit.Snapshot(map[string]any{"name": g.Name, "kind": g.Kind, "gid_number": g.GIDNumber})}); err != nil {
 			return 0, err
 		}
@@ -103,7 +103,7 @@ func Seed(ctx context.Context, s directory.Store, people []Person, opt SeedOptio
 				if err := tx.CreateAccount(ctx, &a); err != nil {
 					return err
 				}
-				if err := tx.Record(ctx, &audit.Event{Actor: opt.Actor, Action: "account.create", Target: "account:" + a.Username,
+				if err := tx.Record(ctx, &audit.Event{Actor: opt.Actor, Action: audit.ActionAccountCreate, Target: audit.AccountTarget(a.Username),
 					After: audit.Snapshot(a.Snapshot())}); err != nil {
 					return err
 				}

@@ -122,7 +122,7 @@ func Start(t testing.TB, opt Options) *Server {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		cfg.ClientAddressHeader = "X-Forwarded-For"
 	}
-	p, err := portal.New(d, cfg, svc)
+	p, err := portal.New(d.Store(), d, cfg, svc)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
@@ -178,7 +178,7 @@ var AUPText = map[string]string{
 }
 
 func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[string]directory.Account, error) {
-	hash, err := d.Hasher.Hash(Password)
+	hash, err := d.Hasher().Hash(Password)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[strin
 	}
 	groups := map[string]string{Technician: "portal-technicians", Safeguarding: "portal-safeguarding", Auditor: "portal-auditors"}
 	out := map[string]directory.Account{}
-	err = d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	err = d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		docs := map[string]directory.AUPDocument{}
 		for aud, text := range AUPText {
 			sum := sha256.Sum256([]byte(text))

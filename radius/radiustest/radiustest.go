@@ -73,12 +73,12 @@ func New(t testing.TB, opts Options) *Server {
 		if err := tx.PutNASClient(ctx, &nas); err != nil {
 			return err
 		}
-		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "test", Action: "nas.add", Target: "nas:test-nas"})
+		return tx.Record(ctx, &audit.Event{Time: d.Now(), Actor: "test", Action: audit.ActionNASAdd, Target: "nas:test-nas"})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := radius.New(ctx, d, d, opts.Config)
-	d.AccessEnded = append(d.AccessEnded, srv.AccessEnded)
+	srv, err := radius.New(ctx, d.Store(), d, d, opts.Config)
+	d.OnAccessEnded(srv.AccessEnded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func (s *Server) AddUser(t testing.TB, u User) directory.Account {
 				return err
 			}
 		}
-		return tx.Record(ctx, &audit.Event{Time: s.Directory.Now(), Actor: "test", Action: "account.create", Target: "account:" + a.Username})
+		return tx.Record(ctx, &audit.Event{Time: s.Directory.Now(), Actor: "test", Action: audit.ActionAccountCreate, Target: audit.AccountTarget(a.Username)})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -91,11 +91,11 @@ func Start(t testing.TB, opt Options) *Server {
 		now = time.Now
 	}
 	d := directory.New(st, directory.Config{
-		Hasher:  Hasher(),
-		Lockout: directory.Lockout{Threshold: 5, Window: 15 * time.Minute, Base: time.Minute, Max: 15 * time.Minute},
-		Now:     now,
+		Hasher:   Hasher(),
+		Lockout:  directory.Lockout{Threshold: 5, Window: 15 * time.Minute, Base: time.Minute, Max: 15 * time.Minute},
+		Now:      now,
+		Observer: opt.Observer,
 	})
-	d.Observer = opt.Observer
 	Seed(t, d, opt.People)
 
 	certPEM, keyPEM, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"127.0.0.1", "localhost"}, now())
@@ -121,7 +121,7 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.Config != nil {
 		opt.Config(&cfg)
 	}
-	srv, err := ldapserver.New(d, cfg)
+	srv, err := ldapserver.New(d.Store(), d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func Start(t testing.TB, opt Options) *Server {
 func Seed(t testing.TB, d *directory.Directory, n int) {
 	t.Helper()
 	ctx := context.Background()
-	h := d.Hasher
+	h := d.Hasher()
 	hash := func(pw string) string {
 		s, err := h.Hash(pw)
 		if err != nil {
@@ -178,7 +178,7 @@ func Seed(t testing.TB, d *directory.Directory, n int) {
 		{directory.Account{Username: Suspended, Role: directory.RoleStaff, GivenName: "Sam", FamilyName: "Suspended"}, other, []string{"staff"}},
 		{directory.Account{Username: Unsigned, Role: directory.RoleStaff, GivenName: "Uma", FamilyName: "Unsigned"}, other, []string{"staff"}},
 	}
-	err := d.Store.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+	err := d.Store().Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		groups := map[string]int64{}
 		for _, s := range seeds {
 			a := s.a
@@ -247,7 +247,7 @@ func Seed(t testing.TB, d *directory.Directory, n int) {
 		t.Fatal(err)
 	}
 	if n > 0 {
-		if _, err := schoolgen.Seed(ctx, d.Store, schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
+		if _, err := schoolgen.Seed(ctx, d.Store(), schoolgen.People(schoolgen.Large(n)), schoolgen.SeedOptions{
 			PasswordHash: func(schoolgen.Person) string { return pupilHash },
 		}); err != nil {
 			t.Fatal(err)
