@@ -168,3 +168,39 @@ func (d *Directory) Enable(ctx context.Context, actor, username, reason string, 
 	}
 	return a, already, nil
 }
+
+// Skipped is a person given no first password, and why, in words for the
+// person who asked.
+type Skipped struct {
+	Account Account
+	Reason  string
+}
+
+// IssueFirstPasswords gives each of people a first password as
+// IssueFirstPassword does, each in its own transaction, skipping (and
+// saying why) a disabled account and a pupil without parental consent.
+// An error stops the run: what was issued before it is returned.
+func (d *Directory) IssueFirstPasswords(ctx context.Context, actor string, people []Account, valid time.Duration, reset bool) ([]FirstPassword, []Skipped, error) {
+	var issued []FirstPassword
+	var skipped []Skipped
+	for _, a := range people {
+		if a.Status == StatusDisabled {
+			skipped = append(skipped, Skipped{a, "the account is disabled (keystage account enable " + a.Username + " --reason … first, if it should not be)"})
+			continue
+		}
+		missing, err := d.ConsentMissing(ctx, a)
+		if err != nil {
+			return issued, skipped, err
+		}
+		if missing {
+			skipped = append(skipped, Skipped{a, "no parental consent: record the signed permission form (keystage consent record " + a.Username + " …) first"})
+			continue
+		}
+		fp, err := d.IssueFirstPassword(ctx, actor, a, valid, reset)
+		if err != nil {
+			return issued, skipped, err
+		}
+		issued = append(issued, fp)
+	}
+	return issued, skipped, nil
+}

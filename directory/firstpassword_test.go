@@ -143,3 +143,30 @@ func TestEnable(t *testing.T) {
 		t.Error("enable of an active account is not 'already'")
 	}
 }
+
+// A pupil without parental consent and a disabled account are skipped,
+// with the reason.
+func TestIssueFirstPasswordsSkips(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	pupil := f.account(t, directory.Account{Username: "apupil", Role: directory.RolePupil, YearGroup: "7", GivenName: "A", FamilyName: "Pupil"}, "")
+	gone := f.account(t, staff("gone"), "")
+	if _, _, err := f.d.Disable(ctx, "test", "gone", "left"); err != nil {
+		t.Fatal(err)
+	}
+	gone = mustGet(t, f.s, "gone")
+	ok := f.account(t, staff("jbloggs"), "")
+	issued, skipped, err := f.d.IssueFirstPasswords(ctx, "cli:tech", []directory.Account{pupil, gone, ok}, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issued) != 1 || issued[0].Account.Username != "jbloggs" || !issued[0].ExpiresAt.Equal(f.now.Add(directory.DefaultFirstPasswordDays*24*time.Hour)) {
+		t.Fatalf("issued %+v", issued)
+	}
+	if len(skipped) != 2 || !strings.Contains(skipped[0].Reason, "parental consent") || !strings.Contains(skipped[1].Reason, "disabled") {
+		t.Fatalf("skipped %+v", skipped)
+	}
+	if has, _ := f.d.HasPassword(ctx, pupil); has {
+		t.Error("a pupil without consent was given a password")
+	}
+}

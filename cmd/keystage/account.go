@@ -13,11 +13,13 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account legal-name NAME --withhold|--show", args,
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account enable NAME --reason TEXT [--force] | account unlock NAME | account legal-name NAME --withhold|--show", args,
 		sub{"list", accountList},
 		sub{"show", accountShow},
 		sub{"add", accountAdd},
 		sub{"disable", accountDisable},
+		sub{"enable", accountEnable},
+		sub{"unlock", accountUnlock},
 		sub{"legal-name", accountLegalName})
 }
 
