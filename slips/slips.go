@@ -31,21 +31,18 @@ type Sheet struct {
 	WiFi     string
 	Location *time.Location
 	Slips    []Slip
+	// Skipped are the people given no password, with why: shown on
+	// screen, not printed.
+	Skipped []string
+	// Stylesheet, when set, is linked instead of putting CSS in the page
+	// (for a server whose Content-Security-Policy forbids inline style:
+	// it serves CSS at that address).
+	Stylesheet string
 }
 
-var page = template.Must(template.New("slips").Funcs(template.FuncMap{
-	"date": func(t time.Time, loc *time.Location) string {
-		if loc == nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("Mon 2 Jan 2006")
-	},
-}).Parse(`<!doctype html>
-<html lang="en-GB"><head><meta charset="utf-8">
-<meta name="robots" content="noindex">
-<title>First passwords – {{.School}}</title>
-<style>
-@page { size: A4 portrait; margin: 10mm; }
+// CSS is the slips' style: A4, two slips across, each kept whole on a
+// page.
+const CSS = `@page { size: A4 portrait; margin: 10mm; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; margin: 0; color: #000; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 4mm; }
@@ -58,8 +55,23 @@ dt { color: #333; } dd { margin: 0; }
 .note { font-size: 9pt; margin: 0; }
 .screen { margin: 4mm 0; font-size: 10pt; }
 @media print { .screen { display: none; } }
-</style></head><body>
-<p class="screen">Print this page, cut out the slips and give each to its person. Then close it: the passwords are not kept anywhere, and this page must not be saved.</p>
+`
+
+var page = template.Must(template.New("slips").Funcs(template.FuncMap{
+	"css": func() template.CSS { return template.CSS(CSS) },
+	"date": func(t time.Time, loc *time.Location) string {
+		if loc == nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Mon 2 Jan 2006")
+	},
+}).Parse(`<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8">
+<meta name="robots" content="noindex">
+<title>First passwords – {{.School}}</title>
+{{if .Stylesheet}}<link rel="stylesheet" href="{{.Stylesheet}}">{{else}}<style>{{css}}</style>{{end}}</head><body>
+{{if .Slips}}<p class="screen">Print this page (Ctrl+P), cut out the slips and give each to its person. Then close it: the passwords are not kept anywhere, and this page must not be saved.</p>{{else}}<p class="screen">Nobody was given a first password.</p>{{end}}
+{{with .Skipped}}<div class="screen"><p>Not given a first password:</p><ul>{{range .}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 <div class="grid">
 {{range .Slips}}<section class="slip">
 <p class="school">{{$.School}}</p>

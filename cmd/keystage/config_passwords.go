@@ -6,6 +6,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/portal"
 )
 
 // PasswordsSection sets the hashing cost and the password policies.
@@ -36,6 +37,11 @@ type FirstPasswordsSection struct {
 	// Forgotten is the sign-in page's "forgotten your password?" line:
 	// whom a pupil asks.
 	Forgotten string `toml:"forgotten"`
+}
+
+// portal is the portal's part of the section.
+func (f FirstPasswordsSection) portal() portal.FirstPasswordSettings {
+	return portal.FirstPasswordSettings{Expiry: f.expiry(), TeachersIssue: f.TeachersIssue, WiFi: f.WiFi, Forgotten: f.Forgotten}
 }
 
 // expiry is how long an unused first password lasts.
