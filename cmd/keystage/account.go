@@ -173,6 +173,11 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 			row(string(kind), fmt.Sprintf("%d in force, %d revoked", live, len(cs)-live))
 		}
 	}
+	pw, err := passwordState(ctx, s, a)
+	if err != nil {
+		return err
+	}
+	row("login password", pw)
 	sus, err := s.Suspensions(ctx, a.ID)
 	if err != nil {
 		return err

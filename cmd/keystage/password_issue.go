@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/slips"
@@ -233,4 +235,29 @@ func (c *Config) slipSheet() slips.Sheet {
 		school = "School"
 	}
 	return slips.Sheet{School: school, PortalURL: c.Portal.PublicURL, WiFi: wifi, Location: c.Location()}
+}
+
+// passwordState says in words where an account's login password stands,
+// and what to do when it has none.
+func passwordState(ctx context.Context, s directory.Reader, a directory.Account) (string, error) {
+	cs, err := s.Credentials(ctx, a.ID, directory.CredPassword)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	for _, c := range cs {
+		if !c.RevokedAt.IsZero() {
+			continue
+		}
+		switch {
+		case a.MustChangePassword && !c.Live(now):
+			return "first password expired unused on " + c.ExpiresAt.Format("2006-01-02") + " (keystage password reset " + a.Username + ")", nil
+		case a.MustChangePassword:
+			return "first password, to be changed at the first sign-in; unused, it ends on " + c.ExpiresAt.Format("2006-01-02"), nil
+		case !c.Live(now):
+			return "expired (keystage password reset " + a.Username + ")", nil
+		}
+		return "set", nil
+	}
+	return "none (keystage password issue --user " + a.Username + ")", nil
 }

@@ -68,6 +68,12 @@ func TestPasswordIssueAndReset(t *testing.T) {
 			t.Errorf("the CSV and the slips disagree on %s", r[1])
 		}
 	}
+	if _, show, _ := keystage(t, "", "--data", dir, "account", "show", "jteach"); !strings.Contains(show, "login password:  first password, to be changed at the first sign-in") {
+		t.Errorf("account show after issue:\n%s", show)
+	}
+	if _, show, _ := keystage(t, "", "--data", dir, "account", "show", "apupil"); !strings.Contains(show, "none (keystage password issue --user apupil)") {
+		t.Errorf("account show of a pupil with no password:\n%s", show)
+	}
 	// Starters are those without a password: nobody is left.
 	if code, _, errOut := keystage(t, "", "--data", dir, "password", "issue", "--starters", "--out", filepath.Join(dir, "again.html")); code != 0 || !strings.Contains(errOut, "issued 0") {
 		t.Errorf("a second --starters: %d %s", code, errOut)
