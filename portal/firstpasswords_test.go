@@ -103,6 +103,9 @@ func TestFirstPasswordsTeacher(t *testing.T) {
 			t.Fatal(err)
 		}
 		teacher := mustSignIn(t, srv, portaltest.Teacher)
+		if home := teacher.get("/"); strings.Contains(home.body, `href="/staff/first-passwords"`) != allowed {
+			t.Errorf("teachers_issue=%v: the menu's first-passwords link is wrong", allowed)
+		}
 		page := teacher.get("/staff/first-passwords")
 		if !allowed {
 			if page.status != http.StatusForbidden {

@@ -41,6 +41,9 @@ type meView struct {
 	Passkey  bool
 	Roles    map[string]bool
 	Guest    bool // guests have no password to change and no passkeys
+	// FirstPasswords: the first-passwords page is theirs (technicians,
+	// and teachers where configuration lets them).
+	FirstPasswords bool
 }
 
 // markdown renders AUP text. Goldmark without the Unsafe option drops raw
@@ -163,6 +166,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		for _, role := range rq.roles {
 			me.Roles[string(role)] = true
 		}
+		me.FirstPasswords = rq.has(RoleTechnician) || (s.cfg.FirstPasswords.TeachersIssue && rq.acct.Role == directory.RoleStaff)
 		v.Me = me
 	}
 	var b bytes.Buffer
