@@ -14,6 +14,7 @@ const (
 	ActionAccountUpdate    Action = "account.update"
 	ActionAccountDisable   Action = "account.disable"
 	ActionAccountEnable    Action = "account.enable"
+	ActionAccountUnlock    Action = "account.unlock"
 	ActionAccountPurge     Action = "account.purge"
 	ActionAccountLegalName Action = "account.legal_name"
 	ActionGuestCreate      Action = "guest.create"
@@ -29,6 +30,10 @@ const (
 
 	// ActionPasswordImport records a hash taken over from an old directory.
 	ActionPasswordImport Action = "password.import"
+	// ActionPasswordIssue and ActionPasswordReset record a first password
+	// given, and one given again in place of the person's own.
+	ActionPasswordIssue Action = "password.issue"
+	ActionPasswordReset Action = "password.reset"
 
 	ActionPasskeyAdd       Action = "passkey.add"
 	ActionPasskeyRename    Action = "passkey.rename"

@@ -105,7 +105,7 @@ func (d Decision) Message(loc *time.Location) string {
 	case ReasonCredentialEnded:
 		return "Your Wi-Fi password has ended: get a new one in the portal."
 	case ReasonMustChange:
-		return "You must change your password in the portal first."
+		return "Your password must first be changed: sign in to the portal and choose a new one."
 	}
 	return "Access refused (" + string(d.Reason) + ")."
 }

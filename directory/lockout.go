@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -652,4 +653,29 @@ func (l *Lockout) Flush(ctx context.Context, t time.Time) {
 	if err != nil {
 		l.log().Warn("lockout: recording failed sign-ins", "err", err)
 	}
+}
+
+// Clear forgets the account's failure counters (familiar, and from sources
+// new to it), so that its locks end now; a trusted address's own counter
+// for the account goes too when it is held in this process. Sources
+// blocked for failing on many accounts stay blocked: they are not the
+// account's.
+func (l *Lockout) Clear(ctx context.Context, username string) error {
+	keys := []string{AccountKey(username), UnfamiliarKey(username)}
+	st := l.state()
+	st.mu.Lock()
+	for k := range st.mem {
+		if k == keys[0] || k == keys[1] || strings.HasPrefix(k, keys[0]+"|") {
+			if k != keys[0] && k != keys[1] {
+				keys = append(keys, k)
+			}
+			delete(st.mem, k)
+		}
+	}
+	st.mu.Unlock()
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, l.Store.ClearFailures(ctx, k))
+	}
+	return errors.Join(errs...)
 }

@@ -303,7 +303,7 @@ func (s *Server) passwordView(ctx context.Context, rq *request, vs []passwords.V
 	}
 	data := map[string]any{"Rules": rules, "Other": other, "Violations": vs, "Checked": checked,
 		"Username": rq.acct.Username, "GivenName": rq.acct.GivenName, "FamilyName": rq.acct.FamilyName,
-		"MustChange": rq.acct.MustChangePassword, "NoRepeats": pol.NoRepeats}
+		"MustChange": rq.acct.MustChangePassword, "NoRepeats": pol.NoRepeats, "ByPasskey": s.passkeyReset(rq)}
 	// The advice's example is drawn for this person and passes their own
 	// policy: an example that broke a rule would teach the wrong thing.
 	if ex, err := passwords.Suggest(pol, personOf(rq.acct)); err == nil {
@@ -379,9 +379,12 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		data["Invalid"] = fields
 		s.render(w, r, status, "password.html", rq, "Change your password", data)
 	}
-	if current == "" || next == "" {
+	// Staff signed in with a passkey have proved who they are: they may
+	// set a new password without the old one (they have forgotten it).
+	byPasskey := s.passkeyReset(rq)
+	if (current == "" && !byPasskey) || next == "" {
 		var empty []string
-		if current == "" {
+		if current == "" && !byPasskey {
 			empty = append(empty, "current")
 		}
 		if next == "" {
@@ -394,7 +397,10 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, rq *requ
 		fail(http.StatusUnprocessableEntity, "The two new passwords are different. Type the same new password in both boxes.", nil, "confirm")
 		return
 	}
-	_, err := s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, s.signinOrigin(w, r))
+	var err error
+	if !byPasskey || current != "" {
+		_, err = s.d.Authenticate(ctx, rq.acct.Username, current, directory.ServicePortal, s.signinOrigin(w, r))
+	}
 	var refused *directory.RefusedError
 	switch {
 	case errors.Is(err, directory.ErrBadCredentials):

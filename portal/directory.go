@@ -26,6 +26,8 @@ type Reader interface {
 	Suspensions(ctx context.Context, accountID int64) ([]directory.Suspension, error)
 	SyncRuns(ctx context.Context, kind string, limit int) ([]directory.SyncRun, error)
 	SyncRefusals(ctx context.Context) ([]directory.SyncRefusal, error)
+	GroupByName(ctx context.Context, name string) (directory.Group, error)
+	Members(ctx context.Context, groupID int64) ([]string, error)
 }
 
 // Store is what the portal reads and the operational records it keeps or
@@ -61,6 +63,8 @@ type Directory interface {
 	IssueWiFi(ctx context.Context, actor string, a directory.Account) (string, error)
 	WiFiSecret(ctx context.Context, a directory.Account) (string, error)
 	IssueGuest(ctx context.Context, actor string, g directory.Guest) (directory.IssuedGuest, error)
+	HasPassword(ctx context.Context, a directory.Account) (bool, error)
+	IssueFirstPasswords(ctx context.Context, actor string, people []directory.Account, valid time.Duration, reset bool) ([]directory.FirstPassword, []directory.Skipped, error)
 
 	AddPasskey(ctx context.Context, actor string, a directory.Account, name, secret, codeHash string) (directory.Credential, error)
 	RenamePasskey(ctx context.Context, actor string, a directory.Account, c directory.Credential, name string) error

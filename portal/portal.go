@@ -74,7 +74,10 @@ type Config struct {
 	// RateLimits bound requests from people not yet signed in (zero:
 	// defaults).
 	RateLimits RateLimits
-	Log        *slog.Logger
+	// FirstPasswords configure first passwords and the sign-in page's
+	// "forgotten your password?" line.
+	FirstPasswords FirstPasswordSettings
+	Log            *slog.Logger
 }
 
 // GuestSettings bound guest access.
@@ -244,6 +247,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST /audit/register", s.staff(s.registerDownload, RoleAuditor))
 		mux.HandleFunc("POST /audit/events", s.staff(s.eventsDownload, RoleAuditor))
 	}
+	s.firstPasswordRoutes(mux)
 	mux.HandleFunc("/", s.notFound)
 
 	// Every state change is a POST, and every POST must come from the

@@ -30,6 +30,8 @@ type view struct {
 	Path    string
 	Sync    bool // the sync page exists
 	Exports bool // the auditors' page exists
+	// Forgotten is the sign-in page's "forgotten your password?" line.
+	Forgotten string
 }
 
 type meView struct {
@@ -39,6 +41,9 @@ type meView struct {
 	Passkey  bool
 	Roles    map[string]bool
 	Guest    bool // guests have no password to change and no passkeys
+	// FirstPasswords: the first-passwords page is theirs (technicians,
+	// and teachers where configuration lets them).
+	FirstPasswords bool
 }
 
 // markdown renders AUP text. Goldmark without the Unsafe option drops raw
@@ -154,13 +159,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	v := view{Title: title, School: s.cfg.SchoolName, Data: data, Path: r.URL.Path,
-		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil}
+		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Forgotten: s.cfg.FirstPasswords.Forgotten}
 	if rq.signedIn() {
 		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff", Guest: rq.acct.Role == directory.RoleGuest,
 			Passkey: rq.sess.Passkey, Roles: map[string]bool{}}
 		for _, role := range rq.roles {
 			me.Roles[string(role)] = true
 		}
+		me.FirstPasswords = rq.has(RoleTechnician) || (s.cfg.FirstPasswords.TeachersIssue && rq.acct.Role == directory.RoleStaff)
 		v.Me = me
 	}
 	var b bytes.Buffer

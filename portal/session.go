@@ -195,6 +195,12 @@ func (s *Server) signedIn(h handler) http.HandlerFunc {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		if rq.acct.MustChangePassword && !mustChangeAllows(r.URL.Path) {
+			// A first password: the new password comes before anything
+			// else.
+			http.Redirect(w, r, "/password", http.StatusSeeOther)
+			return
+		}
 		h(w, r, rq)
 	}
 }

@@ -13,11 +13,13 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account legal-name NAME --withhold|--show | account import FILE.ldif [--apply]", args,
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account enable NAME --reason TEXT [--force] | account unlock NAME | account legal-name NAME --withhold|--show | account import FILE.ldif [--apply]", args,
 		sub{"list", accountList},
 		sub{"show", accountShow},
 		sub{"add", accountAdd},
 		sub{"disable", accountDisable},
+		sub{"enable", accountEnable},
+		sub{"unlock", accountUnlock},
 		sub{"legal-name", accountLegalName},
 		sub{"import", accountImport})
 }
@@ -172,6 +174,11 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 			row(string(kind), fmt.Sprintf("%d in force, %d revoked", live, len(cs)-live))
 		}
 	}
+	pw, err := passwordState(ctx, s, a)
+	if err != nil {
+		return err
+	}
+	row("login password", pw)
 	sus, err := s.Suspensions(ctx, a.ID)
 	if err != nil {
 		return err

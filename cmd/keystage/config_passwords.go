@@ -2,9 +2,11 @@ package main
 
 import (
 	"sort"
+	"time"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/portal"
 )
 
 // PasswordsSection sets the hashing cost and the password policies.
@@ -14,6 +16,37 @@ type PasswordsSection struct {
 	Roles PolicyRoles `toml:"roles"`
 	// Policy overrides settings of a built-in policy or defines a new one.
 	Policy map[string]PolicySection `toml:"policy"`
+	// First is how first passwords are given (keystage password issue
+	// and reset, and the portal).
+	First FirstPasswordsSection `toml:"first"`
+}
+
+// FirstPasswordsSection configures first passwords: one-time passwords on
+// a slip, changed at the first sign-in.
+type FirstPasswordsSection struct {
+	// ExpiryDays: an unused first password stops working after this many
+	// days.
+	ExpiryDays int `toml:"expiry_days"`
+	// TeachersIssue lets a teacher issue and reset first passwords in the
+	// portal for the pupils of their own registration and class groups
+	// (technicians may for anyone).
+	TeachersIssue bool `toml:"teachers_issue"`
+	// WiFi is what a slip says about joining the Wi-Fi; empty: the
+	// network name from [portal] and where the Wi-Fi password is found.
+	WiFi string `toml:"wifi"`
+	// Forgotten is the sign-in page's "forgotten your password?" line:
+	// whom a pupil asks.
+	Forgotten string `toml:"forgotten"`
+}
+
+// portal is the portal's part of the section.
+func (f FirstPasswordsSection) portal() portal.FirstPasswordSettings {
+	return portal.FirstPasswordSettings{Expiry: f.expiry(), TeachersIssue: f.TeachersIssue, WiFi: f.WiFi, Forgotten: f.Forgotten}
+}
+
+// expiry is how long an unused first password lasts.
+func (f FirstPasswordsSection) expiry() time.Duration {
+	return time.Duration(f.ExpiryDays) * 24 * time.Hour
 }
 
 // Argon2Section is the argon2id cost of login password hashes. Raising it
@@ -51,6 +84,8 @@ func defaultPasswords() PasswordsSection {
 	return PasswordsSection{
 		Argon2: Argon2Section{MemoryKiB: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism},
 		Roles:  PolicyRoles{Staff: "staff", Service: "staff", Guest: "guest", PupilKS1: "pupil-ks1", PupilKS2: "pupil-ks2", Pupil: "staff"},
+		First: FirstPasswordsSection{ExpiryDays: directory.DefaultFirstPasswordDays, TeachersIssue: true,
+			Forgotten: "Forgotten your password? Pupils: ask your form tutor or the IT office for a new first password. Staff: ask the IT office."},
 	}
 }
 
@@ -106,6 +141,9 @@ func (s *PasswordsSection) validate(p *problems) {
 	if err := params.Validate(); err != nil {
 		p.add("passwords.argon2: %v", err)
 	}
+	if s.First.ExpiryDays < 1 || s.First.ExpiryDays > 90 {
+		p.add("passwords.first.expiry_days = %d: want 1 to 90 days", s.First.ExpiryDays)
+	}
 	pols := s.policies()
 	for _, name := range sortedKeys(pols) {
 		if err := pols[name].Validate(); err != nil {
@@ -157,4 +195,16 @@ pupil = "staff"           # Year 7 and up
 # fragment_length = 3
 # min_score = 3
 # history = 5
+
+[passwords.first]
+# First passwords (keystage password issue and reset, and the portal): an
+# unused one stops working after this many days.
+expiry_days = 14
+# Teachers may issue and reset them in the portal for the pupils of their
+# own registration and class groups (technicians may for anyone).
+teachers_issue = true
+# What a slip says about the Wi-Fi; empty: the network name from [portal].
+wifi = ""
+# The sign-in page's "forgotten your password?" line.
+forgotten = "Forgotten your password? Pupils: ask your form tutor or the IT office for a new first password. Staff: ask the IT office."
 `

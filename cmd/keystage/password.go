@@ -15,15 +15,19 @@ import (
 )
 
 func cmdPassword(e *env, args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return usagef("want: password check --user NAME [--given G --family F] [--policy P] < candidate")
-	}
+	return dispatch(e, "password", "password check --user NAME … < candidate | password issue (--user NAME | --reg R | --year Y | --group G | --starters) [--out FILE] [--csv FILE] | password reset NAME", args,
+		sub{"check", passwordCheck},
+		sub{"issue", passwordIssue},
+		sub{"reset", passwordReset})
+}
+
+func passwordCheck(e *env, args []string) error {
 	fs := e.newFlags("password check", "--user NAME [--given G --family F] [--policy P]")
 	user := fs.String("user", "", "the username the password is for")
 	given := fs.String("given", "", "the person's given name (when the account does not exist yet)")
 	family := fs.String("family", "", "the person's family name (when the account does not exist yet)")
 	policy := fs.String("policy", "", "the policy to check against (default: the account's, else staff)")
-	if _, err := parse(fs, args[1:]); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *user == "" {

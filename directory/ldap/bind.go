@@ -141,6 +141,17 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	a, err := c.s.dir.Authenticate(ctx, username, req.password, directory.ServiceLDAP, c.origin())
 	var refused *directory.RefusedError
 	switch {
+	case errors.As(err, &refused) && refused.Decision.Reason == directory.ReasonMustChange && wantsPasswordPolicy(m) &&
+		(kind == bindAny || (kind == bindService) == (refused.Account.Role == directory.RoleService)):
+		// A first password, from a client that understands the password
+		// policy control (SSSD, nslcd): as OpenLDAP after a reset, the
+		// bind succeeds with changeAfterReset, and the connection may do
+		// nothing but change the password.
+		c.s.log.Info("ldap bind with a first password: restricted to the password change", "user", username, "addr", addr)
+		c.setIdentity(identity{dn: c.s.tree.accountDN(refused.Account), account: refused.Account, mustChange: true})
+		outcome, why = directory.ResultRefused, directory.ReasonMustChange
+		reply(resultSuccess, "")
+		return
 	case errors.As(err, &refused):
 		c.s.log.Info("ldap bind refused", "user", username, "addr", addr, "reason", refused.Decision.Reason)
 		outcome, why = directory.ResultRefused, refused.Decision.Reason

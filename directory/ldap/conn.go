@@ -20,6 +20,10 @@ import (
 type identity struct {
 	dn      string // empty: anonymous
 	account directory.Account
+	// mustChange: bound with a first password after asking for the
+	// password policy control; nothing but the password change is
+	// allowed until it is made (OpenLDAP ppolicy's pwdReset restriction).
+	mustChange bool
 }
 
 func (id identity) anonymous() bool { return id.dn == "" }
@@ -240,6 +244,10 @@ func (c *conn) handle(ctx context.Context, m *message) {
 			c.reply(m.id, result(responseTag(m.op.Tag), resultOperationsError, "", "internal error"))
 		}
 	}()
+	if m.op.Tag != appBindRequest && c.identity().mustChange && !isPasswordModify(m) {
+		c.reply(m.id, result(responseTag(m.op.Tag), resultInsufficientAccess, "", restrictedDiagnostic))
+		return
+	}
 	switch m.op.Tag {
 	case appBindRequest:
 		c.bind(ctx, m)

@@ -63,6 +63,9 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 		switch {
 		case errors.Is(err, directory.ErrBadCredentials):
 			return resultInvalidCredentials, "the old password is wrong"
+		case errors.As(err, &refused) && refused.Decision.Reason == directory.ReasonMustChange:
+			// The old password is right, and changing it is what the
+			// refusal asks for.
 		case errors.As(err, &refused):
 			return resultInvalidCredentials, diagnostic(refusalData(refused.Decision.Reason), refused.Decision.Reason, refused.Decision.Message(c.s.dir.Gate().Policy.Location))
 		case err != nil:
@@ -86,6 +89,11 @@ func (c *conn) passwordModify(ctx context.Context, x extendedRequest) (int, stri
 			msgs[i] = v.Message + " [" + v.Code + "]"
 		}
 		return resultConstraintViolation, "password not changed: " + strings.Join(msgs, "; ")
+	}
+	if id.mustChange {
+		// Changed: the restriction ends, as OpenLDAP's ppolicy lifts it.
+		a.MustChangePassword = false
+		c.setIdentity(identity{dn: id.dn, account: a})
 	}
 	c.s.log.Info("ldap password changed", "user", a.Username, "addr", c.remoteAddr())
 	return resultSuccess, ""

@@ -14,8 +14,28 @@ import (
 // the diagnostic message are all that reach the desktop.
 const oidPasswordPolicy = "1.3.6.1.4.1.42.2.27.8.5.1"
 
-// ppolicyAccountLocked is the draft's error accountLocked (1).
-const ppolicyAccountLocked = 1
+// The draft's errors that Keystage sends: accountLocked (1), and
+// changeAfterReset (2) for a bind with a first password, which an
+// administrator's reset gives in OpenLDAP (pwdReset).
+const (
+	ppolicyAccountLocked    = 1
+	ppolicyChangeAfterReset = 2
+)
+
+// restrictedDiagnostic is OpenLDAP's answer to any request but the
+// password change on a connection bound with a password that must be
+// changed.
+const restrictedDiagnostic = "Operations are restricted to bind/unbind/abandon/StartTLS/modify password: change the password first"
+
+// isPasswordModify reports whether m is the Password Modify extended
+// operation.
+func isPasswordModify(m *message) bool {
+	if m.op.Tag != appExtendedRequest {
+		return false
+	}
+	x, err := decodeExtended(m.op)
+	return err == nil && x.name == oidPasswordModify
+}
 
 // wantsPasswordPolicy reports whether a request carries the password
 // policy request control: the response control is sent only then.
@@ -38,12 +58,15 @@ func passwordPolicyError(r directory.Reason) (int64, bool) {
 	case directory.ReasonSuspended, directory.ReasonDisabled, directory.ReasonLeft,
 		directory.ReasonNotStarted, directory.ReasonLockedOut:
 		return ppolicyAccountLocked, true
+	case directory.ReasonMustChange:
+		return ppolicyChangeAfterReset, true
 	}
 	return 0, false
 }
 
-// passwordPolicyControl is the response control for a refusal when the
-// request asked for it; nil otherwise.
+// passwordPolicyControl is the response control for a refusal (or for a
+// first password's restricted bind) when the request asked for it; nil
+// otherwise.
 func passwordPolicyControl(m *message, r directory.Reason) []*ber.Packet {
 	code, ok := passwordPolicyError(r)
 	if !ok || !wantsPasswordPolicy(m) {

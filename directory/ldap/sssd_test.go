@@ -131,7 +131,7 @@ debug_level = 7
 	const service = "keystage-sssd-test"
 	pamFile := filepath.Join("/etc/pam.d", service)
 	if err := os.WriteFile(pamFile, []byte("# written by keystage's TestSSSDPamtester; removed when it ends\n"+
-		"auth required pam_sss.so\naccount required pam_sss.so\n"), 0o644); err != nil {
+		"auth required pam_sss.so\naccount required pam_sss.so\npassword required pam_sss.so\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(pamFile) })
@@ -209,6 +209,8 @@ debug_level = 7
 		t.Errorf("a wrong password got in:\n%s", out)
 	}
 
+	sssdFirstPassword(t, srv, pamtester, service)
+
 	// The same bind from a go-ldap client that asks for the control.
 	roots := x509.NewCertPool()
 	pem, err := os.ReadFile(srv.CAFile)
@@ -281,4 +283,52 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// sssdFirstPassword: a pupil given a first password signs in through SSSD
+// and is told to choose a new one. pamtester stops at the first operation
+// that fails, and acct_mgmt answers "new one required" (as it must, so
+// that login(1) goes on to the change), so the change is a second
+// pamtester run: a new password the
+// policy refuses is not taken, and the policy's words reach the person;
+// one it accepts is, and then signs in and binds.
+func sssdFirstPassword(t *testing.T, srv *ldaptest.Server, pamtester, service string) {
+	t.Helper()
+	first := issueFirst(t, srv, ldaptest.Pupil)
+	pam := func(ops []string, lines ...string) (string, error) {
+		c := exec.Command(pamtester, append([]string{"-v", service, ldaptest.Pupil}, ops...)...)
+		c.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	out, err := pam([]string{"authenticate", "acct_mgmt", "chauthtok"}, first)
+	if err == nil || !strings.Contains(out, "successfully authenticated") || !strings.Contains(out, "new one required") ||
+		!strings.Contains(out, "Password expired. Change your password now.") {
+		t.Fatalf("pamtester authenticate acct_mgmt with a first password: %v; want authenticated, then a new password required\n%s", err, out)
+	}
+	// pam_sss lets root (pamtester) change a password only in the handle
+	// that authenticated, so the second run authenticates again, and
+	// changes the expired token as login(1) does after acct_mgmt's answer.
+	change := []string{"authenticate", "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)"}
+	// The pupil's own name is refused by every policy.
+	weak := ldaptest.Pupil + "12"
+	out, err = pam(change, first, first, weak, weak)
+	if err == nil || !strings.Contains(out, "New Password") || !strings.Contains(out, "password not changed") || !strings.Contains(out, "[username]") {
+		t.Errorf("pamtester chauthtok with a new password the policy refuses: %v\n%s", err, out)
+	}
+	const newPW = "Walrus-Teapot-Violin-58"
+	out, err = pam(change, first, first, newPW, newPW)
+	if err != nil || !strings.Contains(out, "authentication token altered successfully") {
+		t.Fatalf("pamtester chauthtok with a good new password: %v\n%s", err, out)
+	}
+	out, err = pam([]string{"authenticate", "acct_mgmt"}, newPW)
+	if err != nil || !strings.Contains(out, "successfully authenticated") {
+		t.Errorf("pamtester with the new password: %v\n%s", err, out)
+	}
+	if out, err := pam([]string{"authenticate"}, first); err == nil {
+		t.Errorf("the used first password still signs in:\n%s", out)
+	}
+	if err := dial(t, srv).Bind(person(ldaptest.Pupil), newPW); err != nil {
+		t.Errorf("bind with the password chosen through SSSD: %v", err)
+	}
 }

@@ -1,0 +1,129 @@
+// Package slips prints first passwords for the people they are given to:
+// an HTML page of slips that a browser prints on A4 (one slip, or a grid
+// for a class), and a CSV for a mail merge. It holds no password: the
+// caller passes them in, and what is written goes to a file the caller
+// opens 0600, to be printed and deleted, never kept (a password is never
+// stored without encryption).
+package slips
+
+import (
+	"encoding/csv"
+	"html/template"
+	"io"
+	"time"
+)
+
+// Slip is one person's first password.
+type Slip struct {
+	Name      string
+	Username  string
+	Group     string // registration group or role, to sort the slips out
+	Password  string
+	ExpiresAt time.Time
+}
+
+// Sheet is a set of slips with what every slip says.
+type Sheet struct {
+	School    string
+	PortalURL string
+	// WiFi says how to join the Wi-Fi (the network name, and where the
+	// Wi-Fi password is found).
+	WiFi     string
+	Location *time.Location
+	Slips    []Slip
+	// Skipped are the people given no password, with why: shown on
+	// screen, not printed.
+	Skipped []string
+	// Stylesheet, when set, is linked instead of putting CSS in the page
+	// (for a server whose Content-Security-Policy forbids inline style:
+	// it serves CSS at that address).
+	Stylesheet string
+}
+
+// CSS is the slips' style: A4, two slips across, each kept whole on a
+// page.
+const CSS = `@page { size: A4 portrait; margin: 10mm; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, sans-serif; margin: 0; color: #000; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 4mm; }
+.slip { border: 1px dashed #555; padding: 4mm 5mm; break-inside: avoid; page-break-inside: avoid; height: 64mm; overflow: hidden; }
+.school { font-size: 10pt; color: #333; margin: 0 0 1mm; }
+.name { font-size: 13pt; font-weight: bold; margin: 0 0 2mm; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: 1mm 3mm; margin: 0 0 2mm; font-size: 11pt; }
+dt { color: #333; } dd { margin: 0; }
+.pw { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 15pt; font-weight: bold; letter-spacing: .05em; }
+.note { font-size: 9pt; margin: 0; }
+.screen { margin: 4mm 0; font-size: 10pt; }
+@media print { .screen { display: none; } }
+`
+
+var page = template.Must(template.New("slips").Funcs(template.FuncMap{
+	"css": func() template.CSS { return template.CSS(CSS) },
+	"date": func(t time.Time, loc *time.Location) string {
+		if loc == nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Mon 2 Jan 2006")
+	},
+}).Parse(`<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8">
+<meta name="robots" content="noindex">
+<title>First passwords – {{.School}}</title>
+{{if .Stylesheet}}<link rel="stylesheet" href="{{.Stylesheet}}">{{else}}<style>{{css}}</style>{{end}}</head><body>
+{{if .Slips}}<p class="screen">Print this page (Ctrl+P), cut out the slips and give each to its person. Then close it: the passwords are not kept anywhere, and this page must not be saved.</p>{{else}}<p class="screen">Nobody was given a first password.</p>{{end}}
+{{with .Skipped}}<div class="screen"><p>Not given a first password:</p><ul>{{range .}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+<div class="grid">
+{{range .Slips}}<section class="slip">
+<p class="school">{{$.School}}</p>
+<p class="name">{{.Name}}{{if .Group}} <small>({{.Group}})</small>{{end}}</p>
+<dl>
+<dt>Username</dt><dd class="pw">{{.Username}}</dd>
+<dt>First password</dt><dd class="pw">{{.Password}}</dd>
+<dt>Sign in at</dt><dd>{{$.PortalURL}}</dd>
+</dl>
+<p class="note">You will choose your own new password when you first sign in. This password stops working on {{date .ExpiresAt $.Location}} if it is not used.</p>
+{{if $.WiFi}}<p class="note"><b>Wi-Fi:</b> {{$.WiFi}}</p>{{end}}
+</section>
+{{end}}</div>
+</body></html>
+`))
+
+// WriteHTML writes the sheet as one HTML page that prints on A4, two
+// slips across.
+func WriteHTML(w io.Writer, s Sheet) error {
+	return page.Execute(w, s)
+}
+
+// WriteCSV writes the sheet for a mail merge: a header row, then one row a
+// person. Cells that a spreadsheet would run as a formula are quoted with
+// a leading apostrophe.
+func WriteCSV(w io.Writer, s Sheet) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"name", "username", "group", "first_password", "expires", "portal", "wifi", "school"}); err != nil {
+		return err
+	}
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, sl := range s.Slips {
+		row := []string{sl.Name, sl.Username, sl.Group, sl.Password, sl.ExpiresAt.In(loc).Format("2006-01-02"), s.PortalURL, s.WiFi, s.School}
+		for i, c := range row {
+			row[i] = cell(c)
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// cell keeps a spreadsheet from reading a name like "=HYPERLINK(…)" as a
+// formula (CSV injection).
+func cell(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
+		return "'" + s
+	}
+	return s
+}
