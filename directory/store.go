@@ -166,6 +166,14 @@ type Tx interface {
 	Record(ctx context.Context, e *audit.Event) error
 }
 
+// AccountUse is an account and the last time it used any service (zero:
+// never).
+type AccountUse struct {
+	AccountID int64
+	Username  string
+	LastUse   time.Time
+}
+
 // Session is a network session reported by RADIUS accounting.
 type Session struct {
 	ID             int64
@@ -208,6 +216,10 @@ type Store interface {
 	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
+	// Dormant lists the active accounts created before t that have used no
+	// service at or after t (or never), with their last use of any
+	// service, ordered by ID; at most limit (0: no limit).
+	Dormant(ctx context.Context, before time.Time, limit int) ([]AccountUse, error)
 	// NoteFailure counts a failed authentication under key (a counter of
 	// the Lockout) and returns the failures within window up to t. A
 	// non-empty fingerprint (of the wrong password) already counted under

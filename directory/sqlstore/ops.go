@@ -64,6 +64,43 @@ func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Ser
 	return out, rows.Err()
 }
 
+// Dormant joins each active account to its usage rows: it reads every
+// active account, which suits a periodic review, not a hot path.
+func (s *Store) Dormant(ctx context.Context, before time.Time, limit int) ([]directory.AccountUse, error) {
+	q := `SELECT a.id, a.username, COALESCE(MAX(u.last_at), 0) FROM accounts a
+		LEFT JOIN usage u ON u.account_id = a.id
+		WHERE a.status = $1 AND a.created_at < $2
+		GROUP BY a.id, a.username
+		HAVING COALESCE(MAX(u.last_at), 0) < $2
+		ORDER BY a.id`
+	args := []any{string(directory.StatusActive), before.UnixMicro()}
+	if limit > 0 {
+		q += " LIMIT $3"
+		args = append(args, limit)
+	}
+	rows, err := s.reader.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dormant accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.AccountUse
+	for rows.Next() {
+		var u directory.AccountUse
+		var at int64
+		if err := rows.Scan(&u.AccountID, &u.Username, &at); err != nil {
+			return nil, fmt.Errorf("dormant accounts: %w", err)
+		}
+		if at != 0 {
+			u.LastUse = time.UnixMicro(at).UTC()
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dormant accounts: %w", err)
+	}
+	return out, nil
+}
+
 // NoteFailure counts failures in a window that starts at the first failure
 // and restarts once it has passed. A fingerprint seen under key within the
 // window is a password already tried: the count stays as it is.

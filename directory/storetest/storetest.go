@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"CloseNASSessions", testCloseNASSessions},
 		{"NoteUses", testNoteUses},
+		{"Dormant", testDormant},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
@@ -1116,6 +1117,56 @@ func testNoteUses(t *testing.T, s directory.Store) {
 	}
 	if err := s.NoteUses(ctx, directory.ServiceWiFi, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testDormant(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	// The store stamps created_at with the real clock, so the cut-off lies
+	// ahead of it: every account here is old enough to be dormant.
+	cut := time.Now().Add(time.Hour).Truncate(time.Microsecond).UTC()
+	old := mustCreate(t, s, pupil("old", "D1"))
+	recent := mustCreate(t, s, pupil("recent", "D2"))
+	never := mustCreate(t, s, pupil("never", "D3"))
+	gone := mustCreate(t, s, pupil("gone", "D4"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateAccount(ctx, gone.ID, func(a *directory.Account) error { a.Status = directory.StatusDisabled; return nil })
+		return err
+	})
+	lastOld := cut.Add(-48 * time.Hour)
+	for _, u := range []struct {
+		id  int64
+		svc directory.Service
+		at  time.Time
+	}{
+		{old.ID, directory.ServiceWiFi, lastOld.Add(-time.Hour)},
+		{old.ID, directory.ServiceLDAP, lastOld},
+		{recent.ID, directory.ServiceWiFi, lastOld},
+		{recent.ID, directory.ServicePortal, cut}, // at the cut-off: in use
+	} {
+		if err := s.NoteUse(ctx, u.id, u.svc, u.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Dormant(ctx, cut, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.AccountUse{{AccountID: old.ID, Username: "old", LastUse: lastOld}, {AccountID: never.ID, Username: "never"}}
+	if len(got) != len(want) {
+		t.Fatalf("dormant: got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].AccountID != want[i].AccountID || got[i].Username != want[i].Username || !got[i].LastUse.Equal(want[i].LastUse) {
+			t.Errorf("dormant[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if got, _ := s.Dormant(ctx, cut, 1); len(got) != 1 || got[0].AccountID != old.ID {
+		t.Errorf("limit 1: %+v", got)
+	}
+	// Before every account was created, none is dormant.
+	if got, _ := s.Dormant(ctx, time.Unix(0, 0), 0); len(got) != 0 {
+		t.Errorf("accounts younger than the cut-off listed: %+v", got)
 	}
 }
 
