@@ -320,11 +320,13 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 
 // ReviewHeader is the columns of an exported review.
 func ReviewHeader() []string {
-	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Last use (UTC)"}
+	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Last use (UTC)", "Decision", "Reason"}
 }
 
 // ExportReview writes a review's list for the auditor as CSV or XLSX, one
-// row per entry; what the reviewer decided is in the audit trail.
+// row per entry. The last two columns are left for the reviewer to fill in
+// (keep or remove, and why): the CSV so filled in is what ParseReviewCSV
+// reads back to record the review.
 func ExportReview(w io.Writer, format string, r Review) error {
 	tw, err := audit.NewTableWriter(w, format, "Access review", ReviewHeader())
 	if err != nil {
@@ -335,7 +337,7 @@ func ExportReview(w io.Writer, format string, r Review) error {
 		if !it.LastUse.IsZero() {
 			last = it.LastUse.UTC().Format("2006-01-02 15:04")
 		}
-		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, last}); err != nil {
+		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, last, "", ""}); err != nil {
 			return err
 		}
 	}
