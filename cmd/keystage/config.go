@@ -37,6 +37,7 @@ type Config struct {
 	Sync      SyncSection      `toml:"sync"`
 	AUP       AUPSection       `toml:"aup"`
 	Audit     AuditSection     `toml:"audit"`
+	Review    ReviewSection    `toml:"review"`
 
 	loc *time.Location
 }
@@ -163,6 +164,7 @@ func defaults() Config {
 		Sync:      defaultSync(),
 		AUP:       defaultAUP(),
 		Audit:     defaultAudit(),
+		Review:    defaultReview(),
 	}
 }
 
@@ -244,6 +246,7 @@ func (c *Config) validate() problems {
 	c.Sync.validate(&p)
 	c.AUP.validate(&p)
 	c.Audit.validate(&p)
+	c.Review.validate(&p)
 	return p
 }
 
@@ -316,5 +319,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleReview
 }
