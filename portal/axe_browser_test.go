@@ -239,7 +239,7 @@ func TestBrowserAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/staff/people", "/staff/people?q=pupil", "/staff/people?year=9&status=active",
-		"/staff/people/" + portaltest.Pupil, "/staff/people/20leaver", "/staff/guests", "/staff/sync"} {
+		"/staff/people/" + portaltest.Pupil, "/staff/people/20leaver", "/staff/guests", "/staff/sync", "/staff/review"} {
 		visit(p)
 	}
 	err = chromedp.Do(ctx,
@@ -465,7 +465,7 @@ func TestBrowserPhoneWidths(t *testing.T) {
 			}
 		}
 		for _, p := range []string{"/", "/wifi", "/password", "/passkeys", "/activity", "/staff/people?q=pupil",
-			"/staff/people?year=9", "/staff/people/20leaver", "/staff/people/" + portaltest.Pupil, "/staff/guests", "/staff/sync"} {
+			"/staff/people?year=9", "/staff/people/20leaver", "/staff/people/" + portaltest.Pupil, "/staff/guests", "/staff/sync", "/staff/review"} {
 			measure(p, chromedp.Navigate(srv.URL+p))
 		}
 		measure("sync plan", chromedp.Navigate(srv.URL+"/staff/sync"),

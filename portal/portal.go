@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +75,10 @@ type Config struct {
 	// RateLimits bound requests from people not yet signed in (zero:
 	// defaults).
 	RateLimits RateLimits
-	Log        *slog.Logger
+	// Review is the access review's policy. With no privileged groups
+	// named, the groups of RoleGroups are reviewed.
+	Review directory.ReviewPolicy
+	Log    *slog.Logger
 }
 
 // GuestSettings bound guest access.
@@ -142,6 +146,12 @@ func New(d *directory.Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	if cfg.SchoolName == "" {
 		cfg.SchoolName = "Keystage"
+	}
+	if len(cfg.Review.PrivilegedGroups) == 0 {
+		for _, gs := range cfg.RoleGroups {
+			cfg.Review.PrivilegedGroups = append(cfg.Review.PrivilegedGroups, gs...)
+		}
+		slices.Sort(cfg.Review.PrivilegedGroups)
 	}
 	if cfg.Guests.MaxLifetime <= 0 {
 		cfg.Guests.MaxLifetime = 14 * 24 * time.Hour
@@ -230,6 +240,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/consent", s.staff(s.recordConsent, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/passkey-enrolment", s.staff(s.issueEnrolment, RoleTechnician))
+	mux.HandleFunc("GET /staff/review", s.staff(s.reviewPage, RoleTechnician, RoleAuditor))
+	mux.HandleFunc("POST /staff/review", s.staff(s.reviewRecord, RoleTechnician))
+	mux.HandleFunc("POST /staff/review/export", s.staff(s.reviewExport, RoleTechnician, RoleAuditor))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {
