@@ -166,6 +166,20 @@ type Tx interface {
 	Record(ctx context.Context, e *audit.Event) error
 }
 
+// AccountCount is how many accounts have one role and status.
+type AccountCount struct {
+	Role   Role
+	Status Status
+	N      int
+}
+
+// FailureCounter is a lockout counter as stored.
+type FailureCounter struct {
+	Key    string
+	Count  int
+	LastAt time.Time
+}
+
 // AccountUse is an account and the last time it used any service (zero:
 // never).
 type AccountUse struct {
@@ -216,6 +230,12 @@ type Store interface {
 	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
+	// AccountCounts counts the accounts by role and status, ordered by
+	// role then status.
+	AccountCounts(ctx context.Context) ([]AccountCount, error)
+	// MissingConsents counts the active pupils with no parental consent
+	// in force.
+	MissingConsents(ctx context.Context) (int, error)
 	// Dormant lists the active accounts created before t that have used no
 	// service at or after t (or never), with their last use of any
 	// service, ordered by ID; at most limit (0: no limit).
@@ -229,6 +249,10 @@ type Store interface {
 	// within window up to t.
 	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
 	ClearFailures(ctx context.Context, key string) error
+	// RecentFailures lists the failure counters with at least minCount
+	// failures, the last at or after since, latest first, at most limit:
+	// what may be locking now (see Lockout.Blocks).
+	RecentFailures(ctx context.Context, since time.Time, minCount, limit int) ([]FailureCounter, error)
 	// PruneFailures forgets counters and fingerprints last touched before
 	// t, and returns how many counters went.
 	PruneFailures(ctx context.Context, before time.Time) (int64, error)

@@ -64,6 +64,54 @@ func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Ser
 	return out, rows.Err()
 }
 
+func (s *Store) AccountCounts(ctx context.Context) ([]directory.AccountCount, error) {
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT role, status, COUNT(*) FROM accounts GROUP BY role, status ORDER BY role, status")
+	if err != nil {
+		return nil, fmt.Errorf("account counts: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.AccountCount
+	for rows.Next() {
+		var c directory.AccountCount
+		if err := rows.Scan(&c.Role, &c.Status, &c.N); err != nil {
+			return nil, fmt.Errorf("account counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) MissingConsents(ctx context.Context) (int, error) {
+	var n int
+	err := s.reader.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts a WHERE a.role = $1 AND a.status = $2
+		AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL)`,
+		string(directory.RolePupil), string(directory.StatusActive)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("missing consents: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) RecentFailures(ctx context.Context, since time.Time, minCount, limit int) ([]directory.FailureCounter, error) {
+	rows, err := s.reader.q.QueryContext(ctx, `SELECT key, count, last_at FROM auth_failures
+		WHERE last_at >= $1 AND count >= $2 ORDER BY last_at DESC, key LIMIT $3`, since.UnixMicro(), minCount, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent failures: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.FailureCounter
+	for rows.Next() {
+		var c directory.FailureCounter
+		var at int64
+		if err := rows.Scan(&c.Key, &c.Count, &at); err != nil {
+			return nil, fmt.Errorf("recent failures: %w", err)
+		}
+		c.LastAt = time.UnixMicro(at).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // Dormant joins each active account to its usage rows: it reads every
 // active account, which suits a periodic review, not a hot path.
 func (s *Store) Dormant(ctx context.Context, before time.Time, limit int) ([]directory.AccountUse, error) {

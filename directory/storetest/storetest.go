@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"CloseNASSessions", testCloseNASSessions},
 		{"NoteUses", testNoteUses},
 		{"Dormant", testDormant},
+		{"DashboardCounts", testDashboardCounts},
+		{"RecentFailures", testRecentFailures},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
@@ -1167,6 +1169,77 @@ func testDormant(t *testing.T, s directory.Store) {
 	// Before every account was created, none is dormant.
 	if got, _ := s.Dormant(ctx, time.Unix(0, 0), 0); len(got) != 0 {
 		t.Errorf("accounts younger than the cut-off listed: %+v", got)
+	}
+}
+
+func testDashboardCounts(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	given := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	consented := mustCreate(t, s, pupil("consented", "C1"))
+	withdrawn := mustCreate(t, s, pupil("withdrawn", "C2"))
+	mustCreate(t, s, pupil("none", "C3"))
+	left := mustCreate(t, s, pupil("left", "C4"))
+	mustCreate(t, s, directory.Account{Username: "teacher", Role: directory.RoleStaff, Source: directory.SourceManual})
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		for _, id := range []int64{consented.ID, withdrawn.ID} {
+			if err := tx.AddConsent(ctx, &directory.Consent{AccountID: id, ParentName: "P", GivenAt: given, Method: directory.SignPaper}); err != nil {
+				return err
+			}
+		}
+		cs, err := tx.Consents(ctx, withdrawn.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.UpdateConsent(ctx, cs[0].ID, func(c *directory.Consent) error { c.WithdrawnAt = given.Add(time.Hour); return nil }); err != nil {
+			return err
+		}
+		_, err = tx.UpdateAccount(ctx, left.ID, func(a *directory.Account) error { a.Status = directory.StatusDisabled; return nil })
+		return err
+	})
+	if n, err := s.MissingConsents(ctx); err != nil || n != 2 {
+		t.Errorf("missing consents: %d %v, want 2 (none and withdrawn; not the disabled one)", n, err)
+	}
+	got, err := s.AccountCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.AccountCount{{Role: directory.RolePupil, Status: directory.StatusActive, N: 3},
+		{Role: directory.RolePupil, Status: directory.StatusDisabled, N: 1}, {Role: directory.RoleStaff, Status: directory.StatusActive, N: 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("account counts %v, want %v", got, want)
+	}
+}
+
+func testRecentFailures(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	note := func(key string, n int, at time.Time) {
+		for i := 0; i < n; i++ {
+			if _, err := s.NoteFailure(ctx, key, at, time.Hour, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	note("account:old", 9, t0.Add(-2*time.Hour))
+	note("account:few", 2, t0)
+	note("account:many", 6, t0.Add(-time.Minute))
+	note("source:ldap:192.0.2.9", 12, t0)
+	got, err := s.RecentFailures(ctx, t0.Add(-30*time.Minute), 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range got {
+		keys = append(keys, fmt.Sprintf("%s=%d", c.Key, c.Count))
+	}
+	if want := "[source:ldap:192.0.2.9=12 account:many=6]"; fmt.Sprint(keys) != want {
+		t.Errorf("recent failures %v, want %s", keys, want)
+	}
+	if got[0].LastAt.IsZero() || !got[0].LastAt.Equal(t0) {
+		t.Errorf("last at %v, want %v", got[0].LastAt, t0)
+	}
+	if got, _ := s.RecentFailures(ctx, t0.Add(-30*time.Minute), 5, 1); len(got) != 1 {
+		t.Errorf("limit 1: %v", got)
 	}
 }
 
