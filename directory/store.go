@@ -272,6 +272,12 @@ type Store interface {
 	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
 	// all) and returns how many it stopped.
 	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
+	// NoteNASHeard records when NAS clients, by name, were last heard from
+	// (a time earlier than the one stored is ignored). The RADIUS
+	// frontend gathers them and writes a batch at most once a minute.
+	NoteNASHeard(ctx context.Context, heard map[string]time.Time) error
+	// NASHeard gives when each NAS client was last heard from, by name.
+	NASHeard(ctx context.Context) (map[string]time.Time, error)
 	// PurgeSessions deletes sessions that stopped before t.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 

@@ -112,6 +112,46 @@ func (s *Store) RecentFailures(ctx context.Context, since time.Time, minCount, l
 	return out, rows.Err()
 }
 
+func (s *Store) NoteNASHeard(ctx context.Context, heard map[string]time.Time) error {
+	if len(heard) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("note NAS heard: %w", err)
+	}
+	defer tx.Rollback()
+	for name, t := range heard {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nas_heard (nas_name, last_at) VALUES ($1, $2)
+			ON CONFLICT (nas_name) DO UPDATE SET last_at = excluded.last_at WHERE nas_heard.last_at < excluded.last_at`,
+			name, t.UnixMicro()); err != nil {
+			return fmt.Errorf("note NAS %s heard: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("note NAS heard: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) NASHeard(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT nas_name, last_at FROM nas_heard")
+	if err != nil {
+		return nil, fmt.Errorf("NAS heard: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var name string
+		var at int64
+		if err := rows.Scan(&name, &at); err != nil {
+			return nil, fmt.Errorf("NAS heard: %w", err)
+		}
+		out[name] = time.UnixMicro(at).UTC()
+	}
+	return out, rows.Err()
+}
+
 // Dormant joins each active account to its usage rows: it reads every
 // active account, which suits a periodic review, not a hot path.
 func (s *Store) Dormant(ctx context.Context, before time.Time, limit int) ([]directory.AccountUse, error) {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Dormant", testDormant},
 		{"DashboardCounts", testDashboardCounts},
 		{"RecentFailures", testRecentFailures},
+		{"NASHeard", testNASHeard},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
@@ -1240,6 +1241,28 @@ func testRecentFailures(t *testing.T, s directory.Store) {
 	}
 	if got, _ := s.RecentFailures(ctx, t0.Add(-30*time.Minute), 5, 1); len(got) != 1 {
 		t.Errorf("limit 1: %v", got)
+	}
+}
+
+func testNASHeard(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	if err := s.NoteNASHeard(ctx, map[string]time.Time{"ap-hall": t0, "ap-library": t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// Another node that heard the hall earlier does not move it back.
+	if err := s.NoteNASHeard(ctx, map[string]time.Time{"ap-hall": t0.Add(-time.Hour), "ap-library": t0.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.NASHeard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["ap-hall"].Equal(t0) || !got["ap-library"].Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("NAS heard: %v", got)
+	}
+	if err := s.NoteNASHeard(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
 	}
 }
 
