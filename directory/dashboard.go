@@ -2,7 +2,9 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -57,7 +59,81 @@ type Dashboard struct {
 	Refused         int // MIS rows the sync refused, waiting in its queue
 	LastReview      time.Time
 	NextReview      time.Time
-	NAS             []NASClient
+	NAS             []NASHeard
+	// Failures are the failed sign-ins of the last 24 hours by service,
+	// from the lockout's signin.failures events; FailuresCapped says the
+	// events were too many to read them all (the figures are then a floor).
+	Failures       []ServiceFailures
+	FailuresCapped bool
+}
+
+// ServiceFailures is how many sign-ins failed on one service ("ldap",
+// "radius", "portal"; "several" for an account that failed on more than
+// one within a summing-up; "unknown username" for names that are not
+// accounts, on any service).
+type ServiceFailures struct {
+	Service string
+	N       int
+}
+
+// maxFailureEvents bounds the events read for the day's failures: the
+// lockout writes at most a few hundred every AuditEvery.
+const maxFailureEvents = 20000
+
+// FailuresSince sums the failed sign-ins since t by service, from the
+// lockout's audit events.
+func (d *Directory) FailuresSince(ctx context.Context, t time.Time) ([]ServiceFailures, bool, error) {
+	evs, err := d.Store.AuditEventsByAction(ctx, ActionSigninFailures, t, maxFailureEvents)
+	if err != nil {
+		return nil, false, fmt.Errorf("failed sign-ins: %w", err)
+	}
+	sum := map[string]int{}
+	for _, e := range evs {
+		var v struct {
+			Familiar     int      `json:"familiar"`
+			Unfamiliar   int      `json:"unfamiliar"`
+			Sources      []string `json:"sources"`
+			UnknownNames int      `json:"unknown_names"`
+		}
+		if json.Unmarshal(e.After, &v) != nil {
+			continue
+		}
+		if v.UnknownNames > 0 {
+			sum["unknown username"] += v.UnknownNames
+		}
+		n := v.Familiar + v.Unfamiliar
+		if n == 0 {
+			continue
+		}
+		svc := ""
+		for _, src := range v.Sources {
+			kind, _, _ := strings.Cut(src, ":")
+			switch {
+			case svc == "":
+				svc = kind
+			case svc != kind:
+				svc = "several"
+			}
+		}
+		if svc == "" {
+			svc = "unknown"
+		}
+		sum[svc] += n
+	}
+	out := make([]ServiceFailures, 0, len(sum))
+	for svc, n := range sum {
+		out = append(out, ServiceFailures{Service: svc, N: n})
+	}
+	slices.SortFunc(out, func(a, b ServiceFailures) int { return strings.Compare(a.Service, b.Service) })
+	return out, len(evs) == maxFailureEvents, nil
+}
+
+// NASHeard is a NAS client and when it was last heard from (zero: never
+// since the record began).
+type NASHeard struct {
+	Name      string
+	Vendor    string
+	LastHeard time.Time
 }
 
 // Dashboard gathers the figures of a technician's home page, each from one
@@ -87,8 +163,19 @@ func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboa
 		return db, err
 	}
 	db.LastReview, db.NextReview = last.Time, NextReviewDue(last.Time, review, now)
-	if db.NAS, err = d.Store.NASClients(ctx); err != nil {
+	if db.Failures, db.FailuresCapped, err = d.FailuresSince(ctx, now.Add(-24*time.Hour)); err != nil {
 		return db, err
+	}
+	clients, err := d.Store.NASClients(ctx)
+	if err != nil {
+		return db, err
+	}
+	heard, err := d.Store.NASHeard(ctx)
+	if err != nil {
+		return db, err
+	}
+	for _, c := range clients {
+		db.NAS = append(db.NAS, NASHeard{Name: c.Name, Vendor: c.Vendor, LastHeard: heard[c.Name]})
 	}
 	return db, nil
 }

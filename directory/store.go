@@ -118,6 +118,9 @@ type Reader interface {
 	// AuditEventsAbout lists the events about one target ("account:jsmith")
 	// with Seq > afterSeq in order, at most limit.
 	AuditEventsAbout(ctx context.Context, target string, afterSeq int64, limit int) ([]audit.Event, error)
+	// AuditEventsByAction lists the events of one action at or after
+	// since, in order, at most limit.
+	AuditEventsByAction(ctx context.Context, action string, since time.Time, limit int) ([]audit.Event, error)
 }
 
 // Tx is a transaction: everything read and written through it commits or

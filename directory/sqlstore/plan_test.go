@@ -31,6 +31,10 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"suspensions", "SELECT id FROM suspensions WHERE account_id = 1"},
 		{"signatures", "SELECT id FROM signatures WHERE account_id = 1"},
 		{"failures", "SELECT count FROM auth_failures WHERE key = 'x'"},
+		// The technician's dashboard.
+		{"recent failure counters", "SELECT key FROM auth_failures WHERE last_at >= 1 AND count >= 5 ORDER BY last_at DESC, key LIMIT 500"},
+		{"events of an action since", "SELECT seq FROM audit_events WHERE action = 'signin.failures' AND at >= 1 ORDER BY at, seq LIMIT 5000"},
+		{"pupils without consent", "SELECT COUNT(*) FROM accounts a WHERE a.role = 'pupil' AND a.status = 'active' AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL)"},
 	} {
 		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql)
 		if err != nil {

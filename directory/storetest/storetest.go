@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"DashboardCounts", testDashboardCounts},
 		{"RecentFailures", testRecentFailures},
 		{"NASHeard", testNASHeard},
+		{"AuditEventsByAction", testAuditEventsByAction},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
@@ -1263,6 +1264,34 @@ func testNASHeard(t *testing.T, s directory.Store) {
 	}
 	if err := s.NoteNASHeard(ctx, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testAuditEventsByAction(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	for i, e := range []audit.Event{
+		{Time: t0.Add(-25 * time.Hour), Action: "signin.failures", Target: "account:old"},
+		{Time: t0.Add(-time.Hour), Action: "signin.failures", Target: "account:a"},
+		{Time: t0.Add(-time.Hour), Action: "account.create", Target: "account:b"},
+		{Time: t0, Action: "signin.failures", Target: "account:c"},
+	} {
+		if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			e.Actor = fmt.Sprint("test", i)
+			return tx.Record(ctx, &e)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AuditEventsByAction(ctx, "signin.failures", t0.Add(-24*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Target != "account:a" || got[1].Target != "account:c" {
+		t.Errorf("events: %+v", got)
+	}
+	if got, _ := s.AuditEventsByAction(ctx, "signin.failures", t0.Add(-24*time.Hour), 1); len(got) != 1 {
+		t.Errorf("limit 1: %d", len(got))
 	}
 }
 
