@@ -238,7 +238,7 @@ func TestBrowserAxe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/staff/people", "/staff/people?q=pupil", "/staff/people?year=9&status=active",
+	for _, p := range []string{"/", "/staff/people", "/staff/people?q=pupil", "/staff/people?year=9&status=active",
 		"/staff/people/" + portaltest.Pupil, "/staff/people/20leaver", "/staff/guests", "/staff/sync", "/staff/review"} {
 		visit(p)
 	}
@@ -472,6 +472,9 @@ func TestBrowserPhoneWidths(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form[action="/staff/sync/plan"] button`)), chromedp.WaitVisible(chromedp.ID(`#confirm`)))
 	}
 	if err := chromedp.Do(ctx, shotAt(390, "people-phone", srv.URL+"/staff/people?q=pupil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, shotAt(390, "dashboard-phone", srv.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
 }
