@@ -53,7 +53,7 @@ func TestTechnicianDashboard(t *testing.T) {
 		"Pupils without parental consent: 0", // the seeded pupil has consent
 		"MIS rows the sync refused: 2",
 		"(due now: review access)",
-		"ldap5",                                 // five failures on LDAP
+		"ldap5", // five failures on LDAP
 		"account, new devices" + portaltest.Safeguarding + "5",
 		"ap-quiet", "quiet: check it is powered",
 	} {
