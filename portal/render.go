@@ -30,6 +30,7 @@ type view struct {
 	Path    string
 	Sync    bool // the sync page exists
 	Exports bool // the auditors' page exists
+	Classes bool // teachers see their classes
 }
 
 type meView struct {
@@ -154,7 +155,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	v := view{Title: title, School: s.cfg.SchoolName, Data: data, Path: r.URL.Path,
-		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil}
+		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Classes: s.cfg.TeachersSeeClasses}
 	if rq.signedIn() {
 		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff", Guest: rq.acct.Role == directory.RoleGuest,
 			Passkey: rq.sess.Passkey, Roles: map[string]bool{}}

@@ -49,6 +49,8 @@ type Options struct {
 	// Start seeds (the real exports, say); it replaces Services.
 	ServicesFor func(d *directory.Directory) portal.Services
 	Now         func() time.Time
+	// TeachersSeeClasses is passed to the portal's configuration.
+	TeachersSeeClasses bool
 	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
 	// that names the client in X-Forwarded-For.
 	Proxy bool
@@ -115,7 +117,8 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleSafeguarding: {"portal-safeguarding"},
 			portal.RoleAuditor:      {"portal-auditors"},
 		},
-		PasskeyRoles: opt.PasskeyRoles,
+		PasskeyRoles:       opt.PasskeyRoles,
+		TeachersSeeClasses: opt.TeachersSeeClasses,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
