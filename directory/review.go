@@ -270,6 +270,11 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 	var ended []Account
 	err := d.Store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		ended = ended[:0]
+		for _, dec := range snap.Kept {
+			if _, err := tx.AccountByUsername(ctx, dec.Username); err != nil {
+				return fmt.Errorf("account %s: %w", dec.Username, err)
+			}
+		}
 		for _, dec := range snap.Removed {
 			a, err := tx.AccountByUsername(ctx, dec.Username)
 			if err != nil {
@@ -282,6 +287,13 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 				}
 				if IsManagedByMIS(g) {
 					return fmt.Errorf("group %s: %w", g.Name, ErrManagedByMIS)
+				}
+				members, err := tx.Members(ctx, g.ID)
+				if err != nil {
+					return err
+				}
+				if !slices.Contains(members, a.Username) {
+					continue // gone from the group since the list was drawn
 				}
 				if err := tx.RemoveMember(ctx, g.ID, a.ID); err != nil {
 					return err

@@ -76,6 +76,9 @@ func TestRecordReview(t *testing.T) {
 	if err := f.d.RecordReview(ctx, "head", directory.ReviewRecord{Decisions: []directory.ReviewDecision{{Username: "tech"}}}); !errors.Is(err, directory.ErrReviewIncomplete) {
 		t.Errorf("decision without a reason: %v, want ErrReviewIncomplete", err)
 	}
+	if err := f.d.RecordReview(ctx, "head", directory.ReviewRecord{Decisions: []directory.ReviewDecision{{Username: "tecch", Reason: "typo"}}}); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("a kept row naming no account: %v, want ErrNotFound", err)
+	}
 	rec := directory.ReviewRecord{Reviewer: "Ms Head", Notes: "autumn", Decisions: []directory.ReviewDecision{
 		{Username: "tech", Reason: "still the technician"},
 		{Username: "sleeper", Remove: true, Reason: "left in July"},
