@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // The XLSX register is written by hand as the smallest Office Open XML
@@ -31,13 +32,25 @@ var xlsxParts = []struct{ name, body string }{
 }
 
 func newXLSXRegister(w io.Writer, f fmtr) (*xlsxRegister, error) {
+	x, err := newXLSXSheet(w, "Access register", RegisterHeader())
+	if x != nil {
+		x.f = f
+	}
+	return x, err
+}
+
+// newXLSXSheet starts a workbook of one sheet, named sheet, whose first
+// row is header.
+func newXLSXSheet(w io.Writer, sheet string, header []string) (*xlsxRegister, error) {
+	var name strings.Builder
+	xml.EscapeText(&name, []byte(xmlSafe(sheet)))
 	z := zip.NewWriter(w)
 	for _, p := range xlsxParts {
 		pw, err := z.Create(p.name)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := io.WriteString(pw, p.body); err != nil {
+		if _, err := io.WriteString(pw, strings.Replace(p.body, `name="Access register"`, `name="`+name.String()+`"`, 1)); err != nil {
 			return nil, err
 		}
 	}
@@ -45,10 +58,10 @@ func newXLSXRegister(w io.Writer, f fmtr) (*xlsxRegister, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &xlsxRegister{z: z, sheet: bufio.NewWriter(sw), f: f}
+	x := &xlsxRegister{z: z, sheet: bufio.NewWriter(sw)}
 	x.sheet.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
 		`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
-	x.writeRow(RegisterHeader(), -1)
+	x.writeRow(header, -1)
 	return x, nil
 }
 
@@ -84,6 +97,15 @@ func (x *xlsxRegister) Write(row RegisterRow) error {
 		}
 	}
 	x.writeRow(cells, num)
+	if x.sheet.Buffered() > 32<<10 {
+		return x.sheet.Flush()
+	}
+	return nil
+}
+
+// WriteCells writes one row of a table (see NewTableWriter).
+func (x *xlsxRegister) WriteCells(cells []string) error {
+	x.writeRow(cells, -1)
 	if x.sheet.Buffered() > 32<<10 {
 		return x.sheet.Flush()
 	}

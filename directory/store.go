@@ -118,6 +118,9 @@ type Reader interface {
 	// AuditEventsAbout lists the events about one target ("account:jsmith")
 	// with Seq > afterSeq in order, at most limit.
 	AuditEventsAbout(ctx context.Context, target string, afterSeq int64, limit int) ([]audit.Event, error)
+	// AuditEventsByAction lists the events of one action at or after
+	// since, in order, at most limit.
+	AuditEventsByAction(ctx context.Context, action string, since time.Time, limit int) ([]audit.Event, error)
 }
 
 // Tx is a transaction: everything read and written through it commits or
@@ -170,6 +173,28 @@ type Tx interface {
 	// event (audit.Prune) that says so, first, so that the trail is never
 	// empty and verify accepts its new start (see PruneTrail).
 	PruneAudit(ctx context.Context, firstSeq int64) (int64, error)
+}
+
+// AccountCount is how many accounts have one role and status.
+type AccountCount struct {
+	Role   Role
+	Status Status
+	N      int
+}
+
+// FailureCounter is a lockout counter as stored.
+type FailureCounter struct {
+	Key    string
+	Count  int
+	LastAt time.Time
+}
+
+// AccountUse is an account and the last time it used any service (zero:
+// never).
+type AccountUse struct {
+	AccountID int64
+	Username  string
+	LastUse   time.Time
 }
 
 // Session is a network session reported by RADIUS accounting.
@@ -257,6 +282,16 @@ type UseRecords interface {
 	NoteUses(ctx context.Context, service Service, uses map[int64]time.Time) error
 	// LastUse gives the last use of each service by an account.
 	LastUse(ctx context.Context, accountID int64) (map[Service]time.Time, error)
+	// AccountCounts counts the accounts by role and status, ordered by
+	// role then status.
+	AccountCounts(ctx context.Context) ([]AccountCount, error)
+	// MissingConsents counts the active pupils with no parental consent
+	// in force.
+	MissingConsents(ctx context.Context) (int, error)
+	// Dormant lists the active accounts created before t that have used no
+	// service at or after t (or never), with their last use of any
+	// service, ordered by ID; at most limit (0: no limit).
+	Dormant(ctx context.Context, before time.Time, limit int) ([]AccountUse, error)
 }
 
 // FailureRecords are the lockout's failure counters and the sources
@@ -271,6 +306,10 @@ type FailureRecords interface {
 	// within window up to t.
 	Failures(ctx context.Context, key string, t time.Time, window time.Duration) (int, time.Time, error)
 	ClearFailures(ctx context.Context, key string) error
+	// RecentFailures lists the failure counters with at least minCount
+	// failures, the last at or after since, latest first, at most limit:
+	// what may be locking now (see Lockout.Blocks).
+	RecentFailures(ctx context.Context, since time.Time, minCount, limit int) ([]FailureCounter, error)
 	// PruneFailures forgets counters and fingerprints last touched before
 	// t, and returns how many counters went.
 	PruneFailures(ctx context.Context, before time.Time) (int64, error)
@@ -298,6 +337,12 @@ type SessionRecords interface {
 	// t with cause (a NAS's Accounting-On or -Off says it has dropped them
 	// all) and returns how many it stopped.
 	CloseNASSessions(ctx context.Context, nasAddress string, t time.Time, cause string) (int, error)
+	// NoteNASHeard records when NAS clients, by name, were last heard from
+	// (a time earlier than the one stored is ignored). The RADIUS
+	// frontend gathers them and writes a batch at most once a minute.
+	NoteNASHeard(ctx context.Context, heard map[string]time.Time) error
+	// NASHeard gives when each NAS client was last heard from, by name.
+	NASHeard(ctx context.Context) (map[string]time.Time, error)
 	// PurgeSessions deletes sessions that stopped before t.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 }

@@ -97,3 +97,27 @@ func TestPlanTextEscapesWhatATerminalObeys(t *testing.T) {
 		}
 	})
 }
+
+// Teachers are members of the MIS groups they teach: the classes they are
+// enrolled in as teacher, and a form tutor's registration group, as the
+// OneRoster reader gives them (homeroom enrolment → RegGroup).
+func TestTeachersJoinTheirClassesAndForm(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open, lifecycle.Policy{})
+		tutor := staff("S1", "Siân", "ap Rhys")
+		tutor.RegGroup, tutor.Classes = "7A", []string{"7-ma-1"}
+		other := staff("S2", "Jim", "Brown")
+		other.Classes = []string{"8-en-1"}
+		f.sync(bulk(pupil("P1", "Jane", "Smith", "7", "7A"), tutor, other))
+		if g := f.groups("S1"); g != "7-ma-1,7a,staff" {
+			t.Errorf("tutor's groups %s, want 7-ma-1,7a,staff", g)
+		}
+		if g := f.groups("S2"); g != "8-en-1,staff" {
+			t.Errorf("teacher's groups %s", g)
+		}
+		g, err := f.s.GroupByName(t.Context(), "7a")
+		if err != nil || g.Kind != directory.GroupReg {
+			t.Errorf("7a: %+v %v", g, err)
+		}
+	})
+}

@@ -35,11 +35,18 @@ func groupName(code string) string {
 }
 
 // groupsFor are the MIS groups a record belongs in, by the demo's scheme:
-// the role group (staff, pupils), and for pupils year-N, the registration
-// group and each teaching class.
+// the role group (staff, pupils), for pupils year-N, the registration group
+// (a form tutor's too) and each teaching class (its teachers' too).
 func groupsFor(r Record) []NewGroup {
 	if r.Role == directory.RoleStaff {
-		return append([]NewGroup{{Name: "staff", Kind: directory.GroupRole, Description: "All staff"}}, classGroups(r)...)
+		out := []NewGroup{{Name: "staff", Kind: directory.GroupRole, Description: "All staff"}}
+		// A form tutor: the MIS enrols the teacher in the registration
+		// group (OneRoster: a homeroom enrolment of role teacher), and the
+		// teacher's portal page lists the groups the teacher is in.
+		if g := groupName(r.RegGroup); g != "" {
+			out = append(out, NewGroup{Name: g, Kind: directory.GroupReg, Description: "Registration group " + r.RegGroup})
+		}
+		return append(out, classGroups(r)...)
 	}
 	if r.Role != directory.RolePupil {
 		return classGroups(r)

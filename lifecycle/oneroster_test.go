@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"keystage.dev/keystage/directory"
 )
 
 func readFixture(t *testing.T, spec string) *Export {
@@ -505,4 +508,31 @@ func TestOneRosterGradeMapping(t *testing.T) {
 	if bad := (GradeMapping{Offset: 7, Years: map[string]string{"X": "Year Nine"}}).Validate(); len(bad) != 2 {
 		t.Errorf("Validate: %v", bad)
 	}
+}
+
+// A teacher's enrolments put the teacher in the classes taught and, for a
+// homeroom, make the teacher that registration group's tutor: the groups a
+// teacher's portal page lists.
+func TestOneRosterTeacherEnrolments(t *testing.T) {
+	enr, err := os.ReadFile("testdata/oneroster-1.1-bulk/enrollments.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enr = append(enr, "enr-9,active,2026-07-20T08:00:00Z,cls-7a,org-school,usr-t1,teacher,true,2026-09-01,2027-07-31\n"...)
+	exp, err := readOneRoster(context.Background(), fixtureFS(t, map[string]string{"enrollments.csv": string(enr)}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range exp.Records {
+		if r.MISID == "usr-t1" {
+			if r.RegGroup != "7A" || !slices.Equal(r.Classes, []string{"7-ma-1"}) {
+				t.Errorf("teacher: reg %q classes %v, want 7A and [7-ma-1]", r.RegGroup, r.Classes)
+			}
+			if g := groupsFor(r); len(g) != 3 || g[1].Name != "7a" || g[1].Kind != directory.GroupReg || g[2].Name != "7-ma-1" {
+				t.Errorf("teacher's groups %+v", g)
+			}
+			return
+		}
+	}
+	t.Fatal("no usr-t1")
 }

@@ -83,6 +83,12 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 		data["Gate"] = dec.Message(s.loc)
 	}
 	data["NeedsConsent"] = dec.Reason == directory.ReasonConsentMissing
+	if rq.has(RoleTechnician) {
+		if data["Dashboard"], err = s.dashboard(ctx); err != nil {
+			s.fail(w, r, rq, err)
+			return
+		}
+	}
 	s.render(w, r, http.StatusOK, "home.html", rq, "Your account", data)
 }
 

@@ -154,8 +154,23 @@ func (f *longPlan) Plan(ctx context.Context, job string) (portal.Plan, error) {
 // the pages after a failed submit and a confirmation.
 func TestBrowserAxe(t *testing.T) {
 	lc := &longPlan{}
-	srv := portaltest.Start(t, portaltest.Options{Services: portal.Services{Lifecycle: lc, Exports: fakeExports{}}})
+	srv := portaltest.Start(t, portaltest.Options{Services: portal.Services{Lifecycle: lc, Exports: fakeExports{}}, TeachersSeeClasses: true})
 	seedPeople(t, srv, 3)
+	// The technician tutors 7A, so that a class page has pupils to check.
+	if err := srv.Store.Update(context.Background(), func(ctx context.Context, tx directory.Tx) error {
+		g := directory.Group{Name: "7a", Kind: directory.GroupReg, Source: directory.SourceMIS, Description: "Registration group 7A"}
+		if err := tx.CreateGroup(ctx, &g); err != nil {
+			return err
+		}
+		for _, u := range []string{portaltest.Technician, portaltest.Pupil} {
+			if err := tx.AddMember(ctx, g.ID, srv.Accounts[u].ID); err != nil {
+				return err
+			}
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.seed", Target: "group:7a"})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	src := axeSource(t)
 	ctx := newChromium(t, srv)
 	if err := chromedp.Do(ctx, bypassCSP()); err != nil {
@@ -238,8 +253,8 @@ func TestBrowserAxe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/staff/people", "/staff/people?q=pupil", "/staff/people?year=9&status=active",
-		"/staff/people/" + portaltest.Pupil, "/staff/people/20leaver", "/staff/guests", "/staff/sync"} {
+	for _, p := range []string{"/", "/staff/people", "/staff/people?q=pupil", "/staff/people?year=9&status=active",
+		"/staff/people/" + portaltest.Pupil, "/staff/people/20leaver", "/staff/guests", "/staff/sync", "/staff/review", "/classes", "/classes/7a"} {
 		visit(p)
 	}
 	err = chromedp.Do(ctx,
@@ -465,13 +480,16 @@ func TestBrowserPhoneWidths(t *testing.T) {
 			}
 		}
 		for _, p := range []string{"/", "/wifi", "/password", "/passkeys", "/activity", "/staff/people?q=pupil",
-			"/staff/people?year=9", "/staff/people/20leaver", "/staff/people/" + portaltest.Pupil, "/staff/guests", "/staff/sync"} {
+			"/staff/people?year=9", "/staff/people/20leaver", "/staff/people/" + portaltest.Pupil, "/staff/guests", "/staff/sync", "/staff/review"} {
 			measure(p, chromedp.Navigate(srv.URL+p))
 		}
 		measure("sync plan", chromedp.Navigate(srv.URL+"/staff/sync"),
 			chromedp.Click(chromedp.CSS(`form[action="/staff/sync/plan"] button`)), chromedp.WaitVisible(chromedp.ID(`#confirm`)))
 	}
 	if err := chromedp.Do(ctx, shotAt(390, "people-phone", srv.URL+"/staff/people?q=pupil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, shotAt(390, "dashboard-phone", srv.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
 }

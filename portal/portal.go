@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,13 @@ type Config struct {
 	// FirstPasswords configure first passwords and the sign-in page's
 	// "forgotten your password?" line.
 	FirstPasswords FirstPasswordSettings
-	Log            *slog.Logger
+	// TeachersSeeClasses gives staff a "Your classes" page: the pupils of
+	// the MIS registration and teaching groups they are in.
+	TeachersSeeClasses bool
+	// Review is the access review's policy. With no privileged groups
+	// named, the groups of RoleGroups are reviewed.
+	Review directory.ReviewPolicy
+	Log    *slog.Logger
 }
 
 // GuestSettings bound guest access.
@@ -147,6 +154,12 @@ func New(st Store, d Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	if cfg.SchoolName == "" {
 		cfg.SchoolName = "Keystage"
+	}
+	if len(cfg.Review.PrivilegedGroups) == 0 {
+		for _, gs := range cfg.RoleGroups {
+			cfg.Review.PrivilegedGroups = append(cfg.Review.PrivilegedGroups, gs...)
+		}
+		slices.Sort(cfg.Review.PrivilegedGroups)
 	}
 	if cfg.Guests.MaxLifetime <= 0 {
 		cfg.Guests.MaxLifetime = 14 * 24 * time.Hour
@@ -235,6 +248,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/consent", s.staff(s.recordConsent, RoleTechnician))
 	mux.HandleFunc("POST /staff/people/{username}/passkey-enrolment", s.staff(s.issueEnrolment, RoleTechnician))
+	if s.cfg.TeachersSeeClasses {
+		mux.HandleFunc("GET /classes", s.staffAccount(s.classesPage))
+		mux.HandleFunc("GET /classes/{group}", s.staffAccount(s.classPage))
+	}
+	mux.HandleFunc("GET /staff/review", s.staff(s.reviewPage, RoleTechnician, RoleAuditor))
+	mux.HandleFunc("POST /staff/review", s.staff(s.reviewRecord, RoleTechnician))
+	mux.HandleFunc("POST /staff/review/export", s.staff(s.reviewExport, RoleTechnician, RoleAuditor))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {
@@ -292,6 +312,18 @@ func (s *Server) headers(next http.Handler) http.Handler {
 
 // notGuest serves a signed-in person who is not a guest; a guest is told
 // why the page is not for them.
+// staffAccount lets only staff accounts through (a teacher needs no staff
+// role in the portal).
+func (s *Server) staffAccount(h handler) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, rq *request) {
+		if rq.acct.Role != directory.RoleStaff {
+			s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not available", map[string]any{"Passkey": false})
+			return
+		}
+		h(w, r, rq)
+	})
+}
+
 func (s *Server) notGuest(h handler) http.HandlerFunc {
 	return s.signedIn(func(w http.ResponseWriter, r *http.Request, rq *request) {
 		if rq.acct.Role == directory.RoleGuest {

@@ -32,6 +32,7 @@ type view struct {
 	Exports bool // the auditors' page exists
 	// Forgotten is the sign-in page's "forgotten your password?" line.
 	Forgotten string
+	Classes   bool // teachers see their classes
 }
 
 type meView struct {
@@ -159,7 +160,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	v := view{Title: title, School: s.cfg.SchoolName, Data: data, Path: r.URL.Path,
-		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Forgotten: s.cfg.FirstPasswords.Forgotten}
+		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Forgotten: s.cfg.FirstPasswords.Forgotten,
+		Classes: s.cfg.TeachersSeeClasses}
 	if rq.signedIn() {
 		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff", Guest: rq.acct.Role == directory.RoleGuest,
 			Passkey: rq.sess.Passkey, Roles: map[string]bool{}}

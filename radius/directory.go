@@ -29,6 +29,7 @@ type Store interface {
 	Reader
 	directory.SessionRecords
 	NoteUses(ctx context.Context, service directory.Service, uses map[int64]time.Time) error
+	NoteNASHeard(ctx context.Context, heard map[string]time.Time) error
 }
 
 // Directory is what RADIUS asks of the directory service (a

@@ -165,6 +165,37 @@ func (s *Server) flushUses(ctx context.Context) {
 	if err := s.store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
 		s.log.Warn("noting Wi-Fi use", "accounts", len(uses), "err", err)
 	}
+	heard := s.heard.take()
+	if err := s.store.NoteNASHeard(ctx, heard); err != nil {
+		s.log.Warn("noting NAS clients heard from", "clients", len(heard), "err", err)
+	}
+}
+
+// heardLog gathers when each NAS client was last heard from, written with
+// the last-use times (at most once a UseFlush, a minute by default). Only
+// configured clients that proved their secret are noted, so it holds at
+// most one entry per NAS client.
+type heardLog struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func newHeardLog() *heardLog { return &heardLog{m: make(map[string]time.Time)} }
+
+func (h *heardLog) note(name string, t time.Time) {
+	h.mu.Lock()
+	if t.After(h.m[name]) {
+		h.m[name] = t
+	}
+	h.mu.Unlock()
+}
+
+func (h *heardLog) take() map[string]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.m
+	h.m = make(map[string]time.Time)
+	return m
 }
 
 // FlushUses writes the last-use times gathered so far (Serve does it on a

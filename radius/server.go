@@ -121,6 +121,7 @@ type Server struct {
 	replies *replyCache
 	facts   *factCache
 	uses    *useLog
+	heard   *heardLog
 	count   counters
 	// refusals limits the log lines of drops and rejects per source.
 	refusals *refusalLog
@@ -165,6 +166,7 @@ func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config
 		replies:     newReplyCache(cfg.ReplyTTL, cfg.MaxPending),
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
+		heard:       newHeardLog(),
 		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
@@ -400,6 +402,8 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 			fmt.Sprintf("packet code %d is not answered on this port", p.Code), "nas", c.name)
 		return nil
 	}
+	// Only a packet that proved the shared secret counts as the NAS heard.
+	s.heard.note(c.name, time.Now())
 	key := cacheKey(src, raw)
 	switch state, reply := s.replies.begin(key, time.Now()); state {
 	case cacheAnswered:

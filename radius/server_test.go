@@ -156,6 +156,11 @@ func TestDrops(t *testing.T) {
 	if st := srv.Radius.Stats(); st.Accepts+st.Rejects != 0 {
 		t.Errorf("a dropped packet was authenticated: %+v", st)
 	}
+	// A packet that did not prove the secret is not the NAS heard from.
+	srv.Radius.FlushUses(ctx)
+	if heard, err := srv.Store.NASHeard(ctx); err != nil || len(heard) != 0 {
+		t.Errorf("dropped packets noted as heard: %v %v", heard, err)
+	}
 	// And the good one is answered, signed, with the Proxy-States back in order.
 	good = accessRequest(t, radiustest.Secret, func(p *layeh.Packet) {
 		pap("jo.teacher", "k7mqx-3tazr-9p4ce")(p)
@@ -166,6 +171,10 @@ func TestDrops(t *testing.T) {
 	ps, _ := rfc2865.ProxyState_Gets(p)
 	if p.Code != layeh.CodeAccessAccept || len(ps) != 2 || string(ps[0]) != "proxy-1" || string(ps[1]) != "proxy-2" {
 		t.Errorf("good request: %v, Proxy-State %q", p.Code, ps)
+	}
+	srv.Radius.FlushUses(ctx)
+	if heard, err := srv.Store.NASHeard(ctx); err != nil || len(heard) != 1 || heard["test-nas"].IsZero() {
+		t.Errorf("the NAS is not noted as heard from: %v %v", heard, err)
 	}
 }
 

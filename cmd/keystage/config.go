@@ -39,6 +39,7 @@ type Config struct {
 	Audit     AuditSection     `toml:"audit"`
 	WebFilter WebFilterSection `toml:"webfilter"`
 	SIEM      SIEMSection      `toml:"siem"`
+	Review    ReviewSection    `toml:"review"`
 
 	loc *time.Location
 }
@@ -167,6 +168,7 @@ func defaults() Config {
 		Audit:     defaultAudit(),
 		WebFilter: defaultWebFilter(),
 		SIEM:      defaultSIEM(),
+		Review:    defaultReview(),
 	}
 }
 
@@ -250,6 +252,7 @@ func (c *Config) validate() problems {
 	c.Audit.validate(&p)
 	c.WebFilter.validate(&p)
 	c.SIEM.validate(&p)
+	c.Review.validate(&p)
 	return p
 }
 
@@ -322,5 +325,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview
 }

@@ -37,6 +37,9 @@ type PortalSection struct {
 	PasskeyRoles []string `toml:"passkey_roles"`
 	// GuestMaxLifetime is the longest guest access a sponsor may give.
 	GuestMaxLifetime duration `toml:"guest_max_lifetime"`
+	// TeachersSeeClasses gives staff a page of the pupils in the MIS
+	// registration and teaching groups they are in.
+	TeachersSeeClasses bool `toml:"teachers_see_classes"`
 	// Requests per minute from people not yet signed in (a passkey
 	// sign-in's start): per browser the portal knows, for browsers it does
 	// not know from one address together, and the ceiling for one address.
@@ -64,6 +67,7 @@ func defaultPortal() PortalSection {
 		AuditorGroups:      []string{"portal-auditors"},
 		PasskeyRoles:       []string{"technician", "safeguarding", "auditor"},
 		GuestMaxLifetime:   duration{14 * 24 * time.Hour},
+		TeachersSeeClasses: true,
 	}
 }
 
@@ -133,6 +137,7 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 			portal.RoleAuditor:      s.AuditorGroups,
 		},
 		PasskeyRoles:        roles,
+		TeachersSeeClasses:  s.TeachersSeeClasses,
 		Location:            loc,
 		Guests:              portal.GuestSettings{MaxLifetime: s.GuestMaxLifetime.Duration},
 		TrustedProxies:      proxies,
@@ -178,6 +183,7 @@ auditor_groups = ["portal-auditors"]
 # These roles must sign in with a passkey to use their powers.
 passkey_roles = ["technician", "safeguarding", "auditor"]
 guest_max_lifetime = "336h"
+teachers_see_classes = true   # staff see the pupils of their MIS registration and teaching groups (/classes)
 # Requests a minute from people not yet signed in (a passkey sign-in's
 # start): per browser the portal knows (a sealed device cookie), for new
 # browsers from one address together, and the ceiling for one address

@@ -63,6 +63,7 @@ func commands() []command {
 		{"suspend", "suspend NAME --until DATE|--for 3d --reason TEXT: take network access away for a time", cmdSuspend},
 		{"unsuspend", "unsuspend NAME: lift a person's suspensions", cmdUnsuspend},
 		{"audit", "audit verify [--witness FILE] | checkpoint | key | export | prune: the tamper-evident audit trail", cmdAudit},
+		{"review", "review [-o FILE.csv|.xlsx] | --record FILE.csv: the access review of dormant, privileged and guest accounts", cmdReview},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
 		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},

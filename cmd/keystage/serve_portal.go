@@ -37,6 +37,7 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
 	pcfg.FirstPasswords = cfg.Passwords.First.portal()
 	pcfg.Log = e.logger().With("frontend", "portal")
+	pcfg.Review = cfg.reviewPolicy()
 	p, err := portal.New(d.Store(), d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
 		Exports: directory.Exports{D: d, Location: cfg.Location()}})
 	if err != nil {

@@ -33,6 +33,17 @@ func (r reader) AuditEventsAbout(ctx context.Context, target string, afterSeq in
 	return scanEvents(rows)
 }
 
+func (r reader) AuditEventsByAction(ctx context.Context, action string, since time.Time, limit int) ([]audit.Event, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM audit_events WHERE action = $1 AND at >= $2 ORDER BY at, seq LIMIT %d`, eventCols, limit), action, since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("audit events %s: %w", action, err)
+	}
+	return scanEvents(rows)
+}
+
 func scanEvents(rows *sql.Rows) ([]audit.Event, error) {
 	defer rows.Close()
 	var out []audit.Event

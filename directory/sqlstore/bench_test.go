@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
@@ -155,4 +156,34 @@ func sampleIDs(b *testing.B, s directory.Store) []int64 {
 		out = append(out, a.ID)
 	}
 	return out
+}
+
+// The technician's dashboard and the access review's list, whole, over the
+// seeded school: every figure of the home page, and the dormant accounts
+// (here every account, never having been used: the worst case).
+func BenchmarkDashboard(b *testing.B) {
+	ctx := context.Background()
+	for name, s := range benchStores(b) {
+		d := directory.New(s, directory.Config{})
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.Dashboard(ctx, directory.ReviewPolicy{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDormant(b *testing.B) {
+	ctx := context.Background()
+	for name, s := range benchStores(b) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Dormant(ctx, time.Now().Add(time.Hour), 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

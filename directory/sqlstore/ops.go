@@ -64,6 +64,131 @@ func (s *Store) LastUse(ctx context.Context, accountID int64) (map[directory.Ser
 	return out, rows.Err()
 }
 
+func (s *Store) AccountCounts(ctx context.Context) ([]directory.AccountCount, error) {
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT role, status, COUNT(*) FROM accounts GROUP BY role, status ORDER BY role, status")
+	if err != nil {
+		return nil, fmt.Errorf("account counts: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.AccountCount
+	for rows.Next() {
+		var c directory.AccountCount
+		if err := rows.Scan(&c.Role, &c.Status, &c.N); err != nil {
+			return nil, fmt.Errorf("account counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) MissingConsents(ctx context.Context) (int, error) {
+	var n int
+	err := s.reader.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts a WHERE a.role = $1 AND a.status = $2
+		AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL)`,
+		string(directory.RolePupil), string(directory.StatusActive)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("missing consents: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) RecentFailures(ctx context.Context, since time.Time, minCount, limit int) ([]directory.FailureCounter, error) {
+	rows, err := s.reader.q.QueryContext(ctx, `SELECT key, count, last_at FROM auth_failures
+		WHERE last_at >= $1 AND count >= $2 ORDER BY last_at DESC, key LIMIT $3`, since.UnixMicro(), minCount, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent failures: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.FailureCounter
+	for rows.Next() {
+		var c directory.FailureCounter
+		var at int64
+		if err := rows.Scan(&c.Key, &c.Count, &at); err != nil {
+			return nil, fmt.Errorf("recent failures: %w", err)
+		}
+		c.LastAt = time.UnixMicro(at).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) NoteNASHeard(ctx context.Context, heard map[string]time.Time) error {
+	if len(heard) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("note NAS heard: %w", err)
+	}
+	defer tx.Rollback()
+	for name, t := range heard {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nas_heard (nas_name, last_at) VALUES ($1, $2)
+			ON CONFLICT (nas_name) DO UPDATE SET last_at = excluded.last_at WHERE nas_heard.last_at < excluded.last_at`,
+			name, t.UnixMicro()); err != nil {
+			return fmt.Errorf("note NAS %s heard: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("note NAS heard: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) NASHeard(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.reader.q.QueryContext(ctx, "SELECT nas_name, last_at FROM nas_heard")
+	if err != nil {
+		return nil, fmt.Errorf("NAS heard: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var name string
+		var at int64
+		if err := rows.Scan(&name, &at); err != nil {
+			return nil, fmt.Errorf("NAS heard: %w", err)
+		}
+		out[name] = time.UnixMicro(at).UTC()
+	}
+	return out, rows.Err()
+}
+
+// Dormant joins each active account to its usage rows: it reads every
+// active account, which suits a periodic review, not a hot path.
+func (s *Store) Dormant(ctx context.Context, before time.Time, limit int) ([]directory.AccountUse, error) {
+	q := `SELECT a.id, a.username, COALESCE(MAX(u.last_at), 0) FROM accounts a
+		LEFT JOIN usage u ON u.account_id = a.id
+		WHERE a.status = $1 AND a.created_at < $2
+		GROUP BY a.id, a.username
+		HAVING COALESCE(MAX(u.last_at), 0) < $2
+		ORDER BY a.id`
+	args := []any{string(directory.StatusActive), before.UnixMicro()}
+	if limit > 0 {
+		q += " LIMIT $3"
+		args = append(args, limit)
+	}
+	rows, err := s.reader.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dormant accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.AccountUse
+	for rows.Next() {
+		var u directory.AccountUse
+		var at int64
+		if err := rows.Scan(&u.AccountID, &u.Username, &at); err != nil {
+			return nil, fmt.Errorf("dormant accounts: %w", err)
+		}
+		if at != 0 {
+			u.LastUse = time.UnixMicro(at).UTC()
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dormant accounts: %w", err)
+	}
+	return out, nil
+}
+
 // NoteFailure counts failures in a window that starts at the first failure
 // and restarts once it has passed. A fingerprint seen under key within the
 // window is a password already tried: the count stays as it is.

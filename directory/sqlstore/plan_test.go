@@ -32,6 +32,10 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"signatures", "SELECT id FROM signatures WHERE account_id = 1"},
 		{"failures", "SELECT count FROM auth_failures WHERE key = 'x'"},
 		{"sessions at an address", "SELECT id FROM sessions WHERE framed_ip = '10.0.0.1' AND started_at <= 5 AND (stopped_at IS NULL OR stopped_at >= 5)"},
+		// The technician's dashboard.
+		{"recent failure counters", "SELECT key FROM auth_failures WHERE last_at >= 1 AND count >= 5 ORDER BY last_at DESC, key LIMIT 500"},
+		{"events of an action since", "SELECT seq FROM audit_events WHERE action = 'signin.failures' AND at >= 1 ORDER BY at, seq LIMIT 5000"},
+		{"pupils without consent", "SELECT COUNT(*) FROM accounts a WHERE a.role = 'pupil' AND a.status = 'active' AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL)"},
 	} {
 		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql)
 		if err != nil {

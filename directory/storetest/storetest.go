@@ -57,6 +57,11 @@ func Run(t *testing.T, open Opener) {
 		{"CloseNASSessions", testCloseNASSessions},
 		{"SessionsAt", testSessionsAt},
 		{"NoteUses", testNoteUses},
+		{"Dormant", testDormant},
+		{"DashboardCounts", testDashboardCounts},
+		{"RecentFailures", testRecentFailures},
+		{"NASHeard", testNASHeard},
+		{"AuditEventsByAction", testAuditEventsByAction},
 		{"GateOnStore", testGateOnStore},
 		{"PortalSessions", testPortalSessions},
 		{"AuditCheckpoints", testAuditCheckpoints},
@@ -1118,6 +1123,177 @@ func testNoteUses(t *testing.T, s directory.Store) {
 	}
 	if err := s.NoteUses(ctx, directory.ServiceWiFi, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testDormant(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	// The store stamps created_at with the real clock, so the cut-off lies
+	// ahead of it: every account here is old enough to be dormant.
+	cut := time.Now().Add(time.Hour).Truncate(time.Microsecond).UTC()
+	old := mustCreate(t, s, pupil("old", "D1"))
+	recent := mustCreate(t, s, pupil("recent", "D2"))
+	never := mustCreate(t, s, pupil("never", "D3"))
+	gone := mustCreate(t, s, pupil("gone", "D4"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateAccount(ctx, gone.ID, func(a *directory.Account) error { a.Status = directory.StatusDisabled; return nil })
+		return err
+	})
+	lastOld := cut.Add(-48 * time.Hour)
+	for _, u := range []struct {
+		id  int64
+		svc directory.Service
+		at  time.Time
+	}{
+		{old.ID, directory.ServiceWiFi, lastOld.Add(-time.Hour)},
+		{old.ID, directory.ServiceLDAP, lastOld},
+		{recent.ID, directory.ServiceWiFi, lastOld},
+		{recent.ID, directory.ServicePortal, cut}, // at the cut-off: in use
+	} {
+		if err := s.NoteUse(ctx, u.id, u.svc, u.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Dormant(ctx, cut, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.AccountUse{{AccountID: old.ID, Username: "old", LastUse: lastOld}, {AccountID: never.ID, Username: "never"}}
+	if len(got) != len(want) {
+		t.Fatalf("dormant: got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].AccountID != want[i].AccountID || got[i].Username != want[i].Username || !got[i].LastUse.Equal(want[i].LastUse) {
+			t.Errorf("dormant[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if got, _ := s.Dormant(ctx, cut, 1); len(got) != 1 || got[0].AccountID != old.ID {
+		t.Errorf("limit 1: %+v", got)
+	}
+	// Before every account was created, none is dormant.
+	if got, _ := s.Dormant(ctx, time.Unix(0, 0), 0); len(got) != 0 {
+		t.Errorf("accounts younger than the cut-off listed: %+v", got)
+	}
+}
+
+func testDashboardCounts(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	given := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	consented := mustCreate(t, s, pupil("consented", "C1"))
+	withdrawn := mustCreate(t, s, pupil("withdrawn", "C2"))
+	mustCreate(t, s, pupil("none", "C3"))
+	left := mustCreate(t, s, pupil("left", "C4"))
+	mustCreate(t, s, directory.Account{Username: "teacher", Role: directory.RoleStaff, Source: directory.SourceManual})
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		for _, id := range []int64{consented.ID, withdrawn.ID} {
+			if err := tx.AddConsent(ctx, &directory.Consent{AccountID: id, ParentName: "P", GivenAt: given, Method: directory.SignPaper}); err != nil {
+				return err
+			}
+		}
+		cs, err := tx.Consents(ctx, withdrawn.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.UpdateConsent(ctx, cs[0].ID, func(c *directory.Consent) error { c.WithdrawnAt = given.Add(time.Hour); return nil }); err != nil {
+			return err
+		}
+		_, err = tx.UpdateAccount(ctx, left.ID, func(a *directory.Account) error { a.Status = directory.StatusDisabled; return nil })
+		return err
+	})
+	if n, err := s.MissingConsents(ctx); err != nil || n != 2 {
+		t.Errorf("missing consents: %d %v, want 2 (none and withdrawn; not the disabled one)", n, err)
+	}
+	got, err := s.AccountCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.AccountCount{{Role: directory.RolePupil, Status: directory.StatusActive, N: 3},
+		{Role: directory.RolePupil, Status: directory.StatusDisabled, N: 1}, {Role: directory.RoleStaff, Status: directory.StatusActive, N: 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("account counts %v, want %v", got, want)
+	}
+}
+
+func testRecentFailures(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	note := func(key string, n int, at time.Time) {
+		for i := 0; i < n; i++ {
+			if _, err := s.NoteFailure(ctx, key, at, time.Hour, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	note("account:old", 9, t0.Add(-2*time.Hour))
+	note("account:few", 2, t0)
+	note("account:many", 6, t0.Add(-time.Minute))
+	note("source:ldap:192.0.2.9", 12, t0)
+	got, err := s.RecentFailures(ctx, t0.Add(-30*time.Minute), 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range got {
+		keys = append(keys, fmt.Sprintf("%s=%d", c.Key, c.Count))
+	}
+	if want := "[source:ldap:192.0.2.9=12 account:many=6]"; fmt.Sprint(keys) != want {
+		t.Errorf("recent failures %v, want %s", keys, want)
+	}
+	if got[0].LastAt.IsZero() || !got[0].LastAt.Equal(t0) {
+		t.Errorf("last at %v, want %v", got[0].LastAt, t0)
+	}
+	if got, _ := s.RecentFailures(ctx, t0.Add(-30*time.Minute), 5, 1); len(got) != 1 {
+		t.Errorf("limit 1: %v", got)
+	}
+}
+
+func testNASHeard(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	if err := s.NoteNASHeard(ctx, map[string]time.Time{"ap-hall": t0, "ap-library": t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// Another node that heard the hall earlier does not move it back.
+	if err := s.NoteNASHeard(ctx, map[string]time.Time{"ap-hall": t0.Add(-time.Hour), "ap-library": t0.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.NASHeard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["ap-hall"].Equal(t0) || !got["ap-library"].Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("NAS heard: %v", got)
+	}
+	if err := s.NoteNASHeard(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func testAuditEventsByAction(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	for i, e := range []audit.Event{
+		{Time: t0.Add(-25 * time.Hour), Action: "signin.failures", Target: "account:old"},
+		{Time: t0.Add(-time.Hour), Action: "signin.failures", Target: "account:a"},
+		{Time: t0.Add(-time.Hour), Action: "account.create", Target: "account:b"},
+		{Time: t0, Action: "signin.failures", Target: "account:c"},
+	} {
+		if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			e.Actor = fmt.Sprint("test", i)
+			return tx.Record(ctx, &e)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AuditEventsByAction(ctx, "signin.failures", t0.Add(-24*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Target != "account:a" || got[1].Target != "account:c" {
+		t.Errorf("events: %+v", got)
+	}
+	if got, _ := s.AuditEventsByAction(ctx, "signin.failures", t0.Add(-24*time.Hour), 1); len(got) != 1 {
+		t.Errorf("limit 1: %d", len(got))
 	}
 }
 

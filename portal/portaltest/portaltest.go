@@ -52,6 +52,8 @@ type Options struct {
 	Now         func() time.Time
 	// FirstPasswords are passed to the portal's configuration.
 	FirstPasswords portal.FirstPasswordSettings
+	// TeachersSeeClasses is passed to the portal's configuration.
+	TeachersSeeClasses bool
 	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
 	// that names the client in X-Forwarded-For.
 	Proxy bool
@@ -118,8 +120,9 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleSafeguarding: {"portal-safeguarding"},
 			portal.RoleAuditor:      {"portal-auditors"},
 		},
-		PasskeyRoles:   opt.PasskeyRoles,
-		FirstPasswords: opt.FirstPasswords,
+		PasskeyRoles:       opt.PasskeyRoles,
+		FirstPasswords:     opt.FirstPasswords,
+		TeachersSeeClasses: opt.TeachersSeeClasses,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}

@@ -1,0 +1,182 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"keystage.dev/keystage/audit"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Block is a lock the lockout holds now: an account (from every source or
+// from new devices) or a source.
+type Block struct {
+	Kind     string // "account", "unfamiliar" or "source" (see KeyKind)
+	Subject  string // the username, or the source ("ldap:192.0.2.7")
+	Failures int
+	Until    time.Time
+}
+
+// maxBlocksListed bounds the counters read for the dashboard: a flood
+// leaves many, and a page shows the latest.
+const maxBlocksListed = 500
+
+// Blocks lists the locks in force at t, latest failure first, from the
+// stored counters (the ones a node holds in memory while the database
+// cannot be written are not seen), with the rule the lockout itself
+// applies (lockEnd).
+func (l *Lockout) Blocks(ctx context.Context, t time.Time) ([]Block, error) {
+	c := l.settings()
+	least := min(c.Threshold, c.UnfamiliarThreshold, c.SourceThreshold)
+	counters, err := l.Store.RecentFailures(ctx, t.Add(-c.lookback()), least, maxBlocksListed)
+	if err != nil {
+		return nil, fmt.Errorf("lockout blocks: %w", err)
+	}
+	var out []Block
+	for _, k := range counters {
+		kind := KeyKind(k.Key)
+		th, subject := c.SourceThreshold, strings.TrimPrefix(k.Key, sourcePrefix)
+		switch kind {
+		case "account":
+			th, subject = c.Threshold, strings.TrimPrefix(k.Key, accountPrefix)
+		case "unfamiliar":
+			th, subject = c.UnfamiliarThreshold, strings.TrimPrefix(k.Key, unfamiliarPrefix)
+		}
+		if until := lockEnd(&c, k.Count, th, k.LastAt, t); !until.IsZero() {
+			out = append(out, Block{Kind: kind, Subject: subject, Failures: k.Count, Until: until})
+		}
+	}
+	return out, nil
+}
+
+// Dashboard is a technician's overview.
+type Dashboard struct {
+	At              time.Time
+	Accounts        []AccountCount
+	MissingConsents int
+	Blocks          []Block
+	Refused         int // MIS rows the sync refused, waiting in its queue
+	LastReview      time.Time
+	NextReview      time.Time
+	NAS             []NASHeard
+	// Failures are the failed sign-ins of the last 24 hours by service,
+	// from the lockout's signin.failures events; FailuresCapped says the
+	// events were too many to read them all (the figures are then a floor).
+	Failures       []ServiceFailures
+	FailuresCapped bool
+}
+
+// ServiceFailures is how many sign-ins failed on one service ("ldap",
+// "radius", "portal"; "several" for an account that failed on more than
+// one within a summing-up; "unknown username" for names that are not
+// accounts, on any service).
+type ServiceFailures struct {
+	Service string
+	N       int
+}
+
+// maxFailureEvents bounds the events read for the day's failures: the
+// lockout writes at most a few hundred every AuditEvery.
+const maxFailureEvents = 20000
+
+// FailuresSince sums the failed sign-ins since t by service, from the
+// lockout's audit events.
+func (d *Directory) FailuresSince(ctx context.Context, t time.Time) ([]ServiceFailures, bool, error) {
+	evs, err := d.store.AuditEventsByAction(ctx, string(audit.ActionSigninFailures), t, maxFailureEvents)
+	if err != nil {
+		return nil, false, fmt.Errorf("failed sign-ins: %w", err)
+	}
+	sum := map[string]int{}
+	for _, e := range evs {
+		var v struct {
+			Familiar     int      `json:"familiar"`
+			Unfamiliar   int      `json:"unfamiliar"`
+			Sources      []string `json:"sources"`
+			UnknownNames int      `json:"unknown_names"`
+		}
+		if json.Unmarshal(e.After, &v) != nil {
+			continue
+		}
+		if v.UnknownNames > 0 {
+			sum["unknown username"] += v.UnknownNames
+		}
+		n := v.Familiar + v.Unfamiliar
+		if n == 0 {
+			continue
+		}
+		svc := ""
+		for _, src := range v.Sources {
+			kind, _, _ := strings.Cut(src, ":")
+			switch {
+			case svc == "":
+				svc = kind
+			case svc != kind:
+				svc = "several"
+			}
+		}
+		if svc == "" {
+			svc = "unknown"
+		}
+		sum[svc] += n
+	}
+	out := make([]ServiceFailures, 0, len(sum))
+	for svc, n := range sum {
+		out = append(out, ServiceFailures{Service: svc, N: n})
+	}
+	slices.SortFunc(out, func(a, b ServiceFailures) int { return strings.Compare(a.Service, b.Service) })
+	return out, len(evs) == maxFailureEvents, nil
+}
+
+// NASHeard is a NAS client and when it was last heard from (zero: never
+// since the record began).
+type NASHeard struct {
+	Name      string
+	Vendor    string
+	LastHeard time.Time
+}
+
+// Dashboard gathers the figures of a technician's home page, each from one
+// indexed query or a small table.
+func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboard, error) {
+	now := d.Now()
+	db := Dashboard{At: now}
+	var err error
+	if db.Accounts, err = d.store.AccountCounts(ctx); err != nil {
+		return db, err
+	}
+	if db.MissingConsents, err = d.store.MissingConsents(ctx); err != nil {
+		return db, err
+	}
+	if d.lockout != nil {
+		if db.Blocks, err = d.lockout.Blocks(ctx, now); err != nil {
+			return db, err
+		}
+	}
+	refused, err := d.store.SyncRefusals(ctx)
+	if err != nil {
+		return db, err
+	}
+	db.Refused = len(refused)
+	last, err := d.LastReview(ctx)
+	if err != nil {
+		return db, err
+	}
+	db.LastReview, db.NextReview = last.Time, NextReviewDue(last.Time, review, now)
+	if db.Failures, db.FailuresCapped, err = d.FailuresSince(ctx, now.Add(-24*time.Hour)); err != nil {
+		return db, err
+	}
+	clients, err := d.store.NASClients(ctx)
+	if err != nil {
+		return db, err
+	}
+	heard, err := d.store.NASHeard(ctx)
+	if err != nil {
+		return db, err
+	}
+	for _, c := range clients {
+		db.NAS = append(db.NAS, NASHeard{Name: c.Name, Vendor: c.Vendor, LastHeard: heard[c.Name]})
+	}
+	return db, nil
+}
