@@ -314,7 +314,7 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 			if err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, "account.disable", "account:"+a.Username, a.Snapshot(), after.Snapshot()); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionAccountDisable, audit.AccountTarget(a.Username), a.Snapshot(), after.Snapshot()); err != nil {
 				return err
 			}
 			ended = append(ended, after)
