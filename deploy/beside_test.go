@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 	"keystage.dev/keystage/lifecycle/exportgen"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 )

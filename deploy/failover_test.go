@@ -15,8 +15,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	layeh "layeh.com/radius"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 	"keystage.dev/keystage/radius/radiustest"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // refusalBound is how soon a change made on one node must be refused on

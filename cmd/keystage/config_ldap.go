@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/directory/ldap"
+	ldapserver "keystage.dev/keystage/ldapserver"
 )
 
 // LDAPSection configures the LDAP frontend.

@@ -22,7 +22,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 	"keystage.dev/keystage/portal/portaltest"
 	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/radius/radiustest"

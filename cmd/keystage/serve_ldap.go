@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/directory/ldap"
+	ldapserver "keystage.dev/keystage/ldapserver"
 	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/private"
 )

@@ -9,7 +9,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // TestEntriesShowThePreferredName: cn, displayName, givenName and gecos

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // need finds a Debian tool, skipping without it except in CI, where

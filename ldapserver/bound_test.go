@@ -8,8 +8,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/directory/ldap"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	ldapserver "keystage.dev/keystage/ldapserver"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // The Bound hook (the web filter's announcement) hears each successful

@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	ldapserver "keystage.dev/keystage/directory/ldap"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	ldapserver "keystage.dev/keystage/ldapserver"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 const base = ldaptest.Base

@@ -11,7 +11,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"go.uber.org/goleak"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // sendRaw writes data on a fresh connection, closes the writing half, and

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // TestSubschemaAnonymousAndComplete: a client reads cn=Subschema before

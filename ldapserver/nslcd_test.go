@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // TestNslcdGetent resolves people and groups through nslcd and glibc's

@@ -10,7 +10,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // A service account disabled while its connection is bound loses the

@@ -16,8 +16,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/directory/ldap"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	ldapserver "keystage.dev/keystage/ldapserver"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // outcomes counts what the server observed, by op and result.

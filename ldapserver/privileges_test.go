@@ -9,7 +9,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"keystage.dev/keystage/directory"
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // A signed-in pupil sees their own groups only: not who else is in them,

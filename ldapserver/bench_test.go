@@ -19,8 +19,8 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/directory/ldap"
 	"keystage.dev/keystage/directory/sqlstore"
+	ldapserver "keystage.dev/keystage/ldapserver"
 	"keystage.dev/keystage/lifecycle/schoolgen"
 	"keystage.dev/keystage/passwords"
 )

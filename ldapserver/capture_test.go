@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // TestCaptureFixtures records what real clients send (ldapwhoami,

@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"keystage.dev/keystage/directory/ldap/ldaptest"
+	"keystage.dev/keystage/ldapserver/ldaptest"
 )
 
 // TestSSSDPamtester signs people in to a Linux desktop the way SSSD does:
