@@ -66,6 +66,17 @@ type Dashboard struct {
 	// events were too many to read them all (the figures are then a floor).
 	Failures       []ServiceFailures
 	FailuresCapped bool
+	// Unsigned are, for each audience with a policy in force, the active
+	// people who must sign it and have not signed a version that counts.
+	Unsigned []AudienceUnsigned
+}
+
+// AudienceUnsigned is how many of an audience are still to sign the
+// version in force.
+type AudienceUnsigned struct {
+	Audience string
+	Version  string
+	N        int
 }
 
 // ServiceFailures is how many sign-ins failed on one service ("ldap",
@@ -178,5 +189,74 @@ func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboa
 	for _, c := range clients {
 		db.NAS = append(db.NAS, NASHeard{Name: c.Name, Vendor: c.Vendor, LastHeard: heard[c.Name]})
 	}
+	if db.Unsigned, err = d.UnsignedAUPs(ctx, now); err != nil {
+		return db, err
+	}
 	return db, nil
+}
+
+// unsignedPage is how many accounts UnsignedAUPs reads at a time.
+const unsignedPage = 2000
+
+// UnsignedAUPs counts, for each audience with a policy in force at t, the
+// active people who must sign it (by the gate's own audiences) and have
+// not signed a version that still counts, by the gate's own rule
+// (SignedStatus). It reads the accounts a page at a time with their
+// signatures in one read each, so its cost follows the school, not the
+// history; an audience with nothing published costs nothing.
+func (d *Directory) UnsignedAUPs(ctx context.Context, t time.Time) ([]AudienceUnsigned, error) {
+	docs, err := d.store.AUPDocuments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("unsigned AUPs: %w", err)
+	}
+	counts := map[string]int{}
+	published := func(aud string) bool {
+		st, _ := SignedStatus(docs, nil, aud, t)
+		return st != NothingToSign
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	byAccount := map[int64][]Signature{}
+	q := AccountQuery{Status: StatusActive, Limit: unsignedPage}
+	for {
+		page, err := d.store.ListAccounts(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("unsigned AUPs: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		sigs, err := d.store.SignaturesBetween(ctx, q.AfterID, page[len(page)-1].ID)
+		if err != nil {
+			return nil, fmt.Errorf("unsigned AUPs: %w", err)
+		}
+		clear(byAccount)
+		for _, s := range sigs {
+			byAccount[s.AccountID] = append(byAccount[s.AccountID], s)
+		}
+		for _, a := range page {
+			for _, aud := range d.gate.Policy.AudiencesOf(a) {
+				if !published(aud) {
+					continue
+				}
+				if st, _ := SignedStatus(docs, byAccount[a.ID], aud, t); st == Unsigned {
+					counts[aud]++
+				}
+			}
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+	var out []AudienceUnsigned
+	for _, aud := range d.gate.Policy.KnownAudiences() {
+		cur, ok := CurrentDocument(docs, aud, t)
+		if !ok {
+			continue
+		}
+		out = append(out, AudienceUnsigned{Audience: aud, Version: cur.Version, N: counts[aud]})
+	}
+	return out, nil
 }

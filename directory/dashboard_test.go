@@ -17,7 +17,7 @@ import (
 func TestDashboard(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.account(t, staff("jbloggs"), "Kestrel-Harbour-47")
+	jb := f.account(t, staff("jbloggs"), "Kestrel-Harbour-47")
 	f.account(t, directory.Account{Username: "p1", Role: directory.RolePupil, GivenName: "A", FamilyName: "B"}, "")
 	f.account(t, directory.Account{Username: "rgraham", Role: directory.RoleStaff, GivenName: "R", FamilyName: "G"}, "Kestrel-Harbour-48")
 	// From a source jbloggs never signed in from: new devices are locked.
@@ -37,6 +37,18 @@ func TestDashboard(t *testing.T) {
 		}
 		n = directory.NASClient{Name: "ap-quiet", Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.11/32")}, Secret: "sealed", Vendor: "generic"}
 		if err := tx.PutNASClient(ctx, &n); err != nil {
+			return err
+		}
+		// The staff and pupil AUPs are in force; one of the two staff has
+		// signed the staff AUP, and the pupil nothing.
+		staffAUP := directory.AUPDocument{Audience: "staff", Version: "2026.1", Text: "x", Digest: "s", PublishedAt: f.now.Add(-time.Hour)}
+		pupilAUP := directory.AUPDocument{Audience: "pupil", Version: "2026.2", Text: "y", Digest: "p", PublishedAt: f.now.Add(-time.Hour)}
+		for _, d := range []*directory.AUPDocument{&staffAUP, &pupilAUP} {
+			if err := tx.AddAUPDocument(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddSignature(ctx, &directory.Signature{AccountID: jb.ID, DocumentID: staffAUP.ID, Digest: "s", SignedAt: f.now.Add(-time.Minute), Method: directory.SignPortal}); err != nil {
 			return err
 		}
 		return f.d.Record(ctx, tx, "test", "test.seed", "test", nil, nil)
@@ -65,6 +77,9 @@ func TestDashboard(t *testing.T) {
 	}
 	if db.Refused != 1 {
 		t.Errorf("refused %d", db.Refused)
+	}
+	if got := fmt.Sprint(db.Unsigned); got != "[{pupil 2026.2 1} {staff 2026.1 1}]" {
+		t.Errorf("unsigned AUPs by audience %s, want the pupil and one of the two staff", got)
 	}
 	if !db.NextReview.Equal(f.now) {
 		t.Errorf("never reviewed: due %v, want now", db.NextReview)

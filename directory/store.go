@@ -90,6 +90,11 @@ type Reader interface {
 	AUPDocuments(ctx context.Context) ([]AUPDocument, error)
 	AUPDocument(ctx context.Context, id int64) (AUPDocument, error)
 	Signatures(ctx context.Context, accountID int64) ([]Signature, error)
+	// SignaturesBetween lists the signatures of the accounts whose ids are
+	// above afterID and at most lastID, ordered by account then time: a
+	// page of accounts' signatures in one read (the dashboard's unsigned
+	// counts).
+	SignaturesBetween(ctx context.Context, afterID, lastID int64) ([]Signature, error)
 	Consents(ctx context.Context, accountID int64) ([]Consent, error)
 	Suspensions(ctx context.Context, accountID int64) ([]Suspension, error)
 	// UpcomingSuspensions lists the suspensions of every account that start

@@ -61,6 +61,23 @@ func TestTechnicianDashboard(t *testing.T) {
 			t.Errorf("dashboard lacks %q:\n%s", want, text)
 		}
 	}
+	// The seeded pupil has not signed the pupil AUP in force.
+	unsigned, err := srv.Directory.UnsignedAUPs(ctx, d.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pupilRow string
+	for _, u := range unsigned {
+		if u.Audience == "pupil" {
+			pupilRow = fmt.Sprintf("pupil%s%d", u.Version, u.N)
+			if u.N < 1 {
+				t.Errorf("the pupil AUP has %d still to sign, want the seeded pupil at least", u.N)
+			}
+		}
+	}
+	if pupilRow == "" || !strings.Contains(text, "Policies still to sign") || !strings.Contains(text, pupilRow) {
+		t.Errorf("dashboard lacks the pupil AUP's unsigned count %q:\n%s", pupilRow, text)
+	}
 	if strings.Count(text, "quiet: check") != 1 {
 		t.Errorf("ap-hall, heard just now, is marked quiet")
 	}

@@ -69,6 +69,18 @@ func (r reader) Signatures(ctx context.Context, accountID int64) ([]directory.Si
 	if err != nil {
 		return nil, fmt.Errorf("signatures of account %d: %w", accountID, err)
 	}
+	return scanSignatures(rows)
+}
+
+func (r reader) SignaturesBetween(ctx context.Context, afterID, lastID int64) ([]directory.Signature, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+sigCols+" FROM signatures WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, signed_at, id", afterID, lastID)
+	if err != nil {
+		return nil, fmt.Errorf("signatures of accounts %d to %d: %w", afterID+1, lastID, err)
+	}
+	return scanSignatures(rows)
+}
+
+func scanSignatures(rows *sql.Rows) ([]directory.Signature, error) {
 	defer rows.Close()
 	var out []directory.Signature
 	for rows.Next() {

@@ -30,6 +30,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"credentials", "SELECT id FROM credentials WHERE account_id = 1 AND kind = 'wifi'"},
 		{"suspensions", "SELECT id FROM suspensions WHERE account_id = 1"},
 		{"signatures", "SELECT id FROM signatures WHERE account_id = 1"},
+		{"signatures of a page of accounts", "SELECT id FROM signatures WHERE account_id > 1 AND account_id <= 1000 ORDER BY account_id, signed_at, id"},
 		{"failures", "SELECT count FROM auth_failures WHERE key = 'x'"},
 		{"sessions at an address", "SELECT id FROM sessions WHERE framed_ip = '10.0.0.1' AND started_at <= 5 AND (stopped_at IS NULL OR stopped_at >= 5)"},
 		// The technician's dashboard.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -602,6 +603,34 @@ func testAUP(t *testing.T, s directory.Store) {
 	cs, _ := s.Consents(ctx, a.ID)
 	if len(cs) != 1 || cs[0].ParentName != "Siân ap Rhys" || !cs[0].WithdrawnAt.Equal(resign) {
 		t.Errorf("consents: %+v", cs)
+	}
+
+	// A page of accounts' signatures in one read, by account then time.
+	b := mustCreate(t, s, pupil("signer2", "S2"))
+	c := mustCreate(t, s, pupil("signer3", "S3"))
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		for _, x := range []directory.Signature{
+			{AccountID: c.ID, DocumentID: v2.ID, Digest: "d2", SignedAt: resign.Add(time.Hour), Method: directory.SignPortal},
+			{AccountID: b.ID, DocumentID: v2.ID, Digest: "d2", SignedAt: resign.Add(2 * time.Hour), Method: directory.SignPortal},
+			{AccountID: b.ID, DocumentID: v1.ID, Digest: "d1", SignedAt: signedAt, Method: directory.SignPortal},
+		} {
+			if err := tx.AddSignature(ctx, &x); err != nil {
+				return err
+			}
+		}
+		return tx.Record(ctx, &audit.Event{Time: time.Now(), Actor: "test", Action: "aup.sign", Target: "account:signer2"})
+	})
+	page, err := s.SignaturesBetween(ctx, a.ID, b.ID)
+	if err != nil || len(page) != 2 || page[0].AccountID != b.ID || page[0].DocumentID != v1.ID || page[1].DocumentID != v2.ID {
+		t.Errorf("signatures of the accounts after %d up to %d: %+v %v", a.ID, b.ID, page, err)
+	}
+	page, _ = s.SignaturesBetween(ctx, a.ID-1, c.ID)
+	var owners []int64
+	for _, x := range page {
+		owners = append(owners, x.AccountID)
+	}
+	if !slices.Equal(owners, []int64{a.ID, b.ID, b.ID, c.ID}) {
+		t.Errorf("signatures of three accounts belong to %v, want %v", owners, []int64{a.ID, b.ID, b.ID, c.ID})
 	}
 }
 
