@@ -1,9 +1,7 @@
 package passwords
 
 import (
-	"fmt"
 	"strings"
-	"unicode"
 )
 
 // firstDigits leave out 0 and 1, which print like O, I and l.
@@ -29,40 +27,5 @@ func firstWords(p Policy) []string {
 // that looks like another on a printed slip (no I, O, 0 or 1). It is drawn
 // with crypto/rand and returned only when p accepts it for who.
 func FirstPassword(p Policy, who Person) (string, error) {
-	words := firstWords(p)
-	n := suggestShape(p)
-	var b strings.Builder
-	for range suggestAttempts {
-		b.Reset()
-		for i := range n {
-			j, err := randIndex(len(words))
-			if err != nil {
-				return "", fmt.Errorf("first password: %w", err)
-			}
-			w := []rune(words[j])
-			w[0] = unicode.ToUpper(w[0])
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteString(string(w))
-		}
-		d1, err := randIndex(len(firstDigits))
-		if err != nil {
-			return "", fmt.Errorf("first password: %w", err)
-		}
-		d2, err := randIndex(len(firstDigits) - 1)
-		if err != nil {
-			return "", fmt.Errorf("first password: %w", err)
-		}
-		if d2 >= d1 {
-			d2++
-		}
-		b.WriteByte('-')
-		b.WriteByte(firstDigits[d1])
-		b.WriteByte(firstDigits[d2])
-		if len(p.Check(b.String(), who)) == 0 {
-			return b.String(), nil
-		}
-	}
-	return "", fmt.Errorf("first password for policy %q: %w", p.Name, ErrUnsatisfiable)
+	return wordsPassword(p, who, firstWords(p), firstDigits, "first password")
 }

@@ -71,7 +71,15 @@ func SuggestBits(p Policy) float64 {
 // a letter twice in a row). The caller checks history, which Suggest cannot
 // see, and never stores the suggestion.
 func Suggest(p Policy, who Person) (string, error) {
-	words := wordsFor(p)
+	return wordsPassword(p, who, wordsFor(p), allDigits, "suggest")
+}
+
+const allDigits = "0123456789"
+
+// wordsPassword draws words from words, each with a capital, joined by "-"
+// and ended with two different characters of digits, until p accepts one
+// for who; what names the caller in errors.
+func wordsPassword(p Policy, who Person, words []string, digits, what string) (string, error) {
 	n := suggestShape(p)
 	var b strings.Builder
 	for range suggestAttempts {
@@ -79,7 +87,7 @@ func Suggest(p Policy, who Person) (string, error) {
 		for i := range n {
 			j, err := randIndex(len(words))
 			if err != nil {
-				return "", fmt.Errorf("suggest: %w", err)
+				return "", fmt.Errorf("%s: %w", what, err)
 			}
 			w := []rune(words[j])
 			w[0] = unicode.ToUpper(w[0])
@@ -88,21 +96,23 @@ func Suggest(p Policy, who Person) (string, error) {
 			}
 			b.WriteString(string(w))
 		}
-		d1, err := randIndex(10)
+		d1, err := randIndex(len(digits))
 		if err != nil {
-			return "", fmt.Errorf("suggest: %w", err)
+			return "", fmt.Errorf("%s: %w", what, err)
 		}
-		d2, err := randIndex(9)
+		d2, err := randIndex(len(digits) - 1)
 		if err != nil {
-			return "", fmt.Errorf("suggest: %w", err)
+			return "", fmt.Errorf("%s: %w", what, err)
 		}
 		if d2 >= d1 {
 			d2++
 		}
-		fmt.Fprintf(&b, "-%d%d", d1, d2)
+		b.WriteByte('-')
+		b.WriteByte(digits[d1])
+		b.WriteByte(digits[d2])
 		if len(p.Check(b.String(), who)) == 0 {
 			return b.String(), nil
 		}
 	}
-	return "", fmt.Errorf("suggest for policy %q: %w", p.Name, ErrUnsatisfiable)
+	return "", fmt.Errorf("%s for policy %q: %w", what, p.Name, ErrUnsatisfiable)
 }
