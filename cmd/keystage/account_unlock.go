@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-
-	"keystage.dev/keystage/directory"
 )
 
 // accountUnlock lifts the lockout's blocks on one account: the locks made
@@ -23,10 +20,7 @@ func accountUnlock(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	a, err := s.AccountByUsername(e.ctx, pos[0])
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
-	}
+	a, err := findAccount(e.ctx, s, pos[0])
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
-
-	"keystage.dev/keystage/directory"
 )
 
 // cmdPasskey issues a one-time passkey enrolment code: where the portal
@@ -31,10 +28,7 @@ func passkeyEnrol(e *env, args []string) error {
 	}
 	defer s.Close()
 	d := e.directory(s)
-	a, err := s.AccountByUsername(e.ctx, pos[0])
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
-	}
+	a, err := findAccount(e.ctx, s, pos[0])
 	if err != nil {
 		return err
 	}

@@ -50,10 +50,7 @@ func passwordIssue(e *env, args []string) error {
 	var people []directory.Account
 	switch {
 	case *user != "":
-		a, err := s.AccountByUsername(e.ctx, *user)
-		if errors.Is(err, directory.ErrNotFound) {
-			return fmt.Errorf("no account %q (try keystage account list --search %s)", *user, *user)
-		}
+		a, err := findAccount(e.ctx, s, *user)
 		if err != nil {
 			return err
 		}
@@ -129,10 +126,7 @@ func passwordReset(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	a, err := s.AccountByUsername(e.ctx, pos[0])
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
-	}
+	a, err := findAccount(e.ctx, s, pos[0])
 	if err != nil {
 		return err
 	}

@@ -29,10 +29,7 @@ func cmdWiFi(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.AccountByUsername(e.ctx, pos[0])
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
-	}
+	a, err := findAccount(e.ctx, s, pos[0])
 	if err != nil {
 		return err
 	}
