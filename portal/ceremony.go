@@ -82,8 +82,9 @@ func (s *Server) finishCeremony(w http.ResponseWriter, r *http.Request) (webauth
 
 // spentSet remembers challenges already answered, each until it expires.
 type spentSet struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	swept time.Time // expired entries are dropped at most once a minute
 }
 
 // spend reports whether challenge was unspent, and marks it spent until
@@ -97,7 +98,8 @@ func (s *spentSet) spend(challenge string, expires, now time.Time) bool {
 	if _, ok := s.seen[challenge]; ok {
 		return false
 	}
-	if len(s.seen) >= maxSpentChallenges {
+	if len(s.seen) >= maxSpentChallenges || now.Sub(s.swept) > time.Minute {
+		s.swept = now
 		for k, t := range s.seen {
 			if !now.Before(t) {
 				delete(s.seen, k)

@@ -44,3 +44,20 @@ func TestAddressKey(t *testing.T) {
 		}
 	}
 }
+
+// A spent challenge is refused again until it would have expired, and the
+// set forgets expired ones as time passes, so it does not grow for ever.
+func TestSpentChallenges(t *testing.T) {
+	var s spentSet
+	now := time.Unix(1_800_000_000, 0)
+	if !s.spend("c1", now.Add(ceremonyTTL), now) || s.spend("c1", now.Add(ceremonyTTL), now) {
+		t.Fatal("a challenge spent twice, or not at all")
+	}
+	later := now.Add(ceremonyTTL + 2*time.Minute)
+	if !s.spend("c2", later.Add(ceremonyTTL), later) {
+		t.Fatal("a new challenge refused")
+	}
+	if _, kept := s.seen["c1"]; kept || len(s.seen) != 1 {
+		t.Fatalf("expired challenges kept: %v", s.seen)
+	}
+}
