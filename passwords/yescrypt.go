@@ -20,12 +20,13 @@ import (
 // Written from the yescrypt specification and reference implementation
 // (openwall/yescrypt, yescrypt-ref.c and yescrypt-common.c).
 
-// MaxYescryptMemory bounds the memory one yescrypt verification may take
-// (128·r·N bytes for V, plus B and the S-boxes for each of p lanes). A hash
+// MaxYescryptMemory bounds the memory one yescrypt verification may take:
+// 128·r·N bytes for V, yescrypt's memory cost (B and the S-boxes, 128·r+12 KiB
+// for each of p lanes, are held to a 16th of it on top). A hash
 // asking for more is refused with ErrYescrypt (an ErrUnsupportedHash) before anything is
 // allocated, so a planted hash cannot make a sign-in allocate gigabytes.
 // Debian's default ($y$j9T$, mkpasswd -R 5) takes 16 MiB; this allows up to
-// mkpasswd -R 9.
+// mkpasswd -R 9 ($y$jDT$).
 const MaxYescryptMemory = 256 << 20
 
 // maxYescryptP bounds yescrypt's parallelism (lanes are computed one after
@@ -212,15 +213,18 @@ func parseYescrypt(c string) (yescryptHash, error) {
 	if p > maxYescryptP {
 		return y, fmt.Errorf("%w: yescrypt p=%d above %d", ErrYescrypt, p, maxYescryptP)
 	}
-	// Memory: V is 128·r·N, B 128·r·p, the S-boxes 12 KiB a lane. Checked
-	// in steps that cannot overflow.
+	// Memory: V is 128·r·N (yescrypt's memory cost, what MaxYescryptMemory
+	// bounds), B 128·r·p and the S-boxes 12 KiB a lane (bounded to a 16th
+	// of it). Checked in steps that cannot overflow.
 	if nLog2 > 40 || r > MaxYescryptMemory/128 {
 		return y, fmt.Errorf("%w: yescrypt N=2^%d, r=%d needs more than %d MiB", ErrYescrypt, nLog2, r, MaxYescryptMemory>>20)
 	}
 	N := uint64(1) << nLog2
-	mem := 128*uint64(r)*N + 128*uint64(r)*uint64(p) + uint64(sWords*4)*uint64(p)
-	if N > MaxYescryptMemory || mem > MaxYescryptMemory {
-		return y, fmt.Errorf("%w: yescrypt N=2^%d, r=%d, p=%d needs %d MiB, above %d MiB", ErrYescrypt, nLog2, r, p, mem>>20, MaxYescryptMemory>>20)
+	if v := 128 * uint64(r) * N; v > MaxYescryptMemory {
+		return y, fmt.Errorf("%w: yescrypt N=2^%d, r=%d needs %d MiB, above %d MiB", ErrYescrypt, nLog2, r, v>>20, MaxYescryptMemory>>20)
+	}
+	if lanes := (128*uint64(r) + sWords*4) * uint64(p); lanes > MaxYescryptMemory/16 {
+		return y, fmt.Errorf("%w: yescrypt r=%d, p=%d needs %d MiB for its lanes, above %d MiB", ErrYescrypt, r, p, lanes>>20, MaxYescryptMemory>>24)
 	}
 	// yescrypt_kdf's own limit for the RW mode.
 	if N/uint64(p) <= 1 {

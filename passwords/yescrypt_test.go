@@ -81,6 +81,11 @@ func TestYescryptRefusedWithReason(t *testing.T) {
 			}
 		}
 	}
+	// The largest mkpasswd cost under the cap is accepted (parsed only: it
+	// would take 256 MiB to verify).
+	if s, err := Scheme("{CRYPT}$y$jDT$NevTr9CExq2YPAlaxW49H/$yFXWpvEsSsjeVeAzQPNK8VFLwOt57T3TPhGiT.O0E6C"); s != SchemeYescrypt || err != nil { // mkpasswd -m yescrypt -R 9 Correct-Horse7
+		t.Errorf("mkpasswd -R 9: Scheme = %q, %v", s, err)
+	}
 	_, err := Scheme("$y$jFT$EfMmZFZXld95thHfxVumm/$We/KDbQvJy0DoYtfwxBZPv35j49u5ePAu/.5CfasgR.")
 	if err == nil || !strings.Contains(err.Error(), "1024 MiB, above 256 MiB") {
 		t.Errorf("the refusal does not say how much memory: %v", err)
@@ -122,7 +127,7 @@ func FuzzParseYescrypt(f *testing.F) {
 			return
 		}
 		mem := 128*uint64(y.r)*y.N + uint64(y.p)*(128*uint64(y.r)+sWords*4)
-		if y.N < 2 || y.N&(y.N-1) != 0 || y.r < 1 || y.p < 1 || y.p > maxYescryptP || mem > MaxYescryptMemory {
+		if y.N < 2 || y.N&(y.N-1) != 0 || y.r < 1 || y.p < 1 || y.p > maxYescryptP || mem > MaxYescryptMemory+MaxYescryptMemory/16 {
 			t.Fatalf("%q: accepted N=%d r=%d p=%d (%d bytes)", s, y.N, y.r, y.p, mem)
 		}
 		if len(y.salt) > yescryptMaxSalt || len(y.hash) != yescryptHashLen || !strings.HasSuffix(s, "$"+y.hash) {
