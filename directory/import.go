@@ -247,7 +247,9 @@ func (d *Directory) planEntry(ctx context.Context, e ldif.Entry, o ImportOptions
 func schemeReason(scheme string, err error) string {
 	switch {
 	case errors.Is(err, passwords.ErrYescrypt):
-		return "yescrypt ({CRYPT}$y$) cannot be verified by Keystage: issue this person a first password"
+		// The detail after ErrYescrypt's own words: N, r, p and the memory.
+		detail := strings.TrimPrefix(err.Error(), passwords.ErrYescrypt.Error()+": ")
+		return "yescrypt ({CRYPT}$y$) with parameters above what Keystage computes (" + detail + "): issue this person a first password"
 	case errors.Is(err, passwords.ErrMalformedHash):
 		return "userPassword (" + scheme + ") does not parse"
 	}

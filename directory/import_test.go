@@ -44,12 +44,16 @@ func TestImportPlanAndApply(t *testing.T) {
 	f.account(t, withMIS("jsmith", "S100"), "")
 	f.account(t, withMIS("akhan", "S101"), "")
 	f.account(t, withMIS("haspw", "S102"), "Kestrel-Harbour-47")
+	f.account(t, withMIS("yesok", "S106"), "")
 	nt := passwords.NTHash("Old-Domain-Pass9")
 	in := "dn: dc=school,dc=test\nobjectClass: dcObject\n\n" +
 		"dn: uid=jsmith,ou=people,dc=school,dc=test\nuid: jsmith\nemployeeNumber: S100\nuserPassword:: " + b64("{CRYPT}$1$/YWscWR0$8ZcUSu/rs3etlYWoID4Te0") + "\n\n" +
 		"dn: CN=Aisha Khan,CN=Users,DC=school,DC=test\nsAMAccountName: akhan\nemployeeNumber: S101\nuserAccountControl: 512\nunicodePwd:: " + base64.StdEncoding.EncodeToString(nt) + "\n\n" +
 		"dn: uid=haspw,dc=school,dc=test\nuid: haspw\nemployeeNumber: S102\nuserPassword: {SSHA}wpikYhvYFZtAtreBRmcHQmXt8qKYPPsc\n\n" +
-		"dn: uid=yes,dc=school,dc=test\nuid: yes\nemployeeNumber: S103\nuserPassword: {CRYPT}$y$j9T$ZazdbdH8DD9RQ2hmXuTtM1$rdu9oXK7aDK.eQYjGi3XzJiR55aXg2ZhwLkVGEtfQ33\n\n" +
+		// mkpasswd -m yescrypt -R 11: 1 GiB, above passwords.MaxYescryptMemory.
+		"dn: uid=yes,dc=school,dc=test\nuid: yes\nemployeeNumber: S103\nuserPassword: {CRYPT}$y$jFT$EfMmZFZXld95thHfxVumm/$We/KDbQvJy0DoYtfwxBZPv35j49u5ePAu/.5CfasgR.\n\n" +
+		// mkpasswd -m yescrypt -R 1 Correct-Horse7
+		"dn: uid=yesok,dc=school,dc=test\nuid: yesok\nemployeeNumber: S106\nuserPassword: {CRYPT}$y$j75$nLbosgGqtJ/y4isxUKeK70$US/GXG2ycsbqZfXvUp1wzbq/HBq2Ng2KB9bMiLN3JE/\n\n" +
 		"dn: CN=Left,CN=Users,DC=school,DC=test\nsAMAccountName: left\nemployeeNumber: S104\nuserAccountControl: 514\nunicodePwd:: " + base64.StdEncoding.EncodeToString(nt) + "\n\n" +
 		"dn: CN=LAB01,CN=Computers,DC=school,DC=test\nobjectClass: computer\nsAMAccountName: LAB01$\n\n" +
 		"dn: CN=krbtgt,CN=Users,DC=school,DC=test\nsAMAccountName: krbtgt\nunicodePwd:: " + base64.StdEncoding.EncodeToString(nt) + "\n\n" +
@@ -66,7 +70,7 @@ func TestImportPlanAndApply(t *testing.T) {
 	for _, tk := range plan.Take {
 		took[tk.Username] = tk
 	}
-	if len(took) != 2 || took["jsmith"].Scheme != passwords.SchemeMD5Crypt || took["akhan"].Scheme != passwords.SchemeNT || len(took["akhan"].NTHash) != 16 {
+	if len(took) != 3 || took["yesok"].Scheme != passwords.SchemeYescrypt || took["jsmith"].Scheme != passwords.SchemeMD5Crypt || took["akhan"].Scheme != passwords.SchemeNT || len(took["akhan"].NTHash) != 16 {
 		t.Fatalf("take: %+v", plan.Take)
 	}
 	why := map[string]string{}
@@ -76,7 +80,7 @@ func TestImportPlanAndApply(t *testing.T) {
 	for dn, want := range map[string]string{
 		"dc=school,dc=test":                       "not a user entry",
 		"uid=haspw,dc=school,dc=test":             "already has a Keystage password",
-		"uid=yes,dc=school,dc=test":               "yescrypt",
+		"uid=yes,dc=school,dc=test":               "yescrypt ({CRYPT}$y$) with parameters above",
 		"CN=Left,CN=Users,DC=school,DC=test":      "disabled in Active Directory",
 		"CN=LAB01,CN=Computers,DC=school,DC=test": "computer account",
 		"CN=krbtgt,CN=Users,DC=school,DC=test":    "built-in account",
@@ -111,7 +115,7 @@ func TestImportPlanAndApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each signs in with the old password; the hash is then argon2id.
-	for user, pw := range map[string]string{"jsmith": "Correct-Horse7", "akhan": "Old-Domain-Pass9", "governor": "Correct-Horse7"} {
+	for user, pw := range map[string]string{"jsmith": "Correct-Horse7", "akhan": "Old-Domain-Pass9", "governor": "Correct-Horse7", "yesok": "Correct-Horse7"} {
 		if _, err := f.d.Authenticate(ctx, user, pw+"x", directory.ServiceLDAP, directory.Origin{}); err == nil {
 			t.Errorf("%s: a wrong password signed in", user)
 		}
@@ -146,7 +150,7 @@ func TestImportPlanAndApply(t *testing.T) {
 	imports := 0
 	for _, ev := range evs {
 		b, _ := json.Marshal(ev)
-		for _, secret := range []string{"8ZcUSu", "wpikYh", base64.StdEncoding.EncodeToString(nt), strings.ToLower(strings.TrimPrefix(mustEnc(t, nt), "{NT}"))} {
+		for _, secret := range []string{"8ZcUSu", "wpikYh", "US/GXG2y", base64.StdEncoding.EncodeToString(nt), strings.ToLower(strings.TrimPrefix(mustEnc(t, nt), "{NT}"))} {
 			if strings.Contains(string(b), secret) {
 				t.Errorf("event %s holds a hash", ev.Action)
 			}
@@ -155,8 +159,8 @@ func TestImportPlanAndApply(t *testing.T) {
 			imports++
 		}
 	}
-	if imports != 3 {
-		t.Errorf("%d import events, want 3", imports)
+	if imports != 4 {
+		t.Errorf("%d import events, want 4", imports)
 	}
 	// Applying the same plan again fails whole: they have passwords now.
 	if err := f.d.ApplyImport(ctx, "tech", plan); err == nil {

@@ -119,7 +119,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 // module), {SSHA}, {SSHA256}, {SSHA512}, {CRYPT} with md5-crypt ($1$),
 // sha256-crypt ($5$), sha512-crypt ($6$) or bcrypt, the same crypt strings
 // bare, bcrypt ($2a$, $2b$, $2y$), and an imported NT hash ({NT}, see
-// NTHashTag). yescrypt ($y$) is refused with ErrYescrypt. Scheme tags are
+// NTHashTag), and yescrypt ($y$, libxcrypt's default flags, within
+// MaxYescryptMemory). Scheme tags are
 // matched without regard to case. The final comparison is constant-time.
 //
 // needsRehash is true only when ok, and then when the scheme is not argon2id
@@ -226,7 +227,11 @@ func (h *Hasher) verifyCrypt(c string, pw []byte) (bool, bool, error) {
 		}
 		return ok, ok, nil
 	case strings.HasPrefix(c, "$y$"):
-		return false, false, fmt.Errorf("verify crypt: %w", ErrYescrypt)
+		ok, err := verifyYescrypt(c, pw)
+		if err != nil {
+			return false, false, fmt.Errorf("verify yescrypt: %w", err)
+		}
+		return ok, ok, nil
 	case strings.HasPrefix(c, "$2a$"), strings.HasPrefix(c, "$2b$"), strings.HasPrefix(c, "$2y$"):
 		cost, err := bcrypt.Cost([]byte(c))
 		if err != nil {

@@ -217,7 +217,8 @@ func TestVerifyErrors(t *testing.T) {
 		{"$1$saltsalt$hash", ErrMalformedHash},
 		{"$5$saltsalt$hash", ErrMalformedHash},
 		{"$7$saltsalt$hash", ErrUnsupportedHash},
-		{"{CRYPT}$y$j9T$salt$hash", ErrUnsupportedHash},
+		{"{CRYPT}$y$j9T$salt$hash", ErrMalformedHash},
+		{"{CRYPT}$y$jET$tdrZ6VoXVT1zH3p/F1QuG1$HcC1t4Ce6hnPpgXnqP9TcYehRLJ.o3X3IkKnsq3xqF9", ErrUnsupportedHash}, // 512 MiB
 		{"$argon2d$v=19$m=64,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", ErrUnsupportedHash},
 		{"$argon2id$v=16$m=64,t=1,p=1$" + parts[4] + "$" + parts[5], ErrUnsupportedHash},
 		{"$argon2id$v=19$m=4294967295,t=1,p=1$" + parts[4] + "$" + parts[5], ErrUnsupportedHash},

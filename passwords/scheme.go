@@ -24,11 +24,12 @@ const (
 	schemeUnknownCrypt = "crypt"
 )
 
-// ErrYescrypt: a yescrypt hash ($y$, Debian's default since bullseye) cannot
-// be verified here. No maintained pure-Go implementation is available from
-// the Go module proxy, and Keystage does not use cgo; such people need a
-// first password after the import.
-var ErrYescrypt = fmt.Errorf("%w: yescrypt ($y$) cannot be verified by Keystage; issue these people a first password", ErrUnsupportedHash)
+// ErrYescrypt: a yescrypt hash ($y$, Debian's default since bullseye) whose
+// parameters Keystage will not compute: more memory than MaxYescryptMemory,
+// more than 16 lanes, or flags, t, g or a ROM that libxcrypt's crypt(3)
+// does not write. Hashes from mkpasswd and passwd up to -R 9 verify; such
+// people need a first password after the import.
+var ErrYescrypt = fmt.Errorf("%w: yescrypt ($y$) parameters above what Keystage computes; issue these people a first password", ErrUnsupportedHash)
 
 // Scheme names the scheme of an encoded hash and checks that Verify can use
 // it, without hashing anything: an import plan lists what it cannot take
@@ -94,7 +95,8 @@ func cryptScheme(c string) (string, error) {
 		_, err := parseSHA512Crypt(c)
 		return SchemeSHA512Crypt, err
 	case strings.HasPrefix(c, "$y$"):
-		return SchemeYescrypt, ErrYescrypt
+		_, err := parseYescrypt(c)
+		return SchemeYescrypt, err
 	case strings.HasPrefix(c, "$2a$"), strings.HasPrefix(c, "$2b$"), strings.HasPrefix(c, "$2y$"):
 		cost, err := bcrypt.Cost([]byte(c))
 		if err != nil {

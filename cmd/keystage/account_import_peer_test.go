@@ -148,7 +148,9 @@ func ldapBind(url, baseDN, user, password string) (bool, string) {
 // each kind made by slappasswd and mkpasswd, the database written out by
 // slapcat, imported with keystage account import, and each person then
 // binds to Keystage's LDAP with their old password, after which their
-// hash is argon2id. yescrypt is listed as left, with the reason.
+// hash is argon2id. That includes yescrypt (mkpasswd's default, Debian's
+// crypt(3) default); a yescrypt hash asking for more memory than Keystage
+// computes is listed as left, with the reason.
 func TestImportFromSlapcat(t *testing.T) {
 	needPrograms(t, "slapd ldap-utils whois", "slapd", "slapcat", "slappasswd", "ldapadd", "ldapwhoami", "mkpasswd")
 	sl := t.TempDir()
@@ -206,6 +208,9 @@ directory %[1]s/db
 		{"fsha512", "crypt-sha512", "Old-Pass-sha512", ""},
 		{"gargon", "argon2i", "Old-Pass-argon2", ""},
 		{"hyes", "crypt-yescrypt", "Old-Pass-yescrypt", ""},
+		// N=2^40, r=32: far above passwords.MaxYescryptMemory (made by
+		// hand; no tool would spend the memory).
+		{"iyesbig", "yescrypt-huge", "", "{CRYPT}$y$jbT$R0xSVVOUboxu2ZChxgBgn.$8mmXkgSAb54UhrGJu2dY5umWrOA5cx8SCZBdqGk0cq4"},
 	}
 	var ldif strings.Builder
 	fmt.Fprintf(&ldif, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Old School\ndc: oldschool\n\n", suffix)
@@ -221,6 +226,7 @@ directory %[1]s/db
 			p.hash = run1(t, "", "slappasswd", "-o", "module-load=pw-sha2", "-h", "{SSHA512}", "-s", p.password)
 		case "argon2i":
 			p.hash = run1(t, "", "slappasswd", "-o", "module-load=argon2", "-h", "{ARGON2}", "-s", p.password)
+		case "yescrypt-huge":
 		default:
 			method := map[string]string{"crypt-md5": "md5crypt", "crypt-sha256": "sha256crypt", "crypt-sha512": "sha512crypt", "crypt-yescrypt": "yescrypt"}[p.scheme]
 			p.hash = "{CRYPT}" + run1(t, "", "mkpasswd", "-m", method, p.password)
@@ -243,13 +249,16 @@ directory %[1]s/db
 	if code != 0 {
 		t.Fatalf("plan: %s", errOut)
 	}
-	for _, p := range people[:7] {
+	for _, p := range people[:8] {
 		if !strings.Contains(plan, p.user) || !strings.Contains(plan, p.scheme) {
 			t.Errorf("the plan does not take over %s (%s):\n%s", p.user, p.scheme, plan)
 		}
 	}
-	if !strings.Contains(plan, "uid=hyes,ou=people,"+suffix+": yescrypt") || !strings.Contains(plan, "first password") {
-		t.Errorf("the plan does not list yescrypt as left, with what to do:\n%s", plan)
+	if strings.Contains(plan, "uid=hyes,ou=people,"+suffix+": ") {
+		t.Errorf("the plan lists the yescrypt person as left:\n%s", plan)
+	}
+	if !strings.Contains(plan, "uid=iyesbig,ou=people,"+suffix+": yescrypt") || !strings.Contains(plan, "first password") {
+		t.Errorf("the plan does not list the over-sized yescrypt hash as left, with what to do:\n%s", plan)
 	}
 	if !strings.Contains(plan, "ou=people,"+suffix+": not a user entry") {
 		t.Errorf("the plan does not list the container as left:\n%s", plan)
@@ -262,7 +271,7 @@ directory %[1]s/db
 	}
 
 	url, base, _ := importServers(t, dir)
-	for _, p := range people[:7] {
+	for _, p := range people[:8] {
 		if ok, out := ldapBind(url, base, p.user, p.password+"-wrong"); ok {
 			t.Errorf("%s: a wrong password bound: %s", p.user, out)
 		}
