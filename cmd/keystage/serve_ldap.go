@@ -15,10 +15,11 @@ import (
 	ldapserver "keystage.dev/keystage/ldapserver"
 	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/private"
+	"keystage.dev/keystage/server"
 )
 
 // buildLDAP makes the LDAP frontend when the configuration enables it.
-func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	c := cfg.LDAP
 	if !c.Enabled {
 		return nil, nil
@@ -79,18 +80,18 @@ func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
 		lns = append(lns, tln)
 		addrs = append(addrs, "ldaps://"+tln.Addr().String())
 	}
-	f := &frontend{
-		name:  "ldap",
-		addrs: addrs,
-		hints: ldapHints(e, d, c, ln.Addr().String(), tln),
-		setup: nslcdSetup(c, ln.Addr().String()),
-		close: func() error {
+	f := &server.Frontend{
+		Name:  "ldap",
+		Addrs: addrs,
+		Hints: ldapHints(e, d, c, ln.Addr().String(), tln),
+		Setup: nslcdSetup(c, ln.Addr().String()),
+		Close: func() error {
 			for _, l := range lns {
 				l.Close()
 			}
 			return nil
 		},
-		serve: func(ctx context.Context) error { return srv.ServeBoth(ctx, ln, tln) },
+		Serve: func(ctx context.Context) error { return srv.ServeBoth(ctx, ln, tln) },
 	}
 	return f, nil
 }

@@ -13,6 +13,7 @@ import (
 	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/private"
+	"keystage.dev/keystage/server"
 )
 
 // The demo staff who hold portal roles (see demo_seed.go).
@@ -24,7 +25,7 @@ var demoPortalRoles = []struct{ role, mis string }{
 
 // buildPortal makes the portal when the configuration enables it, with the
 // MIS sync and the leaver job, and the auditors' exports.
-func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	pc := cfg.Portal
 	if !pc.Enabled {
 		return nil, nil
@@ -60,11 +61,11 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 		scheme = "http"
 	}
 	addr := ln.Addr().String()
-	f := &frontend{
-		name:  "portal",
-		addrs: []string{addr},
-		close: ln.Close,
-		hints: []string{
+	f := &server.Frontend{
+		Name:  "portal",
+		Addrs: []string{addr},
+		Close: ln.Close,
+		Hints: []string{
 			"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
 			"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
 		},
@@ -72,11 +73,11 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 	if pc.demoCert {
 		for _, r := range demoPortalRoles {
 			if a, err := d.Store().AccountByMISID(e.ctx, r.mis); err == nil {
-				f.hints = append(f.hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
+				f.Hints = append(f.Hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
 			}
 		}
 	}
-	f.serve = func(ctx context.Context) error { return p.Serve(ctx, ln, tlsConf) }
+	f.Serve = func(ctx context.Context) error { return p.Serve(ctx, ln, tlsConf) }
 	return f, nil
 }
 

@@ -11,12 +11,13 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/server"
 )
 
 // buildRADIUS makes the RADIUS frontend when the configuration enables it.
 // The ports are bound when it serves, so that building it (as demo
 // --no-serve does to print the hints) holds nothing.
-func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	rc := cfg.RADIUS
 	if !rc.Enabled {
 		return nil, nil
@@ -64,11 +65,11 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 		}
 		hints = append(hints, more...)
 	}
-	return &frontend{
-		name:  "RADIUS",
-		addrs: []string{"auth " + rc.AuthAddress, "acct " + rc.AcctAddress},
-		hints: hints,
-		metrics: func(reg prometheus.Registerer) error {
+	return &server.Frontend{
+		Name:  "RADIUS",
+		Addrs: []string{"auth " + rc.AuthAddress, "acct " + rc.AcctAddress},
+		Hints: hints,
+		Metrics: func(reg prometheus.Registerer) error {
 			if err := reg.Register(radiusCollector{srv}); err != nil {
 				return err
 			}
@@ -86,7 +87,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 				Help: "EAP conversations that had not answered their first request, ended to make room for new ones (a flood of sign-ins through one NAS or device).",
 			}, func() float64 { return float64(engine.Evicted()) }))
 		},
-		serve: func(ctx context.Context) error {
+		Serve: func(ctx context.Context) error {
 			auth, err := net.ListenPacket("udp", rc.AuthAddress)
 			if err != nil {
 				return err

@@ -17,6 +17,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/siem"
 )
 
@@ -130,16 +131,16 @@ type feedPosition struct {
 
 // buildSIEMFeed follows the audit trail and its checkpoints and offers
 // them to the destinations (nil: none is configured).
-func buildSIEMFeed(e *env, s directory.Store, cfg *Config) (*frontend, error) {
+func buildSIEMFeed(e *env, s directory.Store, cfg *Config) (*server.Frontend, error) {
 	f, err := e.siemFeed()
 	if err != nil || f == nil {
 		return nil, err
 	}
 	fl := &trailFollower{s: s, feed: f, log: e.logger().With("job", "siem"), posFile: filepath.Join(cfg.DataDir, "siem-position.json")}
-	return &frontend{
-		name:    "siem feed",
-		metrics: f.register,
-		serve: func(ctx context.Context) error {
+	return &server.Frontend{
+		Name:    "siem feed",
+		Metrics: f.register,
+		Serve: func(ctx context.Context) error {
 			var wg sync.WaitGroup
 			fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 			for fw := range f.names {

@@ -15,13 +15,14 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/webfilter"
 )
 
 // buildWebFilter makes the web filter's forwarder and feed when the
 // configuration names a receiver, the LDAP announcement or the feed. It
 // runs first, so that the RADIUS and LDAP builders find it in e.webfilter.
-func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	e.webfilter = nil
 	c := cfg.WebFilter
 	if len(c.Receivers) == 0 && !c.LDAP.Announce && c.Feed.Listen == "" {
@@ -54,9 +55,9 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 	d.OnAccessEnded(fw.AccessEnded)
 	e.webfilter = fw
 
-	f := &frontend{name: "web filter", close: fw.Close}
+	f := &server.Frontend{Name: "web filter", Close: fw.Close}
 	for _, r := range c.Receivers {
-		f.addrs = append(f.addrs, "receiver "+r.Name+" "+r.Address)
+		f.Addrs = append(f.Addrs, "receiver "+r.Name+" "+r.Address)
 	}
 	var ln net.Listener
 	var srv *http.Server
@@ -83,18 +84,18 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 		if c.Feed.TLSCert != "" {
 			scheme = "https"
 		}
-		f.addrs = append(f.addrs, "feed "+scheme+"://"+ln.Addr().String()+webfilter.FeedPath+"/")
+		f.Addrs = append(f.Addrs, "feed "+scheme+"://"+ln.Addr().String()+webfilter.FeedPath+"/")
 	}
-	f.close = func() error {
+	f.Close = func() error {
 		if ln != nil {
 			ln.Close()
 		}
 		return fw.Close()
 	}
-	f.metrics = func(reg prometheus.Registerer) error { return reg.Register(webFilterCollector{fw}) }
+	f.Metrics = func(reg prometheus.Registerer) error { return reg.Register(webFilterCollector{fw}) }
 	// Serving leaves the queues open: the RADIUS frontend may still append
 	// to them while it shuts down, and the next start reads them.
-	f.serve = func(ctx context.Context) error {
+	f.Serve = func(ctx context.Context) error {
 		errs := make(chan error, 1)
 		if srv != nil {
 			go func() {

@@ -175,7 +175,7 @@ func TestSIEMFeedFollowsTrail(t *testing.T) {
 			t.Fatalf("feed: %v", err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 		// A first start begins at the head: wait until it has its place.
 		deadline := time.Now().Add(time.Minute)
 		for {
