@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -24,7 +22,8 @@ var demoPortalRoles = []struct{ role, mis string }{
 }
 
 // buildPortal makes the portal when the configuration enables it, with the
-// MIS sync and the leaver job, and the auditors' exports.
+// MIS sync and the leaver job, and the auditors' exports (see
+// server.Portal), with the demo's hints.
 func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	pc := cfg.Portal
 	if !pc.Enabled {
@@ -35,40 +34,18 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend,
 			return nil, err
 		}
 	}
-	pcfg := pc.portalConfig(cfg.School, cfg.Location())
-	pcfg.FirstPasswords = cfg.Passwords.First.portal()
-	pcfg.Log = e.logger().With("frontend", "portal")
-	pcfg.Review = cfg.reviewPolicy()
-	p, err := portal.New(d.Store(), d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
-		Exports: directory.Exports{D: d, Location: cfg.Location()}})
+	f, err := server.Portal(d, cfg.portalSettings(d, e.logger()))
 	if err != nil {
 		return nil, err
 	}
-	var tlsConf *tls.Config
-	if strings.HasPrefix(pc.PublicURL, "https:") {
-		cert, err := tls.LoadX509KeyPair(pc.TLSCert, pc.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("portal TLS certificate: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	ln, err := net.Listen("tcp", pc.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("portal: %w", err)
-	}
 	scheme := "https"
-	if tlsConf == nil {
+	if !strings.HasPrefix(pc.PublicURL, "https:") {
 		scheme = "http"
 	}
-	addr := ln.Addr().String()
-	f := &server.Frontend{
-		Name:  "portal",
-		Addrs: []string{addr},
-		Close: ln.Close,
-		Hints: []string{
-			"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
-			"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
-		},
+	addr := f.Addrs[0]
+	f.Hints = []string{
+		"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
+		"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
 	}
 	if pc.demoCert {
 		for _, r := range demoPortalRoles {
@@ -77,8 +54,26 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend,
 			}
 		}
 	}
-	f.Serve = func(ctx context.Context) error { return p.Serve(ctx, ln, tlsConf) }
 	return f, nil
+}
+
+// portalSettings are the portal's typed settings, from [portal],
+// [passwords.first], [review] and [sync] (its jobs over d); log takes the
+// portal's log.
+func (cfg *Config) portalSettings(d *directory.Directory, log *slog.Logger) server.PortalConfig {
+	pc := cfg.Portal
+	pcfg := pc.portalConfig(cfg.School, cfg.Location())
+	pcfg.FirstPasswords = cfg.Passwords.First.portal()
+	pcfg.Log = log.With("frontend", "portal")
+	pcfg.Review = cfg.reviewPolicy()
+	return server.PortalConfig{
+		Portal: pcfg,
+		Services: portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, log.With("frontend", "portal"))),
+			Exports: directory.Exports{D: d, Location: cfg.Location()}},
+		Listen:  pc.Listen,
+		TLS:     strings.HasPrefix(pc.PublicURL, "https:"),
+		TLSCert: pc.TLSCert, TLSKey: pc.TLSKey,
+	}
 }
 
 // demoCertificate makes a self-signed certificate for localhost when the
