@@ -24,7 +24,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*server.Frontend,
 		return nil, err
 	}
 	if e.webfilter != nil {
-		sc.Server.Accounting = webFilterSink{e.webfilter}
+		sc.Server.Accounting = server.WebFilterSink{Forwarder: e.webfilter}
 	}
 	f, err := server.RADIUS(e.ctx, d, sc)
 	if err != nil {
