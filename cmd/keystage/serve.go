@@ -85,9 +85,9 @@ func cmdServe(e *env, args []string) error {
 	}
 	// keys rotate, run beside the server (or on another node), adds a key
 	// the server reads when the store tells of the rotation.
-	sealer := newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
+	sealer := server.NewReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
 	d := e.directoryWith(s, sealer)
-	if err := sealer.watch(e.ctx, s); err != nil {
+	if err := sealer.Watch(e.ctx, s); err != nil {
 		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
 	}
 	// Checked before anything listens: a node with another signing key
