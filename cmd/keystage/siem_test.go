@@ -289,7 +289,7 @@ func TestServeTeesWarningsToSIEM(t *testing.T) {
 			}
 			e.logger().With("frontend", "radius").Warn("radius: request dropped", "reason", "unknown client", "from", "10.9.9.9:50123")
 			e.logger().Info("ldap bind refused", "user", "p1")
-			for _, fw := range e.siem.events {
+			for _, fw := range e.siem.Events {
 				if !fw.Drain(t.Context()) {
 					t.Fatal("not drained")
 				}
