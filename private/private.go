@@ -7,8 +7,10 @@ package private
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // The modes of private files and directories.
@@ -87,4 +89,40 @@ func Dir(path string) error {
 		}
 	}
 	return nil
+}
+
+// Replace replaces path with data, 0600, so that a crash leaves the old
+// file or the new one, never half of either.
+func Replace(path string, data []byte) error {
+	return ReplaceFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// ReplaceFunc writes a file through write into a temporary file beside
+// path and renames it over path, 0600, once it is whole and synced, so a
+// reader never sees half of it.
+func ReplaceFunc(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keystage-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(FileMode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

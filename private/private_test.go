@@ -1,6 +1,8 @@
 package private
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -61,5 +63,35 @@ func TestModesWhateverTheUmask(t *testing.T) {
 	os.Chmod(shared, os.ModeSticky|0o777)
 	if err := Dir(shared); err == nil {
 		t.Error("a directory others can write to was taken as private")
+	}
+}
+
+// Replace leaves the whole new content, 0600, over a wider file, and a
+// failed write leaves the old file and no temporary file beside it.
+func TestReplace(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "keystage.keys")
+	if err := os.WriteFile(f, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(f, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(f); string(b) != "new" || mode(t, f) != 0o600 {
+		t.Errorf("replaced: %q %o, want \"new\" 600", b, mode(t, f))
+	}
+	if err := ReplaceFunc(f, func(w io.Writer) error {
+		w.Write([]byte("half"))
+		return errors.New("disk full")
+	}); err == nil {
+		t.Error("a failed write reported no error")
+	}
+	if b, _ := os.ReadFile(f); string(b) != "new" {
+		t.Errorf("after a failed write: %q, want the old content", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files left in the folder: %v", ents)
 	}
 }

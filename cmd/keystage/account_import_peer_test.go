@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/server"
 )
 
 // needPrograms skips a real-peer test when a program is missing, and fails
@@ -80,9 +81,9 @@ func importServers(t *testing.T, dir string) (ldapURL, baseDN, radiusAuth string
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	for _, build := range []func() (*frontend, error){
-		func() (*frontend, error) { return buildLDAP(e, d, cfg) },
-		func() (*frontend, error) { return buildRADIUS(e, d, cfg) },
+	for _, build := range []func() (*server.Frontend, error){
+		func() (*server.Frontend, error) { return buildLDAP(e, d, cfg) },
+		func() (*server.Frontend, error) { return buildRADIUS(e, d, cfg) },
 	} {
 		f, err := build()
 		if err != nil || f == nil {
@@ -90,7 +91,7 @@ func importServers(t *testing.T, dir string) (ldapURL, baseDN, radiusAuth string
 			t.Fatalf("build: %v", err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 		t.Cleanup(func() {
 			cancel()
 			if err := <-done; err != nil {

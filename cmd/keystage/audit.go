@@ -14,6 +14,7 @@ import (
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/private"
 )
 
 func cmdAudit(e *env, args []string) error {
@@ -54,7 +55,7 @@ func (e *env) signer(st directory.Store, create bool) (*audit.Signer, error) {
 		if data, err = audit.GenerateSigningKey(); err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(path, data, 0o600); err != nil {
+		if err := private.Replace(path, data); err != nil {
 			return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 		}
 		e.logger().Info("created the audit signing key; copy it to every node, back it up apart from the database, "+
@@ -351,7 +352,7 @@ func (e *env) witnessCheckpoint(c audit.Checkpoint) {
 	if f == nil {
 		return
 	}
-	sent, failed := f.sendCheckpoint(e.ctx, c)
+	sent, failed := f.SendCheckpoint(e.ctx, c)
 	for _, n := range sent {
 		fmt.Fprintf(e.stdout, "sent to %s\n", n)
 	}
@@ -465,7 +466,7 @@ func (e *env) writeOutput(path string, recs []age.Recipient, write func(io.Write
 	if len(recs) > 0 {
 		path = sealedName(path)
 	}
-	return path, writeFileAtomicFunc(path, 0o600, write)
+	return path, private.ReplaceFunc(path, write)
 }
 
 func auditPrune(e *env, args []string) error {

@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/private"
 )
 
 func cmdBackup(e *env, args []string) error {
@@ -75,7 +76,7 @@ func backupSealed(e *env, cfg *Config, path string, recs []age.Recipient) error 
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer in.Close()
-	return writeFileAtomicFunc(path, 0o600, func(w io.Writer) error {
+	return private.ReplaceFunc(path, func(w io.Writer) error {
 		return sealTo(w, recs, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
 	})
 }

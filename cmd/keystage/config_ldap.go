@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -8,6 +11,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	ldapserver "keystage.dev/keystage/ldapserver"
+	"keystage.dev/keystage/server"
 )
 
 // LDAPSection configures the LDAP frontend.
@@ -137,6 +141,36 @@ func (s *LDAPSection) validateBounds(p *problems) {
 // lockoutExempt parses LockoutExempt; a bare address is one host.
 func (s *LDAPSection) lockoutExempt() ([]netip.Prefix, error) {
 	return prefixes(s.LockoutExempt)
+}
+
+// settings are the LDAP frontend's typed settings: bound (nil: none) is told
+// of each successful bind, log takes the server's log.
+func (s *LDAPSection) settings(bound func(context.Context, directory.Account, string), log *slog.Logger) (server.LDAPConfig, error) {
+	grants := map[string]ldapserver.Grant{}
+	for n, g := range s.Grants {
+		gr, err := ldapserver.ParseGrant(g)
+		if err != nil {
+			return server.LDAPConfig{}, fmt.Errorf("ldap.grants.%s: %w", n, err)
+		}
+		grants[n] = gr
+	}
+	exempt, err := s.lockoutExempt()
+	if err != nil {
+		return server.LDAPConfig{}, fmt.Errorf("ldap.lockout_exempt: %w", err)
+	}
+	return server.LDAPConfig{
+		Server: ldapserver.Config{LockoutExempt: exempt, Bound: bound,
+			BaseDN: s.BaseDN, Domain: s.Domain, Grants: grants,
+			AllowCleartextBinds: s.AllowCleartextBinds, MaxTime: s.RequestTimeout.Duration,
+			MaxConns: s.MaxConnections, MaxConnsPerAddr: s.MaxConnectionsPerAddress,
+			FrameTimeout: s.FrameTimeout.Duration, BindTimeout: s.BindTimeout.Duration,
+			MaxMessage: s.MaxRequestBytes, MaxFilterTerms: s.MaxFilterTerms,
+			MaxSearches: s.MaxSearches, MaxSearchesPerAddr: s.MaxSearchesPerAddress,
+			Log: log,
+		},
+		Listen: s.Listen, LDAPS: s.LDAPS,
+		CertFile: s.CertFile, KeyFile: s.KeyFile, SelfSigned: s.SelfSigned,
+	}, nil
 }
 
 // demo sets the section up for keystage demo, with generated files in dir.

@@ -10,6 +10,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/private"
+	"keystage.dev/keystage/server"
 )
 
 // The demo's sign-ins. They are fictional and printed for anyone to try;
@@ -96,16 +97,16 @@ func cmdDemo(e *env, args []string) error {
 	printDemoHints(e, abs, teacher, pupil, fes)
 	if len(fes) == 0 || *noServe {
 		for _, f := range fes {
-			if f.close != nil {
-				f.close()
+			if f.Close != nil {
+				f.Close()
 			}
 		}
 		return nil
 	}
-	return runFrontends(e, fes)
+	return server.Run(e.ctx, e.logger(), fes)
 }
 
-func printDemoHints(e *env, dir, demoTeacher, demoPupil string, fes []frontend) {
+func printDemoHints(e *env, dir, demoTeacher, demoPupil string, fes []server.Frontend) {
 	w := e.stdout
 	fmt.Fprintf(w, `
 Keystage demo: Keystage Demo Academy, 30 staff and 300 pupils in years 7 to 11.
@@ -123,18 +124,18 @@ Try, in another terminal:
   the demo: go run ./cmd/keystage --data %s sync --from oneroster:%s/%s
 `, dir, demoTeacher, demoStaffPassword, demoPupil, demoPupilPassword, dir, dir, demoPupil, dir, dir, demoExport)
 	for _, f := range fes {
-		if len(f.hints) == 0 && len(f.setup) == 0 {
+		if len(f.Hints) == 0 && len(f.Setup) == 0 {
 			continue
 		}
-		if len(f.addrs) > 0 {
-			fmt.Fprintf(w, "\n%s (%s):\n", f.name, strings.Join(f.addrs, ", "))
+		if len(f.Addrs) > 0 {
+			fmt.Fprintf(w, "\n%s (%s):\n", f.Name, strings.Join(f.Addrs, ", "))
 		} else {
-			fmt.Fprintf(w, "\n%s:\n", f.name)
+			fmt.Fprintf(w, "\n%s:\n", f.Name)
 		}
-		for _, h := range f.hints {
+		for _, h := range f.Hints {
 			fmt.Fprintf(w, "  %s\n", h)
 		}
-		for _, h := range f.setup {
+		for _, h := range f.Setup {
 			fmt.Fprintf(w, "  %s\n", h)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/private"
 )
 
 // hasher is the login-password hasher with the configured cost.
@@ -89,7 +90,7 @@ func newKeyFile(e *env, r directory.Reader, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := private.Replace(path, data); err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	e.logger().Info("created a new key file; copy it to every node and back it up apart from the database", "path", path)

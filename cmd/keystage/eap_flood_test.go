@@ -34,7 +34,7 @@ func TestEAPIdentityFloodThroughTheServer(t *testing.T) {
 	}, func(r *RADIUSSection) { r.EAP.MaxConversations = table })
 	run := eapolPEAP(t, f)
 	var auth string
-	for _, a := range f.addrs {
+	for _, a := range f.Addrs {
 		if s, found := strings.CutPrefix(a, "auth "); found {
 			auth = s
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/server"
 )
 
 // A phone on PEAP-MSCHAPv2 (eapol_test, checking the demo CA and domain as
@@ -103,18 +104,18 @@ func wifiPupils(t *testing.T, ctx context.Context, d *directory.Directory, n int
 // eapolPEAP returns a function that runs eapol_test PEAP-MSCHAPv2 against
 // the demo RADIUS frontend f as a person, checking the demo CA and domain as
 // Android does, and returns what eapol_test printed.
-func eapolPEAP(t *testing.T, f *frontend) func(user, password string) string {
+func eapolPEAP(t *testing.T, f *server.Frontend) func(user, password string) string {
 	t.Helper()
 	bin := needEapolTest(t)
 	var hint string
-	for _, h := range f.hints {
+	for _, h := range f.Hints {
 		if strings.HasPrefix(h, "eapol_test ") && strings.HasSuffix(h, "# peap-mschapv2") {
 			hint = h
 		}
 	}
 	m := regexp.MustCompile(`-c (\S+) -a (\S+) -p (\S+) -s (\S+)`).FindStringSubmatch(hint)
 	if m == nil {
-		t.Fatalf("no PEAP hint in %q", f.hints)
+		t.Fatalf("no PEAP hint in %q", f.Hints)
 	}
 	template, err := os.ReadFile(m[1])
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/server"
 )
 
 func testRing(t *testing.T) *passwords.Keyring {
@@ -54,15 +55,15 @@ func TestHealthReportsSecretsThatCannotBeOpened(t *testing.T) {
 	serve := func(ring *passwords.Keyring) string {
 		cfg := defaults()
 		cfg.Metrics.Listen = "127.0.0.1:0"
-		f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{Sealer: ring}), nil, nil)
+		f, err := server.MetricsFrontend(cfg.Metrics.Listen, s, directory.New(s, directory.Config{Sealer: ring}), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
-		return "http://" + f.addrs[0] + "/healthz"
+		return "http://" + f.Addrs[0] + "/healthz"
 	}
 	code, body := httpGet(t, serve(ours))
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, theirs.CurrentID()) {

@@ -13,6 +13,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/directory/sqlstore/pgtest"
+	"keystage.dev/keystage/server"
 )
 
 // /healthz follows the database: 200 while PostgreSQL answers, 503 while
@@ -62,24 +63,24 @@ func TestMetricsAnswerWhileDatabaseAway(t *testing.T) {
 	}
 	defer s.Close()
 	var logBuf syncBuffer
-	mon := newDatabaseMonitor(s, slog.New(slog.NewTextHandler(&logBuf, nil)))
+	mon := server.NewDatabaseMonitor(s, slog.New(slog.NewTextHandler(&logBuf, nil)))
 	mon.Every = 50 * time.Millisecond
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- mon.frontend().serve(mctx) }()
+	go func() { done <- mon.Frontend().Serve(mctx) }()
 	defer func() { cancel(); <-done }()
 
 	cfg := defaults()
 	cfg.Metrics.Listen = "127.0.0.1:0"
-	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), []frontend{*mon.frontend()}, mon)
+	f, err := server.MetricsFrontend(cfg.Metrics.Listen, s, directory.New(s, directory.Config{}), []server.Frontend{*mon.Frontend()}, mon)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- f.serve(sctx) }()
+	go func() { served <- f.Serve(sctx) }()
 	defer func() { stop(); <-served }()
-	metrics := "http://" + f.addrs[0] + "/metrics"
+	metrics := "http://" + f.Addrs[0] + "/metrics"
 
 	// waitFor scrapes until the body holds want; every scrape must succeed.
 	// The deadline only bounds a broken test.

@@ -2,9 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
+
+	"keystage.dev/keystage/private"
 )
 
 func cmdKeys(e *env, args []string) error {
@@ -31,7 +30,7 @@ func cmdKeys(e *env, args []string) error {
 	// The new key file keeps the old keys, so that everything still opens
 	// whether or not the re-sealing below commits; then every sealed value
 	// moves to the new key in one transaction.
-	if err := writeFileAtomic(cfg.KeyFile(), ring.KeyFile(), 0o600); err != nil {
+	if err := private.Replace(cfg.KeyFile(), ring.KeyFile()); err != nil {
 		return err
 	}
 	d := e.directoryWith(s, ring)
@@ -41,40 +40,4 @@ func cmdKeys(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "new key %s; %d secret(s) re-sealed; keys in %s: %v\n", ring.CurrentID(), n, cfg.KeyFile(), ring.IDs())
 	return nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves the old
-// file or the new one, never half of either.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return writeFileAtomicFunc(path, mode, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeFileAtomicFunc writes a file through write into a temporary file
-// beside path and renames it over path once it is whole and synced, so a
-// reader never sees half of it.
-func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".keystage-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -85,11 +85,11 @@ func TestGuessersCannotLockOutATeacher(t *testing.T) {
 	var hints []string
 	done := make(chan error, len(fes))
 	for _, f := range fes {
-		if len(f.addrs) > 0 {
-			addr[f.name] = strings.TrimPrefix(f.addrs[0], "ldap://")
+		if len(f.Addrs) > 0 {
+			addr[f.Name] = strings.TrimPrefix(f.Addrs[0], "ldap://")
 		}
-		hints = append(hints, f.hints...)
-		go func() { done <- f.serve(ctx) }()
+		hints = append(hints, f.Hints...)
+		go func() { done <- f.Serve(ctx) }()
 	}
 	defer func() {
 		cancel()

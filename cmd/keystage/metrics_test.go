@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/prometheus/client_golang/prometheus"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2869"
@@ -24,6 +22,7 @@ import (
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/radius/radiustest"
+	"keystage.dev/keystage/server"
 )
 
 // scrape reads a metrics endpoint.
@@ -86,10 +85,10 @@ func TestMetricsCountRealRequests(t *testing.T) {
 	addr := map[string]string{}
 	done := make(chan error, len(fes))
 	for _, f := range fes {
-		if len(f.addrs) > 0 { // the audit checkpointer listens on nothing
-			addr[f.name] = strings.TrimPrefix(f.addrs[0], "ldap://")
+		if len(f.Addrs) > 0 { // the audit checkpointer listens on nothing
+			addr[f.Name] = strings.TrimPrefix(f.Addrs[0], "ldap://")
 		}
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 	}
 	defer func() {
 		cancel()
@@ -255,60 +254,18 @@ func serveMetrics(t *testing.T, s *sqlstore.Store) string {
 	t.Helper()
 	cfg := defaults()
 	cfg.Metrics.Listen = "127.0.0.1:0"
-	f, err := metricsFrontend(&cfg, s, directory.New(s, directory.Config{}), nil, nil)
+	f, err := server.MetricsFrontend(cfg.Metrics.Listen, s, directory.New(s, directory.Config{}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
+	go func() { done <- f.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("graceful shutdown: %v", err)
 		}
 	})
-	return f.addrs[0]
-}
-
-// A lockout is counted by kind, never by the name or address locked.
-func TestLockoutMetricKinds(t *testing.T) {
-	m := newRequestMetrics()
-	for _, key := range []string{directory.AccountKey("jsmith"), directory.SourceKey("ldap:10.0.0.7"), directory.UnfamiliarKey("jsmith")} {
-		m.locked(key)
-	}
-	reg := prometheus.NewRegistry()
-	if err := m.register(reg); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "keystage_lockouts_total" {
-			continue
-		}
-		for _, mt := range mf.GetMetric() {
-			for _, lp := range mt.GetLabel() {
-				got[lp.GetValue()] = mt.GetCounter().GetValue()
-			}
-		}
-	}
-	if want := map[string]float64{"account": 1, "source": 1, "unfamiliar": 1}; !maps.Equal(got, want) {
-		t.Errorf("lockouts by kind: %v, want %v", got, want)
-	}
-}
-
-// BenchmarkObserve is what counting and timing one request costs.
-func BenchmarkObserve(b *testing.B) {
-	m := newRequestMetrics()
-	o := directory.Outcome{Service: directory.ServiceWiFi, Op: "pap", Result: directory.ResultRefused, Reason: directory.ReasonSuspended, Took: 3 * time.Millisecond}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			m.observe(o)
-		}
-	})
+	return f.Addrs[0]
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/server"
 )
 
 // freeUDPPort finds a port to serve on (the demo's own, 1812, may be taken
@@ -38,7 +39,7 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 	}
 	f, reg := serveDemoRADIUS(t, nil)
 	var ran, eapol int
-	for _, h := range f.hints {
+	for _, h := range f.Hints {
 		if strings.HasPrefix(h, "eapol_test ") {
 			// PEAP and TTLS as a phone runs them (twice: -r 1 re-authenticates), checking the demo CA and
 			// the certificate's domain, with the real server.
@@ -80,10 +81,10 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 		}
 	}
 	if ran != 4 {
-		t.Errorf("ran %d hint commands, want 4: %q", ran, f.hints)
+		t.Errorf("ran %d hint commands, want 4: %q", ran, f.Hints)
 	}
 	if _, err := exec.LookPath("eapol_test"); err == nil && eapol != 3 {
-		t.Errorf("ran %d eapol_test hints, want 3: %q", eapol, f.hints)
+		t.Errorf("ran %d eapol_test hints, want 3: %q", eapol, f.Hints)
 	}
 	if n := gather(t, reg, "keystage_radius_replies_total", "access-accept"); n != float64(2+2*eapol) { // -r 1: each eapol_test authenticates twice
 		t.Errorf("accepts exported: %v", n)
@@ -93,14 +94,14 @@ func TestDemoRADIUSHintsWork(t *testing.T) {
 // serveDemoRADIUS seeds the demo school, lets prepare change it (may be
 // nil), and serves the demo's RADIUS frontend on free ports until the test
 // ends.
-func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *directory.Directory)) (*frontend, *prometheus.Registry) {
+func serveDemoRADIUS(t *testing.T, prepare func(ctx context.Context, d *directory.Directory)) (*server.Frontend, *prometheus.Registry) {
 	t.Helper()
 	return serveDemoRADIUSWith(t, prepare, nil)
 }
 
 // serveDemoRADIUSWith is serveDemoRADIUS with the configuration adjusted by
 // configure (nil: as the demo has it).
-func serveDemoRADIUSWith(t *testing.T, prepare func(ctx context.Context, d *directory.Directory), configure func(*RADIUSSection)) (*frontend, *prometheus.Registry) {
+func serveDemoRADIUSWith(t *testing.T, prepare func(ctx context.Context, d *directory.Directory), configure func(*RADIUSSection)) (*server.Frontend, *prometheus.Registry) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "demo")
 	if code, _, errOut := keystage(t, "", "--data", dir, "demo", "--no-serve"); code != 0 {
@@ -135,12 +136,12 @@ func serveDemoRADIUSWith(t *testing.T, prepare func(ctx context.Context, d *dire
 		t.Fatalf("build: %v", err)
 	}
 	reg := prometheus.NewRegistry()
-	if err := f.metrics(reg); err != nil {
+	if err := f.Metrics(reg); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
+	go func() { done <- f.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -192,7 +193,7 @@ func TestDemoRADIUSAcceptsTheLDAPRealm(t *testing.T) {
 		t.Skip("radtest is not installed (apt-get install freeradius-utils)")
 	}
 	f, _ := serveDemoRADIUS(t, nil)
-	for _, h := range f.hints {
+	for _, h := range f.Hints {
 		w := strings.Fields(h)
 		if len(w) < 8 || w[0] != "radtest" || w[2] != "pap" || w[4] == "wrong-password" {
 			continue
@@ -208,5 +209,5 @@ func TestDemoRADIUSAcceptsTheLDAPRealm(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("no radtest -t pap hint: %q", f.hints)
+	t.Fatalf("no radtest -t pap hint: %q", f.Hints)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/webfilter"
 )
 
@@ -31,7 +32,7 @@ type env struct {
 	// webfilter is set while serving when [webfilter] names anything, for
 	// the RADIUS and LDAP frontends to hand their events to.
 	webfilter *webfilter.Forwarder
-	siem      *siemFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
+	siem      *server.SIEMFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
 }
 
 // command is one subcommand: a file of its own holds each.

@@ -7,34 +7,16 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
-
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/server"
 )
-
-// frontend is one server that keystage serve runs until its context ends.
-type frontend struct {
-	name  string
-	addrs []string // where it listens, for the log
-	hints []string // commands that work against it, printed by the demo
-	// setup is steps to try it with a system service on this machine
-	// (nslcd), printed by the demo after the hints.
-	setup []string
-	// close releases what the builder opened (listeners), for a frontend
-	// that is built but never served (demo --no-serve).
-	close func() error
-	// metrics registers the frontend's collectors (nil: none).
-	metrics func(reg prometheus.Registerer) error
-	serve   func(ctx context.Context) error
-}
 
 // frontends builds what the configuration enables; each frontend's builder
 // lives in its own file (serve_ldap.go, …).
-func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]frontend, error) {
-	var out []frontend
-	for _, build := range []func(*env, *directory.Directory, *Config) (*frontend, error){buildWebFilter, buildLDAP, buildRADIUS, buildPortal, buildSchedule} {
+func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]server.Frontend, error) {
+	var out []server.Frontend
+	for _, build := range []func(*env, *directory.Directory, *Config) (*server.Frontend, error){buildWebFilter, buildLDAP, buildRADIUS, buildPortal, buildSchedule} {
 		f, err := build(e, d, cfg)
 		if err != nil {
 			return nil, err
@@ -43,14 +25,14 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			out = append(out, *f)
 		}
 	}
-	var mon *databaseMonitor
+	var mon *server.DatabaseMonitor
 	if len(out) > 0 {
 		c, err := buildCheckpointer(e, s, cfg)
 		if err != nil {
 			return nil, err
 		}
-		mon = newDatabaseMonitor(s, e.logger())
-		out = append(out, *c, *mon.frontend())
+		mon = server.NewDatabaseMonitor(s, e.logger())
+		out = append(out, *c, *mon.Frontend())
 		feed, err := buildSIEMFeed(e, s, cfg)
 		if err != nil {
 			return nil, err
@@ -59,7 +41,7 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			out = append(out, *feed)
 		}
 	}
-	m, err := metricsFrontend(cfg, s, d, out, mon)
+	m, err := server.MetricsFrontend(cfg.Metrics.Listen, s, d, out, mon)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +85,9 @@ func cmdServe(e *env, args []string) error {
 	}
 	// keys rotate, run beside the server (or on another node), adds a key
 	// the server reads when the store tells of the rotation.
-	sealer := newReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
+	sealer := server.NewReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
 	d := e.directoryWith(s, sealer)
-	if err := sealer.watch(e.ctx, s); err != nil {
+	if err := sealer.Watch(e.ctx, s); err != nil {
 		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
 	}
 	// Checked before anything listens: a node with another signing key
@@ -127,7 +109,7 @@ func cmdServe(e *env, args []string) error {
 	if len(fes) == 0 {
 		return fmt.Errorf("no frontend is enabled: set enabled = true under [ldap], [radius] or [portal]")
 	}
-	return runFrontends(e, fes)
+	return server.Run(e.ctx, e.logger(), fes)
 }
 
 // startCPUProfile profiles until the returned function is called.
@@ -141,22 +123,4 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// runFrontends serves until SIGINT/SIGTERM, then shuts every frontend down
-// gracefully; one failing stops the rest.
-func runFrontends(e *env, fes []frontend) error {
-	g, ctx := errgroup.WithContext(e.ctx)
-	for _, f := range fes {
-		e.logger().Info("serving", "frontend", f.name, "addrs", f.addrs)
-		g.Go(func() error {
-			if err := f.serve(ctx); err != nil {
-				return fmt.Errorf("%s: %w", f.name, err)
-			}
-			return nil
-		})
-	}
-	err := g.Wait()
-	e.logger().Info("stopped")
-	return err
 }

@@ -5,12 +5,13 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
+	"keystage.dev/keystage/server"
 )
 
 // buildCheckpointer runs the audit trail's checkpointer (see
 // directory.Checkpointer) on audit.checkpoint_interval and
 // audit.checkpoint_every.
-func buildCheckpointer(e *env, s *sqlstore.Store, cfg *Config) (*frontend, error) {
+func buildCheckpointer(e *env, s *sqlstore.Store, cfg *Config) (*server.Frontend, error) {
 	signer, err := e.signer(s, true)
 	if err != nil {
 		return nil, err
@@ -26,9 +27,9 @@ func buildCheckpointer(e *env, s *sqlstore.Store, cfg *Config) (*frontend, error
 			run + " register export --as-of " + today + " --format json",
 			run + " register person " + pupil, run + " audit export --since " + today}
 	}
-	return &frontend{
-		name:  "audit trail",
-		hints: hints,
-		serve: c.Run,
+	return &server.Frontend{
+		Name:  "audit trail",
+		Hints: hints,
+		Serve: c.Run,
 	}, nil
 }

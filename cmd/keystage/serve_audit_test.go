@@ -62,7 +62,7 @@ func TestServeSignsCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
+	go func() { done <- f.Serve(ctx) }()
 	waitFor(3)
 	note(2)
 	cancel()

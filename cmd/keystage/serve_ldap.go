@@ -2,118 +2,40 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"io/fs"
-	"net"
-	"os"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"keystage.dev/keystage/directory"
-	ldapserver "keystage.dev/keystage/ldapserver"
-	"keystage.dev/keystage/pki"
-	"keystage.dev/keystage/private"
+	"keystage.dev/keystage/server"
 )
 
 // buildLDAP makes the LDAP frontend when the configuration enables it.
-func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildLDAP(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	c := cfg.LDAP
 	if !c.Enabled {
 		return nil, nil
-	}
-	var tlsCfg *tls.Config
-	if c.CertFile != "" {
-		if c.SelfSigned {
-			if err := ensureSelfSigned(c.CertFile, c.KeyFile, d.Now()); err != nil {
-				return nil, err
-			}
-		}
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("ldap certificate: %w", err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	grants := map[string]ldapserver.Grant{}
-	for n, g := range c.Grants {
-		gr, err := ldapserver.ParseGrant(g)
-		if err != nil {
-			return nil, fmt.Errorf("ldap.grants.%s: %w", n, err)
-		}
-		grants[n] = gr
-	}
-	exempt, err := c.lockoutExempt()
-	if err != nil {
-		return nil, fmt.Errorf("ldap.lockout_exempt: %w", err)
 	}
 	var bound func(context.Context, directory.Account, string)
 	if e.webfilter != nil {
 		bound = e.webfilter.Bound
 	}
-	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{LockoutExempt: exempt, Bound: bound,
-		BaseDN: c.BaseDN, Domain: c.Domain, TLS: tlsCfg, Grants: grants,
-		AllowCleartextBinds: c.AllowCleartextBinds, MaxTime: c.RequestTimeout.Duration,
-		MaxConns: c.MaxConnections, MaxConnsPerAddr: c.MaxConnectionsPerAddress,
-		FrameTimeout: c.FrameTimeout.Duration, BindTimeout: c.BindTimeout.Duration,
-		MaxMessage: c.MaxRequestBytes, MaxFilterTerms: c.MaxFilterTerms,
-		MaxSearches: c.MaxSearches, MaxSearchesPerAddr: c.MaxSearchesPerAddress,
-		Log: e.logger().With("frontend", "ldap"),
-	})
+	lc, err := c.settings(bound, e.logger().With("frontend", "ldap"))
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", c.Listen)
+	f, err := server.LDAP(d, lc)
 	if err != nil {
-		return nil, fmt.Errorf("ldap listen: %w", err)
+		return nil, err
 	}
-	lns := []net.Listener{ln}
-	addrs := []string{"ldap://" + ln.Addr().String()}
-	var tln net.Listener
-	if c.LDAPS != "" && tlsCfg != nil {
-		if tln, err = net.Listen("tcp", c.LDAPS); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("ldaps listen: %w", err)
-		}
-		lns = append(lns, tln)
-		addrs = append(addrs, "ldaps://"+tln.Addr().String())
+	addr := strings.TrimPrefix(f.Addrs[0], "ldap://")
+	var ldaps string
+	if len(f.Addrs) > 1 {
+		ldaps = strings.TrimPrefix(f.Addrs[1], "ldaps://")
 	}
-	f := &frontend{
-		name:  "ldap",
-		addrs: addrs,
-		hints: ldapHints(e, d, c, ln.Addr().String(), tln),
-		setup: nslcdSetup(c, ln.Addr().String()),
-		close: func() error {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil
-		},
-		serve: func(ctx context.Context) error { return srv.ServeBoth(ctx, ln, tln) },
-	}
+	f.Hints = ldapHints(e, d, c, addr, ldaps)
+	f.Setup = nslcdSetup(c, addr)
 	return f, nil
-}
-
-// ensureSelfSigned writes a self-signed certificate and key when the files
-// are missing.
-func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
-	if _, err := os.Stat(certFile); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("ldap certificate: %w", err)
-	}
-	certPEM, keyPEM, err := pki.SelfSignedPEM("Keystage LDAP (self-signed)", "", []string{"127.0.0.1", "::1", "localhost"}, now)
-	if err != nil {
-		return err
-	}
-	if err := private.WriteFile(keyFile, keyPEM); err != nil {
-		return fmt.Errorf("ldap key: %w", err)
-	}
-	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
-		return fmt.Errorf("ldap certificate: %w", err)
-	}
-	return nil
 }
 
 // demoPublicCert is where the demo's nslcd hint copies the LDAP
@@ -121,14 +43,15 @@ func ensureSelfSigned(certFile, keyFile string, now time.Time) error {
 const demoPublicCert = "/etc/ssl/certs/keystage-demo-ldap.pem"
 
 // ldapHints are the demo's commands that work against this server.
-func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr string, tln net.Listener) []string {
+// ldaps is the LDAPS address; empty: none.
+func ldapHints(e *env, d *directory.Directory, c LDAPSection, addr, ldaps string) []string {
 	teacher, pupil := demoNames(e.ctx, d.Store())
 	url := "ldap://" + addr
 	hints := []string{
 		fmt.Sprintf("ldapwhoami -x -H %s -D uid=%s,ou=people,%s -w '%s'", url, teacher, c.BaseDN, demoStaffPassword),
 	}
-	if tln != nil {
-		hints = append(hints, fmt.Sprintf("LDAPTLS_CACERT=%s ldapwhoami -x -H ldaps://%s -D %s@%s -w '%s'", c.CertFile, tln.Addr(), pupil, c.Domain, demoPupilPassword))
+	if ldaps != "" {
+		hints = append(hints, fmt.Sprintf("LDAPTLS_CACERT=%s ldapwhoami -x -H ldaps://%s -D %s@%s -w '%s'", c.CertFile, ldaps, pupil, c.Domain, demoPupilPassword))
 	}
 	if _, ok := c.Grants[demoLDAPService]; ok {
 		hints = append(hints, fmt.Sprintf("LDAPTLS_CACERT=%s ldapsearch -x -ZZ -H %s -D uid=%s,ou=services,%s -w '%s' -b %s '(uid=%s)'",

@@ -52,17 +52,17 @@ func TestLDAPDemoHintsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
+	go func() { done <- f.Serve(ctx) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	if len(f.hints) != 3 {
-		t.Fatalf("hints: %q", f.hints)
+	if len(f.Hints) != 3 {
+		t.Fatalf("hints: %q", f.Hints)
 	}
-	for _, h := range f.hints {
+	for _, h := range f.Hints {
 		out, err := exec.Command("sh", "-c", h).CombinedOutput()
 		if err != nil {
 			t.Errorf("hint failed: %s\n%v\n%s", h, err, out)

@@ -6,6 +6,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/server"
 )
 
 // newJobs is the lifecycle jobs over d, with the [sync] section.
@@ -26,12 +27,12 @@ func newEngine(d *directory.Directory, cfg *Config) *lifecycle.Engine {
 
 // buildSchedule makes a frontend that runs the jobs on the configured
 // intervals, when any is set.
-func buildSchedule(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+func buildSchedule(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	log := e.logger().With("frontend", "schedule")
 	j := newJobs(d, cfg, log)
 	if !j.Scheduled() {
 		return nil, nil
 	}
 	log.Info("lifecycle jobs scheduled", "sync_every", cfg.Sync.SyncEvery.Duration, "leavers_every", cfg.Sync.LeaversEvery.Duration)
-	return &frontend{name: "schedule", serve: func(ctx context.Context) error { return j.RunSchedule(ctx) }}, nil
+	return &server.Frontend{Name: "schedule", Serve: func(ctx context.Context) error { return j.RunSchedule(ctx) }}, nil
 }

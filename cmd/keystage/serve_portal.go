@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"keystage.dev/keystage/pki"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/private"
+	"keystage.dev/keystage/server"
 )
 
 // The demo staff who hold portal roles (see demo_seed.go).
@@ -23,8 +22,9 @@ var demoPortalRoles = []struct{ role, mis string }{
 }
 
 // buildPortal makes the portal when the configuration enables it, with the
-// MIS sync and the leaver job, and the auditors' exports.
-func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+// MIS sync and the leaver job, and the auditors' exports (see
+// server.Portal), with the demo's hints.
+func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	pc := cfg.Portal
 	if !pc.Enabled {
 		return nil, nil
@@ -34,50 +34,46 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*frontend, error)
 			return nil, err
 		}
 	}
-	pcfg := pc.portalConfig(cfg.School, cfg.Location())
-	pcfg.FirstPasswords = cfg.Passwords.First.portal()
-	pcfg.Log = e.logger().With("frontend", "portal")
-	pcfg.Review = cfg.reviewPolicy()
-	p, err := portal.New(d.Store(), d, pcfg, portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, e.logger().With("frontend", "portal"))),
-		Exports: directory.Exports{D: d, Location: cfg.Location()}})
+	f, err := server.Portal(d, cfg.portalSettings(d, e.logger()))
 	if err != nil {
 		return nil, err
 	}
-	var tlsConf *tls.Config
-	if strings.HasPrefix(pc.PublicURL, "https:") {
-		cert, err := tls.LoadX509KeyPair(pc.TLSCert, pc.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("portal TLS certificate: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	ln, err := net.Listen("tcp", pc.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("portal: %w", err)
-	}
 	scheme := "https"
-	if tlsConf == nil {
+	if !strings.HasPrefix(pc.PublicURL, "https:") {
 		scheme = "http"
 	}
-	addr := ln.Addr().String()
-	f := &frontend{
-		name:  "portal",
-		addrs: []string{addr},
-		close: ln.Close,
-		hints: []string{
-			"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
-			"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
-		},
+	addr := f.Addrs[0]
+	f.Hints = []string{
+		"open " + pc.PublicURL + " in a browser (the demo certificate is self-signed: accept it once)",
+		"curl -sk " + scheme + "://" + addr + "/signin | grep -o '<title>[^<]*</title>'",
 	}
 	if pc.demoCert {
 		for _, r := range demoPortalRoles {
 			if a, err := d.Store().AccountByMISID(e.ctx, r.mis); err == nil {
-				f.hints = append(f.hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
+				f.Hints = append(f.Hints, fmt.Sprintf("%-12s %-14s password %s", r.role, a.Username, demoStaffPassword))
 			}
 		}
 	}
-	f.serve = func(ctx context.Context) error { return p.Serve(ctx, ln, tlsConf) }
 	return f, nil
+}
+
+// portalSettings are the portal's typed settings, from [portal],
+// [passwords.first], [review] and [sync] (its jobs over d); log takes the
+// portal's log.
+func (cfg *Config) portalSettings(d *directory.Directory, log *slog.Logger) server.PortalConfig {
+	pc := cfg.Portal
+	pcfg := pc.portalConfig(cfg.School, cfg.Location())
+	pcfg.FirstPasswords = cfg.Passwords.First.portal()
+	pcfg.Log = log.With("frontend", "portal")
+	pcfg.Review = cfg.reviewPolicy()
+	return server.PortalConfig{
+		Portal: pcfg,
+		Services: portal.Services{Lifecycle: portal.JobsLifecycle(newJobs(d, cfg, log.With("frontend", "portal"))),
+			Exports: directory.Exports{D: d, Location: cfg.Location()}},
+		Listen:  pc.Listen,
+		TLS:     strings.HasPrefix(pc.PublicURL, "https:"),
+		TLSCert: pc.TLSCert, TLSKey: pc.TLSKey,
+	}
 }
 
 // demoCertificate makes a self-signed certificate for localhost when the

@@ -1,43 +1,55 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
+	"log/slog"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
+	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/webfilter"
 )
 
 // buildWebFilter makes the web filter's forwarder and feed when the
-// configuration names a receiver, the LDAP announcement or the feed. It
-// runs first, so that the RADIUS and LDAP builders find it in e.webfilter.
-func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, error) {
+// configuration names a receiver, the LDAP announcement or the feed (see
+// server.WebFilter). It runs first, so that the RADIUS and LDAP builders
+// find it in e.webfilter.
+func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, error) {
 	e.webfilter = nil
 	c := cfg.WebFilter
 	if len(c.Receivers) == 0 && !c.LDAP.Announce && c.Feed.Listen == "" {
 		return nil, nil
 	}
-	wcfg := webfilter.Config{QueueDir: c.queueDir(cfg.DataDir), Log: e.logger(), Now: d.Now}
+	wc, err := cfg.webFilterSettings(d, e.logger())
+	if err != nil {
+		return nil, err
+	}
+	f, fw, err := server.WebFilter(d, wc)
+	if err != nil {
+		return nil, err
+	}
+	e.webfilter = fw
+	return f, nil
+}
+
+// webFilterSettings are the web filter's typed settings, from [webfilter]
+// (and [ldap]'s lockout exemptions, never one person's address).
+func (cfg *Config) webFilterSettings(d *directory.Directory, log *slog.Logger) (server.WebFilterConfig, error) {
+	c := cfg.WebFilter
+	wcfg := webfilter.Config{QueueDir: c.queueDir(cfg.DataDir), Log: log, Now: d.Now}
 	for _, r := range c.Receivers {
 		secret, err := r.secret()
 		if err != nil {
-			return nil, err
+			return server.WebFilterConfig{}, err
 		}
 		wcfg.Receivers = append(wcfg.Receivers, r.receiver(secret))
 	}
 	exclude, err := parsePrefixes(c.LDAP.ExcludeAddresses)
 	if err != nil {
-		return nil, fmt.Errorf("webfilter.ldap.exclude_addresses: %w", err)
+		return server.WebFilterConfig{}, fmt.Errorf("webfilter.ldap.exclude_addresses: %w", err)
 	}
 	// An address exempt from the LDAP lockout is an application server
 	// binding for many people: never one person's address.
@@ -47,87 +59,17 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*frontend, err
 	policy := webFilterPolicy(cfg)
 	wcfg.Announce = webfilter.Announce{Enabled: c.LDAP.Announce, Lifetime: c.LDAP.Lifetime.Duration, Exclude: exclude,
 		ExcludeUsers: c.LDAP.ExcludeUsers, Policy: policy}
-	fw, err := webfilter.New(wcfg, d.Store())
-	if err != nil {
-		return nil, err
-	}
-	d.OnAccessEnded(fw.AccessEnded)
-	e.webfilter = fw
-
-	f := &frontend{name: "web filter", close: fw.Close}
-	for _, r := range c.Receivers {
-		f.addrs = append(f.addrs, "receiver "+r.Name+" "+r.Address)
-	}
-	var ln net.Listener
-	var srv *http.Server
+	wc := server.WebFilterConfig{Forwarder: wcfg, FeedListen: c.Feed.Listen, FeedTLSCert: c.Feed.TLSCert, FeedTLSKey: c.Feed.TLSKey}
 	if c.Feed.Listen != "" {
-		var tokens []webfilter.Token
 		for _, t := range c.Feed.Tokens {
 			h, err := webfilter.ParseTokenHash(t.SHA256)
 			if err != nil {
-				fw.Close()
-				return nil, fmt.Errorf("webfilter.feed.token %s: %w", t.Name, err)
+				return server.WebFilterConfig{}, fmt.Errorf("webfilter.feed.token %s: %w", t.Name, err)
 			}
-			tokens = append(tokens, webfilter.Token{Name: t.Name, SHA256: h, History: t.History})
+			wc.FeedTokens = append(wc.FeedTokens, webfilter.Token{Name: t.Name, SHA256: h, History: t.History})
 		}
-		mux := http.NewServeMux()
-		mux.Handle(webfilter.FeedPath+"/", fw.NewFeed(d.Store(), tokens, policy))
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
-		if ln, err = net.Listen("tcp", c.Feed.Listen); err != nil {
-			fw.Close()
-			return nil, fmt.Errorf("webfilter.feed.listen: %w", err)
-		}
-		ln = webfilter.LimitListener(ln, 64)
-		scheme := "http"
-		if c.Feed.TLSCert != "" {
-			scheme = "https"
-		}
-		f.addrs = append(f.addrs, "feed "+scheme+"://"+ln.Addr().String()+webfilter.FeedPath+"/")
 	}
-	f.close = func() error {
-		if ln != nil {
-			ln.Close()
-		}
-		return fw.Close()
-	}
-	f.metrics = func(reg prometheus.Registerer) error { return reg.Register(webFilterCollector{fw}) }
-	// Serving leaves the queues open: the RADIUS frontend may still append
-	// to them while it shuts down, and the next start reads them.
-	f.serve = func(ctx context.Context) error {
-		errs := make(chan error, 1)
-		if srv != nil {
-			go func() {
-				var err error
-				if c.Feed.TLSCert != "" {
-					err = srv.ServeTLS(ln, c.Feed.TLSCert, c.Feed.TLSKey)
-				} else {
-					err = srv.Serve(ln)
-				}
-				if !errors.Is(err, http.ErrServerClosed) {
-					errs <- fmt.Errorf("web filter feed: %w", err)
-				}
-			}()
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		defer stop()
-		done := make(chan error, 1)
-		go func() { done <- fw.Run(runCtx) }()
-		var err error
-		select {
-		case <-ctx.Done():
-		case err = <-errs:
-		}
-		stop()
-		if srv != nil {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			srv.Shutdown(sctx)
-			cancel()
-		}
-		<-done
-		return err
-	}
-	return f, nil
+	return wc, nil
 }
 
 // webFilterPolicy gives the Filter-Id and Class of a person's groups as the
@@ -138,57 +80,6 @@ func webFilterPolicy(cfg *Config) func(groups []string) (string, string) {
 	return func(groups []string) (string, string) {
 		p, _ := radius.PolicyFor(ps, groups)
 		return p.FilterID, p.Class
-	}
-}
-
-// webFilterSink hands the RADIUS frontend's accounting to the forwarder.
-type webFilterSink struct{ fw *webfilter.Forwarder }
-
-func (s webFilterSink) Accounted(ctx context.Context, a radius.Accounting) {
-	x := a.Session
-	e := webfilter.Event{Status: webfilter.Status(a.Status), Source: webfilter.SourceRADIUS, At: a.At,
-		Username: x.Username, SessionID: x.SessionID, FramedIP: x.FramedIP, CallingStation: x.CallingStation,
-		CalledStation: x.CalledStation, NASName: x.NASName, NASAddress: x.NASAddress, StartedAt: x.StartedAt,
-		TerminateCause: x.TerminateCause, Groups: a.Groups, FilterID: a.Policy.FilterID, Class: a.Policy.Class}
-	if a.Disconnect {
-		e.Source = webfilter.SourceDisconnect
-	}
-	s.fw.Enqueue(e)
-}
-
-// webFilterCollector exports each receiver's queue.
-type webFilterCollector struct{ fw *webfilter.Forwarder }
-
-var (
-	webFilterQueuedDesc = prometheus.NewDesc("keystage_webfilter_queued",
-		"Events waiting on disk for a web filter receiver.", []string{"receiver"}, nil)
-	webFilterSentDesc = prometheus.NewDesc("keystage_webfilter_sent_total",
-		"Events a web filter receiver acknowledged.", []string{"receiver"}, nil)
-	webFilterDroppedDesc = prometheus.NewDesc("keystage_webfilter_dropped_total",
-		"Events dropped, oldest first, from a web filter receiver's full queue.", []string{"receiver"}, nil)
-	webFilterFailuresDesc = prometheus.NewDesc("keystage_webfilter_send_failures_total",
-		"Sends to a web filter receiver that got no answer (each is retried).", []string{"receiver"}, nil)
-	webFilterUpDesc = prometheus.NewDesc("keystage_webfilter_receiver_up",
-		"1 when the last send to the receiver was answered.", []string{"receiver"}, nil)
-)
-
-func (c webFilterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{webFilterQueuedDesc, webFilterSentDesc, webFilterDroppedDesc, webFilterFailuresDesc, webFilterUpDesc} {
-		ch <- d
-	}
-}
-
-func (c webFilterCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.fw.Stats() {
-		up := 0.0
-		if st.Up {
-			up = 1
-		}
-		ch <- prometheus.MustNewConstMetric(webFilterQueuedDesc, prometheus.GaugeValue, float64(st.Queued), st.Name)
-		ch <- prometheus.MustNewConstMetric(webFilterSentDesc, prometheus.CounterValue, float64(st.Sent), st.Name)
-		ch <- prometheus.MustNewConstMetric(webFilterDroppedDesc, prometheus.CounterValue, float64(st.Dropped), st.Name)
-		ch <- prometheus.MustNewConstMetric(webFilterFailuresDesc, prometheus.CounterValue, float64(st.Failures), st.Name)
-		ch <- prometheus.MustNewConstMetric(webFilterUpDesc, prometheus.GaugeValue, up, st.Name)
 	}
 }
 

@@ -175,7 +175,7 @@ func TestSIEMFeedFollowsTrail(t *testing.T) {
 			t.Fatalf("feed: %v", err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 		// A first start begins at the head: wait until it has its place.
 		deadline := time.Now().Add(time.Minute)
 		for {
@@ -289,7 +289,7 @@ func TestServeTeesWarningsToSIEM(t *testing.T) {
 			}
 			e.logger().With("frontend", "radius").Warn("radius: request dropped", "reason", "unknown client", "from", "10.9.9.9:50123")
 			e.logger().Info("ldap bind refused", "user", "p1")
-			for _, fw := range e.siem.events {
+			for _, fw := range e.siem.Events {
 				if !fw.Drain(t.Context()) {
 					t.Fatal("not drained")
 				}

@@ -93,7 +93,7 @@ func TestSuspendEndsLiveSessionOfRunningServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.serve(ctx) }()
+	go func() { done <- f.Serve(ctx) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -22,6 +22,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/webfilter"
 )
 
@@ -305,8 +306,8 @@ func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
 	fw := e.webfilter
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 2)
-	for _, f := range []*frontend{wf, rf} {
-		go func() { done <- f.serve(sctx) }()
+	for _, f := range []*server.Frontend{wf, rf} {
+		go func() { done <- f.Serve(sctx) }()
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -381,7 +382,7 @@ func TestWebFilterFreeRADIUSReceiver(t *testing.T) {
 
 	// The feed names the pupil at their address now.
 	var feedURL string
-	for _, a := range wf.addrs {
+	for _, a := range wf.Addrs {
 		if u, ok := strings.CutPrefix(a, "feed "); ok {
 			feedURL = u
 		}
@@ -549,10 +550,10 @@ func TestServeWiresWebFilter(t *testing.T) {
 	var metricsAddr string
 	done := make(chan error, len(fes))
 	for _, f := range fes {
-		if f.name == "metrics" {
-			metricsAddr = f.addrs[0]
+		if f.Name == "metrics" {
+			metricsAddr = f.Addrs[0]
 		}
-		go func() { done <- f.serve(ctx) }()
+		go func() { done <- f.Serve(ctx) }()
 	}
 	defer func() {
 		cancel()

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -16,36 +16,12 @@ import (
 	"keystage.dev/keystage/directory/sqlstore"
 )
 
-// MetricsSection configures the Prometheus and health endpoint.
-type MetricsSection struct {
-	// Listen is where /metrics and /healthz are served; empty: off. Keep
-	// it on a management network: the figures say who uses the network.
-	Listen string `toml:"listen"`
-}
-
-const exampleMetrics = `
-[metrics]
-# Prometheus metrics at /metrics and a health check for load balancers at
-# /healthz (200 while the database answers and the key file opens its
-# secrets). Empty: off.
-listen = ""   # e.g. "127.0.0.1:9464"
-`
-
-func (m *MetricsSection) validate(p *problems) {
-	if m.Listen == "" {
-		return
-	}
-	if _, _, err := net.SplitHostPort(m.Listen); err != nil {
-		p.add("metrics.listen %q: want host:port", m.Listen)
-	}
-}
-
-// metricsRegistry gathers the process, the database pool, the directory's
+// MetricsRegistry gathers the process, the database pool, the directory's
 // own figures (read at scrape time, so they cost nothing between scrapes),
 // the requests, lockouts and job runs that d's hooks report, and whatever
 // each frontend registers. mon (nil: none runs) says whether the database
 // answers.
-func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend, mon *databaseMonitor) (*prometheus.Registry, error) {
+func MetricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []Frontend, mon *DatabaseMonitor) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	rm := newRequestMetrics()
 	if err := rm.register(reg); err != nil {
@@ -56,22 +32,23 @@ func metricsRegistry(s *sqlstore.Store, d *directory.Directory, fes []frontend, 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors.NewDBStatsCollector(s.DB(), string(s.Dialect())))
 	for _, f := range fes {
-		if f.metrics == nil {
+		if f.Metrics == nil {
 			continue
 		}
-		if err := f.metrics(reg); err != nil {
-			return nil, fmt.Errorf("metrics of %s: %w", f.name, err)
+		if err := f.Metrics(reg); err != nil {
+			return nil, fmt.Errorf("metrics of %s: %w", f.Name, err)
 		}
 	}
 	return reg, nil
 }
 
-// metricsFrontend serves /metrics and /healthz.
-func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes []frontend, mon *databaseMonitor) (*frontend, error) {
-	if cfg.Metrics.Listen == "" {
+// MetricsFrontend serves /metrics and /healthz on listen (host:port; empty:
+// nil, no frontend), with the collectors of fes.
+func MetricsFrontend(listen string, s *sqlstore.Store, d *directory.Directory, fes []Frontend, mon *DatabaseMonitor) (*Frontend, error) {
+	if listen == "" {
 		return nil, nil
 	}
-	reg, err := metricsRegistry(s, d, fes, mon)
+	reg, err := MetricsRegistry(s, d, fes, mon)
 	if err != nil {
 		return nil, err
 	}
@@ -91,17 +68,17 @@ func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	return &frontend{
-		name:  "metrics",
-		addrs: []string{ln.Addr().String()},
-		hints: []string{"curl -s http://" + ln.Addr().String() + "/metrics | grep ^keystage_"},
-		close: ln.Close,
-		serve: func(ctx context.Context) error {
+	return &Frontend{
+		Name:  "metrics",
+		Addrs: []string{ln.Addr().String()},
+		Hints: []string{"curl -s http://" + ln.Addr().String() + "/metrics | grep ^keystage_"},
+		Close: ln.Close,
+		Serve: func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -123,7 +100,7 @@ func metricsFrontend(cfg *Config, s *sqlstore.Store, d *directory.Directory, fes
 // and each one whose read fails. keystage_database_up says which it is.
 type storeCollector struct {
 	s   *sqlstore.Store
-	mon *databaseMonitor
+	mon *DatabaseMonitor
 }
 
 // storeScrapeBudget bounds all the reads of one scrape together.

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"log/slog"
@@ -8,32 +8,34 @@ import (
 	"keystage.dev/keystage/directory/sqlstore"
 )
 
-// databaseMonitor follows whether the database answers (see
+// DatabaseMonitor follows whether the database answers (see
 // sqlstore.Monitor); nil when no frontend runs one.
-type databaseMonitor struct{ *sqlstore.Monitor }
+type DatabaseMonitor struct{ *sqlstore.Monitor }
 
-func newDatabaseMonitor(s *sqlstore.Store, log *slog.Logger) *databaseMonitor {
-	return &databaseMonitor{sqlstore.NewMonitor(s, log)}
+// NewDatabaseMonitor pings s every second (see sqlstore.Monitor) once its
+// Frontend serves.
+func NewDatabaseMonitor(s *sqlstore.Store, log *slog.Logger) *DatabaseMonitor {
+	return &DatabaseMonitor{sqlstore.NewMonitor(s, log)}
 }
 
 // up reports whether the database answered the last ping; a nil monitor
 // says yes, and the figures are read regardless.
-func (m *databaseMonitor) up() bool { return m == nil || m.Up() }
+func (m *DatabaseMonitor) up() bool { return m == nil || m.Up() }
 
-// frontend runs the monitor with the others, and registers its metrics.
-func (m *databaseMonitor) frontend() *frontend {
-	return &frontend{
-		name: "database monitor",
-		metrics: func(reg prometheus.Registerer) error {
+// Frontend runs the monitor with the others, and registers its metrics.
+func (m *DatabaseMonitor) Frontend() *Frontend {
+	return &Frontend{
+		Name: "database monitor",
+		Metrics: func(reg prometheus.Registerer) error {
 			return reg.Register(databaseCollector{m})
 		},
-		serve: m.Run,
+		Serve: m.Run,
 	}
 }
 
 // databaseCollector exports whether the database answers and, on
 // PostgreSQL, whether this node hears the others' changes.
-type databaseCollector struct{ m *databaseMonitor }
+type databaseCollector struct{ m *DatabaseMonitor }
 
 var (
 	databaseUpDesc = prometheus.NewDesc("keystage_database_up",

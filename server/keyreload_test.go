@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -45,8 +45,8 @@ func TestServerKeyringFollowsRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer := newReloadingSealer(keyFile, server, slog.New(slog.DiscardHandler), ring)
-	if err := sealer.watch(ctx, server); err != nil {
+	sealer := NewReloadingSealer(keyFile, server, slog.New(slog.DiscardHandler), ring)
+	if err := sealer.Watch(ctx, server); err != nil {
 		t.Fatal(err)
 	}
 

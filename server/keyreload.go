@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // keyReloadEvery bounds how often a server reads its key file again.
 const keyReloadEvery = time.Second
 
-// reloadingSealer is keystage serve's keyring. `keystage keys rotate`, run
+// ReloadingSealer is keystage serve's keyring. `keystage keys rotate`, run
 // beside the server (or on another node), writes a key file that keeps the
 // old keys and adds a new one, then re-seals every secret under the new
 // key. A server that kept the keyring it started with could then open no
@@ -28,7 +28,7 @@ const keyReloadEvery = time.Second
 // value names a key this keyring lacks (at most once every
 // keyReloadEvery); it takes the new keyring if it opens the store's
 // secrets, and seals under its current key from then on.
-type reloadingSealer struct {
+type ReloadingSealer struct {
 	path string
 	r    directory.Reader
 	log  *slog.Logger
@@ -38,21 +38,23 @@ type reloadingSealer struct {
 	last time.Time
 }
 
-var _ directory.Sealer = (*reloadingSealer)(nil)
+var _ directory.Sealer = (*ReloadingSealer)(nil)
 
-func newReloadingSealer(path string, r directory.Reader, log *slog.Logger, ring *passwords.Keyring) *reloadingSealer {
-	s := &reloadingSealer{path: path, r: r, log: log}
+// NewReloadingSealer starts with ring, read from the key file at path, and
+// checks a newer key file against the secrets r holds.
+func NewReloadingSealer(path string, r directory.Reader, log *slog.Logger, ring *passwords.Keyring) *ReloadingSealer {
+	s := &ReloadingSealer{path: path, r: r, log: log}
 	s.ring.Store(ring)
 	return s
 }
 
-func (s *reloadingSealer) Seal(plaintext, additionalData []byte) (string, error) {
+func (s *ReloadingSealer) Seal(plaintext, additionalData []byte) (string, error) {
 	return s.ring.Load().Seal(plaintext, additionalData)
 }
 
-func (s *reloadingSealer) CurrentID() string { return s.ring.Load().CurrentID() }
+func (s *ReloadingSealer) CurrentID() string { return s.ring.Load().CurrentID() }
 
-func (s *reloadingSealer) Open(sealed string, additionalData []byte) ([]byte, error) {
+func (s *ReloadingSealer) Open(sealed string, additionalData []byte) ([]byte, error) {
 	k := s.ring.Load()
 	out, err := k.Open(sealed, additionalData)
 	if !errors.Is(err, passwords.ErrUnknownKey) {
@@ -67,9 +69,9 @@ func (s *reloadingSealer) Open(sealed string, additionalData []byte) ([]byte, er
 // keyringTarget is the audit target of keys rotate.
 const keyringTarget = "keyring"
 
-// watch reloads the key file whenever the store tells of a rotation (or
+// Watch reloads the key file whenever the store tells of a rotation (or
 // may have missed one), until ctx ends.
-func (s *reloadingSealer) watch(ctx context.Context, w directory.Watcher) error {
+func (s *ReloadingSealer) Watch(ctx context.Context, w directory.Watcher) error {
 	return w.Watch(ctx, func(targets []string) {
 		for _, t := range targets {
 			if t == keyringTarget || t == directory.AllTargets {
@@ -83,7 +85,7 @@ func (s *reloadingSealer) watch(ctx context.Context, w directory.Watcher) error 
 // reload reads the key file again unless another call just did (force:
 // whatever the time); it returns the keyring to try, or nil when there is
 // no newer one.
-func (s *reloadingSealer) reload(had *passwords.Keyring, force bool) *passwords.Keyring {
+func (s *ReloadingSealer) reload(had *passwords.Keyring, force bool) *passwords.Keyring {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.ring.Load(); cur != had {
