@@ -111,22 +111,11 @@ func accountImport(e *env, args []string) error {
 		entries = append(entries, en)
 	}
 
-	var s directory.Store
-	if *apply {
-		st, done, err := e.openForChange("import the old directory")
-		if err != nil {
-			return err
-		}
-		defer done()
-		s = st
-	} else {
-		st, err := e.openStore(true)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		s = st
+	s, done, err := e.openPlanOrApply(*apply, "import the old directory")
+	if err != nil {
+		return err
 	}
+	defer done()
 	d := e.directory(s)
 	if *apply && *wifiNT {
 		// The Wi-Fi credentials are sealed under the key file.

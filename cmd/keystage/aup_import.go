@@ -35,22 +35,11 @@ func aupImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var s directory.Store
-	if *apply {
-		st, done, err := e.openForChange("record the paper forms")
-		if err != nil {
-			return err
-		}
-		defer done()
-		s = st
-	} else {
-		st, err := e.openStore(true)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		s = st
+	s, done, err := e.openPlanOrApply(*apply, "record the paper forms")
+	if err != nil {
+		return err
 	}
+	defer done()
 	d := e.directory(s)
 	docs, err := s.AUPDocuments(e.ctx)
 	if err != nil {

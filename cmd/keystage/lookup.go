@@ -31,3 +31,16 @@ func (e *env) openForChange(what string) (directory.Store, func(), error) {
 	}
 	return s, func() { s.Close() }, nil
 }
+
+// openPlanOrApply opens the store for a command that plans first: read
+// only for the plan, to write (as openForChange) when apply is set.
+func (e *env) openPlanOrApply(apply bool, what string) (directory.Store, func(), error) {
+	if apply {
+		return e.openForChange(what)
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close() }, nil
+}
