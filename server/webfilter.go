@@ -54,7 +54,7 @@ func WebFilter(d *directory.Directory, c WebFilterConfig) (*Frontend, *webfilter
 			fw.Close()
 			return nil, nil, fmt.Errorf("webfilter.feed.listen: %w", err)
 		}
-		ln = webfilter.LimitListener(ln, 64)
+		ln = webfilter.LimitListener(ln, 64, 8)
 		scheme := "http"
 		if c.FeedTLSCert != "" {
 			scheme = "https"
