@@ -99,6 +99,9 @@ func (d *Directory) IssueFirstPassword(ctx context.Context, actor string, a Acco
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
+		if err := d.queueDownstreamPassword(ctx, tx, cur, pw, true, now); err != nil {
+			return err
+		}
 		if fp.Account, err = tx.UpdateAccount(ctx, a.ID, func(x *Account) error { x.MustChangePassword = true; return nil }); err != nil {
 			return err
 		}

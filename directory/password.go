@@ -100,6 +100,9 @@ func (d *Directory) SetPassword(ctx context.Context, actor string, a Account, ne
 		if err := tx.AddCredential(ctx, &c); err != nil {
 			return err
 		}
+		if err := d.queueDownstreamPassword(ctx, tx, a, newPassword, false, now); err != nil {
+			return err
+		}
 		if a.MustChangePassword {
 			if _, err := tx.UpdateAccount(ctx, a.ID, func(x *Account) error { x.MustChangePassword = false; return nil }); err != nil {
 				return err

@@ -47,6 +47,9 @@ type Directory struct {
 	// jobObserver is told of every scheduled job run (see ObserveJob).
 	jobObserver func(job, result string, took time.Duration)
 
+	// passwordDownstreams receive every password set (see PendingPassword).
+	passwordDownstreams []string
+
 	mu sync.Mutex
 	// accessEnded are called after an account loses access (see EndAccess).
 	accessEnded []func(ctx context.Context, a Account)
@@ -70,6 +73,10 @@ type Config struct {
 	Observer func(Outcome)
 	// JobObserver is told of every scheduled job run (see ObserveJob).
 	JobObserver func(job, result string, took time.Duration)
+	// PasswordDownstreams are the downstream directories ("ad") that
+	// receive every login password set in Keystage, queued sealed in the
+	// same transaction (see PendingPassword); they need Sealer.
+	PasswordDownstreams []string
 }
 
 // New puts a Directory together.
@@ -105,6 +112,8 @@ func New(s Store, cfg Config) *Directory {
 		accessEnded: slices.Clone(cfg.AccessEnded),
 		observer:    cfg.Observer,
 		jobObserver: cfg.JobObserver,
+
+		passwordDownstreams: slices.Clone(cfg.PasswordDownstreams),
 	}
 }
 

@@ -55,6 +55,7 @@ type GroupQuery struct {
 
 // Reader is what may be read from a Store, inside or outside a transaction.
 type Reader interface {
+	DownstreamReader
 	Account(ctx context.Context, id int64) (Account, error)
 	AccountByUsername(ctx context.Context, username string) (Account, error)
 	AccountByMISID(ctx context.Context, misID string) (Account, error)
@@ -132,6 +133,7 @@ type Reader interface {
 // rolls back together, with the audit events recorded in it.
 type Tx interface {
 	Reader
+	DownstreamWriter
 
 	// CreateAccount stores a new account, setting ID, UUID, timestamps and,
 	// when zero, UIDNumber and GIDNumber from counters that never go back.
