@@ -378,28 +378,24 @@ func (s *Sync) RunOnce(ctx context.Context, actor string) error {
 	return nil
 }
 
-// pushOnce pushes the passwords waiting, under the job lock, when there
-// are any.
-func (s *Sync) pushOnce(ctx context.Context, actor string) error {
+// Push pushes the passwords waiting, under the job lock, when there are
+// any: what the schedule does every PasswordsEvery.
+func (s *Sync) Push(ctx context.Context, actor string) (PushResult, error) {
 	pending, err := s.dir.Store().PendingPasswords(ctx, s.cfg.Name, 1)
 	if err != nil || len(pending) == 0 {
-		return err
+		return PushResult{}, err
 	}
 	release, err := s.Lock(ctx)
-	if errors.Is(err, ErrBusy) {
-		return nil
-	}
 	if err != nil {
-		return err
+		return PushResult{}, err
 	}
 	defer release()
 	t, err := s.cfg.Open(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.cfg.Name, err)
+		return PushResult{}, fmt.Errorf("%s: %w", s.cfg.Name, err)
 	}
 	defer t.Close()
-	_, err = s.PushPasswords(ctx, t, actor)
-	return err
+	return s.PushPasswords(ctx, t, actor)
 }
 
 // RunSchedule runs the scheduled run every Config.Every and pushes the
@@ -424,7 +420,7 @@ func (s *Sync) RunSchedule(ctx context.Context) error {
 				s.log.Error("scheduled downstream run", "downstream", s.cfg.Name, "err", err)
 			}
 		case <-push.C:
-			if err := s.pushOnce(ctx, "schedule"); err != nil {
+			if _, err := s.Push(ctx, "schedule"); err != nil && !errors.Is(err, ErrBusy) {
 				s.log.Warn("pushing passwords downstream", "downstream", s.cfg.Name, "err", err)
 			}
 		}
