@@ -63,6 +63,27 @@ const (
 	ActionKeysRotate Action = "keys.rotate"
 )
 
+// The actions of Active Directory as a downstream directory: one per
+// change made in the domain ("ad.create", …), a password set there or
+// refused by it, and the run itself ("ad.apply", JobApplied("ad")). A
+// downstream directory's actions are its name and the change's kind (see
+// downstream.Sync).
+const (
+	ActionADOUCreate       Action = "ad.ou_create"
+	ActionADAdopt          Action = "ad.adopt"
+	ActionADCreate         Action = "ad.create"
+	ActionADUpdate         Action = "ad.update"
+	ActionADMove           Action = "ad.move"
+	ActionADEnable         Action = "ad.enable"
+	ActionADDisable        Action = "ad.disable"
+	ActionADDelete         Action = "ad.delete"
+	ActionADGroupCreate    Action = "ad.group_create"
+	ActionADGroupMembers   Action = "ad.group_members"
+	ActionADGroupDelete    Action = "ad.group_delete"
+	ActionADPassword       Action = "ad.password"
+	ActionADPasswordFailed Action = "ad.password_failed"
+)
+
 // JobApplied is the action of applying a job's plan ("sync.apply",
 // "leavers.apply").
 func JobApplied(job string) Action { return Action(job + ".apply") }
