@@ -111,6 +111,15 @@ func keyFileMismatch(path string, err error) error {
 // directory puts the directory service together over a store, for a
 // command that needs no secrets (see directoryWithKeys).
 func (e *env) directory(s directory.Store) *directory.Directory {
+	if cfg, err := e.config(); err == nil && cfg.ActiveDirectory.enabled() {
+		// Every password set is queued, sealed, for Active Directory: a
+		// command that sets one needs the key file. Without it the
+		// directory refuses to set a password (directory.ErrNoSealer)
+		// rather than set it in Keystage alone.
+		if k, err := e.keyring(s, false); err == nil {
+			return e.directoryWith(s, k)
+		}
+	}
 	return e.directoryWith(s, nil)
 }
 
@@ -126,6 +135,8 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,
 		Log:       e.logger(),
+
+		PasswordDownstreams: cfg.passwordDownstreams(),
 	})
 }
 

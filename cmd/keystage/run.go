@@ -66,6 +66,7 @@ func commands() []command {
 		{"audit", "audit verify [--witness FILE] | checkpoint | key | export | prune: the tamper-evident audit trail", cmdAudit},
 		{"review", "review [-o FILE.csv|.xlsx] | --record FILE.csv: the access review of dormant, privileged and guest accounts", cmdReview},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
+		{"ad", "ad plan | apply | adopt [--apply] | push: make Active Directory follow Keystage (people, groups, passwords, the gate)", cmdAD},
 		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
