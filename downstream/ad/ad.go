@@ -258,6 +258,11 @@ func (t *Target) read() (users, groups []*object, ous map[string]bool, err error
 	return users, groups, ous, nil
 }
 
+// inOU reports whether dn is inside the OU Keystage works in.
+func (t *Target) inOU(dn string) bool {
+	return strings.HasSuffix(canon(dn), ","+canon(t.cfg.OU))
+}
+
 // ouOf is the OU an entry's object belongs in.
 func (t *Target) ouOf(e downstream.Entry) string {
 	tpl, ok := t.cfg.OUs[e.Role]
@@ -319,7 +324,9 @@ func (t *Target) Plan(ctx context.Context, want downstream.Want, adopt bool) (*d
 	for _, o := range users {
 		if id, ok := strings.CutPrefix(o.Tag, UserTag); ok {
 			byTag[strings.ToLower(id)] = o
-			p.Managed++
+			if t.inOU(o.DN) {
+				p.Managed++
+			}
 		}
 		bySam[strings.ToLower(o.Sam)] = o
 		if id := o.Attrs["employeeID"]; id != "" {
@@ -406,7 +413,11 @@ func (t *Target) Plan(ctx context.Context, want downstream.Want, adopt bool) (*d
 			continue
 		}
 		seen[o] = true
-		if why := t.protected(o); why != "" {
+		why := t.protected(o)
+		if why == "" && !t.inOU(o.DN) && !slices.ContainsFunc(adopts, func(c downstream.Change) bool { return c.DN == o.DN }) {
+			why = "it carries Keystage's tag but was moved out of " + t.cfg.OU + " by hand: Keystage works only inside its OU"
+		}
+		if why != "" {
 			p.Changes = append(p.Changes, downstream.Change{Kind: downstream.KindLeft, Name: e.Username, DN: o.DN, Why: why})
 			continue
 		}
@@ -452,7 +463,7 @@ func (t *Target) Plan(ctx context.Context, want downstream.Want, adopt bool) (*d
 	// Objects Keystage owns whose account is gone: the purge.
 	var deletes []downstream.Change
 	for _, o := range byTag {
-		if seen[o] {
+		if seen[o] || !t.inOU(o.DN) {
 			continue
 		}
 		if why := t.protected(o); why != "" {
@@ -496,7 +507,7 @@ func (t *Target) planGroups(want downstream.Want, groups []*object, final map[st
 	byTag := map[string]*object{}
 	bySam := map[string]*object{}
 	for _, g := range groups {
-		if name, ok := strings.CutPrefix(g.Tag, GroupTag); ok {
+		if name, ok := strings.CutPrefix(g.Tag, GroupTag); ok && t.inOU(g.DN) {
 			byTag[strings.ToLower(name)] = g
 		}
 		bySam[strings.ToLower(g.Sam)] = g

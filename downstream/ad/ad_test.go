@@ -3,6 +3,8 @@ package ad_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -19,6 +21,7 @@ import (
 	"keystage.dev/keystage/downstream"
 	"keystage.dev/keystage/downstream/ad"
 	"keystage.dev/keystage/passwords"
+	"keystage.dev/keystage/portal/portaltest"
 )
 
 // school is a Keystage directory on a fresh SQLite store, with a clock
@@ -284,8 +287,8 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if _, err := pushNow(t, sy); err != nil {
 			t.Fatal(err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", first); ok {
-			t.Errorf("kinit with the old password still works: %s", out)
+		if ok, out := dc.kinit(t, "jteacher", first); ok || !strings.Contains(out, "Password incorrect") {
+			t.Errorf("kinit with the old password: %v %s", ok, out)
 		}
 		if ok, out := dc.kinit(t, "jteacher", second); !ok {
 			t.Errorf("kinit with the new password: %s", out)
@@ -314,6 +317,49 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		}
 	})
 
+	t.Run("PortalPasswordChangeReachesKerberos", func(t *testing.T) {
+		// A second school, with the portal in front of it, in an OU of its
+		// own: each Keystage works only inside its OU.
+		add("OU=Portal School,"+dc.base, map[string][]string{"objectClass": {"top", "organizationalUnit"}})
+		srv := portaltest.Start(t, portaltest.Options{PasswordDownstreams: []string{"ad"}})
+		cfg := dc.config()
+		cfg.OU = "OU=Portal School," + dc.base
+		psy := downstream.NewSync(srv.Directory, downstream.Config{Name: "ad", MassChange: 1,
+			Open: func(ctx context.Context) (downstream.Target, error) { return ad.Open(ctx, cfg) }}, nil)
+		sync1(t, psy, false)
+		if dn := dc.userShow(t, portaltest.Teacher)["dn"]; len(dn) != 1 || dn[0] != "CN="+portaltest.Teacher+",OU=Staff,"+cfg.OU {
+			t.Fatalf("%s's dn = %v", portaltest.Teacher, dn)
+		}
+		c := srv.Client()
+		post := func(path string, form url.Values) int {
+			t.Helper()
+			res, err := c.PostForm(srv.URL+path, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if code := post("/signin", url.Values{"username": {portaltest.Teacher}, "password": {portaltest.Password}}); code != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", code)
+		}
+		const first, second = "Velvet-Canyon-Orbit-79", "Amber-Fjord-Pilot-36"
+		for _, pw := range []struct{ cur, next string }{{portaltest.Password, first}, {first, second}} {
+			if code := post("/password", url.Values{"current": {pw.cur}, "new": {pw.next}, "confirm": {pw.next}}); code != http.StatusSeeOther {
+				t.Fatalf("change password in the portal: %d", code)
+			}
+			if res, err := pushNow(t, psy); err != nil || res.Pushed != 1 {
+				t.Fatalf("push: %+v %v", res, err)
+			}
+			if ok, out := dc.kinit(t, portaltest.Teacher, pw.next); !ok {
+				t.Fatalf("kinit with the password set in the portal: %s", out)
+			}
+		}
+		if ok, out := dc.kinit(t, portaltest.Teacher, first); ok || !strings.Contains(out, "Password incorrect") {
+			t.Errorf("kinit with the password changed in the portal: %v %s", ok, out)
+		}
+	})
+
 	t.Run("SuspensionDisablesAndIsRestored", func(t *testing.T) {
 		a := sc.account(t, "25asmith")
 		if _, err := sc.d.Suspend(ctx, "test", a, directory.Suspension{Reason: "behaviour", Until: sc.now().Add(2 * time.Hour)}); err != nil {
@@ -323,8 +369,8 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindDisable); !slices.Equal(got, []string{"25asmith"}) {
 			t.Errorf("disabled %v", got)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok {
-			t.Errorf("kinit while suspended: %s", out)
+		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
+			t.Errorf("kinit while suspended: %v %s", ok, out)
 		}
 		sc.advance(3 * time.Hour)
 		p = sync1(t, sy, false)
@@ -351,8 +397,8 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindDisable); !slices.Equal(got, []string{"25asmith"}) {
 			t.Errorf("disabled %v", got)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok {
-			t.Errorf("a leaver's kinit: %s", out)
+		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
+			t.Errorf("a leaver's kinit: %v %s", ok, out)
 		}
 		if uac := dc.userShow(t, "25asmith")["userAccountControl"]; !slices.Contains(uac, "514") {
 			t.Errorf("leaver's userAccountControl = %v", uac)
@@ -396,8 +442,8 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if _, err := strict.Apply(ctx, tg, p, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); ok {
-			t.Errorf("a disabled account's kinit: %s", out)
+		if ok, out := dc.kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); ok || !strings.Contains(out, "revoked") {
+			t.Errorf("a disabled account's kinit: %v %s", ok, out)
 		}
 	})
 
