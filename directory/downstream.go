@@ -52,7 +52,7 @@ type DownstreamWriter interface {
 
 // ErrNoSealer is a password that must be queued for a downstream directory
 // by a directory given no sealer: the key file is needed.
-var ErrNoSealer = errors.New("a downstream directory needs the password sealed, but no key file was loaded")
+var ErrNoSealer = errors.New("a downstream directory (Active Directory) needs the password sealed, but no key file was loaded: make it with keystage init, or point secrets.key_file at it")
 
 // PendingPasswordAD is the additional data a password waiting for a
 // downstream directory is sealed with: it binds the sealed value to its

@@ -116,9 +116,11 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 		// command that sets one needs the key file. Without it the
 		// directory refuses to set a password (directory.ErrNoSealer)
 		// rather than set it in Keystage alone.
-		if k, err := e.keyring(s, false); err == nil {
+		k, err := e.keyring(s, false)
+		if err == nil {
 			return e.directoryWith(s, k)
 		}
+		e.logger().Debug("no key file for Active Directory's passwords", "err", err)
 	}
 	return e.directoryWith(s, nil)
 }

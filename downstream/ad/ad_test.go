@@ -20,6 +20,7 @@ import (
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/downstream"
 	"keystage.dev/keystage/downstream/ad"
+	"keystage.dev/keystage/downstream/ad/sambatest"
 	"keystage.dev/keystage/passwords"
 	"keystage.dev/keystage/portal/portaltest"
 )
@@ -140,9 +141,9 @@ func usnOf(t *testing.T, c *ldap.Conn, dn string) string {
 // one domain, provisioned afresh and served by samba on a loopback address
 // of the test's own, shared by the subtests in order.
 func TestSambaDomainFollowsKeystage(t *testing.T) {
-	dc := startSamba(t)
+	dc := sambatest.Start(t)
 	ctx := context.Background()
-	admin := dc.admin(t)
+	admin := dc.Admin(t)
 	add := func(dn string, attrs map[string][]string) {
 		t.Helper()
 		r := ldap.NewAddRequest(dn, nil)
@@ -157,17 +158,17 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 	// inside it, one in CN=Users, a hand-made group, a service account
 	// that is protected by name, a member of staff whose employeeID is
 	// the MIS id (to adopt) and an account holding a name Keystage wants.
-	add("OU=Keystage,"+dc.base, map[string][]string{"objectClass": {"top", "organizationalUnit"}})
-	run(t, "samba-tool", "user", "create", "byhand", "By-Hand-Pass-77", "-s", dc.conf, "--userou=OU=Keystage", "--given-name=By", "--surname=Hand")
-	run(t, "samba-tool", "user", "create", "headteacher", "Head-Pass-9911", "-s", dc.conf, "--given-name=Head", "--surname=Teacher")
-	run(t, "samba-tool", "user", "create", "svc-backup", "Backup-Pass-9911", "-s", dc.conf)
-	run(t, "samba-tool", "user", "create", "oldmjones", "Old-Staff-Pass-12", "-s", dc.conf, "--given-name=Mary", "--surname=Jones")
-	run(t, "samba-tool", "user", "create", "25cclash", "Clash-Pass-1234", "-s", dc.conf)
-	run(t, "samba-tool", "group", "add", "handgroup", "-s", dc.conf)
-	run(t, "samba-tool", "group", "addmembers", "handgroup", "byhand,headteacher", "-s", dc.conf)
+	add("OU=Keystage,"+dc.Base, map[string][]string{"objectClass": {"top", "organizationalUnit"}})
+	sambatest.Run(t, "samba-tool", "user", "create", "byhand", "By-Hand-Pass-77", "-s", dc.Conf, "--userou=OU=Keystage", "--given-name=By", "--surname=Hand")
+	sambatest.Run(t, "samba-tool", "user", "create", "headteacher", "Head-Pass-9911", "-s", dc.Conf, "--given-name=Head", "--surname=Teacher")
+	sambatest.Run(t, "samba-tool", "user", "create", "svc-backup", "Backup-Pass-9911", "-s", dc.Conf)
+	sambatest.Run(t, "samba-tool", "user", "create", "oldmjones", "Old-Staff-Pass-12", "-s", dc.Conf, "--given-name=Mary", "--surname=Jones")
+	sambatest.Run(t, "samba-tool", "user", "create", "25cclash", "Clash-Pass-1234", "-s", dc.Conf)
+	sambatest.Run(t, "samba-tool", "group", "add", "handgroup", "-s", dc.Conf)
+	sambatest.Run(t, "samba-tool", "group", "addmembers", "handgroup", "byhand,headteacher", "-s", dc.Conf)
 	dnOf := func(sam string) string {
 		t.Helper()
-		res, err := admin.Search(ldap.NewSearchRequest(dc.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		res, err := admin.Search(ldap.NewSearchRequest(dc.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(sAMAccountName="+ldap.EscapeFilter(sam)+")", []string{"dn"}, nil))
 		if err != nil || len(res.Entries) != 1 {
 			t.Fatalf("%s: %v", sam, err)
@@ -212,7 +213,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	open := func(ctx context.Context) (downstream.Target, error) { return ad.Open(ctx, dc.config()) }
+	open := func(ctx context.Context) (downstream.Target, error) { return ad.Open(ctx, dc.Config()) }
 	sy := downstream.NewSync(sc.d, downstream.Config{Name: "ad", Open: open, MassChange: 0.5}, nil)
 
 	t.Run("SyncMakesPeopleInTheirOUsAndGroups", func(t *testing.T) {
@@ -229,20 +230,20 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if why := whyLeft(p, "mjones"); !strings.Contains(why, "keystage ad adopt") {
 			t.Errorf("mjones: %q", why)
 		}
-		u := dc.userShow(t, "25asmith")
-		if dn := u["dn"]; len(dn) != 1 || dn[0] != "CN=25asmith,OU=Year 7,OU=Pupils,OU=Keystage,"+dc.base {
+		u := dc.UserShow(t, "25asmith")
+		if dn := u["dn"]; len(dn) != 1 || dn[0] != "CN=25asmith,OU=Year 7,OU=Pupils,OU=Keystage,"+dc.Base {
 			t.Errorf("25asmith's dn = %v", dn)
 		}
 		for k, v := range map[string]string{"employeeID": "MIS-P1", "givenName": "Amy", "sn": "Smith", "userPrincipalName": "25asmith@keystage.test",
-			"memberOf": "CN=year-7,OU=Groups,OU=Keystage," + dc.base, "userAccountControl": "512"} {
+			"memberOf": "CN=year-7,OU=Groups,OU=Keystage," + dc.Base, "userAccountControl": "512"} {
 			if !slices.Contains(u[k], v) {
 				t.Errorf("25asmith's %s = %v, want %s", k, u[k], v)
 			}
 		}
-		if dn := dc.userShow(t, "jteacher")["dn"]; len(dn) != 1 || dn[0] != "CN=jteacher,OU=Staff,OU=Keystage,"+dc.base {
+		if dn := dc.UserShow(t, "jteacher")["dn"]; len(dn) != 1 || dn[0] != "CN=jteacher,OU=Staff,OU=Keystage,"+dc.Base {
 			t.Errorf("jteacher's dn = %v", dn)
 		}
-		members := run(t, "samba-tool", "group", "listmembers", "year-7", "-s", dc.conf)
+		members := sambatest.Run(t, "samba-tool", "group", "listmembers", "year-7", "-s", dc.Conf)
 		if strings.Fields(members)[0] != "25asmith" || len(strings.Fields(members)) != 1 {
 			t.Errorf("year-7 members = %q", members)
 		}
@@ -267,7 +268,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		}
 		sync1(t, sy, false)
 		// A first password must be changed at next logon: the KDC says so.
-		if ok, out := dc.kinit(t, "jteacher", fp.Password); ok || !strings.Contains(strings.ToLower(out), "expired") {
+		if ok, out := dc.Kinit(t, "jteacher", fp.Password); ok || !strings.Contains(strings.ToLower(out), "expired") {
 			t.Errorf("kinit with a first password: ok=%v %s", ok, out)
 		}
 		// The portal's change (the directory method it calls).
@@ -278,7 +279,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if res, err := pushNow(t, sy); err != nil || res.Pushed != 1 {
 			t.Fatalf("push: %+v %v", res, err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", first); !ok {
+		if ok, out := dc.Kinit(t, "jteacher", first); !ok {
 			t.Fatalf("kinit with the password set in Keystage: %s", out)
 		}
 		if vs, err := sc.d.ChangePassword(ctx, audit.UserActor("jteacher"), sc.account(t, "jteacher"), second); err != nil || len(vs) > 0 {
@@ -287,10 +288,10 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if _, err := pushNow(t, sy); err != nil {
 			t.Fatal(err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", first); ok || !strings.Contains(out, "Password incorrect") {
+		if ok, out := dc.Kinit(t, "jteacher", first); ok || !strings.Contains(out, "Password incorrect") {
 			t.Errorf("kinit with the old password: %v %s", ok, out)
 		}
-		if ok, out := dc.kinit(t, "jteacher", second); !ok {
+		if ok, out := dc.Kinit(t, "jteacher", second); !ok {
 			t.Errorf("kinit with the new password: %s", out)
 		}
 		if left, err := sc.s.PendingPasswords(ctx, "ad", 0); err != nil || len(left) != 0 {
@@ -312,7 +313,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if _, err := pushNow(t, sy); err != nil {
 			t.Fatal(err)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); !ok {
+		if ok, out := dc.Kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); !ok {
 			t.Fatalf("kinit 25asmith: %s", out)
 		}
 	})
@@ -320,14 +321,14 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 	t.Run("PortalPasswordChangeReachesKerberos", func(t *testing.T) {
 		// A second school, with the portal in front of it, in an OU of its
 		// own: each Keystage works only inside its OU.
-		add("OU=Portal School,"+dc.base, map[string][]string{"objectClass": {"top", "organizationalUnit"}})
+		add("OU=Portal School,"+dc.Base, map[string][]string{"objectClass": {"top", "organizationalUnit"}})
 		srv := portaltest.Start(t, portaltest.Options{PasswordDownstreams: []string{"ad"}})
-		cfg := dc.config()
-		cfg.OU = "OU=Portal School," + dc.base
+		cfg := dc.Config()
+		cfg.OU = "OU=Portal School," + dc.Base
 		psy := downstream.NewSync(srv.Directory, downstream.Config{Name: "ad", MassChange: 1,
 			Open: func(ctx context.Context) (downstream.Target, error) { return ad.Open(ctx, cfg) }}, nil)
 		sync1(t, psy, false)
-		if dn := dc.userShow(t, portaltest.Teacher)["dn"]; len(dn) != 1 || dn[0] != "CN="+portaltest.Teacher+",OU=Staff,"+cfg.OU {
+		if dn := dc.UserShow(t, portaltest.Teacher)["dn"]; len(dn) != 1 || dn[0] != "CN="+portaltest.Teacher+",OU=Staff,"+cfg.OU {
 			t.Fatalf("%s's dn = %v", portaltest.Teacher, dn)
 		}
 		c := srv.Client()
@@ -351,11 +352,11 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 			if res, err := pushNow(t, psy); err != nil || res.Pushed != 1 {
 				t.Fatalf("push: %+v %v", res, err)
 			}
-			if ok, out := dc.kinit(t, portaltest.Teacher, pw.next); !ok {
+			if ok, out := dc.Kinit(t, portaltest.Teacher, pw.next); !ok {
 				t.Fatalf("kinit with the password set in the portal: %s", out)
 			}
 		}
-		if ok, out := dc.kinit(t, portaltest.Teacher, first); ok || !strings.Contains(out, "Password incorrect") {
+		if ok, out := dc.Kinit(t, portaltest.Teacher, first); ok || !strings.Contains(out, "Password incorrect") {
 			t.Errorf("kinit with the password changed in the portal: %v %s", ok, out)
 		}
 	})
@@ -369,7 +370,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindDisable); !slices.Equal(got, []string{"25asmith"}) {
 			t.Errorf("disabled %v", got)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
+		if ok, out := dc.Kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
 			t.Errorf("kinit while suspended: %v %s", ok, out)
 		}
 		sc.advance(3 * time.Hour)
@@ -377,7 +378,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindEnable); !slices.Equal(got, []string{"25asmith"}) {
 			t.Errorf("enabled %v", got)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); !ok {
+		if ok, out := dc.Kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); !ok {
 			t.Errorf("kinit after the suspension ended: %s", out)
 		}
 	})
@@ -397,10 +398,10 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindDisable); !slices.Equal(got, []string{"25asmith"}) {
 			t.Errorf("disabled %v", got)
 		}
-		if ok, out := dc.kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
+		if ok, out := dc.Kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); ok || !strings.Contains(out, "revoked") {
 			t.Errorf("a leaver's kinit: %v %s", ok, out)
 		}
-		if uac := dc.userShow(t, "25asmith")["userAccountControl"]; !slices.Contains(uac, "514") {
+		if uac := dc.UserShow(t, "25asmith")["userAccountControl"]; !slices.Contains(uac, "514") {
 			t.Errorf("leaver's userAccountControl = %v", uac)
 		}
 	})
@@ -410,8 +411,8 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindAdopt); !slices.Equal(got, []string{"mjones"}) {
 			t.Errorf("adopted %v", got)
 		}
-		u := dc.userShow(t, "mjones")
-		if dn := u["dn"]; len(dn) != 1 || dn[0] != "CN=mjones,OU=Staff,OU=Keystage,"+dc.base {
+		u := dc.UserShow(t, "mjones")
+		if dn := u["dn"]; len(dn) != 1 || dn[0] != "CN=mjones,OU=Staff,OU=Keystage,"+dc.Base {
 			t.Errorf("mjones's dn = %v (adopted, renamed and moved)", dn)
 		}
 		if why := whyLeft(p, "svc-backup"); !strings.Contains(why, "protected") {
@@ -435,14 +436,14 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if _, err := strict.Apply(ctx, tg, p, "test"); !errors.Is(err, downstream.ErrMassChange) {
 			t.Fatalf("apply of a blocked plan: %v", err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); !ok {
+		if ok, out := dc.Kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); !ok {
 			t.Errorf("the refused plan changed the domain: %s", out)
 		}
 		p.AllowMassChange = true
 		if _, err := strict.Apply(ctx, tg, p, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, out := dc.kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); ok || !strings.Contains(out, "revoked") {
+		if ok, out := dc.Kinit(t, "jteacher", "Brown-Lamp-Mosaic-71"); ok || !strings.Contains(out, "revoked") {
 			t.Errorf("a disabled account's kinit: %v %s", ok, out)
 		}
 	})
@@ -461,7 +462,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		if got := changesOf(p, downstream.KindDelete); !slices.Equal(got, []string{"25bjones"}) {
 			t.Errorf("deleted %v", got)
 		}
-		if _, err := exec1("samba-tool", "user", "show", "25bjones", "-s", dc.conf); err == nil {
+		if _, err := exec1("samba-tool", "user", "show", "25bjones", "-s", dc.Conf); err == nil {
 			t.Error("25bjones is still in the domain")
 		}
 	})
@@ -472,7 +473,7 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 				t.Errorf("%s changed (uSNChanged %s → %s)", dn, usn, got)
 			}
 		}
-		if ok, out := dc.kinit(t, "byhand", "By-Hand-Pass-77"); !ok {
+		if ok, out := dc.Kinit(t, "byhand", "By-Hand-Pass-77"); !ok {
 			t.Errorf("the hand-made account's kinit: %s", out)
 		}
 	})

@@ -1,4 +1,11 @@
-package ad_test
+// Package sambatest runs a throw-away Samba Active Directory domain
+// controller for tests: a domain provisioned afresh under a temporary
+// directory, served by samba in the foreground (LDAP, LDAPS and the KDC
+// only) on a loopback address of its own, stopped when the test ends. It
+// needs root and Debian's samba-ad-dc, krb5-user and iproute2; without
+// them a test skips, and fails under CI=true. It must not be used outside
+// tests.
+package sambatest
 
 import (
 	"bytes"
@@ -20,19 +27,27 @@ import (
 	"keystage.dev/keystage/pki"
 )
 
-// sambaDC is a throw-away Samba Active Directory domain controller: a
+// DC is a throw-away Samba Active Directory domain controller: a
 // domain provisioned afresh under a temporary directory, served by samba
 // in the foreground (LDAP, LDAPS and the KDC only) on a loopback address
 // of its own, stopped when the test ends.
-type sambaDC struct {
-	dir, conf, ip, realm, base, adminPW string
-	tls                                 *tls.Config
-	krb5                                string // a krb5.conf naming only this KDC
+type DC struct {
+	Dir     string // the domain's files
+	Conf    string // its smb.conf, for samba-tool -s
+	IP      string // the loopback address it serves on
+	Realm   string // KEYSTAGE.TEST
+	Base    string // DC=keystage,DC=test
+	AdminPW string // the Administrator's password
+	// TLS trusts the DC's certificate (made by the test, for IP).
+	TLS *tls.Config
+	// CertPEM is that certificate.
+	CertPEM []byte
+	krb5    string // a krb5.conf naming only this KDC
 }
 
 // needSamba skips without root or Debian's samba-ad-dc and krb5-user, and
 // fails in CI, which installs them (.ci/run).
-func needSamba(t *testing.T) {
+func needSamba(t testing.TB) {
 	t.Helper()
 	for _, p := range []string{"samba", "samba-tool", "kinit", "ip"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -50,7 +65,9 @@ func needSamba(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, name string, args ...string) string {
+// Run runs a program (samba-tool, say) and returns its output; it fails
+// the test when the program fails.
+func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	var errOut bytes.Buffer
@@ -64,7 +81,7 @@ func run(t *testing.T, name string, args ...string) string {
 
 // loopbackAddress picks a 127.x.y.z that no interface holds, and puts it on
 // lo for the test: samba binds only to addresses its interfaces hold.
-func loopbackAddress(t *testing.T) string {
+func loopbackAddress(t testing.TB) string {
 	t.Helper()
 	have, err := net.InterfaceAddrs()
 	if err != nil {
@@ -81,7 +98,7 @@ func loopbackAddress(t *testing.T) string {
 		if held[ip] {
 			continue
 		}
-		run(t, "ip", "addr", "add", ip+"/32", "dev", "lo")
+		Run(t, "ip", "addr", "add", ip+"/32", "dev", "lo")
 		t.Cleanup(func() { exec.Command("ip", "addr", "del", ip+"/32", "dev", "lo").Run() })
 		return ip
 	}
@@ -89,18 +106,18 @@ func loopbackAddress(t *testing.T) string {
 	return ""
 }
 
-// startSamba provisions a domain and serves it; it stops at the test's end.
-func startSamba(t *testing.T) *sambaDC {
+// Start provisions a domain and serves it; it stops at the test's end.
+func Start(t testing.TB) *DC {
 	t.Helper()
 	needSamba(t)
-	dc := &sambaDC{dir: t.TempDir(), realm: "KEYSTAGE.TEST", base: "DC=keystage,DC=test", adminPW: "Adm1n-Pass-xyz!"}
-	dc.ip = loopbackAddress(t)
+	dc := &DC{Dir: t.TempDir(), Realm: "KEYSTAGE.TEST", Base: "DC=keystage,DC=test", AdminPW: "Adm1n-Pass-xyz!"}
+	dc.IP = loopbackAddress(t)
 	began := time.Now()
-	run(t, "samba-tool", "domain", "provision", "--realm", dc.realm, "--domain", "KEYSTAGE", "--adminpass", dc.adminPW,
-		"--targetdir", dc.dir, "--server-role", "dc", "--dns-backend", "NONE", "--host-name", "ksdc", "--host-ip", dc.ip)
+	Run(t, "samba-tool", "domain", "provision", "--realm", dc.Realm, "--domain", "KEYSTAGE", "--adminpass", dc.AdminPW,
+		"--targetdir", dc.Dir, "--server-role", "dc", "--dns-backend", "NONE", "--host-name", "ksdc", "--host-ip", dc.IP)
 	t.Logf("samba-tool domain provision took %s", time.Since(began).Round(100*time.Millisecond))
-	dc.conf = filepath.Join(dc.dir, "etc", "smb.conf")
-	conf, err := os.ReadFile(dc.conf)
+	dc.Conf = filepath.Join(dc.Dir, "etc", "smb.conf")
+	conf, err := os.ReadFile(dc.Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +130,15 @@ func startSamba(t *testing.T) *sambaDC {
 		}
 		kept = append(kept, l)
 		if strings.TrimSpace(l) == "[global]" {
-			kept = append(kept, "\tserver services = ldap, kdc", "\tinterfaces = "+dc.ip, "\tbind interfaces only = yes",
-				"\tpid directory = "+filepath.Join(dc.dir, "run"), "\tlog file = "+filepath.Join(dc.dir, "log.%m"), "\tdisable netbios = yes")
+			kept = append(kept, "\tserver services = ldap, kdc", "\tinterfaces = "+dc.IP, "\tbind interfaces only = yes",
+				"\tpid directory = "+filepath.Join(dc.Dir, "run"), "\tlog file = "+filepath.Join(dc.Dir, "log.%m"), "\tdisable netbios = yes")
 		}
 	}
-	certPEM, keyPEM, err := pki.SelfSignedPEM("ksdc.keystage.test", "Keystage test domain", []string{dc.ip, "ksdc.keystage.test"}, time.Now())
+	certPEM, keyPEM, err := pki.SelfSignedPEM("ksdc.keystage.test", "Keystage test domain", []string{dc.IP, "ksdc.keystage.test"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := filepath.Join(dc.dir, "dc-cert.pem"), filepath.Join(dc.dir, "dc-key.pem")
+	certFile, keyFile := filepath.Join(dc.Dir, "dc-cert.pem"), filepath.Join(dc.Dir, "dc-key.pem")
 	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -135,15 +152,15 @@ func startSamba(t *testing.T) *sambaDC {
 		}
 	}
 	for _, d := range []string{"run", "cache"} {
-		if err := os.MkdirAll(filepath.Join(dc.dir, d), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(dc.Dir, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(dc.conf, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+	if err := os.WriteFile(dc.Conf, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	samba := exec.Command("samba", "-i", "-M", "single", "-s", dc.conf, "--debug-stdout", "-d", "1")
+	samba := exec.Command("samba", "-i", "-M", "single", "-s", dc.Conf, "--debug-stdout", "-d", "1")
 	samba.Stdout, samba.Stderr = &out, &out
 	if err := samba.Start(); err != nil {
 		t.Fatal(err)
@@ -156,7 +173,7 @@ func startSamba(t *testing.T) *sambaDC {
 		}
 	})
 	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(dc.ip, "636"), time.Second)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(dc.IP, "636"), time.Second)
 		if err == nil {
 			c.Close()
 			break
@@ -170,8 +187,9 @@ func startSamba(t *testing.T) *sambaDC {
 	if !pool.AppendCertsFromPEM(certPEM) {
 		t.Fatal("the test's certificate does not parse")
 	}
-	dc.tls = &tls.Config{RootCAs: pool, ServerName: dc.ip, MinVersion: tls.VersionTLS12}
-	dc.krb5 = filepath.Join(dc.dir, "krb5.conf")
+	dc.TLS = &tls.Config{RootCAs: pool, ServerName: dc.IP, MinVersion: tls.VersionTLS12}
+	dc.CertPEM = certPEM
+	dc.krb5 = filepath.Join(dc.Dir, "krb5.conf")
 	if err := os.WriteFile(dc.krb5, []byte(fmt.Sprintf(`[libdefaults]
 	default_realm = %[1]s
 	dns_lookup_realm = false
@@ -181,51 +199,52 @@ func startSamba(t *testing.T) *sambaDC {
 	%[1]s = {
 		kdc = %[2]s
 	}
-`, dc.realm, dc.ip)), 0o600); err != nil {
+`, dc.Realm, dc.IP)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("samba serving on %s after %s", dc.ip, time.Since(began).Round(100*time.Millisecond))
+	t.Logf("samba serving on %s after %s", dc.IP, time.Since(began).Round(100*time.Millisecond))
 	return dc
 }
 
-func (dc *sambaDC) url() string { return "ldaps://" + dc.ip }
+// URL is the DC's LDAPS URL.
+func (dc *DC) URL() string { return "ldaps://" + dc.IP }
 
-// admin binds as the domain's Administrator, for the test's own changes.
-func (dc *sambaDC) admin(t *testing.T) *ldap.Conn {
+// Admin binds as the domain's Administrator, for the test's own changes.
+func (dc *DC) Admin(t testing.TB) *ldap.Conn {
 	t.Helper()
-	c, err := ldap.DialURL(dc.url(), ldap.DialWithTLSConfig(dc.tls))
+	c, err := ldap.DialURL(dc.URL(), ldap.DialWithTLSConfig(dc.TLS))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Bind("Administrator@"+strings.ToLower(dc.realm), dc.adminPW); err != nil {
+	if err := c.Bind("Administrator@"+strings.ToLower(dc.Realm), dc.AdminPW); err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-// config is Keystage's configuration for the domain, binding as the
+// Config is Keystage's configuration for the domain, binding as the
 // Administrator (a school would delegate rights over the OU instead).
-func (dc *sambaDC) config() ad.Config {
-	return ad.Config{URL: dc.url(), TLS: dc.tls, BindDN: "CN=Administrator,CN=Users," + dc.base, BindPassword: dc.adminPW,
-		BaseDN: dc.base, OU: "OU=Keystage," + dc.base, Protected: []string{"svc-backup"}}
+func (dc *DC) Config() ad.Config {
+	return ad.Config{URL: dc.URL(), TLS: dc.TLS, BindDN: "CN=Administrator,CN=Users," + dc.Base, BindPassword: dc.AdminPW,
+		BaseDN: dc.Base, OU: "OU=Keystage," + dc.Base, Protected: []string{"svc-backup"}}
 }
 
-// kinit asks the domain's KDC for a ticket as user with password; it
+// Kinit asks the domain's KDC for a ticket as user with password; it
 // reports whether it got one, and what kinit said.
-func (dc *sambaDC) kinit(t *testing.T, user, password string) (bool, string) {
+func (dc *DC) Kinit(t testing.TB, user, password string) (bool, string) {
 	t.Helper()
-	cmd := exec.Command("kinit", user+"@"+dc.realm)
-	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+dc.krb5, "KRB5CCNAME=FILE:"+filepath.Join(dc.dir, "ccache-"+user), "LANG=C")
+	cmd := exec.Command("kinit", user+"@"+dc.Realm)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+dc.krb5, "KRB5CCNAME=FILE:"+filepath.Join(dc.Dir, "ccache-"+user), "LANG=C")
 	cmd.Stdin = strings.NewReader(password + "\n")
 	out, err := cmd.CombinedOutput()
 	return err == nil, strings.TrimSpace(string(out))
 }
 
-// userShow is samba-tool user show, as a map of attribute to values.
-func (dc *sambaDC) userShow(t *testing.T, user string) map[string][]string {
+// UserShow is samba-tool user show, as a map of attribute to values.
+func (dc *DC) UserShow(t testing.TB, user string) map[string][]string {
 	t.Helper()
-	out := run(t, "samba-tool", "user", "show", user, "-s", dc.conf)
+	out := Run(t, "samba-tool", "user", "show", user, "-s", dc.Conf)
 	m := map[string][]string{}
 	for _, l := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(l, ": "); ok {
