@@ -107,7 +107,7 @@ type storeCollector struct {
 const storeScrapeBudget = 3 * time.Second
 
 // syncKinds are the SyncRun kinds whose last run is exported.
-var syncKinds = []string{"sync", "leavers", "purge"}
+var syncKinds = []string{"sync", "leavers", "purge", "ad"}
 
 var (
 	syncLastDesc = prometheus.NewDesc("keystage_sync_last_finished_timestamp_seconds",
@@ -115,6 +115,8 @@ var (
 		[]string{"kind"}, nil)
 	chainLengthDesc = prometheus.NewDesc("keystage_audit_chain_length",
 		"Events in the audit trail; absent while the database is unreachable.", nil, nil)
+	adWaitingDesc = prometheus.NewDesc("keystage_ad_passwords_waiting",
+		"Passwords set in Keystage and not yet set in Active Directory, with the oldest one's age; absent while the database is unreachable.", []string{"what"}, nil)
 	accountsDesc = prometheus.NewDesc("keystage_accounts",
 		"Accounts by status; absent while the database is unreachable.", []string{"status"}, nil)
 )
@@ -123,6 +125,7 @@ func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- syncLastDesc
 	ch <- chainLengthDesc
 	ch <- accountsDesc
+	ch <- adWaitingDesc
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -138,6 +141,17 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		if n, err := c.s.CountAccounts(ctx, directory.AccountQuery{Status: st}); err == nil {
 			ch <- prometheus.MustNewConstMetric(accountsDesc, prometheus.GaugeValue, float64(n), string(st))
 		}
+	}
+	// Passwords waiting for Active Directory: a count that does not fall,
+	// or an oldest one that ages, is a domain controller Keystage cannot
+	// reach or one that refuses them.
+	if pending, err := c.s.PendingPasswords(ctx, "ad", 0); err == nil {
+		age := 0.0
+		if len(pending) > 0 {
+			age = time.Since(pending[0].CreatedAt).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(adWaitingDesc, prometheus.GaugeValue, float64(len(pending)), "count")
+		ch <- prometheus.MustNewConstMetric(adWaitingDesc, prometheus.GaugeValue, age, "oldest_seconds")
 	}
 	// The last run of each kind, on any node: the runs are in the shared
 	// database. An alert on its age catches a schedule that stopped
