@@ -345,8 +345,13 @@ func (s *Sync) Lock(ctx context.Context) (release func(), err error) {
 
 // RunOnce is one scheduled run under the job lock: plan, apply unless the
 // plan is a mass change (logged for a technician), then push the
-// passwords waiting.
+// passwords waiting. With quiet, a plan with nothing to do is not applied
+// (and so not recorded): a run that a change in Keystage set off.
 func (s *Sync) RunOnce(ctx context.Context, actor string) error {
+	return s.runOnce(ctx, actor, false)
+}
+
+func (s *Sync) runOnce(ctx context.Context, actor string, quiet bool) error {
 	job := s.cfg.Name
 	began, result := s.dir.Now(), directory.ResultError
 	defer func() { s.dir.ObserveJob(job, result, s.dir.Now().Sub(began)) }()
@@ -368,14 +373,27 @@ func (s *Sync) RunOnce(ctx context.Context, actor string) error {
 		result = directory.ResultRefused
 		return fmt.Errorf("%s: %w: nothing changed; a technician must check and run it by hand: %s", job, ErrMassChange, p.Blocked)
 	}
-	if _, err := s.Apply(ctx, t, p, actor); err != nil {
-		return err
+	if !quiet || p.actionable() > 0 {
+		if _, err := s.Apply(ctx, t, p, actor); err != nil {
+			return err
+		}
 	}
 	if _, err := s.PushPasswords(ctx, t, actor); err != nil {
 		return err
 	}
 	result = directory.ResultOK
 	return nil
+}
+
+// actionable counts the changes that change something.
+func (p *Plan) actionable() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Kind != KindLeft {
+			n++
+		}
+	}
+	return n
 }
 
 // Push pushes the passwords waiting, under the job lock, when there are
@@ -398,19 +416,39 @@ func (s *Sync) Push(ctx context.Context, actor string) (PushResult, error) {
 	return s.PushPasswords(ctx, t, actor)
 }
 
+// Settle is how long a run set off by a change in Keystage waits for
+// more changes, so that a batch (an MIS sync's apply) makes one run.
+const Settle = 3 * time.Second
+
 // RunSchedule runs the scheduled run every Config.Every and pushes the
-// passwords waiting every Config.PasswordsEvery, until ctx ends. Errors are
-// logged: a downstream directory that is down is tried again next time,
-// and the passwords wait sealed in the meantime.
+// passwords waiting every Config.PasswordsEvery, until ctx ends. With a
+// schedule, a change to an account anywhere (a disable, a suspension, a
+// leaver, on this node or another: the store's Watch) also sets off a run
+// after Settle, so that the domain follows within seconds rather than at
+// the next interval; a suspension's end has no event, and waits for the
+// interval. Errors are logged: a downstream directory that is down is
+// tried again next time, and the passwords wait sealed in the meantime.
 func (s *Sync) RunSchedule(ctx context.Context) error {
 	var runC <-chan time.Time
+	changed := make(chan struct{}, 1)
 	if s.cfg.Every > 0 {
 		t := time.NewTicker(s.cfg.Every)
 		defer t.Stop()
 		runC = t.C
+		if _, err := s.dir.WatchChanges(ctx, func(c directory.Changes) {
+			if len(c.Accounts) > 0 || c.All {
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+		}); err != nil {
+			s.log.Warn("downstream: not told of changes; the interval alone drives it", "downstream", s.cfg.Name, "err", err)
+		}
 	}
 	push := time.NewTicker(s.cfg.PasswordsEvery)
 	defer push.Stop()
+	var settle <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -418,6 +456,15 @@ func (s *Sync) RunSchedule(ctx context.Context) error {
 		case <-runC:
 			if err := s.RunOnce(ctx, "schedule"); err != nil {
 				s.log.Error("scheduled downstream run", "downstream", s.cfg.Name, "err", err)
+			}
+		case <-changed:
+			if settle == nil {
+				settle = time.After(Settle)
+			}
+		case <-settle:
+			settle = nil
+			if err := s.runOnce(ctx, "schedule", true); err != nil {
+				s.log.Error("downstream run after a change", "downstream", s.cfg.Name, "err", err)
 			}
 		case <-push.C:
 			if _, err := s.Push(ctx, "schedule"); err != nil && !errors.Is(err, ErrBusy) {

@@ -3,6 +3,7 @@ package downstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,5 +230,51 @@ func TestWindowsLogin(t *testing.T) {
 	off.Status = directory.StatusDisabled
 	if ok, why := downstream.WindowsLogin(p, off, nil, now); ok || why != directory.ReasonDisabled {
 		t.Errorf("disabled: %v %s", ok, why)
+	}
+}
+
+// countingTarget counts plans; its plans disable one person.
+type countingTarget struct {
+	fakeTarget
+	plans chan struct{}
+}
+
+func (c *countingTarget) Plan(ctx context.Context, w downstream.Want, adopt bool) (*downstream.Plan, error) {
+	c.plans <- struct{}{}
+	return &downstream.Plan{Managed: 1}, nil
+}
+
+// With a schedule, a change to an account (here a disable) sets off a run
+// without waiting for the interval.
+func TestChangeSetsOffARun(t *testing.T) {
+	d, _ := newDir(t, nil)
+	staff(t, d, "jteacher")
+	ct := &countingTarget{plans: make(chan struct{}, 10)}
+	sy := downstream.NewSync(d, downstream.Config{Name: "ad", Every: time.Hour,
+		Open: func(context.Context) (downstream.Target, error) { return ct, nil }}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sy.RunSchedule(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The watch is in place once RunSchedule has started it; changes go on
+	// being made until one sets off a run, so the test does not depend on
+	// when that is.
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(60 * time.Second)
+	for i := 0; ; i++ {
+		select {
+		case <-ct.plans:
+			return
+		case <-tick.C:
+			if _, _, err := d.Disable(context.Background(), "test", "jteacher", fmt.Sprint("reason ", i)); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := d.Enable(context.Background(), "test", "jteacher", "back", false); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("a change to an account set off no run")
+		}
 	}
 }
