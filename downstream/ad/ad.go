@@ -239,8 +239,12 @@ func (t *Target) read() (users, groups []*object, ous map[string]bool, err error
 		return nil, nil, nil, err
 	}
 	for _, e := range es {
+		members, err := t.members(e)
+		if err != nil {
+			return nil, nil, nil, err
+		}
 		o := &object{DN: e.DN, Sam: e.GetAttributeValue("sAMAccountName"), Tag: e.GetAttributeValue("adminDescription"), IsGroup: true,
-			Members: e.GetAttributeValues("member"), Attrs: map[string]string{"description": e.GetAttributeValue("description")}}
+			Members: members, Attrs: map[string]string{"description": e.GetAttributeValue("description")}}
 		o.Admin = e.GetAttributeValue("adminCount") == "1" || strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE")
 		groups = append(groups, o)
 	}
@@ -261,6 +265,49 @@ func (t *Target) read() (users, groups []*object, ous map[string]bool, err error
 // inOU reports whether dn is inside the OU Keystage works in.
 func (t *Target) inOU(dn string) bool {
 	return strings.HasSuffix(canon(dn), ","+canon(t.cfg.OU))
+}
+
+// members are a group's member DNs. AD hands a large group's members
+// over in ranges (member;range=0-1499), each asked for in turn.
+func (t *Target) members(e *ldap.Entry) ([]string, error) {
+	out := e.GetAttributeValues("member")
+	for _, a := range e.Attributes {
+		r, ok := strings.CutPrefix(strings.ToLower(a.Name), "member;range=")
+		if !ok {
+			continue
+		}
+		out = append(out, a.Values...)
+		for guard := 0; guard < 10000; guard++ {
+			_, end, _ := strings.Cut(r, "-")
+			if end == "*" {
+				break
+			}
+			n, err := strconv.Atoi(end)
+			if err != nil {
+				return nil, fmt.Errorf("members of %s: range %q", e.DN, r)
+			}
+			res, err := t.conn.Search(ldap.NewSearchRequest(e.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+				"(objectClass=*)", []string{fmt.Sprintf("member;range=%d-*", n+1)}, nil))
+			if err != nil {
+				return nil, fmt.Errorf("members of %s: %w", e.DN, err)
+			}
+			if len(res.Entries) == 0 {
+				break
+			}
+			next := ""
+			for _, b := range res.Entries[0].Attributes {
+				if rest, ok := strings.CutPrefix(strings.ToLower(b.Name), "member;range="); ok {
+					out = append(out, b.Values...)
+					next = rest
+				}
+			}
+			if next == "" {
+				break
+			}
+			r = next
+		}
+	}
+	return out, nil
 }
 
 // ouOf is the OU an entry's object belongs in.
@@ -558,14 +605,14 @@ func (t *Target) planGroups(want downstream.Want, groups []*object, final map[st
 			wanted[canon(m)] = true
 		}
 		for c, m := range have {
-			if !wanted[c] && t.ownsUserDN(c, owned) {
+			if !wanted[c] && owned[c] { // a member made by hand stays
 				remove = append(remove, m)
 				fields = append(fields, "member: - "+m)
 			}
 		}
 		slices.Sort(fields)
 		if len(add)+len(remove) > 0 {
-			out = append(out, downstream.Change{Kind: downstream.KindGroupMembers, Name: g.Name, DN: o.DN, Fields: fields, Apply: t.members(o.DN, add, remove)})
+			out = append(out, downstream.Change{Kind: downstream.KindGroupMembers, Name: g.Name, DN: o.DN, Fields: fields, Apply: t.changeMembers(o.DN, add, remove)})
 		}
 	}
 	for name, o := range byTag {
@@ -576,10 +623,6 @@ func (t *Target) planGroups(want downstream.Want, groups []*object, final map[st
 	}
 	return out
 }
-
-// ownsUserDN reports whether a member DN is a user Keystage owns (or will
-// once the plan is applied): a member made by hand stays.
-func (t *Target) ownsUserDN(c string, owned map[string]bool) bool { return owned[c] }
 
 func (t *Target) addOU(dn string) func(context.Context) error {
 	return func(context.Context) error {
@@ -643,7 +686,7 @@ func (t *Target) addGroup(dn string, g downstream.Group, members []string) func(
 	}
 }
 
-func (t *Target) members(dn string, add, remove []string) func(context.Context) error {
+func (t *Target) changeMembers(dn string, add, remove []string) func(context.Context) error {
 	return func(context.Context) error {
 		r := ldap.NewModifyRequest(dn, nil)
 		if len(add) > 0 {
