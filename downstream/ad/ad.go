@@ -99,7 +99,7 @@ type Target struct {
 var _ downstream.Target = (*Target)(nil)
 
 // ErrNotLDAPS: the URL must be ldaps://.
-var ErrNotLDAPS = errors.New("Active Directory must be reached over ldaps://: passwords are set only over an encrypted connection")
+var ErrNotLDAPS = errors.New("the domain controller must be reached over ldaps:// (Active Directory sets passwords only over an encrypted connection)")
 
 // Open connects and binds.
 func Open(ctx context.Context, cfg Config) (*Target, error) {
