@@ -55,6 +55,10 @@ type Group struct {
 type Want struct {
 	Entries []Entry
 	Groups  []Group
+	// NextChange is the soonest instant after now at which a suspension
+	// that disables Windows logins starts or ends (zero: none), when a run
+	// must follow without waiting for any change in Keystage.
+	NextChange time.Time
 }
 
 // Kind is what a planned change does.
@@ -106,6 +110,8 @@ type Plan struct {
 	// AllowMassChange; empty when it is not.
 	Blocked         string
 	AllowMassChange bool
+	// NextChange is Want.NextChange.
+	NextChange time.Time
 }
 
 // Counts is how many changes of each kind the plan makes.

@@ -89,6 +89,16 @@ func (s *Sync) Want(ctx context.Context) (Want, error) {
 					return w, fmt.Errorf("want %s: %w", a.Username, err)
 				}
 				ok, why := WindowsLogin(policy, a, sus, now)
+				for _, x := range sus {
+					if !x.LiftedAt.IsZero() || !SuspensionDisablesWindows(x) {
+						continue
+					}
+					for _, at := range []time.Time{x.From, x.Until} {
+						if at.After(now) && (w.NextChange.IsZero() || at.Before(w.NextChange)) {
+							w.NextChange = at
+						}
+					}
+				}
 				w.Entries = append(w.Entries, Entry{AccountID: a.ID, UUID: a.UUID, Username: a.Username, MISID: a.MISID,
 					GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.Name(), Email: a.Email,
 					Role: a.Role, YearGroup: a.YearGroup, Exists: a.Status == directory.StatusActive, Enabled: ok, Why: why})
@@ -141,7 +151,7 @@ func (s *Sync) Plan(ctx context.Context, adopt bool) (*Plan, Target, error) {
 		t.Close()
 		return nil, nil, fmt.Errorf("%s plan: %w", s.cfg.Name, err)
 	}
-	p.Downstream, p.At = s.cfg.Name, s.dir.Now()
+	p.Downstream, p.At, p.NextChange = s.cfg.Name, s.dir.Now(), w.NextChange
 	s.breakers(p)
 	return p, t, nil
 }
@@ -348,41 +358,45 @@ func (s *Sync) Lock(ctx context.Context) (release func(), err error) {
 // passwords waiting. With quiet, a plan with nothing to do is not applied
 // (and so not recorded): a run that a change in Keystage set off.
 func (s *Sync) RunOnce(ctx context.Context, actor string) error {
-	return s.runOnce(ctx, actor, false)
+	_, err := s.runOnce(ctx, actor, false)
+	return err
 }
 
-func (s *Sync) runOnce(ctx context.Context, actor string, quiet bool) error {
+// runOnce is RunOnce; it returns when the next run is due regardless of
+// changes (Plan.NextChange).
+func (s *Sync) runOnce(ctx context.Context, actor string, quiet bool) (next time.Time, err error) {
 	job := s.cfg.Name
 	began, result := s.dir.Now(), directory.ResultError
 	defer func() { s.dir.ObserveJob(job, result, s.dir.Now().Sub(began)) }()
 	release, err := s.Lock(ctx)
 	if errors.Is(err, ErrBusy) {
 		result = directory.ResultSkipped
-		return nil
+		return time.Time{}, nil
 	}
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	defer release()
 	p, t, err := s.Plan(ctx, false)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	defer t.Close()
+	next = p.NextChange
 	if p.Blocked != "" {
 		result = directory.ResultRefused
-		return fmt.Errorf("%s: %w: nothing changed; a technician must check and run it by hand: %s", job, ErrMassChange, p.Blocked)
+		return next, fmt.Errorf("%s: %w: nothing changed; a technician must check and run it by hand: %s", job, ErrMassChange, p.Blocked)
 	}
 	if !quiet || p.actionable() > 0 {
 		if _, err := s.Apply(ctx, t, p, actor); err != nil {
-			return err
+			return next, err
 		}
 	}
 	if _, err := s.PushPasswords(ctx, t, actor); err != nil {
-		return err
+		return next, err
 	}
 	result = directory.ResultOK
-	return nil
+	return next, nil
 }
 
 // actionable counts the changes that change something.
@@ -425,8 +439,11 @@ const Settle = 3 * time.Second
 // schedule, a change to an account anywhere (a disable, a suspension, a
 // leaver, on this node or another: the store's Watch) also sets off a run
 // after Settle, so that the domain follows within seconds rather than at
-// the next interval; a suspension's end has no event, and waits for the
-// interval. Errors are logged: a downstream directory that is down is
+// the next interval; a suspension that starts or ends later has no event
+// then, so each run sets a timer for the soonest (Plan.NextChange), and a
+// run soon after the start catches up on what happened while it was
+// stopped. Runs set off so are applied only when there is something to
+// do. Errors are logged: a downstream directory that is down is
 // tried again next time, and the passwords wait sealed in the meantime.
 func (s *Sync) RunSchedule(ctx context.Context) error {
 	var runC <-chan time.Time
@@ -448,24 +465,47 @@ func (s *Sync) RunSchedule(ctx context.Context) error {
 	}
 	push := time.NewTicker(s.cfg.PasswordsEvery)
 	defer push.Stop()
-	var settle <-chan time.Time
+	var settle, due <-chan time.Time
+	if s.cfg.Every > 0 {
+		settle = time.After(Settle)
+	}
+	// after notes when the next run is due for a suspension that starts
+	// or ends, on the directory's clock.
+	after := func(next time.Time) {
+		if next.IsZero() {
+			due = nil
+			return
+		}
+		due = time.After(max(next.Sub(s.dir.Now()), 0) + time.Second)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-runC:
-			if err := s.RunOnce(ctx, "schedule"); err != nil {
+			next, err := s.runOnce(ctx, "schedule", false)
+			if err != nil {
 				s.log.Error("scheduled downstream run", "downstream", s.cfg.Name, "err", err)
 			}
+			after(next)
 		case <-changed:
 			if settle == nil {
 				settle = time.After(Settle)
 			}
 		case <-settle:
 			settle = nil
-			if err := s.runOnce(ctx, "schedule", true); err != nil {
+			next, err := s.runOnce(ctx, "schedule", true)
+			if err != nil {
 				s.log.Error("downstream run after a change", "downstream", s.cfg.Name, "err", err)
 			}
+			after(next)
+		case <-due:
+			due = nil
+			next, err := s.runOnce(ctx, "schedule", true)
+			if err != nil {
+				s.log.Error("downstream run as a suspension starts or ends", "downstream", s.cfg.Name, "err", err)
+			}
+			after(next)
 		case <-push.C:
 			if _, err := s.Push(ctx, "schedule"); err != nil && !errors.Is(err, ErrBusy) {
 				s.log.Warn("pushing passwords downstream", "downstream", s.cfg.Name, "err", err)

@@ -278,3 +278,29 @@ func TestChangeSetsOffARun(t *testing.T) {
 		}
 	}
 }
+
+// A suspension that ends has no event: the run that saw it sets a timer
+// for its end, and a run follows then.
+func TestSuspensionEndSetsOffARun(t *testing.T) {
+	d, _ := newDir(t, nil)
+	a := staff(t, d, "jteacher")
+	if _, err := d.Suspend(context.Background(), "test", a, directory.Suspension{Reason: "test", Until: time.Now().Add(8 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	ct := &countingTarget{plans: make(chan struct{}, 10)}
+	sy := downstream.NewSync(d, downstream.Config{Name: "ad", Every: time.Hour,
+		Open: func(context.Context) (downstream.Target, error) { return ct, nil }}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sy.RunSchedule(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The first run follows the start; the second, the suspension's end
+	// (no change is made in Keystage meanwhile).
+	for i := 0; i < 2; i++ {
+		select {
+		case <-ct.plans:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("run %d did not come", i+1)
+		}
+	}
+}
