@@ -448,6 +448,32 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		}
 	})
 
+	t.Run("MoverMovesAndNamesFollow", func(t *testing.T) {
+		a := sc.account(t, "25bjones")
+		if err := sc.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			if _, err := tx.UpdateAccount(ctx, a.ID, func(x *directory.Account) error {
+				x.YearGroup, x.FamilyName = "9", "Jones-Ode"
+				return nil
+			}); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: audit.ActionAccountUpdate, Target: audit.AccountTarget(a.Username)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p := sync1(t, sy, false)
+		if got := changesOf(p, downstream.KindMove); !slices.Equal(got, []string{"25bjones"}) {
+			t.Errorf("moved %v", got)
+		}
+		u := dc.UserShow(t, "25bjones")
+		if dn := u["dn"]; len(dn) != 1 || dn[0] != "CN=25bjones,OU=Year 9,OU=Pupils,OU=Keystage,"+dc.Base {
+			t.Errorf("25bjones's dn = %v", dn)
+		}
+		if !slices.Contains(u["sn"], "Jones-Ode") || !slices.Contains(u["displayName"], "Ben Jones-Ode") {
+			t.Errorf("25bjones's names = %v %v", u["sn"], u["displayName"])
+		}
+	})
+
 	t.Run("PurgeDeletes", func(t *testing.T) {
 		a := sc.account(t, "25bjones")
 		if err := sc.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
