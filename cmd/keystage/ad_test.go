@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -37,7 +40,9 @@ func TestADConfigProblems(t *testing.T) {
 // The commands against a real Samba AD DC, as a technician runs them:
 // keystage init, people added by hand, ad plan (nothing changes), ad
 // apply, a password given with account add and a reset pushed with ad
-// push, each then working (or, for the reset, due for change) with kinit.
+// push, each then working (or, for the reset, due for change) with kinit;
+// then keystage serve's frontend makes a person added beside it, with their
+// password, set off by the change alone.
 func TestADCommandsAgainstSamba(t *testing.T) {
 	dc := sambatest.Start(t)
 	admin := dc.Admin(t)
@@ -58,7 +63,7 @@ bind_dn = %q
 bind_password_file = %q
 base_dn = %q
 ou = %q
-every = "0s"
+every = "1h"
 `, dc.URL(), ca, dc.IP, "CN=Administrator,CN=Users,"+dc.Base, pwFile, dc.Base, ou))} {
 		if err := os.WriteFile(f, b, 0o600); err != nil {
 			t.Fatal(err)
@@ -108,5 +113,42 @@ every = "0s"
 	}
 	if code, out, _ := ks("", "ad", "plan"); code != 0 || !strings.Contains(out, "already holds what Keystage holds") {
 		t.Errorf("ad plan after apply: %s", out)
+	}
+
+	// keystage serve's Active Directory frontend: a person added with a
+	// password by a command beside it is made in AD and their password set
+	// there, set off by the change, without keystage ad being run.
+	var serverLog syncBuffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: &serverLog, configPath: conf, dataDir: dir}
+	st, err := e.openStore(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := e.directoryWithKeys(st, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := e.config()
+	f, err := buildAD(e, d, cfg)
+	if err != nil || f == nil {
+		t.Fatalf("buildAD: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- f.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	if code, _, errOut := ks("Harbour-Kestrel-74\n", "account", "add", "--username", "kserve", "--role", "staff", "--given", "Kit", "--family", "Serve", "--password-stdin"); code != 0 {
+		t.Fatalf("account add beside the server: %s", errOut)
+	}
+	for i := 0; ; i++ {
+		ok, out := dc.Kinit(t, "kserve", "Harbour-Kestrel-74")
+		if ok {
+			break
+		}
+		if i > 120 {
+			t.Fatalf("the server did not make kserve with their password in AD: %s\nits log:\n%s", out, serverLog.String())
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
