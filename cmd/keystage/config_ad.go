@@ -25,7 +25,7 @@ type ADSection struct {
 	BindPasswordFile string   `toml:"bind_password_file"` // a file holding its password (0600)
 	BaseDN           string   `toml:"base_dn"`            // DC=school,DC=internal
 	OU               string   `toml:"ou"`                 // the OU Keystage's objects live under (must exist)
-	PupilOU          string   `toml:"pupil_ou"`           // relative to ou; {year} is the year group
+	PupilOU          string   `toml:"pupil_ou"`           // relative to ou; {year} is the year group, {school} the school
 	StaffOU          string   `toml:"staff_ou"`           // relative to ou
 	GroupsOU         string   `toml:"groups_ou"`          // relative to ou
 	UPNSuffix        string   `toml:"upn_suffix"`         // default: the domain's DNS name
@@ -82,7 +82,7 @@ func (s *ADSection) validate(p *problems) {
 
 // target is the ad.Config of the section, reading the bind password and
 // the CA file.
-func (s *ADSection) target() (ad.Config, error) {
+func (s *ADSection) target(school string) (ad.Config, error) {
 	pw, err := os.ReadFile(s.BindPasswordFile)
 	if err != nil {
 		return ad.Config{}, fmt.Errorf("active_directory.bind_password_file: %w", err)
@@ -107,12 +107,12 @@ func (s *ADSection) target() (ad.Config, error) {
 	}
 	return ad.Config{URL: s.URL, TLS: tc, BindDN: s.BindDN, BindPassword: strings.TrimRight(string(pw), "\r\n"), BaseDN: s.BaseDN, OU: s.OU,
 		OUs:      map[directory.Role]string{directory.RolePupil: s.PupilOU, directory.RoleStaff: s.StaffOU},
-		GroupsOU: s.GroupsOU, UPNSuffix: s.UPNSuffix, Match: ad.Match(s.Match), Protected: s.Protected}, nil
+		GroupsOU: s.GroupsOU, School: school, UPNSuffix: s.UPNSuffix, Match: ad.Match(s.Match), Protected: s.Protected}, nil
 }
 
 // sync is the downstream engine for the section over d.
-func (s *ADSection) sync(d *directory.Directory) (*downstream.Sync, error) {
-	tc, err := s.target()
+func (s *ADSection) sync(d *directory.Directory, school string) (*downstream.Sync, error) {
+	tc, err := s.target(school)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ bind_dn = ""                      # e.g. "CN=keystage-sync,OU=Service Accounts,D
 bind_password_file = ""           # a file (0600) holding that account's password
 base_dn = ""                      # the domain: "DC=school,DC=internal"
 ou = ""                           # Keystage's OU, made beforehand: "OU=Keystage,DC=school,DC=internal"
-pupil_ou = "OU=Year {year},OU=Pupils"  # under ou; {year} is the year group
+pupil_ou = "OU=Year {year},OU=Pupils"  # under ou; {year} is the year group, {school} the school's name (also in staff_ou, groups_ou)
 staff_ou = "OU=Staff"
 groups_ou = "OU=Groups"
 upn_suffix = ""                   # userPrincipalName's part after @ (default: the domain's DNS name)

@@ -73,12 +73,16 @@ type Config struct {
 	// OU is the OU Keystage's objects live under; it must exist.
 	OU string
 	// OUs is where each role's users go, relative to OU, with {year} the
-	// pupil's year group (default pupil "OU=Year {year},OU=Pupils", staff
-	// "OU=Staff").
+	// pupil's year group and {school} School (default pupil "OU=Year
+	// {year},OU=Pupils", staff "OU=Staff").
 	OUs map[directory.Role]string
 	// GroupsOU is where the groups go, relative to OU (default
-	// "OU=Groups").
+	// "OU=Groups"); {school} is School.
 	GroupsOU string
+	// School names the school in the OU templates. Keystage has one school
+	// per installation today; when a trust's schools arrive, it becomes
+	// each account's own.
+	School string
 	// UPNSuffix is the userPrincipalName's part after the @ (default the
 	// domain's DNS name, from BaseDN).
 	UPNSuffix string
@@ -320,7 +324,8 @@ func (t *Target) ouOf(e downstream.Entry) string {
 	if year == "" {
 		year = "none"
 	}
-	return strings.ReplaceAll(tpl, "{year}", ldap.EscapeDN(year)) + "," + t.cfg.OU
+	tpl = strings.ReplaceAll(tpl, "{year}", ldap.EscapeDN(year))
+	return strings.ReplaceAll(tpl, "{school}", ldap.EscapeDN(t.cfg.School)) + "," + t.cfg.OU
 }
 
 // dnOf is the DN an entry's object should have.
@@ -329,7 +334,7 @@ func (t *Target) dnOf(e downstream.Entry) string {
 }
 
 func (t *Target) groupDN(name string) string {
-	return "CN=" + ldap.EscapeDN(name) + "," + t.cfg.GroupsOU + "," + t.cfg.OU
+	return "CN=" + ldap.EscapeDN(name) + "," + strings.ReplaceAll(t.cfg.GroupsOU, "{school}", ldap.EscapeDN(t.cfg.School)) + "," + t.cfg.OU
 }
 
 // wantAttrs are the attributes Keystage keeps on an entry's object; an
