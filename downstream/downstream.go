@@ -55,6 +55,10 @@ type Group struct {
 type Want struct {
 	Entries []Entry
 	Groups  []Group
+	// Unmirrored are the entryUUIDs of accounts Keystage holds whose role
+	// the directory does not mirror: an object of theirs is disabled, not
+	// deleted (only a purged account's object is deleted).
+	Unmirrored map[string]bool
 	// NextChange is the soonest instant after now at which a suspension
 	// that disables Windows logins starts or ends (zero: none), when a run
 	// must follow without waiting for any change in Keystage.

@@ -110,6 +110,28 @@ func (s *Sync) Want(ctx context.Context) (Want, error) {
 			after = page[len(page)-1].ID
 		}
 	}
+	// Accounts of the other roles: their objects (a member of staff who
+	// became a guest, say) are disabled, never deleted.
+	w.Unmirrored = map[string]bool{}
+	for _, role := range []directory.Role{directory.RoleStaff, directory.RolePupil, directory.RoleGuest, directory.RoleService} {
+		if slices.Contains(s.cfg.Roles, role) {
+			continue
+		}
+		after := int64(0)
+		for {
+			page, err := st.ListAccounts(ctx, directory.AccountQuery{Role: role, AfterID: after, Limit: 500})
+			if err != nil {
+				return w, fmt.Errorf("want: %w", err)
+			}
+			for _, a := range page {
+				w.Unmirrored[strings.ToLower(a.UUID)] = true
+			}
+			if len(page) < 500 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+	}
 	for _, kind := range s.cfg.GroupKinds {
 		after := int64(0)
 		for {

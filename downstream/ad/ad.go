@@ -514,12 +514,21 @@ func (t *Target) Plan(ctx context.Context, want downstream.Want, adopt bool) (*d
 	}
 	// Objects Keystage owns whose account is gone: the purge.
 	var deletes []downstream.Change
-	for _, o := range byTag {
+	for id, o := range byTag {
 		if seen[o] || !t.inOU(o.DN) {
 			continue
 		}
 		if why := t.protected(o); why != "" {
 			p.Changes = append(p.Changes, downstream.Change{Kind: downstream.KindLeft, Name: o.Sam, DN: o.DN, Why: why})
+			continue
+		}
+		if want.Unmirrored[id] {
+			// The account is still in Keystage, in a role not mirrored:
+			// disabled, kept until it is purged.
+			if o.UAC&uacDisabled == 0 {
+				toggles = append(toggles, downstream.Change{Kind: downstream.KindDisable, Name: o.Sam, DN: o.DN, Why: "its role is not mirrored",
+					Apply: t.replace(o.DN, map[string]string{"userAccountControl": strconv.Itoa(o.UAC | uacDisabled)})})
+			}
 			continue
 		}
 		deletes = append(deletes, downstream.Change{Kind: downstream.KindDelete, Name: o.Sam, DN: o.DN,

@@ -474,6 +474,25 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		}
 	})
 
+	t.Run("RoleNotMirroredDisablesNotDeletes", func(t *testing.T) {
+		a := sc.account(t, "mjones")
+		if err := sc.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+			if _, err := tx.UpdateAccount(ctx, a.ID, func(x *directory.Account) error { x.Role = directory.RoleGuest; return nil }); err != nil {
+				return err
+			}
+			return tx.Record(ctx, &audit.Event{Actor: "test", Action: audit.ActionAccountUpdate, Target: audit.AccountTarget(a.Username)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p := sync1(t, sy, false)
+		if got := changesOf(p, downstream.KindDisable); !slices.Equal(got, []string{"mjones"}) || len(changesOf(p, downstream.KindDelete)) != 0 {
+			t.Errorf("disabled %v, deleted %v", got, changesOf(p, downstream.KindDelete))
+		}
+		if uac := dc.UserShow(t, "mjones")["userAccountControl"]; !slices.Contains(uac, "514") {
+			t.Errorf("mjones's userAccountControl = %v", uac)
+		}
+	})
+
 	t.Run("PurgeDeletes", func(t *testing.T) {
 		a := sc.account(t, "25bjones")
 		if err := sc.s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
