@@ -42,7 +42,8 @@ func TestADConfigProblems(t *testing.T) {
 // apply, a password given with account add and a reset pushed with ad
 // push, each then working (or, for the reset, due for change) with kinit;
 // then keystage serve's frontend makes a person added beside it, with their
-// password, set off by the change alone.
+// password, set off by the change alone, and a password changed with
+// ldappasswd through Keystage's LDAP reaches AD the same way.
 func TestADCommandsAgainstSamba(t *testing.T) {
 	dc := sambatest.Start(t)
 	admin := dc.Admin(t)
@@ -150,5 +151,42 @@ every = "1h"
 			t.Fatalf("the server did not make kserve with their password in AD: %s\nits log:\n%s", out, serverLog.String())
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	// ldappasswd to Keystage's LDAP, beside it: the new password reaches
+	// AD through the same queue, pushed by the frontend on its own.
+	needPrograms(t, "ldap-utils", "ldappasswd")
+	cfg.LDAP.demo(dir)
+	cfg.LDAP.Listen, cfg.LDAP.LDAPS = freeTCPPort(t), ""
+	lf, err := buildLDAP(e, d, cfg)
+	if err != nil || lf == nil {
+		t.Fatalf("buildLDAP: %v", err)
+	}
+	ldapDone := make(chan error, 1)
+	go func() { ldapDone <- lf.Serve(ctx) }()
+	defer func() { cancel(); <-ldapDone }()
+	const viaLDAP = "Lantern-Quiver-Vivid-58"
+	for i := 0; ; i++ {
+		ldapOut, err := exec.Command("ldappasswd", "-x", "-H", "ldap://"+cfg.LDAP.Listen, "-D", "uid=kserve,ou=people,"+cfg.LDAP.BaseDN,
+			"-w", "Harbour-Kestrel-74", "-s", viaLDAP).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("ldappasswd: %v %s", err, ldapOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i := 0; ; i++ {
+		ok, out := dc.Kinit(t, "kserve", viaLDAP)
+		if ok {
+			break
+		}
+		if i > 120 {
+			t.Fatalf("the password changed with ldappasswd did not reach AD: %s\nits log:\n%s", out, serverLog.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if ok, out := dc.Kinit(t, "kserve", "Harbour-Kestrel-74"); ok {
+		t.Errorf("the password before ldappasswd still works in AD: %s", out)
 	}
 }
