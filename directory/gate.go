@@ -214,17 +214,19 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 			return Decision{Reason: ReasonLeft}
 		}
 	}
-	if svc == ServicePortal {
-		// The portal is where AUPs are signed and passwords changed: it only
-		// refuses on the account's life, and a suspension of network
-		// access does not close it. (The lockout is asked before the
-		// password: see Lockout.)
-		return Decision{Allow: true}
-	}
+	// A suspension refuses only the services its scope covers (graded
+	// sanctions: the internet only, one service, or all network access).
 	for _, s := range f.Suspensions {
-		if s.ActiveAt(at) {
+		if s.ActiveAt(at) && s.Covers(svc) {
 			return Decision{Reason: ReasonSuspended, Until: s.Until}
 		}
+	}
+	if svc == ServicePortal {
+		// The portal is where AUPs are signed and passwords changed: it only
+		// refuses on the account's life and a suspension naming the portal;
+		// a suspension of network access does not close it. (The lockout is
+		// asked before the password: see Lockout.)
+		return Decision{Allow: true}
 	}
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}

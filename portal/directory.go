@@ -77,6 +77,7 @@ type Directory interface {
 
 	Suspend(ctx context.Context, actor string, a directory.Account, s directory.Suspension) (directory.Suspension, error)
 	Lift(ctx context.Context, actor string, a directory.Account, id int64) (directory.Suspension, error)
+	LiftWith(ctx context.Context, actor string, a directory.Account, id int64, l directory.Lifting) (directory.Suspension, error)
 	RecordSignature(ctx context.Context, actor string, a directory.Account, sig directory.Signature) (directory.Signature, error)
 	RecordConsent(ctx context.Context, actor string, a directory.Account, c directory.Consent) (directory.Consent, error)
 

@@ -146,6 +146,16 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 	}
 }
 
+// roleGroups names each staff role's groups, for commands that check the
+// roles of the person running them.
+func (s *PortalSection) roleGroups() map[string][]string {
+	return map[string][]string{
+		string(portal.RoleTechnician):   s.TechnicianGroups,
+		string(portal.RoleSafeguarding): s.SafeguardingGroups,
+		string(portal.RoleAuditor):      s.AuditorGroups,
+	}
+}
+
 // demo serves https://127.0.0.1:8443 with a self-signed certificate made in
 // dir. The public URL names localhost, since passkeys refuse IP addresses;
 // passkeys are not required of staff in the demo, because browsers refuse

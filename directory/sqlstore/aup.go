@@ -175,19 +175,30 @@ func (t *tx) UpdateConsent(ctx context.Context, id int64, fn func(*directory.Con
 	return c, nil
 }
 
-const suspCols = "id, account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by"
+const suspCols = "id, account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by, scope, lift_role, talk_with, talk_at, talk_note"
 
 func scanSuspension(s scanner) (directory.Suspension, error) {
 	var (
-		x             directory.Suspension
-		from, created int64
-		until, lifted sql.NullInt64
+		x                     directory.Suspension
+		from, created         int64
+		until, lifted, talkAt sql.NullInt64
+		scope                 string
 	)
-	if err := s.Scan(&x.ID, &x.AccountID, &from, &until, &x.Reason, &x.IncidentRef, &x.CreatedBy, &created, &lifted, &x.LiftedBy); err != nil {
+	if err := s.Scan(&x.ID, &x.AccountID, &from, &until, &x.Reason, &x.IncidentRef, &x.CreatedBy, &created, &lifted, &x.LiftedBy,
+		&scope, &x.LiftRole, &x.TalkWith, &talkAt, &x.TalkNote); err != nil {
 		return x, mapErr(err)
 	}
 	x.From, x.Until, x.CreatedAt, x.LiftedAt = time.UnixMicro(from).UTC(), fromMicros(until), time.UnixMicro(created).UTC(), fromMicros(lifted)
+	x.Scope, x.TalkAt = directory.SuspensionScope(scope), fromMicros(talkAt)
 	return x, nil
+}
+
+// scopeOrAll stores the empty scope as the all scope it reads as.
+func scopeOrAll(sc directory.SuspensionScope) string {
+	if sc == "" {
+		return string(directory.SuspendAll)
+	}
+	return string(sc)
 }
 
 func (r reader) Suspensions(ctx context.Context, accountID int64) ([]directory.Suspension, error) {
@@ -221,9 +232,10 @@ func (t *tx) AddSuspension(ctx context.Context, s *directory.Suspension) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	id, err := t.insert(ctx, `INSERT INTO suspensions (account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, s.AccountID, s.From.UnixMicro(), tm(s.Until), s.Reason, s.IncidentRef, s.CreatedBy,
-		s.CreatedAt.UnixMicro(), tm(s.LiftedAt), s.LiftedBy)
+	id, err := t.insert(ctx, `INSERT INTO suspensions (account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by,
+		scope, lift_role, talk_with, talk_at, talk_note)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, s.AccountID, s.From.UnixMicro(), tm(s.Until), s.Reason, s.IncidentRef, s.CreatedBy,
+		s.CreatedAt.UnixMicro(), tm(s.LiftedAt), s.LiftedBy, scopeOrAll(s.Scope), s.LiftRole, s.TalkWith, tm(s.TalkAt), s.TalkNote)
 	if err != nil {
 		return fmt.Errorf("add suspension for account %d: %w", s.AccountID, err)
 	}
@@ -240,10 +252,12 @@ func (t *tx) UpdateSuspension(ctx context.Context, id int64, fn func(*directory.
 	if err := fn(&s); err != nil {
 		return old, err
 	}
-	if _, err := t.exec(ctx, "UPDATE suspensions SET until_at=$1, reason=$2, incident_ref=$3, lifted_at=$4, lifted_by=$5 WHERE id=$6",
-		tm(s.Until), s.Reason, s.IncidentRef, tm(s.LiftedAt), s.LiftedBy, id); err != nil {
+	if _, err := t.exec(ctx, `UPDATE suspensions SET until_at=$1, reason=$2, incident_ref=$3, lifted_at=$4, lifted_by=$5,
+		scope=$6, lift_role=$7, talk_with=$8, talk_at=$9, talk_note=$10 WHERE id=$11`,
+		tm(s.Until), s.Reason, s.IncidentRef, tm(s.LiftedAt), s.LiftedBy, scopeOrAll(s.Scope), s.LiftRole, s.TalkWith, tm(s.TalkAt), s.TalkNote, id); err != nil {
 		return old, fmt.Errorf("update suspension %d: %w", id, err)
 	}
 	s.ID, s.AccountID, s.From, s.CreatedAt, s.CreatedBy = old.ID, old.AccountID, old.From, old.CreatedAt, old.CreatedBy
+	s.Scope = directory.SuspensionScope(scopeOrAll(s.Scope))
 	return s, nil
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"AUPSignaturesConsents", testAUP},
 		{"Suspensions", testSuspensions},
 		{"UpcomingSuspensions", testUpcomingSuspensions},
+		{"SuspensionScopeAndTalk", testSuspensionScopeAndTalk},
 		{"NASClients", testNAS},
 		{"SealedKeys", testSealedKeys},
 		{"SyncRuns", testSyncRuns},

@@ -1,0 +1,46 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/directory"
+)
+
+// testSuspensionScopeAndTalk: a suspension keeps its scope, the role that
+// alone may lift it and the conversation recorded at the lift; one stored
+// without a scope reads as the all scope.
+func testSuspensionScopeAndTalk(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("graded", "G1"))
+	from := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	net := directory.Suspension{AccountID: a.ID, From: from, Reason: "r", CreatedBy: "dsl", Scope: directory.SuspendInternet, LiftRole: "safeguarding"}
+	plain := directory.Suspension{AccountID: a.ID, From: from.Add(time.Hour), Reason: "r", CreatedBy: "dsl"}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddSuspension(ctx, &net); err != nil {
+			return err
+		}
+		return tx.AddSuspension(ctx, &plain)
+	})
+	talk := from.Add(24 * time.Hour)
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		_, err := tx.UpdateSuspension(ctx, net.ID, func(x *directory.Suspension) error {
+			x.LiftedAt, x.LiftedBy, x.TalkWith, x.TalkAt, x.TalkNote = talk.Add(time.Hour), "head", "the head and the pupil's mother", talk, "agreed to use chat kindly"
+			return nil
+		})
+		return err
+	})
+	got, err := s.Suspensions(ctx, a.ID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("suspensions: %+v %v", got, err)
+	}
+	g := got[0]
+	if g.Scope != directory.SuspendInternet || g.LiftRole != "safeguarding" || g.TalkWith != "the head and the pupil's mother" ||
+		!g.TalkAt.Equal(talk) || g.TalkNote != "agreed to use chat kindly" || g.LiftedBy != "head" {
+		t.Errorf("round trip: %+v", g)
+	}
+	if got[1].Scope != directory.SuspendAll || got[1].LiftRole != "" || !got[1].TalkAt.IsZero() {
+		t.Errorf("no scope given: %+v, want the all scope", got[1])
+	}
+}
