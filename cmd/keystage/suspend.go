@@ -85,7 +85,7 @@ func cmdSuspend(e *env, args []string) error {
 	case !sp.Until.IsZero():
 		end = "until " + showWhen(sp.Until, loc)
 	}
-	fmt.Fprintf(e.stdout, "suspended %s (%s) from %s %s\n", a.Username, sp.Scope.Describe(), showWhen(sp.From, loc), end)
+	fmt.Fprintf(e.stdout, "suspended %s from %s %s: %s\n", a.Username, showWhen(sp.From, loc), end, sp.Scope.Describe())
 	var refused []string
 	for _, svc := range []directory.Service{directory.ServiceLDAP, directory.ServiceWiFi, directory.ServicePortal} {
 		if sp.Covers(svc) {
@@ -93,7 +93,7 @@ func cmdSuspend(e *env, args []string) error {
 		}
 	}
 	if sp.From.After(d.Now().Add(time.Second)) {
-		fmt.Fprintf(e.stderr, "%s still let %s in until the start; then a running RADIUS server ends live Wi-Fi sessions.\n", strings.Join(refused, " and "), a.Username)
+		fmt.Fprintf(e.stderr, "The network still lets %s in until the start; then %s refuse them, and a running RADIUS server ends live Wi-Fi sessions.\n", a.Username, strings.Join(refused, " and "))
 	} else {
 		fmt.Fprintf(e.stderr, "%s refuse %s now; a running RADIUS server ends live Wi-Fi sessions within seconds.\n", strings.Join(refused, " and "), a.Username)
 	}
