@@ -24,6 +24,9 @@ const (
 	ActionAUPRecordBulk Action = "aup.record_bulk"
 	ActionConsentAdd    Action = "consent.add"
 	ActionConsentRemove Action = "consent.withdraw"
+	// ActionConsentRefuse records a parent, carer or local authority
+	// refusing consent: no consent from then on, as after a withdrawal.
+	ActionConsentRefuse Action = "consent.refuse"
 
 	ActionWiFiIssue  Action = "wifi.issue"
 	ActionWiFiRevoke Action = "wifi.revoke"

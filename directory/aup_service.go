@@ -251,7 +251,12 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, c Consent) (Consent, error) {
 	now := d.Now()
 	c.ParentName, c.Relationship = strings.TrimSpace(c.ParentName), strings.TrimSpace(c.Relationship)
+	if c.Decision == "" {
+		c.Decision = ConsentAgreed
+	}
 	switch {
+	case c.Decision != ConsentAgreed && c.Decision != ConsentRefused && c.Decision != ConsentWithdrawn:
+		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("A consent is agreed, refused or withdrawn, not %q.", c.Decision))
 	case !d.gate.Policy.NeedsConsent(a):
 		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Parental consent is only for pupils."))
 	case c.ParentName == "" || c.Relationship == "":
@@ -275,15 +280,34 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 		if doc, ok := current(docs, d.gate.Policy.consentAudience(), now); ok {
 			c.DocumentID = doc.ID
 		}
+		if c.Decision != ConsentAgreed {
+			// A refusal or a withdrawal ends every agreement in force.
+			old, err := tx.Consents(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, o := range old {
+				if o.Decision.agreed() && (o.WithdrawnAt.IsZero() || now.Before(o.WithdrawnAt)) {
+					if _, err := tx.UpdateConsent(ctx, o.ID, func(o *Consent) error { o.WithdrawnAt = now; return nil }); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		if err := tx.AddConsent(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, audit.ActionConsentAdd, audit.AccountTarget(a.Username), nil, map[string]any{
-			"document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
+		action := map[ConsentDecision]audit.Action{ConsentAgreed: audit.ActionConsentAdd, ConsentRefused: audit.ActionConsentRefuse,
+			ConsentWithdrawn: audit.ActionConsentRemove}[c.Decision]
+		return d.Record(ctx, tx, actor, action, audit.AccountTarget(a.Username), nil, map[string]any{
+			"consent_id": c.ID, "decision": c.Decision, "document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
 			"given_at": c.GivenAt, "method": c.Method})
 	})
 	if err != nil {
 		return c, fmt.Errorf("record consent for %s: %w", a.Username, err)
+	}
+	if c.Decision != ConsentAgreed {
+		d.EndAccess(ctx, a)
 	}
 	return c, nil
 }

@@ -327,18 +327,24 @@ func SignedStatus(docs []AUPDocument, sigs []Signature, audience string, t time.
 }
 
 // consented reports whether a pupil has parental consent in force at t,
-// following the same re-signing rule for the permission form.
+// following the same re-signing rule for the permission form. The latest
+// decision given at or before t counts (a later agreement after a refusal,
+// a withdrawal after an agreement): refused or withdrawn is no consent.
 func consented(docs []AUPDocument, consents []Consent, audience string, t time.Time) bool {
-	cur, hasDoc := current(docs, audience, t)
-	for _, c := range consents {
-		if c.GivenAt.After(t) || (!c.WithdrawnAt.IsZero() && !t.Before(c.WithdrawnAt)) {
+	var latest *Consent
+	for i, c := range consents {
+		if c.GivenAt.After(t) {
 			continue
 		}
-		if !hasDoc || c.DocumentID == cur.ID || cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom) {
-			return true
+		if latest == nil || c.GivenAt.After(latest.GivenAt) || (c.GivenAt.Equal(latest.GivenAt) && c.ID > latest.ID) {
+			latest = &consents[i]
 		}
 	}
-	return false
+	if latest == nil || !latest.Decision.agreed() || (!latest.WithdrawnAt.IsZero() && !t.Before(latest.WithdrawnAt)) {
+		return false
+	}
+	cur, hasDoc := current(docs, audience, t)
+	return !hasDoc || latest.DocumentID == cur.ID || cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom)
 }
 
 // Gate loads the facts for an account and decides.

@@ -277,7 +277,7 @@ func (r *rebuild) apply(e audit.Event) {
 		if p.consent.IsZero() {
 			p.consent = e.Time
 		}
-	case e.Action == audit.ActionConsentRemove:
+	case e.Action == audit.ActionConsentRemove || e.Action == audit.ActionConsentRefuse:
 		r.get(name).consent = time.Time{}
 	case e.Action == audit.ActionWiFiIssue:
 		p := r.get(name)

@@ -415,7 +415,8 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 		given = time.Time{} // the service asks for a date
 	}
 	_, err := s.d.RecordConsent(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Consent{ParentName: r.PostFormValue("parent"),
-		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper})
+		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper,
+		Decision: directory.ConsentDecision(r.PostFormValue("decision"))})
 	if s.invalid(w, r, rq, a, err) {
 		return
 	}

@@ -56,3 +56,30 @@ func TestSuspendLiftedByRoleCommands(t *testing.T) {
 		t.Errorf("the conversation is not in the trail: %d", code)
 	}
 }
+
+// Consent refused, given and withdrawn from the command line, each with
+// who gave it; aup status shows the gate honouring the latest.
+func TestConsentDecisionCommands(t *testing.T) {
+	_, ks := school(t)
+	if code, _, errOut := ks("", "consent", "refuse", "apupil"); code != 2 || !strings.Contains(errOut, "want --parent and --relationship") {
+		t.Errorf("refuse without who: %d %s", code, errOut)
+	}
+	for _, step := range []struct {
+		args    []string
+		out     string
+		missing bool
+	}{
+		{[]string{"consent", "refuse", "apupil", "--parent", "Westshire Council", "--relationship", "local authority"}, "recorded refusal of consent for apupil from Westshire Council (local authority)", true},
+		{[]string{"consent", "record", "apupil", "--parent", "Westshire Council", "--relationship", "local authority"}, "recorded consent for apupil", false},
+		{[]string{"consent", "withdraw", "apupil", "--parent", "Mo Carer", "--relationship", "carer"}, "recorded withdrawal of consent for apupil from Mo Carer (carer)", true},
+	} {
+		code, out, errOut := ks("", step.args...)
+		if code != 0 || !strings.Contains(out, step.out) {
+			t.Fatalf("%v: %d %s %s", step.args, code, out, errOut)
+		}
+		_, _, status := ks("", "aup", "status", "apupil")
+		if got := strings.Contains(status, "permission from your parent or carer"); got != step.missing {
+			t.Errorf("after %v: consent missing = %v, want %v (%s)", step.args[1], got, step.missing, status)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (t *tx) AddSignature(ctx context.Context, s *directory.Signature) error {
 	return nil
 }
 
-const consentCols = "id, account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at"
+const consentCols = "id, account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at, decision"
 
 func scanConsent(s scanner) (directory.Consent, error) {
 	var (
@@ -119,10 +119,12 @@ func scanConsent(s scanner) (directory.Consent, error) {
 		given     int64
 		method    string
 		withdrawn sql.NullInt64
+		decision  string
 	)
-	if err := s.Scan(&c.ID, &c.AccountID, &doc, &c.ParentName, &c.Relationship, &given, &method, &c.RecordedBy, &withdrawn); err != nil {
+	if err := s.Scan(&c.ID, &c.AccountID, &doc, &c.ParentName, &c.Relationship, &given, &method, &c.RecordedBy, &withdrawn, &decision); err != nil {
 		return c, mapErr(err)
 	}
+	c.Decision = directory.ConsentDecision(decision)
 	c.DocumentID, c.GivenAt, c.Method, c.WithdrawnAt = doc.Int64, time.UnixMicro(given).UTC(), directory.SignMethod(method), fromMicros(withdrawn)
 	return c, nil
 }
@@ -149,8 +151,12 @@ func (t *tx) AddConsent(ctx context.Context, c *directory.Consent) error {
 	if c.DocumentID != 0 {
 		doc = c.DocumentID
 	}
-	id, err := t.insert(ctx, `INSERT INTO consents (account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, c.AccountID, doc, c.ParentName, c.Relationship, c.GivenAt.UnixMicro(), string(c.Method), c.RecordedBy, tm(c.WithdrawnAt))
+	if c.Decision == "" {
+		c.Decision = directory.ConsentAgreed
+	}
+	id, err := t.insert(ctx, `INSERT INTO consents (account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at, decision)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, c.AccountID, doc, c.ParentName, c.Relationship, c.GivenAt.UnixMicro(), string(c.Method), c.RecordedBy, tm(c.WithdrawnAt),
+		string(c.Decision))
 	if err != nil {
 		return fmt.Errorf("add consent for account %d: %w", c.AccountID, err)
 	}

@@ -44,3 +44,35 @@ func testSuspensionScopeAndTalk(t *testing.T, s directory.Store) {
 		t.Errorf("no scope given: %+v, want the all scope", got[1])
 	}
 }
+
+// testConsentDecisions: a consent keeps its decision; a row without one
+// reads as agreed; a refusal does not count as consent in MissingConsents.
+func testConsentDecisions(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("refused", "C1"))
+	b := mustCreate(t, s, pupil("agreed", "C2"))
+	given := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	refusal := directory.Consent{AccountID: a.ID, ParentName: "Westshire Council", Relationship: directory.RelationshipLocalAuthority,
+		GivenAt: given, Method: directory.SignPaper, Decision: directory.ConsentRefused}
+	agreed := directory.Consent{AccountID: b.ID, ParentName: "Mo", Relationship: "carer", GivenAt: given, Method: directory.SignPaper}
+	before, err := s.MissingConsents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddConsent(ctx, &refusal); err != nil {
+			return err
+		}
+		return tx.AddConsent(ctx, &agreed)
+	})
+	got, err := s.Consents(ctx, a.ID)
+	if err != nil || len(got) != 1 || got[0].Decision != directory.ConsentRefused || got[0].Relationship != directory.RelationshipLocalAuthority {
+		t.Errorf("refusal round trip: %+v %v", got, err)
+	}
+	if got, err := s.Consents(ctx, b.ID); err != nil || len(got) != 1 || got[0].Decision != directory.ConsentAgreed {
+		t.Errorf("no decision given: %+v %v, want agreed", got, err)
+	}
+	if after, err := s.MissingConsents(ctx); err != nil || after != before-1 {
+		t.Errorf("missing consents %d then %d (%v): only the agreement counts", before, after, err)
+	}
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Suspensions", testSuspensions},
 		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"SuspensionScopeAndTalk", testSuspensionScopeAndTalk},
+		{"ConsentDecisions", testConsentDecisions},
 		{"NASClients", testNAS},
 		{"SealedKeys", testSealedKeys},
 		{"SyncRuns", testSyncRuns},
