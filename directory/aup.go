@@ -64,11 +64,11 @@ type Consent struct {
 	ParentName   string // who gave it: a parent's or carer's name, or the local authority and its officer
 	Relationship string // mother, father, carer, local authority, ...
 	// Decision is agreed (the empty value reads so), refused or withdrawn.
-	Decision ConsentDecision
-	GivenAt      time.Time
-	Method       SignMethod
-	RecordedBy   string
-	WithdrawnAt  time.Time
+	Decision    ConsentDecision
+	GivenAt     time.Time
+	Method      SignMethod
+	RecordedBy  string
+	WithdrawnAt time.Time
 }
 
 // agreed reports whether the decision is an agreement (the empty decision
