@@ -34,6 +34,9 @@ const (
 	RoleTechnician   StaffRole = "technician"   // find people, record paper forms, issue guests, run the sync
 	RoleSafeguarding StaffRole = "safeguarding" // suspend and lift network access
 	RoleAuditor      StaffRole = "auditor"      // download the register and the audit export; nothing else
+	// RoleDataProtection is the data-protection officer's: set and lift
+	// legal holds, beside the safeguarding role.
+	RoleDataProtection StaffRole = "data-protection"
 )
 
 // WiFiSettings are what a person types into a phone or laptop.
@@ -138,9 +141,9 @@ func New(st Store, d Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	for role := range cfg.RoleGroups {
 		switch role {
-		case RoleTechnician, RoleSafeguarding, RoleAuditor:
+		case RoleTechnician, RoleSafeguarding, RoleAuditor, RoleDataProtection:
 		default:
-			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
+			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding, auditor or data-protection", role))
 		}
 	}
 	if st == nil || d == nil || d.Sealer() == nil {

@@ -122,7 +122,7 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 		return nil, err
 	}
 	var roles []StaffRole
-	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor} {
+	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor, RoleDataProtection} {
 		for _, g := range groups {
 			if g.Source == directory.SourceManual && slices.Contains(s.cfg.RoleGroups[role], g.Name) {
 				roles = append(roles, role)

@@ -33,6 +33,9 @@ type PortalSection struct {
 	TechnicianGroups   []string `toml:"technician_groups"`
 	SafeguardingGroups []string `toml:"safeguarding_groups"`
 	AuditorGroups      []string `toml:"auditor_groups"`
+	// DataProtectionGroups hold the data-protection role (the DPO): legal
+	// holds, beside the safeguarding role.
+	DataProtectionGroups []string `toml:"data_protection_groups"`
 	// PasskeyRoles must sign in with a passkey to use their powers.
 	PasskeyRoles []string `toml:"passkey_roles"`
 	// GuestMaxLifetime is the longest guest access a sponsor may give.
@@ -59,15 +62,16 @@ type PortalSection struct {
 
 func defaultPortal() PortalSection {
 	return PortalSection{
-		Listen:             "127.0.0.1:8443",
-		SessionLifetime:    duration{8 * time.Hour},
-		WiFiEAPMethods:     []string{"PEAP/MSCHAPv2", "TTLS/PAP"},
-		TechnicianGroups:   []string{"portal-technicians"},
-		SafeguardingGroups: []string{"portal-safeguarding"},
-		AuditorGroups:      []string{"portal-auditors"},
-		PasskeyRoles:       []string{"technician", "safeguarding", "auditor"},
-		GuestMaxLifetime:   duration{14 * 24 * time.Hour},
-		TeachersSeeClasses: true,
+		Listen:               "127.0.0.1:8443",
+		SessionLifetime:      duration{8 * time.Hour},
+		WiFiEAPMethods:       []string{"PEAP/MSCHAPv2", "TTLS/PAP"},
+		TechnicianGroups:     []string{"portal-technicians"},
+		SafeguardingGroups:   []string{"portal-safeguarding"},
+		AuditorGroups:        []string{"portal-auditors"},
+		DataProtectionGroups: []string{"portal-data-protection"},
+		PasskeyRoles:         []string{"technician", "safeguarding", "auditor"},
+		GuestMaxLifetime:     duration{14 * 24 * time.Hour},
+		TeachersSeeClasses:   true,
 	}
 }
 
@@ -113,8 +117,8 @@ func (s *PortalSection) validate(p *problems) {
 		p.add("portal.trusted_proxies and portal.client_address_header: set both (a proxy and the header it writes, e.g. X-Forwarded-For) or neither")
 	}
 	for _, r := range s.PasskeyRoles {
-		if !oneOf(r, "technician", "safeguarding", "auditor") {
-			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding or auditor", r)
+		if !oneOf(r, "technician", "safeguarding", "auditor", "data-protection") {
+			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding, auditor or data-protection", r)
 		}
 	}
 }
@@ -132,9 +136,10 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 		WiFi:            portal.WiFiSettings{SSID: s.WiFiSSID, EAPMethods: s.WiFiEAPMethods, ServerDomain: s.WiFiServerDomain},
 		SessionLifetime: s.SessionLifetime.Duration,
 		RoleGroups: map[portal.StaffRole][]string{
-			portal.RoleTechnician:   s.TechnicianGroups,
-			portal.RoleSafeguarding: s.SafeguardingGroups,
-			portal.RoleAuditor:      s.AuditorGroups,
+			portal.RoleTechnician:     s.TechnicianGroups,
+			portal.RoleSafeguarding:   s.SafeguardingGroups,
+			portal.RoleAuditor:        s.AuditorGroups,
+			portal.RoleDataProtection: s.DataProtectionGroups,
 		},
 		PasskeyRoles:        roles,
 		TeachersSeeClasses:  s.TeachersSeeClasses,
@@ -150,9 +155,10 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 // roles of the person running them.
 func (s *PortalSection) roleGroups() map[string][]string {
 	return map[string][]string{
-		string(portal.RoleTechnician):   s.TechnicianGroups,
-		string(portal.RoleSafeguarding): s.SafeguardingGroups,
-		string(portal.RoleAuditor):      s.AuditorGroups,
+		string(portal.RoleTechnician):     s.TechnicianGroups,
+		string(portal.RoleSafeguarding):   s.SafeguardingGroups,
+		string(portal.RoleAuditor):        s.AuditorGroups,
+		string(portal.RoleDataProtection): s.DataProtectionGroups,
 	}
 }
 
@@ -190,6 +196,7 @@ wifi_server_domain = "radius.school.example"
 technician_groups = ["portal-technicians"]
 safeguarding_groups = ["portal-safeguarding"]
 auditor_groups = ["portal-auditors"]
+data_protection_groups = ["portal-data-protection"]   # the DPO: legal holds
 # These roles must sign in with a passkey to use their powers.
 passkey_roles = ["technician", "safeguarding", "auditor"]
 guest_max_lifetime = "336h"

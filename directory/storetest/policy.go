@@ -76,3 +76,42 @@ func testConsentDecisions(t *testing.T, s directory.Store) {
 		t.Errorf("missing consents %d then %d (%v): only the agreement counts", before, after, err)
 	}
 }
+
+// testLegalHolds: a hold round-trips, OpenLegalHolds lists only those not
+// lifted, and an update keeps who set it and when.
+func testLegalHolds(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("held", "H1"))
+	b := mustCreate(t, s, pupil("freed", "H2"))
+	set := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ha := directory.LegalHold{AccountID: a.ID, Kind: directory.HoldSubjectAccess, Reason: "SAR from a parent", Reference: "SAR-9", SetBy: "dpo", SetAt: set}
+	hb := directory.LegalHold{AccountID: b.ID, Kind: directory.HoldSafeguarding, Reason: "case", SetBy: "dsl", SetAt: set.Add(time.Hour)}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddLegalHold(ctx, &ha); err != nil {
+			return err
+		}
+		return tx.AddLegalHold(ctx, &hb)
+	})
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		y, err := tx.UpdateLegalHold(ctx, hb.ID, func(h *directory.LegalHold) error {
+			h.LiftedBy, h.LiftedAt, h.LiftNote, h.SetBy = "dpo", set.Add(48*time.Hour), "case closed", "someone else"
+			return nil
+		})
+		if err == nil && (y.SetBy != "dsl" || y.LiftNote != "case closed") {
+			t.Errorf("update gave %+v", y)
+		}
+		return err
+	})
+	got, err := s.LegalHolds(ctx, a.ID)
+	if err != nil || len(got) != 1 || got[0].Kind != directory.HoldSubjectAccess || got[0].Reference != "SAR-9" || !got[0].SetAt.Equal(set) || !got[0].Open() {
+		t.Errorf("round trip: %+v %v", got, err)
+	}
+	got, err = s.LegalHolds(ctx, b.ID)
+	if err != nil || len(got) != 1 || got[0].Open() || got[0].SetBy != "dsl" || got[0].LiftNote != "case closed" || !got[0].LiftedAt.Equal(set.Add(48*time.Hour)) {
+		t.Errorf("lifted: %+v %v", got, err)
+	}
+	open, err := s.OpenLegalHolds(ctx)
+	if err != nil || len(open) != 1 || open[0].ID != ha.ID {
+		t.Errorf("open holds: %+v %v", open, err)
+	}
+}

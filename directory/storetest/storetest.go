@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpcomingSuspensions", testUpcomingSuspensions},
 		{"SuspensionScopeAndTalk", testSuspensionScopeAndTalk},
 		{"ConsentDecisions", testConsentDecisions},
+		{"LegalHolds", testLegalHolds},
 		{"NASClients", testNAS},
 		{"SealedKeys", testSealedKeys},
 		{"SyncRuns", testSyncRuns},
