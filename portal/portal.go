@@ -244,8 +244,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /passkeys/{id}/rename", s.notGuest(s.passkeyRename))
 	mux.HandleFunc("POST /passkeys/{id}/remove", s.notGuest(s.passkeyRemove))
 
-	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding))
-	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding))
+	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("POST /staff/people/{username}/hold", s.staff(s.setHold, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("POST /staff/people/{username}/hold/lift", s.staff(s.liftHold, RoleSafeguarding, RoleDataProtection))
 	mux.HandleFunc("POST /staff/people/{username}/suspend", s.staff(s.suspend, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/lift", s.staff(s.lift, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))

@@ -172,6 +172,15 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 	// at the lift) is for safeguarding roles; others see that access is
 	// suspended, what it covers and until when.
 	seeWhy := rq.has(RoleSafeguarding)
+	// Legal holds are shown to, set and lifted by the safeguarding and
+	// data-protection roles.
+	canHold := rq.has(RoleSafeguarding) || rq.has(RoleDataProtection)
+	var holds []directory.LegalHold
+	if canHold {
+		if holds, err = st.LegalHolds(ctx, a.ID); err != nil {
+			return nil, err
+		}
+	}
 	names := s.actorNames(ctx)
 	var sus []activeSusp
 	for _, x := range susp {
@@ -189,7 +198,7 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		"Suspensions": sus, "LastPortal": last[directory.ServicePortal], "LastWiFi": last[directory.ServiceWiFi],
 		"LastLDAP": last[directory.ServiceLDAP], "Sessions": sessions, "SignDocs": sigDocs,
 		"Gate": wifi, "GateMessage": staffGateMessage(wifi, a, s.loc),
-		"CanSuspend": rq.has(RoleSafeguarding), "SeeWhy": seeWhy, "Scopes": suspensionScopes, "CanRecord": rq.has(RoleTechnician) && !hasEnded(wifi),
+		"CanSuspend": rq.has(RoleSafeguarding), "SeeWhy": seeWhy, "Holds": holds, "CanHold": canHold, "Scopes": suspensionScopes, "CanRecord": rq.has(RoleTechnician) && !hasEnded(wifi),
 		"Ended": hasEnded(wifi),
 		"Today": now.In(s.loc).Format(directory.DateLayout), "Done": "",
 	}, nil
@@ -425,4 +434,52 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 		return
 	}
 	s.done(w, r, a, "consent")
+}
+
+// roleNames are rq's staff roles as the directory names them.
+func roleNames(rq *request) []string {
+	out := make([]string, len(rq.roles))
+	for i, r := range rq.roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// setHold puts a legal hold on a person's records.
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request, rq *request) {
+	a, ok := s.person(w, r, rq)
+	if !ok {
+		return
+	}
+	_, err := s.d.SetLegalHold(r.Context(), audit.UserActor(rq.acct.Username), roleNames(rq), a, directory.LegalHold{
+		Kind: directory.LegalHoldKind(r.PostFormValue("kind")), Reason: r.PostFormValue("reason"), Reference: r.PostFormValue("reference")})
+	if s.invalid(w, r, rq, a, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.done(w, r, a, "held")
+}
+
+// liftHold lifts the open legal holds on a person's records.
+func (s *Server) liftHold(w http.ResponseWriter, r *http.Request, rq *request) {
+	a, ok := s.person(w, r, rq)
+	if !ok {
+		return
+	}
+	_, err := s.d.LiftLegalHolds(r.Context(), audit.UserActor(rq.acct.Username), roleNames(rq), a, r.PostFormValue("note"))
+	if errors.Is(err, directory.ErrNotFound) {
+		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "There is no open legal hold to lift.", "")
+		return
+	}
+	if s.invalid(w, r, rq, a, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.done(w, r, a, "hold-lifted")
 }

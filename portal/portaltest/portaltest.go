@@ -119,6 +119,8 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleTechnician:   {"portal-technicians"},
 			portal.RoleSafeguarding: {"portal-safeguarding"},
 			portal.RoleAuditor:      {"portal-auditors"},
+			// No one is seeded in it: tests that need the role add someone.
+			portal.RoleDataProtection: {"portal-data-protection"},
 		},
 		PasskeyRoles:       opt.PasskeyRoles,
 		FirstPasswords:     opt.FirstPasswords,
@@ -207,7 +209,7 @@ func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[strin
 			}
 			docs[aud] = doc
 		}
-		for _, g := range []string{"portal-technicians", "portal-safeguarding", "portal-auditors", "guests"} {
+		for _, g := range []string{"portal-technicians", "portal-safeguarding", "portal-auditors", "portal-data-protection", "guests"} {
 			grp := directory.Group{Name: g, Kind: directory.GroupCustom, Source: directory.SourceManual}
 			if err := tx.CreateGroup(ctx, &grp); err != nil {
 				return err
