@@ -71,7 +71,7 @@ func TestGradedSuspensionAndWhoSeesWhy(t *testing.T) {
 	if p := safe.get(path); !strings.Contains(p.body, "agreed to post kindly") {
 		t.Errorf("the conversation is not shown to the safeguarding lead")
 	}
-	if p := tech.get(path); strings.Contains(p.body, "agreed to post kindly") || strings.Contains(p.body, "father") {
+	if p := tech.get(path); strings.Contains(p.body, "agreed to post kindly") || strings.Contains(p.body, "the head and the pupil") {
 		t.Errorf("the conversation is shown to a technician")
 	}
 }
