@@ -60,6 +60,13 @@ type Config struct {
 	WiFi       WiFiSettings
 	// SessionLifetime is how long a sign-in lasts (default 8 hours).
 	SessionLifetime time.Duration
+	// IdleTimeout ends a sign-in that has made no request for this long
+	// (zero: only SessionLifetime ends it). A session is noted as seen at
+	// most once a minute, so the end comes up to a minute later.
+	IdleTimeout time.Duration
+	// SharedPC makes the sign-in cookie a session cookie (no Max-Age or
+	// Expires): closing the browser on a shared computer signs out.
+	SharedPC bool
 	// RoleGroups maps each staff role to the groups whose members hold it.
 	RoleGroups map[StaffRole][]string
 	// PasskeyRoles are the staff roles whose powers need a session signed

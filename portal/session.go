@@ -87,6 +87,15 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	if sess.AccountID == 0 {
 		return rq, nil
 	}
+	if s.cfg.IdleTimeout > 0 && now.Sub(sess.SeenAt) >= s.cfg.IdleTimeout {
+		// Idle too long: signed out, as if the person had left the
+		// computer and someone else sat down.
+		if err := s.store.DeletePortalSession(ctx, sess.ID); err != nil {
+			return nil, err
+		}
+		s.clearCookie(w)
+		return nil, nil
+	}
 	a, err := s.store.Account(ctx, sess.AccountID)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && a.Status != directory.StatusActive) {
 		s.store.DeletePortalSession(ctx, sess.ID)
@@ -134,6 +143,10 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, token string, expires time.Time) {
+	if s.cfg.SharedPC {
+		// A session cookie: the browser forgets it when it closes.
+		expires = time.Time{}
+	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }

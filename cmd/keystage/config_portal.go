@@ -25,6 +25,12 @@ type PortalSection struct {
 	TLSKey  string `toml:"tls_key"`
 	// SessionLifetime is how long a sign-in lasts.
 	SessionLifetime duration `toml:"session_lifetime"`
+	// IdleTimeout signs out a session with no request for this long; 0:
+	// none.
+	IdleTimeout duration `toml:"idle_timeout"`
+	// SharedPC makes the sign-in a browser session: closing the browser
+	// signs out (computers shared in a classroom or library).
+	SharedPC bool `toml:"shared_pc"`
 	// What people type into a phone or laptop for the Wi-Fi.
 	WiFiSSID         string   `toml:"wifi_ssid"`
 	WiFiEAPMethods   []string `toml:"wifi_eap_methods"`
@@ -98,6 +104,9 @@ func (s *PortalSection) validate(p *problems) {
 	if s.SessionLifetime.Duration < 5*time.Minute || s.SessionLifetime.Duration > 7*24*time.Hour {
 		p.add("portal.session_lifetime %s: between 5m and 168h", s.SessionLifetime.Duration)
 	}
+	if s.IdleTimeout.Duration != 0 && (s.IdleTimeout.Duration < 5*time.Minute || s.IdleTimeout.Duration > s.SessionLifetime.Duration) {
+		p.add("portal.idle_timeout %s: 0 for none, or between 5m and the session lifetime (%s)", s.IdleTimeout.Duration, s.SessionLifetime.Duration)
+	}
 	if s.RatePerDevice < 0 || s.RateNewcomers < 0 || s.RatePerAddressMax < 0 {
 		p.add("portal.rate_per_device, rate_newcomers_per_address and rate_per_address: requests a minute, 0 for the default")
 	}
@@ -135,6 +144,8 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 		SchoolName:      school,
 		WiFi:            portal.WiFiSettings{SSID: s.WiFiSSID, EAPMethods: s.WiFiEAPMethods, ServerDomain: s.WiFiServerDomain},
 		SessionLifetime: s.SessionLifetime.Duration,
+		IdleTimeout:     s.IdleTimeout.Duration,
+		SharedPC:        s.SharedPC,
 		RoleGroups: map[portal.StaffRole][]string{
 			portal.RoleTechnician:     s.TechnicianGroups,
 			portal.RoleSafeguarding:   s.SafeguardingGroups,
@@ -188,6 +199,8 @@ public_url = "https://portal.school.example"
 tls_cert = "/etc/keystage/portal.crt"
 tls_key = "/etc/keystage/portal.key"
 session_lifetime = "8h"
+idle_timeout = "30m"   # signed out after this long without a request; "0s" for none
+shared_pc = false      # true: the sign-in ends when the browser closes (shared classroom or library computers)
 # What people type into their devices for the Wi-Fi.
 wifi_ssid = "School"
 wifi_eap_methods = ["PEAP/MSCHAPv2", "TTLS/PAP"]

@@ -57,6 +57,9 @@ type Options struct {
 	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
 	// that names the client in X-Forwarded-For.
 	Proxy bool
+	// IdleTimeout and SharedPC are passed to the portal's configuration.
+	IdleTimeout time.Duration
+	SharedPC    bool
 }
 
 // Server is a running portal.
@@ -125,6 +128,8 @@ func Start(t testing.TB, opt Options) *Server {
 		PasskeyRoles:       opt.PasskeyRoles,
 		FirstPasswords:     opt.FirstPasswords,
 		TeachersSeeClasses: opt.TeachersSeeClasses,
+		IdleTimeout:        opt.IdleTimeout,
+		SharedPC:           opt.SharedPC,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
