@@ -13,6 +13,10 @@ type AUPDocument struct {
 	// ResignFrom, when set, makes every signature of an earlier version
 	// stop counting from that instant: everyone must sign again.
 	ResignFrom time.Time
+	// MonitoringNotice tells the signer that network and internet use is
+	// monitored, and how; when set, signing in the portal includes
+	// acknowledging it. It is not part of Digest.
+	MonitoringNotice string
 }
 
 // SignMethod says how a signature was given.
@@ -37,6 +41,9 @@ type Signature struct {
 	FormDate   time.Time
 	Witness    string // paper: who witnessed
 	RecordedBy string // who entered it
+	// NoticeAcknowledged records that the signer acknowledged the
+	// document's monitoring notice as part of signing.
+	NoticeAcknowledged bool
 }
 
 // ConsentDecision is what the person with parental responsibility said.

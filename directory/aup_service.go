@@ -89,6 +89,7 @@ func Digest(text string) string {
 // set, makes signatures of earlier versions stop counting from then.
 func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocument) (AUPDocument, error) {
 	doc.Audience, doc.Version = strings.TrimSpace(doc.Audience), strings.TrimSpace(doc.Version)
+	doc.MonitoringNotice = strings.TrimSpace(doc.MonitoringNotice)
 	if !slices.Contains(d.gate.Policy.KnownAudiences(), doc.Audience) {
 		return doc, fmt.Errorf("publish AUP: audience %q: %w (known: %s; add others under [aup] in the configuration)",
 			doc.Audience, ErrUnknownAudience, strings.Join(d.gate.Policy.KnownAudiences(), ", "))
@@ -118,7 +119,7 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 		}
 		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, map[string]any{
 			"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
-			"resign_from": timeOrNil(doc.ResignFrom)})
+			"resign_from": timeOrNil(doc.ResignFrom), "monitoring_notice": doc.MonitoringNotice})
 	})
 	if err != nil {
 		return doc, fmt.Errorf("publish AUP: %w", err)
@@ -161,6 +162,9 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocu
 	}
 	switch sig.Method {
 	case SignPortal:
+		if strings.TrimSpace(doc.MonitoringNotice) != "" && !sig.NoticeAcknowledged {
+			return doc, invalid("Acknowledge the monitoring notice: signing the %s AUP includes it.", doc.Audience)
+		}
 	case SignPaper:
 		if sig.FormDate.IsZero() || sig.FormDate.After(now) {
 			return doc, invalid("Give the date written on the form (not in the future).")
@@ -226,6 +230,9 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 			}
 			after := map[string]any{"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
 				"digest": doc.Digest, "method": sig.Method}
+			if doc.MonitoringNotice != "" {
+				after["notice_acknowledged"] = sig.NoticeAcknowledged
+			}
 			if sig.Method == SignPortal {
 				after["address"] = sig.Address
 			} else {

@@ -9,7 +9,7 @@ import (
 	"keystage.dev/keystage/directory"
 )
 
-const docCols = "id, audience, version, body, digest, published_at, resign_from"
+const docCols = "id, audience, version, body, digest, published_at, resign_from, monitoring_notice"
 
 func scanDoc(s scanner) (directory.AUPDocument, error) {
 	var (
@@ -17,7 +17,7 @@ func scanDoc(s scanner) (directory.AUPDocument, error) {
 		published int64
 		resign    sql.NullInt64
 	)
-	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign); err != nil {
+	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign, &d.MonitoringNotice); err != nil {
 		return d, mapErr(err)
 	}
 	d.PublishedAt, d.ResignFrom = time.UnixMicro(published).UTC(), fromMicros(resign)
@@ -53,8 +53,8 @@ func (t *tx) AddAUPDocument(ctx context.Context, d *directory.AUPDocument) error
 	if d.PublishedAt.IsZero() {
 		d.PublishedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from) VALUES ($1,$2,$3,$4,$5,$6)",
-		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom))
+	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from, monitoring_notice) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom), d.MonitoringNotice)
 	if err != nil {
 		return fmt.Errorf("publish AUP %s %s: %w", d.Audience, d.Version, err)
 	}
@@ -62,7 +62,7 @@ func (t *tx) AddAUPDocument(ctx context.Context, d *directory.AUPDocument) error
 	return nil
 }
 
-const sigCols = "id, account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by"
+const sigCols = "id, account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by, notice_acknowledged"
 
 func (r reader) Signatures(ctx context.Context, accountID int64) ([]directory.Signature, error) {
 	rows, err := r.q.QueryContext(ctx, "SELECT "+sigCols+" FROM signatures WHERE account_id = $1 ORDER BY signed_at, id", accountID)
@@ -90,7 +90,8 @@ func scanSignatures(rows *sql.Rows) ([]directory.Signature, error) {
 			method   string
 			formDate sql.NullString
 		)
-		if err := rows.Scan(&s.ID, &s.AccountID, &s.DocumentID, &s.Digest, &signed, &method, &s.Address, &s.UserAgent, &formDate, &s.Witness, &s.RecordedBy); err != nil {
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.DocumentID, &s.Digest, &signed, &method, &s.Address, &s.UserAgent, &formDate, &s.Witness, &s.RecordedBy,
+			&s.NoticeAcknowledged); err != nil {
 			return nil, err
 		}
 		s.SignedAt, s.Method, s.FormDate = time.UnixMicro(signed).UTC(), directory.SignMethod(method), fromDate(formDate)
@@ -100,9 +101,10 @@ func scanSignatures(rows *sql.Rows) ([]directory.Signature, error) {
 }
 
 func (t *tx) AddSignature(ctx context.Context, s *directory.Signature) error {
-	id, err := t.insert(ctx, `INSERT INTO signatures (account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, s.AccountID, s.DocumentID, s.Digest, s.SignedAt.UnixMicro(), string(s.Method),
-		s.Address, s.UserAgent, dt(s.FormDate), s.Witness, s.RecordedBy)
+	id, err := t.insert(ctx, `INSERT INTO signatures (account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by,
+		notice_acknowledged)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, s.AccountID, s.DocumentID, s.Digest, s.SignedAt.UnixMicro(), string(s.Method),
+		s.Address, s.UserAgent, dt(s.FormDate), s.Witness, s.RecordedBy, s.NoticeAcknowledged)
 	if err != nil {
 		return fmt.Errorf("add signature for account %d: %w", s.AccountID, err)
 	}

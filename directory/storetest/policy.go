@@ -115,3 +115,41 @@ func testLegalHolds(t *testing.T, s directory.Store) {
 		t.Errorf("open holds: %+v %v", open, err)
 	}
 }
+
+// testMonitoringNotice: a document keeps its monitoring notice and a
+// signature its acknowledgement; both default to none.
+func testMonitoringNotice(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, pupil("noticed", "N1"))
+	with := directory.AUPDocument{Audience: "pupil", Version: "n1", Text: "t", Digest: "d1", MonitoringNotice: "Use is monitored."}
+	without := directory.AUPDocument{Audience: "pupil", Version: "n0", Text: "t", Digest: "d0", PublishedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.AddAUPDocument(ctx, &without); err != nil {
+			return err
+		}
+		if err := tx.AddAUPDocument(ctx, &with); err != nil {
+			return err
+		}
+		if err := tx.AddSignature(ctx, &directory.Signature{AccountID: a.ID, DocumentID: without.ID, Digest: "d0", SignedAt: time.Now(), Method: directory.SignPortal}); err != nil {
+			return err
+		}
+		return tx.AddSignature(ctx, &directory.Signature{AccountID: a.ID, DocumentID: with.ID, Digest: "d1", SignedAt: time.Now(), Method: directory.SignPortal,
+			NoticeAcknowledged: true})
+	})
+	d, err := s.AUPDocument(ctx, with.ID)
+	if err != nil || d.MonitoringNotice != "Use is monitored." {
+		t.Errorf("document: %+v %v", d, err)
+	}
+	if d, err := s.AUPDocument(ctx, without.ID); err != nil || d.MonitoringNotice != "" {
+		t.Errorf("document without a notice: %+v %v", d, err)
+	}
+	sigs, err := s.Signatures(ctx, a.ID)
+	if err != nil || len(sigs) != 2 {
+		t.Fatalf("signatures: %+v %v", sigs, err)
+	}
+	for _, sg := range sigs {
+		if sg.NoticeAcknowledged != (sg.DocumentID == with.ID) {
+			t.Errorf("signature of document %d: acknowledged %v", sg.DocumentID, sg.NoticeAcknowledged)
+		}
+	}
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"SuspensionScopeAndTalk", testSuspensionScopeAndTalk},
 		{"ConsentDecisions", testConsentDecisions},
 		{"LegalHolds", testLegalHolds},
+		{"MonitoringNotice", testMonitoringNotice},
 		{"NASClients", testNAS},
 		{"SealedKeys", testSealedKeys},
 		{"SyncRuns", testSyncRuns},
