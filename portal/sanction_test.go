@@ -75,3 +75,27 @@ func TestGradedSuspensionAndWhoSeesWhy(t *testing.T) {
 		t.Errorf("the conversation is shown to a technician")
 	}
 }
+
+// A suspension of the portal ends the sessions it finds, not only new
+// sign-ins; one of the internet only leaves the portal open.
+func TestPortalSuspensionEndsSessions(t *testing.T) {
+	srv := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	pupil := srv.Accounts[portaltest.Pupil]
+	b := mustSignIn(t, srv, portaltest.Pupil)
+	if _, err := srv.Directory.Suspend(ctx, "test", pupil, directory.Suspension{Scope: directory.SuspendInternet, Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/"); p.status != http.StatusOK {
+		t.Fatalf("an internet-only suspension closed the portal: %d", p.status)
+	}
+	if _, err := srv.Directory.Suspend(ctx, "test", pupil, directory.Suspension{Scope: directory.SuspendService(directory.ServicePortal), Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin" {
+		t.Errorf("a portal suspension left the session open: %d", p.status)
+	}
+	if p := newBrowser(t, srv).signIn(portaltest.Pupil, portaltest.Password); p.status != http.StatusForbidden || !strings.Contains(p.body, "suspended") {
+		t.Errorf("signing in under a portal suspension: %d", p.status)
+	}
+}

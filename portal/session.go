@@ -105,6 +105,14 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	if err != nil {
 		return nil, err
 	}
+	if closed, err := s.portalSuspended(ctx, a, now); err != nil {
+		return nil, err
+	} else if closed {
+		// A suspension that names the portal ends the sessions it finds.
+		s.store.DeletePortalSession(ctx, sess.ID)
+		s.clearCookie(w)
+		return nil, nil
+	}
 	rq.acct = a
 	if rq.roles, err = s.rolesOf(ctx, a); err != nil {
 		return nil, err
@@ -312,4 +320,19 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	s.clearCookie(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// portalSuspended reports whether a suspension in force at now takes the
+// portal away from a (the "service:portal" scope).
+func (s *Server) portalSuspended(ctx context.Context, a directory.Account, now time.Time) (bool, error) {
+	sus, err := s.store.Suspensions(ctx, a.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range sus {
+		if x.ActiveAt(now) && x.Covers(directory.ServicePortal) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
