@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 )
 
@@ -67,6 +68,19 @@ func TestConsentDecisions(t *testing.T) {
 	}
 	if all[1].Decision != directory.ConsentAgreed || all[1].WithdrawnAt.IsZero() || all[0].Decision != directory.ConsentRefused {
 		t.Errorf("history: %+v", all)
+	}
+	// The register, now and rebuilt from the trail, shows no consent
+	// after the refusal.
+	for _, asOf := range []time.Time{{}, f.now.Add(time.Minute)} {
+		err := f.d.Register(ctx, asOf, func(r audit.RegisterRow) error {
+			if r.Username == p.Username && !r.ConsentGiven.IsZero() {
+				t.Errorf("register (as of %v) shows consent given %v after a refusal", asOf, r.ConsentGiven)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n, err := f.s.MissingConsents(ctx); err != nil || n != 1 {
 		t.Errorf("missing consents = %d %v, want the refused pupil counted", n, err)

@@ -102,7 +102,9 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 		return row, err
 	}
 	for _, c := range consents {
-		if c.WithdrawnAt.IsZero() || c.WithdrawnAt.After(now) {
+		// A refusal or a withdrawal is recorded as a decision, not as
+		// consent given.
+		if c.Decision.agreed() && (c.WithdrawnAt.IsZero() || c.WithdrawnAt.After(now)) {
 			row.ConsentGiven = c.GivenAt
 		}
 	}
