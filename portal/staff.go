@@ -395,7 +395,8 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 		formDate = time.Time{} // the service asks for a date
 	}
 	_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
-		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness")})
+		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness"),
+		NoticeAcknowledged: doc.MonitoringNotice != "" && r.PostFormValue("notice") == "yes"})
 	switch {
 	case s.invalid(w, r, rq, a, err):
 		return
