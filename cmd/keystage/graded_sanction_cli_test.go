@@ -26,6 +26,9 @@ func TestSuspendLiftedByRoleCommands(t *testing.T) {
 	if code, _, errOut := ks("", "suspend", "apupil", "--scope", "smtp", "--for", "1d", "--reason", "r"); code != 2 || !strings.Contains(errOut, "not a suspension scope") {
 		t.Errorf("bad scope: %d %s", code, errOut)
 	}
+	if code, _, errOut := ks("", "suspend", "apupil", "--lifted-by", "head", "--reason", "r"); code != 2 || !strings.Contains(errOut, "not a staff role") {
+		t.Errorf("an unknown lift role: %d %s", code, errOut)
+	}
 	code, out, errOut := ks("", "suspend", "apupil", "--scope", "internet", "--lifted-by", "safeguarding", "--reason", "Blog misuse", "--incident", "INC-31")
 	if code != 0 || !strings.Contains(out, "the internet and Wi-Fi only") || !strings.Contains(out, "until the safeguarding role lifts it") ||
 		!strings.Contains(errOut, "Wi-Fi refuse apupil now") || strings.Contains(errOut, "LDAP") {

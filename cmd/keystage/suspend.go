@@ -41,6 +41,11 @@ func cmdSuspend(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *liftRole != "" {
+		if _, ok := cfg.Portal.roleGroups()[*liftRole]; !ok {
+			return usagef("--lifted-by %q is not a staff role: use safeguarding, technician, auditor or data-protection", *liftRole)
+		}
+	}
 	loc := cfg.Location()
 	s, done, err := e.openForChange("suspend")
 	if err != nil {
