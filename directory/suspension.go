@@ -115,6 +115,13 @@ func (s Suspension) Covers(svc Service) bool {
 	return s.Scope == SuspendService(svc)
 }
 
+// TakesInternet reports whether s takes the internet away, wherever the
+// person is (the all and internet scopes): a web filter told of a desktop
+// sign-in marks them so.
+func (s Suspension) TakesInternet() bool {
+	return s.Scope == "" || s.Scope == SuspendAll || s.Scope == SuspendInternet
+}
+
 // Public is s without what only safeguarding roles may read: the reason,
 // the incident reference and the note of the conversation. Others see that
 // access is suspended, what it covers and until when.
