@@ -197,6 +197,18 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 	if len(sus) > 0 && !seeWhy {
 		row("", "(reasons are shown to the safeguarding role only)")
 	}
+	// Legal holds are shown to the roles that set them.
+	if seeWhy || slices.Contains(roles, directory.StaffRoleDataProtection) {
+		holds, err := s.LegalHolds(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range holds {
+			if h.Open() {
+				row("legal hold", fmt.Sprintf("%s since %s by %s: %s %s", h.Kind, h.SetAt.Format("2006-01-02"), h.SetBy, h.Reason, h.Reference))
+			}
+		}
+	}
 	return w.Flush()
 }
 

@@ -38,6 +38,14 @@ func TestHoldCommands(t *testing.T) {
 	if code, out, _ := ks("", "hold", "list"); code != 0 || !strings.Contains(out, "apupil") || !strings.Contains(out, "SAR from a parent (ref SAR-12)") || !strings.Contains(out, "open") {
 		t.Errorf("list: %d %s", code, out)
 	}
+	if code, out, _ := ks("", "account", "show", "apupil"); code != 0 || !strings.Contains(out, "legal hold:") || !strings.Contains(out, "SAR from a parent SAR-12") {
+		t.Errorf("account show to the DPO: %d %s", code, out)
+	}
+	t.Setenv("KEYSTAGE_ACTOR", "htech")
+	if code, out, _ := ks("", "account", "show", "apupil"); code != 0 || strings.Contains(out, "legal hold") {
+		t.Errorf("account show to a technician shows the hold: %d %s", code, out)
+	}
+	t.Setenv("KEYSTAGE_ACTOR", "hdpo")
 	if code, _, errOut := ks("", "hold", "lift", "apupil"); code != 2 || !strings.Contains(errOut, "--note") {
 		t.Errorf("lift without a note: %d %s", code, errOut)
 	}
