@@ -103,3 +103,34 @@ func TestSuspensionLiftedByRole(t *testing.T) {
 		t.Errorf("public view: %+v", p)
 	}
 }
+
+// The scope comes from a form or a command line: whatever is typed, it is
+// refused or read as a scope that parses to itself and covers at most the
+// three services, the portal only when named.
+func FuzzParseSuspensionScope(f *testing.F) {
+	for _, s := range []string{"", "all", "internet", "service:ldap", "service:wifi", "service:portal", "service:", "Service:WiFi ", "ldap", "service:smtp", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		sc, err := directory.ParseSuspensionScope(v)
+		if err != nil {
+			if !errors.Is(err, directory.ErrInvalid) {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if again, err := directory.ParseSuspensionScope(string(sc)); err != nil || again != sc {
+			t.Fatalf("%q read as %q, which reads as %q %v", v, sc, again, err)
+		}
+		s := directory.Suspension{Scope: sc}
+		n := 0
+		for _, svc := range []directory.Service{directory.ServiceLDAP, directory.ServiceWiFi, directory.ServicePortal} {
+			if s.Covers(svc) {
+				n++
+			}
+		}
+		if n == 0 || (s.Covers(directory.ServicePortal) && sc != directory.SuspendService(directory.ServicePortal)) {
+			t.Fatalf("%q covers %d services (portal %v)", sc, n, s.Covers(directory.ServicePortal))
+		}
+	})
+}
