@@ -24,6 +24,9 @@ const (
 	ActionAUPRecordBulk Action = "aup.record_bulk"
 	ActionConsentAdd    Action = "consent.add"
 	ActionConsentRemove Action = "consent.withdraw"
+	// ActionConsentRefuse records a parent, carer or local authority
+	// refusing consent: no consent from then on, as after a withdrawal.
+	ActionConsentRefuse Action = "consent.refuse"
 
 	ActionWiFiIssue  Action = "wifi.issue"
 	ActionWiFiRevoke Action = "wifi.revoke"
@@ -35,15 +38,19 @@ const (
 	ActionPasswordIssue Action = "password.issue"
 	ActionPasswordReset Action = "password.reset"
 
-	ActionPasskeyAdd       Action = "passkey.add"
-	ActionPasskeyRename    Action = "passkey.rename"
-	ActionPasskeyRemove    Action = "passkey.remove"
-	ActionEnrolmentIssue   Action = "passkey.enrolment.issue"
-	ActionEnrolmentUse     Action = "passkey.enrolment.use"
-	ActionPasswordChange   Action = "password.change"
-	ActionPasswordRehash   Action = "password.rehash"
-	ActionSuspensionAdd    Action = "suspension.add"
-	ActionSuspensionLift   Action = "suspension.lift"
+	ActionPasskeyAdd     Action = "passkey.add"
+	ActionPasskeyRename  Action = "passkey.rename"
+	ActionPasskeyRemove  Action = "passkey.remove"
+	ActionEnrolmentIssue Action = "passkey.enrolment.issue"
+	ActionEnrolmentUse   Action = "passkey.enrolment.use"
+	ActionPasswordChange Action = "password.change"
+	ActionPasswordRehash Action = "password.rehash"
+	ActionSuspensionAdd  Action = "suspension.add"
+	ActionSuspensionLift Action = "suspension.lift"
+	// ActionLegalHoldSet and ActionLegalHoldLift record a legal hold on a
+	// person's records (no purge while open) set and lifted.
+	ActionLegalHoldSet     Action = "legal_hold.set"
+	ActionLegalHoldLift    Action = "legal_hold.lift"
 	ActionSigninLocked     Action = "signin.locked"
 	ActionSigninFailures   Action = "signin.failures"
 	ActionPortalSignin     Action = "portal.signin"

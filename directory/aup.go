@@ -13,6 +13,10 @@ type AUPDocument struct {
 	// ResignFrom, when set, makes every signature of an earlier version
 	// stop counting from that instant: everyone must sign again.
 	ResignFrom time.Time
+	// MonitoringNotice tells the signer that network and internet use is
+	// monitored, and how; when set, signing in the portal includes
+	// acknowledging it. It is not part of Digest.
+	MonitoringNotice string
 }
 
 // SignMethod says how a signature was given.
@@ -37,17 +41,43 @@ type Signature struct {
 	FormDate   time.Time
 	Witness    string // paper: who witnessed
 	RecordedBy string // who entered it
+	// NoticeAcknowledged records that the signer acknowledged the
+	// document's monitoring notice as part of signing.
+	NoticeAcknowledged bool
 }
 
-// Consent is a parent's or carer's permission for a pupil.
+// ConsentDecision is what the person with parental responsibility said.
+type ConsentDecision string
+
+// The decisions. Each is recorded as it is given, with who gave it; the
+// gate honours the latest, and refused or withdrawn is no consent.
+const (
+	ConsentAgreed    ConsentDecision = "agreed"
+	ConsentRefused   ConsentDecision = "refused"
+	ConsentWithdrawn ConsentDecision = "withdrawn"
+)
+
+// RelationshipLocalAuthority is the relationship of a local authority
+// that gives or refuses consent for a looked-after child.
+const RelationshipLocalAuthority = "local authority"
+
+// Consent is a parent's, carer's or (for a looked-after child) the local
+// authority's decision on permission for a pupil: agreed, refused or
+// withdrawn.
 type Consent struct {
 	ID           int64
 	AccountID    int64  // the pupil
 	DocumentID   int64  // the parent-permission document version, when one is published
-	ParentName   string // who gave it
-	Relationship string // mother, father, carer, ...
-	GivenAt      time.Time
-	Method       SignMethod
-	RecordedBy   string
-	WithdrawnAt  time.Time
+	ParentName   string // who gave it: a parent's or carer's name, or the local authority and its officer
+	Relationship string // mother, father, carer, local authority, ...
+	// Decision is agreed (the empty value reads so), refused or withdrawn.
+	Decision    ConsentDecision
+	GivenAt     time.Time
+	Method      SignMethod
+	RecordedBy  string
+	WithdrawnAt time.Time
 }
+
+// agreed reports whether the decision is an agreement (the empty decision
+// of a row from before decisions were recorded is one).
+func (d ConsentDecision) agreed() bool { return d == "" || d == ConsentAgreed }

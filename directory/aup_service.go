@@ -89,6 +89,7 @@ func Digest(text string) string {
 // set, makes signatures of earlier versions stop counting from then.
 func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocument) (AUPDocument, error) {
 	doc.Audience, doc.Version = strings.TrimSpace(doc.Audience), strings.TrimSpace(doc.Version)
+	doc.MonitoringNotice = strings.TrimSpace(doc.MonitoringNotice)
 	if !slices.Contains(d.gate.Policy.KnownAudiences(), doc.Audience) {
 		return doc, fmt.Errorf("publish AUP: audience %q: %w (known: %s; add others under [aup] in the configuration)",
 			doc.Audience, ErrUnknownAudience, strings.Join(d.gate.Policy.KnownAudiences(), ", "))
@@ -118,7 +119,7 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 		}
 		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, map[string]any{
 			"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
-			"resign_from": timeOrNil(doc.ResignFrom)})
+			"resign_from": timeOrNil(doc.ResignFrom), "monitoring_notice": doc.MonitoringNotice})
 	})
 	if err != nil {
 		return doc, fmt.Errorf("publish AUP: %w", err)
@@ -161,6 +162,9 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocu
 	}
 	switch sig.Method {
 	case SignPortal:
+		if strings.TrimSpace(doc.MonitoringNotice) != "" && !sig.NoticeAcknowledged {
+			return doc, invalid("Acknowledge the monitoring notice: signing the %s AUP includes it.", doc.Audience)
+		}
 	case SignPaper:
 		if sig.FormDate.IsZero() || sig.FormDate.After(now) {
 			return doc, invalid("Give the date written on the form (not in the future).")
@@ -226,6 +230,9 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 			}
 			after := map[string]any{"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version,
 				"digest": doc.Digest, "method": sig.Method}
+			if doc.MonitoringNotice != "" {
+				after["notice_acknowledged"] = sig.NoticeAcknowledged
+			}
 			if sig.Method == SignPortal {
 				after["address"] = sig.Address
 			} else {
@@ -251,7 +258,12 @@ func (d *Directory) RecordSignatures(ctx context.Context, actor string, reqs []S
 func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, c Consent) (Consent, error) {
 	now := d.Now()
 	c.ParentName, c.Relationship = strings.TrimSpace(c.ParentName), strings.TrimSpace(c.Relationship)
+	if c.Decision == "" {
+		c.Decision = ConsentAgreed
+	}
 	switch {
+	case c.Decision != ConsentAgreed && c.Decision != ConsentRefused && c.Decision != ConsentWithdrawn:
+		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("A consent is agreed, refused or withdrawn, not %q.", c.Decision))
 	case !d.gate.Policy.NeedsConsent(a):
 		return c, fmt.Errorf("consent for %s: %w", a.Username, invalid("Parental consent is only for pupils."))
 	case c.ParentName == "" || c.Relationship == "":
@@ -275,15 +287,34 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 		if doc, ok := current(docs, d.gate.Policy.consentAudience(), now); ok {
 			c.DocumentID = doc.ID
 		}
+		if c.Decision != ConsentAgreed {
+			// A refusal or a withdrawal ends every agreement in force.
+			old, err := tx.Consents(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, o := range old {
+				if o.Decision.agreed() && (o.WithdrawnAt.IsZero() || now.Before(o.WithdrawnAt)) {
+					if _, err := tx.UpdateConsent(ctx, o.ID, func(o *Consent) error { o.WithdrawnAt = now; return nil }); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		if err := tx.AddConsent(ctx, &c); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, audit.ActionConsentAdd, audit.AccountTarget(a.Username), nil, map[string]any{
-			"document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
+		action := map[ConsentDecision]audit.Action{ConsentAgreed: audit.ActionConsentAdd, ConsentRefused: audit.ActionConsentRefuse,
+			ConsentWithdrawn: audit.ActionConsentRemove}[c.Decision]
+		return d.Record(ctx, tx, actor, action, audit.AccountTarget(a.Username), nil, map[string]any{
+			"consent_id": c.ID, "decision": c.Decision, "document_id": c.DocumentID, "parent_name": c.ParentName, "relationship": c.Relationship,
 			"given_at": c.GivenAt, "method": c.Method})
 	})
 	if err != nil {
 		return c, fmt.Errorf("record consent for %s: %w", a.Username, err)
+	}
+	if c.Decision != ConsentAgreed {
+		d.EndAccess(ctx, a)
 	}
 	return c, nil
 }

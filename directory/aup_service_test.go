@@ -242,7 +242,7 @@ func TestSuspendAndLift(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	if _, err := f.d.LiftAll(ctx, "t", a); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := f.d.LiftAll(ctx, "t", a, directory.Lifting{}); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("lift with none: %v", err)
 	}
 	// A suspension that starts later does not end access now.
@@ -278,7 +278,7 @@ func TestSuspendAndLift(t *testing.T) {
 		t.Errorf("open-ended a year on: %+v", dec)
 	}
 	f.now = f.now.Add(time.Minute)
-	lifted, err := f.d.LiftAll(ctx, "cli:head", a)
+	lifted, err := f.d.LiftAll(ctx, "cli:head", a, directory.Lifting{})
 	if err != nil || len(lifted) != 1 || lifted[0].ID != open.ID || lifted[0].LiftedBy != "cli:head" {
 		t.Fatalf("lift: %+v %v", lifted, err)
 	}

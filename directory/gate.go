@@ -214,17 +214,19 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 			return Decision{Reason: ReasonLeft}
 		}
 	}
-	if svc == ServicePortal {
-		// The portal is where AUPs are signed and passwords changed: it only
-		// refuses on the account's life, and a suspension of network
-		// access does not close it. (The lockout is asked before the
-		// password: see Lockout.)
-		return Decision{Allow: true}
-	}
+	// A suspension refuses only the services its scope covers (graded
+	// sanctions: the internet only, one service, or all network access).
 	for _, s := range f.Suspensions {
-		if s.ActiveAt(at) {
+		if s.ActiveAt(at) && s.Covers(svc) {
 			return Decision{Reason: ReasonSuspended, Until: s.Until}
 		}
+	}
+	if svc == ServicePortal {
+		// The portal is where AUPs are signed and passwords changed: it only
+		// refuses on the account's life and a suspension naming the portal;
+		// a suspension of network access does not close it. (The lockout is
+		// asked before the password: see Lockout.)
+		return Decision{Allow: true}
 	}
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}
@@ -325,18 +327,24 @@ func SignedStatus(docs []AUPDocument, sigs []Signature, audience string, t time.
 }
 
 // consented reports whether a pupil has parental consent in force at t,
-// following the same re-signing rule for the permission form.
+// following the same re-signing rule for the permission form. The latest
+// decision given at or before t counts (a later agreement after a refusal,
+// a withdrawal after an agreement): refused or withdrawn is no consent.
 func consented(docs []AUPDocument, consents []Consent, audience string, t time.Time) bool {
-	cur, hasDoc := current(docs, audience, t)
-	for _, c := range consents {
-		if c.GivenAt.After(t) || (!c.WithdrawnAt.IsZero() && !t.Before(c.WithdrawnAt)) {
+	var latest *Consent
+	for i, c := range consents {
+		if c.GivenAt.After(t) {
 			continue
 		}
-		if !hasDoc || c.DocumentID == cur.ID || cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom) {
-			return true
+		if latest == nil || c.GivenAt.After(latest.GivenAt) || (c.GivenAt.Equal(latest.GivenAt) && c.ID > latest.ID) {
+			latest = &consents[i]
 		}
 	}
-	return false
+	if latest == nil || !latest.Decision.agreed() || (!latest.WithdrawnAt.IsZero() && !t.Before(latest.WithdrawnAt)) {
+		return false
+	}
+	cur, hasDoc := current(docs, audience, t)
+	return !hasDoc || latest.DocumentID == cur.ID || cur.ResignFrom.IsZero() || t.Before(cur.ResignFrom)
 }
 
 // Gate loads the facts for an account and decides.

@@ -102,7 +102,9 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 		return row, err
 	}
 	for _, c := range consents {
-		if c.WithdrawnAt.IsZero() || c.WithdrawnAt.After(now) {
+		// A refusal or a withdrawal is recorded as a decision, not as
+		// consent given.
+		if c.Decision.agreed() && (c.WithdrawnAt.IsZero() || c.WithdrawnAt.After(now)) {
 			row.ConsentGiven = c.GivenAt
 		}
 	}
@@ -277,7 +279,7 @@ func (r *rebuild) apply(e audit.Event) {
 		if p.consent.IsZero() {
 			p.consent = e.Time
 		}
-	case e.Action == audit.ActionConsentRemove:
+	case e.Action == audit.ActionConsentRemove || e.Action == audit.ActionConsentRefuse:
 		r.get(name).consent = time.Time{}
 	case e.Action == audit.ActionWiFiIssue:
 		p := r.get(name)

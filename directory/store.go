@@ -102,6 +102,7 @@ type Reader interface {
 	// after t and have not been lifted, soonest first: frontends that end
 	// live sessions wait for their start.
 	UpcomingSuspensions(ctx context.Context, after time.Time) ([]Suspension, error)
+	LegalHoldReader
 
 	NASClients(ctx context.Context) ([]NASClient, error)
 	// SealedKeys lists, for each kind of sealed secret (Wi-Fi credentials,
@@ -160,6 +161,7 @@ type Tx interface {
 	UpdateConsent(ctx context.Context, id int64, fn func(*Consent) error) (Consent, error)
 	AddSuspension(ctx context.Context, s *Suspension) error
 	UpdateSuspension(ctx context.Context, id int64, fn func(*Suspension) error) (Suspension, error)
+	LegalHoldWriter
 
 	PutNASClient(ctx context.Context, n *NASClient) error // insert, or replace by name
 	DeleteNASClient(ctx context.Context, id int64) error

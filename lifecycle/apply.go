@@ -126,7 +126,7 @@ func (a *applier) createGroup(ctx context.Context, ng NewGroup) error {
 // account as it now stands.
 func (a *applier) change(ctx context.Context, c Change) (directory.Account, error) {
 	switch c.Kind {
-	case KindMissing, KindHold, KindSkip:
+	case KindMissing, KindHold, KindSkip, KindLegalHold:
 		return directory.Account{}, nil
 	case KindStart:
 		return a.start(ctx, c)
@@ -216,6 +216,18 @@ func (a *applier) purge(ctx context.Context, c Change) (directory.Account, error
 	if old.Status != directory.StatusDisabled || a.e.Policy.Retention <= 0 || old.DisabledAt.IsZero() || old.DisabledAt.Add(a.e.Policy.Retention).After(a.now) {
 		return *old, fmt.Errorf("%w: account %s was disabled %s, and its retention period (%s) has not passed: make a new plan",
 			ErrBadPlan, old.Username, directory.FormatDate(old.DisabledAt), retentionWords(a.e.Policy.Retention))
+	}
+	// A legal hold set since the plan was made keeps the records: the
+	// check is in the transaction that would delete them.
+	holds, err := a.tx.LegalHolds(ctx, old.ID)
+	if err != nil {
+		return *old, err
+	}
+	for _, h := range holds {
+		if h.Open() {
+			return *old, fmt.Errorf("%w: account %s is under a legal hold (%s, set %s): it is not purged while the hold is open; make a new plan",
+				ErrBadPlan, old.Username, h.Kind, directory.FormatDate(h.SetAt))
+		}
 	}
 	if err := a.tx.DeleteAccount(ctx, old.ID); err != nil {
 		return *old, err

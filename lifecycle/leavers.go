@@ -29,6 +29,10 @@ func (e *Engine) PlanLeavers(ctx context.Context, asOf time.Time, opt SyncOption
 		return nil, fmt.Errorf("leavers plan: %w", err)
 	}
 	p := &Plan{Version: PlanVersion, Job: "leavers", MadeAt: e.Dir.Now(), Fingerprint: st.fingerprint(), AllowMassChange: opt.AllowMassChange, AsOf: asOf}
+	held, err := directory.Held(ctx, e.Dir.Store())
+	if err != nil {
+		return nil, fmt.Errorf("leavers plan: %w", err)
+	}
 	accts := append([]*directory.Account(nil), st.accounts...)
 	sort.Slice(accts, func(i, j int) bool { return accts[i].Username < accts[j].Username })
 	loc := e.Policy.loc()
@@ -44,6 +48,11 @@ func (e *Engine) PlanLeavers(ctx context.Context, asOf time.Time, opt SyncOption
 					": disabled, Wi-Fi credential revoked, live sessions ended"}})
 		case directory.StatusDisabled:
 			if e.Policy.Retention <= 0 || a.DisabledAt.IsZero() || a.DisabledAt.Add(e.Policy.Retention).After(asOf) {
+				continue
+			}
+			if held[a.ID] {
+				p.Changes = append(p.Changes, Change{Kind: KindLegalHold, MISID: a.MISID, Username: a.Username, AccountID: a.ID,
+					Why: []string{"past its retention period, but a legal hold is open: kept until the hold is lifted (keystage hold show " + a.Username + ")"}})
 				continue
 			}
 			p.Changes = append(p.Changes, Change{Kind: KindPurge, MISID: a.MISID, Username: a.Username, AccountID: a.ID,

@@ -23,6 +23,8 @@ const (
 	KindHold    Kind = "hold"    // on roll but disabled by hand: left alone
 	KindDisable Kind = "disable" // the leaver job: access has ended
 	KindPurge   Kind = "purge"   // the leaver job: disabled longer than the retention period
+	// KindLegalHold: past retention, but a legal hold keeps the records.
+	KindLegalHold Kind = "legal-hold"
 	// KindSkip is a row the sync takes and passes over, with the reason
 	// (a past leaver who never had an account): shown, changes nothing.
 	KindSkip Kind = "skip"

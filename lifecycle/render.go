@@ -26,7 +26,7 @@ var kindWords = []struct {
 	word string
 }{
 	{KindStart, "starters"}, {KindMove, "movers"}, {KindLeave, "leavers"}, {KindReturn, "returners"},
-	{KindMissing, "missing"}, {KindHold, "disabled by hand, left alone"}, {KindDisable, "to disable"}, {KindPurge, "to purge"},
+	{KindMissing, "missing"}, {KindHold, "disabled by hand, left alone"}, {KindDisable, "to disable"}, {KindPurge, "to purge"}, {KindLegalHold, "kept by a legal hold"},
 	{KindSkip, "skipped (left, never had an account)"},
 }
 
@@ -36,7 +36,7 @@ func (p *Plan) Summary() []Count {
 	c := p.Counts()
 	var out []Count
 	for _, kw := range kindWords {
-		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip) ||
+		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip && kw.k != KindLegalHold) ||
 			(p.Job == "leavers" && (kw.k == KindDisable || kw.k == KindPurge)) {
 			out = append(out, Count{kw.word, n})
 		}

@@ -135,6 +135,9 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 	case r.PostFormValue("agree") != "yes":
 		problem = "Tick the box to say you have read the policy and agree to it."
 		invalid = []string{"agree"}
+	case item.Doc.MonitoringNotice != "" && r.PostFormValue("notice") != "yes":
+		problem = "Tick the box to say you have read the monitoring notice: signing the policy includes it."
+		invalid = []string{"notice"}
 	}
 	if problem != "" {
 		s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
@@ -143,7 +146,8 @@ func (s *Server) aupSign(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	if item.Signed == nil {
 		_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), rq.acct, directory.Signature{DocumentID: item.Doc.ID,
-			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: s.clientAddr(r), UserAgent: userAgent(r)})
+			Digest: item.Doc.Digest, Method: directory.SignPortal, Address: s.clientAddr(r), UserAgent: userAgent(r),
+			NoticeAcknowledged: item.Doc.MonitoringNotice != "" && r.PostFormValue("notice") == "yes"})
 		if errors.Is(err, directory.ErrDocumentChanged) {
 			s.render(w, r, http.StatusUnprocessableEntity, "aup.html", rq, "Acceptable use policy", map[string]any{
 				"Items": items, "Error": "The policy has changed since you opened this page. Please read the current version below and sign it."})

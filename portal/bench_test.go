@@ -35,7 +35,8 @@ func sessionCookie(b *testing.B, srv *portaltest.Server, user string) *http.Cook
 	w := httptest.NewRecorder()
 	srv.Portal.ServeHTTP(w, req)
 	for _, c := range w.Result().Cookies() {
-		if c.Value != "" {
+		// The sign-in's cookie, not the browser's device cookie set beside it.
+		if c.Value != "" && (c.Name == "keystage" || c.Name == "__Host-keystage") {
 			return c
 		}
 	}

@@ -24,6 +24,7 @@ type Reader interface {
 	Signatures(ctx context.Context, accountID int64) ([]directory.Signature, error)
 	Consents(ctx context.Context, accountID int64) ([]directory.Consent, error)
 	Suspensions(ctx context.Context, accountID int64) ([]directory.Suspension, error)
+	LegalHolds(ctx context.Context, accountID int64) ([]directory.LegalHold, error)
 	SyncRuns(ctx context.Context, kind string, limit int) ([]directory.SyncRun, error)
 	SyncRefusals(ctx context.Context) ([]directory.SyncRefusal, error)
 	GroupByName(ctx context.Context, name string) (directory.Group, error)
@@ -77,8 +78,11 @@ type Directory interface {
 
 	Suspend(ctx context.Context, actor string, a directory.Account, s directory.Suspension) (directory.Suspension, error)
 	Lift(ctx context.Context, actor string, a directory.Account, id int64) (directory.Suspension, error)
+	LiftWith(ctx context.Context, actor string, a directory.Account, id int64, l directory.Lifting) (directory.Suspension, error)
 	RecordSignature(ctx context.Context, actor string, a directory.Account, sig directory.Signature) (directory.Signature, error)
 	RecordConsent(ctx context.Context, actor string, a directory.Account, c directory.Consent) (directory.Consent, error)
+	SetLegalHold(ctx context.Context, actor string, roles []string, a directory.Account, h directory.LegalHold) (directory.LegalHold, error)
+	LiftLegalHolds(ctx context.Context, actor string, roles []string, a directory.Account, note string) ([]directory.LegalHold, error)
 
 	RecordPortalSignin(ctx context.Context, a directory.Account, sess directory.PortalSession, use *directory.PasskeyUse) error
 	RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error

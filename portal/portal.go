@@ -34,6 +34,9 @@ const (
 	RoleTechnician   StaffRole = "technician"   // find people, record paper forms, issue guests, run the sync
 	RoleSafeguarding StaffRole = "safeguarding" // suspend and lift network access
 	RoleAuditor      StaffRole = "auditor"      // download the register and the audit export; nothing else
+	// RoleDataProtection is the data-protection officer's: set and lift
+	// legal holds, beside the safeguarding role.
+	RoleDataProtection StaffRole = "data-protection"
 )
 
 // WiFiSettings are what a person types into a phone or laptop.
@@ -57,6 +60,13 @@ type Config struct {
 	WiFi       WiFiSettings
 	// SessionLifetime is how long a sign-in lasts (default 8 hours).
 	SessionLifetime time.Duration
+	// IdleTimeout ends a sign-in that has made no request for this long
+	// (zero: only SessionLifetime ends it). A session is noted as seen at
+	// most once a minute, so the end comes up to a minute later.
+	IdleTimeout time.Duration
+	// SharedPC makes the sign-in cookie a session cookie (no Max-Age or
+	// Expires): closing the browser on a shared computer signs out.
+	SharedPC bool
 	// RoleGroups maps each staff role to the groups whose members hold it.
 	RoleGroups map[StaffRole][]string
 	// PasskeyRoles are the staff roles whose powers need a session signed
@@ -138,9 +148,9 @@ func New(st Store, d Directory, cfg Config, svc Services) (*Server, error) {
 	}
 	for role := range cfg.RoleGroups {
 		switch role {
-		case RoleTechnician, RoleSafeguarding, RoleAuditor:
+		case RoleTechnician, RoleSafeguarding, RoleAuditor, RoleDataProtection:
 		default:
-			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding or auditor", role))
+			problems = append(problems, fmt.Sprintf("unknown staff role %q: use technician, safeguarding, auditor or data-protection", role))
 		}
 	}
 	if st == nil || d == nil || d.Sealer() == nil {
@@ -241,8 +251,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /passkeys/{id}/rename", s.notGuest(s.passkeyRename))
 	mux.HandleFunc("POST /passkeys/{id}/remove", s.notGuest(s.passkeyRemove))
 
-	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding))
-	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding))
+	mux.HandleFunc("GET /staff/people", s.staff(s.peopleSearch, RoleTechnician, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("GET /staff/people/{username}", s.staff(s.personPage, RoleTechnician, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("POST /staff/people/{username}/hold", s.staff(s.setHold, RoleSafeguarding, RoleDataProtection))
+	mux.HandleFunc("POST /staff/people/{username}/hold/lift", s.staff(s.liftHold, RoleSafeguarding, RoleDataProtection))
 	mux.HandleFunc("POST /staff/people/{username}/suspend", s.staff(s.suspend, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/lift", s.staff(s.lift, RoleSafeguarding))
 	mux.HandleFunc("POST /staff/people/{username}/paper-aup", s.staff(s.paperAUP, RoleTechnician))

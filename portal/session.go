@@ -87,6 +87,15 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	if sess.AccountID == 0 {
 		return rq, nil
 	}
+	if s.cfg.IdleTimeout > 0 && now.Sub(sess.SeenAt) >= s.cfg.IdleTimeout {
+		// Idle too long: signed out, as if the person had left the
+		// computer and someone else sat down.
+		if err := s.store.DeletePortalSession(ctx, sess.ID); err != nil {
+			return nil, err
+		}
+		s.clearCookie(w)
+		return nil, nil
+	}
 	a, err := s.store.Account(ctx, sess.AccountID)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && a.Status != directory.StatusActive) {
 		s.store.DeletePortalSession(ctx, sess.ID)
@@ -95,6 +104,14 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*request, erro
 	}
 	if err != nil {
 		return nil, err
+	}
+	if closed, err := s.portalSuspended(ctx, a, now); err != nil {
+		return nil, err
+	} else if closed {
+		// A suspension that names the portal ends the sessions it finds.
+		s.store.DeletePortalSession(ctx, sess.ID)
+		s.clearCookie(w)
+		return nil, nil
 	}
 	rq.acct = a
 	if rq.roles, err = s.rolesOf(ctx, a); err != nil {
@@ -122,7 +139,7 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 		return nil, err
 	}
 	var roles []StaffRole
-	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor} {
+	for _, role := range []StaffRole{RoleTechnician, RoleSafeguarding, RoleAuditor, RoleDataProtection} {
 		for _, g := range groups {
 			if g.Source == directory.SourceManual && slices.Contains(s.cfg.RoleGroups[role], g.Name) {
 				roles = append(roles, role)
@@ -134,6 +151,10 @@ func (s *Server) rolesOf(ctx context.Context, a directory.Account) ([]StaffRole,
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, token string, expires time.Time) {
+	if s.cfg.SharedPC {
+		// A session cookie: the browser forgets it when it closes.
+		expires = time.Time{}
+	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
@@ -299,4 +320,19 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	s.clearCookie(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// portalSuspended reports whether a suspension in force at now takes the
+// portal away from a (the "service:portal" scope).
+func (s *Server) portalSuspended(ctx context.Context, a directory.Account, now time.Time) (bool, error) {
+	sus, err := s.store.Suspensions(ctx, a.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range sus {
+		if x.ActiveAt(now) && x.Covers(directory.ServicePortal) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -19,6 +19,10 @@ func (s *Server) record(ctx context.Context, rq *request, action audit.Action, t
 	return s.d.RecordEvent(ctx, audit.UserActor(rq.acct.Username), action, target, before, after)
 }
 
+// suspensionScopes are the scopes the suspend form offers.
+var suspensionScopes = []directory.SuspensionScope{directory.SuspendAll, directory.SuspendInternet,
+	directory.SuspendService(directory.ServiceLDAP), directory.SuspendService(directory.ServiceWiFi), directory.SuspendService(directory.ServicePortal)}
+
 // peoplePage is how many people one page of a search shows.
 const peoplePage = 50
 
@@ -164,9 +168,25 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		CreatedByName string
 		LiftedByName  string
 	}
+	// Why someone is suspended (the reason, the incident, the conversation
+	// at the lift) is for safeguarding roles; others see that access is
+	// suspended, what it covers and until when.
+	seeWhy := rq.has(RoleSafeguarding)
+	// Legal holds are shown to, set and lifted by the safeguarding and
+	// data-protection roles.
+	canHold := rq.has(RoleSafeguarding) || rq.has(RoleDataProtection)
+	var holds []directory.LegalHold
+	if canHold {
+		if holds, err = st.LegalHolds(ctx, a.ID); err != nil {
+			return nil, err
+		}
+	}
 	names := s.actorNames(ctx)
 	var sus []activeSusp
 	for _, x := range susp {
+		if !seeWhy {
+			x = x.Public()
+		}
 		v := activeSusp{Suspension: x, Active: x.ActiveAt(now), CreatedByName: names.name(x.CreatedBy)}
 		if x.LiftedBy != "" {
 			v.LiftedByName = names.name(x.LiftedBy)
@@ -178,7 +198,7 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 		"Suspensions": sus, "LastPortal": last[directory.ServicePortal], "LastWiFi": last[directory.ServiceWiFi],
 		"LastLDAP": last[directory.ServiceLDAP], "Sessions": sessions, "SignDocs": sigDocs,
 		"Gate": wifi, "GateMessage": staffGateMessage(wifi, a, s.loc),
-		"CanSuspend": rq.has(RoleSafeguarding), "CanRecord": rq.has(RoleTechnician) && !hasEnded(wifi),
+		"CanSuspend": rq.has(RoleSafeguarding), "SeeWhy": seeWhy, "Holds": holds, "CanHold": canHold, "Scopes": suspensionScopes, "CanRecord": rq.has(RoleTechnician) && !hasEnded(wifi),
 		"Ended": hasEnded(wifi),
 		"Today": now.In(s.loc).Format(directory.DateLayout), "Done": "",
 	}, nil
@@ -289,8 +309,15 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	// Suspend ends live Wi-Fi sessions and caches now, not at the next
 	// sign-in.
-	_, err = s.d.Suspend(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Suspension{Until: until,
-		Reason: r.PostFormValue("reason"), IncidentRef: r.PostFormValue("incident")})
+	scope, err := directory.ParseSuspensionScope(r.PostFormValue("scope"))
+	if s.invalid(w, r, rq, a, err) {
+		return
+	}
+	sp := directory.Suspension{Until: until, Scope: scope, Reason: r.PostFormValue("reason"), IncidentRef: r.PostFormValue("incident")}
+	if r.PostFormValue("ends") == "role" {
+		sp.LiftRole = string(RoleSafeguarding)
+	}
+	_, err = s.d.Suspend(r.Context(), audit.UserActor(rq.acct.Username), a, sp)
 	if s.invalid(w, r, rq, a, err) {
 		return
 	}
@@ -307,9 +334,25 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PostFormValue("suspension"), 10, 64)
-	_, err := s.d.Lift(r.Context(), audit.UserActor(rq.acct.Username), a, id)
+	talked, derr := s.parseWhen(r.PostFormValue("talked"))
+	if derr != nil {
+		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "The date of the conversation is not a date: use the date picker or type YYYY-MM-DD.", "", "talked")
+		return
+	}
+	l := directory.Lifting{With: r.PostFormValue("with"), Note: r.PostFormValue("note"), At: talked}
+	for _, role := range rq.roles {
+		l.Roles = append(l.Roles, string(role))
+	}
+	_, err := s.d.LiftWith(r.Context(), audit.UserActor(rq.acct.Username), a, id, l)
 	if errors.Is(err, directory.ErrNotFound) {
 		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "That suspension is not in force any more.", "")
+		return
+	}
+	if errors.Is(err, directory.ErrRoleRequired) {
+		s.showPerson(w, r, rq, a, http.StatusForbidden, "Only the role named on this suspension may lift it.", "")
+		return
+	}
+	if s.invalid(w, r, rq, a, err) {
 		return
 	}
 	if err != nil {
@@ -352,7 +395,8 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 		formDate = time.Time{} // the service asks for a date
 	}
 	_, err = s.d.RecordSignature(ctx, audit.UserActor(rq.acct.Username), a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
-		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness")})
+		Method: directory.SignPaper, FormDate: formDate, Witness: r.PostFormValue("witness"),
+		NoticeAcknowledged: doc.MonitoringNotice != "" && r.PostFormValue("notice") == "yes"})
 	switch {
 	case s.invalid(w, r, rq, a, err):
 		return
@@ -381,7 +425,8 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 		given = time.Time{} // the service asks for a date
 	}
 	_, err := s.d.RecordConsent(r.Context(), audit.UserActor(rq.acct.Username), a, directory.Consent{ParentName: r.PostFormValue("parent"),
-		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper})
+		Relationship: r.PostFormValue("relationship"), GivenAt: given, Method: directory.SignPaper,
+		Decision: directory.ConsentDecision(r.PostFormValue("decision"))})
 	if s.invalid(w, r, rq, a, err) {
 		return
 	}
@@ -390,4 +435,52 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, rq *reque
 		return
 	}
 	s.done(w, r, a, "consent")
+}
+
+// roleNames are rq's staff roles as the directory names them.
+func roleNames(rq *request) []string {
+	out := make([]string, len(rq.roles))
+	for i, r := range rq.roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// setHold puts a legal hold on a person's records.
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request, rq *request) {
+	a, ok := s.person(w, r, rq)
+	if !ok {
+		return
+	}
+	_, err := s.d.SetLegalHold(r.Context(), audit.UserActor(rq.acct.Username), roleNames(rq), a, directory.LegalHold{
+		Kind: directory.LegalHoldKind(r.PostFormValue("kind")), Reason: r.PostFormValue("reason"), Reference: r.PostFormValue("reference")})
+	if s.invalid(w, r, rq, a, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.done(w, r, a, "held")
+}
+
+// liftHold lifts the open legal holds on a person's records.
+func (s *Server) liftHold(w http.ResponseWriter, r *http.Request, rq *request) {
+	a, ok := s.person(w, r, rq)
+	if !ok {
+		return
+	}
+	_, err := s.d.LiftLegalHolds(r.Context(), audit.UserActor(rq.acct.Username), roleNames(rq), a, r.PostFormValue("note"))
+	if errors.Is(err, directory.ErrNotFound) {
+		s.showPerson(w, r, rq, a, http.StatusUnprocessableEntity, "There is no open legal hold to lift.", "")
+		return
+	}
+	if s.invalid(w, r, rq, a, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	s.done(w, r, a, "hold-lifted")
 }

@@ -241,6 +241,9 @@ func (n *announcer) bound(ctx context.Context, b bind) {
 	} else {
 		n.f.log.Warn("web filter: reading groups for an LDAP announcement", "user", b.a.Username, "err", err)
 	}
+	if n.internetSuspended(ctx, b.a, b.at) {
+		e.Groups = append(e.Groups, InternetSuspendedGroup)
+	}
 	if n.cfg.Policy != nil {
 		e.FilterID, e.Class = n.cfg.Policy(e.Groups)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -183,12 +184,30 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 	if err != nil {
 		return err
 	}
+	// Why (the reason, the incident, the conversation at the lift) is for
+	// safeguarding roles; others see what is taken away and until when.
+	roles, err := e.actorRoles(ctx, s)
+	if err != nil {
+		return err
+	}
+	seeWhy := slices.Contains(roles, directory.StaffRoleSafeguarding)
 	for _, x := range sus {
-		until := "until lifted"
-		if !x.Until.IsZero() {
-			until = "until " + x.Until.Format("2006-01-02 15:04")
+		row("suspension", suspensionLine(x, seeWhy))
+	}
+	if len(sus) > 0 && !seeWhy {
+		row("", "(reasons are shown to the safeguarding role only)")
+	}
+	// Legal holds are shown to the roles that set them.
+	if seeWhy || slices.Contains(roles, directory.StaffRoleDataProtection) {
+		holds, err := s.LegalHolds(ctx, a.ID)
+		if err != nil {
+			return err
 		}
-		row("suspension", fmt.Sprintf("from %s %s: %s", x.From.Format("2006-01-02 15:04"), until, x.Reason))
+		for _, h := range holds {
+			if h.Open() {
+				row("legal hold", fmt.Sprintf("%s since %s by %s: %s %s", h.Kind, h.SetAt.Format("2006-01-02"), h.SetBy, h.Reason, h.Reference))
+			}
+		}
 	}
 	return w.Flush()
 }

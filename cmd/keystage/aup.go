@@ -19,11 +19,12 @@ func cmdAUP(e *env, args []string) error {
 }
 
 func aupPublish(e *env, args []string) error {
-	fs := e.newFlags("aup publish", "--audience A --version V --file TEXT.md [--resign-from DATE]")
+	fs := e.newFlags("aup publish", "--audience A --version V --file TEXT.md [--resign-from DATE] [--monitoring-notice FILE]")
 	audience := fs.String("audience", "", "who signs it: staff, pupil-ks1, pupil-ks2, pupil, community, parent-permission or one from [aup]")
 	version := fs.String("version", "", "the version, new for the audience (e.g. 2026-09)")
 	file := fs.String("file", "", "the policy's text (Markdown)")
 	resign := fs.String("resign-from", "", "everyone must sign this version again from this date (YYYY-MM-DD, school time zone)")
+	notice := fs.String("monitoring-notice", "", "a file holding the notice that network and internet use is monitored, acknowledged as part of signing in the portal")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -40,6 +41,13 @@ func aupPublish(e *env, args []string) error {
 		return fmt.Errorf("reading the policy: %w", err)
 	}
 	doc := directory.AUPDocument{Audience: *audience, Version: *version, Text: string(text)}
+	if *notice != "" {
+		b, err := os.ReadFile(*notice)
+		if err != nil {
+			return fmt.Errorf("reading the monitoring notice: %w", err)
+		}
+		doc.MonitoringNotice = string(b)
+	}
 	if *resign != "" {
 		if doc.ResignFrom, err = parseWhen(*resign, cfg.Location()); err != nil {
 			return usagef("--resign-from %v", err)
@@ -55,6 +63,9 @@ func aupPublish(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "published %s version %s (sha256 %s)\n", doc.Audience, doc.Version, doc.Digest)
+	if doc.MonitoringNotice != "" {
+		fmt.Fprintf(e.stdout, "with its monitoring notice, acknowledged as part of signing in the portal\n")
+	}
 	if !doc.ResignFrom.IsZero() {
 		fmt.Fprintf(e.stderr, "Everyone in %s must sign version %s by %s, or the network refuses them from then.\n",
 			doc.Audience, doc.Version, showWhen(doc.ResignFrom, cfg.Location()))

@@ -9,10 +9,11 @@ import (
 )
 
 func aupRecord(e *env, args []string) error {
-	fs := e.newFlags("aup record", "NAME [--audience A] --form-date DATE --witness W")
+	fs := e.newFlags("aup record", "NAME [--audience A] --form-date DATE --witness W [--notice-acknowledged]")
 	audience := fs.String("audience", "", "the policy signed (default: the person's only one)")
 	formDate := fs.String("form-date", "", "the date written on the paper form (YYYY-MM-DD)")
 	witness := fs.String("witness", "", "who witnessed the signature on the form")
+	notice := fs.Bool("notice-acknowledged", false, "the form's monitoring notice was acknowledged with the signature")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -50,7 +51,7 @@ func aupRecord(e *env, args []string) error {
 		return err
 	}
 	sig, err := d.RecordSignature(e.ctx, e.actor(), a, directory.Signature{DocumentID: doc.ID, Digest: doc.Digest,
-		Method: directory.SignPaper, FormDate: fd, Witness: *witness})
+		Method: directory.SignPaper, FormDate: fd, Witness: *witness, NoticeAcknowledged: *notice})
 	if err != nil {
 		return err
 	}

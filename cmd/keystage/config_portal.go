@@ -25,6 +25,12 @@ type PortalSection struct {
 	TLSKey  string `toml:"tls_key"`
 	// SessionLifetime is how long a sign-in lasts.
 	SessionLifetime duration `toml:"session_lifetime"`
+	// IdleTimeout signs out a session with no request for this long; 0:
+	// none.
+	IdleTimeout duration `toml:"idle_timeout"`
+	// SharedPC makes the sign-in a browser session: closing the browser
+	// signs out (computers shared in a classroom or library).
+	SharedPC bool `toml:"shared_pc"`
 	// What people type into a phone or laptop for the Wi-Fi.
 	WiFiSSID         string   `toml:"wifi_ssid"`
 	WiFiEAPMethods   []string `toml:"wifi_eap_methods"`
@@ -33,6 +39,9 @@ type PortalSection struct {
 	TechnicianGroups   []string `toml:"technician_groups"`
 	SafeguardingGroups []string `toml:"safeguarding_groups"`
 	AuditorGroups      []string `toml:"auditor_groups"`
+	// DataProtectionGroups hold the data-protection role (the DPO): legal
+	// holds, beside the safeguarding role.
+	DataProtectionGroups []string `toml:"data_protection_groups"`
 	// PasskeyRoles must sign in with a passkey to use their powers.
 	PasskeyRoles []string `toml:"passkey_roles"`
 	// GuestMaxLifetime is the longest guest access a sponsor may give.
@@ -59,15 +68,16 @@ type PortalSection struct {
 
 func defaultPortal() PortalSection {
 	return PortalSection{
-		Listen:             "127.0.0.1:8443",
-		SessionLifetime:    duration{8 * time.Hour},
-		WiFiEAPMethods:     []string{"PEAP/MSCHAPv2", "TTLS/PAP"},
-		TechnicianGroups:   []string{"portal-technicians"},
-		SafeguardingGroups: []string{"portal-safeguarding"},
-		AuditorGroups:      []string{"portal-auditors"},
-		PasskeyRoles:       []string{"technician", "safeguarding", "auditor"},
-		GuestMaxLifetime:   duration{14 * 24 * time.Hour},
-		TeachersSeeClasses: true,
+		Listen:               "127.0.0.1:8443",
+		SessionLifetime:      duration{8 * time.Hour},
+		WiFiEAPMethods:       []string{"PEAP/MSCHAPv2", "TTLS/PAP"},
+		TechnicianGroups:     []string{"portal-technicians"},
+		SafeguardingGroups:   []string{"portal-safeguarding"},
+		AuditorGroups:        []string{"portal-auditors"},
+		DataProtectionGroups: []string{"portal-data-protection"},
+		PasskeyRoles:         []string{"technician", "safeguarding", "auditor"},
+		GuestMaxLifetime:     duration{14 * 24 * time.Hour},
+		TeachersSeeClasses:   true,
 	}
 }
 
@@ -94,6 +104,9 @@ func (s *PortalSection) validate(p *problems) {
 	if s.SessionLifetime.Duration < 5*time.Minute || s.SessionLifetime.Duration > 7*24*time.Hour {
 		p.add("portal.session_lifetime %s: between 5m and 168h", s.SessionLifetime.Duration)
 	}
+	if s.IdleTimeout.Duration != 0 && (s.IdleTimeout.Duration < 5*time.Minute || s.IdleTimeout.Duration > s.SessionLifetime.Duration) {
+		p.add("portal.idle_timeout %s: 0 for none, or between 5m and the session lifetime (%s)", s.IdleTimeout.Duration, s.SessionLifetime.Duration)
+	}
 	if s.RatePerDevice < 0 || s.RateNewcomers < 0 || s.RatePerAddressMax < 0 {
 		p.add("portal.rate_per_device, rate_newcomers_per_address and rate_per_address: requests a minute, 0 for the default")
 	}
@@ -113,8 +126,8 @@ func (s *PortalSection) validate(p *problems) {
 		p.add("portal.trusted_proxies and portal.client_address_header: set both (a proxy and the header it writes, e.g. X-Forwarded-For) or neither")
 	}
 	for _, r := range s.PasskeyRoles {
-		if !oneOf(r, "technician", "safeguarding", "auditor") {
-			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding or auditor", r)
+		if !oneOf(r, "technician", "safeguarding", "auditor", "data-protection") {
+			p.add("portal.passkey_roles: %q is not a role; use technician, safeguarding, auditor or data-protection", r)
 		}
 	}
 }
@@ -131,10 +144,13 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 		SchoolName:      school,
 		WiFi:            portal.WiFiSettings{SSID: s.WiFiSSID, EAPMethods: s.WiFiEAPMethods, ServerDomain: s.WiFiServerDomain},
 		SessionLifetime: s.SessionLifetime.Duration,
+		IdleTimeout:     s.IdleTimeout.Duration,
+		SharedPC:        s.SharedPC,
 		RoleGroups: map[portal.StaffRole][]string{
-			portal.RoleTechnician:   s.TechnicianGroups,
-			portal.RoleSafeguarding: s.SafeguardingGroups,
-			portal.RoleAuditor:      s.AuditorGroups,
+			portal.RoleTechnician:     s.TechnicianGroups,
+			portal.RoleSafeguarding:   s.SafeguardingGroups,
+			portal.RoleAuditor:        s.AuditorGroups,
+			portal.RoleDataProtection: s.DataProtectionGroups,
 		},
 		PasskeyRoles:        roles,
 		TeachersSeeClasses:  s.TeachersSeeClasses,
@@ -143,6 +159,17 @@ func (s *PortalSection) portalConfig(school string, loc *time.Location) portal.C
 		TrustedProxies:      proxies,
 		ClientAddressHeader: s.ClientAddressHeader,
 		RateLimits:          portal.RateLimits{PerDevice: s.RatePerDevice, NewcomersPerAddress: s.RateNewcomers, PerAddress: s.RatePerAddressMax},
+	}
+}
+
+// roleGroups names each staff role's groups, for commands that check the
+// roles of the person running them.
+func (s *PortalSection) roleGroups() map[string][]string {
+	return map[string][]string{
+		string(portal.RoleTechnician):     s.TechnicianGroups,
+		string(portal.RoleSafeguarding):   s.SafeguardingGroups,
+		string(portal.RoleAuditor):        s.AuditorGroups,
+		string(portal.RoleDataProtection): s.DataProtectionGroups,
 	}
 }
 
@@ -172,6 +199,8 @@ public_url = "https://portal.school.example"
 tls_cert = "/etc/keystage/portal.crt"
 tls_key = "/etc/keystage/portal.key"
 session_lifetime = "8h"
+idle_timeout = "30m"   # signed out after this long without a request; "0s" for none
+shared_pc = false      # true: the sign-in ends when the browser closes (shared classroom or library computers)
 # What people type into their devices for the Wi-Fi.
 wifi_ssid = "School"
 wifi_eap_methods = ["PEAP/MSCHAPv2", "TTLS/PAP"]
@@ -180,6 +209,7 @@ wifi_server_domain = "radius.school.example"
 technician_groups = ["portal-technicians"]
 safeguarding_groups = ["portal-safeguarding"]
 auditor_groups = ["portal-auditors"]
+data_protection_groups = ["portal-data-protection"]   # the DPO: legal holds
 # These roles must sign in with a passkey to use their powers.
 passkey_roles = ["technician", "safeguarding", "auditor"]
 guest_max_lifetime = "336h"

@@ -41,7 +41,7 @@ func (s *ReviewSection) validate(p *problems) {
 // reviewPolicy gathers the privileged groups from every section that names
 // one.
 func (c *Config) reviewPolicy() directory.ReviewPolicy {
-	groups := slices.Concat(c.Portal.TechnicianGroups, c.Portal.SafeguardingGroups, c.Portal.AuditorGroups, c.Review.PrivilegedGroups)
+	groups := slices.Concat(c.Portal.TechnicianGroups, c.Portal.SafeguardingGroups, c.Portal.AuditorGroups, c.Portal.DataProtectionGroups, c.Review.PrivilegedGroups)
 	for _, pol := range c.RADIUS.Policies {
 		if pol.VLAN != "" && slices.Contains(c.Review.StaffVLANs, pol.VLAN) {
 			groups = append(groups, pol.Group)

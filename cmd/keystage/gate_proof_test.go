@@ -59,6 +59,9 @@ type proofFrontend struct {
 	svc   directory.Service
 	d     *directory.Directory
 	clock *proofClock
+	// addr is where the frontend listens: an LDAP URL, RADIUS's
+	// authentication address, the portal's URL.
+	addr string
 	// try signs in and returns whether it was let in and what it said.
 	try func(t *testing.T, user, wifi string) (bool, string)
 }
@@ -274,7 +277,7 @@ func proofFrontends(t *testing.T) []*proofFrontend {
 	lc, rc, pc := &proofClock{now: start}, &proofClock{now: start}, &proofClock{now: start}
 
 	ls := ldaptest.Start(t, ldaptest.Options{Now: lc.Now})
-	ldapFront := &proofFrontend{svc: directory.ServiceLDAP, d: ls.Dir, clock: lc, try: func(t *testing.T, user, _ string) (bool, string) {
+	ldapFront := &proofFrontend{svc: directory.ServiceLDAP, d: ls.Dir, clock: lc, addr: ls.URL, try: func(t *testing.T, user, _ string) (bool, string) {
 		l, err := ldap.DialURL(ls.URL)
 		if err != nil {
 			t.Fatal(err)
@@ -292,7 +295,7 @@ func proofFrontends(t *testing.T) []*proofFrontend {
 	}}
 
 	rs := radiustest.New(t, radiustest.Options{Now: rc.Now, Config: radius.Config{ReplyMessages: true, FactsTTL: -1}})
-	radiusFront := &proofFrontend{svc: directory.ServiceWiFi, d: rs.Directory, clock: rc, try: func(t *testing.T, user, wifi string) (bool, string) {
+	radiusFront := &proofFrontend{svc: directory.ServiceWiFi, d: rs.Directory, clock: rc, addr: rs.Auth, try: func(t *testing.T, user, wifi string) (bool, string) {
 		if wifi == "" {
 			wifi = "no-credential-was-issued"
 		}
@@ -300,7 +303,7 @@ func proofFrontends(t *testing.T) []*proofFrontend {
 	}}
 
 	ps := portaltest.Start(t, portaltest.Options{Plain: true, Now: pc.Now})
-	portalFront := &proofFrontend{svc: directory.ServicePortal, d: ps.Directory, clock: pc, try: func(t *testing.T, user, _ string) (bool, string) {
+	portalFront := &proofFrontend{svc: directory.ServicePortal, d: ps.Directory, clock: pc, addr: ps.URL, try: func(t *testing.T, user, _ string) (bool, string) {
 		res, err := ps.Client().PostForm(ps.URL+"/signin", url.Values{"username": {user}, "password": {proofPassword}})
 		if err != nil {
 			t.Fatal(err)

@@ -121,7 +121,7 @@ func cmdInit(e *env, args []string) error {
 // roleGroupNames are the groups the portal's roles are given by, each once.
 func (s *PortalSection) roleGroupNames() []string {
 	var out []string
-	for _, list := range [][]string{s.TechnicianGroups, s.SafeguardingGroups, s.AuditorGroups} {
+	for _, list := range [][]string{s.TechnicianGroups, s.SafeguardingGroups, s.AuditorGroups, s.DataProtectionGroups} {
 		for _, g := range list {
 			if !slices.Contains(out, g) {
 				out = append(out, g)

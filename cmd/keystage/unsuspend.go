@@ -1,15 +1,32 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"keystage.dev/keystage/directory"
+)
 
 func cmdUnsuspend(e *env, args []string) error {
-	fs := e.newFlags("unsuspend", "NAME")
+	fs := e.newFlags("unsuspend", "NAME [--with WHO --note TEXT [--talked-on DATE]]")
+	with := fs.String("with", "", "who took part in the conversation held before lifting (needed for a suspension only a role may lift)")
+	note := fs.String("note", "", "a note of that conversation")
+	talked := fs.String("talked-on", "", "when the conversation was held (YYYY-MM-DD[THH:MM], default now)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want one username")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	l := directory.Lifting{With: *with, Note: *note}
+	if *talked != "" {
+		if l.At, err = parseWhen(*talked, cfg.Location()); err != nil {
+			return usagef("--talked-on %v", err)
+		}
 	}
 	s, done, err := e.openForChange("lift the suspension")
 	if err != nil {
@@ -21,7 +38,10 @@ func cmdUnsuspend(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	lifted, err := d.LiftAll(e.ctx, e.actor(), a)
+	if l.Roles, err = e.actorRoles(e.ctx, s); err != nil {
+		return err
+	}
+	lifted, err := d.LiftAll(e.ctx, e.actor(), a, l)
 	if err != nil {
 		return err
 	}

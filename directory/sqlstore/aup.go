@@ -9,7 +9,7 @@ import (
 	"keystage.dev/keystage/directory"
 )
 
-const docCols = "id, audience, version, body, digest, published_at, resign_from"
+const docCols = "id, audience, version, body, digest, published_at, resign_from, monitoring_notice"
 
 func scanDoc(s scanner) (directory.AUPDocument, error) {
 	var (
@@ -17,7 +17,7 @@ func scanDoc(s scanner) (directory.AUPDocument, error) {
 		published int64
 		resign    sql.NullInt64
 	)
-	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign); err != nil {
+	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign, &d.MonitoringNotice); err != nil {
 		return d, mapErr(err)
 	}
 	d.PublishedAt, d.ResignFrom = time.UnixMicro(published).UTC(), fromMicros(resign)
@@ -53,8 +53,8 @@ func (t *tx) AddAUPDocument(ctx context.Context, d *directory.AUPDocument) error
 	if d.PublishedAt.IsZero() {
 		d.PublishedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from) VALUES ($1,$2,$3,$4,$5,$6)",
-		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom))
+	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from, monitoring_notice) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom), d.MonitoringNotice)
 	if err != nil {
 		return fmt.Errorf("publish AUP %s %s: %w", d.Audience, d.Version, err)
 	}
@@ -62,7 +62,7 @@ func (t *tx) AddAUPDocument(ctx context.Context, d *directory.AUPDocument) error
 	return nil
 }
 
-const sigCols = "id, account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by"
+const sigCols = "id, account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by, notice_acknowledged"
 
 func (r reader) Signatures(ctx context.Context, accountID int64) ([]directory.Signature, error) {
 	rows, err := r.q.QueryContext(ctx, "SELECT "+sigCols+" FROM signatures WHERE account_id = $1 ORDER BY signed_at, id", accountID)
@@ -90,7 +90,8 @@ func scanSignatures(rows *sql.Rows) ([]directory.Signature, error) {
 			method   string
 			formDate sql.NullString
 		)
-		if err := rows.Scan(&s.ID, &s.AccountID, &s.DocumentID, &s.Digest, &signed, &method, &s.Address, &s.UserAgent, &formDate, &s.Witness, &s.RecordedBy); err != nil {
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.DocumentID, &s.Digest, &signed, &method, &s.Address, &s.UserAgent, &formDate, &s.Witness, &s.RecordedBy,
+			&s.NoticeAcknowledged); err != nil {
 			return nil, err
 		}
 		s.SignedAt, s.Method, s.FormDate = time.UnixMicro(signed).UTC(), directory.SignMethod(method), fromDate(formDate)
@@ -100,9 +101,10 @@ func scanSignatures(rows *sql.Rows) ([]directory.Signature, error) {
 }
 
 func (t *tx) AddSignature(ctx context.Context, s *directory.Signature) error {
-	id, err := t.insert(ctx, `INSERT INTO signatures (account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, s.AccountID, s.DocumentID, s.Digest, s.SignedAt.UnixMicro(), string(s.Method),
-		s.Address, s.UserAgent, dt(s.FormDate), s.Witness, s.RecordedBy)
+	id, err := t.insert(ctx, `INSERT INTO signatures (account_id, document_id, digest, signed_at, method, address, user_agent, form_date, witness, recorded_by,
+		notice_acknowledged)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, s.AccountID, s.DocumentID, s.Digest, s.SignedAt.UnixMicro(), string(s.Method),
+		s.Address, s.UserAgent, dt(s.FormDate), s.Witness, s.RecordedBy, s.NoticeAcknowledged)
 	if err != nil {
 		return fmt.Errorf("add signature for account %d: %w", s.AccountID, err)
 	}
@@ -110,7 +112,7 @@ func (t *tx) AddSignature(ctx context.Context, s *directory.Signature) error {
 	return nil
 }
 
-const consentCols = "id, account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at"
+const consentCols = "id, account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at, decision"
 
 func scanConsent(s scanner) (directory.Consent, error) {
 	var (
@@ -119,10 +121,12 @@ func scanConsent(s scanner) (directory.Consent, error) {
 		given     int64
 		method    string
 		withdrawn sql.NullInt64
+		decision  string
 	)
-	if err := s.Scan(&c.ID, &c.AccountID, &doc, &c.ParentName, &c.Relationship, &given, &method, &c.RecordedBy, &withdrawn); err != nil {
+	if err := s.Scan(&c.ID, &c.AccountID, &doc, &c.ParentName, &c.Relationship, &given, &method, &c.RecordedBy, &withdrawn, &decision); err != nil {
 		return c, mapErr(err)
 	}
+	c.Decision = directory.ConsentDecision(decision)
 	c.DocumentID, c.GivenAt, c.Method, c.WithdrawnAt = doc.Int64, time.UnixMicro(given).UTC(), directory.SignMethod(method), fromMicros(withdrawn)
 	return c, nil
 }
@@ -149,8 +153,12 @@ func (t *tx) AddConsent(ctx context.Context, c *directory.Consent) error {
 	if c.DocumentID != 0 {
 		doc = c.DocumentID
 	}
-	id, err := t.insert(ctx, `INSERT INTO consents (account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, c.AccountID, doc, c.ParentName, c.Relationship, c.GivenAt.UnixMicro(), string(c.Method), c.RecordedBy, tm(c.WithdrawnAt))
+	if c.Decision == "" {
+		c.Decision = directory.ConsentAgreed
+	}
+	id, err := t.insert(ctx, `INSERT INTO consents (account_id, document_id, parent_name, relationship, given_at, method, recorded_by, withdrawn_at, decision)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, c.AccountID, doc, c.ParentName, c.Relationship, c.GivenAt.UnixMicro(), string(c.Method), c.RecordedBy, tm(c.WithdrawnAt),
+		string(c.Decision))
 	if err != nil {
 		return fmt.Errorf("add consent for account %d: %w", c.AccountID, err)
 	}
@@ -175,19 +183,30 @@ func (t *tx) UpdateConsent(ctx context.Context, id int64, fn func(*directory.Con
 	return c, nil
 }
 
-const suspCols = "id, account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by"
+const suspCols = "id, account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by, scope, lift_role, talk_with, talk_at, talk_note"
 
 func scanSuspension(s scanner) (directory.Suspension, error) {
 	var (
-		x             directory.Suspension
-		from, created int64
-		until, lifted sql.NullInt64
+		x                     directory.Suspension
+		from, created         int64
+		until, lifted, talkAt sql.NullInt64
+		scope                 string
 	)
-	if err := s.Scan(&x.ID, &x.AccountID, &from, &until, &x.Reason, &x.IncidentRef, &x.CreatedBy, &created, &lifted, &x.LiftedBy); err != nil {
+	if err := s.Scan(&x.ID, &x.AccountID, &from, &until, &x.Reason, &x.IncidentRef, &x.CreatedBy, &created, &lifted, &x.LiftedBy,
+		&scope, &x.LiftRole, &x.TalkWith, &talkAt, &x.TalkNote); err != nil {
 		return x, mapErr(err)
 	}
 	x.From, x.Until, x.CreatedAt, x.LiftedAt = time.UnixMicro(from).UTC(), fromMicros(until), time.UnixMicro(created).UTC(), fromMicros(lifted)
+	x.Scope, x.TalkAt = directory.SuspensionScope(scope), fromMicros(talkAt)
 	return x, nil
+}
+
+// scopeOrAll stores the empty scope as the all scope it reads as.
+func scopeOrAll(sc directory.SuspensionScope) string {
+	if sc == "" {
+		return string(directory.SuspendAll)
+	}
+	return string(sc)
 }
 
 func (r reader) Suspensions(ctx context.Context, accountID int64) ([]directory.Suspension, error) {
@@ -221,9 +240,10 @@ func (t *tx) AddSuspension(ctx context.Context, s *directory.Suspension) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	id, err := t.insert(ctx, `INSERT INTO suspensions (account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, s.AccountID, s.From.UnixMicro(), tm(s.Until), s.Reason, s.IncidentRef, s.CreatedBy,
-		s.CreatedAt.UnixMicro(), tm(s.LiftedAt), s.LiftedBy)
+	id, err := t.insert(ctx, `INSERT INTO suspensions (account_id, from_at, until_at, reason, incident_ref, created_by, created_at, lifted_at, lifted_by,
+		scope, lift_role, talk_with, talk_at, talk_note)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, s.AccountID, s.From.UnixMicro(), tm(s.Until), s.Reason, s.IncidentRef, s.CreatedBy,
+		s.CreatedAt.UnixMicro(), tm(s.LiftedAt), s.LiftedBy, scopeOrAll(s.Scope), s.LiftRole, s.TalkWith, tm(s.TalkAt), s.TalkNote)
 	if err != nil {
 		return fmt.Errorf("add suspension for account %d: %w", s.AccountID, err)
 	}
@@ -240,10 +260,12 @@ func (t *tx) UpdateSuspension(ctx context.Context, id int64, fn func(*directory.
 	if err := fn(&s); err != nil {
 		return old, err
 	}
-	if _, err := t.exec(ctx, "UPDATE suspensions SET until_at=$1, reason=$2, incident_ref=$3, lifted_at=$4, lifted_by=$5 WHERE id=$6",
-		tm(s.Until), s.Reason, s.IncidentRef, tm(s.LiftedAt), s.LiftedBy, id); err != nil {
+	if _, err := t.exec(ctx, `UPDATE suspensions SET until_at=$1, reason=$2, incident_ref=$3, lifted_at=$4, lifted_by=$5,
+		scope=$6, lift_role=$7, talk_with=$8, talk_at=$9, talk_note=$10 WHERE id=$11`,
+		tm(s.Until), s.Reason, s.IncidentRef, tm(s.LiftedAt), s.LiftedBy, scopeOrAll(s.Scope), s.LiftRole, s.TalkWith, tm(s.TalkAt), s.TalkNote, id); err != nil {
 		return old, fmt.Errorf("update suspension %d: %w", id, err)
 	}
 	s.ID, s.AccountID, s.From, s.CreatedAt, s.CreatedBy = old.ID, old.AccountID, old.From, old.CreatedAt, old.CreatedBy
+	s.Scope = directory.SuspensionScope(scopeOrAll(s.Scope))
 	return s, nil
 }

@@ -84,7 +84,7 @@ func (s *Store) AccountCounts(ctx context.Context) ([]directory.AccountCount, er
 func (s *Store) MissingConsents(ctx context.Context) (int, error) {
 	var n int
 	err := s.reader.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts a WHERE a.role = $1 AND a.status = $2
-		AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL)`,
+		AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.account_id = a.id AND c.withdrawn_at IS NULL AND c.decision = 'agreed')`,
 		string(directory.RolePupil), string(directory.StatusActive)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("missing consents: %w", err)

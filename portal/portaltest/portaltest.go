@@ -60,6 +60,9 @@ type Options struct {
 	// PasswordDownstreams are passed to the directory: every password set
 	// waits, sealed, for these downstream directories ("ad").
 	PasswordDownstreams []string
+	// IdleTimeout and SharedPC are passed to the portal's configuration.
+	IdleTimeout time.Duration
+	SharedPC    bool
 }
 
 // Server is a running portal.
@@ -122,10 +125,14 @@ func Start(t testing.TB, opt Options) *Server {
 			portal.RoleTechnician:   {"portal-technicians"},
 			portal.RoleSafeguarding: {"portal-safeguarding"},
 			portal.RoleAuditor:      {"portal-auditors"},
+			// No one is seeded in it: tests that need the role add someone.
+			portal.RoleDataProtection: {"portal-data-protection"},
 		},
 		PasskeyRoles:       opt.PasskeyRoles,
 		FirstPasswords:     opt.FirstPasswords,
 		TeachersSeeClasses: opt.TeachersSeeClasses,
+		IdleTimeout:        opt.IdleTimeout,
+		SharedPC:           opt.SharedPC,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -210,7 +217,7 @@ func seed(ctx context.Context, d *directory.Directory, now time.Time) (map[strin
 			}
 			docs[aud] = doc
 		}
-		for _, g := range []string{"portal-technicians", "portal-safeguarding", "portal-auditors", "guests"} {
+		for _, g := range []string{"portal-technicians", "portal-safeguarding", "portal-auditors", "portal-data-protection", "guests"} {
 			grp := directory.Group{Name: g, Kind: directory.GroupCustom, Source: directory.SourceManual}
 			if err := tx.CreateGroup(ctx, &grp); err != nil {
 				return err
