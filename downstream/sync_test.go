@@ -221,6 +221,21 @@ func TestWindowsLogin(t *testing.T) {
 	if ok, _ := downstream.WindowsLogin(p, a, sus, now.Add(2*time.Hour)); !ok {
 		t.Error("after the suspension ended")
 	}
+	for _, c := range []struct {
+		scope    directory.SuspensionScope
+		disables bool
+	}{
+		{directory.SuspendAll, true},
+		{directory.SuspendService(directory.ServiceLDAP), true},
+		{directory.SuspendInternet, false},
+		{directory.SuspendService(directory.ServiceWiFi), false},
+		{directory.SuspendService(directory.ServicePortal), false},
+	} {
+		scoped := []directory.Suspension{{From: now.Add(-time.Hour), Until: now.Add(time.Hour), Scope: c.scope}}
+		if ok, _ := downstream.WindowsLogin(p, a, scoped, now); ok == c.disables {
+			t.Errorf("suspension of scope %q: Windows login allowed %v, want %v", c.scope, ok, !c.disables)
+		}
+	}
 	left := a
 	left.LeaveDate = now.AddDate(0, 0, -1)
 	if ok, why := downstream.WindowsLogin(p, left, nil, now); ok || why != directory.ReasonLeft {

@@ -8,12 +8,12 @@ import (
 
 // SuspensionDisablesWindows decides whether a suspension in force disables
 // the person's Windows logins (their account in the downstream directory).
-// A suspension whose scope is the whole facility does; one of internet
-// access only does not. Suspensions have no scope yet, so every one is
-// taken as the whole facility: this is the one place to change when they
-// have one.
+// A Windows login is the desktop login that Keystage answers over LDAP, so
+// a suspension covering LDAP does: the whole facility, or the LDAP service
+// by name. One of internet access only, of the Wi-Fi or of the portal
+// leaves Windows logins alone.
 func SuspensionDisablesWindows(s directory.Suspension) bool {
-	return true
+	return s.Covers(directory.ServiceLDAP)
 }
 
 // WindowsLogin is the gate for a downstream directory: whether a's

@@ -361,6 +361,20 @@ func TestSambaDomainFollowsKeystage(t *testing.T) {
 		}
 	})
 
+	t.Run("InternetOnlySuspensionLeavesWindowsAlone", func(t *testing.T) {
+		a := sc.account(t, "25asmith")
+		if _, err := sc.d.Suspend(ctx, "test", a, directory.Suspension{Reason: "misuse of the internet", Scope: directory.SuspendInternet, Until: sc.now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		p := sync1(t, sy, false)
+		if got := changesOf(p, downstream.KindDisable); len(got) != 0 {
+			t.Errorf("an internet-only suspension disabled %v in the domain", got)
+		}
+		if ok, out := dc.Kinit(t, "25asmith", "Purple-Rocket-Hedge-31"); !ok {
+			t.Errorf("kinit while suspended from the internet only: %s", out)
+		}
+	})
+
 	t.Run("SuspensionDisablesAndIsRestored", func(t *testing.T) {
 		a := sc.account(t, "25asmith")
 		if _, err := sc.d.Suspend(ctx, "test", a, directory.Suspension{Reason: "behaviour", Until: sc.now().Add(2 * time.Hour)}); err != nil {
