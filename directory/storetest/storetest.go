@@ -69,6 +69,9 @@ func Run(t *testing.T, open Opener) {
 		{"AuditPrune", testAuditPrune},
 		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
+		{"NetworkPolicies", testNetworkPolicies},
+		{"Approvals", testApprovals},
+		{"Devices", testDevices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
