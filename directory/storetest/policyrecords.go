@@ -133,7 +133,9 @@ func testDevices(t *testing.T, s directory.Store) {
 	if all, err := s.SchoolDevices(ctx); err != nil || len(all) != 1 {
 		t.Errorf("SchoolDevices = %v, %v", all, err)
 	}
-	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteSchoolDevice(ctx, "00-11-22-33-44-55") })
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.DeleteSchoolDevice(ctx, "00-11-22-33-44-55")
+	})
 	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		return tx.DeleteSchoolDevice(ctx, "00-11-22-33-44-55")
 	}); !errors.Is(err, directory.ErrNotFound) {
@@ -160,7 +162,9 @@ func testDevices(t *testing.T, s directory.Store) {
 	if d := ds[1]; d.MAC != "aa-aa-aa-aa-aa-02" || !d.FirstAt.Equal(at.Add(time.Hour)) || !d.LastAt.Equal(at.Add(5*time.Hour)) || !d.Flagged || ds[0].Flagged {
 		t.Errorf("devices: %+v", ds)
 	}
-	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.ForgetDevice(ctx, a.ID, "aa-aa-aa-aa-aa-01") })
+	update(t, s, func(ctx context.Context, tx directory.Tx) error {
+		return tx.ForgetDevice(ctx, a.ID, "aa-aa-aa-aa-aa-01")
+	})
 	if n, err := s.PruneDevices(ctx, at.Add(4*time.Hour)); err != nil || n != 0 {
 		t.Errorf("PruneDevices kept a recent device? %d, %v", n, err)
 	}
