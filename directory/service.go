@@ -46,6 +46,8 @@ type Directory struct {
 	observer func(Outcome)
 	// jobObserver is told of every scheduled job run (see ObserveJob).
 	jobObserver func(job, result string, took time.Duration)
+	// controls name who approves what, and the rules for personal devices.
+	controls Controls
 
 	mu sync.Mutex
 	// accessEnded are called after an account loses access (see EndAccess).
@@ -70,6 +72,9 @@ type Config struct {
 	Observer func(Outcome)
 	// JobObserver is told of every scheduled job run (see ObserveJob).
 	JobObserver func(job, result string, took time.Duration)
+	// Controls name who approves a change to the filtering, a personal
+	// device or an exception, and the rules for personal devices.
+	Controls Controls
 }
 
 // New puts a Directory together.
@@ -105,6 +110,7 @@ func New(s Store, cfg Config) *Directory {
 		accessEnded: slices.Clone(cfg.AccessEnded),
 		observer:    cfg.Observer,
 		jobObserver: cfg.JobObserver,
+		controls:    cfg.Controls,
 	}
 }
 

@@ -55,6 +55,8 @@ type Directory interface {
 	Now() time.Time
 	Log() *slog.Logger
 	Policy(a directory.Account) passwords.Policy
+	// PolicyFor is a's password policy with an exception in force.
+	PolicyFor(ctx context.Context, a directory.Account) (passwords.Policy, error)
 	ObserveSince(start time.Time, svc directory.Service, op, result string, reason directory.Reason)
 
 	Authenticate(ctx context.Context, username, password string, svc directory.Service, src directory.Origin) (directory.Account, error)
