@@ -100,5 +100,5 @@ func (s *Server) groupsOf(ctx context.Context, a *Accounting) {
 	}
 	sort.Strings(groups)
 	a.Groups = groups
-	a.Policy, _ = PolicyFor(s.cfg.Policies, groups)
+	a.Policy, _ = s.policies.For(groups)
 }

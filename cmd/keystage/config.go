@@ -40,6 +40,8 @@ type Config struct {
 	WebFilter WebFilterSection `toml:"webfilter"`
 	SIEM      SIEMSection      `toml:"siem"`
 	Review    ReviewSection    `toml:"review"`
+	Approvals ApprovalsSection `toml:"approvals"`
+	Devices   DevicesSection   `toml:"devices"`
 
 	loc *time.Location
 }
@@ -169,6 +171,8 @@ func defaults() Config {
 		WebFilter: defaultWebFilter(),
 		SIEM:      defaultSIEM(),
 		Review:    defaultReview(),
+		Approvals: defaultApprovals(),
+		Devices:   defaultDevices(),
 	}
 }
 
@@ -253,6 +257,8 @@ func (c *Config) validate() problems {
 	c.WebFilter.validate(&p)
 	c.SIEM.validate(&p)
 	c.Review.validate(&p)
+	c.Approvals.validate(&p)
+	c.Devices.validate(&p)
 	return p
 }
 
@@ -325,5 +331,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleControls
 }

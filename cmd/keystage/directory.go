@@ -125,6 +125,7 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 		Sealer:    sealer,
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,
+		Controls:  cfg.controls(),
 		Log:       e.logger(),
 	})
 }
