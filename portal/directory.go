@@ -28,6 +28,7 @@ type Reader interface {
 	SyncRefusals(ctx context.Context) ([]directory.SyncRefusal, error)
 	GroupByName(ctx context.Context, name string) (directory.Group, error)
 	Members(ctx context.Context, groupID int64) ([]string, error)
+	NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy, error)
 }
 
 // Store is what the portal reads and the operational records it keeps or
@@ -84,4 +85,9 @@ type Directory interface {
 
 	RecordPortalSignin(ctx context.Context, a directory.Account, sess directory.PortalSession, use *directory.PasskeyUse) error
 	RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error
+
+	// The filtering's changes, proposed and decided (see filtering.go).
+	Controls() directory.Controls
+	ProposeNetworkPolicy(ctx context.Context, actor string, p directory.NetworkPolicy) (directory.NetworkPolicy, error)
+	DecideNetworkPolicy(ctx context.Context, actor string, by directory.Account, id int64, approve bool, note string) (directory.NetworkPolicy, error)
 }

@@ -255,6 +255,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /staff/review", s.staff(s.reviewPage, RoleTechnician, RoleAuditor))
 	mux.HandleFunc("POST /staff/review", s.staff(s.reviewRecord, RoleTechnician))
 	mux.HandleFunc("POST /staff/review/export", s.staff(s.reviewExport, RoleTechnician, RoleAuditor))
+	mux.HandleFunc("GET /staff/filtering", s.staffAccount(s.filteringPage))
+	mux.HandleFunc("POST /staff/filtering/propose", s.staff(s.filteringPropose, RoleTechnician))
+	mux.HandleFunc("POST /staff/filtering/{id}/decide", s.staffAccount(s.filteringDecide))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {

@@ -57,6 +57,9 @@ type Options struct {
 	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
 	// that names the client in X-Forwarded-For.
 	Proxy bool
+	// Controls are the directory's approvers and rules for personal
+	// devices.
+	Controls directory.Controls
 }
 
 // Server is a running portal.
@@ -92,7 +95,7 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	// Cheap argon2id parameters: tests hash many passwords.
 	hasher := &passwords.Hasher{Params: passwords.Argon2Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}}
-	d := directory.New(st, directory.Config{Hasher: hasher, Sealer: ring, Now: now})
+	d := directory.New(st, directory.Config{Hasher: hasher, Sealer: ring, Now: now, Controls: opt.Controls})
 	accounts, err := seed(ctx, d, now())
 	if err != nil {
 		t.Fatal(err)
