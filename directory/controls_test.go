@@ -1,9 +1,11 @@
 package directory_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +219,71 @@ func TestDecideDevice(t *testing.T) {
 	// The approval ends at its end date.
 	if d := pol.DecideDevice(directory.RolePupil, phone, false, approved, nil, now.Add(time.Hour)); d.Allow {
 		t.Error("an approval in force after its end")
+	}
+}
+
+// The access review lists every approval in force and every person with
+// a device let on over the limit; removing an approval's row revokes it.
+func TestReviewListsExceptionsAndDevicesOverTheLimit(t *testing.T) {
+	ctx := context.Background()
+	f, p := controlled(t, directory.DevicePolicy{MaxPerPerson: 1, AtLimit: directory.DeviceAtLimitFlag})
+	ex, err := f.d.Approve(ctx, "cli:tech", p["dslmember"], p["zpupil"], directory.Approval{Kind: directory.ApprovalPassword,
+		PasswordPolicy: "pupil-ks1", Reason: "EHCP", Until: f.now.AddDate(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, mac := range []string{"aa-aa-aa-aa-aa-01", "aa-aa-aa-aa-aa-02"} {
+		if err := f.s.NoteDevice(ctx, p["tech"].ID, mac, f.now, i == 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rv, err := f.d.Review(ctx, directory.ReviewPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exRow, devRow *directory.ReviewItem
+	for i, it := range rv.Items {
+		switch it.Kind {
+		case directory.ReviewException:
+			exRow = &rv.Items[i]
+		case directory.ReviewDeviceLimit:
+			devRow = &rv.Items[i]
+		}
+	}
+	if exRow == nil || exRow.Username != "zpupil" || !strings.Contains(exRow.Detail, "password policy pupil-ks1; approved by dslmember") {
+		t.Fatalf("exception row: %+v", exRow)
+	}
+	if devRow == nil || devRow.Username != "tech" || !strings.Contains(devRow.Detail, "2 devices, over the limit of 1") {
+		t.Fatalf("device row: %+v", devRow)
+	}
+	var buf bytes.Buffer
+	if err := directory.ExportReview(&buf, "csv", rv); err != nil {
+		t.Fatal(err)
+	}
+	// The reviewer fills in the file: revoke the exception, keep the rest.
+	var filled []string
+	for i, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		switch {
+		case i == 0:
+		case strings.HasPrefix(line, "exception,"):
+			line = strings.TrimSuffix(line, ",") + "remove,no longer needed"
+		default:
+			line = strings.TrimSuffix(line, ",") + "keep,fine"
+		}
+		filled = append(filled, line)
+	}
+	decs, err := directory.ParseReviewCSV(strings.NewReader(strings.Join(filled, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.RecordReview(ctx, "cli:tech", directory.ReviewRecord{Decisions: decs}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := f.d.ApprovalsInForce(ctx, p["zpupil"], f.now)
+	if err != nil || len(in) != 0 {
+		t.Errorf("approval %d in force after the review removed it: %v %v", ex.ID, in, err)
+	}
+	if a, _ := f.s.AccountByUsername(ctx, "zpupil"); a.Status != directory.StatusActive {
+		t.Errorf("removing an exception disabled the account")
 	}
 }

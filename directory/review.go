@@ -69,8 +69,11 @@ type ReviewItem struct {
 	Username string
 	Name     string
 	Role     Role
-	Group    string    // ReviewPrivileged: the group (empty for a service account outside one)
+	Group    string    // ReviewPrivileged: the group (empty for a service account outside one); ReviewException: "approval N"
 	LastUse  time.Time // of any service; zero: never
+	// Detail says what an exception allows or which devices are over the
+	// limit (see review_controls.go).
+	Detail string
 }
 
 // Review is what a reviewer looks at.
@@ -192,6 +195,11 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 			r.Items = append(r.Items, item(q.kind, a, "", last))
 		}
 	}
+	more, err := d.reviewControls(ctx, now, lastUse)
+	if err != nil {
+		return r, fmt.Errorf("access review: %w", err)
+	}
+	r.Items = append(r.Items, more...)
 	slices.SortStableFunc(r.Items, func(a, b ReviewItem) int {
 		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
 			return c
@@ -280,6 +288,12 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 			if err != nil {
 				return fmt.Errorf("account %s: %w", dec.Username, err)
 			}
+			if id := ApprovalOfGroup(dec.Group); id != 0 {
+				if err := d.revokeInReview(ctx, tx, actor, a, id, dec.Reason); err != nil {
+					return err
+				}
+				continue
+			}
 			if dec.Group != "" {
 				g, err := tx.GroupByName(ctx, dec.Group)
 				if err != nil {
@@ -332,7 +346,7 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 
 // ReviewHeader is the columns of an exported review.
 func ReviewHeader() []string {
-	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Last use (UTC)", "Decision", "Reason"}
+	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Detail", "Last use (UTC)", "Decision", "Reason"}
 }
 
 // ExportReview writes a review's list for the auditor as CSV or XLSX, one
@@ -349,7 +363,7 @@ func ExportReview(w io.Writer, format string, r Review) error {
 		if !it.LastUse.IsZero() {
 			last = it.LastUse.UTC().Format("2006-01-02 15:04")
 		}
-		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, last, "", ""}); err != nil {
+		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, it.Detail, last, "", ""}); err != nil {
 			return err
 		}
 	}
