@@ -78,6 +78,10 @@ const (
 	ActionSchoolDeviceAdd    Action = "device.register"
 	ActionSchoolDeviceRemove Action = "device.unregister"
 	ActionDeviceForget       Action = "device.forget"
+	// ActionRetentionApply records a run of the retention schedule: what
+	// kinds of record were pruned, how many. A prune of the trail itself
+	// is recorded apart, signed (ActionPrune).
+	ActionRetentionApply Action = "retention.apply"
 )
 
 // JobApplied is the action of applying a job's plan ("sync.apply",

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -285,5 +286,54 @@ func TestReviewListsExceptionsAndDevicesOverTheLimit(t *testing.T) {
 	}
 	if a, _ := f.s.AccountByUsername(ctx, "zpupil"); a.Status != directory.StatusActive {
 		t.Errorf("removing an exception disabled the account")
+	}
+}
+
+// The subject access export lists a person's approvals and devices, and
+// can withhold third parties: who else made each change, who approved, a
+// parent's name.
+func TestPersonRecordWithholdsThirdParties(t *testing.T) {
+	ctx := context.Background()
+	f, p := controlled(t, directory.DevicePolicy{})
+	pupil := p["zpupil"]
+	if _, err := f.d.Approve(ctx, "cli:tech", p["headteacher"], pupil, directory.Approval{Kind: directory.ApprovalDevice,
+		Reason: "medical", Until: f.now.AddDate(0, 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Suspend(ctx, "user:dslmember", pupil, directory.Suspension{Until: f.now.AddDate(0, 0, 2), Reason: "misuse"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.RecordConsent(ctx, "user:tech", pupil, directory.Consent{ParentName: "Mrs Parentname", Relationship: "mother",
+		GivenAt: f.now, Method: directory.SignPaper}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.NoteDevice(ctx, pupil.ID, "aa-aa-aa-aa-aa-01", f.now, false); err != nil {
+		t.Fatal(err)
+	}
+	var whole, withheld strings.Builder
+	if err := f.d.PersonRecord(ctx, "zpupil", time.UTC, &whole); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.PersonRecordWithheld(ctx, "zpupil", time.UTC, &withheld); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"headteacher", "dslmember", "Mrs Parentname", "aa-aa-aa-aa-aa-01", `"approvals"`} {
+		if !strings.Contains(whole.String(), want) {
+			t.Errorf("the whole record lacks %q", want)
+		}
+	}
+	for _, gone := range []string{"headteacher", "dslmember", "Mrs Parentname", "cli:tech", "user:tech"} {
+		if strings.Contains(withheld.String(), gone) {
+			t.Errorf("the withheld record still names %q:\n%s", gone, withheld.String())
+		}
+	}
+	for _, kept := range []string{"aa-aa-aa-aa-aa-01", "medical", "mother", `"third_parties"`} {
+		if !strings.Contains(withheld.String(), kept) {
+			t.Errorf("the withheld record lost %q", kept)
+		}
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(withheld.String()), &v); err != nil {
+		t.Fatalf("not JSON: %v", err)
 	}
 }

@@ -42,6 +42,7 @@ type Config struct {
 	Review    ReviewSection    `toml:"review"`
 	Approvals ApprovalsSection `toml:"approvals"`
 	Devices   DevicesSection   `toml:"devices"`
+	Retention RetentionSection `toml:"retention"`
 
 	loc *time.Location
 }
@@ -173,6 +174,7 @@ func defaults() Config {
 		Review:    defaultReview(),
 		Approvals: defaultApprovals(),
 		Devices:   defaultDevices(),
+		Retention: defaultRetention(),
 	}
 }
 
@@ -259,6 +261,7 @@ func (c *Config) validate() problems {
 	c.Review.validate(&p)
 	c.Approvals.validate(&p)
 	c.Devices.validate(&p)
+	c.Retention.validate(&p)
 	return p
 }
 
@@ -331,5 +334,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleControls
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleControls + exampleRetention
 }

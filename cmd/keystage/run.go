@@ -70,6 +70,7 @@ func commands() []command {
 		{"audit", "audit verify [--witness FILE] | checkpoint | key | export | prune: the tamper-evident audit trail", cmdAudit},
 		{"review", "review [-o FILE.csv|.xlsx] | --record FILE.csv: the access review of dormant, privileged and guest accounts", cmdReview},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
+		{"retention", "retention [--apply]: the retention schedule: forget old device records, prune old audit events by a signed prune", cmdRetention},
 		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
 		{"filter", "filter list | propose | approve ID | reject ID: the mapping of groups to VLANs and filters, changed only once a senior role approves", cmdFilter},
 		{"device", "device register MAC | unregister MAC | list [NAME] | approve NAME | revoke NAME ID | forget NAME MAC: school devices and personal devices on the Wi-Fi", cmdDevice},
