@@ -66,7 +66,7 @@ func (d *Directory) Approve(ctx context.Context, actor string, by, a Account, ap
 	case ApprovalPassword:
 		ap.Device, ap.VLAN, ap.FilterID = "", "", ""
 		if _, ok := d.policies[ap.PasswordPolicy]; !ok {
-			return ap, fmt.Errorf("approve for %s: %w", a.Username, invalid("%q is not a password policy: name one of [passwords.policies].", ap.PasswordPolicy))
+			return ap, fmt.Errorf("approve for %s: %w", a.Username, invalid("%q is not a password policy: name a built-in policy (staff, pupil-ks2, pupil-ks1, guest) or one under [passwords.policy.NAME].", ap.PasswordPolicy))
 		}
 	}
 	ap.ID, ap.AccountID, ap.ApprovedBy, ap.RecordedBy, ap.CreatedAt, ap.RevokedAt, ap.RevokedBy = 0, a.ID, by.Username, actor, now, time.Time{}, ""

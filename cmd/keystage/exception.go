@@ -24,7 +24,7 @@ func exceptionAdd(e *env, args []string) error {
 	fs := e.newFlags("exception add", "NAME (--vlan V | --filter F | --password-policy P) --until DATE --reason TEXT --approver NAME")
 	vlan := fs.String("vlan", "", "the VLAN the person lands on instead of their group's")
 	filter := fs.String("filter", "", "the filter (Filter-Id) instead of their group's")
-	policy := fs.String("password-policy", "", "the password policy the person follows instead of their role's (a name in [passwords.policies])")
+	policy := fs.String("password-policy", "", "the password policy the person follows instead of their role's (built in, or one under [passwords.policy.NAME])")
 	ap, approver, name, err := approvalFlags(e, fs, args)
 	if err != nil {
 		return err
