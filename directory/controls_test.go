@@ -3,6 +3,7 @@ package directory_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -262,18 +263,25 @@ func TestReviewListsExceptionsAndDevicesOverTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The reviewer fills in the file: revoke the exception, keep the rest.
-	var filled []string
-	for i, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		switch {
-		case i == 0:
-		case strings.HasPrefix(line, "exception,"):
-			line = strings.TrimSuffix(line, ",") + "remove,no longer needed"
-		default:
-			line = strings.TrimSuffix(line, ",") + "keep,fine"
-		}
-		filled = append(filled, line)
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
 	}
-	decs, err := directory.ParseReviewCSV(strings.NewReader(strings.Join(filled, "\n")))
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, rec := range recs[1:] {
+		rec[col["Decision"]], rec[col["Reason"]] = "keep", "fine"
+		if rec[0] == string(directory.ReviewException) {
+			rec[col["Decision"]], rec[col["Reason"]] = "remove", "no longer needed"
+		}
+	}
+	var filled bytes.Buffer
+	if err := csv.NewWriter(&filled).WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	decs, err := directory.ParseReviewCSV(&filled)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -346,7 +346,7 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 
 // ReviewHeader is the columns of an exported review.
 func ReviewHeader() []string {
-	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Detail", "Last use (UTC)", "Decision", "Reason"}
+	return []string{"Reason listed", "Username", "Name", "Role", "Group", "Last use (UTC)", "Decision", "Reason"}
 }
 
 // ExportReview writes a review's list for the auditor as CSV or XLSX, one
@@ -363,7 +363,7 @@ func ExportReview(w io.Writer, format string, r Review) error {
 		if !it.LastUse.IsZero() {
 			last = it.LastUse.UTC().Format("2006-01-02 15:04")
 		}
-		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, it.Detail, last, "", ""}); err != nil {
+		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), exportGroup(it), last, "", ""}); err != nil {
 			return err
 		}
 	}

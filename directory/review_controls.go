@@ -27,13 +27,28 @@ const (
 // approvalGroup is how an approval's row names it in the Group column.
 func approvalGroup(id int64) string { return "approval " + strconv.FormatInt(id, 10) }
 
+// exportGroup is a row's Group column in the exported review: for an
+// exception or a device row, what it allows follows (the file keeps its
+// columns, so that the Decision and Reason filled in read back).
+func exportGroup(it ReviewItem) string {
+	switch {
+	case it.Detail == "":
+		return it.Group
+	case it.Group == "":
+		return it.Detail
+	}
+	return it.Group + ": " + it.Detail
+}
+
 // ApprovalOfGroup reads an approval's id back from a review row's Group
-// column (0 when it names none).
+// column, "approval N" or "approval N: what it allows" (0 when it names
+// none).
 func ApprovalOfGroup(group string) int64 {
 	n, ok := strings.CutPrefix(group, "approval ")
 	if !ok {
 		return 0
 	}
+	n, _, _ = strings.Cut(n, ":")
 	id, err := strconv.ParseInt(n, 10, 64)
 	if err != nil || id <= 0 {
 		return 0

@@ -76,8 +76,8 @@ func ParseReviewCSV(r io.Reader) ([]ReviewDecision, error) {
 				d.Group = get(rec, "Group")
 			case ReviewException:
 				// Removing an exception revokes the approval it names.
-				if ApprovalOfGroup(get(rec, "Group")) != 0 {
-					d.Group = get(rec, "Group")
+				if id := ApprovalOfGroup(get(rec, "Group")); id != 0 {
+					d.Group = approvalGroup(id)
 				}
 			}
 		default:
