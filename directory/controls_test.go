@@ -239,12 +239,19 @@ func TestReviewListsExceptionsAndDevicesOverTheLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rv, err := f.d.Review(ctx, directory.ReviewPolicy{})
+	// A group the directory's network policies put on a staff VLAN is
+	// privileged: its members are reviewed.
+	if _, err := f.d.ImportNetworkPolicies(ctx, "config", []directory.NetworkPolicy{{Group: "slt", VLAN: "10"}}); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := f.d.Review(ctx, directory.ReviewPolicy{StaffVLANs: []string{"10"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var exRow, devRow *directory.ReviewItem
+	staffVLAN := false
 	for i, it := range rv.Items {
+		staffVLAN = staffVLAN || (it.Kind == directory.ReviewPrivileged && it.Group == "slt" && it.Username == "sltmember")
 		switch it.Kind {
 		case directory.ReviewException:
 			exRow = &rv.Items[i]
@@ -257,6 +264,9 @@ func TestReviewListsExceptionsAndDevicesOverTheLimit(t *testing.T) {
 	}
 	if devRow == nil || devRow.Username != "tech" || !strings.Contains(devRow.Detail, "2 devices, over the limit of 1") {
 		t.Fatalf("device row: %+v", devRow)
+	}
+	if !staffVLAN {
+		t.Errorf("the member of a group on a staff VLAN is not reviewed: %+v", rv.Items)
 	}
 	var buf bytes.Buffer
 	if err := directory.ExportReview(&buf, "csv", rv); err != nil {

@@ -36,6 +36,9 @@ type ReviewPolicy struct {
 	// group mapped to a staff VLAN. Service accounts are reviewed whether
 	// or not they are in one.
 	PrivilegedGroups []string
+	// StaffVLANs are the VLANs that reach staff networks: a group the
+	// network policies in force put on one is privileged too.
+	StaffVLANs []string
 }
 
 func (p ReviewPolicy) every() time.Duration {
@@ -151,8 +154,12 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
 	}
 
+	privileged, err := d.privilegedGroups(ctx, p)
+	if err != nil {
+		return r, fmt.Errorf("access review: %w", err)
+	}
 	inGroup := map[string]bool{}
-	for _, name := range p.PrivilegedGroups {
+	for _, name := range privileged {
 		g, err := d.store.GroupByName(ctx, name)
 		if errors.Is(err, ErrNotFound) {
 			continue // named in the configuration, not made yet

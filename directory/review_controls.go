@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,4 +158,23 @@ func (d *Directory) revokeInReview(ctx context.Context, tx Tx, actor string, a A
 			map[string]any{"approval": snap, "reason": "access review: " + reason})
 	}
 	return fmt.Errorf("approval %d of %s: %w", id, a.Username, ErrNotFound)
+}
+
+// privilegedGroups are the policy's privileged groups and those the
+// network policies in force put on a staff VLAN, sorted, once each.
+func (d *Directory) privilegedGroups(ctx context.Context, p ReviewPolicy) ([]string, error) {
+	out := slices.Clone(p.PrivilegedGroups)
+	if len(p.StaffVLANs) > 0 {
+		all, err := d.store.NetworkPolicies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, np := range NetworkPoliciesInForce(all) {
+			if np.VLAN != "" && np.Group != "*" && slices.Contains(p.StaffVLANs, np.VLAN) {
+				out = append(out, np.Group)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
