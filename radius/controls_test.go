@@ -3,9 +3,14 @@ package radius_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
@@ -244,4 +249,33 @@ func TestNetworkExceptionForOnePupil(t *testing.T) {
 		out, ok := papFrom(t, srv, "p.one", "pupil-wifi-cred-1", "")
 		return out, ok && strings.Contains(out, `Tunnel-Private-Group-Id:0 = "20"`)
 	})
+}
+
+// The web filter hears the exception's filter for the person, as the
+// access point was told.
+func TestNetworkExceptionReachesTheWebFilter(t *testing.T) {
+	ctx := context.Background()
+	k := &sink{}
+	clock := &fakeClock{now: time.Now()}
+	controls := directory.Controls{ExceptionApprovers: []string{"dsl"}}
+	srv := radiustest.New(t, radiustest.Options{Now: clock.Now, Controls: controls, Config: radius.Config{Accounting: k,
+		Policies: []radius.Policy{{Group: "pupils", VLAN: "20", FilterID: "pupils-filtered"}}}})
+	dsl := srv.AddUser(t, radiustest.User{Username: "d.lead", Groups: []string{"dsl"}})
+	pupil := srv.AddUser(t, radiustest.User{Username: "p.one", Role: directory.RolePupil, WiFi: "pupil-wifi-cred-1", Groups: []string{"pupils"}})
+	if _, err := srv.Directory.Approve(ctx, "portal:d.lead", dsl, pupil, directory.Approval{Kind: directory.ApprovalNetwork,
+		FilterID: "sen-supervised", Reason: "EHCP", Until: clock.Now().AddDate(0, 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	p := layeh.New(layeh.CodeAccountingRequest, []byte(radiustest.Secret))
+	rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_Start)
+	rfc2865.UserName_SetString(p, "p.one")
+	rfc2866.AcctSessionID_SetString(p, "X-1")
+	b, _ := p.Encode()
+	if r := srv.Radius.HandlePacket(ctx, netip.MustParseAddrPort("127.0.0.1:40000"), b, false); r == nil {
+		t.Fatal("not answered")
+	}
+	got := k.all()
+	if len(got) != 1 || got[0].Policy.FilterID != "sen-supervised" || got[0].Policy.VLAN != "20" {
+		t.Errorf("the web filter heard %+v", got)
+	}
 }
