@@ -29,6 +29,8 @@ type Reader interface {
 	GroupByName(ctx context.Context, name string) (directory.Group, error)
 	Members(ctx context.Context, groupID int64) ([]string, error)
 	NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy, error)
+	Approvals(ctx context.Context, accountID int64) ([]directory.Approval, error)
+	Devices(ctx context.Context, accountID int64) ([]directory.Device, error)
 }
 
 // Store is what the portal reads and the operational records it keeps or
@@ -90,4 +92,7 @@ type Directory interface {
 	Controls() directory.Controls
 	ProposeNetworkPolicy(ctx context.Context, actor string, p directory.NetworkPolicy) (directory.NetworkPolicy, error)
 	DecideNetworkPolicy(ctx context.Context, actor string, by directory.Account, id int64, approve bool, note string) (directory.NetworkPolicy, error)
+	// Approvals for one person (approvals.go).
+	Approve(ctx context.Context, actor string, by, a directory.Account, ap directory.Approval) (directory.Approval, error)
+	RevokeApproval(ctx context.Context, actor string, a directory.Account, id int64) (directory.Approval, error)
 }
