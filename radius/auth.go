@@ -217,7 +217,14 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, e *entry, now time
 	if dec.Allow {
 		// The rules for personal devices: after the gate, which says
 		// whether the person may use the Wi-Fi at all.
-		if dd := s.checkDevice(ctx, e, callingStation(p), now); !dd.Allow {
+		dd, err := s.checkDevice(ctx, e, callingStation(p), now)
+		switch {
+		case err != nil:
+			s.log.Error("radius: checking a personal device", "user", e.account.Username, "err", err)
+			s.count.internal.Add(1)
+			v.set(directory.ResultError, directory.ReasonNone)
+			return s.reject(p, "The sign-in service cannot check this device just now: try again in a few minutes."), false
+		case !dd.Allow:
 			s.log.Info("radius: personal device refused", "user", e.account.Username, "device", callingStation(p), "reason", string(dd.Reason))
 			v.set(directory.ResultRefused, dd.Reason)
 			return s.reject(p, dd.Message()), false

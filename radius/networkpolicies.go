@@ -135,12 +135,13 @@ func (l *deviceLog) take() map[deviceKey]time.Time {
 }
 
 // checkDevice applies the rules for personal devices to an account the
-// gate lets on from mac. A store that cannot be read refuses the device:
-// the rule is a safeguarding control, and the NAS may retry.
-func (s *Server) checkDevice(ctx context.Context, e *entry, mac string, now time.Time) directory.DeviceDecision {
+// gate lets on from mac. An error (the register of school devices cannot
+// be read) refuses the device: the rule is a safeguarding control, and the
+// device may try again.
+func (s *Server) checkDevice(ctx context.Context, e *entry, mac string, now time.Time) (directory.DeviceDecision, error) {
 	pol := s.d.Controls().Devices
 	if !pol.Enabled() {
-		return directory.DeviceDecision{Allow: true}
+		return directory.DeviceDecision{Allow: true}, nil
 	}
 	known := false
 	for _, d := range e.devices {
@@ -154,18 +155,17 @@ func (s *Server) checkDevice(ctx context.Context, e *entry, mac string, now time
 		_, err := s.store.SchoolDevice(ctx, mac)
 		switch {
 		case err == nil:
-			return pol.DecideDevice(e.account.Role, mac, true, nil, nil, now)
+			return pol.DecideDevice(e.account.Role, mac, true, nil, nil, now), nil
 		case !errors.Is(err, directory.ErrNotFound):
-			s.log.Error("radius: reading the register of school devices", "device", mac, "err", err)
-			return directory.DeviceDecision{Reason: directory.ReasonDeviceNotApproved}
+			return directory.DeviceDecision{}, fmt.Errorf("radius: reading the register of school devices: %w", err)
 		}
 	}
 	if !dd.Allow || !dd.Note || mac == "" {
-		return dd
+		return dd, nil
 	}
 	if known && !dd.Flag {
 		s.devices.note(deviceKey{e.account.ID, mac}, now)
-		return dd
+		return dd, nil
 	}
 	if err := s.store.NoteDevice(ctx, e.account.ID, mac, now, dd.Flag); err != nil {
 		s.log.Warn("radius: noting a new device", "user", e.account.Username, "device", mac, "err", err)
@@ -175,7 +175,7 @@ func (s *Server) checkDevice(ctx context.Context, e *entry, mac string, now time
 	if dd.Flag {
 		s.log.Warn("radius: a device over the limit let on and flagged for the access review", "user", e.account.Username, "device", mac, "limit", dd.Max)
 	}
-	return dd
+	return dd, nil
 }
 
 // flushDevices writes when known devices were last seen.
