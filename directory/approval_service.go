@@ -190,6 +190,36 @@ func (d *Directory) RegisterSchoolDevice(ctx context.Context, actor, mac, label 
 	return sd, nil
 }
 
+// RegisterSchoolDevices puts many devices on the register in one
+// transaction, an audit event each (a list from the wireless controller or
+// the asset register, see ParseSchoolDevices), and returns how many.
+func (d *Directory) RegisterSchoolDevices(ctx context.Context, actor string, ds []SchoolDevice) (int, error) {
+	now := d.Now()
+	for i := range ds {
+		m, ok := NormalMAC(ds[i].MAC)
+		if !ok {
+			return 0, fmt.Errorf("register school devices: %w", invalid("%q is not a MAC address: write it like aa:bb:cc:dd:ee:ff.", ds[i].MAC))
+		}
+		ds[i] = SchoolDevice{MAC: m, Label: strings.TrimSpace(ds[i].Label), AddedBy: actor, AddedAt: now}
+	}
+	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+		for i := range ds {
+			if err := tx.PutSchoolDevice(ctx, &ds[i]); err != nil {
+				return err
+			}
+			if err := d.Record(ctx, tx, actor, audit.ActionSchoolDeviceAdd, audit.Target(audit.KindDevice, ds[i].MAC), nil,
+				map[string]any{"label": ds[i].Label}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("register school devices: %w", err)
+	}
+	return len(ds), nil
+}
+
 // RemoveSchoolDevice takes a device off the register.
 func (d *Directory) RemoveSchoolDevice(ctx context.Context, actor, mac string) error {
 	m, ok := NormalMAC(mac)

@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -24,6 +25,32 @@ func FuzzNormalMAC(f *testing.F) {
 		}
 		if again, ok := directory.NormalMAC(m); !ok || again != m {
 			t.Fatalf("NormalMAC(%q) = %q, %v", m, again, ok)
+		}
+	})
+}
+
+// ParseSchoolDevices reads files from outside: whatever it is given, it
+// returns devices whose MAC addresses read back as themselves, or an
+// ErrDeviceFile.
+func FuzzParseSchoolDevices(f *testing.F) {
+	for _, s := range []string{"mac,label\nAA:BB:CC:DD:EE:FF,library 1\naabb.ccdd.eeff\n", "\ufeff02-00-00-00-00-01", "mac\nphone\n", "\"a,\"b\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ds, err := directory.ParseSchoolDevices(strings.NewReader(s))
+		if err != nil {
+			if !errors.Is(err, directory.ErrDeviceFile) {
+				t.Fatalf("error not ErrDeviceFile: %v", err)
+			}
+			return
+		}
+		if len(ds) == 0 {
+			t.Fatal("no devices and no error")
+		}
+		for _, d := range ds {
+			if m, ok := directory.NormalMAC(d.MAC); !ok || m != d.MAC {
+				t.Fatalf("device %q", d.MAC)
+			}
 		}
 	})
 }

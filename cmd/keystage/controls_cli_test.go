@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,6 +52,22 @@ func TestDeviceExceptionAndRetentionCommands(t *testing.T) {
 	run(1, "device", "revoke", "zpupil", m[1])
 	run(1, "device", "forget", "zpupil", "02:00:00:00:00:07") // never seen
 	run(0, "device", "unregister", "00:11:22:33:44:55")
+	list := filepath.Join(t.TempDir(), "devices.csv")
+	if err := os.WriteFile(list, []byte("MAC,Name\n00:11:22:33:44:66,trolley 1\n0011.2233.4477,trolley 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := run(0, "device", "register", "--from", list); !strings.Contains(out, "2 school devices registered") {
+		t.Errorf("register --from: %s", out)
+	}
+	if err := os.WriteFile(list, []byte("00:11:22:33:44:88\nphone\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut := run(1, "device", "register", "--from", list); !strings.Contains(errOut, `line 2 ("phone")`) {
+		t.Errorf("a bad row: %s", errOut)
+	}
+	if out, _ := run(0, "device", "list"); !strings.Contains(out, "trolley 2") || strings.Contains(out, "00-11-22-33-44-88") {
+		t.Errorf("after the imports: %s", out)
+	}
 
 	run(2, "exception", "add", "zpupil", "--until", "2099-07-22", "--reason", "EHCP", "--approver", "dsl")
 	_, errOut = run(1, "exception", "add", "zpupil", "--password-policy", "nonesuch", "--until", "2099-07-22", "--reason", "EHCP", "--approver", "dsl")

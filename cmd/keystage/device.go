@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"text/tabwriter"
 
@@ -21,14 +22,21 @@ func cmdDevice(e *env, args []string) error {
 }
 
 func deviceRegister(e *env, args []string) error {
-	fs := e.newFlags("device register", "MAC [--label TEXT]")
+	fs := e.newFlags("device register", "MAC [--label TEXT] | --from FILE.csv")
 	label := fs.String("label", "", "what the device is (\"library laptop 12\")")
+	from := fs.String("from", "", "register every device in this CSV `file` (MAC address, then an optional label, a row each), in one transaction")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if *from != "" {
+		if len(pos) != 0 {
+			return usagef("a MAC address or --from FILE, not both")
+		}
+		return deviceRegisterFrom(e, *from)
+	}
 	if len(pos) != 1 {
-		return usagef("want one MAC address")
+		return usagef("want one MAC address, or --from FILE.csv")
 	}
 	s, done, err := e.openForChange("register a school device")
 	if err != nil {
@@ -40,6 +48,30 @@ func deviceRegister(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "school device %s registered: it is nobody's personal device\n", sd.MAC)
+	return nil
+}
+
+// deviceRegisterFrom registers the devices a CSV file lists, all or none.
+func deviceRegisterFrom(e *env, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ds, err := directory.ParseSchoolDevices(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w (nothing was registered)", path, err)
+	}
+	s, done, err := e.openForChange("register school devices")
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := e.directory(s).RegisterSchoolDevices(e.ctx, e.actor(), ds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d school devices registered: they are nobody's personal devices\n", n)
 	return nil
 }
 
