@@ -211,6 +211,7 @@ type DeviceRecords interface {
 	// NoteDevice records that an account joined from mac at t; flagged
 	// marks a device let on over the limit (a flag once set stays).
 	NoteDevice(ctx context.Context, accountID int64, mac string, t time.Time, flagged bool) error
-	// PruneDevices forgets devices last seen before t, returning how many.
-	PruneDevices(ctx context.Context, before time.Time) (int64, error)
+	// PruneDevices forgets devices last seen before t, except those of the
+	// accounts in keep (under a legal hold), returning how many.
+	PruneDevices(ctx context.Context, before time.Time, keep []int64) (int64, error)
 }

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,11 @@ type RetentionSchedule struct {
 	// the start of the trail, by a signed prune (PruneTrail) that keeps
 	// the chain verifiable.
 	AuditEvents time.Duration
+	// Held are the usernames under a legal hold: none of their records is
+	// purged. The trail is pruned only as a run from its start, so its
+	// prune stops before the first event about a held person; their
+	// device records are kept.
+	Held []string
 }
 
 // RetentionResult is what a run of the schedule did (or would do).
@@ -44,13 +50,16 @@ func (d *Directory) ApplyRetention(ctx context.Context, actor string, sched Rete
 		if err != nil {
 			return res, fmt.Errorf("retention: %w", err)
 		}
+		if plan, err = d.stopAtHeld(ctx, plan, sched.Held); err != nil {
+			return res, fmt.Errorf("retention: %w", err)
+		}
 		res.Audit = plan
 	}
 	if !apply {
 		return res, nil
 	}
 	if sched.Devices > 0 {
-		n, err := d.store.PruneDevices(ctx, now.Add(-sched.Devices))
+		n, err := d.pruneDevices(ctx, now.Add(-sched.Devices), sched.Held)
 		if err != nil {
 			return res, fmt.Errorf("retention: %w", err)
 		}
@@ -75,4 +84,50 @@ func (d *Directory) ApplyRetention(ctx context.Context, actor string, sched Rete
 		return res, fmt.Errorf("retention: %w", err)
 	}
 	return res, nil
+}
+
+// stopAtHeld shortens a prune so that it keeps every event about a held
+// person: it ends before the first of them.
+func (d *Directory) stopAtHeld(ctx context.Context, plan PrunePlan, held []string) (PrunePlan, error) {
+	if len(held) == 0 || plan.Removed == 0 {
+		return plan, nil
+	}
+	for _, name := range held {
+		evs, err := d.store.AuditEventsAbout(ctx, audit.AccountTarget(name), plan.FirstSeq-1, 1)
+		if err != nil {
+			return plan, err
+		}
+		if len(evs) == 1 && evs[0].Seq < plan.KeepFrom {
+			plan.KeepFrom = evs[0].Seq
+		}
+	}
+	plan.Removed = plan.KeepFrom - plan.FirstSeq
+	if plan.Removed == 0 {
+		plan.LastGone = time.Time{}
+		return plan, nil
+	}
+	last, err := d.store.AuditEvents(ctx, plan.KeepFrom-2, 1)
+	if err != nil {
+		return plan, err
+	}
+	if len(last) == 1 {
+		plan.LastGone = last[0].Time
+	}
+	return plan, nil
+}
+
+// pruneDevices forgets devices last seen before t, but not those of held
+// people.
+func (d *Directory) pruneDevices(ctx context.Context, before time.Time, held []string) (int64, error) {
+	var keep []int64
+	for _, name := range held {
+		a, err := d.store.AccountByUsername(ctx, name)
+		switch {
+		case err == nil:
+			keep = append(keep, a.ID)
+		case !errors.Is(err, ErrNotFound):
+			return 0, err
+		}
+	}
+	return d.store.PruneDevices(ctx, before, keep)
 }

@@ -73,3 +73,57 @@ func TestApplyRetentionKeepsTheTrailVerifiable(t *testing.T) {
 		t.Errorf("a recent event went: %v", got)
 	}
 }
+
+// A person under a legal hold keeps every record: the trail's prune stops
+// before the first event about them, and their devices stay.
+func TestApplyRetentionKeepsWhatIsHeld(t *testing.T) {
+	ctx := context.Background()
+	f, p := controlled(t, directory.DevicePolicy{})
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := audit.NewSigner(key)
+	start := f.now
+	for _, who := range []string{"tech", "zpupil"} {
+		if err := f.s.NoteDevice(ctx, p[who].ID, "aa-aa-aa-aa-aa-01", start, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An event about the pupil, then more about others.
+	if _, err := f.d.Approve(ctx, "cli:tech", p["headteacher"], p["zpupil"], directory.Approval{Kind: directory.ApprovalDevice,
+		Reason: "medical", Until: start.AddDate(0, 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.RegisterSchoolDevice(ctx, "cli:tech", "00:11:22:33:44:55", "trolley"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = start.AddDate(2, 0, 0)
+	sched := directory.RetentionSchedule{Devices: 365 * 24 * time.Hour, AuditEvents: 365 * 24 * time.Hour}
+	whole, err := f.d.ApplyRetention(ctx, "job:retention", sched, signer, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	about, err := f.s.AuditEventsAbout(ctx, "account:zpupil", 0, 1)
+	if err != nil || len(about) != 1 {
+		t.Fatalf("events about the pupil: %v %v", about, err)
+	}
+	sched.Held = []string{"zpupil"}
+	res, err := f.d.ApplyRetention(ctx, "job:retention", sched, signer, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Audit.KeepFrom != about[0].Seq || res.Audit.Removed >= whole.Audit.Removed {
+		t.Errorf("the prune went past the held person's first event %d: %+v (without the hold %+v)", about[0].Seq, res.Audit, whole.Audit)
+	}
+	if evs, _ := f.s.AuditEventsAbout(ctx, "account:zpupil", 0, 100); len(evs) == 0 || evs[0].Seq != about[0].Seq {
+		t.Errorf("the held person's events: %+v", evs)
+	}
+	ds, _ := f.s.Devices(ctx, 0)
+	if res.Devices != 1 || len(ds) != 1 || ds[0].AccountID != p["zpupil"].ID {
+		t.Errorf("devices after: %d deleted, %+v left", res.Devices, ds)
+	}
+	if _, err := directory.VerifyTrail(ctx, f.s, audit.NewKeys(signer.Public())); err != nil {
+		t.Errorf("the trail does not verify: %v", err)
+	}
+}

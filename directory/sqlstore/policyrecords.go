@@ -238,8 +238,14 @@ func (s *Store) NoteDevice(ctx context.Context, accountID int64, mac string, t t
 	return nil
 }
 
-func (s *Store) PruneDevices(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.reader.q.ExecContext(ctx, "DELETE FROM account_devices WHERE last_at < $1", before.UnixMicro())
+func (s *Store) PruneDevices(ctx context.Context, before time.Time, keep []int64) (int64, error) {
+	q := "DELETE FROM account_devices WHERE last_at < $1"
+	args := []any{before.UnixMicro()}
+	for _, id := range keep {
+		args = append(args, id)
+		q += fmt.Sprintf(" AND account_id <> $%d", len(args))
+	}
+	res, err := s.reader.q.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("prune devices: %w", err)
 	}

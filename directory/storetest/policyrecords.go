@@ -165,10 +165,13 @@ func testDevices(t *testing.T, s directory.Store) {
 	update(t, s, func(ctx context.Context, tx directory.Tx) error {
 		return tx.ForgetDevice(ctx, a.ID, "aa-aa-aa-aa-aa-01")
 	})
-	if n, err := s.PruneDevices(ctx, at.Add(4*time.Hour)); err != nil || n != 0 {
+	if n, err := s.PruneDevices(ctx, at.Add(4*time.Hour), nil); err != nil || n != 0 {
 		t.Errorf("PruneDevices kept a recent device? %d, %v", n, err)
 	}
-	if n, err := s.PruneDevices(ctx, at.Add(6*time.Hour)); err != nil || n != 1 {
+	if n, err := s.PruneDevices(ctx, at.Add(6*time.Hour), []int64{a.ID}); err != nil || n != 0 {
+		t.Errorf("PruneDevices deleted a held account's device: %d, %v", n, err)
+	}
+	if n, err := s.PruneDevices(ctx, at.Add(6*time.Hour), []int64{a.ID + 1000}); err != nil || n != 1 {
 		t.Errorf("PruneDevices = %d, %v; want 1", n, err)
 	}
 	if ds, err := s.Devices(ctx, 0); err != nil || len(ds) != 0 {
