@@ -279,3 +279,49 @@ func TestNetworkExceptionReachesTheWebFilter(t *testing.T) {
 		t.Errorf("the web filter heard %+v", got)
 	}
 }
+
+// On PostgreSQL, a filtering change approved on one node (the portal or a
+// command there) applies on a RADIUS node serving from another connection,
+// and a pupil's device approved there is let on.
+func TestFilteringAndDeviceApprovedOnAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoNodes(t)
+	controls := directory.Controls{FilteringApprovers: []string{"slt"}, DeviceApprovers: []string{"slt"},
+		Devices: directory.DevicePolicy{Rules: map[directory.Role]directory.DeviceRule{directory.RolePupil: directory.DeviceApproval}}}
+	srv := radiustest.New(t, radiustest.Options{Store: a, Controls: controls, Config: radius.Config{ReplyMessages: true, AuditPoll: 50 * time.Millisecond,
+		Policies: []radius.Policy{{Group: "pupils", VLAN: "20"}}}})
+	srv.AddUser(t, radiustest.User{Username: "s.lead", Groups: []string{"slt"}})
+	srv.AddUser(t, radiustest.User{Username: "p.one", Role: directory.RolePupil, WiFi: "pupil-wifi-cred-1", Groups: []string{"pupils"}})
+	<-srv.Radius.Ready()
+	d := directory.New(b, directory.Config{Controls: controls})
+	phone := "02-00-00-00-00-07"
+	if out, ok := papFrom(t, srv, "p.one", "pupil-wifi-cred-1", phone); ok {
+		t.Fatalf("an unapproved device on node A:\n%s", out)
+	}
+	lead, err := b.AccountByUsername(ctx, "s.lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pupil, err := b.AccountByUsername(ctx, "p.one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Approve(ctx, "portal:s.lead", lead, pupil, directory.Approval{Kind: directory.ApprovalDevice, Device: phone, Reason: "medical",
+		Until: time.Now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ImportNetworkPolicies(ctx, "system:configuration", []directory.NetworkPolicy{{Group: "pupils", VLAN: "20"}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.ProposeNetworkPolicy(ctx, "cli:tech", directory.NetworkPolicy{Group: "pupils", VLAN: "40", RiskNote: "new building"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DecideNetworkPolicy(ctx, "cli:tech", lead, p.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node B's approvals applied on node A", func() (string, bool) {
+		out, ok := papFrom(t, srv, "p.one", "pupil-wifi-cred-1", phone)
+		return out, ok && strings.Contains(out, `Tunnel-Private-Group-Id:0 = "40"`)
+	})
+}
