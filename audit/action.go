@@ -68,6 +68,27 @@ const (
 	ActionNASAdd     Action = "nas.add"
 	ActionNASRemove  Action = "nas.remove"
 	ActionKeysRotate Action = "keys.rotate"
+
+	// A proposed mapping of a group to a VLAN and filter, its approval or
+	// rejection by a senior role, and the configuration's mappings taken
+	// into the directory at first start.
+	ActionNetworkPropose Action = "network.propose"
+	ActionNetworkApprove Action = "network.approve"
+	ActionNetworkReject  Action = "network.reject"
+	ActionNetworkImport  Action = "network.import"
+	// An approval for one person (a personal device, an exception to the
+	// network or the password policy) and its revocation.
+	ActionApprovalAdd    Action = "approval.add"
+	ActionApprovalRevoke Action = "approval.revoke"
+	// The register of school devices, and a person's device forgotten so
+	// that it no longer counts towards the limit.
+	ActionSchoolDeviceAdd    Action = "device.register"
+	ActionSchoolDeviceRemove Action = "device.unregister"
+	ActionDeviceForget       Action = "device.forget"
+	// ActionRetentionApply records a run of the retention schedule: what
+	// kinds of record were pruned, how many. A prune of the trail itself
+	// is recorded apart, signed (ActionPrune).
+	ActionRetentionApply Action = "retention.apply"
 )
 
 // The actions of Active Directory as a downstream directory: one per
@@ -104,6 +125,10 @@ const (
 	KindNAS     = "nas"
 	KindAUP     = "aup"
 	KindJob     = "job"
+	// KindNetwork is a group's network mapping ("network:pupils"),
+	// KindDevice a school device ("device:aa-bb-cc-dd-ee-ff").
+	KindNetwork = "network"
+	KindDevice  = "device"
 )
 
 // Target is the target of an event about the thing of a kind with a name:

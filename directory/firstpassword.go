@@ -65,7 +65,11 @@ func (d *Directory) IssueFirstPassword(ctx context.Context, actor string, a Acco
 	if valid <= 0 {
 		valid = DefaultFirstPasswordDays * 24 * time.Hour
 	}
-	pw, err := passwords.FirstPassword(d.Policy(a), passwords.Person{Username: a.Username, GivenName: a.GivenName, FamilyName: a.FamilyName})
+	pol, err := d.PolicyFor(ctx, a)
+	if err != nil {
+		return FirstPassword{}, fmt.Errorf("first password for %s: %w", a.Username, err)
+	}
+	pw, err := passwords.FirstPassword(pol, passwords.Person{Username: a.Username, GivenName: a.GivenName, FamilyName: a.FamilyName})
 	if err != nil {
 		return FirstPassword{}, fmt.Errorf("first password for %s: %w", a.Username, err)
 	}

@@ -48,7 +48,10 @@ func (d *Directory) Policy(a Account) passwords.Policy {
 // CheckPassword is the policy's verdict on a candidate for a, history
 // included; empty means it passes.
 func (d *Directory) CheckPassword(ctx context.Context, a Account, candidate string) ([]passwords.Violation, error) {
-	p := d.Policy(a)
+	p, err := d.PolicyFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 	vs := p.Check(candidate, passwords.Person{Username: a.Username, GivenName: a.GivenName, FamilyName: a.FamilyName})
 	if len(vs) > 0 || p.History <= 0 || a.ID == 0 {
 		return vs, nil

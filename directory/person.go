@@ -38,6 +38,18 @@ type heldCredential struct {
 // "" when unset. The audit events keep the trail export's form, which
 // carries the hash chain.
 func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time.Location, w io.Writer) error {
+	return d.personRecord(ctx, username, loc, w, false)
+}
+
+// PersonRecordWithheld is PersonRecord with third parties' data withheld
+// (see withholdThirdParties): who else made each change, a parent's name,
+// who approved. The events' hashes are then of what was recorded, not of
+// what is shown, and the record says so.
+func (d *Directory) PersonRecordWithheld(ctx context.Context, username string, loc *time.Location, w io.Writer) error {
+	return d.personRecord(ctx, username, loc, w, true)
+}
+
+func (d *Directory) personRecord(ctx context.Context, username string, loc *time.Location, w io.Writer, withhold bool) error {
 	s := d.store
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -66,6 +78,13 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 	bw.WriteString(",")
 	if err := field("exported_at", audit.RecordValue(d.Now(), loc)); err != nil {
 		return err
+	}
+	if withhold {
+		bw.WriteString(",")
+		if err := field("third_parties", "withheld: other people's names and usernames are replaced by \"withheld\"; "+
+			"the audit events' hashes are of the events as recorded"); err != nil {
+			return err
+		}
 	}
 	if held {
 		var (
@@ -109,6 +128,14 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 		if err != nil {
 			return err
 		}
+		approvals, err := s.Approvals(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		devices, err := s.Devices(ctx, a.ID)
+		if err != nil {
+			return err
+		}
 		var register any // an application's account is not in the register
 		if a.Role != RoleService {
 			docs, err := s.AUPDocuments(ctx)
@@ -139,9 +166,13 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 			name string
 			v    any
 		}{{"account", a}, {"groups", groups}, {"credentials", creds}, {"signatures", sigs}, {"consents", consents},
-			{"suspensions", susp}, {"sessions", sessions}, {"last_use", uses}} {
+			{"suspensions", susp}, {"sessions", sessions}, {"last_use", uses}, {"approvals", approvals}, {"devices", devices}} {
 			bw.WriteString(",")
-			if err := field(f.name, audit.RecordValue(f.v, loc)); err != nil {
+			v := audit.RecordValue(f.v, loc)
+			if withhold {
+				v = withholdThirdParties(v, username)
+			}
+			if err := field(f.name, v); err != nil {
 				return err
 			}
 		}
@@ -168,6 +199,9 @@ func (d *Directory) PersonRecord(ctx context.Context, username string, loc *time
 		bw.WriteString("\n")
 		if held && a.LegalNameWithheld {
 			e.Before, e.After = withoutLegalName(e.Before), withoutLegalName(e.After)
+		}
+		if withhold {
+			e = withholdEvent(e, username)
 		}
 		if err := ew.Write(e); err != nil {
 			return err

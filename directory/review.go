@@ -36,6 +36,9 @@ type ReviewPolicy struct {
 	// group mapped to a staff VLAN. Service accounts are reviewed whether
 	// or not they are in one.
 	PrivilegedGroups []string
+	// StaffVLANs are the VLANs that reach staff networks: a group the
+	// network policies in force put on one is privileged too.
+	StaffVLANs []string
 }
 
 func (p ReviewPolicy) every() time.Duration {
@@ -69,8 +72,11 @@ type ReviewItem struct {
 	Username string
 	Name     string
 	Role     Role
-	Group    string    // ReviewPrivileged: the group (empty for a service account outside one)
+	Group    string    // ReviewPrivileged: the group (empty for a service account outside one); ReviewException: "approval N"
 	LastUse  time.Time // of any service; zero: never
+	// Detail says what an exception allows or which devices are over the
+	// limit (see review_controls.go).
+	Detail string
 }
 
 // Review is what a reviewer looks at.
@@ -148,8 +154,12 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
 	}
 
+	privileged, err := d.privilegedGroups(ctx, p)
+	if err != nil {
+		return r, fmt.Errorf("access review: %w", err)
+	}
 	inGroup := map[string]bool{}
-	for _, name := range p.PrivilegedGroups {
+	for _, name := range privileged {
 		g, err := d.store.GroupByName(ctx, name)
 		if errors.Is(err, ErrNotFound) {
 			continue // named in the configuration, not made yet
@@ -192,6 +202,11 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 			r.Items = append(r.Items, item(q.kind, a, "", last))
 		}
 	}
+	more, err := d.reviewControls(ctx, now, lastUse)
+	if err != nil {
+		return r, fmt.Errorf("access review: %w", err)
+	}
+	r.Items = append(r.Items, more...)
 	slices.SortStableFunc(r.Items, func(a, b ReviewItem) int {
 		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
 			return c
@@ -280,6 +295,12 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 			if err != nil {
 				return fmt.Errorf("account %s: %w", dec.Username, err)
 			}
+			if id := ApprovalOfGroup(dec.Group); id != 0 {
+				if err := d.revokeInReview(ctx, tx, actor, a, id, dec.Reason); err != nil {
+					return err
+				}
+				continue
+			}
 			if dec.Group != "" {
 				g, err := tx.GroupByName(ctx, dec.Group)
 				if err != nil {
@@ -349,7 +370,7 @@ func ExportReview(w io.Writer, format string, r Review) error {
 		if !it.LastUse.IsZero() {
 			last = it.LastUse.UTC().Format("2006-01-02 15:04")
 		}
-		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), it.Group, last, "", ""}); err != nil {
+		if err := tw.WriteCells([]string{string(it.Kind), it.Username, it.Name, string(it.Role), exportGroup(it), last, "", ""}); err != nil {
 			return err
 		}
 	}

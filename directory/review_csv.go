@@ -71,8 +71,14 @@ func ParseReviewCSV(r io.Reader) ([]ReviewDecision, error) {
 		case "keep", "kept":
 		case "remove", "removed":
 			d.Remove = true
-			if ReviewKind(get(rec, "Reason listed")) == ReviewPrivileged {
+			switch ReviewKind(get(rec, "Reason listed")) {
+			case ReviewPrivileged:
 				d.Group = get(rec, "Group")
+			case ReviewException:
+				// Removing an exception revokes the approval it names.
+				if id := ApprovalOfGroup(get(rec, "Group")); id != 0 {
+					d.Group = approvalGroup(id)
+				}
 			}
 		default:
 			missing = append(missing, fmt.Sprintf("line %d (%s)", line, d.Username))

@@ -46,6 +46,8 @@ type Directory struct {
 	observer func(Outcome)
 	// jobObserver is told of every scheduled job run (see ObserveJob).
 	jobObserver func(job, result string, took time.Duration)
+	// controls name who approves what, and the rules for personal devices.
+	controls Controls
 
 	// passwordDownstreams receive every password set (see PendingPassword).
 	passwordDownstreams []string
@@ -77,6 +79,9 @@ type Config struct {
 	// receive every login password set in Keystage, queued sealed in the
 	// same transaction (see PendingPassword); they need Sealer.
 	PasswordDownstreams []string
+	// Controls name who approves a change to the filtering, a personal
+	// device or an exception, and the rules for personal devices.
+	Controls Controls
 }
 
 // New puts a Directory together.
@@ -114,6 +119,7 @@ func New(s Store, cfg Config) *Directory {
 		jobObserver: cfg.JobObserver,
 
 		passwordDownstreams: slices.Clone(cfg.PasswordDownstreams),
+		controls:            cfg.Controls,
 	}
 }
 

@@ -128,6 +128,9 @@ type Reader interface {
 	// AuditEventsByAction lists the events of one action at or after
 	// since, in order, at most limit.
 	AuditEventsByAction(ctx context.Context, action string, since time.Time, limit int) ([]audit.Event, error)
+
+	// The network policies, approvals and devices (policyrecords.go).
+	PolicyReader
 }
 
 // Tx is a transaction: everything read and written through it commits or
@@ -182,6 +185,9 @@ type Tx interface {
 	// event (audit.Prune) that says so, first, so that the trail is never
 	// empty and verify accepts its new start (see PruneTrail).
 	PruneAudit(ctx context.Context, firstSeq int64) (int64, error)
+
+	// The network policies, approvals and devices (policyrecords.go).
+	PolicyTx
 }
 
 // AccountCount is how many accounts have one role and status.
@@ -279,6 +285,7 @@ type Records interface {
 	UseRecords
 	FailureRecords
 	SessionRecords
+	DeviceRecords
 }
 
 // UseRecords are when each account last used each service.

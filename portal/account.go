@@ -293,7 +293,11 @@ func rulesFor(p passwords.Policy) []rule {
 }
 
 func (s *Server) passwordView(ctx context.Context, rq *request, vs []passwords.Violation, checked bool) map[string]any {
-	pol := s.d.Policy(rq.acct)
+	// The person's own policy, an exception approved for them included.
+	pol, err := s.d.PolicyFor(ctx, rq.acct)
+	if err != nil {
+		pol = s.d.Policy(rq.acct)
+	}
 	rules := rulesFor(pol)
 	broken := map[string]string{}
 	var other []string
@@ -336,7 +340,10 @@ const suggestAttempts = 5
 // a change would be checked, history included. It is shown once and never
 // stored.
 func (s *Server) suggestion(ctx context.Context, a directory.Account) (string, error) {
-	pol := s.d.Policy(a)
+	pol, err := s.d.PolicyFor(ctx, a)
+	if err != nil {
+		return "", err
+	}
 	for range suggestAttempts {
 		sug, err := passwords.Suggest(pol, personOf(a))
 		if err != nil {

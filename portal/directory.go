@@ -29,6 +29,9 @@ type Reader interface {
 	SyncRefusals(ctx context.Context) ([]directory.SyncRefusal, error)
 	GroupByName(ctx context.Context, name string) (directory.Group, error)
 	Members(ctx context.Context, groupID int64) ([]string, error)
+	NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy, error)
+	Approvals(ctx context.Context, accountID int64) ([]directory.Approval, error)
+	Devices(ctx context.Context, accountID int64) ([]directory.Device, error)
 }
 
 // Store is what the portal reads and the operational records it keeps or
@@ -56,6 +59,8 @@ type Directory interface {
 	Now() time.Time
 	Log() *slog.Logger
 	Policy(a directory.Account) passwords.Policy
+	// PolicyFor is a's password policy with an exception in force.
+	PolicyFor(ctx context.Context, a directory.Account) (passwords.Policy, error)
 	ObserveSince(start time.Time, svc directory.Service, op, result string, reason directory.Reason)
 
 	Authenticate(ctx context.Context, username, password string, svc directory.Service, src directory.Origin) (directory.Account, error)
@@ -86,4 +91,12 @@ type Directory interface {
 
 	RecordPortalSignin(ctx context.Context, a directory.Account, sess directory.PortalSession, use *directory.PasskeyUse) error
 	RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error
+
+	// The filtering's changes, proposed and decided (see filtering.go).
+	Controls() directory.Controls
+	ProposeNetworkPolicy(ctx context.Context, actor string, p directory.NetworkPolicy) (directory.NetworkPolicy, error)
+	DecideNetworkPolicy(ctx context.Context, actor string, by directory.Account, id int64, approve bool, note string) (directory.NetworkPolicy, error)
+	// Approvals for one person (approvals.go).
+	Approve(ctx context.Context, actor string, by, a directory.Account, ap directory.Approval) (directory.Approval, error)
+	RevokeApproval(ctx context.Context, actor string, a directory.Account, id int64) (directory.Approval, error)
 }

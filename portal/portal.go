@@ -267,6 +267,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /staff/review", s.staff(s.reviewPage, RoleTechnician, RoleAuditor))
 	mux.HandleFunc("POST /staff/review", s.staff(s.reviewRecord, RoleTechnician))
 	mux.HandleFunc("POST /staff/review/export", s.staff(s.reviewExport, RoleTechnician, RoleAuditor))
+	mux.HandleFunc("GET /staff/filtering", s.staffAccount(s.filteringPage))
+	mux.HandleFunc("POST /staff/filtering/propose", s.staff(s.filteringPropose, RoleTechnician))
+	mux.HandleFunc("POST /staff/filtering/{id}/decide", s.staffAccount(s.filteringDecide))
+	mux.HandleFunc("GET /staff/approvals", s.staffAccount(s.approvalsFind))
+	mux.HandleFunc("GET /staff/approvals/{username}", s.staffAccount(s.approvalsPage))
+	mux.HandleFunc("POST /staff/approvals/{username}", s.staffAccount(s.approvalsAdd))
+	mux.HandleFunc("POST /staff/approvals/{username}/{id}/revoke", s.staffAccount(s.approvalsRevoke))
 	mux.HandleFunc("GET /staff/guests", s.staff(s.guestForm, RoleTechnician))
 	mux.HandleFunc("POST /staff/guests", s.staff(s.guestIssue, RoleTechnician))
 	if s.svc.Lifecycle != nil {

@@ -65,7 +65,7 @@ func (s *Server) reviewRecord(w http.ResponseWriter, r *http.Request, rq *reques
 			continue
 		}
 		d := directory.ReviewDecision{Username: row.Username, Remove: row.Decision == "remove", Reason: row.Reason}
-		if d.Remove && row.Kind == directory.ReviewPrivileged {
+		if d.Remove && (row.Kind == directory.ReviewPrivileged || row.Kind == directory.ReviewException) {
 			d.Group = row.Group
 		}
 		decs = append(decs, d)

@@ -137,7 +137,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 	if err := att.Succeed(ctx); err != nil {
 		s.log.Warn("radius: noting a good sign-in for the lockout", "user", username, "err", err)
 	}
-	resp, ok := s.decide(p, e, now, v)
+	resp, ok := s.decide(ctx, p, e, now, v)
 	if !ok {
 		return resp
 	}
@@ -207,12 +207,28 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 // decide asks the gate about an account whose credential is good and
 // returns the Access-Accept to complete (ok) or the reject to send; v is
 // set to match.
-func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
+func (s *Server) decide(ctx context.Context, p *layeh.Packet, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
 	dec := s.d.Gate().Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if !dec.Allow && !(dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		s.log.Info("radius: refused by the gate", "user", e.account.Username, "reason", string(dec.Reason))
 		v.set(directory.ResultRefused, dec.Reason)
 		return s.reject(p, dec.Message(s.loc())), false
+	}
+	if dec.Allow {
+		// The rules for personal devices: after the gate, which says
+		// whether the person may use the Wi-Fi at all.
+		dd, err := s.checkDevice(ctx, e, callingStation(p), now)
+		switch {
+		case err != nil:
+			s.log.Error("radius: checking a personal device", "user", e.account.Username, "err", err)
+			s.count.internal.Add(1)
+			v.set(directory.ResultError, directory.ReasonNone)
+			return s.reject(p, "The sign-in service cannot check this device just now: try again in a few minutes."), false
+		case !dd.Allow:
+			s.log.Info("radius: personal device refused", "user", e.account.Username, "device", callingStation(p), "reason", string(dd.Reason))
+			v.set(directory.ResultRefused, dd.Reason)
+			return s.reject(p, dd.Message()), false
+		}
 	}
 	v.set(directory.ResultOK, directory.ReasonNone)
 	resp := p.Response(layeh.CodeAccessAccept)
@@ -226,7 +242,7 @@ func (s *Server) decide(p *layeh.Packet, e *entry, now time.Time, v *verdict) (*
 		}
 		return resp, true
 	}
-	if pol, ok := policyFor(s.cfg.Policies, e.groups); ok {
+	if pol, ok := s.policy(e, now); ok {
 		pol.apply(resp)
 	}
 	return resp, true
@@ -362,7 +378,7 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 			v.set(directory.ResultError, directory.ReasonNone)
 			return s.eapReject(p, res.EAPMessage, "")
 		}
-		resp, ok := s.decide(p, e, now, v)
+		resp, ok := s.decide(ctx, p, e, now, v)
 		if !ok {
 			// The gate has the last word even after the method succeeded.
 			return s.eapReject(p, res.EAPMessage, replyText(resp))

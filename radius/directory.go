@@ -20,6 +20,12 @@ type Reader interface {
 	NASClients(ctx context.Context) ([]directory.NASClient, error)
 	AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]audit.Event, error)
 	AuditHead(ctx context.Context) (int64, string, error)
+	// The approved network policies, and what the rules for personal
+	// devices and the exceptions read.
+	NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy, error)
+	Approvals(ctx context.Context, accountID int64) ([]directory.Approval, error)
+	Devices(ctx context.Context, accountID int64) ([]directory.Device, error)
+	SchoolDevice(ctx context.Context, mac string) (directory.SchoolDevice, error)
 }
 
 // Store is what RADIUS reads and the operational records it keeps apart
@@ -30,6 +36,7 @@ type Store interface {
 	directory.SessionRecords
 	NoteUses(ctx context.Context, service directory.Service, uses map[int64]time.Time) error
 	NoteNASHeard(ctx context.Context, heard map[string]time.Time) error
+	NoteDevice(ctx context.Context, accountID int64, mac string, t time.Time, flagged bool) error
 }
 
 // Directory is what RADIUS asks of the directory service (a
@@ -45,4 +52,6 @@ type Directory interface {
 	ObserveSince(start time.Time, svc directory.Service, op, result string, reason directory.Reason)
 	RecordEvent(ctx context.Context, actor string, action audit.Action, target string, before, after any) error
 	WatchChanges(ctx context.Context, fn func(directory.Changes)) (ok bool, err error)
+	// Controls are the rules for personal devices.
+	Controls() directory.Controls
 }

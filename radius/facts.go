@@ -15,7 +15,9 @@ import (
 // the policy) and the opened Wi-Fi credential. A miss costs these store
 // reads: the account, its suspensions, signatures, consents, the AUP
 // documents, its Wi-Fi credentials, its lock state, its failure count, its
-// groups, and the Wi-Fi credential again through Secrets: ten round trips.
+// groups, its approvals, and the Wi-Fi credential again through Secrets:
+// eleven round trips (twelve with its devices, when the rules for personal
+// devices are on).
 // A hit costs none.
 type entry struct {
 	account  directory.Account
@@ -23,7 +25,12 @@ type entry struct {
 	groups   map[string]bool
 	password string // empty: no live Wi-Fi credential, or one imported as an NT hash only
 	ntHash   []byte // 16 bytes when a Wi-Fi credential is in force
-	loaded   time.Time
+	// approvals are the account's approvals (personal devices, exceptions
+	// to the network), and devices those it joined from (read only when
+	// the rules for personal devices are on).
+	approvals []directory.Approval
+	devices   []directory.Device
+	loaded    time.Time
 }
 
 // factCache holds entries by username. Directory.AccessEnded and a failed
@@ -106,6 +113,14 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 	for _, g := range gs {
 		e.groups[g.Name] = true
 	}
+	if e.approvals, err = s.store.Approvals(ctx, a.ID); err != nil {
+		return nil, fmt.Errorf("radius: approvals of %s: %w", a.Username, err)
+	}
+	if s.d.Controls().Devices.Enabled() {
+		if e.devices, err = s.store.Devices(ctx, a.ID); err != nil {
+			return nil, fmt.Errorf("radius: devices of %s: %w", a.Username, err)
+		}
+	}
 	live := false
 	for _, c := range f.WiFi {
 		live = live || c.Live(now)
@@ -165,6 +180,7 @@ func (s *Server) flushUses(ctx context.Context) {
 	if err := s.store.NoteUses(ctx, directory.ServiceWiFi, uses); err != nil {
 		s.log.Warn("noting Wi-Fi use", "accounts", len(uses), "err", err)
 	}
+	s.flushDevices(ctx)
 	heard := s.heard.take()
 	if err := s.store.NoteNASHeard(ctx, heard); err != nil {
 		s.log.Warn("noting NAS clients heard from", "clients", len(heard), "err", err)

@@ -85,11 +85,18 @@ func (s *Server) forwardStop(ctx context.Context, x directory.Session, r Disconn
 // account signed in lately, else from the store.
 func (s *Server) groupsOf(ctx context.Context, a *Accounting) {
 	var groups []string
-	if e := s.facts.get(a.Session.Username, s.d.Now()); e != nil && e.account.ID == a.Session.AccountID {
+	now := s.d.Now()
+	var approvals []directory.Approval
+	if e := s.facts.get(a.Session.Username, now); e != nil && e.account.ID == a.Session.AccountID {
 		for g := range e.groups {
 			groups = append(groups, g)
 		}
+		approvals = e.approvals
 	} else {
+		var err error
+		if approvals, err = s.store.Approvals(ctx, a.Session.AccountID); err != nil {
+			s.log.Warn("radius: reading approvals for the web filter", "user", a.Session.Username, "err", err)
+		}
 		gs, err := s.store.GroupsOf(ctx, a.Session.AccountID)
 		if err != nil {
 			s.log.Warn("radius: reading groups for the web filter", "user", a.Session.Username, "err", err)
@@ -100,5 +107,15 @@ func (s *Server) groupsOf(ctx context.Context, a *Accounting) {
 	}
 	sort.Strings(groups)
 	a.Groups = groups
-	a.Policy, _ = PolicyFor(s.cfg.Policies, groups)
+	a.Policy, _ = s.policies.For(groups)
+	// An exception approved for the person: the filter hears what the
+	// access point was told.
+	if ex, ok := directory.NetworkException(approvals, now); ok {
+		if ex.VLAN != "" {
+			a.Policy.VLAN = ex.VLAN
+		}
+		if ex.FilterID != "" {
+			a.Policy.FilterID = ex.FilterID
+		}
+	}
 }

@@ -28,8 +28,13 @@ type Secrets interface {
 // from the [radius] section.
 type Config struct {
 	// Policies give the Access-Accept attributes of group members; the
-	// first policy whose group the account is in wins (see Policy).
+	// first policy whose group the account is in wins (see Policy). They
+	// are used only while the directory holds no network policy (see
+	// NetworkPolicies).
 	Policies []Policy
+	// NetworkPolicies, when set, is the set of policies in force shared
+	// with the web filter; nil: New makes one from the store and Policies.
+	NetworkPolicies *NetworkPolicies
 	// QuarantineVLAN, when set, accepts an account whose only fault is an
 	// unsigned AUP or missing parental consent into this VLAN, which should
 	// reach nothing but the portal.
@@ -123,6 +128,11 @@ type Server struct {
 	uses    *useLog
 	heard   *heardLog
 	count   counters
+	// policies are the network policies in force (approved in the
+	// directory, or the configuration's), and devices the known devices
+	// seen, written with the last-use times.
+	policies *NetworkPolicies
+	devices  *deviceLog
 	// refusals limits the log lines of drops and rejects per source.
 	refusals *refusalLog
 
@@ -167,6 +177,8 @@ func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config
 		facts:       newFactCache(cfg.FactsTTL),
 		uses:        newUseLog(),
 		heard:       newHeardLog(),
+		devices:     newDeviceLog(),
+		policies:    cfg.NetworkPolicies,
 		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
@@ -175,6 +187,12 @@ func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config
 	}
 	if err := s.ReloadClients(ctx); err != nil {
 		return nil, err
+	}
+	if s.policies == nil {
+		var err error
+		if s.policies, err = NewNetworkPolicies(ctx, st, cfg.Policies); err != nil {
+			return nil, err
+		}
 	}
 	// The audit trail is followed from here: what changed before is in
 	// the store already.

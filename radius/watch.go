@@ -84,6 +84,13 @@ func (s *Server) watchAudit(ctx context.Context, seq *int64) bool {
 			if ev.Action == audit.ActionSuspensionAdd || ev.Action == audit.ActionSuspensionLift {
 				suspensions = true
 			}
+			if ev.Action == audit.ActionNetworkApprove || ev.Action == audit.ActionNetworkImport {
+				// A decision on the filtering: the mapping in force
+				// changes on every node within AuditPoll.
+				if err := s.policies.Reload(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("radius: reloading the network policies; those read before stay in force", "err", err)
+				}
+			}
 			name, ok := audit.TargetName(ev.Target, audit.KindAccount)
 			if !ok || seen[name] || strings.HasPrefix(string(ev.Action), "radius.") {
 				continue

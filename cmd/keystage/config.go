@@ -40,6 +40,9 @@ type Config struct {
 	WebFilter WebFilterSection `toml:"webfilter"`
 	SIEM      SIEMSection      `toml:"siem"`
 	Review    ReviewSection    `toml:"review"`
+	Approvals ApprovalsSection `toml:"approvals"`
+	Devices   DevicesSection   `toml:"devices"`
+	Retention RetentionSection `toml:"retention"`
 
 	ActiveDirectory ADSection `toml:"active_directory"`
 
@@ -173,6 +176,9 @@ func defaults() Config {
 		Review:    defaultReview(),
 
 		ActiveDirectory: defaultAD(),
+		Approvals:       defaultApprovals(),
+		Devices:         defaultDevices(),
+		Retention:       defaultRetention(),
 	}
 }
 
@@ -258,6 +264,9 @@ func (c *Config) validate() problems {
 	c.SIEM.validate(&p)
 	c.Review.validate(&p)
 	c.ActiveDirectory.validate(&p)
+	c.Approvals.validate(&p)
+	c.Devices.validate(&p)
+	c.Retention.validate(&p)
 	return p
 }
 
@@ -330,5 +339,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleAD
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleControls + exampleRetention + exampleAD
 }

@@ -142,6 +142,10 @@ facts_ttl = "5s"
 
 # Network policy by group, in order of precedence: the first policy whose
 # group an account is in applies. group = "*" matches everyone (put it last).
+# These are read only until the directory holds network policies: the first
+# keystage serve (or keystage filter propose) takes them into the directory
+# as approved, and from then on a change is proposed and approved with
+# keystage filter (docs/policy-controls.md); this list is no longer read.
 # [[radius.policy]]
 # group = "staff"
 # vlan = "10"

@@ -48,8 +48,10 @@ func (c *Config) reviewPolicy() directory.ReviewPolicy {
 		}
 	}
 	slices.Sort(groups)
+	// The network policies the directory holds are weighed too, by the
+	// review itself (directory.ReviewPolicy.StaffVLANs).
 	return directory.ReviewPolicy{Every: c.Review.Every.Duration, DormantAfter: c.Review.DormantAfter.Duration,
-		PrivilegedGroups: slices.Compact(groups)}
+		PrivilegedGroups: slices.Compact(groups), StaffVLANs: c.Review.StaffVLANs}
 }
 
 // days reads "90d" as well as Go durations ("2160h") in TOML.

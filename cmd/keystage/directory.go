@@ -136,6 +136,7 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 		Sealer:    sealer,
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,
+		Controls:  cfg.controls(),
 		Log:       e.logger(),
 
 		PasswordDownstreams: cfg.passwordDownstreams(),

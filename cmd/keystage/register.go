@@ -80,8 +80,9 @@ func registerExport(e *env, args []string) error {
 }
 
 func registerPerson(e *env, args []string) error {
-	fs := e.newFlags("register person", "NAME [-o FILE] [--recipient KEY]...")
+	fs := e.newFlags("register person", "NAME [-o FILE] [--recipient KEY]... [--withhold-third-parties]")
 	out := fs.String("o", "", "write to `file` instead of standard output")
+	withhold := fs.Bool("withhold-third-parties", false, "replace other people's names and usernames (who made each change, who approved, a parent's name) with \"withheld\"")
 	offsite := addOffsiteFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -104,7 +105,12 @@ func registerPerson(e *env, args []string) error {
 	}
 	defer s.Close()
 	d := e.directory(s)
-	written, err := e.writeOutput(*out, recs, func(w io.Writer) error { return d.PersonRecord(e.ctx, pos[0], cfg.Location(), w) })
+	written, err := e.writeOutput(*out, recs, func(w io.Writer) error {
+		if *withhold {
+			return d.PersonRecordWithheld(e.ctx, pos[0], cfg.Location(), w)
+		}
+		return d.PersonRecord(e.ctx, pos[0], cfg.Location(), w)
+	})
 	if err == nil && written != "" {
 		fmt.Fprintf(e.stderr, "the record of %s written to %s\n", pos[0], written)
 	}

@@ -73,13 +73,13 @@ func cmdReview(e *env, args []string) error {
 			terminal.Safe(r.LastBy), r.NextDue.In(loc).Format("2006-01-02"))
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LISTED\tUSERNAME\tNAME\tROLE\tGROUP\tLAST USE")
+	fmt.Fprintln(tw, "LISTED\tUSERNAME\tNAME\tROLE\tGROUP\tLAST USE\tDETAIL")
 	for _, it := range r.Items {
 		last := "never"
 		if !it.LastUse.IsZero() {
 			last = it.LastUse.In(loc).Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Kind, it.Username, terminal.Safe(it.Name), it.Role, it.Group, last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Kind, it.Username, terminal.Safe(it.Name), it.Role, it.Group, last, terminal.Safe(it.Detail))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

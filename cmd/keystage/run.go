@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/server"
 	"keystage.dev/keystage/webfilter"
 )
@@ -33,6 +34,9 @@ type env struct {
 	// the RADIUS and LDAP frontends to hand their events to.
 	webfilter *webfilter.Forwarder
 	siem      *server.SIEMFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
+	// netPolicies are the network policies in force while serving, shared
+	// by RADIUS and the web filter (see serve_netpolicy.go).
+	netPolicies *radius.NetworkPolicies
 }
 
 // command is one subcommand: a file of its own holds each.
@@ -68,7 +72,11 @@ func commands() []command {
 		{"review", "review [-o FILE.csv|.xlsx] | --record FILE.csv: the access review of dormant, privileged and guest accounts", cmdReview},
 		{"register", "register export | person NAME: the access register, and all held about one person", cmdRegister},
 		{"ad", "ad plan | apply | adopt [--apply] | push: make Active Directory follow Keystage (people, groups, passwords, the gate)", cmdAD},
+		{"retention", "retention [--apply]: the retention schedule: forget old device records, prune old audit events by a signed prune", cmdRetention},
 		{"webfilter", "webfilter token NAME: a new token for the web filter's feed", cmdWebFilter},
+		{"filter", "filter list | propose | approve ID | reject ID: the mapping of groups to VLANs and filters, changed only once a senior role approves", cmdFilter},
+		{"device", "device register MAC | unregister MAC | list [NAME] | approve NAME | revoke NAME ID | forget NAME MAC: school devices and personal devices on the Wi-Fi", cmdDevice},
+		{"exception", "exception add NAME | list [NAME] | revoke NAME ID: per-person exceptions to the network and the password policy, approved with an end date", cmdException},
 		{"serve", "run the frontends configured (LDAP, RADIUS, portal)", cmdServe},
 		{"demo", "run Keystage on a demo school in ./keystage-demo (SQLite)", cmdDemo},
 	}

@@ -16,7 +16,7 @@ import (
 // lives in its own file (serve_ldap.go, …).
 func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) ([]server.Frontend, error) {
 	var out []server.Frontend
-	for _, build := range []func(*env, *directory.Directory, *Config) (*server.Frontend, error){buildWebFilter, buildLDAP, buildRADIUS, buildPortal, buildSchedule, buildAD} {
+	for _, build := range []func(*env, *directory.Directory, *Config) (*server.Frontend, error){buildNetworkPolicies, buildWebFilter, buildLDAP, buildRADIUS, buildPortal, buildSchedule, buildRetention, buildAD} {
 		f, err := build(e, d, cfg)
 		if err != nil {
 			return nil, err

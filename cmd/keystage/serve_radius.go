@@ -23,6 +23,7 @@ func buildRADIUS(e *env, d *directory.Directory, cfg *Config) (*server.Frontend,
 	if err != nil {
 		return nil, err
 	}
+	sc.Server.NetworkPolicies = e.netPolicies
 	if e.webfilter != nil {
 		sc.Server.Accounting = server.WebFilterSink{Forwarder: e.webfilter}
 	}

@@ -27,6 +27,13 @@ func buildWebFilter(e *env, d *directory.Directory, cfg *Config) (*server.Fronte
 	if err != nil {
 		return nil, err
 	}
+	if np := e.netPolicies; np != nil {
+		// What the access point was told: the approved mapping.
+		wc.Forwarder.Announce.Policy = func(groups []string) (string, string) {
+			p, _ := np.For(groups)
+			return p.FilterID, p.Class
+		}
+	}
 	f, fw, err := server.WebFilter(d, wc)
 	if err != nil {
 		return nil, err

@@ -74,6 +74,9 @@ func Run(t *testing.T, open Opener) {
 		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
 		{"PendingPasswords", testPendingPasswords},
+		{"NetworkPolicies", testNetworkPolicies},
+		{"Approvals", testApprovals},
+		{"Devices", testDevices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

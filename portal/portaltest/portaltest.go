@@ -63,6 +63,9 @@ type Options struct {
 	// IdleTimeout and SharedPC are passed to the portal's configuration.
 	IdleTimeout time.Duration
 	SharedPC    bool
+	// Controls are the directory's approvers and rules for personal
+	// devices.
+	Controls directory.Controls
 }
 
 // Server is a running portal.
@@ -98,7 +101,7 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	// Cheap argon2id parameters: tests hash many passwords.
 	hasher := &passwords.Hasher{Params: passwords.Argon2Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}}
-	d := directory.New(st, directory.Config{Hasher: hasher, Sealer: ring, Now: now, PasswordDownstreams: opt.PasswordDownstreams})
+	d := directory.New(st, directory.Config{Hasher: hasher, Sealer: ring, Now: now, PasswordDownstreams: opt.PasswordDownstreams, Controls: opt.Controls})
 	accounts, err := seed(ctx, d, now())
 	if err != nil {
 		t.Fatal(err)

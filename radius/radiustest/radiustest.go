@@ -37,6 +37,9 @@ type Options struct {
 	NoServe bool
 	// Log receives the server's log (nil: discarded).
 	Log *slog.Logger
+	// Controls are the directory's approvers and rules for personal
+	// devices (zero: none).
+	Controls directory.Controls
 }
 
 // Server is a running RADIUS frontend.
@@ -62,7 +65,7 @@ func New(t testing.TB, opts Options) *Server {
 		st = s
 	}
 	kr := newKeyring()
-	d := directory.New(st, directory.Config{Policy: opts.Policy, Sealer: kr, Now: opts.Now, Log: opts.Log})
+	d := directory.New(st, directory.Config{Policy: opts.Policy, Sealer: kr, Now: opts.Now, Log: opts.Log, Controls: opts.Controls})
 	sealed, err := kr.Seal([]byte(Secret), []byte(directory.SealNAS))
 	if err != nil {
 		t.Fatal(err)
