@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -21,10 +22,12 @@ type RetentionSchedule struct {
 	// the start of the trail, by a signed prune (PruneTrail) that keeps
 	// the chain verifiable.
 	AuditEvents time.Duration
-	// Held are the usernames under a legal hold: none of their records is
-	// purged. The trail is pruned only as a run from its start, so its
-	// prune stops before the first event about a held person; their
-	// device records are kept.
+	// Held are usernames whose records are kept as if under a legal hold,
+	// besides those the directory's open legal holds name (which
+	// ApplyRetention always reads). None of their records is purged. The
+	// trail is pruned only as a run from its start, so its prune stops
+	// before the first event about a held person; their device records
+	// are kept.
 	Held []string
 }
 
@@ -45,6 +48,11 @@ type RetentionResult struct {
 func (d *Directory) ApplyRetention(ctx context.Context, actor string, sched RetentionSchedule, signer *audit.Signer, apply bool) (RetentionResult, error) {
 	now := d.Now()
 	var res RetentionResult
+	held, err := d.heldUsernames(ctx, sched.Held)
+	if err != nil {
+		return res, fmt.Errorf("retention: %w", err)
+	}
+	sched.Held = held
 	if sched.AuditEvents > 0 {
 		plan, err := PlanPrune(ctx, d.store, now.Add(-sched.AuditEvents))
 		if err != nil {
@@ -75,7 +83,7 @@ func (d *Directory) ApplyRetention(ctx context.Context, actor string, sched Rete
 		}
 		res.Pruned = ev
 	}
-	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		return d.Record(ctx, tx, actor, audit.ActionRetentionApply, "retention", nil, map[string]any{
 			"devices_deleted": res.Devices, "devices_after": sched.Devices.String(),
 			"audit_events_deleted": res.Audit.Removed, "audit_events_after": sched.AuditEvents.String(), "audit_prune_seq": res.Pruned.Seq})
@@ -84,6 +92,26 @@ func (d *Directory) ApplyRetention(ctx context.Context, actor string, sched Rete
 		return res, fmt.Errorf("retention: %w", err)
 	}
 	return res, nil
+}
+
+// heldUsernames is extra and the usernames of every account under an open
+// legal hold.
+func (d *Directory) heldUsernames(ctx context.Context, extra []string) ([]string, error) {
+	hs, err := d.store.OpenLegalHolds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("legal holds: %w", err)
+	}
+	out := slices.Clone(extra)
+	for _, h := range hs {
+		a, err := d.store.Account(ctx, h.AccountID)
+		if err != nil {
+			return nil, fmt.Errorf("legal hold %d: %w", h.ID, err)
+		}
+		if !slices.Contains(out, a.Username) {
+			out = append(out, a.Username)
+		}
+	}
+	return out, nil
 }
 
 // stopAtHeld shortens a prune so that it keeps every event about a held

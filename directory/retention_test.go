@@ -108,7 +108,12 @@ func TestApplyRetentionKeepsWhatIsHeld(t *testing.T) {
 	if err != nil || len(about) != 1 {
 		t.Fatalf("events about the pupil: %v %v", about, err)
 	}
-	sched.Held = []string{"zpupil"}
+	// A legal hold set by the safeguarding lead keeps the pupil's records:
+	// the schedule need not name them.
+	if _, err := f.d.SetLegalHold(ctx, "cli:dsl", []string{directory.StaffRoleSafeguarding}, p["zpupil"],
+		directory.LegalHold{Kind: directory.HoldSafeguarding, Reason: "open case", Reference: "CP-12"}); err != nil {
+		t.Fatal(err)
+	}
 	res, err := f.d.ApplyRetention(ctx, "job:retention", sched, signer, true)
 	if err != nil {
 		t.Fatal(err)

@@ -113,7 +113,7 @@ func TestInitAppointsTheFirstTechnician(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("init: %d %s %s", code, out, errOut)
 	}
-	for _, want := range []string{"key file", "created", "audit signing key", "portal-technicians, portal-safeguarding, portal-auditors", "technician techadmin: created and appointed"} {
+	for _, want := range []string{"key file", "created", "audit signing key", "portal-technicians, portal-safeguarding, portal-auditors", "technician techadmin: created and appointed", "portal-senior-leaders"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("init output lacks %q:\n%s", want, out)
 		}

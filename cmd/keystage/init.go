@@ -17,7 +17,8 @@ import (
 // cmdInit is the first step on a new installation, and safe to run again:
 // it makes the data directory and the schema, the key file and the audit
 // signing key (only while the database holds nothing sealed or signed under
-// others), the portal's role groups that the configuration names, and
+// others), the portal's role groups and the approvers' groups that the
+// configuration names, and
 // appoints the first technician.
 func cmdInit(e *env, args []string) error {
 	flags := e.newFlags("init", "[--technician USERNAME --given NAME --family NAME [--email ADDR]]  (the technician's password from the terminal or standard input)")
@@ -67,7 +68,7 @@ func cmdInit(e *env, args []string) error {
 	}
 
 	d := e.directory(s)
-	roles := cfg.Portal.roleGroupNames()
+	roles := cfg.roleGroupNames()
 	made, err := d.EnsureGroups(e.ctx, e.actor(), roles, "Portal role (keystage init)")
 	if err != nil {
 		return err
@@ -118,10 +119,13 @@ func cmdInit(e *env, args []string) error {
 	return nil
 }
 
-// roleGroupNames are the groups the portal's roles are given by, each once.
-func (s *PortalSection) roleGroupNames() []string {
+// roleGroupNames are the groups the portal's roles and the approvers are
+// given by, each once.
+func (c *Config) roleGroupNames() []string {
 	var out []string
-	for _, list := range [][]string{s.TechnicianGroups, s.SafeguardingGroups, s.AuditorGroups, s.DataProtectionGroups} {
+	p, a := c.Portal, c.Approvals
+	for _, list := range [][]string{p.TechnicianGroups, p.SafeguardingGroups, p.AuditorGroups, p.DataProtectionGroups,
+		a.FilteringGroups, a.DeviceGroups, a.ExceptionGroups} {
 		for _, g := range list {
 			if !slices.Contains(out, g) {
 				out = append(out, g)
