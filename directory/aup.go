@@ -13,6 +13,9 @@ type AUPDocument struct {
 	// ResignFrom, when set, makes every signature of an earlier version
 	// stop counting from that instant: everyone must sign again.
 	ResignFrom time.Time
+	// School is the school whose people it is for; empty for the whole
+	// trust (see DocumentsFor).
+	School string
 }
 
 // SignMethod says how a signature was given.

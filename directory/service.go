@@ -289,13 +289,17 @@ type AccountSnapshot struct {
 	LeaveDate         string `json:"leave_date,omitempty"`
 	Status            Status `json:"status"`
 	UIDNumber         int64  `json:"uid_number,omitempty"`
+	// School and AlsoSchools are the account's scope (see Account.School).
+	School      string   `json:"school,omitempty"`
+	AlsoSchools []string `json:"also_schools,omitempty"`
 }
 
 // Snapshot of an account for the audit trail.
 func (a Account) Snapshot() AccountSnapshot {
 	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
 		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, LegalNameWithheld: a.LegalNameWithheld, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
-		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
+		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber,
+		School: a.School, AlsoSchools: a.AlsoSchools}
 }
 
 // RecordEvent records, in a transaction of its own, an event that goes

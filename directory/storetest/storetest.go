@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditPrune", testAuditPrune},
 		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
+		{"Schools", testSchools},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
