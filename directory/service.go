@@ -46,6 +46,8 @@ type Directory struct {
 	observer func(Outcome)
 	// jobObserver is told of every scheduled job run (see ObserveJob).
 	jobObserver func(job, result string, took time.Duration)
+	// schools are the trust's schools (see School); none for one school.
+	schools []School
 
 	mu sync.Mutex
 	// accessEnded are called after an account loses access (see EndAccess).
@@ -70,6 +72,8 @@ type Config struct {
 	Observer func(Outcome)
 	// JobObserver is told of every scheduled job run (see ObserveJob).
 	JobObserver func(job, result string, took time.Duration)
+	// Schools are the trust's schools; none for a single school.
+	Schools []School
 }
 
 // New puts a Directory together.
@@ -105,6 +109,7 @@ func New(s Store, cfg Config) *Directory {
 		accessEnded: slices.Clone(cfg.AccessEnded),
 		observer:    cfg.Observer,
 		jobObserver: cfg.JobObserver,
+		schools:     slices.Clone(cfg.Schools),
 	}
 }
 

@@ -24,6 +24,7 @@ func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, 
 	if err != nil {
 		return nil, err
 	}
+	docs = directory.DocumentsFor(docs, a.School) // the person's school's and the trust's
 	sigs, err := s.store.Signatures(ctx, a.ID)
 	if err != nil {
 		return nil, err

@@ -68,7 +68,7 @@ func aupStatus(e *env, args []string) error {
 	}
 	fmt.Fprintf(w, "%-24s %-18s %-10s %-15s %s\n", "USERNAME", "AUDIENCE", "VERSION", "STATUS", "SIGNED")
 	if len(pos) == 1 {
-		a, err := findAccount(e.ctx, s, pos[0])
+		a, err := e.findAccount(s, pos[0])
 		if err != nil {
 			return err
 		}

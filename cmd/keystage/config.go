@@ -40,6 +40,8 @@ type Config struct {
 	WebFilter WebFilterSection `toml:"webfilter"`
 	SIEM      SIEMSection      `toml:"siem"`
 	Review    ReviewSection    `toml:"review"`
+	// Schools are a trust's schools; none for a single school.
+	Schools []SchoolSection `toml:"schools"`
 
 	loc *time.Location
 }
@@ -253,6 +255,7 @@ func (c *Config) validate() problems {
 	c.WebFilter.validate(&p)
 	c.SIEM.validate(&p)
 	c.Review.validate(&p)
+	validateSchools(c.Schools, &p)
 	return p
 }
 
@@ -325,5 +328,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleSchools
 }

@@ -118,6 +118,13 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 // keyring.
 func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directory.Directory {
 	cfg, _ := e.config()
+	if e.as != "" {
+		// A school's staff act on their school's people only (see scoped).
+		// checkActing has resolved --as before the command ran.
+		if scoped, err := e.scoped(s); err == nil {
+			s = scoped
+		}
+	}
 	return directory.New(s, directory.Config{
 		Policy:    cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
 		Lockout:   cfg.Lockout.lockout(),
@@ -126,6 +133,7 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 		Policies:  cfg.Passwords.policies(),
 		PolicyFor: cfg.Passwords.policyFor,
 		Log:       e.logger(),
+		Schools:   cfg.schools(),
 	})
 }
 

@@ -50,7 +50,7 @@ func passwordIssue(e *env, args []string) error {
 	var people []directory.Account
 	switch {
 	case *user != "":
-		a, err := findAccount(e.ctx, s, *user)
+		a, err := e.findAccount(s, *user)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func passwordReset(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

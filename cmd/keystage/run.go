@@ -33,6 +33,10 @@ type env struct {
 	// the RADIUS and LDAP frontends to hand their events to.
 	webfilter *webfilter.Forwarder
 	siem      *server.SIEMFeed // [siem] and [audit.witness] destinations, made once (see serve_siem.go)
+	// as is the person a command acts as (--as, KEYSTAGE_AS): their school
+	// bounds what it may touch; empty: the operator, trust-wide.
+	as     string
+	acting actingAs
 }
 
 // command is one subcommand: a file of its own holds each.
@@ -110,6 +114,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&e.configPath, "config", os.Getenv("KEYSTAGE_CONFIG"), "configuration `file` (env KEYSTAGE_CONFIG)")
 	fs.StringVar(&e.dataDir, "data", "", "data `directory` for the SQLite default (overrides the configuration)")
+	fs.StringVar(&e.as, "as", os.Getenv("KEYSTAGE_AS"), "act as this staff `account`: only on their school's people (env KEYSTAGE_AS; docs/trusts.md)")
 	fs.Usage = func() { printUsage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -130,7 +135,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if c.name != name {
 			continue
 		}
-		err := c.run(e, rest)
+		err := e.checkActing()
+		if err == nil {
+			err = c.run(e, rest)
+		}
+		e.recordRefusals()
 		var ue usageError
 		var st exitStatus
 		switch {
@@ -165,7 +174,7 @@ func globalFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(rest, args[i:]...), nil
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data") || strings.HasPrefix(a, "---") {
+		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data" && name != "as") || strings.HasPrefix(a, "---") {
 			rest = append(rest, a)
 			continue
 		}

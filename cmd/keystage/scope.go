@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+)
+
+// actingAs is the person a command acts as (--as NAME, KEYSTAGE_AS), and
+// the accounts refused to them, recorded in the trail when the command
+// ends. Without --as a command runs as the server's operator, trust-wide.
+type actingAs struct {
+	once    sync.Once
+	scope   directory.SchoolScope
+	err     error
+	mu      sync.Mutex
+	refused []directory.Account
+}
+
+// actingScope is the school the command may act on: the --as person's
+// school, or the whole trust (their school is empty, or there is no --as).
+// The --as person must be active staff holding a role of the portal's
+// (technician, safeguarding, auditor), whose groups give powers there too.
+func (e *env) actingScope(s directory.Reader) (directory.SchoolScope, error) {
+	if e.as == "" {
+		return directory.SchoolScope{}, nil
+	}
+	e.acting.once.Do(func() { e.acting.scope, e.acting.err = e.resolveActing(s) })
+	return e.acting.scope, e.acting.err
+}
+
+func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return directory.SchoolScope{}, err
+	}
+	a, err := s.AccountByUsername(e.ctx, e.as)
+	if errors.Is(err, directory.ErrNotFound) {
+		return directory.SchoolScope{}, fmt.Errorf("--as %s: no such account: %w", e.as, directory.ErrOutOfScope)
+	}
+	if err != nil {
+		return directory.SchoolScope{}, err
+	}
+	if a.Role != directory.RoleStaff || a.Status != directory.StatusActive {
+		return directory.SchoolScope{}, fmt.Errorf("--as %s: not an active member of staff: %w", e.as, directory.ErrOutOfScope)
+	}
+	groups, err := s.GroupsOf(e.ctx, a.ID)
+	if err != nil {
+		return directory.SchoolScope{}, err
+	}
+	roleGroups := slices.Concat(cfg.Portal.TechnicianGroups, cfg.Portal.SafeguardingGroups, cfg.Portal.AuditorGroups)
+	for _, g := range groups {
+		if g.Source == directory.SourceManual && slices.Contains(roleGroups, g.Name) {
+			return directory.SchoolScope{School: a.School}, nil
+		}
+	}
+	return directory.SchoolScope{}, fmt.Errorf("--as %s: holds no staff role (technician, safeguarding or auditor group): %w", e.as, directory.ErrOutOfScope)
+}
+
+// checkActing resolves --as before a command runs, so that a name that
+// is no staff member's stops it with the reason rather than half-way.
+func (e *env) checkActing() error {
+	if e.as == "" {
+		return nil
+	}
+	s, err := e.openStore(true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = e.actingScope(s)
+	return err
+}
+
+// scoped is s as the acting person may see it (directory.Scoped): a
+// school's staff read and change their school's people only.
+func (e *env) scoped(s directory.Store) (directory.Store, error) {
+	scope, err := e.actingScope(s)
+	if err != nil {
+		return nil, err
+	}
+	return directory.Scoped(s, scope, e.noteRefused), nil
+}
+
+// scopeQuery narrows q to the acting person's school.
+func (e *env) scopeQuery(q directory.AccountQuery, s directory.Reader) (directory.AccountQuery, error) {
+	scope, err := e.actingScope(s)
+	if err != nil {
+		return q, err
+	}
+	if !scope.Trust() && q.School != "" && q.School != scope.School {
+		return q, fmt.Errorf("--school %s: you act for school %s: %w", q.School, scope.School, directory.ErrOutOfScope)
+	}
+	return scope.Query(q), nil
+}
+
+func (e *env) noteRefused(a directory.Account) {
+	e.acting.mu.Lock()
+	defer e.acting.mu.Unlock()
+	e.acting.refused = append(e.acting.refused, a)
+}
+
+// recordRefusals writes the refusals of the command that ran into the
+// trail, one event each, after its own transaction rolled back.
+func (e *env) recordRefusals() {
+	e.acting.mu.Lock()
+	refused := slices.Clone(e.acting.refused)
+	e.acting.refused = nil
+	e.acting.mu.Unlock()
+	if len(refused) == 0 {
+		return
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		e.logger().Error("recording a refusal", "err", err)
+		return
+	}
+	defer s.Close()
+	d := directory.New(s, directory.Config{Log: e.logger()})
+	for _, a := range refused {
+		if err := d.RecordEvent(context.WithoutCancel(e.ctx), e.actor(), audit.ActionScopeRefused, audit.AccountTarget(a.Username), nil,
+			map[string]any{"acting_as": e.as, "acting_school": e.acting.scope.School, "school": a.School, "also_schools": a.AlsoSchools}); err != nil {
+			e.logger().Error("recording a refusal", "err", err)
+		}
+	}
+}
+
+// checkSchool accepts a configured school's id, or "" (and, with trust,
+// directory.TrustScope).
+func (c *Config) checkSchool(id string, trust bool) error {
+	if id == "" || (trust && id == directory.TrustScope) {
+		return nil
+	}
+	for _, s := range c.Schools {
+		if s.ID == id {
+			return nil
+		}
+	}
+	if len(c.Schools) == 0 {
+		return fmt.Errorf("school %q: no [[schools]] are configured (a single school has none)", id)
+	}
+	ids := make([]string, len(c.Schools))
+	for i, s := range c.Schools {
+		ids[i] = s.ID
+	}
+	return fmt.Errorf("school %q: not one of the trust's (%v)", id, ids)
+}
+
+// schoolColumn is an account's school in a list: its id, "trust" for the
+// trust's own, and "+" for each other school it is also registered at.
+func schoolColumn(a directory.Account) string {
+	id := a.School
+	if id == "" {
+		id = directory.TrustScope
+	}
+	for _, o := range a.AlsoSchools {
+		id += "+" + o
+	}
+	return id
+}
+
+// schoolLine is a school's id and name as account show gives it.
+func schoolLine(c *Config, id string) string {
+	if id == "" {
+		return "the trust (" + c.School + ")"
+	}
+	return id + " (" + c.schoolName(id) + ")"
+}
+
+// findAccount finds the person a command names, refusing (and noting for
+// the trail) one outside the acting person's school.
+func (e *env) findAccount(s directory.Reader, name string) (directory.Account, error) {
+	a, err := findAccount(e.ctx, s, name)
+	if err != nil {
+		return a, err
+	}
+	scope, err := e.actingScope(s)
+	if err != nil {
+		return directory.Account{}, err
+	}
+	if err := scope.Check(a); err != nil {
+		e.noteRefused(a)
+		return directory.Account{}, err
+	}
+	return a, nil
+}
+
+func schoolOrTrustName(id string) string {
+	if id == "" {
+		return "the whole trust"
+	}
+	return "school " + id
+}
