@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"keystage.dev/keystage/directory/sqlstore"
+)
+
+// trustConfig writes a configuration of a trust of two schools.
+func trustConfig(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "keystage.toml")
+	cfg := "data_dir = " + quoteTOML(dir) + "\nschool = \"Riverside Trust\"\n" +
+		"[[schools]]\nid = \"north\"\nname = \"Northgate Academy\"\norg_ids = [\"org-n\"]\n" +
+		"[[schools]]\nid = \"south\"\nname = \"Southfield School\"\norg_ids = [\"org-s\"]\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+
+// TestSchoolScopeOnCommandLine: a school's technician (--as) reads and
+// changes their school's people only, and is refused, with the reason and
+// an audit event, on another school's; a trust technician acts on all; a
+// transfer keeps the account and moves it into the other school's scope.
+func TestSchoolScopeOnCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := trustConfig(t, dir)
+	ks := func(args ...string) (int, string, string) {
+		t.Helper()
+		return keystage(t, "", append([]string{"--config", cfg}, args...)...)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := ks(args...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+	must("migrate", "up")
+	must("group", "add", "portal-technicians")
+	must("account", "add", "--username", "ntech", "--role", "staff", "--school", "north", "--group", "portal-technicians")
+	must("account", "add", "--username", "ttech", "--role", "staff", "--group", "portal-technicians")
+	must("account", "add", "--username", "npupil", "--role", "pupil", "--year", "7", "--school", "north")
+	must("account", "add", "--username", "spupil", "--role", "pupil", "--year", "8", "--school", "south")
+	if code, _, errOut := ks("account", "add", "--username", "xpupil", "--role", "pupil", "--school", "west"); code == 0 || !strings.Contains(errOut, "not one of the trust's") {
+		t.Errorf("unknown school: %d %s", code, errOut)
+	}
+
+	// The school's technician sees their school.
+	out := must("--as", "ntech", "account", "list")
+	if !strings.Contains(out, "npupil") || strings.Contains(out, "spupil") || strings.Contains(out, "ttech") || !strings.Contains(out, "SCHOOL") {
+		t.Errorf("north's technician lists:\n%s", out)
+	}
+	if out := must("--as", "ntech", "account", "show", "npupil"); !strings.Contains(out, "north (Northgate Academy)") {
+		t.Errorf("show:\n%s", out)
+	}
+	// … and is refused on south's pupil, saying why, on reading and changing.
+	for _, args := range [][]string{
+		{"account", "show", "spupil"},
+		{"suspend", "spupil", "--for", "1d", "--reason", "proof"},
+		{"account", "disable", "spupil", "--reason", "proof"},
+		{"account", "transfer", "spupil", "--to", "north"},
+	} {
+		code, _, errOut := ks(append([]string{"--as", "ntech"}, args...)...)
+		if code == 0 || !strings.Contains(errOut, "spupil belongs to school south, and you act for school north") {
+			t.Errorf("%v as north's technician: %d %s", args, code, errOut)
+		}
+	}
+	if code, _, errOut := ks("--as", "ntech", "account", "list", "--school", "south"); code == 0 || !strings.Contains(errOut, "you act for school north") {
+		t.Errorf("list south as north: %d %s", code, errOut)
+	}
+	// Someone with no staff role cannot act at all.
+	if code, _, errOut := ks("--as", "npupil", "account", "list"); code == 0 || !strings.Contains(errOut, "not an active member of staff") {
+		t.Errorf("--as a pupil: %d %s", code, errOut)
+	}
+	// The trust's technician acts on everyone.
+	if out := must("--as", "ttech", "account", "show", "spupil"); !strings.Contains(out, "south (Southfield School)") {
+		t.Errorf("trust technician:\n%s", out)
+	}
+	must("--as", "ttech", "suspend", "spupil", "--for", "1d", "--reason", "proof")
+
+	// Every refusal is in the trail, with who and why.
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db"), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.AuditEventsByAction(context.Background(), "scope.refused", time.Time{}, 100)
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 4 {
+		t.Fatalf("%d refusals recorded, want 4: %+v", len(evs), evs)
+	}
+	for _, ev := range evs {
+		if ev.Actor != "cli:ntech" || ev.Target != "account:spupil" || !strings.Contains(string(ev.After), `"acting_school":"north"`) {
+			t.Errorf("refusal event: %s %s %s", ev.Actor, ev.Target, ev.After)
+		}
+	}
+
+	// A transfer keeps the account: same uidNumber, now in north's scope.
+	before := must("account", "show", "spupil")
+	must("account", "transfer", "spupil", "--to", "north")
+	after := must("--as", "ntech", "account", "show", "spupil")
+	if uid(before) == "" || uid(before) != uid(after) || !strings.Contains(after, "north (Northgate Academy)") {
+		t.Errorf("transfer:\nbefore %s\nafter %s", before, after)
+	}
+	// Dual registration: one account in both schools' lists.
+	must("account", "schools", "npupil", "--also", "south")
+	if out := must("account", "list", "--school", "south"); !strings.Contains(out, "npupil") || !strings.Contains(out, "north+south") {
+		t.Errorf("dual registration in south's list:\n%s", out)
+	}
+	if out := must("account", "list", "--school", "trust"); !strings.Contains(out, "ttech") || strings.Contains(out, "ntech") {
+		t.Errorf("the trust's own:\n%s", out)
+	}
+}
+
+func uid(show string) string {
+	for _, l := range strings.Split(show, "\n") {
+		if strings.HasPrefix(l, "uidNumber:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "uidNumber:"))
+		}
+	}
+	return ""
+}
