@@ -24,7 +24,6 @@ func trustConfig(t *testing.T, dir string) string {
 	return path
 }
 
-
 // TestSchoolScopeOnCommandLine: a school's technician (--as) reads and
 // changes their school's people only, and is refused, with the reason and
 // an audit event, on another school's; a trust technician acts on all; a
