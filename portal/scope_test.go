@@ -1,0 +1,99 @@
+package portal_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/portal/portaltest"
+)
+
+// TestSchoolStaffActOnTheirSchool: a school's technician and safeguarding
+// lead find, see and act on their school's people only; another school's
+// pupil is refused with the reason, and the refusal is in the trail; a
+// member of staff of the trust's own sees everyone.
+func TestSchoolStaffActOnTheirSchool(t *testing.T) {
+	ctx := context.Background()
+	srv := portaltest.Start(t, portaltest.Options{Plain: true})
+	st := srv.Store
+	err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		for _, name := range []string{portaltest.Technician, portaltest.Safeguarding} {
+			a, err := tx.AccountByUsername(ctx, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.UpdateAccount(ctx, a.ID, func(a *directory.Account) error { a.School = "north"; return nil }); err != nil {
+				return err
+			}
+		}
+		for _, p := range []directory.Account{
+			{Username: "npupil", School: "north", GivenName: "Nia", FamilyName: "Scope"},
+			{Username: "spupil", School: "south", GivenName: "Sol", FamilyName: "Scope"},
+			{Username: "dpupil", School: "south", AlsoSchools: []string{"north"}, GivenName: "Dee", FamilyName: "Scope"},
+		} {
+			p.Role, p.Source, p.YearGroup = directory.RolePupil, directory.SourceManual, "8"
+			if err := tx.CreateAccount(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.seed", Target: "scope"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tech := mustSignIn(t, srv, portaltest.Technician)
+	if p := tech.get("/staff/people?q=scope"); p.status != 200 || !strings.Contains(p.body, "npupil") || !strings.Contains(p.body, "dpupil") || strings.Contains(p.body, "spupil") {
+		t.Errorf("north's technician's search: %d\n%s", p.status, p.body)
+	}
+	if p := tech.get("/staff/people/npupil"); p.status != 200 {
+		t.Errorf("own school's pupil: %d", p.status)
+	}
+	if p := tech.get("/staff/people/dpupil"); p.status != 200 {
+		t.Errorf("pupil dual-registered at north: %d", p.status)
+	}
+	p := tech.get("/staff/people/spupil")
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "spupil belongs to school south, and you act for school north") {
+		t.Errorf("another school's pupil: %d\n%s", p.status, p.body)
+	}
+	safe := mustSignIn(t, srv, portaltest.Safeguarding)
+	if p := safe.post("/staff/people/spupil/suspend", url.Values{"reason": {"proof"}, "until_lifted": {"yes"}}); p.status != http.StatusForbidden {
+		t.Errorf("suspend another school's pupil: %d\n%s", p.status, p.body)
+	}
+	sp, err := st.AccountByUsername(ctx, "spupil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sus, _ := st.Suspensions(ctx, sp.ID); len(sus) != 0 {
+		t.Errorf("suspended across schools: %+v", sus)
+	}
+	refused := events(t, st, string(audit.ActionScopeRefused))
+	if len(refused) != 2 {
+		t.Fatalf("%d refusals in the trail, want 2", len(refused))
+	}
+	for _, e := range refused {
+		if e.Target != "account:spupil" || !strings.Contains(string(e.After), `"acting_school":"north"`) {
+			t.Errorf("refusal: %s %s %s", e.Actor, e.Target, e.After)
+		}
+	}
+	// Made the trust's own (no school), the technician acts on everyone.
+	trust, err := st.AccountByUsername(ctx, portaltest.Technician)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateAccount(ctx, trust.ID, func(a *directory.Account) error { a.School = ""; return nil }); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.trust", Target: "scope"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := tech.get("/staff/people/spupil"); p.status != 200 {
+		t.Errorf("the trust's technician: %d", p.status)
+	}
+}
