@@ -127,3 +127,54 @@ func (t scopedTx) CreateAccount(ctx context.Context, a *Account) error {
 	}
 	return t.Tx.CreateAccount(ctx, a)
 }
+
+// The writes about one account refuse an account outside the scope, for
+// the services that are handed an Account rather than read it.
+
+func (t scopedTx) guard(ctx context.Context, accountID int64) error {
+	_, err := t.Account(ctx, accountID)
+	return err
+}
+
+func (t scopedTx) DeleteAccount(ctx context.Context, id int64) error {
+	if err := t.guard(ctx, id); err != nil {
+		return err
+	}
+	return t.Tx.DeleteAccount(ctx, id)
+}
+func (t scopedTx) AddMember(ctx context.Context, groupID, accountID int64) error {
+	if err := t.guard(ctx, accountID); err != nil {
+		return err
+	}
+	return t.Tx.AddMember(ctx, groupID, accountID)
+}
+func (t scopedTx) RemoveMember(ctx context.Context, groupID, accountID int64) error {
+	if err := t.guard(ctx, accountID); err != nil {
+		return err
+	}
+	return t.Tx.RemoveMember(ctx, groupID, accountID)
+}
+func (t scopedTx) AddCredential(ctx context.Context, c *Credential) error {
+	if err := t.guard(ctx, c.AccountID); err != nil {
+		return err
+	}
+	return t.Tx.AddCredential(ctx, c)
+}
+func (t scopedTx) AddSignature(ctx context.Context, s *Signature) error {
+	if err := t.guard(ctx, s.AccountID); err != nil {
+		return err
+	}
+	return t.Tx.AddSignature(ctx, s)
+}
+func (t scopedTx) AddConsent(ctx context.Context, c *Consent) error {
+	if err := t.guard(ctx, c.AccountID); err != nil {
+		return err
+	}
+	return t.Tx.AddConsent(ctx, c)
+}
+func (t scopedTx) AddSuspension(ctx context.Context, s *Suspension) error {
+	if err := t.guard(ctx, s.AccountID); err != nil {
+		return err
+	}
+	return t.Tx.AddSuspension(ctx, s)
+}
