@@ -157,3 +157,88 @@ func (sp *syncPlan) planDualEnds() {
 			Why: []string{fmt.Sprintf("no longer on the roll of %s: stays at school %s", sp.school, a.School)}})
 	}
 }
+
+// SchoolSource is where one of a trust's schools' people come from.
+type SchoolSource struct {
+	School string // its id
+	// Source is the school's own export (oneroster:PATH or csv:PATH); ""
+	// for its orgs in the trust's export.
+	Source string
+	OrgIDs []string // its OneRoster orgs in the trust's export
+}
+
+// SchoolExports reads each school's export: its own, or its part of the
+// trust's export (read once, split by the schools' orgs: SplitByOrg). A
+// school whose export cannot be read, or whose part is missing, has its
+// error at its index in errs; the others are read all the same. Each is
+// then planned with SyncOptions.School and applied before the next is
+// planned (a plan holds for the directory it was made from).
+func SchoolExports(ctx context.Context, trustSource string, read ReadOptions, schools []SchoolSource) ([]*Export, []error) {
+	exps, errs := make([]*Export, len(schools)), make([]error, len(schools))
+	var trust *Export
+	var trustErr error
+	for i, s := range schools {
+		switch {
+		case s.Source != "":
+			src, err := Open(s.Source, read)
+			if err == nil {
+				exps[i], err = src.Read(ctx)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("school %s: %w", s.School, err)
+			}
+		case trustSource == "":
+			errs[i] = fmt.Errorf("school %s: %w: it has no source of its own and [sync] names no trust-wide export", s.School, ErrUnknownSource)
+		default:
+			if trust == nil && trustErr == nil {
+				r := read
+				r.Orgs = true
+				src, err := Open(trustSource, r)
+				if err == nil {
+					trust, err = src.Read(ctx)
+				}
+				trustErr = err
+			}
+			if trustErr != nil {
+				errs[i] = fmt.Errorf("school %s: %w", s.School, trustErr)
+				continue
+			}
+			exps[i], errs[i] = SplitByOrg(trust, s.School, s.OrgIDs)
+		}
+	}
+	return exps, errs
+}
+
+// runSchools is the scheduled sync of a trust: each school planned and
+// applied on its own, a school refused or failing leaving the others be.
+func (j *Jobs) runSchools(ctx context.Context) string {
+	exps, errs := SchoolExports(ctx, j.cfg.Source, j.cfg.Read, j.cfg.Schools)
+	result := directory.ResultOK
+	for i, exp := range exps {
+		school := j.cfg.Schools[i].School
+		var p *Plan
+		if errs[i] == nil {
+			p, errs[i] = j.eng.PlanSync(ctx, exp, SyncOptions{School: school})
+		}
+		switch {
+		case errs[i] != nil:
+			result = directory.ResultError
+			j.log.Error("scheduled sync of a school could not plan: nothing changed there", "school", school, "err", errs[i])
+		case p.Blocked != "":
+			if result == directory.ResultOK {
+				result = directory.ResultRefused
+			}
+			j.log.Error("scheduled sync of a school refused as a mass change: nothing changed there; a technician must check and run it by hand",
+				"school", school, "reason", p.Blocked)
+		default:
+			run, err := j.eng.Apply(ctx, p, "schedule")
+			if err != nil {
+				result = directory.ResultError
+				j.log.Error("scheduled sync of a school failed: nothing changed there", "school", school, "err", err)
+				continue
+			}
+			j.log.Info("scheduled sync of a school applied", "school", school, "run", run.ID, "counts", run.Counts)
+		}
+	}
+	return result
+}

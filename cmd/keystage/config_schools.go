@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/lifecycle"
 )
 
 // SchoolSection is one of a trust's schools ([[schools]]). With none, the
@@ -18,6 +19,9 @@ type SchoolSection struct {
 	// OrgIDs are the school's OneRoster org sourcedIds: a trust-wide export
 	// is split by them (users' orgSourcedIds).
 	OrgIDs []string `toml:"org_ids"`
+	// Source is the school's own MIS export (oneroster:PATH or csv:PATH);
+	// empty: its orgs in the trust's export ([sync] source).
+	Source string `toml:"source"`
 }
 
 func validateSchools(ss []SchoolSection, p *problems) {
@@ -73,4 +77,14 @@ const exampleSchools = `
 # id = "north"                       # short and for ever: accounts and documents name it
 # name = "Northgate Academy"         # what people see
 # org_ids = ["org-north"]            # its OneRoster org sourcedIds in a trust-wide export
+# source = ""                        # its own MIS export instead (oneroster:PATH or csv:PATH)
 `
+
+// schoolSources are where each school's people come from, for the sync.
+func (c *Config) schoolSources() []lifecycle.SchoolSource {
+	out := make([]lifecycle.SchoolSource, len(c.Schools))
+	for i, s := range c.Schools {
+		out[i] = lifecycle.SchoolSource{School: s.ID, Source: s.Source, OrgIDs: slices.Clone(s.OrgIDs)}
+	}
+	return out
+}

@@ -117,7 +117,6 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 // directoryWith puts the directory service together with sealer as its
 // keyring.
 func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directory.Directory {
-	cfg, _ := e.config()
 	if e.as != "" {
 		// A school's staff act on their school's people only (see scoped).
 		// checkActing has resolved --as before the command ran.
@@ -125,6 +124,14 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 			s = scoped
 		}
 	}
+	return e.trustDirectory(s, sealer)
+}
+
+// trustDirectory is the directory service over the whole trust, whoever
+// acts: for a job that must see every account (a school's sync keeps
+// usernames unique across the trust) after its caller has bounded it.
+func (e *env) trustDirectory(s directory.Store, sealer directory.Sealer) *directory.Directory {
+	cfg, _ := e.config()
 	return directory.New(s, directory.Config{
 		Policy:    cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
 		Lockout:   cfg.Lockout.lockout(),

@@ -130,3 +130,41 @@ func uid(show string) string {
 	}
 	return ""
 }
+
+// TestSyncEachSchoolOnItsOwn: keystage sync of a trust plans and applies
+// each school's part of a trust-wide OneRoster export on its own; a school
+// whose part is missing is reported and the others are synced.
+func TestSyncEachSchoolOnItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keystage.toml")
+	from := "oneroster:" + filepath.Join("..", "..", "lifecycle", "testdata", "oneroster-trust")
+	cfg := "data_dir = " + quoteTOML(dir) + "\n" +
+		"[[schools]]\nid = \"north\"\nname = \"Northgate Academy\"\norg_ids = [\"org-north\"]\n" +
+		"[[schools]]\nid = \"south\"\nname = \"Southfield School\"\norg_ids = [\"org-south\"]\n" +
+		"[[schools]]\nid = \"west\"\nname = \"Westbrook\"\norg_ids = [\"org-west\"]\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ks := func(args ...string) (int, string, string) {
+		t.Helper()
+		return keystage(t, "", append([]string{"--config", path}, args...)...)
+	}
+	if code, out, errOut := ks("migrate", "up"); code != 0 {
+		t.Fatalf("migrate: %s %s", out, errOut)
+	}
+	code, out, errOut := ks("sync", "--from", from, "--apply")
+	if code != 1 || !strings.Contains(errOut, "1 of 3 schools not synced ([west])") ||
+		!strings.Contains(out, "== north (Northgate Academy)") || !strings.Contains(out, "missing or late") {
+		t.Fatalf("sync: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = ks("account", "list", "--school", "north")
+	if code != 0 || !strings.Contains(out, "north") || !strings.Contains(out, "north+south") || strings.Contains(out, "Dean") {
+		t.Errorf("north after the sync:\n%s", out)
+	}
+	if code, out, errOut := ks("sync", "--from", from, "--school", "south", "--out", filepath.Join(dir, "south.json")); code != 0 || !strings.Contains(out, "Plan written") {
+		t.Errorf("one school's plan: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := ks("sync", "--from", from, "--out", filepath.Join(dir, "all.json")); code != 2 || !strings.Contains(errOut, "add --school") {
+		t.Errorf("a plan file for every school: %d %s", code, errOut)
+	}
+}
