@@ -36,6 +36,9 @@ type ReviewPolicy struct {
 	// group mapped to a staff VLAN. Service accounts are reviewed whether
 	// or not they are in one.
 	PrivilegedGroups []string
+	// School, in a trust, lists that school's people only (its own and
+	// those on its roll too); empty: everyone.
+	School string
 }
 
 func (p ReviewPolicy) every() time.Duration {
@@ -133,6 +136,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 	item := func(kind ReviewKind, a Account, group string, last time.Time) ReviewItem {
 		return ReviewItem{Kind: kind, Username: a.Username, Name: a.Name(), Role: a.Role, Group: group, LastUse: last}
 	}
+	scope := SchoolScope{School: p.School}
 
 	dormant, err := d.store.Dormant(ctx, now.Add(-p.dormantAfter()), 0)
 	if err != nil {
@@ -145,7 +149,9 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		} else if err != nil {
 			return r, fmt.Errorf("access review: %w", err)
 		}
-		r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
+		if scope.Covers(a) {
+			r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
+		}
 	}
 
 	inGroup := map[string]bool{}
@@ -165,6 +171,9 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 			if err != nil {
 				return r, fmt.Errorf("access review: %s: %w", m, err)
 			}
+			if !scope.Covers(a) {
+				continue
+			}
 			last, err := lastUse(a)
 			if err != nil {
 				return r, fmt.Errorf("access review: %w", err)
@@ -177,7 +186,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		role Role
 		kind ReviewKind
 	}{{RoleService, ReviewPrivileged}, {RoleGuest, ReviewGuest}} {
-		list, err := d.store.ListAccounts(ctx, AccountQuery{Role: q.role, Status: StatusActive})
+		list, err := d.store.ListAccounts(ctx, scope.Query(AccountQuery{Role: q.role, Status: StatusActive}))
 		if err != nil {
 			return r, fmt.Errorf("access review: %w", err)
 		}

@@ -1,7 +1,10 @@
 package portal
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"time"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
@@ -30,4 +33,32 @@ func (s *Server) inScope(w http.ResponseWriter, r *http.Request, rq *request, a 
 	s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not at your school",
 		map[string]any{"OutOfScope": err.Error()})
 	return false
+}
+
+// reviewPolicy is the access review a member of staff sees: their
+// school's people, or everyone's for the trust's own staff.
+func (s *Server) reviewPolicy(rq *request) directory.ReviewPolicy {
+	p := s.cfg.Review
+	p.School = rq.acct.School
+	return p
+}
+
+// schoolExports is what Exports implements to give one school's register
+// (directory.Exports does).
+type schoolExports interface {
+	RegisterOf(ctx context.Context, w io.Writer, school string, asOf time.Time) error
+}
+
+// schoolRegister writes the register a member of staff may download: the
+// trust's for the trust's own, their school's for a school's. A school's
+// auditor is refused the audit trail, which is the whole trust's.
+func (s *Server) schoolRegister(ctx context.Context, rq *request, w io.Writer, asOf time.Time) (bool, error) {
+	if rq.scope().Trust() {
+		return true, s.svc.Exports.Register(ctx, w, asOf)
+	}
+	x, ok := s.svc.Exports.(schoolExports)
+	if !ok {
+		return false, nil
+	}
+	return true, x.RegisterOf(ctx, w, rq.acct.School, asOf)
 }

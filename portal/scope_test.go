@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/portal/portaltest"
 )
 
@@ -95,5 +97,60 @@ func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 	}
 	if p := tech.get("/staff/people/spupil"); p.status != 200 {
 		t.Errorf("the trust's technician: %d", p.status)
+	}
+}
+
+// TestSchoolAuditorGetsTheirRegister: a school's auditor downloads their
+// school's register (its people and those on its roll too), never the
+// trust's; the audit trail, the whole trust's, is refused them; a school's
+// technician reviews their school's people.
+func TestSchoolAuditorGetsTheirRegister(t *testing.T) {
+	ctx := context.Background()
+	var srv *portaltest.Server
+	srv = portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
+		return portal.Services{Exports: directory.Exports{D: d, Location: time.UTC}}
+	}})
+	st := srv.Store
+	if err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		for _, name := range []string{portaltest.Auditor, portaltest.Technician} {
+			a, err := tx.AccountByUsername(ctx, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.UpdateAccount(ctx, a.ID, func(a *directory.Account) error { a.School = "north"; return nil }); err != nil {
+				return err
+			}
+		}
+		for _, p := range []directory.Account{
+			{Username: "npupil", School: "north", GivenName: "Nia", FamilyName: "Scope"},
+			{Username: "spupil", School: "south", GivenName: "Sol", FamilyName: "Scope"},
+			{Username: "dpupil", School: "south", AlsoSchools: []string{"north"}, GivenName: "Dee", FamilyName: "Scope"},
+			{Username: "sguest", Role: directory.RoleGuest, School: "south", GivenName: "Gus", FamilyName: "Guest"},
+			{Username: "nguest", Role: directory.RoleGuest, School: "north", GivenName: "Nell", FamilyName: "Guest"},
+		} {
+			if p.Role == "" {
+				p.Role = directory.RolePupil
+			}
+			p.Source, p.YearGroup = directory.SourceManual, "8"
+			if err := tx.CreateAccount(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.seed", Target: "scope"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	aud := mustSignIn(t, srv, portaltest.Auditor)
+	p := aud.post("/audit/register", url.Values{})
+	if p.status != 200 || !strings.Contains(p.body, "npupil") || !strings.Contains(p.body, "dpupil") || strings.Contains(p.body, "spupil") ||
+		!strings.Contains(p.body, "south+north") {
+		t.Errorf("north's register: %d\n%s", p.status, p.body)
+	}
+	if p := aud.post("/audit/events", url.Values{}); p.status != http.StatusForbidden || !strings.Contains(p.body, "whole trust") {
+		t.Errorf("a school's auditor and the trail: %d", p.status)
+	}
+	tech := mustSignIn(t, srv, portaltest.Technician)
+	if p := tech.get("/staff/review"); p.status != 200 || strings.Contains(p.body, "sguest") || !strings.Contains(p.body, "nguest") {
+		t.Errorf("north's review lists south's guest: %d\n%s", p.status, p.body)
 	}
 }

@@ -23,6 +23,7 @@ func cmdReview(e *env, args []string) error {
 	record := fs.String("record", "", "record the review from this exported `CSV` with Decision (keep or remove) and Reason filled in on every row")
 	reviewer := fs.String("reviewer", "", "who reviewed (default: who runs the command)")
 	notes := fs.String("notes", "", "notes kept with the recorded review")
+	school := fs.String("school", "", "a trust: review this school's people only (a school's staff (--as) review theirs)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -54,7 +55,11 @@ func cmdReview(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	r, err := e.directory(s).Review(e.ctx, cfg.reviewPolicy())
+	pol := cfg.reviewPolicy()
+	if pol.School, err = e.reportSchool(s, cfg, *school); err != nil {
+		return err
+	}
+	r, err := e.trustDirectory(s, nil).Review(e.ctx, pol)
 	if err != nil {
 		return err
 	}

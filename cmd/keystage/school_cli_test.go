@@ -168,3 +168,48 @@ func TestSyncEachSchoolOnItsOwn(t *testing.T) {
 		t.Errorf("a plan file for every school: %d %s", code, errOut)
 	}
 }
+
+// TestRegisterPerSchool: the access register of one school, of the trust,
+// now and as of an earlier date, and a school's staff given their own.
+func TestRegisterPerSchool(t *testing.T) {
+	dir := t.TempDir()
+	cfg := trustConfig(t, dir)
+	ks := func(args ...string) (int, string, string) {
+		t.Helper()
+		return keystage(t, "", append([]string{"--config", cfg}, args...)...)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := ks(args...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+	must("migrate", "up")
+	must("group", "add", "portal-auditors")
+	must("account", "add", "--username", "naudit", "--role", "staff", "--school", "north", "--group", "portal-auditors")
+	must("account", "add", "--username", "npupil", "--role", "pupil", "--year", "7", "--school", "north")
+	must("account", "add", "--username", "spupil", "--role", "pupil", "--year", "8", "--school", "south")
+	must("account", "add", "--username", "cfo", "--role", "staff")
+	north := must("register", "export", "--school", "north")
+	if !strings.Contains(north, "npupil") || strings.Contains(north, "spupil") || strings.Contains(north, "cfo") || !strings.Contains(north, ",School") {
+		t.Errorf("north's register:\n%s", north)
+	}
+	if all := must("register", "export"); !strings.Contains(all, "npupil") || !strings.Contains(all, "spupil") || !strings.Contains(all, "cfo") {
+		t.Errorf("the trust's register:\n%s", all)
+	}
+	today := time.Now().Format("2006-01-02")
+	if past := must("register", "export", "--school", "south", "--as-of", today); !strings.Contains(past, "spupil") || strings.Contains(past, "npupil") {
+		t.Errorf("south's register rebuilt from the trail:\n%s", past)
+	}
+	if mine := must("--as", "naudit", "register", "export", "--as-of", today); !strings.Contains(mine, "npupil") || strings.Contains(mine, "spupil") {
+		t.Errorf("north's auditor's register:\n%s", mine)
+	}
+	if code, _, errOut := ks("--as", "naudit", "register", "export", "--school", "south"); code == 0 || !strings.Contains(errOut, "you act for school north") {
+		t.Errorf("north's auditor asks for south's: %d %s", code, errOut)
+	}
+	if out := must("--as", "naudit", "review"); strings.Contains(out, "cfo") {
+		t.Errorf("north's review:\n%s", out)
+	}
+}

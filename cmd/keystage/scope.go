@@ -196,3 +196,23 @@ func schoolOrTrustName(id string) string {
 	}
 	return "school " + id
 }
+
+// reportSchool is the school a register or review covers: --school, or
+// the acting person's own (a school's staff see theirs only); "" for the
+// whole trust.
+func (e *env) reportSchool(s directory.Reader, cfg *Config, school string) (string, error) {
+	if err := cfg.checkSchool(school, false); err != nil {
+		return "", usagef("--school: %v", err)
+	}
+	scope, err := e.actingScope(s)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case scope.Trust():
+		return school, nil
+	case school != "" && school != scope.School:
+		return "", fmt.Errorf("school %s: you act for school %s: %w", school, scope.School, directory.ErrOutOfScope)
+	}
+	return scope.School, nil
+}
