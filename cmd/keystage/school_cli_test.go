@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 )
 
@@ -211,5 +212,57 @@ func TestRegisterPerSchool(t *testing.T) {
 	}
 	if out := must("--as", "naudit", "review"); strings.Contains(out, "cfo") {
 		t.Errorf("north's review:\n%s", out)
+	}
+}
+
+// TestDemoTrust: keystage demo --trust seeds two schools with different
+// AUPs; Southfield's people are refused until they sign Southfield's, the
+// demo school's (Northgate) still get in on their earlier signatures; the
+// printed commands work as printed.
+func TestDemoTrust(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, out, errOut := keystage(t, "", "--data", dir, "demo", "--trust", "--no-serve")
+	if code != 0 || !strings.Contains(out, "Southfield School") || !strings.Contains(out, "--as ") {
+		t.Fatalf("demo --trust: %d %s %s", code, out, errOut)
+	}
+	conf := filepath.Join(dir, "keystage.toml")
+	code, out, _ = keystage(t, "", "--config", conf, "aup", "list")
+	if code != 0 || !strings.Contains(out, "north-2026.2") || !strings.Contains(out, "south-2026.1") {
+		t.Errorf("aup list: %s", out)
+	}
+	code, out, _ = keystage(t, "", "--config", conf, "account", "list", "--school", "south", "--role", "pupil")
+	if code != 0 || strings.Count(out, "\n") != 61 { // header and 60 pupils
+		t.Errorf("Southfield's pupils: %d lines\n%s", strings.Count(out, "\n"), out)
+	}
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "keystage.db"), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	gate := &directory.Gate{Store: s}
+	south, err := s.AccountByMISID(ctx, demoSouthPupil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := gate.Check(ctx, south, directory.ServiceLDAP, time.Now()); err != nil || d.Reason != directory.ReasonAUPUnsigned {
+		t.Errorf("Southfield's pupil: %+v %v", d, err)
+	}
+	north, err := s.AccountByMISID(ctx, demoPupilMIS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if north.School != "north" {
+		t.Errorf("the demo pupil is at %q", north.School)
+	}
+	if d, err := gate.Check(ctx, north, directory.ServiceLDAP, time.Now()); err != nil || !d.Allow {
+		t.Errorf("Northgate's pupil: %+v %v", d, err)
+	}
+	tech, err := s.AccountByMISID(ctx, demoTechnicianMIS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := keystage(t, "", "--config", conf, "--as", tech.Username, "account", "show", south.Username); code == 0 || !strings.Contains(errOut, "belongs to school south") {
+		t.Errorf("Northgate's technician on Southfield's pupil: %d %s", code, errOut)
 	}
 }
