@@ -251,7 +251,7 @@ func (s *Server) firstPasswordsIssue(w http.ResponseWriter, r *http.Request, rq 
 	if err != nil {
 		s.log.Error("first passwords: stopped part way", "err", err)
 	}
-	sheet := slips.Sheet{School: s.cfg.SchoolName, PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css"}
+	sheet := slips.Sheet{School: s.schoolName(rq), PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css"}
 	for _, fp := range issued {
 		grp := fp.Account.RegGroup
 		if grp == "" {

@@ -54,6 +54,9 @@ type Config struct {
 	PublicURL string
 	// SchoolName is shown in the header and to passkey managers.
 	SchoolName string
+	// SchoolNames are a trust's schools' names by id: a person of a school
+	// sees theirs in the header and on slips (SchoolName is the trust's).
+	SchoolNames map[string]string
 	WiFi       WiFiSettings
 	// SessionLifetime is how long a sign-in lasts (default 8 hours).
 	SessionLifetime time.Duration

@@ -62,3 +62,14 @@ func (s *Server) schoolRegister(ctx context.Context, rq *request, w io.Writer, a
 	}
 	return true, x.RegisterOf(ctx, w, rq.acct.School, asOf)
 }
+
+// schoolName is the name a signed-in person sees: their school's in a
+// trust, else the configured one.
+func (s *Server) schoolName(rq *request) string {
+	if rq.signedIn() {
+		if name := s.cfg.SchoolNames[rq.acct.School]; name != "" {
+			return name
+		}
+	}
+	return s.cfg.SchoolName
+}

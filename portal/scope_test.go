@@ -20,7 +20,7 @@ import (
 // member of staff of the trust's own sees everyone.
 func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 	ctx := context.Background()
-	srv := portaltest.Start(t, portaltest.Options{Plain: true})
+	srv := portaltest.Start(t, portaltest.Options{Plain: true, SchoolNames: map[string]string{"north": "Northgate Academy"}})
 	st := srv.Store
 	err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
 		for _, name := range []string{portaltest.Technician, portaltest.Safeguarding} {
@@ -49,6 +49,9 @@ func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 	}
 
 	tech := mustSignIn(t, srv, portaltest.Technician)
+	if p := tech.get("/"); !strings.Contains(p.body, "Northgate Academy") {
+		t.Errorf("north's technician does not see their school's name:\n%.1500s", p.body)
+	}
 	if p := tech.get("/staff/people?q=scope"); p.status != 200 || !strings.Contains(p.body, "npupil") || !strings.Contains(p.body, "dpupil") || strings.Contains(p.body, "spupil") {
 		t.Errorf("north's technician's search: %d\n%s", p.status, p.body)
 	}
@@ -61,6 +64,14 @@ func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 	p := tech.get("/staff/people/spupil")
 	if p.status != http.StatusForbidden || !strings.Contains(p.body, "spupil belongs to school south, and you act for school north") {
 		t.Errorf("another school's pupil: %d\n%s", p.status, p.body)
+	}
+	// A visitor a school's technician lets in is the school's.
+	if p := tech.post("/staff/guests", url.Values{"given": {"Vic"}, "family": {"Scope"}, "sponsor": {"Tess"}, "duration": {"8h"}}); p.status != 200 {
+		t.Fatalf("guest: %d\n%.1000s", p.status, p.body)
+	}
+	guests, err := st.ListAccounts(ctx, directory.AccountQuery{Role: directory.RoleGuest, School: "north"})
+	if err != nil || len(guests) != 1 {
+		t.Errorf("north's guests: %v %v", guests, err)
 	}
 	safe := mustSignIn(t, srv, portaltest.Safeguarding)
 	if p := safe.post("/staff/people/spupil/suspend", url.Values{"reason": {"proof"}, "until_lifted": {"yes"}}); p.status != http.StatusForbidden {

@@ -67,10 +67,18 @@ func passwordIssue(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		scope, err := e.actingScope(s)
+		if err != nil {
+			return err
+		}
 		for _, u := range names {
 			a, err := s.AccountByUsername(e.ctx, u)
 			if err != nil {
 				return err
+			}
+			if !scope.Covers(a) {
+				fmt.Fprintf(e.stderr, "%s left out: not at your school\n", a.Username)
+				continue
 			}
 			people = append(people, a)
 		}
@@ -81,6 +89,9 @@ func passwordIssue(e *env, args []string) error {
 		}
 		if *starters {
 			q.Status = directory.StatusActive
+		}
+		if q, err = e.scopeQuery(q, s); err != nil {
+			return err
 		}
 		all, err := s.ListAccounts(e.ctx, q)
 		if err != nil {

@@ -57,6 +57,8 @@ type Options struct {
 	// Proxy puts the portal behind a trusted reverse proxy on 127.0.0.1
 	// that names the client in X-Forwarded-For.
 	Proxy bool
+	// SchoolNames are a trust's schools' names, passed to the configuration.
+	SchoolNames map[string]string
 }
 
 // Server is a running portal.
@@ -123,6 +125,7 @@ func Start(t testing.TB, opt Options) *Server {
 		PasskeyRoles:       opt.PasskeyRoles,
 		FirstPasswords:     opt.FirstPasswords,
 		TeachersSeeClasses: opt.TeachersSeeClasses,
+		SchoolNames:        opt.SchoolNames,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
