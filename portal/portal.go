@@ -57,7 +57,7 @@ type Config struct {
 	// SchoolNames are a trust's schools' names by id: a person of a school
 	// sees theirs in the header and on slips (SchoolName is the trust's).
 	SchoolNames map[string]string
-	WiFi       WiFiSettings
+	WiFi        WiFiSettings
 	// SessionLifetime is how long a sign-in lasts (default 8 hours).
 	SessionLifetime time.Duration
 	// RoleGroups maps each staff role to the groups whose members hold it.
