@@ -54,10 +54,7 @@ type Config struct {
 	PublicURL string
 	// SchoolName is shown in the header and to passkey managers.
 	SchoolName string
-	// SchoolNames are a trust's schools' names by id: a person of a school
-	// sees theirs in the header and on slips (SchoolName is the trust's).
-	SchoolNames map[string]string
-	WiFi        WiFiSettings
+	WiFi       WiFiSettings
 	// SessionLifetime is how long a sign-in lasts (default 8 hours).
 	SessionLifetime time.Duration
 	// RoleGroups maps each staff role to the groups whose members hold it.
@@ -88,6 +85,9 @@ type Config struct {
 	// named, the groups of RoleGroups are reviewed.
 	Review directory.ReviewPolicy
 	Log    *slog.Logger
+	// SchoolNames are a trust's schools' names by id: a person of a school
+	// sees theirs in the header and on slips (SchoolName is the trust's).
+	SchoolNames map[string]string
 }
 
 // GuestSettings bound guest access.
