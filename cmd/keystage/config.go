@@ -255,7 +255,7 @@ func (c *Config) validate() problems {
 	c.WebFilter.validate(&p)
 	c.SIEM.validate(&p)
 	c.Review.validate(&p)
-	validateSchools(c.Schools, &p)
+	validateSchools(c.Schools, c.Passwords.policies(), &p)
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/lifecycle"
+	"keystage.dev/keystage/passwords"
 )
 
 // SchoolSection is one of a trust's schools ([[schools]]). With none, the
@@ -22,9 +23,13 @@ type SchoolSection struct {
 	// Source is the school's own MIS export (oneroster:PATH or csv:PATH);
 	// empty: its orgs in the trust's export ([sync] source).
 	Source string `toml:"source"`
+	// PasswordRoles are the school's own choice of password policy by role
+	// (names of [passwords.policy] policies); a role left empty follows
+	// [passwords.roles].
+	PasswordRoles PolicyRoles `toml:"password_roles"`
 }
 
-func validateSchools(ss []SchoolSection, p *problems) {
+func validateSchools(ss []SchoolSection, pols map[string]passwords.Policy, p *problems) {
 	seen := map[string]bool{}
 	orgs := map[string]string{}
 	for i, s := range ss {
@@ -38,6 +43,12 @@ func validateSchools(ss []SchoolSection, p *problems) {
 		seen[s.ID] = true
 		if s.Name == "" {
 			p.add("schools %q: name is empty", s.ID)
+		}
+		for role, name := range map[string]string{"staff": s.PasswordRoles.Staff, "service": s.PasswordRoles.Service, "guest": s.PasswordRoles.Guest,
+			"pupil_ks1": s.PasswordRoles.PupilKS1, "pupil_ks2": s.PasswordRoles.PupilKS2, "pupil": s.PasswordRoles.Pupil} {
+			if _, ok := pols[name]; name != "" && !ok {
+				p.add("schools %q: password_roles.%s: no policy named %q (have: %v)", s.ID, role, name, sortedKeys(pols))
+			}
 		}
 		for _, o := range s.OrgIDs {
 			if other, ok := orgs[o]; ok {
@@ -78,6 +89,7 @@ const exampleSchools = `
 # name = "Northgate Academy"         # what people see
 # org_ids = ["org-north"]            # its OneRoster org sourcedIds in a trust-wide export
 # source = ""                        # its own MIS export instead (oneroster:PATH or csv:PATH)
+# password_roles = { pupil = "pupil-ks2" }   # its own policy for a role; the rest follow [passwords.roles]
 `
 
 // schoolSources are where each school's people come from, for the sync.
@@ -87,4 +99,19 @@ func (c *Config) schoolSources() []lifecycle.SchoolSource {
 		out[i] = lifecycle.SchoolSource{School: s.ID, Source: s.Source, OrgIDs: slices.Clone(s.OrgIDs)}
 	}
 	return out
+}
+
+// policyFor picks an account's password policy: its school's choice for
+// its role when the school makes one, else [passwords.roles].
+func (c *Config) policyFor(a directory.Account) string {
+	if a.School != "" {
+		for _, s := range c.Schools {
+			if s.ID == a.School {
+				if name := (PasswordsSection{Roles: s.PasswordRoles}).policyFor(a); name != "" {
+					return name
+				}
+			}
+		}
+	}
+	return c.Passwords.policyFor(a)
 }

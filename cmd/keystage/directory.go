@@ -138,7 +138,7 @@ func (e *env) trustDirectory(s directory.Store, sealer directory.Sealer) *direct
 		Hasher:    e.hasher(),
 		Sealer:    sealer,
 		Policies:  cfg.Passwords.policies(),
-		PolicyFor: cfg.Passwords.policyFor,
+		PolicyFor: cfg.policyFor,
 		Log:       e.logger(),
 		Schools:   cfg.schools(),
 	})

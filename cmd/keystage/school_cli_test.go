@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,43 @@ func TestDemoTrust(t *testing.T) {
 	}
 	if code, _, errOut := keystage(t, "", "--config", conf, "--as", tech.Username, "account", "show", south.Username); code == 0 || !strings.Contains(errOut, "belongs to school south") {
 		t.Errorf("Northgate's technician on Southfield's pupil: %d %s", code, errOut)
+	}
+}
+
+// TestSchoolPasswordRoles: a school chooses its own password policy for a
+// role; the others follow [passwords.roles]; a policy that does not exist
+// is refused with the school named.
+func TestSchoolPasswordRoles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keystage.toml")
+	write := func(pupil string) {
+		cfg := "data_dir = " + quoteTOML(dir) + "\n" +
+			"[[schools]]\nid = \"north\"\nname = \"Northgate\"\npassword_roles = { pupil = " + strconv.Quote(pupil) + " }\n" +
+			"[[schools]]\nid = \"south\"\nname = \"Southfield\"\n"
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("nonesuch")
+	if _, err := loadConfig(path, ""); err == nil || !strings.Contains(err.Error(), `schools "north": password_roles.pupil: no policy named "nonesuch"`) {
+		t.Errorf("unknown policy: %v", err)
+	}
+	write("pupil-ks2")
+	cfg, err := loadConfig(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		a    directory.Account
+		want string
+	}{
+		{directory.Account{Role: directory.RolePupil, YearGroup: "9", School: "north"}, "pupil-ks2"},
+		{directory.Account{Role: directory.RolePupil, YearGroup: "9", School: "south"}, "staff"},
+		{directory.Account{Role: directory.RoleStaff, School: "north"}, "staff"},
+		{directory.Account{Role: directory.RolePupil, YearGroup: "9"}, "staff"},
+	} {
+		if got := cfg.policyFor(tc.a); got != tc.want {
+			t.Errorf("%s year %s at %q: policy %q, want %q", tc.a.Role, tc.a.YearGroup, tc.a.School, got, tc.want)
+		}
 	}
 }
