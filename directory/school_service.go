@@ -56,9 +56,9 @@ func SchoolGroupName(school, name string) string {
 // TransferAccount moves an account to another of the trust's schools (to
 // "": the trust's own staff), keeping it: its username, history,
 // credentials, passkeys and signatures stay. Its MIS groups of the old
-// school (named by SchoolGroupName) are left; its year group is found
-// again at the new school when that school has one; the new school's sync
-// gives the rest. The old school's AUP documents no longer apply, so the
+// school (named by SchoolGroupName) are left; its year group and the
+// school's role group (south-pupils) are found again at the new school
+// when that school has them; the new school's sync gives the rest. The old school's AUP documents no longer apply, so the
 // gate asks for the new school's (see DocumentsFor). The new school drops
 // out of the dual registrations. One transaction with its events.
 func (d *Directory) TransferAccount(ctx context.Context, actor, username, to string) (Account, error) {
@@ -101,11 +101,12 @@ func (d *Directory) TransferAccount(ctx context.Context, actor, username, to str
 				map[string]string{"member": username, "why": "transfer to " + schoolOrTrust(to)}); err != nil {
 				return err
 			}
-			if g.Kind != GroupYear || to == "" {
+			if (g.Kind != GroupYear && g.Kind != GroupRole) || to == "" {
 				continue
 			}
-			// The same year at the new school, when its sync has made it.
-			ng, err := tx.GroupByName(ctx, SchoolGroupName(to, strings.TrimPrefix(g.Name, old.School+"-")))
+			// The same year (or the school's role group: north-pupils) at
+			// the new school, when its sync has made it.
+			ng, err := tx.GroupByName(ctx, to+"-"+strings.TrimPrefix(g.Name, old.School+"-"))
 			if err != nil {
 				continue
 			}

@@ -123,17 +123,23 @@ func splitQueue(q []directory.SyncRefusal, source string) (ours, others []direct
 
 // groupsFor are r's MIS groups, named for the school in a school's plan
 // (directory.SchoolGroupName: north-7a), so that two schools' 7A stay two
-// groups; the role groups stay the trust's.
+// groups; the role groups stay the trust's, and the school has its own
+// beside them (north-staff, north-pupils).
 func (sp *syncPlan) groupsFor(r Record) []NewGroup {
 	gs := groupsFor(r)
 	if sp.school == "" {
 		return gs
 	}
-	for i := range gs {
-		if !directory.RoleGroupName(gs[i].Name) {
-			gs[i].Name = directory.SchoolGroupName(sp.school, gs[i].Name)
-			gs[i].Description += " (" + sp.school + ")"
+	for i, n := 0, len(gs); i < n; i++ {
+		if directory.RoleGroupName(gs[i].Name) {
+			// The trust's role group, and the school's own (north-pupils):
+			// what a [[radius.policy]] names for the school's VLAN.
+			gs = append(gs, NewGroup{Name: sp.school + "-" + gs[i].Name, Kind: directory.GroupRole,
+				Description: gs[i].Description + " (" + sp.school + ")"})
+			continue
 		}
+		gs[i].Name = directory.SchoolGroupName(sp.school, gs[i].Name)
+		gs[i].Description += " (" + sp.school + ")"
 	}
 	return gs
 }

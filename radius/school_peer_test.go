@@ -77,3 +77,25 @@ func TestRealClientSchoolAUP(t *testing.T) {
 		t.Errorf("north's member of staff, north-2 signed:\n%s", out)
 	}
 }
+
+// TestRealClientSchoolVLANs: each school's VLAN and filter come from its
+// own role group (north-pupils, made by the school's sync) in the
+// [[radius.policy]] table, tried in order.
+func TestRealClientSchoolVLANs(t *testing.T) {
+	srv := radiustest.New(t, radiustest.Options{Config: radius.Config{ReplyMessages: true, Policies: []radius.Policy{
+		{Group: "north-pupils", VLAN: "120", FilterID: "north-pupil-acl"},
+		{Group: "south-pupils", VLAN: "220", FilterID: "south-pupil-acl"},
+		{Group: "pupils", VLAN: "20"},
+	}}})
+	srv.AddUser(t, radiustest.User{Username: "n.pupil", Role: directory.RolePupil, WiFi: "north-pupil-cred", Groups: []string{"pupils", "north-pupils"}})
+	srv.AddUser(t, radiustest.User{Username: "s.pupil", Role: directory.RolePupil, WiFi: "south-pupil-cred", Groups: []string{"pupils", "south-pupils"}})
+	for _, tc := range []struct{ user, cred, vlan, filter string }{
+		{"n.pupil", "north-pupil-cred", "120", "north-pupil-acl"},
+		{"s.pupil", "south-pupil-cred", "220", "south-pupil-acl"},
+	} {
+		out, ok := radtest(t, "pap", tc.user, tc.cred, srv.Auth)
+		if !ok || !strings.Contains(out, `Tunnel-Private-Group-Id:0 = "`+tc.vlan+`"`) || !strings.Contains(out, `Filter-Id = "`+tc.filter+`"`) {
+			t.Errorf("%s:\n%s", tc.user, out)
+		}
+	}
+}

@@ -109,6 +109,25 @@ func seedDemoTrust(e *env, d *directory.Directory, cfg *Config) error {
 				if _, err := tx.UpdateGroup(ctx, g.ID, func(x *directory.Group) error { x.Name = name; return nil }); err != nil {
 					return err
 				}
+				continue
+			}
+			// The school's own role group beside the trust's (north-pupils).
+			sg := directory.Group{Name: "north-" + g.Name, Kind: g.Kind, Source: directory.SourceMIS, Description: g.Description + " (north)"}
+			if err := tx.CreateGroup(ctx, &sg); err != nil {
+				return err
+			}
+			members, err := tx.Members(ctx, g.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				a, err := tx.AccountByUsername(ctx, m)
+				if err != nil {
+					return err
+				}
+				if err := tx.AddMember(ctx, sg.ID, a.ID); err != nil {
+					return err
+				}
 			}
 		}
 		return d.Record(ctx, tx, "demo", audit.ActionAccountTransfer, "school:north", nil, map[string]string{"school": "north", "why": "the demo school is Northgate Academy"})
