@@ -117,8 +117,7 @@ func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 // technician reviews their school's people.
 func TestSchoolAuditorGetsTheirRegister(t *testing.T) {
 	ctx := context.Background()
-	var srv *portaltest.Server
-	srv = portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
+	srv := portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
 		return portal.Services{Exports: directory.Exports{D: d, Location: time.UTC}}
 	}})
 	st := srv.Store
