@@ -115,15 +115,13 @@ func DocumentsFor(docs []AUPDocument, school string) []AUPDocument {
 	return out
 }
 
-// formatSchools writes dual registrations as stored: sorted, space-separated.
-func formatSchools(ids []string) string {
+// FormatSchools writes a list of school ids (dual registrations) as the
+// store keeps them: sorted, once each, space-separated.
+func FormatSchools(ids []string) string {
 	s := slices.Clone(ids)
 	slices.Sort(s)
 	return strings.Join(slices.Compact(s), " ")
 }
-
-// FormatSchools writes a list of school ids as the store keeps them.
-func FormatSchools(ids []string) string { return formatSchools(ids) }
 
 // ParseSchools reads what FormatSchools wrote.
 func ParseSchools(s string) []string { return strings.Fields(s) }

@@ -119,9 +119,12 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directory.Directory {
 	if e.as != "" {
 		// A school's staff act on their school's people only (see scoped).
-		// checkActing has resolved --as before the command ran.
+		// checkActing has resolved --as before the command ran; should it
+		// not have, no one is in scope ("-" is no school's id).
 		if scoped, err := e.scoped(s); err == nil {
 			s = scoped
+		} else {
+			s = directory.Scoped(s, directory.SchoolScope{School: "-"}, nil)
 		}
 	}
 	return e.trustDirectory(s, sealer)

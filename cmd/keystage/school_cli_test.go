@@ -305,3 +305,20 @@ func TestSchoolPasswordRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestAsRefusedForTrustCommands: the commands of the whole trust (the
+// server, the store's care, the audit trail) refuse --as, so a school's
+// staff never run them, and a server is never bounded to one school.
+func TestAsRefusedForTrustCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := trustConfig(t, dir)
+	for _, args := range [][]string{{"serve"}, {"audit", "verify"}, {"migrate", "up"}, {"nas", "list"}} {
+		code, _, errOut := keystage(t, "", append([]string{"--config", cfg, "--as", "ntech"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "runs for the whole trust") {
+			t.Errorf("%v --as: %d %s", args, code, errOut)
+		}
+	}
+	if code, out, _ := keystage(t, "", "--as", "ntech", "version"); code != 0 || !strings.HasPrefix(out, "keystage ") {
+		t.Errorf("version --as: %d %s", code, out)
+	}
+}

@@ -62,11 +62,21 @@ func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, error) {
 	return directory.SchoolScope{}, fmt.Errorf("--as %s: holds no staff role (technician, safeguarding or auditor group): %w", e.as, directory.ErrOutOfScope)
 }
 
+// trustCommands run for the whole trust and never as a school's staff:
+// the server, the store's care, the keys, the NAS clients (the trust's)
+// and the audit trail (which holds every school).
+var trustCommands = map[string]bool{"serve": true, "demo": true, "init": true, "migrate": true, "keys": true,
+	"backup": true, "restore": true, "nas": true, "webfilter": true, "audit": true}
+
 // checkActing resolves --as before a command runs, so that a name that
-// is no staff member's stops it with the reason rather than half-way.
-func (e *env) checkActing() error {
-	if e.as == "" {
+// is no staff member's stops it with the reason rather than half-way. A
+// command of the whole trust refuses --as; version and config ignore it.
+func (e *env) checkActing(command string) error {
+	if e.as == "" || command == "version" || command == "config" {
 		return nil
+	}
+	if trustCommands[command] {
+		return usagef("--as %s: keystage %s runs for the whole trust, not as a school's staff: run it without --as (and without KEYSTAGE_AS)", e.as, command)
 	}
 	s, err := e.openStore(true)
 	if err != nil {
