@@ -184,6 +184,10 @@ func issueAndPrint(e *env, d *directory.Directory, people []directory.Account, r
 	}
 	issued, skipped, runErr := d.IssueFirstPasswords(e.ctx, e.actor(), people, cfg.Passwords.First.expiry(), reset)
 	sheet := cfg.slipSheet()
+	// In a trust, slips of one school's people carry the school's name.
+	if school, ok := oneSchool(issued); ok && school != "" {
+		sheet.School = cfg.schoolName(school)
+	}
 	for _, fp := range issued {
 		group := fp.Account.RegGroup
 		if group == "" {

@@ -214,6 +214,10 @@ func TestRegisterPerSchool(t *testing.T) {
 	if out := must("--as", "naudit", "review"); strings.Contains(out, "cfo") {
 		t.Errorf("north's review:\n%s", out)
 	}
+	// A school's people's first-password slips carry the school's name.
+	if out := must("password", "issue", "--user", "naudit"); !strings.Contains(out, "Northgate Academy") {
+		t.Errorf("north's slip:\n%.1500s", out)
+	}
 }
 
 // TestDemoTrust: keystage demo --trust seeds two schools with different

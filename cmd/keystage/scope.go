@@ -226,3 +226,18 @@ func (e *env) reportSchool(s directory.Reader, cfg *Config, school string) (stri
 	}
 	return scope.School, nil
 }
+
+// oneSchool is the school of every person given a first password, when
+// they share one.
+func oneSchool(issued []directory.FirstPassword) (string, bool) {
+	if len(issued) == 0 {
+		return "", false
+	}
+	school := issued[0].Account.School
+	for _, fp := range issued[1:] {
+		if fp.Account.School != school {
+			return "", false
+		}
+	}
+	return school, true
+}
