@@ -133,7 +133,7 @@ func (a *applier) change(ctx context.Context, c Change) (directory.Account, erro
 		return a.start(ctx, c)
 	case KindPurge:
 		return a.purge(ctx, c)
-	case KindDual, KindDualEnd:
+	case KindDual, KindDualEnd, KindAdopt:
 		return a.dual(ctx, c)
 	}
 	old, ok := a.st.byMIS[c.MISID]

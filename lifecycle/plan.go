@@ -33,6 +33,9 @@ const (
 	// KindDualEnd ends that registration when the account is no longer on
 	// this school's roll (a bulk export without it).
 	KindDualEnd Kind = "dual-end"
+	// KindAdopt gives an MIS account of no school (made before the trust's
+	// schools were configured) to the school whose export holds it.
+	KindAdopt Kind = "adopt"
 )
 
 // PlanVersion is the plan file format; a plan of another version is refused.

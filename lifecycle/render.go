@@ -30,6 +30,7 @@ var kindWords = []struct {
 	{KindSkip, "skipped (left, never had an account)"},
 	{KindDual, "on another school's roll too (dual registration)"},
 	{KindDualEnd, "dual registration ended"},
+	{KindAdopt, "taken into the school (made before the trust's schools)"},
 }
 
 // Summary counts the plan by kind, in a fixed order, with the refused rows
@@ -38,7 +39,7 @@ func (p *Plan) Summary() []Count {
 	c := p.Counts()
 	var out []Count
 	for _, kw := range kindWords {
-		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip && kw.k != KindDual && kw.k != KindDualEnd) ||
+		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip && kw.k != KindDual && kw.k != KindDualEnd && kw.k != KindAdopt) ||
 			(p.Job == "leavers" && (kw.k == KindDisable || kw.k == KindPurge)) {
 			out = append(out, Count{kw.word, n})
 		}

@@ -55,9 +55,6 @@ func (sp *syncPlan) elsewhere(a *directory.Account) bool {
 // hand (keystage account transfer). It is never missing from this one.
 func (sp *syncPlan) passOver(r Record, a *directory.Account) {
 	switch {
-	case a.School == "":
-		sp.skipped = append(sp.skipped, Change{Kind: KindSkip, MISID: r.MISID, Username: a.Username, AccountID: a.ID,
-			Why: []string{"one of the trust's own accounts: not a school's sync to change"}})
 	case a.InSchool(sp.school) || a.Status != directory.StatusActive || r.Deleted || r.Disabled:
 		// Registered here already, or not to be registered: its own school's sync keeps it.
 	default:
@@ -67,13 +64,31 @@ func (sp *syncPlan) passOver(r Record, a *directory.Account) {
 	}
 }
 
-// dual registers an account at the plan's school as well.
+// adopt plans to give the planned school an MIS account of no school that
+// its export holds: one made before the trust's schools were configured.
+// It is then planned as the school's own. The trust's own people are in
+// no school's part of the export, so they are never adopted.
+func (sp *syncPlan) adopt(r Record, a *directory.Account) bool {
+	if sp.school == "" || a.School != "" {
+		return false
+	}
+	sp.p.Changes = append(sp.p.Changes, Change{Kind: KindAdopt, MISID: r.MISID, Username: a.Username, AccountID: a.ID,
+		Why: []string{fmt.Sprintf("on the roll of %s, and of no school yet (made before the trust's schools were configured): now %s's", sp.school, sp.school)}})
+	return true
+}
+
+// dual registers an account at the plan's school as well (KindDual), ends
+// that (KindDualEnd), or gives it the school (KindAdopt).
 func (a *applier) dual(ctx context.Context, c Change) (directory.Account, error) {
 	old, ok := a.st.byMIS[c.MISID]
 	if !ok || old.ID != c.AccountID || a.school == "" {
 		return directory.Account{}, ErrStale
 	}
 	acct, err := a.tx.UpdateAccount(ctx, c.AccountID, func(x *directory.Account) error {
+		if c.Kind == KindAdopt {
+			x.School = a.school
+			return nil
+		}
 		also := append(slices.Clone(x.AlsoSchools), a.school)
 		if c.Kind == KindDualEnd {
 			also = slices.DeleteFunc(also, func(s string) bool { return s == a.school })
@@ -84,7 +99,11 @@ func (a *applier) dual(ctx context.Context, c Change) (directory.Account, error)
 	if err != nil {
 		return acct, err
 	}
-	return acct, a.record(ctx, audit.ActionAccountSchools, audit.AccountTarget(acct.Username), old.Snapshot(), changeAfter(acct, c))
+	action := audit.ActionAccountSchools
+	if c.Kind == KindAdopt {
+		action = audit.ActionAccountTransfer
+	}
+	return acct, a.record(ctx, action, audit.AccountTarget(acct.Username), old.Snapshot(), changeAfter(acct, c))
 }
 
 // carryForward keeps the other schools' missing-run counts and refusals

@@ -228,3 +228,53 @@ func TestSchoolSyncsOnItsOwn(t *testing.T) {
 		t.Errorf("runs by source: %v", sources)
 	}
 }
+
+// TestSchoolSyncAdoptsAccountsOfNoSchool: a Keystage that becomes a
+// trust keeps its accounts; each school's first sync takes in those of no
+// school that its export holds (with the school's groups), never ends
+// them, and leaves the trust's own (in no school's part) alone.
+func TestSchoolSyncAdoptsAccountsOfNoSchool(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openSQLite, lifecycle.Policy{})
+	exp := readTrust(t, "testdata/oneroster-trust")
+	f.sync(exp) // before the schools: everyone made with no school
+	if a := f.account("usr-n1"); a.School != "" {
+		t.Fatalf("made at %q", a.School)
+	}
+	before := f.account("usr-n1")
+	for _, s := range []struct{ id, org string }{{"north", "org-north"}, {"south", "org-south"}} {
+		part, err := lifecycle.SplitByOrg(exp, s.id, []string{s.org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.e.PlanSync(ctx, part, lifecycle.SyncOptions{School: s.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Changes {
+			if c.Kind == lifecycle.KindLeave || c.Disable {
+				t.Errorf("%s's first sync ends %s: %+v", s.id, c.Username, c)
+			}
+		}
+		if p.Blocked != "" {
+			t.Fatalf("%s blocked: %s", s.id, p.Blocked)
+		}
+		f.apply(p)
+	}
+	after := f.account("usr-n1")
+	if after.School != "north" || after.UUID != before.UUID || after.Username != before.Username {
+		t.Errorf("north's pupil after the first school sync: %+v", after)
+	}
+	if g := f.groups("usr-n1"); !strings.Contains(g, "north-7a") || strings.Contains(g, ",7a") || strings.HasPrefix(g, "7a") {
+		t.Errorf("north's pupil's groups: %s", g)
+	}
+	if a := f.account("usr-s1"); a.School != "south" {
+		t.Errorf("south's pupil at %q", a.School)
+	}
+	if a := f.account("usr-s3"); a.School != "north" || !slices.Equal(a.AlsoSchools, []string{"south"}) {
+		t.Errorf("the pupil on both rolls: %+v", a)
+	}
+	if a := f.account("usr-c1"); a.School != "" || a.Status != directory.StatusActive {
+		t.Errorf("the trust's own: %+v", a)
+	}
+}

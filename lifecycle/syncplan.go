@@ -203,7 +203,10 @@ func (sp *syncPlan) planRecords(ctx context.Context, recs []Record) error {
 			watermark = r.Modified
 		}
 		leaver := r.Deleted || r.Disabled || (!r.LeaveDate.IsZero() && r.LeaveDate.Before(sp.today))
-		if a := sp.st.byMIS[r.MISID]; a != nil && sp.elsewhere(a) {
+		a := sp.st.byMIS[r.MISID]
+		if a != nil && sp.adopt(r, a) {
+			sp.planAccount(r, a, leaver)
+		} else if a != nil && sp.elsewhere(a) {
 			sp.passOver(r, a)
 		} else if a != nil {
 			sp.planAccount(r, a, leaver)
