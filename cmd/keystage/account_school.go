@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"keystage.dev/keystage/directory"
 )
 
 // accountTransfer moves a person to another of the trust's schools,
@@ -33,10 +35,15 @@ func accountTransfer(e *env, args []string) error {
 		return err
 	}
 	defer done()
-	// A school's technician transfers their own people out; the receiving
-	// school's staff cannot take someone in (they cannot see them).
+	// A move between schools touches two: the trust's staff make it. A
+	// school's staff are refused, on their own people with that reason.
 	if _, err := e.findAccount(s, pos[0]); err != nil {
 		return err
+	}
+	if scope, err := e.actingScope(s); err != nil {
+		return err
+	} else if !scope.Trust() {
+		return fmt.Errorf("transfer %s: a move between schools is made by the trust's staff, and you act for school %s: %w", pos[0], scope.School, directory.ErrOutOfScope)
 	}
 	a, err := e.directory(s).TransferAccount(e.ctx, e.actor(), pos[0], school)
 	if err != nil {

@@ -75,6 +75,9 @@ func TestSchoolScopeOnCommandLine(t *testing.T) {
 			t.Errorf("%v as north's technician: %d %s", args, code, errOut)
 		}
 	}
+	if code, _, errOut := ks("--as", "ntech", "account", "transfer", "npupil", "--to", "south"); code == 0 || !strings.Contains(errOut, "made by the trust's staff") {
+		t.Errorf("north's technician transfers their own pupil: %d %s", code, errOut)
+	}
 	if code, _, errOut := ks("--as", "ntech", "account", "list", "--school", "south"); code == 0 || !strings.Contains(errOut, "you act for school north") {
 		t.Errorf("list south as north: %d %s", code, errOut)
 	}
