@@ -85,7 +85,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	data["NeedsConsent"] = dec.Reason == directory.ReasonConsentMissing
 	if rq.has(RoleTechnician) {
-		if data["Dashboard"], err = s.dashboard(ctx); err != nil {
+		if data["Dashboard"], err = s.dashboardFor(ctx, rq); err != nil {
 			s.fail(w, r, rq, err)
 			return
 		}

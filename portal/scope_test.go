@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,9 +49,27 @@ func TestSchoolStaffActOnTheirSchool(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Guessing locks a pupil of each school out of new devices.
+	for _, name := range []string{"npupil", "spupil"} {
+		a, err := st.AccountByUsername(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			att, err := srv.Directory.Lockout().Begin(ctx, a, "", directory.Origin{ID: fmt.Sprintf("radius:guesser-%d@ap", i)}, srv.Directory.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := att.Fail(ctx, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	tech := mustSignIn(t, srv, portaltest.Technician)
 	if p := tech.get("/"); !strings.Contains(p.body, "Northgate Academy") {
 		t.Errorf("north's technician does not see their school's name:\n%.1500s", p.body)
+	} else if !strings.Contains(p.body, ">npupil<") || strings.Contains(p.body, ">spupil<") {
+		t.Errorf("north's technician's dashboard shows the locked-out of the wrong school:\n%s", p.body)
 	}
 	if p := tech.get("/staff/people?q=scope"); p.status != 200 || !strings.Contains(p.body, "npupil") || !strings.Contains(p.body, "dpupil") || strings.Contains(p.body, "spupil") {
 		t.Errorf("north's technician's search: %d\n%s", p.status, p.body)
