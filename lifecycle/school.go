@@ -267,3 +267,20 @@ func (j *Jobs) runSchools(ctx context.Context) string {
 	}
 	return result
 }
+
+// PlanSchool plans one of the trust's schools' sync (the portal's sync for
+// a school's technician): its export read, or split from the trust's, and
+// planned with SyncOptions.School. Keep and ApplyKept apply it.
+func (j *Jobs) PlanSchool(ctx context.Context, school string, allow bool) (*Plan, error) {
+	for _, s := range j.cfg.Schools {
+		if s.School != school {
+			continue
+		}
+		exps, errs := SchoolExports(ctx, j.cfg.Source, j.cfg.Read, []SchoolSource{s})
+		if errs[0] != nil {
+			return nil, errs[0]
+		}
+		return j.eng.PlanSync(ctx, exps[0], SyncOptions{AllowMassChange: allow, School: school})
+	}
+	return nil, fmt.Errorf("school %q: not one of the trust's schools", school)
+}

@@ -93,7 +93,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
 		http.Redirect(w, r, "/staff/sync", http.StatusSeeOther)
 		return
 	}
-	plan, err := s.svc.Lifecycle.Plan(r.Context(), job)
+	plan, err := s.planFor(r.Context(), rq, job)
 	if err != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
 		return

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -94,4 +95,27 @@ func (s *Server) dashboardFor(ctx context.Context, rq *request) (*dashboardView,
 	}
 	v.Blocks = blocks
 	return v, nil
+}
+
+// schoolLifecycle is what Lifecycle implements to plan one school's sync
+// (JobsLifecycle does).
+type schoolLifecycle interface {
+	PlanSchool(ctx context.Context, school string) (Plan, error)
+}
+
+// planFor plans a job as a member of staff may: a school's technician
+// syncs their own school, and the leaver job, which runs for the whole
+// trust, is the trust's technicians'.
+func (s *Server) planFor(ctx context.Context, rq *request, job string) (Plan, error) {
+	if rq.scope().Trust() {
+		return s.svc.Lifecycle.Plan(ctx, job)
+	}
+	if job != "sync" {
+		return Plan{}, errors.New("the leaver job runs for the whole trust: the trust's technicians run it")
+	}
+	l, ok := s.svc.Lifecycle.(schoolLifecycle)
+	if !ok {
+		return Plan{}, errors.New("this sync is the whole trust's: the trust's technicians run it")
+	}
+	return l.PlanSchool(ctx, rq.acct.School)
 }

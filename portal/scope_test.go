@@ -3,14 +3,17 @@ package portal_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/lifecycle"
 	"keystage.dev/keystage/portal"
 	"keystage.dev/keystage/portal/portaltest"
 )
@@ -181,5 +184,40 @@ func TestSchoolAuditorGetsTheirRegister(t *testing.T) {
 	tech := mustSignIn(t, srv, portaltest.Technician)
 	if p := tech.get("/staff/review"); p.status != 200 || strings.Contains(p.body, "sguest") || !strings.Contains(p.body, "nguest") {
 		t.Errorf("north's review lists south's guest: %d\n%s", p.status, p.body)
+	}
+}
+
+// TestSchoolTechnicianSyncsTheirSchool: in the portal a school's
+// technician plans and applies their own school's sync (its part of the
+// trust's export) and is refused the leaver job, which is the trust's.
+func TestSchoolTechnicianSyncsTheirSchool(t *testing.T) {
+	ctx := context.Background()
+	srv := portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
+		jobs := lifecycle.NewJobs(&lifecycle.Engine{Dir: d}, lifecycle.JobsConfig{
+			Source: "oneroster:" + filepath.Join("..", "lifecycle", "testdata", "oneroster-trust"),
+			Schools: []lifecycle.SchoolSource{{School: "north", OrgIDs: []string{"org-north"}}, {School: "south", OrgIDs: []string{"org-south"}}},
+		}, slog.New(slog.DiscardHandler))
+		return portal.Services{Lifecycle: portal.JobsLifecycle(jobs)}
+	}})
+	st := srv.Store
+	tech, err := st.AccountByUsername(ctx, portaltest.Technician)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateAccount(ctx, tech.ID, func(a *directory.Account) error { a.School = "north"; return nil }); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.seed", Target: "scope"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := mustSignIn(t, srv, portaltest.Technician)
+	p := b.post("/staff/sync/plan", url.Values{"job": {"sync"}})
+	if p.status != 200 || !strings.Contains(p.body, "Ashworth") || strings.Contains(p.body, "Dean") || !strings.Contains(p.body, "#north") {
+		t.Fatalf("north's plan: %d\n%s", p.status, p.body)
+	}
+	if p := b.post("/staff/sync/plan", url.Values{"job": {"leavers"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "whole trust") {
+		t.Errorf("north's technician and the leaver job: %d", p.status)
 	}
 }
