@@ -194,7 +194,7 @@ func TestSchoolTechnicianSyncsTheirSchool(t *testing.T) {
 	ctx := context.Background()
 	srv := portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
 		jobs := lifecycle.NewJobs(&lifecycle.Engine{Dir: d}, lifecycle.JobsConfig{
-			Source: "oneroster:" + filepath.Join("..", "lifecycle", "testdata", "oneroster-trust"),
+			Source:  "oneroster:" + filepath.Join("..", "lifecycle", "testdata", "oneroster-trust"),
 			Schools: []lifecycle.SchoolSource{{School: "north", OrgIDs: []string{"org-north"}}, {School: "south", OrgIDs: []string{"org-south"}}},
 		}, slog.New(slog.DiscardHandler))
 		return portal.Services{Lifecycle: portal.JobsLifecycle(jobs)}
