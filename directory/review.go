@@ -100,6 +100,9 @@ type ReviewRecord struct {
 	Reviewer  string           `json:"reviewer"`
 	Notes     string           `json:"notes,omitempty"`
 	Decisions []ReviewDecision `json:"decisions"`
+	// School, in a trust, is the school whose people were reviewed (its
+	// review is recorded apart, ReviewTarget:SCHOOL); empty: the trust's.
+	School string `json:"school,omitempty"`
 }
 
 // ErrReviewIncomplete is a recorded review that cannot stand: a decision
@@ -211,7 +214,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		return strings.Compare(a.Username, b.Username)
 	})
 
-	last, err := d.LastReview(ctx)
+	last, err := d.LastReviewOf(ctx, p.School)
 	if err != nil {
 		return r, err
 	}
@@ -232,8 +235,23 @@ func NextReviewDue(last time.Time, p ReviewPolicy, now time.Time) time.Time {
 // LastReview is the audit event of the latest recorded review (zero when
 // there has been none).
 func (d *Directory) LastReview(ctx context.Context) (audit.Event, error) {
+	return d.LastReviewOf(ctx, "")
+}
+
+// reviewTarget is the target a school's reviews are recorded against, the
+// trust's ReviewTarget itself.
+func reviewTarget(school string) string {
+	if school == "" {
+		return ReviewTarget
+	}
+	return ReviewTarget + ":" + school
+}
+
+// LastReviewOf is the audit event of a school's latest recorded review
+// ("": the trust's).
+func (d *Directory) LastReviewOf(ctx context.Context, school string) (audit.Event, error) {
 	var last audit.Event
-	for e, err := range EventsAbout(ctx, d.store, ReviewTarget) {
+	for e, err := range EventsAbout(ctx, d.store, reviewTarget(school)) {
 		if err != nil {
 			return last, fmt.Errorf("last access review: %w", err)
 		}
@@ -328,7 +346,7 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 			}
 			ended = append(ended, after)
 		}
-		return d.Record(ctx, tx, actor, ActionReviewRecord, ReviewTarget, nil, snap)
+		return d.Record(ctx, tx, actor, ActionReviewRecord, reviewTarget(rec.School), nil, snap)
 	})
 	if err != nil {
 		return fmt.Errorf("record access review: %w", err)

@@ -204,3 +204,29 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestReviewPerSchool: a school's review lists its people and is recorded
+// apart, so its next review falls due from its own, not the trust's.
+func TestReviewPerSchool(t *testing.T) {
+	ctx := context.Background()
+	f := trustFixture(t)
+	f.account(t, directory.Account{Username: "nguest", Role: directory.RoleGuest, School: "north"}, "")
+	f.account(t, directory.Account{Username: "sguest", Role: directory.RoleGuest, School: "south"}, "")
+	north, err := f.d.Review(ctx, directory.ReviewPolicy{School: "north"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(north.Items) != 1 || north.Items[0].Username != "nguest" || !north.LastReview.IsZero() {
+		t.Fatalf("north's review: %+v", north)
+	}
+	if err := f.d.RecordReview(ctx, "test", directory.ReviewRecord{School: "north",
+		Decisions: []directory.ReviewDecision{{Username: "nguest", Reason: "visiting all term"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if north, err = f.d.Review(ctx, directory.ReviewPolicy{School: "north"}); err != nil || north.LastReview.IsZero() {
+		t.Errorf("north's review after recording it: %+v %v", north, err)
+	}
+	if trust, err := f.d.Review(ctx, directory.ReviewPolicy{}); err != nil || !trust.LastReview.IsZero() || len(trust.Items) != 2 {
+		t.Errorf("the trust's review: %+v %v", trust, err)
+	}
+}

@@ -76,7 +76,7 @@ func (s *Server) reviewRecord(w http.ResponseWriter, r *http.Request, rq *reques
 		return
 	}
 	err = s.d.RecordReview(r.Context(), "user:"+rq.acct.Username, directory.ReviewRecord{Reviewer: rq.acct.Username,
-		Notes: r.PostFormValue("notes"), Decisions: decs})
+		Notes: r.PostFormValue("notes"), Decisions: decs, School: rq.acct.School})
 	if errors.Is(err, directory.ErrManagedByMIS) {
 		data["Error"] = "Nothing was recorded: " + err.Error() + ". Keep that row and change the group in the MIS."
 		s.render(w, r, http.StatusConflict, "review.html", rq, "Access review", data)

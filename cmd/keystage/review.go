@@ -36,7 +36,7 @@ func cmdReview(e *env, args []string) error {
 		return err
 	}
 	if *record != "" {
-		return reviewRecord(e, *record, *reviewer, *notes)
+		return reviewRecord(e, cfg, *record, *reviewer, *notes, *school)
 	}
 	if *format == "" && *out != "" {
 		*format = strings.TrimPrefix(filepath.Ext(*out), ".")
@@ -93,7 +93,7 @@ func cmdReview(e *env, args []string) error {
 	return nil
 }
 
-func reviewRecord(e *env, path, reviewer, notes string) error {
+func reviewRecord(e *env, cfg *Config, path, reviewer, notes, school string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -108,7 +108,12 @@ func reviewRecord(e *env, path, reviewer, notes string) error {
 		return err
 	}
 	defer s.Close()
-	err = e.directory(s).RecordReview(e.ctx, e.actor(), directory.ReviewRecord{Reviewer: reviewer, Notes: notes, Decisions: decs})
+	// A school's review is recorded as the school's (its next one falls due
+	// from it); a school's staff record theirs.
+	if school, err = e.reportSchool(s, cfg, school); err != nil {
+		return err
+	}
+	err = e.directory(s).RecordReview(e.ctx, e.actor(), directory.ReviewRecord{Reviewer: reviewer, Notes: notes, Decisions: decs, School: school})
 	if errors.Is(err, directory.ErrManagedByMIS) {
 		return fmt.Errorf("%w: nothing was recorded; mark that row keep and change the group in the MIS", err)
 	}
