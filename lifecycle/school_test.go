@@ -110,8 +110,12 @@ func TestRealExportsSplitByOrg(t *testing.T) {
 // missing changes nothing at that school and the other syncs; a school's
 // mass-change breaker weighs its own people, not the trust's.
 func TestSchoolSyncsOnItsOwn(t *testing.T) {
+	backends(t, testSchoolSyncsOnItsOwn)
+}
+
+func testSchoolSyncsOnItsOwn(t *testing.T, open opener) {
 	ctx := context.Background()
-	f := newFixture(t, openSQLite, lifecycle.Policy{})
+	f := newFixture(t, open, lifecycle.Policy{})
 	exp := readTrust(t, "testdata/oneroster-trust")
 	syncSchool := func(exp *lifecycle.Export, school, org string) (*lifecycle.Plan, error) {
 		t.Helper()
