@@ -13,9 +13,6 @@ import (
 type School struct {
 	ID   string // short, stable: what accounts and documents name ("north")
 	Name string // what people see ("Northgate Academy")
-	// OrgIDs are the OneRoster org sourcedIds of the school (a trust-wide
-	// export names each school by its org); empty: none.
-	OrgIDs []string
 }
 
 // TrustScope is the AccountQuery.School value that selects the accounts of

@@ -64,7 +64,7 @@ func validateSchools(ss []SchoolSection, pols map[string]passwords.Policy, p *pr
 func (c *Config) schools() []directory.School {
 	out := make([]directory.School, len(c.Schools))
 	for i, s := range c.Schools {
-		out[i] = directory.School{ID: s.ID, Name: s.Name, OrgIDs: slices.Clone(s.OrgIDs)}
+		out[i] = directory.School{ID: s.ID, Name: s.Name}
 	}
 	return out
 }
