@@ -115,8 +115,12 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 			if o.Audience == doc.Audience && o.Version == doc.Version {
 				if o.School != doc.School {
 					// Versions are named once across the trust's schools.
-					return fmt.Errorf("version %s of %s: %w at %s: name the version apart, e.g. %s",
-						doc.Version, doc.Audience, ErrConflict, schoolOrTrust(o.School), SchoolGroupName(doc.School, doc.Version))
+					prefix := doc.School
+					if prefix == "" {
+						prefix = TrustScope
+					}
+					return fmt.Errorf("version %s of %s: %w at %s: name the version apart, e.g. %s-%s",
+						doc.Version, doc.Audience, ErrConflict, schoolOrTrust(o.School), prefix, doc.Version)
 				}
 				return fmt.Errorf("version %s of %s: %w: publish it under a new version", doc.Version, doc.Audience, ErrConflict)
 			}
