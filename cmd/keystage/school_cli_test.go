@@ -169,6 +169,12 @@ func TestSyncEachSchoolOnItsOwn(t *testing.T) {
 	if code, out, errOut := ks("sync", "--from", from, "--school", "south", "--out", filepath.Join(dir, "south.json")); code != 0 || !strings.Contains(out, "Plan written") {
 		t.Errorf("one school's plan: %d %s %s", code, out, errOut)
 	}
+	if code, _, errOut := ks("sync", "--plan", filepath.Join(dir, "south.json"), "--school", "north"); code != 1 || !strings.Contains(errOut, `is school "south"'s`) {
+		t.Errorf("south's plan applied as north's: %d %s", code, errOut)
+	}
+	if code, out, errOut := ks("sync", "--plan", filepath.Join(dir, "south.json"), "--school", "south"); code != 0 || !strings.Contains(out, "Applied") {
+		t.Errorf("south's reviewed plan: %d %s %s", code, out, errOut)
+	}
 	if code, _, errOut := ks("sync", "--from", from, "--out", filepath.Join(dir, "all.json")); code != 2 || !strings.Contains(errOut, "add --school") {
 		t.Errorf("a plan file for every school: %d %s", code, errOut)
 	}

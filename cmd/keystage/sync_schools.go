@@ -56,6 +56,15 @@ func syncSchools(e *env, cfg *Config, j jobFlags, from, school string) error {
 	eng.Progress = bar.update
 	defer bar.finish()
 	if j.plan != "" {
+		// The plan file must be the named school's (and so the acting
+		// person's): a plan names the school it was made for.
+		p, err := readPlan(j.plan, "sync")
+		if err != nil {
+			return err
+		}
+		if p.School != school {
+			return fmt.Errorf("plan file %s is school %q's, not %s's: %w", j.plan, p.School, school, directory.ErrOutOfScope)
+		}
 		return runJob(e, eng, bar, "sync", j, nil)
 	}
 	exps, errs := lifecycle.SchoolExports(e.ctx, from, cfg.Sync.readOptions(cfg.Location()), sources)
