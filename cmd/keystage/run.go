@@ -135,7 +135,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if c.name != name {
 			continue
 		}
-		err := e.checkActing(c.name)
+		err := e.checkActing(c.name, rest)
 		if err == nil {
 			err = c.run(e, rest)
 		}

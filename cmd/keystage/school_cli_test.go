@@ -47,8 +47,9 @@ func TestSchoolScopeOnCommandLine(t *testing.T) {
 	}
 	must("migrate", "up")
 	must("group", "add", "portal-technicians")
-	must("account", "add", "--username", "ntech", "--role", "staff", "--school", "north", "--group", "portal-technicians")
-	must("account", "add", "--username", "ttech", "--role", "staff", "--group", "portal-technicians")
+	must("group", "add", "portal-safeguarding")
+	must("account", "add", "--username", "ntech", "--role", "staff", "--school", "north", "--group", "portal-technicians", "--group", "portal-safeguarding")
+	must("account", "add", "--username", "ttech", "--role", "staff", "--group", "portal-technicians", "--group", "portal-safeguarding")
 	must("account", "add", "--username", "npupil", "--role", "pupil", "--year", "7", "--school", "north")
 	must("account", "add", "--username", "spupil", "--role", "pupil", "--year", "8", "--school", "south")
 	if code, _, errOut := ks("account", "add", "--username", "xpupil", "--role", "pupil", "--school", "west"); code == 0 || !strings.Contains(errOut, "not one of the trust's") {
@@ -222,6 +223,10 @@ func TestRegisterPerSchool(t *testing.T) {
 	}
 	if out := must("--as", "naudit", "review"); strings.Contains(out, "cfo") {
 		t.Errorf("north's review:\n%s", out)
+	}
+	// A school's auditor is no technician.
+	if code, _, errOut := ks("--as", "naudit", "account", "disable", "npupil", "--reason", "proof"); code == 0 || !strings.Contains(errOut, "is for a technician, and naudit is auditor") {
+		t.Errorf("north's auditor disables a pupil: %d %s", code, errOut)
 	}
 	// A school's people's first-password slips carry the school's name.
 	if out := must("password", "issue", "--user", "naudit"); !strings.Contains(out, "Northgate Academy") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"keystage.dev/keystage/audit"
@@ -17,6 +18,7 @@ import (
 type actingAs struct {
 	once    sync.Once
 	scope   directory.SchoolScope
+	roles   []string // technician, safeguarding, auditor
 	err     error
 	mu      sync.Mutex
 	refused []directory.Account
@@ -30,36 +32,49 @@ func (e *env) actingScope(s directory.Reader) (directory.SchoolScope, error) {
 	if e.as == "" {
 		return directory.SchoolScope{}, nil
 	}
-	e.acting.once.Do(func() { e.acting.scope, e.acting.err = e.resolveActing(s) })
+	e.acting.once.Do(func() {
+		e.acting.scope, e.acting.roles, e.acting.err = e.resolveActing(s)
+		if e.acting.err != nil {
+			e.acting.scope = directory.SchoolScope{School: "-"} // no one, should a caller not stop
+		}
+	})
 	return e.acting.scope, e.acting.err
 }
 
-func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, error) {
+func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, []string, error) {
 	cfg, err := e.config()
 	if err != nil {
-		return directory.SchoolScope{}, err
+		return directory.SchoolScope{}, nil, err
 	}
 	a, err := s.AccountByUsername(e.ctx, e.as)
 	if errors.Is(err, directory.ErrNotFound) {
-		return directory.SchoolScope{}, fmt.Errorf("--as %s: no such account: %w", e.as, directory.ErrOutOfScope)
+		return directory.SchoolScope{}, nil, fmt.Errorf("--as %s: no such account: %w", e.as, directory.ErrOutOfScope)
 	}
 	if err != nil {
-		return directory.SchoolScope{}, err
+		return directory.SchoolScope{}, nil, err
 	}
 	if a.Role != directory.RoleStaff || a.Status != directory.StatusActive {
-		return directory.SchoolScope{}, fmt.Errorf("--as %s: not an active member of staff: %w", e.as, directory.ErrOutOfScope)
+		return directory.SchoolScope{}, nil, fmt.Errorf("--as %s: not an active member of staff: %w", e.as, directory.ErrOutOfScope)
 	}
 	groups, err := s.GroupsOf(e.ctx, a.ID)
 	if err != nil {
-		return directory.SchoolScope{}, err
+		return directory.SchoolScope{}, nil, err
 	}
-	roleGroups := slices.Concat(cfg.Portal.TechnicianGroups, cfg.Portal.SafeguardingGroups, cfg.Portal.AuditorGroups)
-	for _, g := range groups {
-		if g.Source == directory.SourceManual && slices.Contains(roleGroups, g.Name) {
-			return directory.SchoolScope{School: a.School}, nil
+	var roles []string
+	for role, names := range map[string][]string{"technician": cfg.Portal.TechnicianGroups,
+		"safeguarding": cfg.Portal.SafeguardingGroups, "auditor": cfg.Portal.AuditorGroups} {
+		for _, g := range groups {
+			if g.Source == directory.SourceManual && slices.Contains(names, g.Name) {
+				roles = append(roles, role)
+				break
+			}
 		}
 	}
-	return directory.SchoolScope{}, fmt.Errorf("--as %s: holds no staff role (technician, safeguarding or auditor group): %w", e.as, directory.ErrOutOfScope)
+	if len(roles) > 0 {
+		slices.Sort(roles)
+		return directory.SchoolScope{School: a.School}, roles, nil
+	}
+	return directory.SchoolScope{}, nil, fmt.Errorf("--as %s: holds no staff role (technician, safeguarding or auditor group): %w", e.as, directory.ErrOutOfScope)
 }
 
 // trustCommands run for the whole trust and never as a school's staff:
@@ -71,7 +86,7 @@ var trustCommands = map[string]bool{"serve": true, "demo": true, "init": true, "
 // checkActing resolves --as before a command runs, so that a name that
 // is no staff member's stops it with the reason rather than half-way. A
 // command of the whole trust refuses --as; version and config ignore it.
-func (e *env) checkActing(command string) error {
+func (e *env) checkActing(command string, args []string) error {
 	if e.as == "" || command == "version" || command == "config" {
 		return nil
 	}
@@ -83,8 +98,42 @@ func (e *env) checkActing(command string) error {
 		return err
 	}
 	defer s.Close()
-	_, err = e.actingScope(s)
-	return err
+	if _, err := e.actingScope(s); err != nil {
+		return err
+	}
+	need := rolesFor(command, args)
+	for _, r := range e.acting.roles {
+		if slices.Contains(need, r) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--as %s: keystage %s is for a %s, and %s is %s: %w", e.as, command, strings.Join(need, " or "),
+		e.as, strings.Join(e.acting.roles, " and "), directory.ErrOutOfScope)
+}
+
+// rolesFor are the staff roles that may run a command as a school's
+// staff, as the portal gives its pages: suspensions are the safeguarding
+// leads', the register the auditors', finding people the technicians' and
+// safeguarding leads', the review the technicians' and auditors', the
+// rest the technicians'.
+func rolesFor(command string, args []string) []string {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch {
+	case command == "suspend" || command == "unsuspend":
+		return []string{"safeguarding"}
+	case command == "register":
+		return []string{"auditor"}
+	case command == "review":
+		return []string{"auditor", "technician"}
+	case command == "account" && (sub == "list" || sub == "show"):
+		return []string{"safeguarding", "technician"}
+	case command == "aup" && sub == "status":
+		return []string{"safeguarding", "technician"}
+	}
+	return []string{"technician"}
 }
 
 // scoped is s as the acting person may see it (directory.Scoped): a
