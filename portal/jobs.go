@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -84,7 +85,12 @@ func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, run := range runs {
 		rv = append(rv, runView{run, names.name(run.Actor)})
 	}
-	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": rv, "Refused": refused})
+	if !rq.scope().Trust() {
+		// A school's technician sees their school's part of the sync only.
+		refused = slices.DeleteFunc(refused, func(x directory.SyncRefusal) bool { return !ofSchool(x.Source, rq.acct.School) })
+		rv = slices.DeleteFunc(rv, func(x runView) bool { return x.Kind == "sync" && !ofSchool(x.Source, rq.acct.School) })
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": rv, "Refused": refused, "Schools": s.schoolChoices(rq)})
 }
 
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -93,7 +99,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
 		http.Redirect(w, r, "/staff/sync", http.StatusSeeOther)
 		return
 	}
-	plan, err := s.planFor(r.Context(), rq, job)
+	plan, err := s.planFor(r.Context(), rq, job, r.PostFormValue("school"))
 	if err != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
 		return

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -106,8 +108,11 @@ type schoolLifecycle interface {
 // planFor plans a job as a member of staff may: a school's technician
 // syncs their own school, and the leaver job, which runs for the whole
 // trust, is the trust's technicians'.
-func (s *Server) planFor(ctx context.Context, rq *request, job string) (Plan, error) {
+func (s *Server) planFor(ctx context.Context, rq *request, job, school string) (Plan, error) {
 	if rq.scope().Trust() {
+		if l, ok := s.svc.Lifecycle.(schoolLifecycle); ok && job == "sync" && s.cfg.SchoolNames[school] != "" {
+			return l.PlanSchool(ctx, school) // a trust technician syncs the school chosen
+		}
 		return s.svc.Lifecycle.Plan(ctx, job)
 	}
 	if job != "sync" {
@@ -119,3 +124,24 @@ func (s *Server) planFor(ctx context.Context, rq *request, job string) (Plan, er
 	}
 	return l.PlanSchool(ctx, rq.acct.School)
 }
+
+// schoolChoice is a school a trust technician may sync on its own.
+type schoolChoice struct{ ID, Name string }
+
+// schoolChoices are the schools the sync page offers the trust's own
+// technicians; none for a school's (theirs is implied) or a single school.
+func (s *Server) schoolChoices(rq *request) []schoolChoice {
+	if !rq.scope().Trust() || len(s.cfg.SchoolNames) == 0 {
+		return nil
+	}
+	var out []schoolChoice
+	for id, name := range s.cfg.SchoolNames {
+		out = append(out, schoolChoice{id, name})
+	}
+	slices.SortFunc(out, func(a, b schoolChoice) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// ofSchool reports whether an MIS source is one school's part of the
+// trust's export (SOURCE#SCHOOL, as lifecycle.SplitByOrg names it).
+func ofSchool(source, school string) bool { return strings.HasSuffix(source, "#"+school) }

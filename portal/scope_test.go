@@ -192,7 +192,7 @@ func TestSchoolAuditorGetsTheirRegister(t *testing.T) {
 // trust's export) and is refused the leaver job, which is the trust's.
 func TestSchoolTechnicianSyncsTheirSchool(t *testing.T) {
 	ctx := context.Background()
-	srv := portaltest.Start(t, portaltest.Options{Plain: true, ServicesFor: func(d *directory.Directory) portal.Services {
+	srv := portaltest.Start(t, portaltest.Options{Plain: true, SchoolNames: map[string]string{"north": "Northgate", "south": "Southfield"}, ServicesFor: func(d *directory.Directory) portal.Services {
 		jobs := lifecycle.NewJobs(&lifecycle.Engine{Dir: d}, lifecycle.JobsConfig{
 			Source:  "oneroster:" + filepath.Join("..", "lifecycle", "testdata", "oneroster-trust"),
 			Schools: []lifecycle.SchoolSource{{School: "north", OrgIDs: []string{"org-north"}}, {School: "south", OrgIDs: []string{"org-south"}}},
@@ -219,5 +219,23 @@ func TestSchoolTechnicianSyncsTheirSchool(t *testing.T) {
 	}
 	if p := b.post("/staff/sync/plan", url.Values{"job": {"leavers"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "whole trust") {
 		t.Errorf("north's technician and the leaver job: %d", p.status)
+	}
+	if p := b.get("/staff/sync"); p.status != 200 || strings.Contains(p.body, `id="school"`) {
+		t.Errorf("north's technician is offered a choice of school: %d", p.status)
+	}
+	// The trust's technician chooses the school to sync.
+	if err := st.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if _, err := tx.UpdateAccount(ctx, tech.ID, func(a *directory.Account) error { a.School = ""; return nil }); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: "test.seed", Target: "scope"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/staff/sync"); !strings.Contains(p.body, `<option value="south">Southfield</option>`) {
+		t.Errorf("the trust's technician is not offered the schools:\n%s", p.body)
+	}
+	if p := b.post("/staff/sync/plan", url.Values{"job": {"sync"}, "school": {"south"}}); p.status != 200 || !strings.Contains(p.body, "Dean") || strings.Contains(p.body, "Ashworth") {
+		t.Errorf("south's plan for the trust's technician: %d\n%s", p.status, p.body)
 	}
 }
