@@ -13,8 +13,8 @@ import (
 // RegisterOf is the access register of one of a trust's schools: its own
 // people and those on its roll too (dual registration), now or as of a
 // past date (rebuilt from the trail, where each person's school is the one
-// their account's events last recorded). An empty school is the whole
-// trust's register (Register).
+// their account's events last recorded). TrustScope is the register of the
+// trust's own people; an empty school is the whole trust's (Register).
 func (d *Directory) RegisterOf(ctx context.Context, school string, asOf time.Time, emit func(audit.RegisterRow) error) error {
 	if school == "" {
 		return d.Register(ctx, asOf, emit)
@@ -23,7 +23,7 @@ func (d *Directory) RegisterOf(ctx context.Context, school string, asOf time.Tim
 		return d.currentRegisterOf(ctx, school, emit)
 	}
 	return d.registerAsOf(ctx, asOf, func(r audit.RegisterRow) error {
-		if !slices.Contains(strings.Split(r.School, "+"), school) {
+		if school == TrustScope && r.School != "" || school != TrustScope && !slices.Contains(strings.Split(r.School, "+"), school) {
 			return nil
 		}
 		return emit(r)

@@ -60,8 +60,14 @@ type SchoolScope struct {
 // Trust is the scope of the whole trust.
 func (s SchoolScope) Trust() bool { return s.School == "" }
 
-// Covers reports whether a is within the scope.
-func (s SchoolScope) Covers(a Account) bool { return s.Trust() || a.InSchool(s.School) }
+// Covers reports whether a is within the scope. The scope of TrustScope
+// is the trust's own people (no school), as AccountQuery.School reads it.
+func (s SchoolScope) Covers(a Account) bool {
+	if s.School == TrustScope {
+		return a.School == ""
+	}
+	return s.Trust() || a.InSchool(s.School)
+}
 
 // Check is nil when a is within the scope, else an ErrOutOfScope that says
 // which school a belongs to.

@@ -229,4 +229,8 @@ func TestReviewPerSchool(t *testing.T) {
 	if trust, err := f.d.Review(ctx, directory.ReviewPolicy{}); err != nil || !trust.LastReview.IsZero() || len(trust.Items) != 2 {
 		t.Errorf("the trust's review: %+v %v", trust, err)
 	}
+	f.account(t, directory.Account{Username: "tguest", Role: directory.RoleGuest}, "")
+	if own, err := f.d.Review(ctx, directory.ReviewPolicy{School: directory.TrustScope}); err != nil || len(own.Items) != 1 || own.Items[0].Username != "tguest" {
+		t.Errorf("the trust's own people's review: %+v %v", own, err)
+	}
 }

@@ -21,7 +21,7 @@ func registerExport(e *env, args []string) error {
 	asOfFlag := fs.String("as-of", "", "the register as it stood at the end of this `date` (YYYY-MM-DD), rebuilt from the audit trail")
 	format := fs.String("format", "", "csv, json, jsonl or xlsx (default: from the -o file's extension, else csv)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
-	school := fs.String("school", "", "a trust: this school's register (its people and those on its roll too); default the whole trust")
+	school := fs.String("school", "", "a trust: this school's register (its people and those on its roll too), or trust: the trust's own; default the whole trust")
 	offsite := addOffsiteFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err

@@ -208,6 +208,15 @@ func TestRegisterPerSchool(t *testing.T) {
 	if !strings.Contains(north, "npupil") || strings.Contains(north, "spupil") || strings.Contains(north, "cfo") || !strings.Contains(north, ",School") {
 		t.Errorf("north's register:\n%s", north)
 	}
+	for _, asOf := range []string{"", time.Now().Format("2006-01-02")} {
+		args := []string{"register", "export", "--school", "trust"}
+		if asOf != "" {
+			args = append(args, "--as-of", asOf)
+		}
+		if own := must(args...); !strings.Contains(own, "cfo") || strings.Contains(own, "npupil") {
+			t.Errorf("the trust's own register (as of %q):\n%s", asOf, own)
+		}
+	}
 	if all := must("register", "export"); !strings.Contains(all, "npupil") || !strings.Contains(all, "spupil") || !strings.Contains(all, "cfo") {
 		t.Errorf("the trust's register:\n%s", all)
 	}

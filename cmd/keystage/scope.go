@@ -260,7 +260,7 @@ func schoolOrTrustName(id string) string {
 // the acting person's own (a school's staff see theirs only); "" for the
 // whole trust.
 func (e *env) reportSchool(s directory.Reader, cfg *Config, school string) (string, error) {
-	if err := cfg.checkSchool(school, false); err != nil {
+	if err := cfg.checkSchool(school, true); err != nil {
 		return "", usagef("--school: %v", err)
 	}
 	scope, err := e.actingScope(s)
