@@ -112,6 +112,18 @@ const (
 	ActionADPasswordFailed Action = "ad.password_failed"
 )
 
+// The actions of a trust's schools (docs/trusts.md).
+const (
+	// ActionAccountTransfer moves an account to another of the trust's
+	// schools, keeping it; ActionAccountSchools changes the schools it is
+	// also registered at (dual registration).
+	ActionAccountTransfer Action = "account.transfer"
+	ActionAccountSchools  Action = "account.schools"
+	// ActionScopeRefused records a school's staff refused on a person
+	// outside their school.
+	ActionScopeRefused Action = "scope.refused"
+)
+
 // JobApplied is the action of applying a job's plan ("sync.apply",
 // "leavers.apply").
 func JobApplied(job string) Action { return Action(job + ".apply") }

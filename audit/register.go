@@ -46,6 +46,9 @@ type RegisterRow struct {
 	LeaveDate      time.Time
 	Disabled       time.Time
 	Purged         time.Time
+	// School is the person's school in a trust ("north", "north+south"
+	// when on two rolls); empty for the trust's own and a single school.
+	School string
 }
 
 // Register formats.
@@ -114,6 +117,7 @@ var columns = []column{
 	{"Purged", "purged", func(r *RegisterRow, f fmtr) string { return f.date(r.Purged) }},
 	// Last, so that the columns before keep their places.
 	{"Legal name", "legal_name", func(r *RegisterRow, _ fmtr) string { return r.LegalName }},
+	{"School", "school", func(r *RegisterRow, _ fmtr) string { return r.School }},
 }
 
 // RegisterHeader is the column headings, in order.

@@ -56,6 +56,12 @@ type Account struct {
 	Role     Role
 	Source   Source
 	MISID    string // the anchor that matches a person across MIS runs; empty for manual accounts
+	// School is the id of the trust's school the account belongs to; empty
+	// for the trust's own (central staff) and for every account of a single
+	// school. AlsoSchools are the other schools of a pupil on the roll of
+	// more than one (dual registration): one account, in each scope.
+	School      string
+	AlsoSchools []string
 
 	// GivenName and FamilyName are the legal names, as the MIS holds
 	// them; DisplayName, when set, is the name people see (from the MIS's
@@ -170,6 +176,13 @@ func (a Account) Validate() error {
 	case StatusActive, StatusDisabled:
 	default:
 		return fmt.Errorf("account %s: unknown status %q", a.Username, a.Status)
+	}
+	for _, id := range append([]string{a.School}, a.AlsoSchools...) {
+		if id != "" {
+			if err := ValidSchoolID(id); err != nil {
+				return fmt.Errorf("account %s: %w", a.Username, err)
+			}
+		}
 	}
 	if !a.StartDate.IsZero() && !a.LeaveDate.IsZero() && a.LeaveDate.Before(a.StartDate) {
 		return fmt.Errorf("account %s: leave date %s is before start date %s", a.Username, FormatDate(a.LeaveDate), FormatDate(a.StartDate))

@@ -13,6 +13,11 @@ import (
 // exist or that the MIS manages leaves nothing created. It sets a's ID
 // and POSIX ids.
 func (d *Directory) CreateAccount(ctx context.Context, actor string, a *Account, groups []string) error {
+	for _, id := range append([]string{a.School}, a.AlsoSchools...) {
+		if err := d.CheckSchool(id); err != nil {
+			return fmt.Errorf("create account %s: %w", a.Username, err)
+		}
+	}
 	return d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
 		if err := tx.CreateAccount(ctx, a); err != nil {
 			return err

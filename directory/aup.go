@@ -17,6 +17,9 @@ type AUPDocument struct {
 	// monitored, and how; when set, signing in the portal includes
 	// acknowledging it. It is not part of Digest.
 	MonitoringNotice string
+	// School is the school whose people it is for; empty for the whole
+	// trust (see DocumentsFor).
+	School string
 }
 
 // SignMethod says how a signature was given.

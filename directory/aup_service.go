@@ -97,6 +97,9 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 	if doc.Version == "" {
 		return doc, fmt.Errorf("publish AUP %s: %w", doc.Audience, invalid("give the version, e.g. 2026-09"))
 	}
+	if err := d.CheckSchool(doc.School); err != nil {
+		return doc, fmt.Errorf("publish AUP %s: %w", doc.Audience, err)
+	}
 	if strings.TrimSpace(doc.Text) == "" {
 		return doc, fmt.Errorf("publish AUP %s %s: %w", doc.Audience, doc.Version, invalid("the text is empty"))
 	}
@@ -111,15 +114,28 @@ func (d *Directory) PublishAUP(ctx context.Context, actor string, doc AUPDocumen
 		}
 		for _, o := range docs {
 			if o.Audience == doc.Audience && o.Version == doc.Version {
+				if o.School != doc.School {
+					// Versions are named once across the trust's schools.
+					prefix := doc.School
+					if prefix == "" {
+						prefix = TrustScope
+					}
+					return fmt.Errorf("version %s of %s: %w at %s: name the version apart, e.g. %s-%s",
+						doc.Version, doc.Audience, ErrConflict, schoolOrTrust(o.School), prefix, doc.Version)
+				}
 				return fmt.Errorf("version %s of %s: %w: publish it under a new version", doc.Version, doc.Audience, ErrConflict)
 			}
 		}
 		if err := tx.AddAUPDocument(ctx, &doc); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, map[string]any{
+		after := map[string]any{
 			"document_id": doc.ID, "audience": doc.Audience, "version": doc.Version, "digest": doc.Digest,
-			"resign_from": timeOrNil(doc.ResignFrom), "monitoring_notice": doc.MonitoringNotice})
+			"resign_from": timeOrNil(doc.ResignFrom), "monitoring_notice": doc.MonitoringNotice}
+		if doc.School != "" {
+			after["school"] = doc.School
+		}
+		return d.Record(ctx, tx, actor, audit.ActionAUPPublish, audit.Target(audit.KindAUP, doc.Audience), nil, after)
 	})
 	if err != nil {
 		return doc, fmt.Errorf("publish AUP: %w", err)
@@ -143,6 +159,7 @@ func timeOrNil(t time.Time) any {
 // caller that checks many signatures.
 func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocument, a Account, sig Signature) (AUPDocument, error) {
 	now := d.Now()
+	docs = DocumentsFor(docs, a.School)
 	var doc AUPDocument
 	found := false
 	for _, o := range docs {
@@ -151,7 +168,7 @@ func (d *Directory) CheckSignature(ctx context.Context, r Reader, docs []AUPDocu
 		}
 	}
 	if !found {
-		return doc, fmt.Errorf("AUP document %d: %w", sig.DocumentID, ErrNotFound)
+		return doc, fmt.Errorf("AUP document %d (of %s's school, or the trust's): %w", sig.DocumentID, a.Username, ErrNotFound)
 	}
 	if !slices.Contains(d.gate.Policy.AudiencesOf(a), doc.Audience) {
 		return doc, invalid("%s does not sign the %s AUP (theirs: %s)", a.Username, doc.Audience,
@@ -284,7 +301,7 @@ func (d *Directory) RecordConsent(ctx context.Context, actor string, a Account, 
 			return err
 		}
 		c.DocumentID = 0
-		if doc, ok := current(docs, d.gate.Policy.consentAudience(), now); ok {
+		if doc, ok := current(DocumentsFor(docs, a.School), d.gate.Policy.consentAudience(), now); ok {
 			c.DocumentID = doc.ID
 		}
 		if c.Decision != ConsentAgreed {

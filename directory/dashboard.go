@@ -240,7 +240,7 @@ func (d *Directory) UnsignedAUPs(ctx context.Context, t time.Time) ([]AudienceUn
 				if !published(aud) {
 					continue
 				}
-				if st, _ := SignedStatus(docs, byAccount[a.ID], aud, t); st == Unsigned {
+				if st, _ := SignedStatus(DocumentsFor(docs, a.School), byAccount[a.ID], aud, t); st == Unsigned {
 					counts[aud]++
 				}
 			}

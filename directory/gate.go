@@ -231,12 +231,14 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 	if a.MustChangePassword && svc == ServiceLDAP {
 		return Decision{Reason: ReasonMustChange}
 	}
+	// The documents that apply are the account's school's and the trust's.
+	docs := DocumentsFor(f.Documents, a.School)
 	for _, aud := range p.AudiencesOf(a) {
-		if !signed(f.Documents, f.Signatures, aud, at) {
+		if !signed(docs, f.Signatures, aud, at) {
 			return Decision{Reason: ReasonAUPUnsigned, Audience: aud, Quarantine: true}
 		}
 	}
-	if p.NeedsConsent(a) && !consented(f.Documents, f.Consents, p.consentAudience(), at) {
+	if p.NeedsConsent(a) && !consented(docs, f.Consents, p.consentAudience(), at) {
 		return Decision{Reason: ReasonConsentMissing, Quarantine: true}
 	}
 	if svc == ServiceWiFi {

@@ -38,6 +38,10 @@ func accessGranted(created, start time.Time) time.Time {
 }
 
 func (d *Directory) currentRegister(ctx context.Context, emit func(audit.RegisterRow) error) error {
+	return d.currentRegisterOf(ctx, "", emit)
+}
+
+func (d *Directory) currentRegisterOf(ctx context.Context, school string, emit func(audit.RegisterRow) error) error {
 	now := d.Now()
 	docs, err := d.store.AUPDocuments(ctx)
 	if err != nil {
@@ -47,7 +51,7 @@ func (d *Directory) currentRegister(ctx context.Context, emit func(audit.Registe
 	for _, doc := range docs {
 		byID[doc.ID] = doc
 	}
-	q := AccountQuery{Limit: registerPage}
+	q := AccountQuery{Limit: registerPage, School: school}
 	for {
 		page, err := d.store.ListAccounts(ctx, q)
 		if err != nil {
@@ -86,7 +90,7 @@ func (d *Directory) currentRow(ctx context.Context, a Account, docs map[int64]AU
 	auds := d.gate.Policy.AudiencesOf(a)
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(a.Role), YearGroup: a.YearGroup, RegGroup: a.RegGroup,
 		MISID: a.MISID, Username: a.Username, State: string(a.Status), AccessGranted: accessGranted(a.CreatedAt, a.StartDate),
-		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt}
+		AUPAudience: strings.Join(auds, " "), LeaveDate: a.LeaveDate, Disabled: a.DisabledAt, School: registerSchool(a.School, a.AlsoSchools)}
 	sigs, err := s.Signatures(ctx, a.ID)
 	if err != nil {
 		return row, err
@@ -395,7 +399,7 @@ func (d *Directory) pastRow(p *person, asOf time.Time) audit.RegisterRow {
 	row := audit.RegisterRow{Name: a.Name(), LegalName: registerLegalName(a), Role: string(s.Role), YearGroup: s.YearGroup, RegGroup: s.RegGroup,
 		MISID: s.MISID, Username: s.Username, State: string(s.Status), AccessGranted: accessGranted(p.created, start),
 		AUPAudience: strings.Join(auds, " "), ConsentGiven: p.consent, WiFiIssued: p.wifiIssued, WiFiRevoked: p.wifiRevoke,
-		Passkeys: p.passkeys, LeaveDate: leave, Disabled: p.disabled, Purged: p.purged}
+		Passkeys: p.passkeys, LeaveDate: leave, Disabled: p.disabled, Purged: p.purged, School: registerSchool(s.School, s.AlsoSchools)}
 	if !p.purged.IsZero() {
 		row.State = "purged"
 	}

@@ -39,6 +39,9 @@ type ReviewPolicy struct {
 	// StaffVLANs are the VLANs that reach staff networks: a group the
 	// network policies in force put on one is privileged too.
 	StaffVLANs []string
+	// School, in a trust, lists that school's people only (its own and
+	// those on its roll too); empty: everyone.
+	School string
 }
 
 func (p ReviewPolicy) every() time.Duration {
@@ -103,6 +106,9 @@ type ReviewRecord struct {
 	Reviewer  string           `json:"reviewer"`
 	Notes     string           `json:"notes,omitempty"`
 	Decisions []ReviewDecision `json:"decisions"`
+	// School, in a trust, is the school whose people were reviewed (its
+	// review is recorded apart, ReviewTarget:SCHOOL); empty: the trust's.
+	School string `json:"school,omitempty"`
 }
 
 // ErrReviewIncomplete is a recorded review that cannot stand: a decision
@@ -139,6 +145,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 	item := func(kind ReviewKind, a Account, group string, last time.Time) ReviewItem {
 		return ReviewItem{Kind: kind, Username: a.Username, Name: a.Name(), Role: a.Role, Group: group, LastUse: last}
 	}
+	scope := SchoolScope{School: p.School}
 
 	dormant, err := d.store.Dormant(ctx, now.Add(-p.dormantAfter()), 0)
 	if err != nil {
@@ -151,7 +158,9 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		} else if err != nil {
 			return r, fmt.Errorf("access review: %w", err)
 		}
-		r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
+		if scope.Covers(a) {
+			r.Items = append(r.Items, item(ReviewDormant, a, "", u.LastUse))
+		}
 	}
 
 	privileged, err := d.privilegedGroups(ctx, p)
@@ -175,6 +184,9 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 			if err != nil {
 				return r, fmt.Errorf("access review: %s: %w", m, err)
 			}
+			if !scope.Covers(a) {
+				continue
+			}
 			last, err := lastUse(a)
 			if err != nil {
 				return r, fmt.Errorf("access review: %w", err)
@@ -187,7 +199,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		role Role
 		kind ReviewKind
 	}{{RoleService, ReviewPrivileged}, {RoleGuest, ReviewGuest}} {
-		list, err := d.store.ListAccounts(ctx, AccountQuery{Role: q.role, Status: StatusActive})
+		list, err := d.store.ListAccounts(ctx, scope.Query(AccountQuery{Role: q.role, Status: StatusActive}))
 		if err != nil {
 			return r, fmt.Errorf("access review: %w", err)
 		}
@@ -217,7 +229,7 @@ func (d *Directory) Review(ctx context.Context, p ReviewPolicy) (Review, error) 
 		return strings.Compare(a.Username, b.Username)
 	})
 
-	last, err := d.LastReview(ctx)
+	last, err := d.LastReviewOf(ctx, p.School)
 	if err != nil {
 		return r, err
 	}
@@ -238,8 +250,23 @@ func NextReviewDue(last time.Time, p ReviewPolicy, now time.Time) time.Time {
 // LastReview is the audit event of the latest recorded review (zero when
 // there has been none).
 func (d *Directory) LastReview(ctx context.Context) (audit.Event, error) {
+	return d.LastReviewOf(ctx, "")
+}
+
+// reviewTarget is the target a school's reviews are recorded against, the
+// trust's ReviewTarget itself.
+func reviewTarget(school string) string {
+	if school == "" {
+		return ReviewTarget
+	}
+	return ReviewTarget + ":" + school
+}
+
+// LastReviewOf is the audit event of a school's latest recorded review
+// ("": the trust's).
+func (d *Directory) LastReviewOf(ctx context.Context, school string) (audit.Event, error) {
 	var last audit.Event
-	for e, err := range EventsAbout(ctx, d.store, ReviewTarget) {
+	for e, err := range EventsAbout(ctx, d.store, reviewTarget(school)) {
 		if err != nil {
 			return last, fmt.Errorf("last access review: %w", err)
 		}
@@ -340,7 +367,7 @@ func (d *Directory) RecordReview(ctx context.Context, actor string, rec ReviewRe
 			}
 			ended = append(ended, after)
 		}
-		return d.Record(ctx, tx, actor, ActionReviewRecord, ReviewTarget, nil, snap)
+		return d.Record(ctx, tx, actor, ActionReviewRecord, reviewTarget(rec.School), nil, snap)
 	})
 	if err != nil {
 		return fmt.Errorf("record access review: %w", err)

@@ -51,6 +51,8 @@ type Directory struct {
 
 	// passwordDownstreams receive every password set (see PendingPassword).
 	passwordDownstreams []string
+	// schools are the trust's schools (see School); none for one school.
+	schools []School
 
 	mu sync.Mutex
 	// accessEnded are called after an account loses access (see EndAccess).
@@ -82,6 +84,8 @@ type Config struct {
 	// Controls name who approves a change to the filtering, a personal
 	// device or an exception, and the rules for personal devices.
 	Controls Controls
+	// Schools are the trust's schools; none for a single school.
+	Schools []School
 }
 
 // New puts a Directory together.
@@ -120,6 +124,7 @@ func New(s Store, cfg Config) *Directory {
 
 		passwordDownstreams: slices.Clone(cfg.PasswordDownstreams),
 		controls:            cfg.Controls,
+		schools:             slices.Clone(cfg.Schools),
 	}
 }
 
@@ -304,13 +309,17 @@ type AccountSnapshot struct {
 	LeaveDate         string `json:"leave_date,omitempty"`
 	Status            Status `json:"status"`
 	UIDNumber         int64  `json:"uid_number,omitempty"`
+	// School and AlsoSchools are the account's scope (see Account.School).
+	School      string   `json:"school,omitempty"`
+	AlsoSchools []string `json:"also_schools,omitempty"`
 }
 
 // Snapshot of an account for the audit trail.
 func (a Account) Snapshot() AccountSnapshot {
 	return AccountSnapshot{Username: a.Username, Role: a.Role, Source: a.Source, MISID: a.MISID,
 		GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.DisplayName, LegalNameWithheld: a.LegalNameWithheld, YearGroup: a.YearGroup, RegGroup: a.RegGroup,
-		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber}
+		StartDate: FormatDate(a.StartDate), LeaveDate: FormatDate(a.LeaveDate), Status: a.Status, UIDNumber: a.UIDNumber,
+		School: a.School, AlsoSchools: a.AlsoSchools}
 }
 
 // RecordEvent records, in a transaction of its own, an event that goes

@@ -43,6 +43,9 @@ type AccountQuery struct {
 	// ID alone. AfterID still filters by ID, so page a name-ordered list
 	// with Offset.
 	ByName bool
+	// School selects the accounts in a school's scope (its own and those
+	// dual-registered there); TrustScope selects the trust's own accounts.
+	School string
 }
 
 // GroupQuery selects groups for listing, ordered by ID.

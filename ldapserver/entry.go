@@ -181,6 +181,12 @@ func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry
 	e.add("gecos", false, asciiGecos(a.Name()))
 	e.add("mail", false, a.Email)
 	e.add("employeeType", false, string(a.Role))
+	// ou: the account's school in a trust, then the schools it is also
+	// registered at (none for the trust's own staff and a single school),
+	// so that an application may filter by (ou=north).
+	if a.School != "" {
+		e.add("ou", false, append([]string{a.School}, a.AlsoSchools...)...)
+	}
 	e.add("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
 	e.add("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
 	home := a.HomeDirectory

@@ -45,7 +45,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, actor string) (directory.Sy
 		if err := st.holdPurged(ctx, tx, e.retentionSince(e.Dir.Now())); err != nil {
 			return err
 		}
-		a := applier{e: e, tx: tx, st: st, job: p.Job, now: e.Dir.Now(), groups: map[string]int64{}}
+		a := applier{e: e, tx: tx, st: st, job: p.Job, now: e.Dir.Now(), groups: map[string]int64{}, school: p.School}
 		for n, g := range st.groups {
 			a.groups[n] = g.ID
 		}
@@ -104,6 +104,7 @@ type applier struct {
 	job    string
 	now    time.Time
 	groups map[string]int64
+	school string // a school's plan: its starters are made there
 }
 
 func (a *applier) record(ctx context.Context, action audit.Action, target string, before, after any) error {
@@ -132,6 +133,8 @@ func (a *applier) change(ctx context.Context, c Change) (directory.Account, erro
 		return a.start(ctx, c)
 	case KindPurge:
 		return a.purge(ctx, c)
+	case KindDual, KindDualEnd, KindAdopt:
+		return a.dual(ctx, c)
 	}
 	old, ok := a.st.byMIS[c.MISID]
 	if !ok || old.ID != c.AccountID {
@@ -195,7 +198,7 @@ func (a *applier) start(ctx context.Context, c Change) (directory.Account, error
 		return directory.Account{}, fmt.Errorf("username %s was taken meanwhile: %w", c.Username, ErrStale)
 	}
 	a.st.names[c.Username] = true
-	acct := directory.Account{Username: c.Username, Source: directory.SourceMIS, MISID: c.MISID, Status: directory.StatusActive}
+	acct := directory.Account{Username: c.Username, Source: directory.SourceMIS, MISID: c.MISID, Status: directory.StatusActive, School: a.school}
 	c.Set.put(&acct)
 	if err := a.tx.CreateAccount(ctx, &acct); err != nil {
 		return acct, err

@@ -21,6 +21,8 @@ type OneRoster struct {
 	Path     string
 	Location *time.Location
 	Grades   GradeMapping
+	// Orgs reads the people's orgs as well (Export.Orgs), for a trust.
+	Orgs bool
 }
 
 // Read reads the export.
@@ -33,6 +35,15 @@ func (o *OneRoster) Read(ctx context.Context) (*Export, error) {
 	exp, err := readOneRosterWith(ctx, fsys, o.Location, o.Grades)
 	if err != nil {
 		return nil, fmt.Errorf("oneroster %s: %w", o.Path, err)
+	}
+	if o.Orgs {
+		m, err := readManifest(fsys)
+		if err != nil {
+			return nil, fmt.Errorf("oneroster %s: %w", o.Path, err)
+		}
+		if exp.Orgs, err = readOneRosterOrgs(ctx, fsys, m); err != nil {
+			return nil, fmt.Errorf("oneroster %s: orgs: %w", o.Path, err)
+		}
 	}
 	exp.Source = "oneroster:" + o.Path
 	return exp, nil

@@ -28,6 +28,16 @@ const (
 	// KindSkip is a row the sync takes and passes over, with the reason
 	// (a past leaver who never had an account): shown, changes nothing.
 	KindSkip Kind = "skip"
+	// KindDual registers at the school planned an account of another of
+	// the trust's schools that is on this school's roll too (dual
+	// registration): one account, in both scopes.
+	KindDual Kind = "dual"
+	// KindDualEnd ends that registration when the account is no longer on
+	// this school's roll (a bulk export without it).
+	KindDualEnd Kind = "dual-end"
+	// KindAdopt gives an MIS account of no school (made before the trust's
+	// schools were configured) to the school whose export holds it.
+	KindAdopt Kind = "adopt"
 )
 
 // PlanVersion is the plan file format; a plan of another version is refused.
@@ -149,6 +159,9 @@ type Plan struct {
 	Refused []directory.SyncRefusal `json:"refused,omitempty"`
 	// Missing are the missing-run counts after the run.
 	Missing map[string]int `json:"missing,omitempty"`
+	// School is the trust's school a sync planned alone; its starters are
+	// made there.
+	School string `json:"school,omitempty"`
 }
 
 // Counts sums the plan by kind, with refused rows, for the run record.
@@ -172,6 +185,9 @@ type SyncOptions struct {
 	// AllowMassChange lets the plan apply even when it disables too many
 	// accounts or the source lost too many rows.
 	AllowMassChange bool
+	// School, in a trust, plans that school alone (see scopeTo); its
+	// starters are made there.
+	School string
 }
 
 // Engine plans and applies the MIS sync and the leaver job over the

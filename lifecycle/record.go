@@ -79,6 +79,9 @@ type Export struct {
 	// Years is what each OneRoster grade code became, with how many
 	// pupils, in grade order.
 	Years []GradeYear
+	// Orgs are the people's organisations, read for a trust (see
+	// SplitByOrg); nil otherwise.
+	Orgs *Orgs
 }
 
 // countGrade counts a pupil whose grade code became year.

@@ -28,6 +28,9 @@ var kindWords = []struct {
 	{KindStart, "starters"}, {KindMove, "movers"}, {KindLeave, "leavers"}, {KindReturn, "returners"},
 	{KindMissing, "missing"}, {KindHold, "disabled by hand, left alone"}, {KindDisable, "to disable"}, {KindPurge, "to purge"}, {KindLegalHold, "kept by a legal hold"},
 	{KindSkip, "skipped (left, never had an account)"},
+	{KindDual, "on another school's roll too (dual registration)"},
+	{KindDualEnd, "dual registration ended"},
+	{KindAdopt, "taken into the school (made before the trust's schools)"},
 }
 
 // Summary counts the plan by kind, in a fixed order, with the refused rows
@@ -36,7 +39,7 @@ func (p *Plan) Summary() []Count {
 	c := p.Counts()
 	var out []Count
 	for _, kw := range kindWords {
-		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip && kw.k != KindLegalHold) ||
+		if n := c[string(kw.k)]; n > 0 || (p.Job == "sync" && kw.k != KindHold && kw.k != KindDisable && kw.k != KindPurge && kw.k != KindSkip && kw.k != KindLegalHold && kw.k != KindDual && kw.k != KindDualEnd && kw.k != KindAdopt) ||
 			(p.Job == "leavers" && (kw.k == KindDisable || kw.k == KindPurge)) {
 			out = append(out, Count{kw.word, n})
 		}

@@ -37,6 +37,9 @@ type JobsConfig struct {
 	// when a person asks.
 	SyncEvery    time.Duration
 	LeaversEvery time.Duration
+	// Schools, for a trust, are synced each on its own (PlanSchools);
+	// none for a single school.
+	Schools []SchoolSource
 }
 
 // Jobs runs the MIS sync and the leaver job for the portal and the
@@ -73,6 +76,9 @@ const (
 func (j *Jobs) Plan(ctx context.Context, job string, allow bool) (*Plan, error) {
 	switch job {
 	case "sync":
+		if len(j.cfg.Schools) > 0 {
+			return nil, errors.New("a trust's schools are synced each on its own: run keystage sync --school ID (the schedule syncs them all)")
+		}
 		if j.cfg.Source == "" {
 			return nil, errors.New("no MIS export is configured: set source under [sync] (oneroster:PATH or csv:PATH)")
 		}
@@ -156,6 +162,10 @@ func (j *Jobs) RunScheduled(ctx context.Context, job string) {
 		return
 	}
 	defer release()
+	if job == "sync" && len(j.cfg.Schools) > 0 {
+		result = j.runSchools(ctx)
+		return
+	}
 	p, err := j.Plan(ctx, job, false)
 	if err != nil {
 		j.log.Error("scheduled job could not plan", "job", job, "err", err)

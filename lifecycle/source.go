@@ -32,6 +32,9 @@ type ReadOptions struct {
 	// Grades turns OneRoster grade codes into year groups (oneroster:
 	// sources).
 	Grades GradeMapping
+	// Orgs reads each person's OneRoster orgs too (a trust's export, split
+	// by school with SplitByOrg).
+	Orgs bool
 }
 
 // CSVReport is one more CSV report and its mapping: a [[sync.reports]]
@@ -52,7 +55,7 @@ func Open(spec string, opt ReadOptions) (Source, error) {
 	var main Source
 	switch strings.ToLower(kind) {
 	case "oneroster":
-		main = &OneRoster{Path: path, Location: opt.Location, Grades: opt.Grades}
+		main = &OneRoster{Path: path, Location: opt.Location, Grades: opt.Grades, Orgs: opt.Orgs}
 	case "csv":
 		if err := opt.Mapping.Validate(); err != nil {
 			return nil, err

@@ -20,9 +20,16 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 	if err != nil {
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
-	sp := &syncPlan{e: e, exp: exp, st: st, now: now, today: e.Policy.day(now.In(e.Policy.loc())), present: map[string]bool{}}
+	sp := &syncPlan{e: e, exp: exp, st: st, now: now, today: e.Policy.day(now.In(e.Policy.loc())), present: map[string]bool{}, school: opt.School}
 	sp.p = &Plan{Version: PlanVersion, Job: "sync", Source: exp.Source, Delta: exp.Delta, MadeAt: now,
-		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange, Years: exp.Years}
+		Fingerprint: st.fingerprint(), Rows: exp.Rows, AllowMassChange: opt.AllowMassChange, Years: exp.Years, School: opt.School}
+	var otherRefusals []directory.SyncRefusal
+	if opt.School != "" {
+		if err := st.scopeTo(ctx, e.Dir.Store(), opt.School, exp.Source); err != nil {
+			return nil, fmt.Errorf("sync plan: %w", err)
+		}
+		st.queue, otherRefusals = splitQueue(st.queue, exp.Source)
+	}
 	// Names held now (load) or purged within the retention period are never
 	// handed out.
 	if err := st.holdPurged(ctx, e.Dir.Store(), e.retentionSince(now)); err != nil {
@@ -37,9 +44,11 @@ func (e *Engine) PlanSync(ctx context.Context, exp *Export, opt SyncOptions) (*P
 		return nil, fmt.Errorf("sync plan: %w", err)
 	}
 	sp.planMissing()
+	sp.planDualEnds()
 	p := sp.p
 	p.Changes = append(p.Changes, sp.skipped...)
 	p.Refused = mergeQueue(st.queue, sp.refused, sp.present, exp.Delta, now)
+	sp.carryForward(p, otherRefusals)
 	e.safety(p, st, exp, sp.present, sp.today)
 	return p, nil
 }
@@ -52,6 +61,7 @@ type syncPlan struct {
 	p          *Plan
 	now, today time.Time
 	un         *usernames
+	school     string // a trust's school planned alone (SyncOptions.School)
 
 	refused []directory.SyncRefusal
 	present map[string]bool // MIS ids in the export, refused or not: never missing
@@ -140,7 +150,7 @@ func rowProblem(r Record) string {
 func (sp *syncPlan) chooseGroups(recs []Record) {
 	sp.newGroups, sp.made, sp.refusedGroup = map[string]NewGroup{}, map[string]bool{}, map[string]bool{}
 	for _, r := range recs {
-		for _, g := range groupsFor(r) {
+		for _, g := range sp.groupsFor(r) {
 			if _, held := sp.st.groups[g.Name]; held {
 				continue
 			}
@@ -155,7 +165,7 @@ func (sp *syncPlan) chooseGroups(recs []Record) {
 // and the refused ones, and to why the groups left out.
 func (sp *syncPlan) want(r Record, why *[]string) map[string]bool {
 	out := map[string]bool{}
-	for _, g := range groupsFor(r) {
+	for _, g := range sp.groupsFor(r) {
 		if directory.ValidUsername(g.Name) != nil {
 			*why = append(*why, fmt.Sprintf("group for %q left out: its name needs a letter", g.Description))
 			continue
@@ -193,7 +203,12 @@ func (sp *syncPlan) planRecords(ctx context.Context, recs []Record) error {
 			watermark = r.Modified
 		}
 		leaver := r.Deleted || r.Disabled || (!r.LeaveDate.IsZero() && r.LeaveDate.Before(sp.today))
-		if a := sp.st.byMIS[r.MISID]; a != nil {
+		a := sp.st.byMIS[r.MISID]
+		if a != nil && sp.adopt(r, a) {
+			sp.planAccount(r, a, leaver)
+		} else if a != nil && sp.elsewhere(a) {
+			sp.passOver(r, a)
+		} else if a != nil {
 			sp.planAccount(r, a, leaver)
 		} else if err := sp.planNewcomer(ctx, r, leaver); err != nil {
 			return err
@@ -303,7 +318,7 @@ func (sp *syncPlan) planMissing() {
 	ids := make([]string, 0, len(st.byMIS))
 	for id, a := range st.byMIS {
 		// One already given a leave date is the leaver job's to end.
-		if !sp.present[id] && a.Status == directory.StatusActive && a.LeaveDate.IsZero() {
+		if !sp.present[id] && a.Status == directory.StatusActive && a.LeaveDate.IsZero() && !sp.elsewhere(a) {
 			ids = append(ids, id)
 		}
 	}

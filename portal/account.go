@@ -24,6 +24,7 @@ func (s *Server) aupItems(ctx context.Context, a directory.Account) ([]aupItem, 
 	if err != nil {
 		return nil, err
 	}
+	docs = directory.DocumentsFor(docs, a.School) // the person's school's and the trust's
 	sigs, err := s.store.Signatures(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	data["NeedsConsent"] = dec.Reason == directory.ReasonConsentMissing
 	if rq.has(RoleTechnician) {
-		if data["Dashboard"], err = s.dashboard(ctx); err != nil {
+		if data["Dashboard"], err = s.dashboardFor(ctx, rq); err != nil {
 			s.fail(w, r, rq, err)
 			return
 		}

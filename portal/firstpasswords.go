@@ -44,10 +44,12 @@ type issuer struct {
 	// passkeyNeeded: a technician whose powers need a passkey sign-in
 	// they have not made.
 	passkeyNeeded bool
+	// scope is the issuer's school (see request.scope).
+	scope directory.SchoolScope
 }
 
 func (s *Server) issuerOf(ctx context.Context, rq *request) (issuer, error) {
-	var is issuer
+	is := issuer{scope: rq.scope()}
 	if rq.has(RoleTechnician) {
 		if slices.Contains(s.cfg.PasskeyRoles, RoleTechnician) && !rq.sess.Passkey {
 			is.passkeyNeeded = true
@@ -83,6 +85,9 @@ func (is issuer) ownGroup(name string) (directory.Group, bool) {
 // mayFor reports whether is may give a a first password: a teacher only
 // for a pupil in one of their groups.
 func (s *Server) mayFor(ctx context.Context, is issuer, a directory.Account) (bool, error) {
+	if !is.scope.Covers(a) {
+		return false, nil // another school's person (docs/trusts.md)
+	}
 	if is.anyone {
 		return true, nil
 	}
@@ -246,7 +251,7 @@ func (s *Server) firstPasswordsIssue(w http.ResponseWriter, r *http.Request, rq 
 	if err != nil {
 		s.log.Error("first passwords: stopped part way", "err", err)
 	}
-	sheet := slips.Sheet{School: s.cfg.SchoolName, PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css"}
+	sheet := slips.Sheet{School: s.schoolName(rq), PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css"}
 	for _, fp := range issued {
 		grp := fp.Account.RegGroup
 		if grp == "" {

@@ -89,7 +89,8 @@ func (s *Server) guestIssue(w http.ResponseWriter, r *http.Request, rq *request)
 	now := s.d.Now()
 	expires := now.Add(dur)
 	a := directory.Account{Role: directory.RoleGuest, Source: directory.SourceManual, GivenName: given, FamilyName: family,
-		StartDate: dateOnly(now, s.loc), LeaveDate: dateOnly(expires, s.loc)}
+		StartDate: dateOnly(now, s.loc), LeaveDate: dateOnly(expires, s.loc),
+		School: rq.acct.School} // a school's visitor, in its technician's scope
 	g, err := s.d.IssueGuest(ctx, audit.UserActor(rq.acct.Username), directory.Guest{Account: a, Sponsor: sponsor, Purpose: purpose, ExpiresAt: expires})
 	if err != nil {
 		s.fail(w, r, rq, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -84,7 +85,12 @@ func (s *Server) syncPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, run := range runs {
 		rv = append(rv, runView{run, names.name(run.Actor)})
 	}
-	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": rv, "Refused": refused})
+	if !rq.scope().Trust() {
+		// A school's technician sees their school's part of the sync only.
+		refused = slices.DeleteFunc(refused, func(x directory.SyncRefusal) bool { return !ofSchool(x.Source, rq.acct.School) })
+		rv = slices.DeleteFunc(rv, func(x runView) bool { return x.Kind == "sync" && !ofSchool(x.Source, rq.acct.School) })
+	}
+	s.render(w, r, http.StatusOK, "sync.html", rq, "MIS sync and leavers", map[string]any{"Runs": rv, "Refused": refused, "Schools": s.schoolChoices(rq)})
 }
 
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -93,7 +99,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, rq *request) {
 		http.Redirect(w, r, "/staff/sync", http.StatusSeeOther)
 		return
 	}
-	plan, err := s.svc.Lifecycle.Plan(r.Context(), job)
+	plan, err := s.planFor(r.Context(), rq, job, r.PostFormValue("school"))
 	if err != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, "sync.html", rq, "MIS sync and leavers", map[string]any{"Error": err.Error()})
 		return
@@ -141,19 +147,34 @@ func (s *Server) registerDownload(w http.ResponseWriter, r *http.Request, rq *re
 			asOf = s.d.Now()
 		}
 	}
-	if err := s.record(r.Context(), rq, audit.ActionExportRegister, "register", nil, map[string]any{"as_of": asOf}); err != nil {
+	if _, ok := s.svc.Exports.(schoolExports); !ok && !rq.scope().Trust() {
+		s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not at your school",
+			map[string]any{"OutOfScope": "The register here is the whole trust's: ask the trust's auditor."})
+		return
+	}
+	after := map[string]any{"as_of": asOf}
+	if rq.acct.School != "" {
+		after["school"] = rq.acct.School
+	}
+	if err := s.record(r.Context(), rq, audit.ActionExportRegister, "register", nil, after); err != nil {
 		s.fail(w, r, rq, err)
 		return
 	}
 	allowLongDownload(w)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="access-register-`+asOf.In(s.loc).Format(directory.DateLayout)+`.csv"`)
-	if err := s.svc.Exports.Register(r.Context(), w, asOf); err != nil {
+	if _, err := s.schoolRegister(r.Context(), rq, w, asOf); err != nil {
 		s.log.Error("register export failed part-way", "err", err)
 	}
 }
 
 func (s *Server) eventsDownload(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !rq.scope().Trust() {
+		// The trail holds every school's people: the trust's auditor's.
+		s.render(w, r, http.StatusForbidden, "forbidden.html", rq, "Not at your school",
+			map[string]any{"OutOfScope": "The audit trail is the whole trust's: ask the trust's auditor for what you need."})
+		return
+	}
 	if err := s.record(r.Context(), rq, audit.ActionExportAudit, "audit", nil, nil); err != nil {
 		s.fail(w, r, rq, err)
 		return

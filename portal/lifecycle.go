@@ -21,6 +21,20 @@ func (l jobsLifecycle) Plan(ctx context.Context, job string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	return l.show(job, p), nil
+}
+
+// PlanSchool plans one school's sync (see schoolLifecycle).
+func (l jobsLifecycle) PlanSchool(ctx context.Context, school string) (Plan, error) {
+	p, err := l.jobs.PlanSchool(ctx, school, false)
+	if err != nil {
+		return Plan{}, err
+	}
+	return l.show("sync", p), nil
+}
+
+// show keeps p and makes what the browser shows of it.
+func (l jobsLifecycle) show(job string, p *lifecycle.Plan) Plan {
 	out := Plan{ID: l.jobs.Keep(p), Job: job, Source: p.Source, MadeAt: p.MadeAt, Summary: planCounts(p)}
 	// First, as on the command line: what each grade became, and the
 	// year groups changing as the school year turns.
@@ -42,7 +56,7 @@ func (l jobsLifecycle) Plan(ctx context.Context, job string) (Plan, error) {
 		}
 		out.Lines = append(out.Lines, PlanLine{Action: line.Action, Username: line.Username, Detail: line.Detail})
 	}
-	return out, nil
+	return out
 }
 
 // Apply applies exactly the plan shown, once.

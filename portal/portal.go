@@ -95,6 +95,9 @@ type Config struct {
 	// named, the groups of RoleGroups are reviewed.
 	Review directory.ReviewPolicy
 	Log    *slog.Logger
+	// SchoolNames are a trust's schools' names by id: a person of a school
+	// sees theirs in the header and on slips (SchoolName is the trust's).
+	SchoolNames map[string]string
 }
 
 // GuestSettings bound guest access.

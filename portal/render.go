@@ -159,7 +159,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	v := view{Title: title, School: s.cfg.SchoolName, Data: data, Path: r.URL.Path,
+	v := view{Title: title, School: s.schoolName(rq), Data: data, Path: r.URL.Path,
 		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Forgotten: s.cfg.FirstPasswords.Forgotten,
 		Classes: s.cfg.TeachersSeeClasses}
 	if rq.signedIn() {

@@ -34,7 +34,7 @@ func (s *Server) reviewData(rv directory.Review) map[string]any {
 }
 
 func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, rq *request) {
-	rv, err := s.d.Review(r.Context(), s.cfg.Review)
+	rv, err := s.d.Review(r.Context(), s.reviewPolicy(rq))
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -48,7 +48,7 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, rq *request)
 // their key against the current review, so a form cannot name an account
 // that is not on it.
 func (s *Server) reviewRecord(w http.ResponseWriter, r *http.Request, rq *request) {
-	rv, err := s.d.Review(r.Context(), s.cfg.Review)
+	rv, err := s.d.Review(r.Context(), s.reviewPolicy(rq))
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -76,7 +76,7 @@ func (s *Server) reviewRecord(w http.ResponseWriter, r *http.Request, rq *reques
 		return
 	}
 	err = s.d.RecordReview(r.Context(), "user:"+rq.acct.Username, directory.ReviewRecord{Reviewer: rq.acct.Username,
-		Notes: r.PostFormValue("notes"), Decisions: decs})
+		Notes: r.PostFormValue("notes"), Decisions: decs, School: rq.acct.School})
 	if errors.Is(err, directory.ErrManagedByMIS) {
 		data["Error"] = "Nothing was recorded: " + err.Error() + ". Keep that row and change the group in the MIS."
 		s.render(w, r, http.StatusConflict, "review.html", rq, "Access review", data)
@@ -96,7 +96,7 @@ func (s *Server) reviewExport(w http.ResponseWriter, r *http.Request, rq *reques
 	if format != audit.FormatXLSX {
 		format = audit.FormatCSV
 	}
-	rv, err := s.d.Review(r.Context(), s.cfg.Review)
+	rv, err := s.d.Review(r.Context(), s.reviewPolicy(rq))
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return

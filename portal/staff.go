@@ -52,7 +52,7 @@ func (s *Server) peopleSearch(w http.ResponseWriter, r *http.Request, rq *reques
 		return
 	}
 	ctx := r.Context()
-	query := directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true}
+	query := rq.scope().Query(directory.AccountQuery{Search: q, YearGroup: year, RegGroup: reg, Status: status, ByName: true})
 	total, err := s.store.CountAccounts(ctx, query)
 	if err != nil {
 		s.fail(w, r, rq, err)
@@ -154,7 +154,7 @@ func (s *Server) personData(ctx context.Context, rq *request, a directory.Accoun
 	}
 	var sigDocs []directory.AUPDocument
 	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
-		if d, ok := directory.CurrentDocument(docs, aud, now); ok {
+		if d, ok := directory.CurrentDocument(directory.DocumentsFor(docs, a.School), aud, now); ok {
 			sigDocs = append(sigDocs, d)
 		}
 	}
@@ -237,7 +237,7 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request, rq *request) (di
 		s.fail(w, r, rq, err)
 		return a, false
 	}
-	return a, true
+	return a, s.inScope(w, r, rq, a)
 }
 
 // personPage shows everything held about a person. Looking is itself
@@ -382,7 +382,7 @@ func (s *Server) paperAUP(w http.ResponseWriter, r *http.Request, rq *request) {
 	id := r.PostFormValue("document")
 	var doc *directory.AUPDocument
 	for _, aud := range s.d.Gate().Policy.AudiencesOf(a) {
-		if d, ok := directory.CurrentDocument(docs, aud, now); ok && formatID(d.ID) == id {
+		if d, ok := directory.CurrentDocument(directory.DocumentsFor(docs, a.School), aud, now); ok && formatID(d.ID) == id {
 			doc = &d
 		}
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 func cmdAccount(e *env, args []string) error {
-	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account enable NAME --reason TEXT [--force] | account unlock NAME | account legal-name NAME --withhold|--show | account import FILE.ldif [--apply]", args,
+	return dispatch(e, "account", "account list | account show NAME | account add --username NAME --role ROLE … | account disable NAME --reason TEXT | account enable NAME --reason TEXT [--force] | account unlock NAME | account legal-name NAME --withhold|--show | account import FILE.ldif [--apply] | account transfer NAME --to SCHOOL | account schools NAME --also SCHOOL,…", args,
 		sub{"list", accountList},
 		sub{"show", accountShow},
 		sub{"add", accountAdd},
@@ -22,11 +22,14 @@ func cmdAccount(e *env, args []string) error {
 		sub{"enable", accountEnable},
 		sub{"unlock", accountUnlock},
 		sub{"legal-name", accountLegalName},
-		sub{"import", accountImport})
+		sub{"import", accountImport},
+		sub{"transfer", accountTransfer},
+		sub{"schools", accountSchools})
 }
 
 func accountList(e *env, args []string) error {
-	fs := e.newFlags("account list", "[--role ROLE] [--status STATUS] [--search TEXT] [--limit N] [--json]")
+	fs := e.newFlags("account list", "[--role ROLE] [--status STATUS] [--school ID|trust] [--search TEXT] [--limit N] [--json]")
+	school := fs.String("school", "", "only the accounts of this school (with those dual-registered there), or trust: the trust's own")
 	role := fs.String("role", "", "only this role: staff, pupil, guest or service")
 	status := fs.String("status", "", "only this status: active or disabled")
 	search := fs.String("search", "", "only accounts whose username, name or MIS id contains this")
@@ -35,7 +38,7 @@ func accountList(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	q := directory.AccountQuery{Search: *search}
+	q := directory.AccountQuery{Search: *search, School: *school}
 	if *role != "" {
 		r, err := directory.ParseRole(*role)
 		if err != nil {
@@ -49,13 +52,28 @@ func accountList(e *env, args []string) error {
 		}
 		q.Status = directory.Status(*status)
 	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	if err := cfg.checkSchool(*school, true); err != nil {
+		return usagef("--school: %v", err)
+	}
+	// A trust's list has a SCHOOL column; a single school's is as it was.
+	trust := len(cfg.Schools) > 0
 	s, err := e.openStore(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if q, err = e.scopeQuery(q, s); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if !*asJSON {
+		if trust {
+			fmt.Fprint(tw, "SCHOOL\t")
+		}
 		fmt.Fprintln(tw, "USERNAME\tROLE\tNAME\tYEAR\tREG\tSTATUS\tMIS ID")
 	}
 	enc := json.NewEncoder(e.stdout)
@@ -76,6 +94,9 @@ func accountList(e *env, args []string) error {
 					return err
 				}
 			} else {
+				if trust {
+					fmt.Fprintf(tw, "%s\t", schoolColumn(a))
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role,
 					terminal.Safe(a.Name()), terminal.Safe(a.YearGroup), terminal.Safe(a.RegGroup), a.Status, terminal.Safe(a.MISID))
 			}
@@ -111,10 +132,7 @@ func accountShow(e *env, args []string) error {
 	}
 	defer s.Close()
 	ctx := e.ctx
-	a, err := s.AccountByUsername(ctx, pos[0])
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("no account %q (try keystage account list --search %s)", pos[0], pos[0])
-	}
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}
@@ -134,6 +152,12 @@ func printAccount(ctx context.Context, e *env, s directory.Store, a directory.Ac
 		row("legal name", "withheld (keystage account legal-name "+a.Username+" --show)")
 	} else if a.LegalName() != a.Name() {
 		row("legal name", a.LegalName())
+	}
+	if cfg, err := e.config(); err == nil && len(cfg.Schools) > 0 {
+		row("school", schoolLine(cfg, a.School))
+		for _, id := range a.AlsoSchools {
+			row("also at", schoolLine(cfg, id)+" (dual registration)")
+		}
 	}
 	row("role", string(a.Role))
 	row("source", string(a.Source))
@@ -229,6 +253,7 @@ func accountAdd(e *env, args []string) error {
 	fs.StringVar(&a.Email, "email", "", "email address")
 	fs.StringVar(&a.YearGroup, "year", "", "year group (pupils)")
 	fs.StringVar(&a.RegGroup, "reg", "", "registration group (pupils)")
+	fs.StringVar(&a.School, "school", "", "the trust's school it belongs to (its id); empty: the trust's own, or the one school")
 	start := fs.String("start", "", "first day of access, YYYY-MM-DD")
 	leave := fs.String("leave", "", "last day of access, YYYY-MM-DD")
 	fs.Var(&groups, "group", "add to this existing group (repeatable)")
@@ -264,6 +289,9 @@ func accountAdd(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if scope, err := e.actingScope(s); err == nil && a.School == "" {
+		a.School = scope.School // a school's technician adds to their school
+	}
 	d := e.directory(s)
 	if password != "" {
 		// Checked before anything is stored, so a refused password leaves no

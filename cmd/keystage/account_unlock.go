@@ -20,7 +20,7 @@ func accountUnlock(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

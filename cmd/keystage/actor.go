@@ -8,6 +8,10 @@ import (
 // actor names who runs a command, for the audit trail: the operating
 // system user, or KEYSTAGE_ACTOR when a wrapper runs commands for a person.
 func (e *env) actor() string {
+	if e.as != "" {
+		// --as names the person (docs/trusts.md): their school bounds the command.
+		return "cli:" + e.as
+	}
 	if v := os.Getenv("KEYSTAGE_ACTOR"); v != "" {
 		return "cli:" + v
 	}

@@ -11,10 +11,13 @@ import (
 )
 
 // actorAccount is the account of the person running a command, named by
-// KEYSTAGE_ACTOR or the operating system user; ok is false when no
+// --as (KEYSTAGE_AS), else KEYSTAGE_ACTOR, else the operating system user; ok is false when no
 // account has that name.
 func (e *env) actorAccount(ctx context.Context, s directory.Reader) (directory.Account, bool, error) {
-	name := os.Getenv("KEYSTAGE_ACTOR")
+	name := e.as
+	if name == "" {
+		name = os.Getenv("KEYSTAGE_ACTOR")
+	}
 	if name == "" {
 		if u, err := user.Current(); err == nil {
 			name = u.Username

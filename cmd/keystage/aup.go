@@ -25,6 +25,7 @@ func aupPublish(e *env, args []string) error {
 	file := fs.String("file", "", "the policy's text (Markdown)")
 	resign := fs.String("resign-from", "", "everyone must sign this version again from this date (YYYY-MM-DD, school time zone)")
 	notice := fs.String("monitoring-notice", "", "a file holding the notice that network and internet use is monitored, acknowledged as part of signing in the portal")
+	school := fs.String("school", "", "the trust's school whose people sign it (its id); empty: the whole trust")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ func aupPublish(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the policy: %w", err)
 	}
-	doc := directory.AUPDocument{Audience: *audience, Version: *version, Text: string(text)}
+	doc := directory.AUPDocument{Audience: *audience, Version: *version, Text: string(text), School: *school}
 	if *notice != "" {
 		b, err := os.ReadFile(*notice)
 		if err != nil {
@@ -58,6 +59,12 @@ func aupPublish(e *env, args []string) error {
 		return err
 	}
 	defer done()
+	// A school's staff publish for their own school only.
+	if scope, err := e.actingScope(s); err != nil {
+		return err
+	} else if !scope.Trust() && doc.School != scope.School {
+		return fmt.Errorf("publish for %s: you act for school %s: %w", schoolOrTrustName(doc.School), scope.School, directory.ErrOutOfScope)
+	}
 	doc, err = e.directory(s).PublishAUP(e.ctx, e.actor(), doc)
 	if err != nil {
 		return err
@@ -65,6 +72,9 @@ func aupPublish(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "published %s version %s (sha256 %s)\n", doc.Audience, doc.Version, doc.Digest)
 	if doc.MonitoringNotice != "" {
 		fmt.Fprintf(e.stdout, "with its monitoring notice, acknowledged as part of signing in the portal\n")
+	}
+	if doc.School != "" {
+		fmt.Fprintf(e.stdout, "for the people of %s only\n", schoolLine(cfg, doc.School))
 	}
 	if !doc.ResignFrom.IsZero() {
 		fmt.Fprintf(e.stderr, "Everyone in %s must sign version %s by %s, or the network refuses them from then.\n",
@@ -96,9 +106,17 @@ func aupList(e *env, args []string) error {
 	d := e.directory(s)
 	now := d.Now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	trust := len(cfg.Schools) > 0
+	if trust {
+		fmt.Fprint(tw, "SCHOOL\t")
+	}
 	fmt.Fprintln(tw, "AUDIENCE\tVERSION\tPUBLISHED\tRESIGN FROM\tSHA256\tCURRENT")
 	for _, doc := range docs {
-		cur, _ := directory.CurrentDocument(docs, doc.Audience, now)
+		// Current for the document's own school (a trust-wide one: for the trust's own).
+		cur, _ := directory.CurrentDocument(directory.DocumentsFor(docs, doc.School), doc.Audience, now)
+		if trust {
+			fmt.Fprintf(tw, "%s\t", schoolColumn(directory.Account{School: doc.School}))
+		}
 		mark := ""
 		if cur.ID == doc.ID {
 			mark = "yes"

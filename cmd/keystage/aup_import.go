@@ -55,7 +55,7 @@ func aupImport(e *env, args []string) error {
 		problem := r.Problem
 		var a directory.Account
 		if problem == "" {
-			a, err = findAccount(e.ctx, s, r.Username)
+			a, err = e.findAccount(s, r.Username)
 			if err == nil {
 				doc, err = documentFor(d, docs, a, r.Audience)
 			}

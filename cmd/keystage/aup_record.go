@@ -38,7 +38,7 @@ func aupRecord(e *env, args []string) error {
 	}
 	defer done()
 	d := e.directory(s)
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}
@@ -64,6 +64,7 @@ func aupRecord(e *env, args []string) error {
 // its only audience with a document when audience is empty.
 func documentFor(d *directory.Directory, docs []directory.AUPDocument, a directory.Account, audience string) (directory.AUPDocument, error) {
 	now := d.Now()
+	docs = directory.DocumentsFor(docs, a.School) // the person's school's and the trust's
 	theirs := d.Gate().Policy.AudiencesOf(a)
 	var found []directory.AUPDocument
 	for _, aud := range theirs {

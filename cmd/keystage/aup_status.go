@@ -46,6 +46,7 @@ func aupStatus(e *env, args []string) error {
 	defer w.Flush()
 	counts := map[directory.SignStatus]int{}
 	line := func(a directory.Account, aud string) error {
+		docs := directory.DocumentsFor(docs, a.School) // the person's school's and the trust's
 		if st, _ := directory.SignedStatus(docs, nil, aud, now); st == directory.NothingToSign {
 			return nil // nothing published: no need to read signatures
 		}
@@ -68,7 +69,7 @@ func aupStatus(e *env, args []string) error {
 	}
 	fmt.Fprintf(w, "%-24s %-18s %-10s %-15s %s\n", "USERNAME", "AUDIENCE", "VERSION", "STATUS", "SIGNED")
 	if len(pos) == 1 {
-		a, err := findAccount(e.ctx, s, pos[0])
+		a, err := e.findAccount(s, pos[0])
 		if err != nil {
 			return err
 		}
@@ -87,7 +88,10 @@ func aupStatus(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "Wi-Fi now: %s\n", dec.Message(loc))
 		return nil
 	}
-	q := directory.AccountQuery{Status: directory.StatusActive, Limit: 1000}
+	q, err := e.scopeQuery(directory.AccountQuery{Status: directory.StatusActive, Limit: 1000}, s)
+	if err != nil {
+		return err
+	}
 	for {
 		page, err := s.ListAccounts(e.ctx, q)
 		if err != nil {

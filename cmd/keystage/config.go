@@ -40,6 +40,9 @@ type Config struct {
 	WebFilter WebFilterSection `toml:"webfilter"`
 	SIEM      SIEMSection      `toml:"siem"`
 	Review    ReviewSection    `toml:"review"`
+	// Schools are a trust's schools; none for a single school.
+	Schools []SchoolSection `toml:"schools"`
+
 	Approvals ApprovalsSection `toml:"approvals"`
 	Devices   DevicesSection   `toml:"devices"`
 	Retention RetentionSection `toml:"retention"`
@@ -267,6 +270,7 @@ func (c *Config) validate() problems {
 	c.Approvals.validate(&p)
 	c.Devices.validate(&p)
 	c.Retention.validate(&p)
+	validateSchools(c.Schools, c.Passwords.policies(), &p)
 	return p
 }
 
@@ -339,5 +343,5 @@ familiar_for = "2160h"     # a source stays familiar this long after the last si
 familiar_keep = 20         # familiar sources kept per account (phones randomise their MAC address)
 audit_every = "5m"         # failed sign-ins are summed up in the audit trail this often
 memory_limit = 10000       # counters kept in memory while the database cannot be written
-` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleControls + exampleRetention + exampleAD
+` + examplePasswords + exampleLDAP + exampleRADIUS + examplePortal + exampleMetrics + exampleSync + exampleAUP + exampleAudit + exampleWebFilter + exampleSIEM + exampleReview + exampleSchools + exampleControls + exampleRetention + exampleAD
 }

@@ -38,7 +38,7 @@ func cmdConsent(e *env, args []string) error {
 	}
 	defer done()
 	d := e.directory(s)
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,8 @@ const (
 )
 
 func cmdDemo(e *env, args []string) error {
-	fs := e.newFlags("demo", "[--reset] [--no-serve]")
+	fs := e.newFlags("demo", "[--reset] [--no-serve] [--trust]")
+	trust := fs.Bool("trust", false, "a trust of two schools with different AUPs (docs/trusts.md)")
 	reset := fs.Bool("reset", false, "delete the demo data directory and seed it anew")
 	noServe := fs.Bool("no-serve", false, "seed (or reuse) the demo school, print the hints and exit")
 	if _, err := parse(fs, args); err != nil {
@@ -63,6 +64,11 @@ func cmdDemo(e *env, args []string) error {
 	if err := writeDemoExport(abs, time.Now()); err != nil {
 		return fmt.Errorf("demo MIS export: %w", err)
 	}
+	if *trust {
+		if err := demoTrust(cfg, abs); err != nil {
+			return fmt.Errorf("demo trust: %w", err)
+		}
+	}
 	cfg.Metrics.Listen = "127.0.0.1:9464"
 	if err := cfg.validate().err("demo configuration"); err != nil {
 		return err
@@ -86,6 +92,11 @@ func cmdDemo(e *env, args []string) error {
 		if err := seedDemo(e, d); err != nil {
 			return fmt.Errorf("seeding the demo school: %w", err)
 		}
+		if *trust {
+			if err := seedDemoTrust(e, d, cfg); err != nil {
+				return fmt.Errorf("seeding the demo trust: %w", err)
+			}
+		}
 	} else {
 		fmt.Fprintf(e.stdout, "Reusing the demo school in %s (%d accounts); --reset starts afresh.\n", abs, n)
 	}
@@ -95,6 +106,9 @@ func cmdDemo(e *env, args []string) error {
 	}
 	teacher, pupil := demoNames(e.ctx, s)
 	printDemoHints(e, abs, teacher, pupil, fes)
+	if *trust {
+		printDemoTrustHints(e, abs)
+	}
 	if len(fes) == 0 || *noServe {
 		for _, f := range fes {
 			if f.Close != nil {

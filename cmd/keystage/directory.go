@@ -128,6 +128,23 @@ func (e *env) directory(s directory.Store) *directory.Directory {
 // directoryWith puts the directory service together with sealer as its
 // keyring.
 func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directory.Directory {
+	if e.as != "" {
+		// A school's staff act on their school's people only (see scoped).
+		// checkActing has resolved --as before the command ran; should it
+		// not have, no one is in scope ("-" is no school's id).
+		if scoped, err := e.scoped(s); err == nil {
+			s = scoped
+		} else {
+			s = directory.Scoped(s, directory.SchoolScope{School: "-"}, nil)
+		}
+	}
+	return e.trustDirectory(s, sealer)
+}
+
+// trustDirectory is the directory service over the whole trust, whoever
+// acts: for a job that must see every account (a school's sync keeps
+// usernames unique across the trust) after its caller has bounded it.
+func (e *env) trustDirectory(s directory.Store, sealer directory.Sealer) *directory.Directory {
 	cfg, _ := e.config()
 	return directory.New(s, directory.Config{
 		Policy:    cfg.AUP.gatePolicy(directory.GatePolicy{Location: cfg.Location(), LeaverGrace: cfg.Sync.policy(cfg.Location()).LeaverGrace}),
@@ -135,9 +152,10 @@ func (e *env) directoryWith(s directory.Store, sealer directory.Sealer) *directo
 		Hasher:    e.hasher(),
 		Sealer:    sealer,
 		Policies:  cfg.Passwords.policies(),
-		PolicyFor: cfg.Passwords.policyFor,
+		PolicyFor: cfg.policyFor,
 		Controls:  cfg.controls(),
 		Log:       e.logger(),
+		Schools:   cfg.schools(),
 
 		PasswordDownstreams: cfg.passwordDownstreams(),
 	})

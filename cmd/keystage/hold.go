@@ -15,7 +15,7 @@ func cmdHold(e *env, args []string) error {
 }
 
 // holdRolesNote says who may use the hold commands, after a refusal.
-const holdRolesNote = "legal holds are for the safeguarding and data-protection roles: run this as a member of one of their groups (KEYSTAGE_ACTOR names your account)"
+const holdRolesNote = "legal holds are for the safeguarding and data-protection roles: run this as a member of one of their groups (--as NAME, or KEYSTAGE_ACTOR, names your account)"
 
 func cmdHoldSet(e *env, args []string) error {
 	fs := e.newFlags("hold set", "NAME --kind safeguarding|subject-access|other --reason TEXT [--ref REF]")

@@ -28,7 +28,7 @@ func passkeyEnrol(e *env, args []string) error {
 	}
 	defer s.Close()
 	d := e.directory(s)
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

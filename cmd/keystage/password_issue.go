@@ -50,7 +50,7 @@ func passwordIssue(e *env, args []string) error {
 	var people []directory.Account
 	switch {
 	case *user != "":
-		a, err := findAccount(e.ctx, s, *user)
+		a, err := e.findAccount(s, *user)
 		if err != nil {
 			return err
 		}
@@ -67,10 +67,18 @@ func passwordIssue(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		scope, err := e.actingScope(s)
+		if err != nil {
+			return err
+		}
 		for _, u := range names {
 			a, err := s.AccountByUsername(e.ctx, u)
 			if err != nil {
 				return err
+			}
+			if !scope.Covers(a) {
+				fmt.Fprintf(e.stderr, "%s left out: not at your school\n", a.Username)
+				continue
 			}
 			people = append(people, a)
 		}
@@ -81,6 +89,9 @@ func passwordIssue(e *env, args []string) error {
 		}
 		if *starters {
 			q.Status = directory.StatusActive
+		}
+		if q, err = e.scopeQuery(q, s); err != nil {
+			return err
 		}
 		all, err := s.ListAccounts(e.ctx, q)
 		if err != nil {
@@ -126,7 +137,7 @@ func passwordReset(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}
@@ -173,6 +184,10 @@ func issueAndPrint(e *env, d *directory.Directory, people []directory.Account, r
 	}
 	issued, skipped, runErr := d.IssueFirstPasswords(e.ctx, e.actor(), people, cfg.Passwords.First.expiry(), reset)
 	sheet := cfg.slipSheet()
+	// In a trust, slips of one school's people carry the school's name.
+	if school, ok := oneSchool(issued); ok && school != "" {
+		sheet.School = cfg.schoolName(school)
+	}
 	for _, fp := range issued {
 		group := fp.Account.RegGroup
 		if group == "" {

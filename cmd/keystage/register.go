@@ -21,6 +21,7 @@ func registerExport(e *env, args []string) error {
 	asOfFlag := fs.String("as-of", "", "the register as it stood at the end of this `date` (YYYY-MM-DD), rebuilt from the audit trail")
 	format := fs.String("format", "", "csv, json, jsonl or xlsx (default: from the -o file's extension, else csv)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
+	school := fs.String("school", "", "a trust: this school's register (its people and those on its roll too), or trust: the trust's own; default the whole trust")
 	offsite := addOffsiteFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -61,14 +62,19 @@ func registerExport(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	d := e.directory(s)
+	only, err := e.reportSchool(s, cfg, *school)
+	if err != nil {
+		return err
+	}
+	// The register reads the whole trail; its school is bounded by only.
+	d := e.trustDirectory(s, nil)
 	n := 0
 	written, err := e.writeOutput(*out, recs, func(w io.Writer) error {
 		rw, err := audit.NewRegisterWriter(w, *format, cfg.Location())
 		if err != nil {
 			return err
 		}
-		if err := d.Register(e.ctx, asOf, func(r audit.RegisterRow) error { n++; return rw.Write(r) }); err != nil {
+		if err := d.RegisterOf(e.ctx, only, asOf, func(r audit.RegisterRow) error { n++; return rw.Write(r) }); err != nil {
 			return err
 		}
 		return rw.Close()

@@ -23,6 +23,7 @@ func cmdReview(e *env, args []string) error {
 	record := fs.String("record", "", "record the review from this exported `CSV` with Decision (keep or remove) and Reason filled in on every row")
 	reviewer := fs.String("reviewer", "", "who reviewed (default: who runs the command)")
 	notes := fs.String("notes", "", "notes kept with the recorded review")
+	school := fs.String("school", "", "a trust: review this school's people only (a school's staff (--as) review theirs)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -35,7 +36,7 @@ func cmdReview(e *env, args []string) error {
 		return err
 	}
 	if *record != "" {
-		return reviewRecord(e, *record, *reviewer, *notes)
+		return reviewRecord(e, cfg, *record, *reviewer, *notes, *school)
 	}
 	if *format == "" && *out != "" {
 		*format = strings.TrimPrefix(filepath.Ext(*out), ".")
@@ -54,7 +55,11 @@ func cmdReview(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	r, err := e.directory(s).Review(e.ctx, cfg.reviewPolicy())
+	pol := cfg.reviewPolicy()
+	if pol.School, err = e.reportSchool(s, cfg, *school); err != nil {
+		return err
+	}
+	r, err := e.trustDirectory(s, nil).Review(e.ctx, pol)
 	if err != nil {
 		return err
 	}
@@ -88,7 +93,7 @@ func cmdReview(e *env, args []string) error {
 	return nil
 }
 
-func reviewRecord(e *env, path, reviewer, notes string) error {
+func reviewRecord(e *env, cfg *Config, path, reviewer, notes, school string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -103,7 +108,12 @@ func reviewRecord(e *env, path, reviewer, notes string) error {
 		return err
 	}
 	defer s.Close()
-	err = e.directory(s).RecordReview(e.ctx, e.actor(), directory.ReviewRecord{Reviewer: reviewer, Notes: notes, Decisions: decs})
+	// A school's review is recorded as the school's (its next one falls due
+	// from it); a school's staff record theirs.
+	if school, err = e.reportSchool(s, cfg, school); err != nil {
+		return err
+	}
+	err = e.directory(s).RecordReview(e.ctx, e.actor(), directory.ReviewRecord{Reviewer: reviewer, Notes: notes, Decisions: decs, School: school})
 	if errors.Is(err, directory.ErrManagedByMIS) {
 		return fmt.Errorf("%w: nothing was recorded; mark that row keep and change the group in the MIS", err)
 	}

@@ -37,6 +37,10 @@ type env struct {
 	// netPolicies are the network policies in force while serving, shared
 	// by RADIUS and the web filter (see serve_netpolicy.go).
 	netPolicies *radius.NetworkPolicies
+	// as is the person a command acts as (--as, KEYSTAGE_AS): their school
+	// bounds what it may touch; empty: the operator, trust-wide.
+	as     string
+	acting actingAs
 }
 
 // command is one subcommand: a file of its own holds each.
@@ -120,6 +124,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&e.configPath, "config", os.Getenv("KEYSTAGE_CONFIG"), "configuration `file` (env KEYSTAGE_CONFIG)")
 	fs.StringVar(&e.dataDir, "data", "", "data `directory` for the SQLite default (overrides the configuration)")
+	fs.StringVar(&e.as, "as", os.Getenv("KEYSTAGE_AS"), "act as this staff `account`: only on their school's people (env KEYSTAGE_AS; docs/trusts.md)")
 	fs.Usage = func() { printUsage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -140,7 +145,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if c.name != name {
 			continue
 		}
-		err := c.run(e, rest)
+		err := e.checkActing(c.name, rest)
+		if err == nil {
+			err = c.run(e, rest)
+		}
+		e.recordRefusals()
 		var ue usageError
 		var st exitStatus
 		switch {
@@ -175,7 +184,7 @@ func globalFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(rest, args[i:]...), nil
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data") || strings.HasPrefix(a, "---") {
+		if !strings.HasPrefix(a, "-") || (name != "config" && name != "data" && name != "as") || strings.HasPrefix(a, "---") {
 			rest = append(rest, a)
 			continue
 		}

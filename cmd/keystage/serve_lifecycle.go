@@ -17,6 +17,7 @@ func newJobs(d *directory.Directory, cfg *Config, log *slog.Logger) *lifecycle.J
 		Read:         s.readOptions(cfg.Location()),
 		SyncEvery:    s.SyncEvery.Duration,
 		LeaversEvery: s.LeaversEvery.Duration,
+		Schools:      cfg.schoolSources(),
 	}, log)
 }
 

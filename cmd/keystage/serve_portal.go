@@ -63,6 +63,12 @@ func buildPortal(e *env, d *directory.Directory, cfg *Config) (*server.Frontend,
 func (cfg *Config) portalSettings(d *directory.Directory, log *slog.Logger) server.PortalConfig {
 	pc := cfg.Portal
 	pcfg := pc.portalConfig(cfg.School, cfg.Location())
+	if len(cfg.Schools) > 0 {
+		pcfg.SchoolNames = map[string]string{}
+		for _, sc := range cfg.Schools {
+			pcfg.SchoolNames[sc.ID] = sc.Name
+		}
+	}
 	pcfg.FirstPasswords = cfg.Passwords.First.portal()
 	pcfg.Log = log.With("frontend", "portal")
 	pcfg.Review = cfg.reviewPolicy()

@@ -75,7 +75,7 @@ func cmdSuspend(e *env, args []string) error {
 			return usagef("--for %v", err)
 		}
 	}
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

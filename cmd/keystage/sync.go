@@ -44,16 +44,23 @@ func (e *env) engine(write bool) (*lifecycle.Engine, *sqlstore.Store, error) {
 }
 
 func cmdSync(e *env, args []string) error {
-	fs := e.newFlags("sync", "[--from oneroster:PATH|csv:PATH] [--apply] [--out plan.json] [--plan plan.json] [--allow-mass-change]")
+	fs := e.newFlags("sync", "[--from oneroster:PATH|csv:PATH] [--school ID] [--apply] [--out plan.json] [--plan plan.json] [--allow-mass-change]")
 	var j jobFlags
 	j.register(fs)
 	from := fs.String("from", "", "the MIS export: oneroster:PATH (folder or .zip) or csv:PATH (default: sync.source)")
+	school := fs.String("school", "", "a trust: sync this school alone (default: each school on its own)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := e.config()
 	if err != nil {
 		return err
+	}
+	if len(cfg.Schools) > 0 {
+		return syncSchools(e, cfg, j, *from, *school)
+	}
+	if *school != "" {
+		return usagef("--school: no [[schools]] are configured (a single school syncs whole)")
 	}
 	if *from == "" {
 		*from = cfg.Sync.Source

@@ -29,7 +29,7 @@ func cmdWiFi(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := findAccount(e.ctx, s, pos[0])
+	a, err := e.findAccount(s, pos[0])
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 const accountCols = `id, uuid, username, role, source, mis_id, given_name, family_name, display_name,
  email, year_group, reg_group, start_date, leave_date, status, disabled_at, disable_reason,
- must_change_password, uid_number, gid_number, home_directory, login_shell, created_at, updated_at, legal_name_withheld`
+ must_change_password, uid_number, gid_number, home_directory, login_shell, created_at, updated_at, legal_name_withheld, school, also_schools`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -26,15 +26,17 @@ func scanAccount(s scanner) (directory.Account, error) {
 		start, leave         sql.NullString
 		disabledAt           sql.NullInt64
 		created, updated     int64
+		also                 string
 	)
 	err := s.Scan(&a.ID, &a.UUID, &a.Username, &role, &source, &misID, &a.GivenName, &a.FamilyName, &a.DisplayName,
 		&a.Email, &a.YearGroup, &a.RegGroup, &start, &leave, &status, &disabledAt, &a.DisableReason,
-		&a.MustChangePassword, &a.UIDNumber, &a.GIDNumber, &a.HomeDirectory, &a.LoginShell, &created, &updated, &a.LegalNameWithheld)
+		&a.MustChangePassword, &a.UIDNumber, &a.GIDNumber, &a.HomeDirectory, &a.LoginShell, &created, &updated, &a.LegalNameWithheld, &a.School, &also)
 	if err != nil {
 		return a, mapErr(err)
 	}
 	a.Role, a.Source, a.Status = directory.Role(role), directory.Source(source), directory.Status(status)
 	a.MISID = misID.String
+	a.AlsoSchools = directory.ParseSchools(also)
 	a.StartDate, a.LeaveDate = fromDate(start), fromDate(leave)
 	a.DisabledAt = fromMicros(disabledAt)
 	a.CreatedAt, a.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
@@ -113,6 +115,14 @@ func accountFilter(q directory.AccountQuery) (string, []any) {
 	}
 	if q.RegGroup != "" {
 		add("LOWER(reg_group) = ?", strings.ToLower(q.RegGroup))
+	}
+	switch q.School {
+	case "":
+	case directory.TrustScope:
+		add("school = ?", "")
+	default:
+		args = append(args, q.School, "% "+q.School+" %")
+		conds = append(conds, fmt.Sprintf("(school = $%d OR (' ' || also_schools || ' ') LIKE $%d)", len(args)-1, len(args)))
 	}
 	if q.AfterID > 0 {
 		add("id > ?", q.AfterID)
@@ -233,11 +243,11 @@ func (t *tx) CreateAccount(ctx context.Context, a *directory.Account) error {
 	a.CreatedAt, a.UpdatedAt = now, now
 	id, err := t.insert(ctx, `INSERT INTO accounts (uuid, username, role, source, mis_id, given_name, family_name, display_name,
 		email, year_group, reg_group, start_date, leave_date, status, disabled_at, disable_reason,
-		must_change_password, uid_number, gid_number, home_directory, login_shell, created_at, updated_at, legal_name_withheld)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`,
+		must_change_password, uid_number, gid_number, home_directory, login_shell, created_at, updated_at, legal_name_withheld, school, also_schools)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)`,
 		a.UUID, a.Username, string(a.Role), string(a.Source), nullStr(a.MISID), a.GivenName, a.FamilyName, a.DisplayName,
 		a.Email, a.YearGroup, a.RegGroup, dt(a.StartDate), dt(a.LeaveDate), string(a.Status), tm(a.DisabledAt), a.DisableReason,
-		a.MustChangePassword, a.UIDNumber, a.GIDNumber, a.HomeDirectory, a.LoginShell, now.UnixMicro(), now.UnixMicro(), a.LegalNameWithheld)
+		a.MustChangePassword, a.UIDNumber, a.GIDNumber, a.HomeDirectory, a.LoginShell, now.UnixMicro(), now.UnixMicro(), a.LegalNameWithheld, a.School, directory.FormatSchools(a.AlsoSchools))
 	if err != nil {
 		return fmt.Errorf("create account %s: %w", a.Username, err)
 	}
@@ -262,11 +272,11 @@ func (t *tx) UpdateAccount(ctx context.Context, id int64, fn func(*directory.Acc
 	_, err = t.exec(ctx, `UPDATE accounts SET username=$1, role=$2, source=$3, mis_id=$4, given_name=$5, family_name=$6,
 		display_name=$7, email=$8, year_group=$9, reg_group=$10, start_date=$11, leave_date=$12, status=$13,
 		disabled_at=$14, disable_reason=$15, must_change_password=$16, gid_number=$17, home_directory=$18,
-		login_shell=$19, updated_at=$20, legal_name_withheld=$22 WHERE id=$21`,
+		login_shell=$19, updated_at=$20, legal_name_withheld=$22, school=$23, also_schools=$24 WHERE id=$21`,
 		a.Username, string(a.Role), string(a.Source), nullStr(a.MISID), a.GivenName, a.FamilyName,
 		a.DisplayName, a.Email, a.YearGroup, a.RegGroup, dt(a.StartDate), dt(a.LeaveDate), string(a.Status),
 		tm(a.DisabledAt), a.DisableReason, a.MustChangePassword, a.GIDNumber, a.HomeDirectory,
-		a.LoginShell, a.UpdatedAt.UnixMicro(), a.ID, a.LegalNameWithheld)
+		a.LoginShell, a.UpdatedAt.UnixMicro(), a.ID, a.LegalNameWithheld, a.School, directory.FormatSchools(a.AlsoSchools))
 	if err != nil {
 		return old, fmt.Errorf("update account %s: %w", old.Username, mapErr(err))
 	}

@@ -9,7 +9,7 @@ import (
 	"keystage.dev/keystage/directory"
 )
 
-const docCols = "id, audience, version, body, digest, published_at, resign_from, monitoring_notice"
+const docCols = "id, audience, version, body, digest, published_at, resign_from, monitoring_notice, school"
 
 func scanDoc(s scanner) (directory.AUPDocument, error) {
 	var (
@@ -17,7 +17,7 @@ func scanDoc(s scanner) (directory.AUPDocument, error) {
 		published int64
 		resign    sql.NullInt64
 	)
-	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign, &d.MonitoringNotice); err != nil {
+	if err := s.Scan(&d.ID, &d.Audience, &d.Version, &d.Text, &d.Digest, &published, &resign, &d.MonitoringNotice, &d.School); err != nil {
 		return d, mapErr(err)
 	}
 	d.PublishedAt, d.ResignFrom = time.UnixMicro(published).UTC(), fromMicros(resign)
@@ -53,8 +53,8 @@ func (t *tx) AddAUPDocument(ctx context.Context, d *directory.AUPDocument) error
 	if d.PublishedAt.IsZero() {
 		d.PublishedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from, monitoring_notice) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom), d.MonitoringNotice)
+	id, err := t.insert(ctx, "INSERT INTO aup_documents (audience, version, body, digest, published_at, resign_from, monitoring_notice, school) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+		d.Audience, d.Version, d.Text, d.Digest, d.PublishedAt.UnixMicro(), tm(d.ResignFrom), d.MonitoringNotice, d.School)
 	if err != nil {
 		return fmt.Errorf("publish AUP %s %s: %w", d.Audience, d.Version, err)
 	}

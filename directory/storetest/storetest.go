@@ -77,6 +77,7 @@ func Run(t *testing.T, open Opener) {
 		{"NetworkPolicies", testNetworkPolicies},
 		{"Approvals", testApprovals},
 		{"Devices", testDevices},
+		{"Schools", testSchools},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,6 +66,8 @@ type Options struct {
 	// Controls are the directory's approvers and rules for personal
 	// devices.
 	Controls directory.Controls
+	// SchoolNames are a trust's schools' names, passed to the configuration.
+	SchoolNames map[string]string
 }
 
 // Server is a running portal.
@@ -136,6 +138,7 @@ func Start(t testing.TB, opt Options) *Server {
 		TeachersSeeClasses: opt.TeachersSeeClasses,
 		IdleTimeout:        opt.IdleTimeout,
 		SharedPC:           opt.SharedPC,
+		SchoolNames:        opt.SchoolNames,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
