@@ -34,6 +34,9 @@ type Entry struct {
 	Email       string
 	Role        directory.Role
 	YearGroup   string
+	// School is the account's school in a trust (its id; empty: the
+	// trust's own people, or a single school).
+	School string
 	// Exists is false for an account that has no business in the
 	// downstream directory yet (disabled before it was ever made there).
 	Exists bool

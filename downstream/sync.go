@@ -100,7 +100,7 @@ func (s *Sync) Want(ctx context.Context) (Want, error) {
 				}
 				w.Entries = append(w.Entries, Entry{AccountID: a.ID, UUID: a.UUID, Username: a.Username, MISID: a.MISID,
 					GivenName: a.GivenName, FamilyName: a.FamilyName, DisplayName: a.Name(), Email: a.Email,
-					Role: a.Role, YearGroup: a.YearGroup, Exists: a.Status == directory.StatusActive, Enabled: ok, Why: why})
+					Role: a.Role, YearGroup: a.YearGroup, School: a.School, Exists: a.Status == directory.StatusActive, Enabled: ok, Why: why})
 				have[a.Username] = true
 			}
 			if len(page) < 500 {

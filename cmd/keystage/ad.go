@@ -50,7 +50,7 @@ func adRun(e *env, verb string, args []string) error {
 		return err
 	}
 	defer done()
-	sy, err := cfg.ActiveDirectory.sync(e.directory(s), cfg.School)
+	sy, err := cfg.ActiveDirectory.sync(e.directory(s), cfg.School, cfg.schoolNames())
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func adPush(e *env, args []string) error {
 		return err
 	}
 	defer done()
-	sy, err := cfg.ActiveDirectory.sync(e.directory(s), cfg.School)
+	sy, err := cfg.ActiveDirectory.sync(e.directory(s), cfg.School, cfg.schoolNames())
 	if err != nil {
 		return err
 	}

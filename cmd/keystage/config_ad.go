@@ -82,7 +82,7 @@ func (s *ADSection) validate(p *problems) {
 
 // target is the ad.Config of the section, reading the bind password and
 // the CA file.
-func (s *ADSection) target(school string) (ad.Config, error) {
+func (s *ADSection) target(school string, names map[string]string) (ad.Config, error) {
 	pw, err := os.ReadFile(s.BindPasswordFile)
 	if err != nil {
 		return ad.Config{}, fmt.Errorf("active_directory.bind_password_file: %w", err)
@@ -107,12 +107,12 @@ func (s *ADSection) target(school string) (ad.Config, error) {
 	}
 	return ad.Config{URL: s.URL, TLS: tc, BindDN: s.BindDN, BindPassword: strings.TrimRight(string(pw), "\r\n"), BaseDN: s.BaseDN, OU: s.OU,
 		OUs:      map[directory.Role]string{directory.RolePupil: s.PupilOU, directory.RoleStaff: s.StaffOU},
-		GroupsOU: s.GroupsOU, School: school, UPNSuffix: s.UPNSuffix, Match: ad.Match(s.Match), Protected: s.Protected}, nil
+		GroupsOU: s.GroupsOU, School: school, SchoolNames: names, UPNSuffix: s.UPNSuffix, Match: ad.Match(s.Match), Protected: s.Protected}, nil
 }
 
 // sync is the downstream engine for the section over d.
-func (s *ADSection) sync(d *directory.Directory, school string) (*downstream.Sync, error) {
-	tc, err := s.target(school)
+func (s *ADSection) sync(d *directory.Directory, school string, names map[string]string) (*downstream.Sync, error) {
+	tc, err := s.target(school, names)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,18 @@ func (c *Config) schools() []directory.School {
 	return out
 }
 
+// schoolNames are the trust's schools' names by id (nil for one school).
+func (c *Config) schoolNames() map[string]string {
+	if len(c.Schools) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(c.Schools))
+	for _, s := range c.Schools {
+		out[s.ID] = s.Name
+	}
+	return out
+}
+
 // schoolName is what people see for a school id: the configured name, the
 // trust's (the school setting) for the empty id.
 func (c *Config) schoolName(id string) string {

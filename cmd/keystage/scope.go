@@ -69,9 +69,11 @@ func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, []string
 
 // trustCommands run for the whole trust and never as a school's staff:
 // the server, the store's care, the keys, the NAS clients (the trust's)
-// and the audit trail (which holds every school).
+// the audit trail (which holds every school), Active Directory (one domain
+// for the trust: a plan from one school's people would end the others')
+// and the retention schedule (the trail's prune).
 var trustCommands = map[string]bool{"serve": true, "demo": true, "init": true, "migrate": true, "keys": true,
-	"backup": true, "restore": true, "nas": true, "webfilter": true, "audit": true}
+	"backup": true, "restore": true, "nas": true, "webfilter": true, "audit": true, "ad": true, "retention": true}
 
 // checkActing resolves --as before a command runs, so that a name that
 // is no staff member's stops it with the reason rather than half-way. A

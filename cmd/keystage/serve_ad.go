@@ -14,7 +14,7 @@ func buildAD(e *env, d *directory.Directory, cfg *Config) (*server.Frontend, err
 		return nil, nil
 	}
 	log := e.logger().With("frontend", "active-directory")
-	sy, err := cfg.ActiveDirectory.sync(d, cfg.School)
+	sy, err := cfg.ActiveDirectory.sync(d, cfg.School, cfg.schoolNames())
 	if err != nil {
 		return nil, err
 	}

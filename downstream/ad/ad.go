@@ -74,10 +74,13 @@ type Config struct {
 	// GroupsOU is where the groups go, relative to OU (default
 	// "OU=Groups"); {school} is School.
 	GroupsOU string
-	// School names the school in the OU templates. Keystage has one school
-	// per installation today; when a trust's schools arrive, it becomes
-	// each account's own.
+	// School names the school in the OU templates: a single school's
+	// name, or in a trust the name for its own people (central staff).
 	School string
+	// SchoolNames are a trust's schools' names by id: a person's {school}
+	// is their own school's name, so each school's people have their OUs,
+	// and a transfer moves the object.
+	SchoolNames map[string]string
 	// UPNSuffix is the userPrincipalName's part after the @ (default the
 	// domain's DNS name, from BaseDN).
 	UPNSuffix string
@@ -203,8 +206,12 @@ func (t *Target) ouOf(e downstream.Entry) string {
 	if year == "" {
 		year = "none"
 	}
+	school := t.cfg.School
+	if name, ok := t.cfg.SchoolNames[e.School]; ok && e.School != "" {
+		school = name
+	}
 	tpl = strings.ReplaceAll(tpl, "{year}", ldap.EscapeDN(year))
-	return strings.ReplaceAll(tpl, "{school}", ldap.EscapeDN(t.cfg.School)) + "," + t.cfg.OU
+	return strings.ReplaceAll(tpl, "{school}", ldap.EscapeDN(school)) + "," + t.cfg.OU
 }
 
 // dnOf is the DN an entry's object should have.

@@ -11,8 +11,9 @@ import (
 // specials escaped; two spellings of one DN compare equal.
 func TestLayout(t *testing.T) {
 	tg := &Target{cfg: Config{OU: "OU=Keystage,DC=school,DC=internal", School: "St Mary's, Upper",
-		OUs:      map[directory.Role]string{directory.RolePupil: "OU=Year {year},OU=Pupils,OU={school}", directory.RoleStaff: "OU=Staff"},
-		GroupsOU: "OU=Groups,OU={school}"}}
+		SchoolNames: map[string]string{"north": "Northgate Academy"},
+		OUs:         map[directory.Role]string{directory.RolePupil: "OU=Year {year},OU=Pupils,OU={school}", directory.RoleStaff: "OU=Staff"},
+		GroupsOU:    "OU=Groups,OU={school}"}}
 	for _, tc := range []struct {
 		e    downstream.Entry
 		want string
@@ -21,6 +22,9 @@ func TestLayout(t *testing.T) {
 		{downstream.Entry{Username: "25bnone", Role: directory.RolePupil}, `CN=25bnone,OU=Year none,OU=Pupils,OU=St Mary's\, Upper,OU=Keystage,DC=school,DC=internal`},
 		{downstream.Entry{Username: "jteacher", Role: directory.RoleStaff}, "CN=jteacher,OU=Staff,OU=Keystage,DC=school,DC=internal"},
 		{downstream.Entry{Username: "svc", Role: directory.RoleService}, "CN=svc,OU=Keystage,DC=school,DC=internal"},
+		// In a trust each school's pupils are under their school's name.
+		{downstream.Entry{Username: "25cnorth", Role: directory.RolePupil, YearGroup: "8", School: "north"}, `CN=25cnorth,OU=Year 8,OU=Pupils,OU=Northgate Academy,OU=Keystage,DC=school,DC=internal`},
+		{downstream.Entry{Username: "25dnowhere", Role: directory.RolePupil, YearGroup: "8", School: "gone"}, `CN=25dnowhere,OU=Year 8,OU=Pupils,OU=St Mary's\, Upper,OU=Keystage,DC=school,DC=internal`},
 	} {
 		if got := tg.dnOf(tc.e); got != tc.want {
 			t.Errorf("dn of %s = %s, want %s", tc.e.Username, got, tc.want)
