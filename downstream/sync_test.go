@@ -319,3 +319,29 @@ func TestSuspensionEndSetsOffARun(t *testing.T) {
 		}
 	}
 }
+
+// What a downstream directory should hold names each person's school, so
+// that a trust's domain can put each school's people in their own OUs.
+func TestWantNamesTheSchool(t *testing.T) {
+	_, s := newDir(t, nil)
+	d := directory.New(s, directory.Config{Schools: []directory.School{{ID: "north", Name: "Northgate"}}})
+	ctx := context.Background()
+	for name, school := range map[string]string{"nteacher": "north", "central": ""} {
+		a := directory.Account{Username: name, Role: directory.RoleStaff, Source: directory.SourceManual, GivenName: "Jo", FamilyName: "Teacher", School: school}
+		if err := d.CreateAccount(ctx, "test", &a, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sy := downstream.NewSync(d, downstream.Config{Name: "ad", MassChange: 1}, nil)
+	w, err := sy.Want(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range w.Entries {
+		got[e.Username] = e.School
+	}
+	if got["nteacher"] != "north" || got["central"] != "" || len(got) != 2 {
+		t.Errorf("schools wanted: %v", got)
+	}
+}
