@@ -32,7 +32,7 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			return nil, err
 		}
 		mon = server.NewDatabaseMonitor(s, e.logger())
-		out = append(out, *c, *mon.Frontend())
+		out = append(out, *c, *mon.Frontend(), *server.Records(d))
 		feed, err := buildSIEMFeed(e, s, cfg)
 		if err != nil {
 			return nil, err
