@@ -69,6 +69,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditPrune", testAuditPrune},
 		{"AuditEventsAbout", testAuditEventsAbout},
 		{"JobLock", testJobLock},
+		{"FactsBetween", testFactsBetween},
+		{"CaughtUp", testCaughtUp},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
