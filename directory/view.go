@@ -742,3 +742,10 @@ func (v *View) TryJobLock(ctx context.Context, name string) (release func(), ok 
 	}
 	return j.TryJobLock(ctx, name)
 }
+
+// Accounts is how many accounts the view holds.
+func (v *View) Accounts() int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return len(v.byID)
+}

@@ -133,6 +133,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer sv.stop()
 	rows := compare(ctx, o, env, sv, tests)
+	fmt.Printf("\nkeystage serve: RSS %d MiB after the runs\n", rssMiB(sv.keystage))
 	fmt.Println()
 	printTable(os.Stdout, o, env, rows)
 	return ctx.Err()
