@@ -184,9 +184,11 @@ type View struct {
 	mark      uint64 // numbers each forgetting
 	byName    map[string]*accountFacts
 	byID      map[int64]*accountFacts
+	byUID     map[int64]*accountFacts
 	dirty     map[string]uint64 // usernames forgotten and not read again
 	groups    map[int64]*viewGroup
 	groupName map[string]*viewGroup
+	groupGID  map[int64]*viewGroup
 	memberOf  map[string][]int64 // username → group ids
 	dirtyGrp  map[string]uint64
 	docs      []AUPDocument
@@ -312,7 +314,7 @@ func (v *View) loadAll(ctx context.Context) error {
 	v.mu.Lock()
 	gen := v.allGen
 	v.mu.Unlock()
-	byName, byID := map[string]*accountFacts{}, map[int64]*accountFacts{}
+	byName, byID, byUID := map[string]*accountFacts{}, map[int64]*accountFacts{}, map[int64]*accountFacts{}
 	loaders := accountFactSet()
 	var members []Membership
 	var after int64
@@ -327,7 +329,7 @@ func (v *View) loadAll(ctx context.Context) error {
 		last := as[len(as)-1].ID
 		for _, a := range as {
 			f := &accountFacts{Account: a}
-			byName[a.Username], byID[a.ID] = f, f
+			byName[a.Username], byID[a.ID], byUID[a.UIDNumber] = f, f, f
 		}
 		for _, l := range loaders {
 			if err := l.page(ctx, v.Store, v.fr, after, last, byID); err != nil {
@@ -341,7 +343,7 @@ func (v *View) loadAll(ctx context.Context) error {
 		members = append(members, ms...)
 		after = last
 	}
-	groups, groupName := map[int64]*viewGroup{}, map[string]*viewGroup{}
+	groups, groupName, groupGID := map[int64]*viewGroup{}, map[string]*viewGroup{}, map[int64]*viewGroup{}
 	var gafter int64
 	for {
 		gs, err := v.Store.ListGroups(ctx, GroupQuery{AfterID: gafter, Limit: viewPage})
@@ -353,7 +355,7 @@ func (v *View) loadAll(ctx context.Context) error {
 		}
 		for _, g := range gs {
 			vg := &viewGroup{Group: g}
-			groups[g.ID], groupName[g.Name] = vg, vg
+			groups[g.ID], groupName[g.Name], groupGID[g.GIDNumber] = vg, vg, vg
 		}
 		gafter = gs[len(gs)-1].ID
 	}
@@ -382,7 +384,7 @@ func (v *View) loadAll(ctx context.Context) error {
 	if v.allGen != gen {
 		return errors.New("view: everything changed while loading")
 	}
-	v.byName, v.byID, v.groups, v.groupName, v.memberOf = byName, byID, groups, groupName, memberOf
+	v.byName, v.byID, v.byUID, v.groups, v.groupName, v.groupGID, v.memberOf = byName, byID, byUID, groups, groupName, groupGID, memberOf
 	v.docs, v.nas = docs, nas
 	v.loaded, v.allDirty = true, false
 	// What was forgotten while loading stays forgotten until read again:
@@ -460,20 +462,50 @@ func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) erro
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if old := v.byName[name]; old != nil {
-		delete(v.byName, name)
+	drop := func(old *accountFacts) {
+		delete(v.byName, old.Account.Username)
 		delete(v.byID, old.Account.ID)
+		delete(v.byUID, old.Account.UIDNumber)
+	}
+	if old := v.byName[name]; old != nil {
+		drop(old)
+		if f == nil || f.Account.ID != old.Account.ID {
+			v.renameMember(name, "") // gone: its memberships went with it
+		}
 	}
 	if f != nil {
 		if old := v.byID[f.Account.ID]; old != nil { // renamed
-			delete(v.byName, old.Account.Username)
+			drop(old)
+			v.renameMember(old.Account.Username, name)
 		}
-		v.byName[name], v.byID[f.Account.ID] = f, f
+		v.byName[name], v.byID[f.Account.ID], v.byUID[f.Account.UIDNumber] = f, f, f
 	}
 	if v.dirty[name] == mark {
 		delete(v.dirty, name)
 	}
 	return nil
+}
+
+// renameMember follows an account's new username (or, when to is empty,
+// its purge) into the member lists, since neither is told under the
+// groups' targets. v.mu is held.
+func (v *View) renameMember(from, to string) {
+	ids := v.memberOf[from]
+	delete(v.memberOf, from)
+	for _, id := range ids {
+		g := v.groups[id]
+		if g == nil {
+			continue
+		}
+		g.Members = slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == from })
+		if to != "" {
+			g.Members = append(g.Members, to)
+			slices.Sort(g.Members)
+		}
+	}
+	if to != "" && len(ids) > 0 {
+		v.memberOf[to] = append(v.memberOf[to], ids...)
+	}
 }
 
 // reloadGroup reads one group and its members again.
@@ -496,6 +528,7 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 	drop := func(old *viewGroup) {
 		delete(v.groupName, old.Group.Name)
 		delete(v.groups, old.Group.ID)
+		delete(v.groupGID, old.Group.GIDNumber)
 		for _, u := range old.Members {
 			v.memberOf[u] = slices.DeleteFunc(v.memberOf[u], func(id int64) bool { return id == old.Group.ID })
 		}
@@ -507,7 +540,7 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 		if old := v.groups[vg.Group.ID]; old != nil {
 			drop(old)
 		}
-		v.groups[vg.Group.ID], v.groupName[name] = vg, vg
+		v.groups[vg.Group.ID], v.groupName[name], v.groupGID[vg.Group.GIDNumber] = vg, vg, vg
 		for _, u := range vg.Members {
 			v.memberOf[u] = append(v.memberOf[u], vg.Group.ID)
 		}
@@ -748,4 +781,113 @@ func (v *View) Accounts() int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return len(v.byID)
+}
+
+// AccountByUID answers from memory when it may; a uidNumber it does not
+// hold is asked of the store.
+func (v *View) AccountByUID(ctx context.Context, uid int64) (Account, error) {
+	v.mu.RLock()
+	var f *accountFacts
+	if g := v.byUID[uid]; g != nil {
+		f = v.byAccountID(g.Account.ID)
+	}
+	v.mu.RUnlock()
+	if f == nil {
+		return v.Store.AccountByUID(ctx, uid)
+	}
+	return f.Account, nil
+}
+
+// group is a group when the view may answer for it: held is false when
+// the store must be asked; g is nil (with held) when there is none.
+func (v *View) group(name string) (g *viewGroup, held bool) {
+	if !v.usable() {
+		return nil, false
+	}
+	if _, d := v.dirtyGrp[name]; d {
+		return nil, false
+	}
+	return v.groupName[name], true
+}
+
+// GroupByName answers from memory when it may.
+func (v *View) GroupByName(ctx context.Context, name string) (Group, error) {
+	v.mu.RLock()
+	g, held := v.group(name)
+	v.mu.RUnlock()
+	if !held {
+		return v.Store.GroupByName(ctx, name)
+	}
+	if g == nil {
+		return Group{}, fmt.Errorf("group %s: %w", name, ErrNotFound)
+	}
+	return g.Group, nil
+}
+
+// GroupByGID answers from memory when it may.
+func (v *View) GroupByGID(ctx context.Context, gid int64) (Group, error) {
+	v.mu.RLock()
+	var g *viewGroup
+	held := false
+	if x := v.groupGID[gid]; x != nil {
+		g, held = v.group(x.Group.Name)
+	}
+	v.mu.RUnlock()
+	if !held || g == nil {
+		return v.Store.GroupByGID(ctx, gid)
+	}
+	return g.Group, nil
+}
+
+// Members answers from memory when it may, or from the store when one of
+// the members is forgotten (a purge or a rename not yet read again).
+func (v *View) Members(ctx context.Context, groupID int64) ([]string, error) {
+	v.mu.RLock()
+	var out []string
+	held := false
+	if x := v.groups[groupID]; x != nil {
+		var g *viewGroup
+		g, held = v.group(x.Group.Name)
+		switch {
+		case held && g != nil && len(v.dirty) == 0:
+			out = slices.Clone(g.Members)
+		case held && g != nil:
+			out = make([]string, 0, len(g.Members))
+			for _, m := range g.Members {
+				if _, d := v.dirty[m]; d {
+					held = false
+					break
+				}
+				out = append(out, m)
+			}
+		}
+		held = held && g != nil
+	}
+	v.mu.RUnlock()
+	if !held {
+		return v.Store.Members(ctx, groupID)
+	}
+	return out, nil
+}
+
+// SharedMembers is Members without the copy: the slice returned is shared
+// and must not be changed (the view never changes a list it has handed
+// out; it replaces it). LDAP's group searches read a large group's members
+// so on every request.
+func (v *View) SharedMembers(ctx context.Context, groupID int64) ([]string, error) {
+	v.mu.RLock()
+	var out []string
+	if x := v.groups[groupID]; x != nil && len(v.dirty) == 0 {
+		if g, held := v.group(x.Group.Name); held && g != nil {
+			out = g.Members
+			if out == nil {
+				out = []string{}
+			}
+		}
+	}
+	v.mu.RUnlock()
+	if out == nil {
+		return v.Members(ctx, groupID)
+	}
+	return out, nil
 }

@@ -201,3 +201,37 @@ func TestViewFailsClosedWhenTheFeedIsHeldBack(t *testing.T) {
 		t.Error("the stale view read nothing from the store")
 	}
 }
+
+// TestViewFollowsGroupsMadeElsewhere: a group made and filled by another
+// process, and a member taken out, show through the view within the
+// bound: memberships are told under the group's target, not the account's.
+func TestViewFollowsGroupsMadeElsewhere(t *testing.T) {
+	ctx := context.Background()
+	f := newViewFixture(t)
+	if _, err := f.other.CreateGroup(ctx, "test", directory.Group{Name: "governors", Kind: directory.GroupRole}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.other.AddMembers(ctx, "test", "governors", []string{"teacher", "head"}); err != nil {
+		t.Fatal(err)
+	}
+	teacher, _ := f.other.Store().AccountByUsername(ctx, "teacher")
+	inGroup := func() bool {
+		gs, err := f.view.GroupsOf(ctx, teacher.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(gs) == 1 && gs[0].Name == "governors"
+	}
+	refusedWithin(t, "membership", inGroup) // "refused" reads "seen" here
+	g, err := f.view.GroupByName(ctx, "governors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.other.RemoveMembers(ctx, "test", "governors", []string{"teacher"}); err != nil {
+		t.Fatal(err)
+	}
+	refusedWithin(t, "removal", func() bool {
+		ms, err := f.view.Members(ctx, g.ID)
+		return err == nil && len(ms) == 1 && ms[0] == "head" && !inGroup()
+	})
+}

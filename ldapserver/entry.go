@@ -1,6 +1,7 @@
 package ldapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,9 @@ type attr struct {
 	name        string
 	values      []string
 	operational bool
+	// folded says every value is as caseIgnoreMatch folds it already
+	// (usernames), so that a filter compares them as they are.
+	folded bool
 }
 
 // entry is what a search returns, built from the directory on the fly.
@@ -27,10 +31,16 @@ type entry struct {
 }
 
 func (e *entry) add(name string, operational bool, values ...string) {
-	var vs []string
-	for _, v := range values {
-		if v != "" {
-			vs = append(vs, v)
+	vs := values // kept as given when none is empty: no copy of a long list
+	for i, v := range values {
+		if v == "" {
+			vs = slices.Clone(values[:i])
+			for _, v := range values[i+1:] {
+				if v != "" {
+					vs = append(vs, v)
+				}
+			}
+			break
 		}
 	}
 	if len(vs) == 0 {
@@ -50,6 +60,12 @@ func (e *entry) values(lower string) ([]string, bool) {
 		return e.attrs[i].values, true
 	}
 	return nil, knownAttrs[lower]
+}
+
+// isFolded says whether an attribute's values are folded already.
+func (e *entry) isFolded(lower string) bool {
+	i, ok := e.index[lower]
+	return ok && e.attrs[i].folded
 }
 
 // knownAttrs are the attribute types the schema defines: a filter on any
@@ -231,17 +247,29 @@ func asciiGecos(s string) string {
 // groupEntry publishes a group as posixGroup and groupOfNames. members is
 // nil when neither memberUid nor member was asked for.
 func (t *tree) groupEntry(g directory.Group, members []string) *entry {
+	return t.groupEntryWith(g, members, true)
+}
+
+// groupEntryWith is groupEntry, with the member DNs left out when memberDNs
+// is false (neither asked for nor filtered on: a long list of strings
+// built for nothing).
+func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs bool) *entry {
 	e := &entry{dn: t.groupDN(g.Name)}
 	e.add("objectClass", false, "top", "posixGroup", "groupOfNames")
 	e.add("cn", false, g.Name)
 	e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
 	e.add("description", false, g.Description)
 	e.add("memberUid", false, members...)
-	dns := make([]string, len(members))
-	for i, m := range members {
-		dns[i] = t.personDN(m)
+	if i, ok := e.index["memberuid"]; ok {
+		e.attrs[i].folded = true // usernames: lower case, no spaces (directory.ValidUsername)
 	}
-	e.add("member", false, dns...)
+	if memberDNs {
+		dns := make([]string, len(members))
+		for i, m := range members {
+			dns[i] = t.personDN(m)
+		}
+		e.add("member", false, dns...)
+	}
 	e.add("subschemaSubentry", true, subschemaDN)
 	e.add("entryDN", true, e.dn)
 	return e

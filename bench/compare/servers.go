@@ -135,7 +135,7 @@ listen = "127.0.0.1:%d"
 ldaps = ""
 base_dn = %q
 [ldap.grants]
-%s = ["people"]
+%s = ["people", "groups"]
 [radius]
 enabled = true
 auth_address = "127.0.0.1:%d"

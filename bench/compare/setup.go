@@ -28,7 +28,13 @@ type setup struct {
 	// LoginHash is the argon2id hash that both Keystage and ({ARGON2})
 	// slapd hold for the login password.
 	LoginHash string `json:"login_hash"`
+	// Layout changes when what slapd is given changes (2: groups and
+	// memberOf), so that an older working directory is set up again.
+	Layout int `json:"layout"`
 }
+
+// layout is the current Layout.
+const layout = 2
 
 // environment is a prepared working directory.
 type environment struct {
@@ -46,7 +52,7 @@ func dirsOf(root string) (ks, fr, sl string) {
 // prepare sets the working directory up for o, or reuses it when it was
 // set up the same way.
 func prepare(ctx context.Context, o options, cost argon2Cost) (*environment, error) {
-	env := &environment{setup: setup{People: o.people, Cost: o.cost, SlapdHash: o.slapdHash, Key: o.keyType}}
+	env := &environment{setup: setup{People: o.people, Cost: o.cost, SlapdHash: o.slapdHash, Key: o.keyType, Layout: layout}}
 	env.ks, env.fr, env.sl = dirsOf(o.dir)
 	env.pki = pkiIn(o.dir)
 	marker := filepath.Join(o.dir, "setup.json")
@@ -334,6 +340,10 @@ var allTests = []test{
 		func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.slapdLDAP(), "search") }},
 	{"bind", "slapd", func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.ksLDAP(), "bind") },
 		func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.slapdLDAP(), "bind") }},
+	{"groups", "slapd", func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.ksLDAP(), "groups") },
+		func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.slapdLDAP(), "groups") }},
+	{"memberof", "slapd", func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.ksLDAP(), "memberof") },
+		func(sv *servers, _ *environment) func() (worker, error) { return ldapOp(sv.slapdLDAP(), "memberof") }},
 }
 
 func parseTests(list string) ([]test, error) {
@@ -348,7 +358,7 @@ func parseTests(list string) ([]test, error) {
 			}
 		}
 		if !found {
-			bad = append(bad, fmt.Errorf("-tests: %q is not one of pap, mschapv2, peap, peap-resumed, search, bind", name))
+			bad = append(bad, fmt.Errorf("-tests: %q is not one of pap, mschapv2, peap, peap-resumed, search, bind, groups, memberof", name))
 		}
 	}
 	if len(out) == 0 && len(bad) == 0 {
