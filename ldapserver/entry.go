@@ -16,6 +16,7 @@ import (
 // when asked for by name or with "+".
 type attr struct {
 	name        string
+	lower       string // name in lower case (empty: not worked out)
 	values      []string
 	operational bool
 	// folded says every value is as caseIgnoreMatch folds it already
@@ -47,10 +48,12 @@ func (e *entry) add(name string, operational bool, values ...string) {
 		return
 	}
 	if e.index == nil {
-		e.index = map[string]int{}
+		e.index = make(map[string]int, 24)
+		e.attrs = make([]attr, 0, 24)
 	}
-	e.index[strings.ToLower(name)] = len(e.attrs)
-	e.attrs = append(e.attrs, attr{name: name, values: vs, operational: operational})
+	lower := lowerName(name)
+	e.index[lower] = len(e.attrs)
+	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: vs, operational: operational})
 }
 
 // values returns an attribute's values, and whether the attribute is one
@@ -72,12 +75,26 @@ func (e *entry) isFolded(lower string) bool {
 // other is Undefined rather than False.
 var knownAttrs = map[string]bool{}
 
+// lowerNames maps the schema's attribute names as written to lower case,
+// so that building an entry does not lower-case each name anew. Like
+// knownAttrs it is filled once, at init, and only read after.
+var lowerNames = map[string]string{}
+
 func init() {
 	for _, a := range schemaAttributes {
 		for _, n := range a.names {
 			knownAttrs[strings.ToLower(n)] = true
+			lowerNames[n] = strings.ToLower(n)
 		}
 	}
+}
+
+// lowerName is an attribute name in lower case.
+func lowerName(name string) string {
+	if l, ok := lowerNames[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
 }
 
 // normDN is a DN's comparable form: parsed, re-serialised, lower case. An
@@ -340,7 +357,11 @@ func (s selection) wants(a attr) bool {
 	if s.none {
 		return false
 	}
-	if s.names[strings.ToLower(a.name)] {
+	lower := a.lower
+	if lower == "" {
+		lower = strings.ToLower(a.name)
+	}
+	if s.names[lower] {
 		return true
 	}
 	if a.operational {

@@ -293,7 +293,7 @@ func (s *search) sendIf(ctx context.Context, e *entry) error {
 	if s.limit > 0 && s.sent >= s.limit {
 		return errSizeLimit
 	}
-	if !s.c.reply(s.m.id, encodeEntry(e, s.sel, s.req.typesOnly)) {
+	if !s.c.replyBytes(appendEntryMessage(make([]byte, 0, entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly)), s.m.id, e, s.sel, s.req.typesOnly)) {
 		return context.Canceled
 	}
 	s.sent++
