@@ -45,3 +45,25 @@ func TestEntryBytesMatchPackets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEntryEncode compares building and encoding an nslcd search's
+// entry with the packet encoder and straight into bytes.
+func BenchmarkEntryEncode(b *testing.B) {
+	tr := &tree{base: "dc=school,dc=example", baseNorm: "dc=school,dc=example", baseRDNs: []string{"dc=school", "dc=example"}}
+	a := directory.Account{ID: 7, Username: "jbloggs", Role: directory.RoleStaff, GivenName: "Jo", FamilyName: "Bloggs",
+		Email: "jo@school.example", UIDNumber: 10007, GIDNumber: 10007, UUID: "0b3c", CreatedAt: time.Unix(1700000000, 0)}
+	sel := newSelection([]string{"uid", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos"})
+	b.Run("packets", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			_ = envelope(int64(i), encodeEntry(tr.personEntry(a, nil), sel, false))
+		}
+	})
+	b.Run("bytes", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			e := tr.personEntry(a, nil)
+			_ = appendEntryMessage(make([]byte, 0, entryMessageSize(int64(i), e, sel, false)), int64(i), e, sel, false)
+		}
+	})
+}
