@@ -235,3 +235,25 @@ func TestViewFollowsGroupsMadeElsewhere(t *testing.T) {
 		return err == nil && len(ms) == 1 && ms[0] == "head" && !inGroup()
 	})
 }
+
+// TestViewReadsItsOwnWrites: a change made through the view is refused at
+// once, before any feed tells of it (on PostgreSQL the feed tells this
+// node's own commits later, through the database).
+func TestViewReadsItsOwnWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newViewFixture(t)
+	f.store.hold()
+	teacher, err := f.d.Store().AccountByUsername(ctx, "teacher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.allowed(t, "teacher") {
+		t.Fatal("teacher refused before the suspension")
+	}
+	if _, err := f.d.Suspend(ctx, "test", teacher, directory.Suspension{From: time.Now().Add(-time.Minute), Reason: "incident"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.allowed(t, "teacher") {
+		t.Fatal("a suspension made through the view was not refused at once")
+	}
+}
