@@ -227,8 +227,22 @@ func (v *View) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	if err := w.Watch(ctx, v.told); err != nil {
-		return fmt.Errorf("view: %w", err)
+	// A store that cannot be watched yet (the database away at start) is
+	// tried again; reads go to the store meanwhile, and the server serves.
+	for {
+		err := w.Watch(ctx, v.told)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		v.log.Warn("view: cannot watch the store for changes yet; every read goes to the store meanwhile", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
 	start := time.Now()
 	for ctx.Err() == nil {
