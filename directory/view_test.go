@@ -23,7 +23,6 @@ type countedStore struct {
 	held   bool
 	frozen time.Time
 	queue  [][]string
-	fns    []func([]string)
 }
 
 func (s *countedStore) AccountByUsername(ctx context.Context, name string) (directory.Account, error) {
