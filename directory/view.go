@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"keystage.dev/keystage/audit"
@@ -176,6 +177,11 @@ type View struct {
 	wall func() time.Time
 
 	kick chan struct{}
+
+	// behind counts the reads sent to the store because the view was not
+	// caught up (or not loaded): a view that falls behind under load shows
+	// here.
+	behind atomic.Int64
 
 	mu        sync.RWMutex
 	loaded    bool
@@ -570,6 +576,7 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 // there is no such account.
 func (v *View) byUsername(name string) (f *accountFacts, held bool) {
 	if !v.usable() {
+		v.behind.Add(1)
 		return nil, false
 	}
 	if _, d := v.dirty[name]; d {
@@ -583,6 +590,7 @@ func (v *View) byUsername(name string) (f *accountFacts, held bool) {
 // since, under a name not yet read).
 func (v *View) byAccountID(id int64) *accountFacts {
 	if !v.usable() {
+		v.behind.Add(1)
 		return nil
 	}
 	f := v.byID[id]
@@ -905,3 +913,7 @@ func (v *View) SharedMembers(ctx context.Context, groupID int64) ([]string, erro
 	}
 	return out, nil
 }
+
+// ReadsBehind is how many account reads went to the store because the view
+// was not loaded or not caught up.
+func (v *View) ReadsBehind() int64 { return v.behind.Load() }

@@ -33,14 +33,18 @@ var (
 		"1 while the in-memory view answers the hot paths' reads (loaded, and the change feed caught up within 2 s); 0 while they go to the database.", nil, nil)
 	viewAccountsDesc = prometheus.NewDesc("keystage_view_accounts",
 		"Accounts held in the in-memory view.", nil, nil)
+	viewBehindDesc = prometheus.NewDesc("keystage_view_reads_behind_total",
+		"Reads of an account sent to the database because the in-memory view was not loaded or not caught up.", nil, nil)
 )
 
 func (c viewCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- viewFreshDesc
 	ch <- viewAccountsDesc
+	ch <- viewBehindDesc
 }
 
 func (c viewCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(viewFreshDesc, prometheus.GaugeValue, boolFloat(c.v.Fresh()))
 	ch <- prometheus.MustNewConstMetric(viewAccountsDesc, prometheus.GaugeValue, float64(c.v.Accounts()))
+	ch <- prometheus.MustNewConstMetric(viewBehindDesc, prometheus.CounterValue, float64(c.v.ReadsBehind()))
 }

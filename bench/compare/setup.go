@@ -249,6 +249,23 @@ func waitViewFresh(ctx context.Context, port int) error {
 	}
 }
 
+// metricValue is one metric's value from keystage serve's /metrics, or
+// "?" when it cannot be read.
+func metricValue(port int, name string) string {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
 // rssMiB is a server's resident memory (Linux), 0 when it cannot be read.
 func rssMiB(s *server) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
