@@ -210,6 +210,8 @@ type lockState struct {
 	blockedN  int
 	lastFlush time.Time
 	lastPrune time.Time
+
+	mem2 memoryState // kept by Run (lockout_memory.go)
 }
 
 type memCounter struct {
@@ -288,7 +290,7 @@ func (l *Lockout) Begin(ctx context.Context, a Account, username string, src Ori
 	if src.Trusted {
 		at.familiar = true
 	} else if a.ID != 0 && src.ID != "" {
-		seen, err := l.Store.Familiar(ctx, a.ID, src.ID)
+		seen, err := l.familiar(ctx, a.ID, src.ID)
 		if err != nil {
 			return nil, fmt.Errorf("lockout: %w", err)
 		}
@@ -327,11 +329,16 @@ func (l *Lockout) Begin(ctx context.Context, a Account, username string, src Ori
 
 // lockedUntil reads a counter from the store and memory together.
 func (l *Lockout) lockedUntil(ctx context.Context, c *Lockout, key string, th int, t time.Time) (time.Time, int, error) {
-	n, last, err := l.Store.Failures(ctx, key, t, c.lookback())
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("lockout: %w", err)
-	}
 	st := l.state()
+	st.mu.Lock()
+	n, last, ok := st.storedMem(c, key, t)
+	st.mu.Unlock()
+	if !ok {
+		var err error
+		if n, last, err = l.Store.Failures(ctx, key, t, c.lookback()); err != nil {
+			return time.Time{}, 0, fmt.Errorf("lockout: %w", err)
+		}
+	}
 	st.mu.Lock()
 	if m := st.mem[key]; m != nil && !m.last.Before(t.Add(-c.lookback())) {
 		n += m.n
@@ -419,30 +426,14 @@ func (a *Attempt) Fail(ctx context.Context, password string) error {
 // OnLock; so does one it lengthens.
 func (l *Lockout) count(ctx context.Context, c *Lockout, key string, th int, fp string, t time.Time) (time.Time, error) {
 	st := l.state()
-	n, err := l.Store.NoteFailure(ctx, key, t, c.Window, fp)
-	last := t
+	n, last, done, err := l.countMem(c, key, fp, t)
 	if err != nil {
-		l.log().Warn("lockout: the store cannot count a failure; counting it in memory", "kind", KeyKind(key), "err", err)
-		sn, slast, rerr := l.Store.Failures(ctx, key, t, c.lookback())
-		if rerr != nil {
-			sn, slast = 0, time.Time{}
+		return time.Time{}, err
+	}
+	if !done {
+		if n, last, err = l.countStore(ctx, c, key, fp, t); err != nil {
+			return time.Time{}, err
 		}
-		st.mu.Lock()
-		mn, ok := st.memNote(c, key, fp, t)
-		st.mu.Unlock()
-		if !ok {
-			return time.Time{}, ErrCannotCount
-		}
-		n = sn + mn
-		if slast.After(last) {
-			last = slast
-		}
-	} else {
-		st.mu.Lock()
-		if m := st.mem[key]; m != nil && !m.last.Before(t.Add(-c.lookback())) {
-			n += m.n
-		}
-		st.mu.Unlock()
 	}
 	until := lockEnd(c, n, th, last, t)
 	if !until.IsZero() && l.OnLock != nil {
@@ -458,6 +449,38 @@ func (l *Lockout) count(ctx context.Context, c *Lockout, key string, th int, fp 
 		}
 	}
 	return until, nil
+}
+
+// countStore counts one failure in the store, or in memory when the store
+// cannot be written.
+func (l *Lockout) countStore(ctx context.Context, c *Lockout, key, fp string, t time.Time) (int, time.Time, error) {
+	st := l.state()
+	n, err := l.Store.NoteFailure(ctx, key, t, c.Window, fp)
+	last := t
+	if err != nil {
+		l.log().Warn("lockout: the store cannot count a failure; counting it in memory", "kind", KeyKind(key), "err", err)
+		sn, slast, rerr := l.Store.Failures(ctx, key, t, c.lookback())
+		if rerr != nil {
+			sn, slast = 0, time.Time{}
+		}
+		st.mu.Lock()
+		mn, ok := st.memNote(c, key, fp, t)
+		st.mu.Unlock()
+		if !ok {
+			return 0, time.Time{}, ErrCannotCount
+		}
+		n = sn + mn
+		if slast.After(last) {
+			last = slast
+		}
+	} else {
+		st.mu.Lock()
+		if m := st.mem[key]; m != nil && !m.last.Before(t.Add(-c.lookback())) {
+			n += m.n
+		}
+		st.mu.Unlock()
+	}
+	return n, last, nil
 }
 
 func (st *lockState) lastPruneAt() time.Time {
@@ -523,16 +546,21 @@ func (a *Attempt) Succeed(ctx context.Context) error {
 	c := a.l.settings()
 	var errs []error
 	if a.src.Becomes != "" {
-		errs = append(errs, a.l.Store.NoteFamiliar(ctx, a.id, a.src.Becomes, a.at, c.FamiliarKeep))
+		errs = append(errs, a.l.noteFamiliar(ctx, a.id, a.src.Becomes, a.at, c.FamiliarKeep))
 	} else if a.src.ID != "" && !a.src.Trusted {
 		// Once a day is enough to keep a source familiar, and spares a
 		// write on every sign-in.
 		if !a.familiar || a.seen.IsZero() || a.at.Sub(a.seen) > 24*time.Hour {
-			errs = append(errs, a.l.Store.NoteFamiliar(ctx, a.id, a.src.ID, a.at, c.FamiliarKeep))
+			errs = append(errs, a.l.noteFamiliar(ctx, a.id, a.src.ID, a.at, c.FamiliarKeep))
 		}
 	}
 	if a.failures && a.familiar {
-		errs = append(errs, a.l.Store.ClearFailures(ctx, familiarKey(a.username, a.src)))
+		key := familiarKey(a.username, a.src)
+		st := a.l.state()
+		st.mu.Lock()
+		st.forgetKey(key)
+		st.mu.Unlock()
+		errs = append(errs, a.l.Store.ClearFailures(ctx, key))
 	}
 	return errors.Join(errs...)
 }
@@ -671,6 +699,14 @@ func (l *Lockout) Clear(ctx context.Context, username string) error {
 			}
 			delete(st.mem, k)
 		}
+	}
+	for k := range st.mem2.base {
+		if strings.HasPrefix(k, keys[0]+"|") && !contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		st.forgetKey(k)
 	}
 	st.mu.Unlock()
 	var errs []error

@@ -33,6 +33,7 @@ type Directory struct {
 	store   Store
 	gate    *Gate
 	lockout *Lockout
+	uses    *useBatch // last uses gathered by RunRecords
 	hasher  *passwords.Hasher
 	sealer  Sealer
 	now     Clock
@@ -114,6 +115,7 @@ func New(s Store, cfg Config) *Directory {
 		store:       s,
 		gate:        &Gate{Store: s, Policy: cfg.Policy},
 		lockout:     &lo,
+		uses:        &useBatch{},
 		hasher:      cfg.Hasher,
 		sealer:      cfg.Sealer,
 		now:         now,
@@ -250,9 +252,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string,
 	if rehash {
 		d.upgradeHash(ctx, a, cred.ID, password)
 	}
-	if err := d.store.NoteUse(ctx, a.ID, svc, now); err != nil {
-		d.log.Warn("noting use", "account", a.Username, "err", err)
-	}
+	d.noteUse(ctx, a, svc, now)
 	return a, nil
 }
 

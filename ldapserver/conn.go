@@ -283,7 +283,11 @@ func (c *conn) handle(ctx context.Context, m *message) {
 // reply writes one message; a write error closes the connection, which
 // ends the read loop.
 func (c *conn) reply(id int64, op *ber.Packet, controls ...*ber.Packet) bool {
-	b := envelope(id, op, controls...)
+	return c.replyBytes(envelope(id, op, controls...))
+}
+
+// replyBytes sends an encoded message.
+func (c *conn) replyBytes(b []byte) bool {
 	nc := c.netConn()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -57,7 +57,11 @@ func FuzzDecode(f *testing.F) {
 						f.matches(e)
 					}
 					filterUses(s.filter, "memberof")
-					encodeEntry(e, newSelection(s.attributes), s.typesOnly)
+					sel := newSelection(s.attributes)
+					want := envelope(m.id, encodeEntry(e, sel, s.typesOnly))
+					if got := appendEntryMessage(nil, m.id, e, sel, s.typesOnly); !bytes.Equal(got, want) {
+						tt.Fatalf("the entry written straight to bytes differs from the packets' encoding:\n%x\n%x", got, want)
+					}
 				}
 			case appExtendedRequest:
 				if x, err := decodeExtended(m.op); err == nil {

@@ -1,6 +1,7 @@
 package ldapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,12 @@ import (
 // when asked for by name or with "+".
 type attr struct {
 	name        string
+	lower       string // name in lower case (empty: not worked out)
 	values      []string
 	operational bool
+	// folded says every value is as caseIgnoreMatch folds it already
+	// (usernames), so that a filter compares them as they are.
+	folded bool
 }
 
 // entry is what a search returns, built from the directory on the fly.
@@ -27,20 +32,28 @@ type entry struct {
 }
 
 func (e *entry) add(name string, operational bool, values ...string) {
-	var vs []string
-	for _, v := range values {
-		if v != "" {
-			vs = append(vs, v)
+	vs := values // kept as given when none is empty: no copy of a long list
+	for i, v := range values {
+		if v == "" {
+			vs = slices.Clone(values[:i])
+			for _, v := range values[i+1:] {
+				if v != "" {
+					vs = append(vs, v)
+				}
+			}
+			break
 		}
 	}
 	if len(vs) == 0 {
 		return
 	}
 	if e.index == nil {
-		e.index = map[string]int{}
+		e.index = make(map[string]int, 24)
+		e.attrs = make([]attr, 0, 24)
 	}
-	e.index[strings.ToLower(name)] = len(e.attrs)
-	e.attrs = append(e.attrs, attr{name: name, values: vs, operational: operational})
+	lower := lowerName(name)
+	e.index[lower] = len(e.attrs)
+	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: vs, operational: operational})
 }
 
 // values returns an attribute's values, and whether the attribute is one
@@ -52,16 +65,36 @@ func (e *entry) values(lower string) ([]string, bool) {
 	return nil, knownAttrs[lower]
 }
 
+// isFolded says whether an attribute's values are folded already.
+func (e *entry) isFolded(lower string) bool {
+	i, ok := e.index[lower]
+	return ok && e.attrs[i].folded
+}
+
 // knownAttrs are the attribute types the schema defines: a filter on any
 // other is Undefined rather than False.
 var knownAttrs = map[string]bool{}
+
+// lowerNames maps the schema's attribute names as written to lower case,
+// so that building an entry does not lower-case each name anew. Like
+// knownAttrs it is filled once, at init, and only read after.
+var lowerNames = map[string]string{}
 
 func init() {
 	for _, a := range schemaAttributes {
 		for _, n := range a.names {
 			knownAttrs[strings.ToLower(n)] = true
+			lowerNames[n] = strings.ToLower(n)
 		}
 	}
+}
+
+// lowerName is an attribute name in lower case.
+func lowerName(name string) string {
+	if l, ok := lowerNames[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
 }
 
 // normDN is a DN's comparable form: parsed, re-serialised, lower case. An
@@ -237,17 +270,29 @@ func asciiGecos(s string) string {
 // groupEntry publishes a group as posixGroup and groupOfNames. members is
 // nil when neither memberUid nor member was asked for.
 func (t *tree) groupEntry(g directory.Group, members []string) *entry {
+	return t.groupEntryWith(g, members, true)
+}
+
+// groupEntryWith is groupEntry, with the member DNs left out when memberDNs
+// is false (neither asked for nor filtered on: a long list of strings
+// built for nothing).
+func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs bool) *entry {
 	e := &entry{dn: t.groupDN(g.Name)}
 	e.add("objectClass", false, "top", "posixGroup", "groupOfNames")
 	e.add("cn", false, g.Name)
 	e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
 	e.add("description", false, g.Description)
 	e.add("memberUid", false, members...)
-	dns := make([]string, len(members))
-	for i, m := range members {
-		dns[i] = t.personDN(m)
+	if i, ok := e.index["memberuid"]; ok {
+		e.attrs[i].folded = true // usernames: lower case, no spaces (directory.ValidUsername)
 	}
-	e.add("member", false, dns...)
+	if memberDNs {
+		dns := make([]string, len(members))
+		for i, m := range members {
+			dns[i] = t.personDN(m)
+		}
+		e.add("member", false, dns...)
+	}
 	e.add("subschemaSubentry", true, subschemaDN)
 	e.add("entryDN", true, e.dn)
 	return e
@@ -318,7 +363,11 @@ func (s selection) wants(a attr) bool {
 	if s.none {
 		return false
 	}
-	if s.names[strings.ToLower(a.name)] {
+	lower := a.lower
+	if lower == "" {
+		lower = strings.ToLower(a.name)
+	}
+	if s.names[lower] {
 		return true
 	}
 	if a.operational {

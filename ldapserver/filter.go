@@ -239,7 +239,7 @@ type matcher struct {
 // the schema knows attr.
 func (m *matcher) values(attr string, kind valueKind) ([]string, bool) {
 	vals, known := m.e.values(attr)
-	if len(vals) == 0 {
+	if len(vals) == 0 || kind == kindFold && m.e.isFolded(attr) {
 		return vals, known
 	}
 	if out, ok := m.prepared[attr]; ok {
@@ -417,7 +417,30 @@ func compare(attr, have, want string, op int) bool {
 // foldValue applies caseIgnoreMatch's preparation: case folded, inner
 // spaces collapsed, outer ones dropped.
 func foldValue(s string) string {
+	if folded(s) {
+		return s // most values (usernames, numbers) are: no allocation
+	}
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// folded reports whether foldValue would return s unchanged: ASCII, no
+// upper case, single spaces between words and none around them.
+func folded(s string) bool {
+	space := true // a leading space is not folded
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80 || 'A' <= c && c <= 'Z' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			return false
+		case c == ' ':
+			if space {
+				return false
+			}
+			space = true
+		default:
+			space = false
+		}
+	}
+	return !space || s == ""
 }
 
 // substringMatch matches a folded value against folded parts.

@@ -64,6 +64,9 @@ type search struct {
 	// needMemberOf and needMembers say whether the filter or the
 	// selection uses the attributes that cost a query per entry.
 	needMemberOf, needMembers bool
+	// needMemberDNs says whether groups' member DNs are asked for or
+	// filtered on (memberUid alone needs only the usernames).
+	needMemberDNs bool
 }
 
 func (c *conn) search(ctx context.Context, m *message) {
@@ -168,6 +171,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	s.needMemberOf = s.sel.wantsName("memberof", false) || filterUses(req.filter, "memberof")
 	s.needMembers = s.sel.wantsName("memberuid", false) || s.sel.wantsName("member", false) ||
 		filterUses(req.filter, "memberuid") || filterUses(req.filter, "member")
+	s.needMemberDNs = s.sel.wantsName("member", false) || filterUses(req.filter, "member")
 
 	err = s.run(ctx, start)
 	var ctl []*ber.Packet
@@ -289,7 +293,7 @@ func (s *search) sendIf(ctx context.Context, e *entry) error {
 	if s.limit > 0 && s.sent >= s.limit {
 		return errSizeLimit
 	}
-	if !s.c.reply(s.m.id, encodeEntry(e, s.sel, s.req.typesOnly)) {
+	if !s.c.replyBytes(appendEntryMessage(make([]byte, 0, entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly)), s.m.id, e, s.sel, s.req.typesOnly)) {
 		return context.Canceled
 	}
 	s.sent++
@@ -587,12 +591,23 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 	var members []string
 	if s.needMembers {
 		var err error
-		if members, err = s.c.s.store.Members(ctx, g.ID); err != nil {
+		if sm, ok := s.c.s.store.(sharedMembers); ok {
+			members, err = sm.SharedMembers(ctx, g.ID)
+		} else {
+			members, err = s.c.s.store.Members(ctx, g.ID)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	s.next = cursor{srcGroups, g.ID}
-	return s.sendIf(ctx, s.c.s.tree.groupEntry(g, members))
+	return s.sendIf(ctx, s.c.s.tree.groupEntryWith(g, members, s.needMemberDNs))
+}
+
+// sharedMembers is a Reader that can hand out a group's members without
+// copying them (directory.View): the entry built from them only reads.
+type sharedMembers interface {
+	SharedMembers(ctx context.Context, groupID int64) ([]string, error)
 }
 
 func cmpInt(a, b int64) int {

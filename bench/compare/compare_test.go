@@ -35,6 +35,9 @@ func TestServersAcceptConfig(t *testing.T) {
 	if len(env.people) != 22 || len(env.sample) == 0 {
 		t.Fatalf("%d people, %d sampled: want 22 and at least 1", len(env.people), len(env.sample))
 	}
+	if len(env.sample[0].Groups) == 0 {
+		t.Fatalf("%s is in no group: the groups and memberof tests would test nothing", env.sample[0].Username)
+	}
 	sv := &servers{}
 	t.Cleanup(sv.stop)
 	if sv.pt, err = freePorts(); err != nil {
@@ -56,6 +59,8 @@ func TestServersAcceptConfig(t *testing.T) {
 		{"PEAP-MSCHAPv2", peapOp(sv.frAuth(), env.pki.CA, false)},
 		{"LDAP search", ldapOp(sv.slapdLDAP(), "search")},
 		{"LDAP bind", ldapOp(sv.slapdLDAP(), "bind")},
+		{"LDAP groups", ldapOp(sv.slapdLDAP(), "groups")},
+		{"LDAP memberOf", ldapOp(sv.slapdLDAP(), "memberof")},
 	} {
 		w, err := tc.w()
 		if err != nil {

@@ -333,7 +333,7 @@ func ldapOp(url, kind string) func() (worker, error) {
 		if err != nil {
 			return worker{}, err
 		}
-		if kind == "search" {
+		if kind != "bind" {
 			if err := l.Bind(readerDN, loginPassword); err != nil {
 				l.Close()
 				return worker{}, fmt.Errorf("bind as %s: %w", readerDN, err)
@@ -342,6 +342,34 @@ func ldapOp(url, kind string) func() (worker, error) {
 		do := func(ctx context.Context, pe person) error {
 			if kind == "bind" {
 				return l.Bind("uid="+pe.Username+",ou=people,"+baseDN, loginPassword)
+			}
+			switch kind {
+			case "groups":
+				// SSSD's initgroups with the rfc2307 schema: the groups
+				// that name the person in memberUid.
+				res, err := l.Search(ldap.NewSearchRequest(baseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+					"(&(objectClass=posixGroup)(memberUid="+ldap.EscapeFilter(pe.Username)+"))",
+					[]string{"cn", "gidNumber"}, nil))
+				if err != nil {
+					return err
+				}
+				if len(res.Entries) != len(pe.Groups) {
+					return fmt.Errorf("%w: %d groups, want %d", errRejected, len(res.Entries), len(pe.Groups))
+				}
+				return nil
+			case "memberof":
+				// SSSD's rfc2307bis schema: the person's entry with the
+				// groups it is a member of.
+				res, err := l.Search(ldap.NewSearchRequest(baseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+					"(&(objectClass=posixAccount)(uid="+ldap.EscapeFilter(pe.Username)+"))",
+					[]string{"uid", "uidNumber", "gidNumber", "memberOf"}, nil))
+				if err != nil {
+					return err
+				}
+				if len(res.Entries) != 1 || len(res.Entries[0].GetAttributeValues("memberOf")) != len(pe.Groups) {
+					return fmt.Errorf("%w: %d entries, memberOf not the person's %d groups", errRejected, len(res.Entries), len(pe.Groups))
+				}
+				return nil
 			}
 			res, err := l.Search(ldap.NewSearchRequest(baseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 				"(&(objectClass=posixAccount)(uid="+ldap.EscapeFilter(pe.Username)+"))",

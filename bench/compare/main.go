@@ -133,6 +133,8 @@ func run(ctx context.Context, o options) error {
 	}
 	defer sv.stop()
 	rows := compare(ctx, o, env, sv, tests)
+	fmt.Printf("\nkeystage serve: RSS %d MiB after the runs; %s account reads went to the database while its view was behind\n",
+		rssMiB(sv.keystage), metricValue(sv.pt.KSMetrics, "keystage_view_reads_behind_total"))
 	fmt.Println()
 	printTable(os.Stdout, o, env, rows)
 	return ctx.Err()

@@ -47,6 +47,13 @@ type person struct {
 	Home       string
 	Shell      string
 	WiFi       string
+	Groups     []groupRef // the groups Keystage holds them in, by name
+}
+
+// groupRef is a group as slapd is given it.
+type groupRef struct {
+	Name string
+	GID  int64
 }
 
 // keystageStore is the SQLite store that keystage serve opens, and its key
@@ -152,5 +159,54 @@ func readPeople(ctx context.Context, st directory.Store) ([]person, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the Keystage store holds no people")
 	}
-	return out, nil
+	return out, addGroups(ctx, st, out)
+}
+
+// addGroups fills in each person's groups from Keystage's memberships.
+func addGroups(ctx context.Context, st directory.Store, people []person) error {
+	fr, ok := st.(directory.FactsReader)
+	if !ok {
+		return fmt.Errorf("the Keystage store cannot list memberships")
+	}
+	groups := map[int64]groupRef{}
+	q := directory.GroupQuery{Limit: 5000}
+	for {
+		page, err := st.ListGroups(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, g := range page {
+			groups[g.ID] = groupRef{Name: g.Name, GID: g.GIDNumber}
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+	byName := make(map[string]*person, len(people))
+	for i := range people {
+		byName[people[i].Username] = &people[i]
+	}
+	var after int64
+	for {
+		as, err := st.ListAccounts(ctx, directory.AccountQuery{AfterID: after, Limit: 5000})
+		if err != nil || len(as) == 0 {
+			return err
+		}
+		last := as[len(as)-1].ID
+		ms, err := fr.MembershipsBetween(ctx, after, last)
+		if err != nil {
+			return err
+		}
+		names := make(map[int64]string, len(as))
+		for _, a := range as {
+			names[a.ID] = a.Username
+		}
+		for _, m := range ms {
+			if p := byName[names[m.AccountID]]; p != nil {
+				p.Groups = append(p.Groups, groups[m.GroupID])
+			}
+		}
+		after = last
+	}
 }

@@ -84,7 +84,7 @@ func waitReady(ctx context.Context, s *server, ready func(context.Context) error
 // ports are the loopback ports of one run: Keystage and the other two
 // never share one, and none is a standard port that a packaged service
 // might hold.
-type ports struct{ KSAuth, KSAcct, KSLDAP, FRAuth, SlapdLDAP int }
+type ports struct{ KSAuth, KSAcct, KSLDAP, FRAuth, SlapdLDAP, KSMetrics int }
 
 func freePorts() (ports, error) {
 	var out []int
@@ -94,7 +94,7 @@ func freePorts() (ports, error) {
 			l.Close()
 		}
 	}()
-	for len(out) < 5 {
+	for len(out) < 6 {
 		// A TCP port and the UDP port of the same number both free.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -109,7 +109,7 @@ func freePorts() (ports, error) {
 		u.Close()
 		out = append(out, p)
 	}
-	return ports{KSAuth: out[0], KSAcct: out[1], KSLDAP: out[2], FRAuth: out[3], SlapdLDAP: out[4]}, nil
+	return ports{KSAuth: out[0], KSAcct: out[1], KSLDAP: out[2], FRAuth: out[3], SlapdLDAP: out[4], KSMetrics: out[5]}, nil
 }
 
 // keystageConf writes keystage serve's configuration: the seeded store,
@@ -135,7 +135,7 @@ listen = "127.0.0.1:%d"
 ldaps = ""
 base_dn = %q
 [ldap.grants]
-%s = ["people"]
+%s = ["people", "groups"]
 [radius]
 enabled = true
 auth_address = "127.0.0.1:%d"
@@ -144,7 +144,9 @@ acct_address = "127.0.0.1:%d"
 methods = ["peap"]
 cert_file = %q
 key_file = %q
-`, dir, "sqlite:"+db, keys, cost.Memory, cost.Iterations, cost.Parallelism, pt.KSLDAP, baseDN, reader, pt.KSAuth, pt.KSAcct, pki.Cert, pki.Key)
+[metrics]
+listen = "127.0.0.1:%d"
+`, dir, "sqlite:"+db, keys, cost.Memory, cost.Iterations, cost.Parallelism, pt.KSLDAP, baseDN, reader, pt.KSAuth, pt.KSAcct, pki.Cert, pki.Key, pt.KSMetrics)
 	path := filepath.Join(dir, "keystage.toml")
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }

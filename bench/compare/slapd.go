@@ -35,7 +35,9 @@ func slapdPassword(scheme, argon2PHC string) (string, error) {
 
 // slapdConf writes slapd.conf (the classic file format, read with -f, so
 // that nothing under /etc/ldap is used) for an mdb database in dir/db with
-// uid indexed.
+// the attributes the tests look up by indexed (uid; cn, memberUid and,
+// through the memberof overlay, memberOf), as Keystage's store indexes
+// usernames, group names and memberships.
 func slapdConf(dir, scheme string, threads int) (string, error) {
 	module := ""
 	if scheme == "argon2" {
@@ -86,7 +88,7 @@ func writeLDIF(path string, people []person, scheme, argon2PHC string) error {
 		}
 	}
 	fmt.Fprintf(w, "dn: %s\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: School\ndc: school\n\n", baseDN)
-	for _, ou := range []string{"people", "services"} {
+	for _, ou := range []string{"people", "services", "groups"} {
 		fmt.Fprintf(w, "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou, baseDN, ou)
 	}
 	pw, err := slapdPassword(scheme, argon2PHC)
@@ -129,6 +131,33 @@ func writeLDIF(path string, people []person, scheme, argon2PHC string) error {
 		attr("homeDirectory", p.Home)
 		attr("loginShell", p.Shell)
 		attr("userPassword", pw)
+		for _, g := range p.Groups {
+			attr("memberOf", "cn="+g.Name+",ou=groups,"+baseDN)
+		}
+		w.WriteString("\n")
+	}
+	// The groups, as posixGroup with memberUid (RFC 2307, what nslcd and
+	// SSSD's rfc2307 schema read); Keystage also publishes groupOfNames,
+	// which slapd's schema will not combine with posixGroup in one entry.
+	members := map[groupRef][]string{}
+	var order []groupRef
+	for _, p := range people {
+		for _, g := range p.Groups {
+			if _, ok := members[g]; !ok {
+				order = append(order, g)
+			}
+			members[g] = append(members[g], p.Username)
+		}
+	}
+	for _, g := range order {
+		attr("dn", "cn="+g.Name+",ou=groups,"+baseDN)
+		attr("objectClass", "top")
+		attr("objectClass", "posixGroup")
+		attr("cn", g.Name)
+		attr("gidNumber", strconv.FormatInt(g.GID, 10))
+		for _, m := range members[g] {
+			attr("memberUid", m)
+		}
 		w.WriteString("\n")
 	}
 	if err := w.Flush(); err != nil {
@@ -177,6 +206,7 @@ include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload memberof
 %[1]s
 pidfile %[2]s/slapd.pid
 argsfile %[2]s/slapd.args
@@ -189,6 +219,9 @@ suffix "%[4]s"
 directory %[5]s
 index objectClass eq
 index uid eq
+index cn eq
+index memberUid eq
+index memberOf eq
 access to attrs=userPassword
 	by anonymous auth
 	by self write
@@ -197,4 +230,5 @@ access to *
 	by dn.exact="%[6]s" read
 	by self read
 	by * none
+overlay memberof
 `

@@ -100,6 +100,8 @@ func cmdDemo(e *env, args []string) error {
 	} else {
 		fmt.Fprintf(e.stdout, "Reusing the demo school in %s (%d accounts); --reset starts afresh.\n", abs, n)
 	}
+	// Served as keystage serve serves: through the in-memory view.
+	d = e.directoryWith(directory.NewView(s, e.logger()), d.Sealer())
 	fes, err := e.frontends(s, d, cfg)
 	if err != nil {
 		return err

@@ -32,7 +32,10 @@ func (e *env) frontends(s *sqlstore.Store, d *directory.Directory, cfg *Config) 
 			return nil, err
 		}
 		mon = server.NewDatabaseMonitor(s, e.logger())
-		out = append(out, *c, *mon.Frontend())
+		out = append(out, *c, *mon.Frontend(), *server.Records(d))
+		if v, ok := d.Store().(*directory.View); ok {
+			out = append(out, *server.View(v))
+		}
 		feed, err := buildSIEMFeed(e, s, cfg)
 		if err != nil {
 			return nil, err
@@ -86,7 +89,10 @@ func cmdServe(e *env, args []string) error {
 	// keys rotate, run beside the server (or on another node), adds a key
 	// the server reads when the store tells of the rotation.
 	sealer := server.NewReloadingSealer(cfg.KeyFile(), s, e.logger(), ring)
-	d := e.directoryWith(s, sealer)
+	// The hot paths read through the view: from memory while the change
+	// feed is caught up, from the store otherwise.
+	view := directory.NewView(s, e.logger())
+	d := e.directoryWith(view, sealer)
 	if err := sealer.Watch(e.ctx, s); err != nil {
 		e.logger().Warn("the store cannot tell of key rotations; the key file is read again only when a secret needs a new key", "err", err)
 	}

@@ -2,10 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,13 +143,20 @@ type listener struct {
 	started atomic.Bool
 	up      atomic.Bool
 	lost    atomic.Int64
+	// caught is when the last heartbeat heard back was sent (UnixNano):
+	// PostgreSQL delivers notifications in commit order, so every change
+	// committed before it has been told.
+	caught atomic.Int64
+	nonce  string // tells this store's heartbeats from other nodes'
 }
 
 func newListener(s *Store, log *slog.Logger) *listener {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &listener{s: s, log: log, done: make(chan struct{}), tried: make(chan struct{})}
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	return &listener{s: s, log: log, done: make(chan struct{}), tried: make(chan struct{}), nonce: hex.EncodeToString(nonce)}
 }
 
 // start runs the listener once, on the store's lifetime.
@@ -237,6 +247,9 @@ func (l *listener) listen(ctx context.Context, ready func()) error {
 			return errors.Join(err, driver.ErrBadConn)
 		}
 		ready()
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go l.heartbeat(hctx)
 		for {
 			n, err := pc.WaitForNotification(ctx)
 			if err != nil {
@@ -244,9 +257,65 @@ func (l *listener) listen(ctx context.Context, ready func()) error {
 				// it back to the pool.
 				return errors.Join(err, driver.ErrBadConn)
 			}
+			if beat, ok := strings.CutPrefix(n.Payload, heartbeatPrefix); ok {
+				if sent, ok := strings.CutPrefix(beat, l.nonce+" "); ok {
+					if ns, err := strconv.ParseInt(sent, 10, 64); err == nil {
+						l.caught.Store(ns)
+					}
+				}
+				continue
+			}
 			l.subs.send(strings.Split(n.Payload, "\n"))
 		}
 	})
+}
+
+// heartbeatPrefix begins a heartbeat's payload; no audit target begins so.
+const heartbeatPrefix = "\x01heartbeat "
+
+// HeartbeatEvery is how often a listening node sends itself a heartbeat
+// through the database, to know how far it has heard (Store.CaughtUp).
+const HeartbeatEvery = 500 * time.Millisecond
+
+// heartbeat notifies the channel every HeartbeatEvery with the time it was
+// sent, until ctx ends; the listener, hearing it back, knows that every
+// change committed before then has reached it.
+func (l *listener) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		sent := time.Now().UnixNano()
+		cctx, cancel := context.WithTimeout(ctx, HeartbeatEvery)
+		l.s.db.ExecContext(cctx, "SELECT pg_notify($1, $2)", notifyChannel, heartbeatPrefix+l.nonce+" "+strconv.FormatInt(sent, 10))
+		cancel()
+	}
+}
+
+// CaughtUp is when the store last knew itself caught up: every change
+// committed before it, on any node or process, has been handed to every
+// Watch (zero while nothing watches, or before the first time). On SQLite
+// it is when the last poll that read the trail began (every
+// SQLitePollInterval); on PostgreSQL when the last heartbeat this node
+// heard back was sent (every HeartbeatEvery). It stops advancing while the
+// listener or the poll fails, which is how an in-memory view knows to stop
+// trusting itself.
+func (s *Store) CaughtUp() time.Time {
+	var ns int64
+	switch {
+	case s.dialect == Postgres && s.listen != nil:
+		ns = s.listen.caught.Load()
+	case s.poll != nil:
+		ns = s.poll.caught.Load()
+	}
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // notify sends a transaction's targets to the other nodes; it runs inside
@@ -318,6 +387,9 @@ type poller struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	mine    map[int64]bool // this store's events, told at commit, not yet passed by the poller
+	// caught is when the last poll that read everything began (UnixNano):
+	// every commit before it has been told.
+	caught atomic.Int64
 }
 
 // own notes the audit events a transaction of this store committed: they
@@ -404,6 +476,7 @@ func (p *poller) run(ctx context.Context, seq int64) {
 			return
 		case <-tick.C:
 		}
+		began := time.Now()
 		err := func() error {
 			if conn == nil {
 				c, err := p.s.db.Conn(ctx)
@@ -437,6 +510,9 @@ func (p *poller) run(ctx context.Context, seq int64) {
 			failing = false
 			p.log.Info("reading the store for other processes' changes again")
 			p.s.watch.send([]string{directory.AllTargets})
+		}
+		if err == nil {
+			p.caught.Store(began.UnixNano())
 		}
 	}
 }

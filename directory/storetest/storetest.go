@@ -78,6 +78,8 @@ func Run(t *testing.T, open Opener) {
 		{"Approvals", testApprovals},
 		{"Devices", testDevices},
 		{"Schools", testSchools},
+		{"FactsBetween", testFactsBetween},
+		{"CaughtUp", testCaughtUp},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
