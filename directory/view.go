@@ -25,6 +25,9 @@ type FactsReader interface {
 	CredentialsBetween(ctx context.Context, afterID, lastID int64) ([]Credential, error)
 	SuspensionsBetween(ctx context.Context, afterID, lastID int64) ([]Suspension, error)
 	ConsentsBetween(ctx context.Context, afterID, lastID int64) ([]Consent, error)
+	// ApprovalsBetween lists the approvals (personal devices, exceptions),
+	// revoked and ended ones too, of those accounts, by account and id.
+	ApprovalsBetween(ctx context.Context, afterID, lastID int64) ([]Approval, error)
 	// MembershipsBetween lists the group memberships of those accounts.
 	MembershipsBetween(ctx context.Context, afterID, lastID int64) ([]Membership, error)
 }
@@ -60,6 +63,7 @@ type accountFacts struct {
 	Suspensions []Suspension
 	Signatures  []Signature
 	Consents    []Consent
+	Approvals   []Approval // personal devices and exceptions, RADIUS's
 }
 
 // viewHolds says which credentials a View holds (the hot paths'
@@ -124,6 +128,21 @@ func accountFactSet() []factLoader {
 				for _, x := range xs {
 					if f := byID[x.AccountID]; f != nil {
 						f.Signatures = append(f.Signatures, x)
+					}
+				}
+				return err
+			},
+		},
+		{ // approvals of personal devices and exceptions
+			one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
+				f.Approvals, err = r.Approvals(ctx, f.Account.ID)
+				return err
+			},
+			page: func(ctx context.Context, _ Reader, fr FactsReader, a, b int64, byID map[int64]*accountFacts) error {
+				xs, err := fr.ApprovalsBetween(ctx, a, b)
+				for _, x := range xs {
+					if f := byID[x.AccountID]; f != nil {
+						f.Approvals = append(f.Approvals, x)
 					}
 				}
 				return err
@@ -692,6 +711,25 @@ func (v *View) Consents(ctx context.Context, accountID int64) ([]Consent, error)
 	v.mu.RUnlock()
 	if f == nil {
 		return v.Store.Consents(ctx, accountID)
+	}
+	return out, nil
+}
+
+// Approvals answers from memory when it may; 0 (every account's) is read
+// from the store.
+func (v *View) Approvals(ctx context.Context, accountID int64) ([]Approval, error) {
+	v.mu.RLock()
+	var f *accountFacts
+	if accountID != 0 {
+		f = v.byAccountID(accountID)
+	}
+	var out []Approval
+	if f != nil {
+		out = slices.Clone(f.Approvals)
+	}
+	v.mu.RUnlock()
+	if f == nil {
+		return v.Store.Approvals(ctx, accountID)
 	}
 	return out, nil
 }

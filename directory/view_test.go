@@ -35,6 +35,26 @@ func (s *countedStore) Suspensions(ctx context.Context, id int64) ([]directory.S
 	return s.Store.Suspensions(ctx, id)
 }
 
+func (s *countedStore) Signatures(ctx context.Context, id int64) ([]directory.Signature, error) {
+	s.reads.Add(1)
+	return s.Store.Signatures(ctx, id)
+}
+
+func (s *countedStore) Consents(ctx context.Context, id int64) ([]directory.Consent, error) {
+	s.reads.Add(1)
+	return s.Store.Consents(ctx, id)
+}
+
+func (s *countedStore) Credentials(ctx context.Context, id int64, k directory.CredentialKind) ([]directory.Credential, error) {
+	s.reads.Add(1)
+	return s.Store.Credentials(ctx, id, k)
+}
+
+func (s *countedStore) Approvals(ctx context.Context, id int64) ([]directory.Approval, error) {
+	s.reads.Add(1)
+	return s.Store.Approvals(ctx, id)
+}
+
 func (s *countedStore) Watch(ctx context.Context, fn func([]string)) error {
 	return s.Store.Watch(ctx, func(targets []string) {
 		s.mu.Lock()
@@ -132,6 +152,14 @@ func TestViewAnswersFromMemory(t *testing.T) {
 			t.Fatal("teacher refused")
 		}
 		if _, err := f.d.Authenticate(context.Background(), "head", goodPassword, directory.ServiceLDAP, ldapFrom("10.1.1.5")); err != nil {
+			t.Fatal(err)
+		}
+		// RADIUS's personal-device approvals come from memory too.
+		teacher, err := f.d.Store().AccountByUsername(context.Background(), "teacher")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.view.Approvals(context.Background(), teacher.ID); err != nil {
 			t.Fatal(err)
 		}
 	}

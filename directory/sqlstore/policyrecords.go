@@ -114,6 +114,23 @@ func (r reader) Approvals(ctx context.Context, accountID int64) ([]directory.App
 	return out, rows.Err()
 }
 
+func (r reader) ApprovalsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Approval, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+approvalCols+" FROM approvals WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, id", afterID, lastID)
+	if err != nil {
+		return nil, fmt.Errorf("approvals of accounts %d to %d: %w", afterID+1, lastID, err)
+	}
+	defer rows.Close()
+	var out []directory.Approval
+	for rows.Next() {
+		a, err := scanApproval(rows)
+		if err != nil {
+			return nil, fmt.Errorf("approvals of accounts %d to %d: %w", afterID+1, lastID, err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) AddApproval(ctx context.Context, a *directory.Approval) error {
 	id, err := t.insert(ctx, `INSERT INTO approvals (account_id, kind, device, vlan, filter_id, password_policy, reason, approved_by,
 		recorded_by, created_at, until_at, revoked_at, revoked_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,

@@ -42,6 +42,12 @@ func testFactsBetween(t *testing.T, s directory.Store) {
 			if err := tx.AddConsent(ctx, &directory.Consent{AccountID: x.ID, ParentName: "P", Relationship: "mother", GivenAt: at, Method: directory.SignPaper}); err != nil {
 				return err
 			}
+			for _, dev := range []string{"aa-bb-cc-dd-ee-02", "aa-bb-cc-dd-ee-01"} {
+				if err := tx.AddApproval(ctx, &directory.Approval{AccountID: x.ID, Kind: directory.ApprovalDevice, Device: dev, Reason: "r",
+					ApprovedBy: "head", RecordedBy: "t", CreatedAt: at, Until: at.AddDate(0, 1, 0)}); err != nil {
+					return err
+				}
+			}
 			if x.ID != b.ID {
 				if err := tx.AddMember(ctx, g.ID, x.ID); err != nil {
 					return err
@@ -60,6 +66,10 @@ func testFactsBetween(t *testing.T, s directory.Store) {
 		t.Fatal(err)
 	}
 	cons, err := fr.ConsentsBetween(ctx, a.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := fr.ApprovalsBetween(ctx, a.ID, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +98,15 @@ func testFactsBetween(t *testing.T, s directory.Store) {
 		if got := only(cons, x.ID, func(c directory.Consent) int64 { return c.AccountID }); !reflect.DeepEqual(got, wantCons) {
 			t.Errorf("consents of %s: range read %+v, one account's %+v", x.Username, got, wantCons)
 		}
+		wantApps, _ := s.Approvals(ctx, x.ID)
+		if got := only(apps, x.ID, func(a directory.Approval) int64 { return a.AccountID }); len(wantApps) != 2 || !reflect.DeepEqual(got, wantApps) {
+			t.Errorf("approvals of %s: range read %+v, one account's %+v", x.Username, got, wantApps)
+		}
 	}
 	for _, list := range [][]int64{ids(creds, func(c directory.Credential) int64 { return c.AccountID }),
 		ids(susp, func(s directory.Suspension) int64 { return s.AccountID }),
 		ids(cons, func(c directory.Consent) int64 { return c.AccountID }),
+		ids(apps, func(a directory.Approval) int64 { return a.AccountID }),
 		ids(mems, func(m directory.Membership) int64 { return m.AccountID })} {
 		for _, id := range list {
 			if id == a.ID {
