@@ -25,20 +25,7 @@ func scanDoc(s scanner) (directory.AUPDocument, error) {
 }
 
 func (r reader) AUPDocuments(ctx context.Context) ([]directory.AUPDocument, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+docCols+" FROM aup_documents ORDER BY audience, published_at, id")
-	if err != nil {
-		return nil, fmt.Errorf("AUP documents: %w", err)
-	}
-	defer rows.Close()
-	var out []directory.AUPDocument
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, "AUP documents", scanDoc, "SELECT "+docCols+" FROM aup_documents ORDER BY audience, published_at, id")
 }
 
 func (r reader) AUPDocument(ctx context.Context, id int64) (directory.AUPDocument, error) {
@@ -132,20 +119,8 @@ func scanConsent(s scanner) (directory.Consent, error) {
 }
 
 func (r reader) Consents(ctx context.Context, accountID int64) ([]directory.Consent, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+consentCols+" FROM consents WHERE account_id = $1 ORDER BY given_at, id", accountID)
-	if err != nil {
-		return nil, fmt.Errorf("consents of account %d: %w", accountID, err)
-	}
-	defer rows.Close()
-	var out []directory.Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("consents of account %d", accountID), scanConsent,
+		"SELECT "+consentCols+" FROM consents WHERE account_id = $1 ORDER BY given_at, id", accountID)
 }
 
 func (t *tx) AddConsent(ctx context.Context, c *directory.Consent) error {
@@ -220,20 +195,7 @@ func (r reader) UpcomingSuspensions(ctx context.Context, after time.Time) ([]dir
 // suspensions lists the suspensions that where selects, in the order they
 // start; what names them in an error.
 func (r reader) suspensions(ctx context.Context, what, where string, args ...any) ([]directory.Suspension, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE "+where+" ORDER BY from_at, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []directory.Suspension
-	for rows.Next() {
-		s, err := scanSuspension(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return r.suspensionsOrdered(ctx, what, where, "from_at, id", args...)
 }
 
 func (t *tx) AddSuspension(ctx context.Context, s *directory.Suspension) error {

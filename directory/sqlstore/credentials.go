@@ -28,20 +28,8 @@ func scanCredential(s scanner) (directory.Credential, error) {
 }
 
 func (r reader) Credentials(ctx context.Context, accountID int64, kind directory.CredentialKind) ([]directory.Credential, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+credCols+" FROM credentials WHERE account_id = $1 AND kind = $2 ORDER BY id DESC", accountID, string(kind))
-	if err != nil {
-		return nil, fmt.Errorf("credentials of account %d: %w", accountID, err)
-	}
-	defer rows.Close()
-	var out []directory.Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("credentials of account %d", accountID), scanCredential,
+		"SELECT "+credCols+" FROM credentials WHERE account_id = $1 AND kind = $2 ORDER BY id DESC", accountID, string(kind))
 }
 
 func (t *tx) AddCredential(ctx context.Context, c *directory.Credential) error {

@@ -15,20 +15,8 @@ var _ directory.FactsReader = (*Store)(nil)
 // to one reaches the other.
 
 func (r reader) CredentialsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Credential, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+credCols+" FROM credentials WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, id DESC", afterID, lastID)
-	if err != nil {
-		return nil, fmt.Errorf("credentials of accounts %d to %d: %w", afterID+1, lastID, err)
-	}
-	defer rows.Close()
-	var out []directory.Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("credentials of accounts %d to %d", afterID+1, lastID), scanCredential,
+		"SELECT "+credCols+" FROM credentials WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, id DESC", afterID, lastID)
 }
 
 func (r reader) SuspensionsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Suspension, error) {
@@ -37,37 +25,12 @@ func (r reader) SuspensionsBetween(ctx context.Context, afterID, lastID int64) (
 }
 
 func (r reader) suspensionsOrdered(ctx context.Context, what, where, order string, args ...any) ([]directory.Suspension, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+suspCols+" FROM suspensions WHERE "+where+" ORDER BY "+order, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []directory.Suspension
-	for rows.Next() {
-		s, err := scanSuspension(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, what, scanSuspension, "SELECT "+suspCols+" FROM suspensions WHERE "+where+" ORDER BY "+order, args...)
 }
 
 func (r reader) ConsentsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Consent, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+consentCols+" FROM consents WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, given_at, id", afterID, lastID)
-	if err != nil {
-		return nil, fmt.Errorf("consents of accounts %d to %d: %w", afterID+1, lastID, err)
-	}
-	defer rows.Close()
-	var out []directory.Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("consents of accounts %d to %d", afterID+1, lastID), scanConsent,
+		"SELECT "+consentCols+" FROM consents WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, given_at, id", afterID, lastID)
 }
 
 func (r reader) MembershipsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Membership, error) {

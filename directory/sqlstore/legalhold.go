@@ -34,20 +34,7 @@ func (r reader) OpenLegalHolds(ctx context.Context) ([]directory.LegalHold, erro
 }
 
 func (r reader) holds(ctx context.Context, what, where string, args ...any) ([]directory.LegalHold, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+holdCols+" FROM legal_holds WHERE "+where+" ORDER BY set_at, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []directory.LegalHold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, what, scanHold, "SELECT "+holdCols+" FROM legal_holds WHERE "+where+" ORDER BY set_at, id", args...)
 }
 
 func (t *tx) AddLegalHold(ctx context.Context, h *directory.LegalHold) error {

@@ -30,20 +30,7 @@ func scanNetworkPolicy(s scanner) (directory.NetworkPolicy, error) {
 }
 
 func (r reader) NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+netPolicyCols+" FROM network_policies ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("network policies: %w", err)
-	}
-	defer rows.Close()
-	var out []directory.NetworkPolicy
-	for rows.Next() {
-		p, err := scanNetworkPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("network policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, "network policies", scanNetworkPolicy, "SELECT "+netPolicyCols+" FROM network_policies ORDER BY id")
 }
 
 func (t *tx) AddNetworkPolicy(ctx context.Context, p *directory.NetworkPolicy) error {
@@ -98,37 +85,13 @@ func scanApproval(s scanner) (directory.Approval, error) {
 }
 
 func (r reader) Approvals(ctx context.Context, accountID int64) ([]directory.Approval, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+approvalCols+" FROM approvals WHERE account_id = $1 OR $1 = 0 ORDER BY id", accountID)
-	if err != nil {
-		return nil, fmt.Errorf("approvals of account %d: %w", accountID, err)
-	}
-	defer rows.Close()
-	var out []directory.Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, fmt.Errorf("approvals of account %d: %w", accountID, err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("approvals of account %d", accountID), scanApproval,
+		"SELECT "+approvalCols+" FROM approvals WHERE account_id = $1 OR $1 = 0 ORDER BY id", accountID)
 }
 
 func (r reader) ApprovalsBetween(ctx context.Context, afterID, lastID int64) ([]directory.Approval, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+approvalCols+" FROM approvals WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, id", afterID, lastID)
-	if err != nil {
-		return nil, fmt.Errorf("approvals of accounts %d to %d: %w", afterID+1, lastID, err)
-	}
-	defer rows.Close()
-	var out []directory.Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, fmt.Errorf("approvals of accounts %d to %d: %w", afterID+1, lastID, err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, fmt.Sprintf("approvals of accounts %d to %d", afterID+1, lastID), scanApproval,
+		"SELECT "+approvalCols+" FROM approvals WHERE account_id > $1 AND account_id <= $2 ORDER BY account_id, id", afterID, lastID)
 }
 
 func (t *tx) AddApproval(ctx context.Context, a *directory.Approval) error {
