@@ -164,15 +164,11 @@ func deviceForget(e *env, args []string) error {
 	if len(pos) != 2 {
 		return usagef("want a username and a MAC address (keystage device list NAME)")
 	}
-	s, done, err := e.openForChange("forget a device")
+	s, a, done, err := e.openAccountForChange("forget a device", pos[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := findAccount(e.ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
 	if err := e.directory(s).ForgetDevice(e.ctx, e.actor(), a, pos[1]); err != nil {
 		return err
 	}
@@ -194,15 +190,11 @@ func approvalRevoke(e *env, what string, args []string) error {
 	if err != nil {
 		return usagef("%q: want an approval id", pos[1])
 	}
-	s, done, err := e.openForChange("revoke an approval")
+	s, a, done, err := e.openAccountForChange("revoke an approval", pos[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := findAccount(e.ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
 	ap, err := e.directory(s).RevokeApproval(e.ctx, e.actor(), a, id)
 	if err != nil {
 		return err

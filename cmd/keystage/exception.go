@@ -99,15 +99,11 @@ func recordApproval(e *env, name, approver string, ap directory.Approval) error 
 	if err != nil {
 		return err
 	}
-	s, done, err := e.openForChange("record an approval")
+	s, a, done, err := e.openAccountForChange("record an approval", name)
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := findAccount(e.ctx, s, name)
-	if err != nil {
-		return err
-	}
 	by, err := findAccount(e.ctx, s, approver)
 	if err != nil {
 		return err

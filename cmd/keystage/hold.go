@@ -29,15 +29,11 @@ func cmdHoldSet(e *env, args []string) error {
 	if len(pos) != 1 || *kind == "" || *reason == "" {
 		return usagef("want one username, --kind and --reason")
 	}
-	s, done, err := e.openForChange("set a legal hold")
+	s, a, done, err := e.openAccountForChange("set a legal hold", pos[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := findAccount(e.ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
 	roles, err := e.actorRoles(e.ctx, s)
 	if err != nil {
 		return err
@@ -63,15 +59,11 @@ func cmdHoldLift(e *env, args []string) error {
 	if len(pos) != 1 || *note == "" {
 		return usagef("want one username and --note")
 	}
-	s, done, err := e.openForChange("lift a legal hold")
+	s, a, done, err := e.openAccountForChange("lift a legal hold", pos[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := findAccount(e.ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
 	roles, err := e.actorRoles(e.ctx, s)
 	if err != nil {
 		return err

@@ -32,6 +32,21 @@ func (e *env) openForChange(what string) (directory.Store, func(), error) {
 	return s, func() { s.Close() }, nil
 }
 
+// openAccountForChange opens the store as openForChange does and finds the
+// account by username in it; done closes the store.
+func (e *env) openAccountForChange(what, name string) (directory.Store, directory.Account, func(), error) {
+	s, done, err := e.openForChange(what)
+	if err != nil {
+		return nil, directory.Account{}, nil, err
+	}
+	a, err := findAccount(e.ctx, s, name)
+	if err != nil {
+		done()
+		return nil, directory.Account{}, nil, err
+	}
+	return s, a, done, nil
+}
+
 // openPlanOrApply opens the store for a command that plans first: read
 // only for the plan, to write (as openForChange) when apply is set.
 func (e *env) openPlanOrApply(apply bool, what string) (directory.Store, func(), error) {
