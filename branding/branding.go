@@ -108,16 +108,16 @@ func (l *Logo) DataURL() string {
 func LoadLogo(path string) (*Logo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("logo: %w", err)
+		return nil, err // names the file and why
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxLogoBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("logo %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	l, err := ParseLogo(data)
 	if err != nil {
-		return nil, fmt.Errorf("logo %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return l, nil
 }
