@@ -148,9 +148,14 @@ func ParseLogo(data []byte) (*Logo, error) {
 		}
 		l.Type = "image/svg+xml"
 	}
-	sum := sha256.Sum256(data)
-	l.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
+	l.ETag = ETag(data)
 	return l, nil
+}
+
+// ETag is a strong validator of data, quoted for the header.
+func ETag(data []byte) string {
+	sum := sha256.Sum256(data)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // checkSVG accepts an SVG document that can do nothing but draw: no
