@@ -88,3 +88,48 @@ logo = ` + quoteTOML(script) + `
 		}
 	}
 }
+
+// TestPasswordSlipsBranded: first-password slips printed from the command
+// line carry each person's school's logo and accent in the page itself
+// (they are opened from a file), and a school with none the trust's logo.
+func TestPasswordSlipsBranded(t *testing.T) {
+	dir := t.TempDir()
+	logo := filepath.Join("..", "..", "branding", "testdata", "north.png")
+	abs, err := filepath.Abs(logo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustLogo, err := filepath.Abs(filepath.Join("..", "..", "branding", "testdata", "trust.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keystage.toml")
+	cfg := "data_dir = " + quoteTOML(dir) + "\nschool = \"Riverside Trust\"\nlogo = " + quoteTOML(trustLogo) + "\n" +
+		"[[schools]]\nid = \"north\"\nname = \"Northgate Academy\"\nlogo = " + quoteTOML(abs) + "\naccent_colour = \"#7a1f5c\"\n" +
+		"[[schools]]\nid = \"south\"\nname = \"Southfield School\"\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := keystage(t, "", append([]string{"--config", path}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: %d\n%s\n%s", args, code, out, errOut)
+		}
+		return out
+	}
+	must("migrate", "up")
+	// Staff, whose first passwords need no parent's consent.
+	must("account", "add", "--username", "nstaff", "--role", "staff", "--school", "north")
+	must("account", "add", "--username", "sstaff", "--role", "staff", "--school", "south")
+	out := must("password", "issue", "--user", "nstaff") + must("password", "issue", "--user", "sstaff")
+	for _, want := range []string{
+		".school-north { --accent: #7a1f5c; }", `<section class="slip school-north">`,
+		`src="data:image/png;base64,`, `src="data:image/svg&#43;xml;base64,`,
+		`<p class="school">Northgate Academy</p>`, `<p class="school">Southfield School</p>`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("slips lack %q:\n%.3000s", want, out)
+		}
+	}
+}
