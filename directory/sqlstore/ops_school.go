@@ -10,10 +10,13 @@ import (
 // inSchool selects the accounts in a school's scope as two indexed reads:
 // its own by accounts_school, and those dual-registered there among the
 // few with any other school, by the partial index accounts_also_schools.
-// $1 is the school, $2 its LIKE pattern.
+// $1 is the school, $2 its LIKE pattern. The range also_schools > '' (the
+// same rows as <> '', which names the partial index) is what makes
+// SQLite's planner read that index rather than every pupil by
+// accounts_role_status when a role is asked for too.
 const inSchool = `SELECT id, role, status FROM accounts WHERE school = $1
 	UNION ALL
-	SELECT id, role, status FROM accounts WHERE also_schools <> '' AND school <> $1 AND (' ' || also_schools || ' ') LIKE $2`
+	SELECT id, role, status FROM accounts WHERE also_schools <> '' AND also_schools > '' AND school <> $1 AND (' ' || also_schools || ' ') LIKE $2`
 
 // schoolArgs are inSchool's arguments; the trust's own are those of no
 // school, and none is dual-registered there.
