@@ -254,7 +254,7 @@ func (l *Lockout) log() *slog.Logger {
 type Attempt struct {
 	l        *Lockout
 	username string
-	id       int64 // 0: no such account
+	id       int64    // 0: no such account
 	schools  []string // the account's school and those it is also at
 	src      Origin
 	familiar bool
