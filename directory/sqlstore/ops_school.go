@@ -10,8 +10,9 @@ import (
 // inSchool selects the accounts in a school's scope as two indexed reads:
 // its own by accounts_school, and those dual-registered there among the
 // few with any other school, by the partial index accounts_also_schools.
-// $1 is the school, $2 its LIKE pattern. The range also_schools > ” (the
-// same rows as <> ”, which names the partial index) is what makes
+// $1 is the school, $2 its LIKE pattern. The range "greater than the
+// empty string" (the same rows as "not empty", which names the partial
+// index) is what makes
 // SQLite's planner read that index rather than every pupil by
 // accounts_role_status when a role is asked for too.
 const inSchool = `SELECT id, role, status FROM accounts WHERE school = $1
