@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"keystage.dev/keystage/audit"
 	"slices"
@@ -95,6 +96,14 @@ const maxFailureEvents = 20000
 // FailuresSince sums the failed sign-ins since t by service, from the
 // lockout's audit events.
 func (d *Directory) FailuresSince(ctx context.Context, t time.Time) ([]ServiceFailures, bool, error) {
+	return d.failuresSince(ctx, t, SchoolScope{})
+}
+
+// failuresSince is FailuresSince within a scope: a school's counts the
+// events of its people's accounts (an event names the account's schools
+// since they were recorded; the summed-up rest of a flood, and names that
+// are not accounts, are the trust's alone).
+func (d *Directory) failuresSince(ctx context.Context, t time.Time, scope SchoolScope) ([]ServiceFailures, bool, error) {
 	evs, err := d.store.AuditEventsByAction(ctx, string(audit.ActionSigninFailures), t, maxFailureEvents)
 	if err != nil {
 		return nil, false, fmt.Errorf("failed sign-ins: %w", err)
@@ -106,8 +115,12 @@ func (d *Directory) FailuresSince(ctx context.Context, t time.Time) ([]ServiceFa
 			Unfamiliar   int      `json:"unfamiliar"`
 			Sources      []string `json:"sources"`
 			UnknownNames int      `json:"unknown_names"`
+			Schools      []string `json:"schools"`
 		}
 		if json.Unmarshal(e.After, &v) != nil {
+			continue
+		}
+		if !scope.Trust() && !slices.Contains(v.Schools, scope.School) {
 			continue
 		}
 		if v.UnknownNames > 0 {
@@ -148,20 +161,44 @@ type NASHeard struct {
 	LastHeard time.Time
 }
 
-// Dashboard gathers the figures of a technician's home page, each from one
-// indexed query or a small table.
+// Dashboard gathers the figures of a technician's home page for the whole
+// trust (see DashboardOf).
 func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboard, error) {
+	return d.DashboardOf(ctx, review, SchoolScope{})
+}
+
+// DashboardOf gathers the figures of a technician's home page as the scope
+// sees them, each from one indexed query or a small table: a school's
+// technician counts the accounts in the school's scope (its own and those
+// dual-registered there), its pupils without consent, its people still to
+// sign their documents, the refused rows of its part of the trust-wide
+// export, and the failed sign-ins and locks of its people; the NAS clients
+// are the trust's and shown to both.
+func (d *Directory) DashboardOf(ctx context.Context, review ReviewPolicy, scope SchoolScope) (Dashboard, error) {
 	now := d.Now()
 	db := Dashboard{At: now}
 	var err error
-	if db.Accounts, err = d.store.AccountCounts(ctx); err != nil {
+	if scope.Trust() {
+		db.Accounts, err = d.store.AccountCounts(ctx)
+	} else {
+		db.Accounts, err = d.store.SchoolAccountCounts(ctx, scope.School)
+	}
+	if err != nil {
 		return db, err
 	}
-	if db.MissingConsents, err = d.store.MissingConsents(ctx); err != nil {
+	if scope.Trust() {
+		db.MissingConsents, err = d.store.MissingConsents(ctx)
+	} else {
+		db.MissingConsents, err = d.store.SchoolMissingConsents(ctx, scope.School)
+	}
+	if err != nil {
 		return db, err
 	}
 	if d.lockout != nil {
 		if db.Blocks, err = d.lockout.Blocks(ctx, now); err != nil {
+			return db, err
+		}
+		if db.Blocks, err = d.blocksIn(ctx, db.Blocks, scope); err != nil {
 			return db, err
 		}
 	}
@@ -169,13 +206,17 @@ func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboa
 	if err != nil {
 		return db, err
 	}
-	db.Refused = len(refused)
-	last, err := d.LastReview(ctx)
+	for _, r := range refused {
+		if scope.Trust() || strings.HasSuffix(r.Source, "#"+scope.School) {
+			db.Refused++
+		}
+	}
+	last, err := d.LastReviewOf(ctx, scope.School)
 	if err != nil {
 		return db, err
 	}
 	db.LastReview, db.NextReview = last.Time, NextReviewDue(last.Time, review, now)
-	if db.Failures, db.FailuresCapped, err = d.FailuresSince(ctx, now.Add(-24*time.Hour)); err != nil {
+	if db.Failures, db.FailuresCapped, err = d.failuresSince(ctx, now.Add(-24*time.Hour), scope); err != nil {
 		return db, err
 	}
 	clients, err := d.store.NASClients(ctx)
@@ -189,10 +230,36 @@ func (d *Directory) Dashboard(ctx context.Context, review ReviewPolicy) (Dashboa
 	for _, c := range clients {
 		db.NAS = append(db.NAS, NASHeard{Name: c.Name, Vendor: c.Vendor, LastHeard: heard[c.Name]})
 	}
-	if db.Unsigned, err = d.UnsignedAUPs(ctx, now); err != nil {
+	if db.Unsigned, err = d.unsignedAUPs(ctx, now, scope); err != nil {
 		return db, err
 	}
 	return db, nil
+}
+
+// blocksIn keeps the locks a scope may see: a school's, those of its
+// people's accounts and of sources (an address is no one's); at most
+// maxBlocksListed accounts are looked up, one indexed read each.
+func (d *Directory) blocksIn(ctx context.Context, blocks []Block, scope SchoolScope) ([]Block, error) {
+	if scope.Trust() {
+		return blocks, nil
+	}
+	var out []Block
+	for _, b := range blocks {
+		if b.Kind == "account" || b.Kind == "unfamiliar" {
+			a, err := d.store.AccountByUsername(ctx, b.Subject)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("dashboard locks: %w", err)
+			}
+			if !scope.Covers(a) {
+				continue
+			}
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // unsignedPage is how many accounts UnsignedAUPs reads at a time.
@@ -205,20 +272,32 @@ const unsignedPage = 2000
 // signatures in one read each, so its cost follows the school, not the
 // history; an audience with nothing published costs nothing.
 func (d *Directory) UnsignedAUPs(ctx context.Context, t time.Time) ([]AudienceUnsigned, error) {
+	return d.unsignedAUPs(ctx, t, SchoolScope{})
+}
+
+// unsignedAUPs is UnsignedAUPs within a scope: a school's active people
+// (its own and those dual-registered there), each by their own school's
+// documents, and the versions shown are those of the school's documents
+// and the trust's.
+func (d *Directory) unsignedAUPs(ctx context.Context, t time.Time, scope SchoolScope) ([]AudienceUnsigned, error) {
 	docs, err := d.store.AUPDocuments(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("unsigned AUPs: %w", err)
 	}
+	shown := docs
+	if !scope.Trust() {
+		shown = DocumentsFor(docs, scope.School)
+	}
 	counts := map[string]int{}
 	published := func(aud string) bool {
-		st, _ := SignedStatus(docs, nil, aud, t)
+		st, _ := SignedStatus(shown, nil, aud, t)
 		return st != NothingToSign
 	}
 	if len(docs) == 0 {
 		return nil, nil
 	}
 	byAccount := map[int64][]Signature{}
-	q := AccountQuery{Status: StatusActive, Limit: unsignedPage}
+	q := scope.Query(AccountQuery{Status: StatusActive, Limit: unsignedPage})
 	for {
 		page, err := d.store.ListAccounts(ctx, q)
 		if err != nil {
@@ -252,7 +331,7 @@ func (d *Directory) UnsignedAUPs(ctx context.Context, t time.Time) ([]AudienceUn
 	}
 	var out []AudienceUnsigned
 	for _, aud := range d.gate.Policy.KnownAudiences() {
-		cur, ok := CurrentDocument(docs, aud, t)
+		cur, ok := CurrentDocument(shown, aud, t)
 		if !ok {
 			continue
 		}

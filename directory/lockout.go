@@ -223,6 +223,7 @@ type memCounter struct {
 type accountTally struct {
 	familiar, unfamiliar int
 	sources              []string
+	schools              []string // the account's, so a school's dashboard counts its own
 }
 
 // Init readies the lockout's state; New calls it. A Lockout must not be
@@ -253,7 +254,8 @@ func (l *Lockout) log() *slog.Logger {
 type Attempt struct {
 	l        *Lockout
 	username string
-	id       int64 // 0: no such account
+	id       int64    // 0: no such account
+	schools  []string // the account's school and those it is also at
 	src      Origin
 	familiar bool
 	seen     time.Time // last sign-in from src
@@ -281,6 +283,9 @@ func (l *Lockout) Begin(ctx context.Context, a Account, username string, src Ori
 		username = a.Username
 	}
 	at := &Attempt{l: l, username: username, id: a.ID, src: src, at: t}
+	if a.School != "" {
+		at.schools = append([]string{a.School}, a.AlsoSchools...)
+	}
 	st.mu.Lock()
 	full := st.memFull(&c, t)
 	st.mu.Unlock()
@@ -600,7 +605,7 @@ func (l *Lockout) tallyFailure(ctx context.Context, c *Lockout, a *Attempt, bloc
 					st.tally[""] = at
 				}
 			} else {
-				at = &accountTally{}
+				at = &accountTally{schools: a.schools}
 				st.tally[a.username] = at
 			}
 		}
@@ -667,8 +672,12 @@ func (l *Lockout) Flush(ctx context.Context, t time.Time) {
 			if n == "" {
 				target = "lockout"
 			}
+			after := map[string]any{"familiar": at.familiar, "unfamiliar": at.unfamiliar, "sources": at.sources}
+			if len(at.schools) > 0 {
+				after["schools"] = at.schools
+			}
 			if err := tx.Record(ctx, &audit.Event{Time: t, Actor: "system", Action: audit.ActionSigninFailures, Target: target,
-				After: audit.Snapshot(map[string]any{"familiar": at.familiar, "unfamiliar": at.unfamiliar, "sources": at.sources})}); err != nil {
+				After: audit.Snapshot(after)}); err != nil {
 				return err
 			}
 		}

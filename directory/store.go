@@ -307,6 +307,13 @@ type UseRecords interface {
 	// MissingConsents counts the active pupils with no parental consent
 	// in force.
 	MissingConsents(ctx context.Context) (int, error)
+	// SchoolAccountCounts is AccountCounts of the accounts in a school's
+	// scope (its own and those dual-registered there; TrustScope: the
+	// trust's own).
+	SchoolAccountCounts(ctx context.Context, school string) ([]AccountCount, error)
+	// SchoolMissingConsents is MissingConsents of the pupils in a school's
+	// scope.
+	SchoolMissingConsents(ctx context.Context, school string) (int, error)
 	// Dormant lists the active accounts created before t that have used no
 	// service at or after t (or never), with their last use of any
 	// service, ordered by ID; at most limit (0: no limit).

@@ -26,8 +26,8 @@ type roleCounts struct {
 	Active, Disabled int
 }
 
-func (s *Server) dashboard(ctx context.Context) (*dashboardView, error) {
-	db, err := s.d.Dashboard(ctx, s.cfg.Review)
+func (s *Server) dashboard(ctx context.Context, scope directory.SchoolScope) (*dashboardView, error) {
+	db, err := s.d.DashboardOf(ctx, s.cfg.Review, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ type Directory interface {
 	WiFiSecret(ctx context.Context, a directory.Account) (string, error)
 	IssueGuest(ctx context.Context, actor string, g directory.Guest) (directory.IssuedGuest, error)
 	HasPassword(ctx context.Context, a directory.Account) (bool, error)
-	Dashboard(ctx context.Context, review directory.ReviewPolicy) (directory.Dashboard, error)
+	DashboardOf(ctx context.Context, review directory.ReviewPolicy, scope directory.SchoolScope) (directory.Dashboard, error)
 	Review(ctx context.Context, p directory.ReviewPolicy) (directory.Review, error)
 	RecordReview(ctx context.Context, actor string, rec directory.ReviewRecord) error
 	IssueFirstPasswords(ctx context.Context, actor string, people []directory.Account, valid time.Duration, reset bool) ([]directory.FirstPassword, []directory.Skipped, error)

@@ -28,6 +28,7 @@ type FirstPasswordSettings struct {
 }
 
 func (s *Server) firstPasswordRoutes(mux *http.ServeMux) {
+	s.brandingRoutes(mux)
 	mux.HandleFunc("GET /slips.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Write([]byte(slips.CSS))
@@ -251,14 +252,15 @@ func (s *Server) firstPasswordsIssue(w http.ResponseWriter, r *http.Request, rq 
 	if err != nil {
 		s.log.Error("first passwords: stopped part way", "err", err)
 	}
-	sheet := slips.Sheet{School: s.schoolName(rq), PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css"}
+	sheet := slips.Sheet{School: s.schoolName(rq), PortalURL: s.cfg.PublicURL, WiFi: s.slipWiFi(), Location: s.loc, Stylesheet: "/slips.css",
+		Branding: s.cfg.Branding}
 	for _, fp := range issued {
 		grp := fp.Account.RegGroup
 		if grp == "" {
 			grp = string(fp.Account.Role)
 		}
 		sheet.Slips = append(sheet.Slips, slips.Slip{Name: fp.Account.Name(), Username: fp.Account.Username, Group: grp,
-			Password: fp.Password, ExpiresAt: fp.ExpiresAt})
+			Password: fp.Password, ExpiresAt: fp.ExpiresAt, School: fp.Account.School, SchoolName: s.cfg.SchoolNames[fp.Account.School]})
 	}
 	for _, sk := range skipped {
 		sheet.Skipped = append(sheet.Skipped, sk.Account.Name()+" ("+sk.Account.Username+"): "+sk.Reason)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"keystage.dev/keystage/branding"
 	"keystage.dev/keystage/directory"
 )
 
@@ -98,6 +99,10 @@ type Config struct {
 	// SchoolNames are a trust's schools' names by id: a person of a school
 	// sees theirs in the header and on slips (SchoolName is the trust's).
 	SchoolNames map[string]string
+	// Branding is the trust's and each school's logo and accent colour
+	// (checked: package branding); a person sees their school's, and
+	// everyone before signing in the trust's. Nil: the portal's own look.
+	Branding *branding.Set
 }
 
 // GuestSettings bound guest access.

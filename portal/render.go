@@ -33,6 +33,7 @@ type view struct {
 	// Forgotten is the sign-in page's "forgotten your password?" line.
 	Forgotten string
 	Classes   bool // teachers see their classes
+	Brand     brandView
 }
 
 type meView struct {
@@ -161,7 +162,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	v := view{Title: title, School: s.schoolName(rq), Data: data, Path: r.URL.Path,
 		Sync: s.svc.Lifecycle != nil, Exports: s.svc.Exports != nil, Forgotten: s.cfg.FirstPasswords.Forgotten,
-		Classes: s.cfg.TeachersSeeClasses}
+		Classes: s.cfg.TeachersSeeClasses, Brand: s.brandFor(rq)}
 	if rq.signedIn() {
 		me := &meView{Username: rq.acct.Username, Name: rq.acct.Name(), Staff: rq.acct.Role == "staff", Guest: rq.acct.Role == directory.RoleGuest,
 			Passkey: rq.sess.Passkey, Roles: map[string]bool{}}

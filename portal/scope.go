@@ -78,25 +78,9 @@ func (s *Server) schoolName(rq *request) string {
 }
 
 // dashboardFor is the technician's overview as a member of staff may see
-// it: a school's staff are not shown another school's people locked out
-// (the counts stay the trust's).
+// it: their school's figures, or the trust's for the trust's own staff.
 func (s *Server) dashboardFor(ctx context.Context, rq *request) (*dashboardView, error) {
-	v, err := s.dashboard(ctx)
-	if err != nil || rq.scope().Trust() {
-		return v, err
-	}
-	blocks := v.Blocks[:0]
-	for _, b := range v.Blocks {
-		if b.Kind == "account" || b.Kind == "unfamiliar" {
-			a, err := s.store.AccountByUsername(ctx, b.Subject)
-			if err != nil || !rq.scope().Covers(a) {
-				continue
-			}
-		}
-		blocks = append(blocks, b)
-	}
-	v.Blocks = blocks
-	return v, nil
+	return s.dashboard(ctx, rq.scope())
 }
 
 // schoolLifecycle is what Lifecycle implements to plan one school's sync

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"keystage.dev/keystage/branding"
 	"keystage.dev/keystage/directory"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	DataDir string `toml:"data_dir"`
 	// School is the name people see.
 	School string `toml:"school"`
+	// BrandingSettings are the logo and accent colour (config_branding.go).
+	BrandingSettings
 	// Timezone is the school's: dates start and end at its midnight.
 	Timezone string `toml:"timezone"`
 
@@ -49,7 +52,8 @@ type Config struct {
 
 	ActiveDirectory ADSection `toml:"active_directory"`
 
-	loc *time.Location
+	loc    *time.Location
+	brands *branding.Set // checked by validateBranding; nil: none
 }
 
 // DatabaseSection says where the directory is kept.
@@ -271,6 +275,7 @@ func (c *Config) validate() problems {
 	c.Devices.validate(&p)
 	c.Retention.validate(&p)
 	validateSchools(c.Schools, c.Passwords.policies(), &p)
+	c.validateBranding(&p)
 	return p
 }
 
@@ -309,7 +314,7 @@ func exampleConfig() string {
 data_dir = "/var/lib/keystage"
 # The name people see in the portal and in messages.
 school = "Keystage"
-# The school's time zone: start and leave dates begin and end at its midnight.
+` + exampleBranding + `# The school's time zone: start and leave dates begin and end at its midnight.
 timezone = "Europe/London"
 
 [database]

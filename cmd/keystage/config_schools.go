@@ -27,6 +27,9 @@ type SchoolSection struct {
 	// (names of [passwords.policy] policies); a role left empty follows
 	// [passwords.roles].
 	PasswordRoles PolicyRoles `toml:"password_roles"`
+	// BrandingSettings are the school's own logo and accent colour
+	// (config_branding.go).
+	BrandingSettings
 }
 
 func validateSchools(ss []SchoolSection, pols map[string]passwords.Policy, p *problems) {
@@ -102,6 +105,8 @@ const exampleSchools = `
 # org_ids = ["org-north"]            # its OneRoster org sourcedIds in a trust-wide export
 # source = ""                        # its own MIS export instead (oneroster:PATH or csv:PATH)
 # password_roles = { pupil = "pupil-ks2" }   # its own policy for a role; the rest follow [passwords.roles]
+# logo = "/etc/keystage/north.svg"   # its own logo and accent colour (see logo above)
+# accent_colour = "#7a1f5c"
 `
 
 // schoolSources are where each school's people come from, for the sync.

@@ -193,8 +193,12 @@ func issueAndPrint(e *env, d *directory.Directory, people []directory.Account, r
 		if group == "" {
 			group = string(fp.Account.Role)
 		}
-		sheet.Slips = append(sheet.Slips, slips.Slip{Name: fp.Account.Name(), Username: fp.Account.Username, Group: group,
-			Password: fp.Password, ExpiresAt: fp.ExpiresAt})
+		sl := slips.Slip{Name: fp.Account.Name(), Username: fp.Account.Username, Group: group,
+			Password: fp.Password, ExpiresAt: fp.ExpiresAt, School: fp.Account.School}
+		if fp.Account.School != "" {
+			sl.SchoolName = cfg.schoolName(fp.Account.School)
+		}
+		sheet.Slips = append(sheet.Slips, sl)
 	}
 	if len(issued) > 0 {
 		if err := slips.WriteHTML(htmlW, sheet); err != nil {
@@ -243,7 +247,7 @@ func (c *Config) slipSheet() slips.Sheet {
 	if strings.TrimSpace(school) == "" {
 		school = "School"
 	}
-	return slips.Sheet{School: school, PortalURL: c.Portal.PublicURL, WiFi: wifi, Location: c.Location()}
+	return slips.Sheet{School: school, PortalURL: c.Portal.PublicURL, WiFi: wifi, Location: c.Location(), Branding: c.brands}
 }
 
 // passwordState says in words where an account's login password stands,

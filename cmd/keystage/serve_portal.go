@@ -69,6 +69,7 @@ func (cfg *Config) portalSettings(d *directory.Directory, log *slog.Logger) serv
 			pcfg.SchoolNames[sc.ID] = sc.Name
 		}
 	}
+	pcfg.Branding = cfg.brands
 	pcfg.FirstPasswords = cfg.Passwords.First.portal()
 	pcfg.Log = log.With("frontend", "portal")
 	pcfg.Review = cfg.reviewPolicy()

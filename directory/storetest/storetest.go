@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"NoteUses", testNoteUses},
 		{"Dormant", testDormant},
 		{"DashboardCounts", testDashboardCounts},
+		{"SchoolDashboardCounts", testSchoolDashboardCounts},
 		{"RecentFailures", testRecentFailures},
 		{"NASHeard", testNASHeard},
 		{"AuditEventsByAction", testAuditEventsByAction},

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"keystage.dev/keystage/audit"
+	"keystage.dev/keystage/branding"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/passwords"
@@ -68,6 +69,8 @@ type Options struct {
 	Controls directory.Controls
 	// SchoolNames are a trust's schools' names, passed to the configuration.
 	SchoolNames map[string]string
+	// Branding is the trust's and the schools' logos and accent colours.
+	Branding *branding.Set
 }
 
 // Server is a running portal.
@@ -139,6 +142,7 @@ func Start(t testing.TB, opt Options) *Server {
 		IdleTimeout:        opt.IdleTimeout,
 		SharedPC:           opt.SharedPC,
 		SchoolNames:        opt.SchoolNames,
+		Branding:           opt.Branding,
 	}
 	if opt.Proxy {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
