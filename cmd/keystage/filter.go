@@ -121,6 +121,17 @@ func filterPropose(e *env, args []string) error {
 	if err := importFilterConfig(e, d); err != nil {
 		return err
 	}
+	if *school != "" {
+		// A school's staff (--as) propose for their own school's access
+		// points, never another's.
+		scope, err := e.actingScope(s)
+		if err != nil {
+			return err
+		}
+		if !scope.Trust() && *school != scope.School {
+			return fmt.Errorf("--school %s: you act for school %s: %w", *school, scope.School, directory.ErrOutOfScope)
+		}
+	}
 	p := directory.NetworkPolicy{Group: *group, VLAN: *vlan, FilterID: *filter, Class: *class, SessionTimeout: *timeout, Removal: *remove,
 		RiskNote: *risk, Precedence: *precedence, School: *school}
 	if p.Precedence < 0 {
@@ -195,8 +206,12 @@ func filterDecide(e *env, args []string, approve bool) error {
 		return err
 	}
 	if approve {
-		fmt.Fprintf(e.stdout, "proposal %d approved by %s: group %s now lands on vlan %q filter %q; every RADIUS node applies it within seconds\n",
-			p.ID, by.Username, p.Group, p.VLAN, p.FilterID)
+		at := ""
+		if p.School != "" {
+			at = " at " + p.School + "'s NAS clients"
+		}
+		fmt.Fprintf(e.stdout, "proposal %d approved by %s: group %s%s now lands on vlan %q filter %q; every RADIUS node applies it within seconds\n",
+			p.ID, by.Username, p.Group, at, p.VLAN, p.FilterID)
 	} else {
 		fmt.Fprintf(e.stdout, "proposal %d rejected by %s\n", p.ID, by.Username)
 	}
