@@ -157,4 +157,6 @@ func TestNetworkPoliciesForSchool(t *testing.T) {
 
 type policyList []directory.NetworkPolicy
 
-func (l policyList) NetworkPolicies(context.Context) ([]directory.NetworkPolicy, error) { return l, nil }
+func (l policyList) NetworkPolicies(context.Context) ([]directory.NetworkPolicy, error) {
+	return l, nil
+}
