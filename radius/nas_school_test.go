@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/radius/radiustest"
@@ -159,4 +163,58 @@ type policyList []directory.NetworkPolicy
 
 func (l policyList) NetworkPolicies(context.Context) ([]directory.NetworkPolicy, error) {
 	return l, nil
+}
+
+// The web filter hears the mapping the access point was told: a session
+// accounted by a school's NAS carries that school's policy.
+func TestAccountingOfASchoolNASCarriesItsPolicy(t *testing.T) {
+	ctx := context.Background()
+	k := &sink{}
+	controls := directory.Controls{FilteringApprovers: []string{"slt"}}
+	srv := radiustest.New(t, radiustest.Options{Controls: controls, Config: radius.Config{Accounting: k, AuditPoll: 20 * time.Millisecond,
+		Policies: []radius.Policy{{Group: "staff", VLAN: "10", FilterID: "staff-acl"}}}})
+	srv.AddUser(t, radiustest.User{Username: "s.lead", Groups: []string{"staff", "slt"}})
+	srv.AddUser(t, radiustest.User{Username: "t.tech", Groups: []string{"staff"}})
+	d := directory.New(srv.Store, directory.Config{Sealer: srv.Keyring, Controls: controls, Schools: []directory.School{{ID: "north", Name: "Northgate Academy"}}})
+	if _, err := d.PutNAS(ctx, "cli:t.tech", directory.NASClient{Name: "north-ap", Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, School: "north"},
+		radiustest.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ImportNetworkPolicies(ctx, "system:configuration", []directory.NetworkPolicy{{Group: "staff", VLAN: "10", FilterID: "staff-acl"}}); err != nil {
+		t.Fatal(err)
+	}
+	prop, err := d.ProposeNetworkPolicy(ctx, "cli:t.tech", directory.NetworkPolicy{Group: "staff", VLAN: "110", FilterID: "north-staff-acl", RiskNote: "r", School: "north"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DecideNetworkPolicy(ctx, "cli:t.tech", account(t, d, "s.lead"), prop.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	start := func(from string) radius.Accounting {
+		t.Helper()
+		n++
+		p := layeh.New(layeh.CodeAccountingRequest, []byte(radiustest.Secret))
+		rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_Start)
+		rfc2865.UserName_SetString(p, "t.tech")
+		rfc2866.AcctSessionID_SetString(p, fmt.Sprintf("S-%d", n))
+		b, _ := p.Encode()
+		if r := srv.Radius.HandlePacket(ctx, netip.MustParseAddrPort(from+":40000"), b, false); r == nil {
+			t.Fatalf("Start from %s not answered", from)
+		}
+		got := k.all()
+		return got[len(got)-1]
+	}
+	var a radius.Accounting
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if a = start("127.0.0.2"); a.Session.NASName == "north-ap" && a.Policy.FilterID == "north-staff-acl" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("north-ap's session never carried north's policy: %+v", a)
+		}
+	}
+	if a := start("127.0.0.1"); a.Session.NASName != "test-nas" || a.Policy.FilterID != "staff-acl" {
+		t.Errorf("the trust's NAS: %+v", a)
+	}
 }
