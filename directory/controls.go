@@ -79,6 +79,7 @@ type NetworkSnapshot struct {
 	FilterID       string              `json:"filter_id,omitempty"`
 	SessionTimeout string              `json:"session_timeout,omitempty"`
 	Class          string              `json:"class,omitempty"`
+	School         string              `json:"school,omitempty"`
 	Removal        bool                `json:"removal,omitempty"`
 	Status         NetworkPolicyStatus `json:"status"`
 	RiskNote       string              `json:"risk_note,omitempty"`
@@ -87,7 +88,7 @@ type NetworkSnapshot struct {
 }
 
 func networkSnapshot(p NetworkPolicy) NetworkSnapshot {
-	s := NetworkSnapshot{ID: p.ID, Group: p.Group, Precedence: p.Precedence, VLAN: p.VLAN, FilterID: p.FilterID, Class: p.Class,
+	s := NetworkSnapshot{ID: p.ID, Group: p.Group, Precedence: p.Precedence, VLAN: p.VLAN, FilterID: p.FilterID, Class: p.Class, School: p.School,
 		Removal: p.Removal, Status: p.Status, RiskNote: p.RiskNote, DecidedBy: p.DecidedBy, DecisionNote: p.DecisionNote}
 	if p.SessionTimeout > 0 {
 		s.SessionTimeout = p.SessionTimeout.String()
@@ -116,7 +117,10 @@ func (p NetworkPolicy) validate() error {
 // to a network (or its removal), with its risk note. It has no effect
 // until a member of Controls.FilteringApprovers approves it.
 func (d *Directory) ProposeNetworkPolicy(ctx context.Context, actor string, p NetworkPolicy) (NetworkPolicy, error) {
-	p.Group, p.RiskNote = strings.TrimSpace(p.Group), strings.TrimSpace(p.RiskNote)
+	p.Group, p.RiskNote, p.School = strings.TrimSpace(p.Group), strings.TrimSpace(p.RiskNote), strings.TrimSpace(p.School)
+	if err := d.CheckSchool(p.School); err != nil {
+		return p, fmt.Errorf("propose network policy: %w", err)
+	}
 	if p.Removal {
 		p.VLAN, p.FilterID, p.Class, p.SessionTimeout = "", "", "", 0
 	}
@@ -129,7 +133,7 @@ func (d *Directory) ProposeNetworkPolicy(ctx context.Context, actor string, p Ne
 		if err := tx.AddNetworkPolicy(ctx, &p); err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, audit.ActionNetworkPropose, networkTarget(p.Group), nil, networkSnapshot(p))
+		return d.Record(ctx, tx, actor, audit.ActionNetworkPropose, networkTarget(p.School, p.Group), nil, networkSnapshot(p))
 	})
 	if err != nil {
 		return p, fmt.Errorf("propose network policy for %s: %w", p.Group, err)
@@ -140,7 +144,8 @@ func (d *Directory) ProposeNetworkPolicy(ctx context.Context, actor string, p Ne
 // DecideNetworkPolicy approves or rejects proposal id. by is the person
 // deciding, a member of Controls.FilteringApprovers and not the proposer;
 // actor is who records it. An approved mapping supersedes the group's
-// mapping in force, in the same transaction.
+// mapping in force for the same school (or the trust's for a trust-wide
+// one), in the same transaction.
 func (d *Directory) DecideNetworkPolicy(ctx context.Context, actor string, by Account, id int64, approve bool, note string) (NetworkPolicy, error) {
 	var out NetworkPolicy
 	err := d.store.Update(ctx, func(ctx context.Context, tx Tx) error {
@@ -165,7 +170,7 @@ func (d *Directory) DecideNetworkPolicy(ctx context.Context, actor string, by Ac
 		if approve {
 			status, action = NetworkApproved, audit.ActionNetworkApprove
 			for _, old := range all {
-				if old.Status == NetworkApproved && old.Group == p.Group {
+				if old.Status == NetworkApproved && old.Group == p.Group && old.School == p.School {
 					if _, err := tx.UpdateNetworkPolicy(ctx, old.ID, func(x *NetworkPolicy) error { x.Status = NetworkSuperseded; return nil }); err != nil {
 						return err
 					}
@@ -180,7 +185,7 @@ func (d *Directory) DecideNetworkPolicy(ctx context.Context, actor string, by Ac
 		if err != nil {
 			return err
 		}
-		return d.Record(ctx, tx, actor, action, networkTarget(p.Group), networkSnapshot(p), networkSnapshot(out))
+		return d.Record(ctx, tx, actor, action, networkTarget(p.School, p.Group), networkSnapshot(p), networkSnapshot(out))
 	})
 	if err != nil {
 		return out, fmt.Errorf("decide network policy %d: %w", id, err)
@@ -206,13 +211,13 @@ func (d *Directory) ImportNetworkPolicies(ctx context.Context, actor string, ps 
 		}
 		now := d.Now()
 		for i, p := range ps {
-			p.ID, p.Precedence, p.Removal, p.Status = 0, (i+1)*10, false, NetworkApproved
+			p.ID, p.Precedence, p.Removal, p.Status, p.School = 0, (i+1)*10, false, NetworkApproved, ""
 			p.RiskNote = "taken from the configuration file's [[radius.policy]] at first start"
 			p.ProposedBy, p.ProposedAt, p.DecidedBy, p.DecidedAt = actor, now, "configuration", now
 			if err := tx.AddNetworkPolicy(ctx, &p); err != nil {
 				return err
 			}
-			if err := d.Record(ctx, tx, actor, audit.ActionNetworkImport, networkTarget(p.Group), nil, networkSnapshot(p)); err != nil {
+			if err := d.Record(ctx, tx, actor, audit.ActionNetworkImport, networkTarget(p.School, p.Group), nil, networkSnapshot(p)); err != nil {
 				return err
 			}
 			n++
@@ -225,4 +230,11 @@ func (d *Directory) ImportNetworkPolicies(ctx context.Context, actor string, ps 
 	return n, nil
 }
 
-func networkTarget(group string) string { return audit.Target(audit.KindNetwork, group) }
+// networkTarget names a group's mapping in the trail: network:pupils for
+// the trust's, network:north/pupils for a school's NAS clients.
+func networkTarget(school, group string) string {
+	if school != "" {
+		group = school + "/" + group
+	}
+	return audit.Target(audit.KindNetwork, group)
+}

@@ -17,6 +17,10 @@ type NASClient struct {
 	// CoAPort is where the NAS takes Disconnect-Request and CoA-Request
 	// (RFC 5176); 0 means the standard 3799.
 	CoAPort int
+	// School is the id of the trust's school whose site the NAS serves
+	// ("": the trust's). A request through it follows that school's
+	// network policies before the trust's (see NetworkPolicy.School).
+	School string
 }
 
 // ParsePrefixes reads a comma-separated list of addresses or CIDR prefixes.

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 
 	"keystage.dev/keystage/audit"
 )
@@ -10,6 +11,9 @@ import (
 // shared secret sealed under the current key (checked against what the
 // store holds, see SealChecked).
 func (d *Directory) PutNAS(ctx context.Context, actor string, n NASClient, secret string) (NASClient, error) {
+	if err := d.CheckSchool(n.School); err != nil {
+		return n, fmt.Errorf("NAS client %s: %w", n.Name, err)
+	}
 	sealed, keyID, err := d.SealChecked(ctx, []byte(secret), []byte(SealNAS))
 	if err != nil {
 		return n, err
@@ -20,7 +24,7 @@ func (d *Directory) PutNAS(ctx context.Context, actor string, n NASClient, secre
 			return err
 		}
 		return d.Record(ctx, tx, actor, audit.ActionNASAdd, audit.Target(audit.KindNAS, n.Name), nil,
-			map[string]any{"addresses": FormatPrefixes(n.Addresses), "vendor": n.Vendor, "coa_port": n.CoAPort})
+			map[string]any{"addresses": FormatPrefixes(n.Addresses), "vendor": n.Vendor, "coa_port": n.CoAPort, "school": n.School})
 	})
 	return n, err
 }

@@ -36,6 +36,11 @@ type NetworkPolicy struct {
 	FilterID       string
 	SessionTimeout time.Duration
 	Class          string
+	// School, when set, gives the mapping for the NAS clients of one of
+	// the trust's schools only ("": the trust-wide mapping). A request
+	// through a school's NAS follows that school's mappings first, then
+	// the trust's: the network follows the site, not only the person.
+	School string
 	// Removal proposes that the group have no mapping any more.
 	Removal bool
 	Status  NetworkPolicyStatus

@@ -116,13 +116,18 @@ func (s *Server) filteringPropose(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 // precedence is the one typed, or the group's in force, or after the
-// others (but before *, which matches everyone).
+// others (but before *, which matches everyone), among the trust-wide
+// mappings the page proposes (a school's are proposed with keystage filter
+// propose --school).
 func precedence(typed, group string, all []directory.NetworkPolicy) (int, error) {
 	if typed != "" {
 		return strconv.Atoi(typed)
 	}
 	last := 0
 	for _, p := range directory.NetworkPoliciesInForce(all) {
+		if p.School != "" {
+			continue
+		}
 		if p.Group == group {
 			return p.Precedence, nil
 		}

@@ -137,7 +137,7 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 	if err := att.Succeed(ctx); err != nil {
 		s.log.Warn("radius: noting a good sign-in for the lockout", "user", username, "err", err)
 	}
-	resp, ok := s.decide(ctx, p, e, now, v)
+	resp, ok := s.decide(ctx, p, c, e, now, v)
 	if !ok {
 		return resp
 	}
@@ -207,7 +207,7 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 // decide asks the gate about an account whose credential is good and
 // returns the Access-Accept to complete (ok) or the reject to send; v is
 // set to match.
-func (s *Server) decide(ctx context.Context, p *layeh.Packet, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
+func (s *Server) decide(ctx context.Context, p *layeh.Packet, c *client, e *entry, now time.Time, v *verdict) (*layeh.Packet, bool) {
 	dec := s.d.Gate().Policy.Decide(e.facts, directory.ServiceWiFi, now)
 	if !dec.Allow && !(dec.Quarantine && s.cfg.QuarantineVLAN != "") {
 		s.log.Info("radius: refused by the gate", "user", e.account.Username, "reason", string(dec.Reason))
@@ -242,7 +242,7 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, e *entry, now time
 		}
 		return resp, true
 	}
-	if pol, ok := s.policy(e, now); ok {
+	if pol, ok := s.policy(e, c.school, now); ok {
 		pol.apply(resp)
 	}
 	return resp, true
@@ -378,7 +378,7 @@ func (s *Server) accessEAP(ctx context.Context, c *client, p *layeh.Packet, v *v
 			v.set(directory.ResultError, directory.ReasonNone)
 			return s.eapReject(p, res.EAPMessage, "")
 		}
-		resp, ok := s.decide(ctx, p, e, now, v)
+		resp, ok := s.decide(ctx, p, c, e, now, v)
 		if !ok {
 			// The gate has the last word even after the method succeeded.
 			return s.eapReject(p, res.EAPMessage, replyText(resp))

@@ -18,6 +18,7 @@ type client struct {
 	secret  []byte
 	vendor  string
 	coaPort int
+	school  string // the trust's school whose site it serves; "" the trust's
 }
 
 type clientEntry struct {
@@ -43,6 +44,20 @@ func (t *clientTable) lookup(a netip.Addr) *client {
 	return best
 }
 
+// schoolOf is the school of the NAS client called name ("" for the
+// trust's, or for one not known).
+func (t *clientTable) schoolOf(name string) string {
+	if t == nil {
+		return ""
+	}
+	for _, e := range t.entries {
+		if e.c.name == name {
+			return e.c.school
+		}
+	}
+	return ""
+}
+
 // loadClients reads the NAS clients and opens their secrets. A client whose
 // secret cannot be opened is left out (and reported), not the whole table.
 func loadClients(ctx context.Context, r Reader, sealer directory.Sealer) (*clientTable, []error, error) {
@@ -62,7 +77,7 @@ func loadClients(ctx context.Context, r Reader, sealer directory.Sealer) (*clien
 		if port == 0 {
 			port = DefaultCoAPort
 		}
-		c := &client{name: n.Name, secret: secret, vendor: n.Vendor, coaPort: port}
+		c := &client{name: n.Name, secret: secret, vendor: n.Vendor, coaPort: port, school: n.School}
 		for _, p := range n.Addresses {
 			t.entries = append(t.entries, clientEntry{prefix: p, c: c})
 		}

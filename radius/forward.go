@@ -107,7 +107,8 @@ func (s *Server) groupsOf(ctx context.Context, a *Accounting) {
 	}
 	sort.Strings(groups)
 	a.Groups = groups
-	a.Policy, _ = s.policies.For(groups)
+	// The policy the access point was told: its school's first.
+	a.Policy, _ = s.policies.ForSchool(s.clients.Load().schoolOf(a.Session.NASName), groups)
 	// An exception approved for the person: the filter hears what the
 	// access point was told.
 	if ex, ok := directory.NetworkException(approvals, now); ok {

@@ -24,6 +24,13 @@ type NetworkPolicyReader interface {
 // RADIUS server reloads them when the audit trail shows a decision; the web
 // filter reads the same set, so that it hears what the access point was
 // told.
+//
+// A policy given for one school (directory.NetworkPolicy.School) applies
+// only to requests through that school's NAS clients, and before the
+// trust's: for a NAS of school S, the first of S's policies in force whose
+// group the person is in applies whole; only when none of S's matches does
+// the first matching trust-wide one apply. A NAS of the trust's follows the
+// trust-wide policies alone.
 type NetworkPolicies struct {
 	r        NetworkPolicyReader
 	fallback []Policy
@@ -32,8 +39,9 @@ type NetworkPolicies struct {
 }
 
 type policySet struct {
-	ps        []Policy
-	directory bool // from the directory, not the configuration
+	ps        []Policy            // the trust's
+	schools   map[string][]Policy // each school's, for its NAS clients
+	directory bool                // from the directory, not the configuration
 }
 
 // NewNetworkPolicies reads the policies in force from r, falling back to
@@ -63,30 +71,70 @@ func (n *NetworkPolicies) Reload(ctx context.Context) error {
 		n.cur.Store(&policySet{ps: n.fallback})
 		return nil
 	}
-	var ps []Policy
+	set := &policySet{directory: true}
 	for _, p := range directory.NetworkPoliciesInForce(all) {
-		ps = append(ps, Policy{Group: p.Group, VLAN: p.VLAN, FilterID: p.FilterID, SessionTimeout: p.SessionTimeout, Class: p.Class})
+		pol := Policy{Group: p.Group, VLAN: p.VLAN, FilterID: p.FilterID, SessionTimeout: p.SessionTimeout, Class: p.Class}
+		if p.School == "" {
+			set.ps = append(set.ps, pol)
+			continue
+		}
+		if set.schools == nil {
+			set.schools = make(map[string][]Policy)
+		}
+		set.schools[p.School] = append(set.schools[p.School], pol)
 	}
-	n.cur.Store(&policySet{ps: ps, directory: true})
+	n.cur.Store(set)
 	return nil
 }
 
-// Current is the policies in force, in order of precedence. The slice is
-// shared: do not change it.
+// Current is the trust-wide policies in force, in order of precedence. The
+// slice is shared: do not change it.
 func (n *NetworkPolicies) Current() []Policy { return n.cur.Load().ps }
+
+// School is the policies in force given for school's NAS clients alone, in
+// order of precedence (none for ""). The slice is shared: do not change it.
+func (n *NetworkPolicies) School(school string) []Policy {
+	if school == "" {
+		return nil
+	}
+	return n.cur.Load().schools[school]
+}
 
 // FromDirectory reports whether they come from the directory rather than
 // the configuration.
 func (n *NetworkPolicies) FromDirectory() bool { return n.cur.Load().directory }
 
-// For is the policy of an account in groups, as the Access-Accept gives it.
+// For is the policy of an account in groups through a NAS of the trust's,
+// as the Access-Accept gives it.
 func (n *NetworkPolicies) For(groups []string) (Policy, bool) { return PolicyFor(n.Current(), groups) }
 
-// policy is the policy an accepted account gets: its groups' (the first in
+// ForSchool is the policy of an account in groups through a NAS of school
+// ("": the trust's): school's policies first, then the trust's.
+func (n *NetworkPolicies) ForSchool(school string, groups []string) (Policy, bool) {
+	m := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		m[g] = true
+	}
+	return n.pick(school, m)
+}
+
+// pick is ForSchool on a set of groups; it allocates nothing.
+func (n *NetworkPolicies) pick(school string, groups map[string]bool) (Policy, bool) {
+	set := n.cur.Load()
+	if school != "" {
+		if pol, ok := policyFor(set.schools[school], groups); ok {
+			return pol, true
+		}
+	}
+	return policyFor(set.ps, groups)
+}
+
+// policy is the policy an accepted account gets through a NAS of school:
+// its groups' (school's policies first, then the trust's, each in
 // precedence), with the VLAN and filter of an exception approved for it in
 // force at now.
-func (s *Server) policy(e *entry, now time.Time) (Policy, bool) {
-	pol, ok := policyFor(s.policies.Current(), e.groups)
+func (s *Server) policy(e *entry, school string, now time.Time) (Policy, bool) {
+	pol, ok := s.policies.pick(school, e.groups)
 	if ex, has := directory.NetworkException(e.approvals, now); has {
 		if !ok {
 			pol = Policy{Group: e.account.Username}

@@ -11,7 +11,7 @@ import (
 // cmdFilter: the mapping of groups to VLANs and filters, changed by a
 // proposal with a risk note that a senior role approves.
 func cmdFilter(e *env, args []string) error {
-	return dispatch(e, "filter", "filter list [--all] | propose --group G (--vlan V | --filter F | --remove …) --risk TEXT | approve ID --approver NAME | reject ID --approver NAME", args,
+	return dispatch(e, "filter", "filter list [--all] | propose --group G [--school ID] (--vlan V | --filter F | --remove …) --risk TEXT | approve ID --approver NAME | reject ID --approver NAME", args,
 		sub{"list", filterList},
 		sub{"propose", filterPropose},
 		sub{"approve", func(e *env, args []string) error { return filterDecide(e, args, true) }},
@@ -64,7 +64,7 @@ func filterList(e *env, args []string) error {
 	}
 	loc := cfg.Location()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tGROUP\tPRECEDENCE\tVLAN\tFILTER\tCLASS\tTIMEOUT\tPROPOSED BY\tDECIDED BY\tRISK NOTE")
+	fmt.Fprintln(tw, "ID\tSTATUS\tSCHOOL\tGROUP\tPRECEDENCE\tVLAN\tFILTER\tCLASS\tTIMEOUT\tPROPOSED BY\tDECIDED BY\tRISK NOTE")
 	for _, p := range ps {
 		if !*all && (p.Status == directory.NetworkRejected || p.Status == directory.NetworkSuperseded) {
 			continue
@@ -81,7 +81,7 @@ func filterList(e *env, args []string) error {
 		if !p.DecidedAt.IsZero() {
 			decided = p.DecidedBy + " " + showWhen(p.DecidedAt, loc)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, status, p.Group, p.Precedence, dash(p.VLAN), dash(p.FilterID),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, status, schoolOrTrust(p.School), p.Group, p.Precedence, dash(p.VLAN), dash(p.FilterID),
 			dash(p.Class), timeout, p.ProposedBy, decided, p.RiskNote)
 	}
 	return tw.Flush()
@@ -95,7 +95,7 @@ func dash(s string) string {
 }
 
 func filterPropose(e *env, args []string) error {
-	fs := e.newFlags("filter propose", "--group G [--vlan V] [--filter F] [--class C] [--session-timeout 8h] [--precedence N] [--remove] --risk TEXT")
+	fs := e.newFlags("filter propose", "--group G [--school ID] [--vlan V] [--filter F] [--class C] [--session-timeout 8h] [--precedence N] [--remove] --risk TEXT")
 	group := fs.String("group", "", "the group the mapping is for (* for everyone)")
 	vlan := fs.String("vlan", "", "the VLAN (Tunnel-Private-Group-Id)")
 	filter := fs.String("filter", "", "the filter (Filter-Id) the access point applies")
@@ -103,6 +103,7 @@ func filterPropose(e *env, args []string) error {
 	timeout := fs.Duration("session-timeout", 0, "the session ends after this long (0: none)")
 	precedence := fs.Int("precedence", -1, "lower first: the first mapping whose group a person is in applies (default: the group's current, or after the others)")
 	remove := fs.Bool("remove", false, "propose that the group have no mapping")
+	school := fs.String("school", "", "for the NAS clients of this school only, before the trust's mappings (empty: trust-wide)")
 	risk := fs.String("risk", "", "the risk assessment: what the change lets through or blocks, for whom, and why it is safe")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -120,28 +121,47 @@ func filterPropose(e *env, args []string) error {
 	if err := importFilterConfig(e, d); err != nil {
 		return err
 	}
+	if *school != "" {
+		// A school's staff (--as) propose for their own school's access
+		// points, never another's.
+		scope, err := e.actingScope(s)
+		if err != nil {
+			return err
+		}
+		if !scope.Trust() && *school != scope.School {
+			return fmt.Errorf("--school %s: you act for school %s: %w", *school, scope.School, directory.ErrOutOfScope)
+		}
+	}
 	p := directory.NetworkPolicy{Group: *group, VLAN: *vlan, FilterID: *filter, Class: *class, SessionTimeout: *timeout, Removal: *remove,
-		RiskNote: *risk, Precedence: *precedence}
+		RiskNote: *risk, Precedence: *precedence, School: *school}
 	if p.Precedence < 0 {
-		p.Precedence = nextPrecedence(e, s, *group)
+		p.Precedence = nextPrecedence(e, s, *school, *group)
 	}
 	p, err = d.ProposeNetworkPolicy(e.ctx, e.actor(), p)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "proposal %d for %s recorded; it has no effect until approved: keystage filter approve %d --approver NAME\n", p.ID, p.Group, p.ID)
+	at := ""
+	if p.School != "" {
+		at = " at " + p.School + "'s NAS clients"
+	}
+	fmt.Fprintf(e.stdout, "proposal %d for %s%s recorded; it has no effect until approved: keystage filter approve %d --approver NAME\n", p.ID, p.Group, at, p.ID)
 	return nil
 }
 
-// nextPrecedence keeps a group's place when its mapping changes, and puts
-// a new group after the others (but before *, which matches everyone).
-func nextPrecedence(e *env, s directory.Reader, group string) int {
+// nextPrecedence keeps a group's place when its mapping (for school, or
+// the trust's) changes, and puts a new group after the others of the same
+// school (but before *, which matches everyone).
+func nextPrecedence(e *env, s directory.Reader, school, group string) int {
 	ps, err := s.NetworkPolicies(e.ctx)
 	if err != nil {
 		return 1000
 	}
 	last := 0
 	for _, p := range directory.NetworkPoliciesInForce(ps) {
+		if p.School != school {
+			continue
+		}
 		if p.Group == group {
 			return p.Precedence
 		}
@@ -186,8 +206,12 @@ func filterDecide(e *env, args []string, approve bool) error {
 		return err
 	}
 	if approve {
-		fmt.Fprintf(e.stdout, "proposal %d approved by %s: group %s now lands on vlan %q filter %q; every RADIUS node applies it within seconds\n",
-			p.ID, by.Username, p.Group, p.VLAN, p.FilterID)
+		at := ""
+		if p.School != "" {
+			at = " at " + p.School + "'s NAS clients"
+		}
+		fmt.Fprintf(e.stdout, "proposal %d approved by %s: group %s%s now lands on vlan %q filter %q; every RADIUS node applies it within seconds\n",
+			p.ID, by.Username, p.Group, at, p.VLAN, p.FilterID)
 	} else {
 		fmt.Fprintf(e.stdout, "proposal %d rejected by %s\n", p.ID, by.Username)
 	}

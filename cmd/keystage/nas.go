@@ -17,17 +17,18 @@ import (
 const minNASSecret = 16
 
 func cmdNAS(e *env, args []string) error {
-	return dispatch(e, "nas", "nas add NAME --address CIDR,… [--vendor V] [--coa-port N] | nas list | nas remove NAME", args,
+	return dispatch(e, "nas", "nas add NAME --address CIDR,… [--vendor V] [--coa-port N] [--school ID] | nas list | nas remove NAME", args,
 		sub{"add", nasAdd},
 		sub{"list", nasList},
 		sub{"remove", nasRemove})
 }
 
 func nasAdd(e *env, args []string) error {
-	fs := e.newFlags("nas add", "NAME --address ADDR[,ADDR…] [--vendor VENDOR] [--coa-port PORT]  (shared secret from the terminal or standard input)")
+	fs := e.newFlags("nas add", "NAME --address ADDR[,ADDR…] [--vendor VENDOR] [--coa-port PORT] [--school ID]  (shared secret from the terminal or standard input)")
 	addrs := fs.String("address", "", "source addresses or CIDR prefixes of the NAS, comma-separated")
 	vendor := fs.String("vendor", "generic", "cisco, aruba, ubiquiti, meraki, generic …")
 	coaPort := fs.Int("coa-port", 0, "where the NAS takes Disconnect-Request (0: 3799)")
+	school := fs.String("school", "", "the trust's school whose site it serves (empty: the trust's); its network policies apply first")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +46,17 @@ func nasAdd(e *env, args []string) error {
 	if *coaPort < 0 || *coaPort > 65535 {
 		return usagef("--coa-port %d: want 1 to 65535, or 0 for 3799", *coaPort)
 	}
+	if *school != "" {
+		// Checked before the secret is asked for, so that a mistyped
+		// school costs no typing.
+		cfg, err := e.config()
+		if err != nil {
+			return err
+		}
+		if err := cfg.checkSchool(*school, false); err != nil {
+			return usagef("--school: %v", err)
+		}
+	}
 	secret, err := readSecret(e, "Shared secret for "+pos[0]+": ")
 	if err != nil {
 		return err
@@ -61,7 +73,7 @@ func nasAdd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := d.PutNAS(e.ctx, e.actor(), directory.NASClient{Name: pos[0], Addresses: prefixes, Vendor: *vendor, CoAPort: *coaPort}, secret)
+	n, err := d.PutNAS(e.ctx, e.actor(), directory.NASClient{Name: pos[0], Addresses: prefixes, Vendor: *vendor, CoAPort: *coaPort, School: *school}, secret)
 	if err != nil {
 		return err
 	}
@@ -89,9 +101,9 @@ func nasList(e *env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADDRESSES\tVENDOR\tDISCONNECT PORT\tKEY")
+	fmt.Fprintln(tw, "NAME\tADDRESSES\tVENDOR\tDISCONNECT PORT\tKEY\tSCHOOL")
 	for _, n := range ns {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, directory.FormatPrefixes(n.Addresses), n.Vendor, radius.DisconnectPort(n), n.KeyID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, directory.FormatPrefixes(n.Addresses), n.Vendor, radius.DisconnectPort(n), n.KeyID, schoolOrTrust(n.School))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -124,4 +136,13 @@ func nasRemove(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "NAS %s removed; a running server stops answering it within 30 seconds.\n", pos[0])
 	return nil
+}
+
+// schoolOrTrust is the school column of a NAS client or a network policy:
+// its school's id, or "trust" for the trust's.
+func schoolOrTrust(id string) string {
+	if id == "" {
+		return directory.TrustScope
+	}
+	return id
 }

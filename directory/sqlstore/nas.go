@@ -11,7 +11,7 @@ import (
 )
 
 func (r reader) NASClients(ctx context.Context) ([]directory.NASClient, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT id, name, addresses, secret, key_id, vendor, coa_port FROM nas_clients ORDER BY name")
+	rows, err := r.q.QueryContext(ctx, "SELECT id, name, addresses, secret, key_id, vendor, coa_port, school FROM nas_clients ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("NAS clients: %w", err)
 	}
@@ -20,7 +20,7 @@ func (r reader) NASClients(ctx context.Context) ([]directory.NASClient, error) {
 	for rows.Next() {
 		var n directory.NASClient
 		var addrs string
-		if err := rows.Scan(&n.ID, &n.Name, &addrs, &n.Secret, &n.KeyID, &n.Vendor, &n.CoAPort); err != nil {
+		if err := rows.Scan(&n.ID, &n.Name, &addrs, &n.Secret, &n.KeyID, &n.Vendor, &n.CoAPort, &n.School); err != nil {
 			return nil, err
 		}
 		if n.Addresses, err = directory.ParsePrefixes(addrs); err != nil {
@@ -35,10 +35,11 @@ func (t *tx) PutNASClient(ctx context.Context, n *directory.NASClient) error {
 	if len(n.Addresses) == 0 {
 		return fmt.Errorf("NAS client %s: no addresses", n.Name)
 	}
-	id, err := t.insert(ctx, `INSERT INTO nas_clients (name, addresses, secret, key_id, vendor, coa_port) VALUES ($1,$2,$3,$4,$5,$6)
+	id, err := t.insert(ctx, `INSERT INTO nas_clients (name, addresses, secret, key_id, vendor, coa_port, school) VALUES ($1,$2,$3,$4,$5,$6,$7)
 		ON CONFLICT (name) DO UPDATE SET addresses = excluded.addresses, secret = excluded.secret,
-		key_id = excluded.key_id, vendor = excluded.vendor, coa_port = excluded.coa_port`,
-		n.Name, directory.FormatPrefixes(n.Addresses), n.Secret, n.KeyID, n.Vendor, n.CoAPort)
+		key_id = excluded.key_id, vendor = excluded.vendor, coa_port = excluded.coa_port,
+		school = excluded.school`,
+		n.Name, directory.FormatPrefixes(n.Addresses), n.Secret, n.KeyID, n.Vendor, n.CoAPort, n.School)
 	if err != nil {
 		return fmt.Errorf("put NAS client %s: %w", n.Name, err)
 	}

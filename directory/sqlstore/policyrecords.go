@@ -10,7 +10,7 @@ import (
 )
 
 const netPolicyCols = `id, grp, precedence, vlan, filter_id, session_timeout, class, removal, status, risk_note,
-	proposed_by, proposed_at, decided_by, decided_at, decision_note`
+	proposed_by, proposed_at, decided_by, decided_at, decision_note, school`
 
 func scanNetworkPolicy(s scanner) (directory.NetworkPolicy, error) {
 	var (
@@ -21,7 +21,7 @@ func scanNetworkPolicy(s scanner) (directory.NetworkPolicy, error) {
 		decided  sql.NullInt64
 	)
 	if err := s.Scan(&p.ID, &p.Group, &p.Precedence, &p.VLAN, &p.FilterID, &timeout, &p.Class, &p.Removal, &status, &p.RiskNote,
-		&p.ProposedBy, &proposed, &p.DecidedBy, &decided, &p.DecisionNote); err != nil {
+		&p.ProposedBy, &proposed, &p.DecidedBy, &decided, &p.DecisionNote, &p.School); err != nil {
 		return p, mapErr(err)
 	}
 	p.SessionTimeout, p.Status = time.Duration(timeout)*time.Second, directory.NetworkPolicyStatus(status)
@@ -35,9 +35,9 @@ func (r reader) NetworkPolicies(ctx context.Context) ([]directory.NetworkPolicy,
 
 func (t *tx) AddNetworkPolicy(ctx context.Context, p *directory.NetworkPolicy) error {
 	id, err := t.insert(ctx, `INSERT INTO network_policies (grp, precedence, vlan, filter_id, session_timeout, class, removal, status,
-		risk_note, proposed_by, proposed_at, decided_by, decided_at, decision_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+		risk_note, proposed_by, proposed_at, decided_by, decided_at, decision_note, school) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		p.Group, p.Precedence, p.VLAN, p.FilterID, int64(p.SessionTimeout/time.Second), p.Class, p.Removal, string(p.Status),
-		p.RiskNote, p.ProposedBy, p.ProposedAt.UnixMicro(), p.DecidedBy, tm(p.DecidedAt), p.DecisionNote)
+		p.RiskNote, p.ProposedBy, p.ProposedAt.UnixMicro(), p.DecidedBy, tm(p.DecidedAt), p.DecisionNote, p.School)
 	if err != nil {
 		return fmt.Errorf("add network policy for %s: %w", p.Group, err)
 	}

@@ -16,7 +16,8 @@ func testNetworkPolicies(t *testing.T, s directory.Store) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	p := directory.NetworkPolicy{Group: "pupils", Precedence: 20, VLAN: "20", FilterID: "pupils-filtered", SessionTimeout: 8 * time.Hour,
 		Class: "pupil", Status: directory.NetworkProposed, RiskNote: "KS3 need YouTube for music", ProposedBy: "cli:tech", ProposedAt: at}
-	r := directory.NetworkPolicy{Group: "guests", Removal: true, Status: directory.NetworkProposed, RiskNote: "no guests", ProposedBy: "cli:tech", ProposedAt: at}
+	r := directory.NetworkPolicy{Group: "guests", Removal: true, Status: directory.NetworkProposed, RiskNote: "no guests", ProposedBy: "cli:tech", ProposedAt: at,
+		School: "north"}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error {
 		if err := tx.AddNetworkPolicy(ctx, &p); err != nil {
 			return err
@@ -46,11 +47,11 @@ func testNetworkPolicies(t *testing.T, s directory.Store) {
 	}
 	g := all[0]
 	if g.Group != "pupils" || g.Precedence != 20 || g.VLAN != "20" || g.FilterID != "pupils-filtered" || g.SessionTimeout != 8*time.Hour ||
-		g.Class != "pupil" || g.Removal || g.Status != directory.NetworkApproved || g.RiskNote != "KS3 need YouTube for music" ||
+		g.Class != "pupil" || g.School != "" || g.Removal || g.Status != directory.NetworkApproved || g.RiskNote != "KS3 need YouTube for music" ||
 		g.ProposedBy != "cli:tech" || !g.ProposedAt.Equal(at) || g.DecidedBy != "head" || !g.DecidedAt.Equal(decided) || g.DecisionNote != "agreed at SLT" {
 		t.Errorf("round trip: %+v", g)
 	}
-	if !all[1].Removal || !all[1].DecidedAt.IsZero() || all[1].Status != directory.NetworkProposed {
+	if !all[1].Removal || all[1].School != "north" || !all[1].DecidedAt.IsZero() || all[1].Status != directory.NetworkProposed {
 		t.Errorf("removal proposal: %+v", all[1])
 	}
 	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {

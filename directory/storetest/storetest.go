@@ -705,19 +705,20 @@ func testNAS(t *testing.T, s directory.Store) {
 	n := directory.NASClient{Name: "core-wlc", Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32")},
 		Secret: "sealed", KeyID: "k1", Vendor: "aruba"}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n) })
-	if list, _ := s.NASClients(ctx); len(list) != 1 || list[0].CoAPort != 0 {
-		t.Errorf("CoA port unset: %+v", list)
+	if list, _ := s.NASClients(ctx); len(list) != 1 || list[0].CoAPort != 0 || list[0].School != "" {
+		t.Errorf("CoA port and school unset: %+v", list)
 	}
 	n2 := n
 	n2.Vendor = "cisco"
 	n2.CoAPort = 1700
+	n2.School = "north"
 	n2.Addresses = []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.PutNASClient(ctx, &n2) })
 	list, err := s.NASClients(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("NAS clients: %+v %v", list, err)
 	}
-	if list[0].Vendor != "cisco" || list[0].CoAPort != 1700 || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
+	if list[0].Vendor != "cisco" || list[0].CoAPort != 1700 || list[0].School != "north" || directory.FormatPrefixes(list[0].Addresses) != "2001:db8::/64" {
 		t.Errorf("replace by name: %+v", list[0])
 	}
 	update(t, s, func(ctx context.Context, tx directory.Tx) error { return tx.DeleteNASClient(ctx, list[0].ID) })
