@@ -3,7 +3,6 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,13 +69,7 @@ func TestSplitTrustExportByOrg(t *testing.T) {
 // ../shared (when present): their people name a department, whose parent
 // in orgs.csv (or, absent from it, nothing) decides the school.
 func TestRealExportsSplitByOrg(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "oneroster-samples")
-	if _, err := os.Stat(root); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the real OneRoster samples are not at %s: %v", root, err)
-		}
-		t.Skip("no ../shared/oneroster-samples here")
-	}
+	root := lifecycle.SamplesDir(t) // skips, saying why, where they are not
 	for _, set := range []string{"Test_full_data_set", "Test_minimal_data_set", "v1p2_full_dataset"} {
 		t.Run(set, func(t *testing.T) {
 			exp := readTrust(t, filepath.Join(root, set))
