@@ -368,6 +368,10 @@ func TestBrowserFailedSubmitAndNavigation(t *testing.T) {
 	ctx := newChromium(t, srv)
 	focused := func(dst *string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+			// Chromium moves focus to an autofocus field at a rendering
+			// update after the page is shown, not at once: wait for it to
+			// leave <body> (a page that never moves it fails below).
+			_, _ = chromedp.Poll[bool](`document.activeElement !== document.body`, chromedp.WithPollingTimeout(10*time.Second))(ctx, tt)
 			var err error
 			*dst, err = chromedp.Evaluate[string](`(() => { const el = document.activeElement;
   return el.tagName.toLowerCase() + "#" + el.id + " invalid=" + el.getAttribute("aria-invalid") + " describedby=" + el.getAttribute("aria-describedby"); })()`)(ctx, tt)
