@@ -1,11 +1,15 @@
 package ldapserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
+
+	"keystage.dev/keystage/directory"
 )
 
 // Filter choices (RFC 4511 section 4.5.1.7).
@@ -466,4 +470,56 @@ func substringMatch(v string, subs []substring) bool {
 		}
 	}
 	return true
+}
+
+// planFilter plans an indexed search for f as lookups: an AND by the
+// first of its terms that can be planned, an OR only when every term can
+// (the union of their answers), an equality or approximate match by leaf,
+// anything else not at all (ok false: the caller scans). mayPlanOr, when
+// set, is asked before an OR of n terms is looked up term by term.
+func planFilter[T any](ctx context.Context, f *ber.Packet, mayPlanOr func(n int) (bool, error), leaf func(attr, value string) ([]T, bool, error)) ([]T, bool, error) {
+	switch f.Tag {
+	case filterAnd:
+		for _, c := range f.Children {
+			if out, ok, err := planFilter(ctx, c, mayPlanOr, leaf); ok || err != nil {
+				return out, ok, err
+			}
+		}
+	case filterOr:
+		if mayPlanOr != nil {
+			plan, err := mayPlanOr(len(f.Children))
+			if err != nil {
+				return nil, true, err
+			}
+			if !plan {
+				return nil, false, nil
+			}
+		}
+		var all []T
+		for _, c := range f.Children {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
+			out, ok, err := planFilter(ctx, c, mayPlanOr, leaf)
+			if !ok || err != nil {
+				return nil, false, err
+			}
+			all = append(all, out...)
+		}
+		return all, true, nil
+	case filterEquality, filterApprox:
+		return leaf(eqAttr(f))
+	}
+	return nil, false, nil
+}
+
+// found is a planned lookup of one entry: none when it is not there.
+func found[T any](x T, err error) ([]T, bool, error) {
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return []T{x}, true, nil
 }

@@ -157,59 +157,29 @@ func (s *search) sendOwnGroup(ctx context.Context, a directory.Account) error {
 // find none.
 func (s *search) planOwnGroups(ctx context.Context, f *ber.Packet) ([]directory.Account, bool, error) {
 	st := s.c.s.store
-	switch f.Tag {
-	case filterAnd:
-		for _, c := range f.Children {
-			if out, ok, err := s.planOwnGroups(ctx, c); ok || err != nil {
-				return out, ok, err
+	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
+		switch attr {
+		case "objectclass":
+			if !groupClasses[strings.ToLower(v)] {
+				return nil, true, nil
 			}
+		case "cn", "commonname":
+			n := strings.ToLower(strings.TrimSpace(v))
+			if directory.ValidUsername(n) != nil {
+				return nil, true, nil
+			}
+			return found(st.AccountByUsername(ctx, n))
+		case "gidnumber":
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || directory.ValidUIDNumber(n) != nil {
+				return nil, true, nil
+			}
+			return found(st.AccountByUID(ctx, n))
+		case "memberuid", "member":
+			return nil, true, nil
 		}
 		return nil, false, nil
-	case filterOr:
-		var all []directory.Account
-		for _, c := range f.Children {
-			out, ok, err := s.planOwnGroups(ctx, c)
-			if !ok || err != nil {
-				return nil, false, err
-			}
-			all = append(all, out...)
-		}
-		return all, true, nil
-	case filterEquality, filterApprox:
-	default:
-		return nil, false, nil
-	}
-	attr, v := eqAttr(f)
-	one := func(a directory.Account, err error) ([]directory.Account, bool, error) {
-		if errors.Is(err, directory.ErrNotFound) {
-			return nil, true, nil
-		}
-		if err != nil {
-			return nil, true, err
-		}
-		return []directory.Account{a}, true, nil
-	}
-	switch attr {
-	case "objectclass":
-		if !groupClasses[strings.ToLower(v)] {
-			return nil, true, nil
-		}
-	case "cn", "commonname":
-		n := strings.ToLower(strings.TrimSpace(v))
-		if directory.ValidUsername(n) != nil {
-			return nil, true, nil
-		}
-		return one(st.AccountByUsername(ctx, n))
-	case "gidnumber":
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || directory.ValidUIDNumber(n) != nil {
-			return nil, true, nil
-		}
-		return one(st.AccountByUID(ctx, n))
-	case "memberuid", "member":
-		return nil, true, nil
-	}
-	return nil, false, nil
+	})
 }
 
 // mayRead reports whether the searcher may read the entry at base, a

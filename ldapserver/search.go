@@ -649,87 +649,54 @@ var groupClasses = map[string]bool{"top": true, "posixgroup": true, "groupofname
 
 func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.Account, bool, error) {
 	st := s.c.s.store
-	switch f.Tag {
-	case filterAnd:
-		for _, c := range f.Children {
-			if out, ok, err := s.planAccounts(ctx, c); ok || err != nil {
-				return out, ok, err
+	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
+		switch attr {
+		case "objectclass":
+			if !personClasses[strings.ToLower(v)] {
+				return nil, true, nil
 			}
-		}
-		return nil, false, nil
-	case filterOr:
-		var all []directory.Account
-		for _, c := range f.Children {
-			if err := ctx.Err(); err != nil {
-				return nil, true, err
+		case "uid", "userid":
+			u := strings.ToLower(strings.TrimSpace(v))
+			if directory.ValidUsername(u) != nil {
+				return nil, true, nil
 			}
-			out, ok, err := s.planAccounts(ctx, c)
+			return found(st.AccountByUsername(ctx, u))
+		case "uidnumber":
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return nil, true, nil
+			}
+			return found(st.AccountByUID(ctx, n))
+		case "entryuuid":
+			return found(st.AccountByUUID(ctx, strings.ToLower(strings.TrimSpace(v))))
+		case "mail":
+			out, err := st.AccountsByEmail(ctx, strings.TrimSpace(v))
+			return out, true, err
+		case "memberof":
+			g, ok, err := s.groupOfDN(ctx, v)
 			if !ok || err != nil {
-				return nil, false, err
+				return nil, true, err
 			}
-			all = append(all, out...)
+			names, err := st.Members(ctx, g.ID)
+			if err != nil {
+				return nil, true, err
+			}
+			var out []directory.Account
+			for _, n := range names {
+				if err := ctx.Err(); err != nil {
+					return nil, true, err
+				}
+				a, err := st.AccountByUsername(ctx, n)
+				if err == nil {
+					out = append(out, a)
+				} else if !errors.Is(err, directory.ErrNotFound) {
+					return nil, true, err
+				}
+			}
+			return out, true, nil
 		}
-		return all, true, nil
-	case filterEquality, filterApprox:
-	default:
 		return nil, false, nil
-	}
-	attr, v := eqAttr(f)
-	one := func(a directory.Account, err error) ([]directory.Account, bool, error) {
-		if errors.Is(err, directory.ErrNotFound) {
-			return nil, true, nil
-		}
-		if err != nil {
-			return nil, true, err
-		}
-		return []directory.Account{a}, true, nil
-	}
-	switch attr {
-	case "objectclass":
-		if !personClasses[strings.ToLower(v)] {
-			return nil, true, nil
-		}
-	case "uid", "userid":
-		u := strings.ToLower(strings.TrimSpace(v))
-		if directory.ValidUsername(u) != nil {
-			return nil, true, nil
-		}
-		return one(st.AccountByUsername(ctx, u))
-	case "uidnumber":
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return nil, true, nil
-		}
-		return one(st.AccountByUID(ctx, n))
-	case "entryuuid":
-		return one(st.AccountByUUID(ctx, strings.ToLower(strings.TrimSpace(v))))
-	case "mail":
-		out, err := st.AccountsByEmail(ctx, strings.TrimSpace(v))
-		return out, true, err
-	case "memberof":
-		g, ok, err := s.groupOfDN(ctx, v)
-		if !ok || err != nil {
-			return nil, true, err
-		}
-		names, err := st.Members(ctx, g.ID)
-		if err != nil {
-			return nil, true, err
-		}
-		var out []directory.Account
-		for _, n := range names {
-			if err := ctx.Err(); err != nil {
-				return nil, true, err
-			}
-			a, err := st.AccountByUsername(ctx, n)
-			if err == nil {
-				out = append(out, a)
-			} else if !errors.Is(err, directory.ErrNotFound) {
-				return nil, true, err
-			}
-		}
-		return out, true, nil
-	}
-	return nil, false, nil
+	})
 }
 
 // smallOr is the longest OR that the group planner looks up term by term
@@ -738,92 +705,57 @@ const smallOr = 16
 
 func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Group, bool, error) {
 	st := s.c.s.store
-	switch f.Tag {
-	case filterAnd:
-		for _, c := range f.Children {
-			if out, ok, err := s.planGroups(ctx, c); ok || err != nil {
-				return out, ok, err
-			}
+	// Each term of an OR is a lookup or two; reading every group is one
+	// query and one per group. A school has tens or hundreds of groups, so
+	// a long OR of member DNs is cheaper scanned: plan it only when the
+	// groups outnumber twice its terms.
+	mayPlanOr := func(n int) (bool, error) {
+		if n <= smallOr {
+			return true, nil
 		}
-		return nil, false, nil
-	case filterOr:
-		if len(f.Children) > smallOr {
-			// Each term is a lookup or two; reading every group is one
-			// query and one per group. A school has tens or hundreds of
-			// groups, so a long OR of member DNs is cheaper scanned: plan
-			// it only when the groups outnumber twice its terms.
-			some, err := st.ListGroups(ctx, directory.GroupQuery{Limit: 2 * len(f.Children)})
+		some, err := st.ListGroups(ctx, directory.GroupQuery{Limit: 2 * n})
+		return len(some) >= 2*n, err
+	}
+	return planFilter(ctx, f, mayPlanOr, func(attr, v string) ([]directory.Group, bool, error) {
+		groupsOf := func(username string) ([]directory.Group, bool, error) {
+			a, err := st.AccountByUsername(ctx, username)
+			if errors.Is(err, directory.ErrNotFound) {
+				return nil, true, nil
+			}
 			if err != nil {
 				return nil, true, err
 			}
-			if len(some) < 2*len(f.Children) {
-				return nil, false, nil
-			}
+			gs, err := st.GroupsOf(ctx, a.ID)
+			return gs, true, err
 		}
-		var all []directory.Group
-		for _, c := range f.Children {
-			if err := ctx.Err(); err != nil {
-				return nil, true, err
+		switch attr {
+		case "objectclass":
+			if !groupClasses[strings.ToLower(v)] {
+				return nil, true, nil
 			}
-			out, ok, err := s.planGroups(ctx, c)
-			if !ok || err != nil {
-				return nil, false, err
+		case "cn", "commonname":
+			n := strings.ToLower(strings.TrimSpace(v))
+			if directory.ValidUsername(n) != nil {
+				return nil, true, nil
 			}
-			all = append(all, out...)
+			return found(st.GroupByName(ctx, n))
+		case "gidnumber":
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return nil, true, nil
+			}
+			return found(st.GroupByGID(ctx, n))
+		case "memberuid":
+			return groupsOf(strings.TrimSpace(v))
+		case "member":
+			username, kind, ok := s.c.s.tree.bindName(v, "")
+			if !ok || kind != bindPerson {
+				return nil, true, nil
+			}
+			return groupsOf(username)
 		}
-		return all, true, nil
-	case filterEquality, filterApprox:
-	default:
 		return nil, false, nil
-	}
-	attr, v := eqAttr(f)
-	one := func(g directory.Group, err error) ([]directory.Group, bool, error) {
-		if errors.Is(err, directory.ErrNotFound) {
-			return nil, true, nil
-		}
-		if err != nil {
-			return nil, true, err
-		}
-		return []directory.Group{g}, true, nil
-	}
-	groupsOf := func(username string) ([]directory.Group, bool, error) {
-		a, err := st.AccountByUsername(ctx, username)
-		if errors.Is(err, directory.ErrNotFound) {
-			return nil, true, nil
-		}
-		if err != nil {
-			return nil, true, err
-		}
-		gs, err := st.GroupsOf(ctx, a.ID)
-		return gs, true, err
-	}
-	switch attr {
-	case "objectclass":
-		if !groupClasses[strings.ToLower(v)] {
-			return nil, true, nil
-		}
-	case "cn", "commonname":
-		n := strings.ToLower(strings.TrimSpace(v))
-		if directory.ValidUsername(n) != nil {
-			return nil, true, nil
-		}
-		return one(st.GroupByName(ctx, n))
-	case "gidnumber":
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return nil, true, nil
-		}
-		return one(st.GroupByGID(ctx, n))
-	case "memberuid":
-		return groupsOf(strings.TrimSpace(v))
-	case "member":
-		username, kind, ok := s.c.s.tree.bindName(v, "")
-		if !ok || kind != bindPerson {
-			return nil, true, nil
-		}
-		return groupsOf(username)
-	}
-	return nil, false, nil
+	})
 }
 
 // groupOfDN finds the group a DN names.
