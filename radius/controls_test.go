@@ -221,6 +221,16 @@ func TestDeviceLimit(t *testing.T) {
 				if !ok || len(ds) != 3 || !ds[2].Flagged || ds[0].Flagged {
 					t.Fatalf("a third device, flagged: %v %+v\n%s", ok, ds, out)
 				}
+				// One person cycling device addresses records at most
+				// maxDevicesNoted of them, and is still let on.
+				for i := 4; i <= radius.MaxDevicesNoted+8; i++ {
+					if out, ok := papFrom(t, srv, "t.tech", "tech-wifi-cred-1", fmt.Sprintf("02-00-00-00-01-%02x", i)); !ok {
+						t.Fatalf("device %d, flagged:\n%s", i, out)
+					}
+				}
+				if ds, err := d.Store().Devices(ctx, tech.ID); err != nil || len(ds) != radius.MaxDevicesNoted {
+					t.Errorf("devices recorded after a flood of addresses: %d (%v), want %d", len(ds), err, radius.MaxDevicesNoted)
+				}
 			}
 		})
 	}

@@ -182,6 +182,11 @@ func (l *deviceLog) take() map[deviceKey]time.Time {
 	return m
 }
 
+// maxDevicesNoted is how many devices are recorded for one person at the
+// most; past it (only under "flag" at the limit, since "refuse" stops at
+// the limit) a new device is let on and logged but not written.
+const maxDevicesNoted = 32
+
 // checkDevice applies the rules for personal devices to an account the
 // gate lets on from mac. An error (the register of school devices cannot
 // be read) refuses the device: the rule is a safeguarding control, and the
@@ -213,6 +218,12 @@ func (s *Server) checkDevice(ctx context.Context, e *entry, mac string, now time
 	}
 	if known && !dd.Flag {
 		s.devices.note(deviceKey{e.account.ID, mac}, now)
+		return dd, nil
+	}
+	if len(e.devices) >= maxDevicesNoted {
+		// Flagged already, many times over: one person cycling device
+		// addresses must not grow the table without a bound.
+		s.log.Warn("radius: a device let on and flagged, not recorded: the person has too many devices recorded", "user", e.account.Username, "device", mac, "recorded", len(e.devices))
 		return dd, nil
 	}
 	if err := s.store.NoteDevice(ctx, e.account.ID, mac, now, dd.Flag); err != nil {

@@ -1,0 +1,4 @@
+package radius
+
+// MaxDevicesNoted is maxDevicesNoted for the external tests.
+const MaxDevicesNoted = maxDevicesNoted
