@@ -1,9 +1,11 @@
 // Package pki makes the certificates Keystage signs itself: the
 // self-signed certificate a listener falls back on when none is configured,
-// and a throw-away CA with a server certificate for the demo's RADIUS,
-// tests and benchmarks. It is not a school's PKI: a real deployment
-// configures certificates its clients already trust, and nothing here
-// stores, renews or revokes.
+// a CA of the RADIUS server's own with its server certificate (keystage
+// cert radius: Wi-Fi devices are told to trust that CA and that name, and
+// nothing else), and throw-away ones for the demo, tests and benchmarks.
+// It keeps no state of its own: what it makes is written to files, and a
+// CA read back from them issues the next server certificate. Nothing here
+// revokes.
 package pki
 
 import (
@@ -15,6 +17,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -69,6 +72,36 @@ func SelfSignedPEM(commonName, organization string, hosts []string, now time.Tim
 		return nil, nil, err
 	}
 	return c.CertPEM(), keyPEM, nil
+}
+
+// Load reads a certificate and its key back from PEM (the key as KeyPEM
+// writes it, PKCS #8), checking that they belong together.
+func Load(certPEM, keyPEM []byte) (Cert, error) {
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil || cb.Type != "CERTIFICATE" {
+		return Cert{}, errors.New("no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return Cert{}, err
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil || kb.Type != "PRIVATE KEY" {
+		return Cert{}, errors.New("no PKCS #8 PEM private key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return Cert{}, err
+	}
+	key, ok := k.(crypto.Signer)
+	if !ok {
+		return Cert{}, fmt.Errorf("a %T cannot sign", k)
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return Cert{}, errors.New("the key is not the certificate's")
+	}
+	return Cert{DER: cert.Raw, Cert: cert, Key: key}, nil
 }
 
 // CertPEM is the certificate as PEM.

@@ -84,3 +84,43 @@ func TestCAIssuesServerCertificate(t *testing.T) {
 		t.Error("made a key of an unknown kind")
 	}
 }
+
+// A CA read back from its files issues as the one made; a key that is not
+// the certificate's, or no key, is refused.
+func TestLoad(t *testing.T) {
+	now := time.Now()
+	ca, err := NewCA(Spec{CommonName: "CA", NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(ca.CertPEM(), keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := back.Issue(Spec{CommonName: "radius.school.example", Hosts: []string{"radius.school.example"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leaf.Cert.CheckSignatureFrom(ca.Cert); err != nil {
+		t.Fatalf("issued by the loaded CA, not signed by the CA: %v", err)
+	}
+	other, err := NewCA(Spec{CommonName: "other", NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey, _ := other.KeyPEM()
+	if _, err := Load(ca.CertPEM(), otherKey); err == nil {
+		t.Error("a key that is not the certificate's was taken")
+	}
+	if _, err := Load(ca.CertPEM(), ca.CertPEM()); err == nil {
+		t.Error("a certificate was taken for a key")
+	}
+	if _, err := Load(nil, keyPEM); err == nil {
+		t.Error("no certificate was taken")
+	}
+}

@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&o.people, "people", 10_000, "generated people (schoolgen.Large)")
 	flag.StringVar(&o.cost, "cost", "default", "argon2id cost of the login password hash: default (Keystage's, 19 MiB, t=2) or low (64 KiB, t=1)")
 	flag.StringVar(&o.slapdHash, "slapd-hash", "argon2", "how slapd stores the login password: argon2 (the same argon2id hash as Keystage) or ssha")
-	flag.StringVar(&o.keyType, "key", "rsa", "EAP server key: rsa (2048) or ecdsa (P-256)")
+	flag.StringVar(&o.keyType, "key", "ecdsa", "EAP server key: ecdsa (P-256, the demo's and keystage cert radius's default) or rsa (2048)")
 	flag.StringVar(&o.tests, "tests", "pap,mschapv2,peap,search,bind", "what to compare, in order")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each round runs Keystage then the other")
 	flag.IntVar(&o.requests, "requests", 20_000, "each run stops after this many requests …")

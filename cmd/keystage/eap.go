@@ -41,7 +41,8 @@ const exampleEAP = `
 methods = ["peap", "ttls"]
 # The server certificate (with its chain) and key, PEM. Its DNS name is the
 # "domain" people type on Android; the CA is what they choose as "CA
-# certificate". keystage demo makes a CA and certificate for itself.
+# certificate". keystage cert radius --name DOMAIN makes a CA of the
+# Wi-Fi's own and this certificate (ECDSA P-256) in /etc/keystage.
 cert_file = ""
 key_file = ""
 fragment_size = 1000

@@ -64,6 +64,7 @@ func commands() []command {
 		{"restore", "restore FILE: put a backup back (keystage must be stopped)", cmdRestore},
 		{"wifi", "wifi issue | show | revoke NAME: a person's own Wi-Fi credential", cmdWiFi},
 		{"passkey", "passkey enrol NAME: a one-time code for the first passkey of staff whose role needs one", cmdPasskey},
+		{"cert", "cert radius --name DOMAIN [--key ecdsa|rsa]: the Wi-Fi's own CA and the RADIUS server certificate devices check (ECDSA P-256 unless --key rsa)", cmdCert},
 		{"nas", "nas add | list | remove: the RADIUS clients (access points, controllers)", cmdNAS},
 		{"sync", "sync --from oneroster:PATH|csv:PATH [--apply]: plan (and apply) the starters, movers and leavers from the MIS", cmdSync},
 		{"leavers", "leavers [--as-of DATE] [--apply]: plan (and apply) disabling past leavers and purging after retention", cmdLeavers},

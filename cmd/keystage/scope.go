@@ -71,8 +71,8 @@ func (e *env) resolveActing(s directory.Reader) (directory.SchoolScope, []string
 // the server, the store's care, the keys, the NAS clients (the trust's)
 // the audit trail (which holds every school), Active Directory (one domain
 // for the trust: a plan from one school's people would end the others')
-// and the retention schedule (the trail's prune).
-var trustCommands = map[string]bool{"serve": true, "demo": true, "init": true, "migrate": true, "keys": true,
+// the retention schedule (the trail's prune) and the server's certificates.
+var trustCommands = map[string]bool{"serve": true, "demo": true, "init": true, "migrate": true, "keys": true, "cert": true,
 	"backup": true, "restore": true, "nas": true, "webfilter": true, "audit": true, "ad": true, "retention": true}
 
 // checkActing resolves --as before a command runs, so that a name that
