@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/netip"
 	"testing"
+	"time"
 
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2759"
@@ -19,6 +20,14 @@ import (
 // process (no sockets). Requests are built before the timer; each is sent
 // from its own source port so that none is answered from the reply cache.
 func benchAccess(b *testing.B, ttl int, build func(b *testing.B) []byte) {
+	benchAccessRecords(b, ttl, false, build)
+}
+
+// benchAccessRecords is benchAccess with, when records is set, the
+// directory's records kept in memory as keystage serve keeps them (see
+// Directory.RunRecords): the lockout's counters and familiar sources are
+// read from memory rather than the store.
+func benchAccessRecords(b *testing.B, ttl int, records bool, build func(b *testing.B) []byte) {
 	cfg := radius.Config{Policies: []radius.Policy{{Group: "staff", VLAN: "10"}}}
 	if ttl < 0 {
 		cfg.FactsTTL = -1
@@ -30,6 +39,16 @@ func benchAccess(b *testing.B, ttl int, build func(b *testing.B) []byte) {
 		reqs[i] = build(b)
 	}
 	ctx := context.Background()
+	if records {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { srv.Directory.RunRecords(rctx); close(done) }()
+		b.Cleanup(func() { cancel(); <-done })
+		// The first refresh of the counters and one sign-in that makes
+		// the source familiar in memory.
+		time.Sleep(100 * time.Millisecond)
+		srv.Radius.HandlePacket(ctx, netip.AddrPortFrom(nas.Addr(), 1), reqs[0], true)
+	}
 	i := 0
 	for b.Loop() {
 		src := netip.AddrPortFrom(nas.Addr(), uint16(1024+i/len(reqs)))
@@ -69,3 +88,9 @@ func BenchmarkAccessMSCHAPv2Cached(b *testing.B) { benchAccess(b, 0, mschapv2Req
 // Wi-Fi credential from SQLite (ten queries).
 func BenchmarkAccessPAPUncached(b *testing.B)      { benchAccess(b, -1, papRequest) }
 func BenchmarkAccessMSCHAPv2Uncached(b *testing.B) { benchAccess(b, -1, mschapv2Request) }
+
+// Records: as keystage serve answers, with the lockout's records in memory
+// (RunRecords); the facts cached as above, or read each time.
+func BenchmarkAccessPAPRecords(b *testing.B)         { benchAccessRecords(b, 0, true, papRequest) }
+func BenchmarkAccessMSCHAPv2Records(b *testing.B)    { benchAccessRecords(b, 0, true, mschapv2Request) }
+func BenchmarkAccessPAPRecordsUncached(b *testing.B) { benchAccessRecords(b, -1, true, papRequest) }
