@@ -232,7 +232,11 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, c *client, e *entr
 	}
 	v.set(directory.ResultOK, directory.ReasonNone)
 	resp := p.Response(layeh.CodeAccessAccept)
-	rfc2865.UserName_SetString(resp, e.account.Username)
+	// Room for the name, a policy's and MS-CHAP's attributes.
+	resp.Attributes = make(layeh.Attributes, 0, 12)
+	if e.userName != nil {
+		resp.Add(rfc2865.UserName_Type, e.userName)
+	}
 	if !dec.Allow {
 		v.set(directory.ResultQuarantined, dec.Reason)
 		// Quarantine: the walled garden, and a word on what to do.
@@ -243,7 +247,7 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, c *client, e *entr
 		return resp, true
 	}
 	if pol, ok := s.policy(e, c.school, now); ok {
-		pol.apply(resp)
+		resp.Attributes = append(resp.Attributes, s.policyAttrs.get(pol)...)
 	}
 	return resp, true
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	layeh "layeh.com/radius"
+
 	"keystage.dev/keystage/directory"
 )
 
@@ -25,6 +27,9 @@ type entry struct {
 	groups   map[string]bool
 	password string // empty: no live Wi-Fi credential, or one imported as an NT hash only
 	ntHash   []byte // 16 bytes when a Wi-Fi credential is in force
+	// userName is the User-Name of an Access-Accept (nil: too long for
+	// one), made once for the entry's requests.
+	userName layeh.Attribute
 	// approvals are the account's approvals (personal devices, exceptions
 	// to the network), and devices those it joined from (read only when
 	// the rules for personal devices are on).
@@ -110,6 +115,7 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
 	}
 	e := &entry{account: a, facts: f, groups: make(map[string]bool, len(gs)), loaded: now}
+	e.userName, _ = layeh.NewString(a.Username)
 	for _, g := range gs {
 		e.groups[g.Name] = true
 	}

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf16"
+
+	"golang.org/x/crypto/md4"
 
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2759"
@@ -21,13 +24,24 @@ import (
 // the server never needs more than the hash, which is what an EAP method
 // would be handed too.
 
-// ntHash is NtPasswordHash (RFC 2759 8.3) of a password.
+// ntHash is NtPasswordHash (RFC 2759 8.3) of a password: MD4 of its
+// UTF-16LE encoding, bytes that are not UTF-8 taken as U+FFFD (as
+// rfc2759.ToUTF16 takes them). It encodes on the stack rather than through
+// a text transformer, since every PAP request hashes the password given.
 func ntHash(password string) []byte {
-	u, err := rfc2759.ToUTF16([]byte(password))
-	if err != nil {
-		return nil
+	var buf [256]byte
+	u := buf[:0]
+	for _, r := range password {
+		if r <= 0xffff {
+			u = append(u, byte(r), byte(r>>8))
+			continue
+		}
+		r1, r2 := utf16.EncodeRune(r)
+		u = append(u, byte(r1), byte(r1>>8), byte(r2), byte(r2>>8))
 	}
-	return rfc2759.NTPasswordHash(u)
+	h := md4.New()
+	h.Write(u)
+	return h.Sum(nil)
 }
 
 var errMSCHAP = errors.New("radius: malformed MS-CHAPv2 attributes")

@@ -132,7 +132,9 @@ type Server struct {
 	// directory, or the configuration's), and devices the known devices
 	// seen, written with the last-use times.
 	policies *NetworkPolicies
-	devices  *deviceLog
+	// policyAttrs are the policies' attributes, made once.
+	policyAttrs *policyAttrs
+	devices     *deviceLog
 	// refusals limits the log lines of drops and rejects per source.
 	refusals *refusalLog
 
@@ -179,6 +181,7 @@ func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config
 		heard:       newHeardLog(),
 		devices:     newDeviceLog(),
 		policies:    cfg.NetworkPolicies,
+		policyAttrs: newPolicyAttrs(),
 		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
@@ -397,21 +400,31 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 	case auth && (p.Code == layeh.CodeAccessRequest || p.Code == layeh.CodeStatusServer):
 		// Message-Authenticator is required on every request to this port
 		// (RFC 5997 requires it on Status-Server too).
-		if err := checkMsgAuth(raw, c.secret, true); err != nil {
+		sg := c.signer()
+		err := checkMsgAuth(raw, sg, true)
+		c.release(sg)
+		if err != nil {
 			s.countAuthErr(err)
 			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
 			return nil
 		}
 	case !auth && p.Code == layeh.CodeAccountingRequest:
-		if err := checkRequestAuthenticator(raw, c.secret); err != nil {
+		sg := c.signer()
+		authErr := checkRequestAuthenticator(raw, sg)
+		var macErr error
+		if authErr == nil {
+			macErr = checkMsgAuth(raw, sg, false)
+		}
+		c.release(sg)
+		if authErr != nil {
 			s.count.badAuth.Add(1)
 			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped",
 				"Request Authenticator wrong: the shared secret on the NAS is not the one given to keystage nas add", "nas", c.name)
 			return nil
 		}
-		if err := checkMsgAuth(raw, c.secret, false); err != nil {
-			s.countAuthErr(err)
-			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
+		if macErr != nil {
+			s.countAuthErr(macErr)
+			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(macErr), "nas", c.name)
 			return nil
 		}
 	default:
@@ -458,7 +471,9 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 			resp.Add(rfc2865.ProxyState_Type, a.Attribute)
 		}
 	}
-	out, err := encodeReply(resp, p.Authenticator, c.secret)
+	sg := c.signer()
+	out, err := encodeReply(resp, p.Authenticator, sg)
+	c.release(sg)
 	if err != nil {
 		s.log.Error("radius: encoding reply", "nas", c.name, "err", err)
 		s.count.internal.Add(1)
@@ -491,7 +506,8 @@ func (s *Server) countAuthErr(err error) {
 
 // cacheKey names a request by source, Identifier and Request
 // Authenticator (RFC 5080 2.2.2).
-func cacheKey(src netip.AddrPort, raw []byte) string {
-	b, _ := src.MarshalBinary()
-	return string(append(append(b, raw[1]), raw[4:20]...))
+func cacheKey(src netip.AddrPort, raw []byte) replyKey {
+	k := replyKey{src: src, id: raw[1]}
+	copy(k.auth[:], raw[4:20])
+	return k
 }
