@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/vendors/microsoft"
 
+	"keystage.dev/keystage/directory"
+	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/radius"
 	"keystage.dev/keystage/radius/radiustest"
 )
@@ -28,12 +31,40 @@ func benchAccess(b *testing.B, ttl int, build func(b *testing.B) []byte) {
 // Directory.RunRecords): the lockout's counters and familiar sources are
 // read from memory rather than the store.
 func benchAccessRecords(b *testing.B, ttl int, records bool, build func(b *testing.B) []byte) {
+	benchAccessStore(b, ttl, records, false, build)
+}
+
+// benchAccessStore is benchAccessRecords, with the store behind a
+// directory.View (as keystage serve reads it) when view is set.
+func benchAccessStore(b *testing.B, ttl int, records, view bool, build func(b *testing.B) []byte) {
 	cfg := radius.Config{Policies: []radius.Policy{{Group: "staff", VLAN: "10"}}}
 	if ttl < 0 {
 		cfg.FactsTTL = -1
 	}
-	srv := radiustest.New(b, radiustest.Options{Config: cfg, NoServe: true})
+	opts := radiustest.Options{Config: cfg, NoServe: true}
+	var v *directory.View
+	if view {
+		st, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: "sqlite:" + filepath.Join(b.TempDir(), "keystage.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		v = directory.NewView(st, nil)
+		opts.Store = v
+	}
+	srv := radiustest.New(b, opts)
 	srv.AddUser(b, radiustest.User{Username: "jo.teacher", WiFi: "k7mqx-3tazr-9p4ce", Groups: []string{"staff"}})
+	if view {
+		vctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { v.Run(vctx); close(done) }()
+		b.Cleanup(func() { cancel(); <-done })
+		for deadline := time.Now().Add(10 * time.Second); !v.Fresh(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("the view never loaded")
+			}
+		}
+	}
 	reqs := make([][]byte, 512)
 	for i := range reqs {
 		reqs[i] = build(b)
@@ -94,3 +125,10 @@ func BenchmarkAccessMSCHAPv2Uncached(b *testing.B) { benchAccess(b, -1, mschapv2
 func BenchmarkAccessPAPRecords(b *testing.B)         { benchAccessRecords(b, 0, true, papRequest) }
 func BenchmarkAccessMSCHAPv2Records(b *testing.B)    { benchAccessRecords(b, 0, true, mschapv2Request) }
 func BenchmarkAccessPAPRecordsUncached(b *testing.B) { benchAccessRecords(b, -1, true, papRequest) }
+
+// View: uncached, the facts read from a directory.View as keystage serve
+// reads them (the cold path: a person's first request within FactsTTL).
+func BenchmarkAccessPAPViewUncached(b *testing.B) { benchAccessStore(b, -1, true, true, papRequest) }
+func BenchmarkAccessMSCHAPv2ViewUncached(b *testing.B) {
+	benchAccessStore(b, -1, true, true, mschapv2Request)
+}
