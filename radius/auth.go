@@ -142,20 +142,20 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		return resp
 	}
 	if m == methodMSCHAPv2 {
-		send, recv, err := msch.mppeKeys(e.ntHash)
+		send, recv, err := msch.mppeKeys(e.ntHashHash)
 		if err != nil {
 			s.count.internal.Add(1)
 			v.set(directory.ResultError, directory.ReasonNone)
 			return nil
 		}
-		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHash))
+		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHashHash))
 		microsoft.MSMPPERecvKey_Add(resp, recv)
 		microsoft.MSMPPESendKey_Add(resp, send)
 		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
 		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
 	}
 	if m == methodMSCHAPv1 {
-		if err := microsoft.MSCHAPMPPEKeys_Add(resp, mschapv1Keys(e.ntHash)); err != nil {
+		if err := microsoft.MSCHAPMPPEKeys_Add(resp, mschapv1Keys(e.ntHashHash)); err != nil {
 			s.count.internal.Add(1)
 			v.set(directory.ResultError, directory.ReasonNone)
 			return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2759"
 
 	"keystage.dev/keystage/directory"
 )
@@ -27,6 +28,9 @@ type entry struct {
 	groups   map[string]bool
 	password string // empty: no live Wi-Fi credential, or one imported as an NT hash only
 	ntHash   []byte // 16 bytes when a Wi-Fi credential is in force
+	// ntHashHash is the hash of ntHash, from which MS-CHAP's
+	// authenticator response and keys are made.
+	ntHashHash []byte
 	// userName is the User-Name of an Access-Accept (nil: too long for
 	// one), made once for the entry's requests.
 	userName layeh.Attribute
@@ -145,6 +149,7 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 			} else {
 				e.password, e.ntHash = pw, ntHash(pw)
 			}
+			e.ntHashHash = rfc2759.NTPasswordHash(e.ntHash)
 		}
 	}
 	s.facts.put(e)

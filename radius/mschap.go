@@ -53,19 +53,24 @@ type mschapv2 struct {
 	peerChallenge []byte
 	ntResponse    []byte
 	username      []byte // as the peer hashed it: without the domain
+	// challengeHash is ChallengeHash (RFC 2759 8.2) of the above, which
+	// the response and the authenticator response both use.
+	challengeHash []byte
 }
 
 func parseMSCHAPv2(challenge, response []byte, username string) (mschapv2, error) {
 	if len(challenge) != 16 || len(response) != 50 {
 		return mschapv2{}, errMSCHAP
 	}
-	return mschapv2{
+	m := mschapv2{
 		ident:         response[0],
 		authChallenge: challenge,
 		peerChallenge: response[2:18],
 		ntResponse:    response[26:50],
 		username:      []byte(username),
-	}, nil
+	}
+	m.challengeHash = rfc2759.ChallengeHash(m.peerChallenge, m.authChallenge, m.username)
+	return m, nil
 }
 
 // verify checks the peer's NT-Response against the NT hash.
@@ -73,8 +78,7 @@ func (m mschapv2) verify(hash []byte) bool {
 	if len(hash) != 16 {
 		return false
 	}
-	c := rfc2759.ChallengeHash(m.peerChallenge, m.authChallenge, m.username)
-	want := rfc2759.ChallengeResponse(c, hash)
+	want := rfc2759.ChallengeResponse(m.challengeHash, hash)
 	return subtle.ConstantTimeCompare(want, m.ntResponse) == 1
 }
 
@@ -85,25 +89,33 @@ var (
 
 // success is the MS-CHAP2-Success value: the Ident and the authenticator
 // response "S=<40 hex digits>" (RFC 2759 8.7) that proves to the peer that
-// the server knew the password too.
-func (m mschapv2) success(hash []byte) []byte {
-	hh := rfc2759.NTPasswordHash(hash)
+// the server knew the password too. hashHash is the hash of the NT hash.
+func (m mschapv2) success(hashHash []byte) []byte {
 	h := sha1.New()
-	h.Write(hh)
+	h.Write(hashHash)
 	h.Write(m.ntResponse)
 	h.Write(magic1)
-	digest := h.Sum(nil)
-	h = sha1.New()
-	h.Write(digest)
-	h.Write(rfc2759.ChallengeHash(m.peerChallenge, m.authChallenge, m.username))
+	var digest [sha1.Size]byte
+	h.Sum(digest[:0])
+	h.Reset()
+	h.Write(digest[:])
+	h.Write(m.challengeHash)
 	h.Write(magic2)
-	return append([]byte{m.ident}, "S="+strings.ToUpper(hex.EncodeToString(h.Sum(nil)))...)
+	h.Sum(digest[:0])
+	out := make([]byte, 3, 3+2*sha1.Size)
+	out[0], out[1], out[2] = m.ident, 'S', '='
+	const upperHex = "0123456789ABCDEF"
+	for _, c := range digest {
+		out = append(out, upperHex[c>>4], upperHex[c&0xf])
+	}
+	return out
 }
 
 // mppeKeys are the 16-byte MPPE send and receive keys of RFC 3079 3.4
-// (the server's send key is the client's receive key).
-func (m mschapv2) mppeKeys(hash []byte) (send, recv []byte, err error) {
-	master := rfc3079.GetMasterKey(rfc2759.NTPasswordHash(hash), m.ntResponse)
+// (the server's send key is the client's receive key). hashHash is the
+// hash of the NT hash.
+func (m mschapv2) mppeKeys(hashHash []byte) (send, recv []byte, err error) {
+	master := rfc3079.GetMasterKey(hashHash, m.ntResponse)
 	if send, err = rfc3079.GetAsymmetricStartKey(master, rfc3079.KeyLength128Bit, true); err != nil {
 		return nil, nil, err
 	}
@@ -142,8 +154,8 @@ func (m mschapv1) verify(hash []byte) bool {
 // (RFC 2548 2.4.1, RFC 3079 2): the LM-Key, zero because the LAN Manager
 // hash is never kept, then the NT-Key, the hash of the NT hash. Layeh
 // encrypts it with the shared secret as the RFC asks.
-func mschapv1Keys(hash []byte) []byte {
-	return append(make([]byte, 8), rfc2759.NTPasswordHash(hash)...)
+func mschapv1Keys(hashHash []byte) []byte {
+	return append(make([]byte, 8), hashHash...)
 }
 
 // MS-CHAP error codes (RFC 2759 6, the Windows error numbers NASes show).
