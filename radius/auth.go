@@ -197,9 +197,9 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 		h.Write(challenge)
 		return subtle.ConstantTimeCompare(h.Sum(nil), cp[1:]) == 1
 	case methodMSCHAPv2:
-		return msch.verify(e.ntHash)
+		return msch.verify(e.responder())
 	case methodMSCHAPv1:
-		return msch1.verify(e.ntHash)
+		return msch1.verify(e.responder())
 	}
 	return false
 }

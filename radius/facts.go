@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	layeh "layeh.com/radius"
@@ -31,6 +32,9 @@ type entry struct {
 	// ntHashHash is the hash of ntHash, from which MS-CHAP's
 	// authenticator response and keys are made.
 	ntHashHash []byte
+	// ntResp answers MS-CHAP challenges with ntHash, made at the first
+	// (see responder).
+	ntResp atomic.Pointer[ntResponder]
 	// userName is the User-Name of an Access-Accept (nil: too long for
 	// one), made once for the entry's requests.
 	userName layeh.Attribute
@@ -40,6 +44,20 @@ type entry struct {
 	approvals []directory.Approval
 	devices   []directory.Device
 	loaded    time.Time
+}
+
+// responder is the entry's ntResponder (nil without an NT hash), made when
+// first asked for: PAP needs none. Two requests at once may both make it;
+// either result is the same.
+func (e *entry) responder() *ntResponder {
+	if r := e.ntResp.Load(); r != nil {
+		return r
+	}
+	r := newNTResponder(e.ntHash)
+	if r != nil {
+		e.ntResp.Store(r)
+	}
+	return r
 }
 
 // factCache holds entries by username. Directory.AccessEnded and a failed

@@ -1,12 +1,15 @@
 package radius
 
 import (
+	"crypto/cipher"
+	"crypto/des"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"unicode/utf16"
 
@@ -74,12 +77,63 @@ func parseMSCHAPv2(challenge, response []byte, username string) (mschapv2, error
 }
 
 // verify checks the peer's NT-Response against the NT hash.
-func (m mschapv2) verify(hash []byte) bool {
+func (m mschapv2) verify(r *ntResponder) bool {
+	return r.matches(m.challengeHash, m.ntResponse)
+}
+
+// ntResponder makes the NT-Response of one NT hash to a challenge
+// (ChallengeResponse, RFC 2759 8.5): three DES encryptions under keys cut
+// from the hash, their key schedules made once for an account rather than
+// for every request.
+type ntResponder [3]cipher.Block
+
+// newNTResponder is the responder of a 16-byte NT hash (nil for any
+// other).
+func newNTResponder(hash []byte) *ntResponder {
 	if len(hash) != 16 {
+		return nil
+	}
+	var z [21]byte
+	copy(z[:], hash)
+	var r ntResponder
+	for i := range r {
+		c, err := des.NewCipher(desKey(z[7*i : 7*i+7]))
+		if err != nil {
+			return nil // a DES key is 8 bytes, as desKey makes it
+		}
+		r[i] = c
+	}
+	return &r
+}
+
+// matches says, in constant time, whether response is the NT-Response to
+// the 8-byte challenge; a nil responder matches nothing.
+func (r *ntResponder) matches(challenge, response []byte) bool {
+	if r == nil || len(challenge) != 8 || len(response) != 24 {
 		return false
 	}
-	want := rfc2759.ChallengeResponse(m.challengeHash, hash)
-	return subtle.ConstantTimeCompare(want, m.ntResponse) == 1
+	var want [24]byte
+	for i, c := range r {
+		c.Encrypt(want[8*i:8*i+8], challenge)
+	}
+	return subtle.ConstantTimeCompare(want[:], response) == 1
+}
+
+// desKey spreads 7 bytes over the 8 of a DES key, the low bit of each
+// byte set for odd parity (as rfc2759 does).
+func desKey(in []byte) []byte {
+	var v uint64
+	for _, b := range in {
+		v = v<<8 | uint64(b)
+	}
+	out := make([]byte, 8)
+	for i := range out {
+		out[i] = byte(v>>(7*(7-i))) << 1
+		if bits.OnesCount8(out[i])%2 == 0 {
+			out[i] |= 1
+		}
+	}
+	return out
 }
 
 var (
@@ -143,11 +197,8 @@ func parseMSCHAPv1(challenge, response []byte) (mschapv1, error) {
 	return mschapv1{challenge: challenge, ntResponse: response[26:50]}, nil
 }
 
-func (m mschapv1) verify(hash []byte) bool {
-	if len(hash) != 16 {
-		return false
-	}
-	return subtle.ConstantTimeCompare(rfc2759.ChallengeResponse(m.challenge, hash), m.ntResponse) == 1
+func (m mschapv1) verify(r *ntResponder) bool {
+	return r.matches(m.challenge, m.ntResponse)
 }
 
 // mschapv1Keys is the value of MS-CHAP-MPPE-Keys for an MS-CHAPv1 accept

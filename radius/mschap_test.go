@@ -3,6 +3,7 @@ package radius
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"layeh.com/radius/rfc2759"
@@ -29,7 +30,7 @@ func TestMSCHAPv2RFC2759Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	hash := ntHash("clientPass")
-	if !m.verify(hash) {
+	if !m.verify(newNTResponder(hash)) {
 		t.Fatal("the RFC's NT-Response does not verify")
 	}
 	hashHash := rfc2759.NTPasswordHash(hash)
@@ -73,4 +74,26 @@ func FuzzNTHash(f *testing.F) {
 			t.Errorf("ntHash(%q) = %x, want %x", pw, got, want)
 		}
 	})
+}
+
+// The responder, its DES keys scheduled once, answers as rfc2759's
+// ChallengeResponse does, and matches nothing without a 16-byte hash.
+func TestNTResponderAgreesWithRFC2759(t *testing.T) {
+	for i := range 64 {
+		hash := ntHash(fmt.Sprintf("password-%d", i))
+		challenge := rfc2759.ChallengeHash([]byte{byte(i)}, []byte("challenge"), []byte("user"))
+		want := rfc2759.ChallengeResponse(challenge, hash)
+		r := newNTResponder(hash)
+		if !r.matches(challenge, want) {
+			t.Fatalf("hash %x: the responder does not match rfc2759's response %x", hash, want)
+		}
+		wrong := bytes.Clone(want)
+		wrong[i%24] ^= 1
+		if r.matches(challenge, wrong) {
+			t.Fatalf("hash %x: the responder matches a wrong response", hash)
+		}
+	}
+	if newNTResponder(make([]byte, 15)).matches(make([]byte, 8), make([]byte, 24)) {
+		t.Error("a responder of a 15-byte hash matched")
+	}
 }
