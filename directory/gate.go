@@ -149,15 +149,23 @@ type GatePolicy struct {
 // KS2 AUP, older pupils the pupil AUP; guests the community AUP. Service
 // accounts sign nothing.
 func DefaultAudiences(a Account) []string {
-	switch a.Role {
-	case RoleStaff:
-		return []string{"staff"}
-	case RoleGuest:
-		return []string{"community"}
-	case RolePupil:
-		return []string{PupilAudience(a.YearGroup)}
+	if aud, ok := defaultAudience(a); ok {
+		return []string{aud}
 	}
 	return nil
+}
+
+// defaultAudience is the one audience of DefaultAudiences, if any.
+func defaultAudience(a Account) (string, bool) {
+	switch a.Role {
+	case RoleStaff:
+		return "staff", true
+	case RoleGuest:
+		return "community", true
+	case RolePupil:
+		return PupilAudience(a.YearGroup), true
+	}
+	return "", false
 }
 
 // PupilAudience is the AUP audience for a year group.
@@ -233,7 +241,16 @@ func (p GatePolicy) Decide(f Facts, svc Service, at time.Time) Decision {
 	}
 	// The documents that apply are the account's school's and the trust's.
 	docs := DocumentsFor(f.Documents, a.School)
-	for _, aud := range p.AudiencesOf(a) {
+	// The default audiences are taken without a slice, so that deciding
+	// allocates nothing for them (the gate is asked on every request).
+	var one [1]string
+	auds := one[:0]
+	if p.Audiences != nil {
+		auds = p.Audiences(a)
+	} else if aud, ok := defaultAudience(a); ok {
+		auds = append(auds, aud)
+	}
+	for _, aud := range auds {
 		if !signed(docs, f.Signatures, aud, at) {
 			return Decision{Reason: ReasonAUPUnsigned, Audience: aud, Quarantine: true}
 		}

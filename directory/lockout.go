@@ -255,7 +255,8 @@ type Attempt struct {
 	l        *Lockout
 	username string
 	id       int64    // 0: no such account
-	schools  []string // the account's school and those it is also at
+	school   string   // the account's school
+	also     []string // the schools it is also at (shared with the account: not changed)
 	src      Origin
 	familiar bool
 	seen     time.Time // last sign-in from src
@@ -264,6 +265,15 @@ type Attempt struct {
 	// Lock is set when the attempt is refused before its password is
 	// looked at.
 	Lock Lock
+}
+
+// schools are the account's school and those it is also at, made when a
+// failure is tallied rather than for every attempt.
+func (a *Attempt) schools() []string {
+	if a.school == "" {
+		return nil
+	}
+	return append([]string{a.school}, a.also...)
 }
 
 // Locked says whether the attempt is refused.
@@ -282,10 +292,7 @@ func (l *Lockout) Begin(ctx context.Context, a Account, username string, src Ori
 	if a.ID != 0 {
 		username = a.Username
 	}
-	at := &Attempt{l: l, username: username, id: a.ID, src: src, at: t}
-	if a.School != "" {
-		at.schools = append([]string{a.School}, a.AlsoSchools...)
-	}
+	at := &Attempt{l: l, username: username, id: a.ID, src: src, at: t, school: a.School, also: a.AlsoSchools}
 	st.mu.Lock()
 	full := st.memFull(&c, t)
 	st.mu.Unlock()
@@ -605,7 +612,7 @@ func (l *Lockout) tallyFailure(ctx context.Context, c *Lockout, a *Attempt, bloc
 					st.tally[""] = at
 				}
 			} else {
-				at = &accountTally{schools: a.schools}
+				at = &accountTally{schools: a.schools()}
 				st.tally[a.username] = at
 			}
 		}

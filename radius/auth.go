@@ -142,20 +142,20 @@ func (s *Server) access(ctx context.Context, c *client, src netip.AddrPort, p *l
 		return resp
 	}
 	if m == methodMSCHAPv2 {
-		send, recv, err := msch.mppeKeys(e.ntHash)
+		send, recv, err := msch.mppeKeys(e.ntHashHash)
 		if err != nil {
 			s.count.internal.Add(1)
 			v.set(directory.ResultError, directory.ReasonNone)
 			return nil
 		}
-		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHash))
+		microsoft.MSCHAP2Success_Add(resp, msch.success(e.ntHashHash))
 		microsoft.MSMPPERecvKey_Add(resp, recv)
 		microsoft.MSMPPESendKey_Add(resp, send)
 		microsoft.MSMPPEEncryptionPolicy_Add(resp, microsoft.MSMPPEEncryptionPolicy_Value_EncryptionAllowed)
 		microsoft.MSMPPEEncryptionTypes_Add(resp, microsoft.MSMPPEEncryptionTypes_Value_RC4128bitAllowed)
 	}
 	if m == methodMSCHAPv1 {
-		if err := microsoft.MSCHAPMPPEKeys_Add(resp, mschapv1Keys(e.ntHash)); err != nil {
+		if err := microsoft.MSCHAPMPPEKeys_Add(resp, mschapv1Keys(e.ntHashHash)); err != nil {
 			s.count.internal.Add(1)
 			v.set(directory.ResultError, directory.ReasonNone)
 			return nil
@@ -197,9 +197,9 @@ func (s *Server) verify(m method, p *layeh.Packet, e *entry, msch mschapv2, msch
 		h.Write(challenge)
 		return subtle.ConstantTimeCompare(h.Sum(nil), cp[1:]) == 1
 	case methodMSCHAPv2:
-		return msch.verify(e.ntHash)
+		return msch.verify(e.responder())
 	case methodMSCHAPv1:
-		return msch1.verify(e.ntHash)
+		return msch1.verify(e.responder())
 	}
 	return false
 }
@@ -232,7 +232,11 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, c *client, e *entr
 	}
 	v.set(directory.ResultOK, directory.ReasonNone)
 	resp := p.Response(layeh.CodeAccessAccept)
-	rfc2865.UserName_SetString(resp, e.account.Username)
+	// Room for the name, a policy's and MS-CHAP's attributes.
+	resp.Attributes = make(layeh.Attributes, 0, 12)
+	if e.userName != nil {
+		resp.Add(rfc2865.UserName_Type, e.userName)
+	}
 	if !dec.Allow {
 		v.set(directory.ResultQuarantined, dec.Reason)
 		// Quarantine: the walled garden, and a word on what to do.
@@ -243,7 +247,7 @@ func (s *Server) decide(ctx context.Context, p *layeh.Packet, c *client, e *entr
 		return resp, true
 	}
 	if pol, ok := s.policy(e, c.school, now); ok {
-		pol.apply(resp)
+		resp.Attributes = append(resp.Attributes, s.policyAttrs.get(pol)...)
 	}
 	return resp, true
 }

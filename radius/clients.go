@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"keystage.dev/keystage/directory"
 )
@@ -19,7 +20,22 @@ type client struct {
 	vendor  string
 	coaPort int
 	school  string // the trust's school whose site it serves; "" the trust's
+	signers sync.Pool
 }
+
+// signer is a signer of the client's secret, ready to write to; release
+// gives it back.
+func (c *client) signer() *signer {
+	sg, _ := c.signers.Get().(*signer)
+	if sg == nil {
+		return newSigner(c.secret)
+	}
+	sg.mac.Reset()
+	sg.md.Reset()
+	return sg
+}
+
+func (c *client) release(sg *signer) { c.signers.Put(sg) }
 
 type clientEntry struct {
 	prefix netip.Prefix

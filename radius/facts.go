@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2759"
 
 	"keystage.dev/keystage/directory"
 )
@@ -25,12 +29,35 @@ type entry struct {
 	groups   map[string]bool
 	password string // empty: no live Wi-Fi credential, or one imported as an NT hash only
 	ntHash   []byte // 16 bytes when a Wi-Fi credential is in force
+	// ntHashHash is the hash of ntHash, from which MS-CHAP's
+	// authenticator response and keys are made.
+	ntHashHash []byte
+	// ntResp answers MS-CHAP challenges with ntHash, made at the first
+	// (see responder).
+	ntResp atomic.Pointer[ntResponder]
+	// userName is the User-Name of an Access-Accept (nil: too long for
+	// one), made once for the entry's requests.
+	userName layeh.Attribute
 	// approvals are the account's approvals (personal devices, exceptions
 	// to the network), and devices those it joined from (read only when
 	// the rules for personal devices are on).
 	approvals []directory.Approval
 	devices   []directory.Device
 	loaded    time.Time
+}
+
+// responder is the entry's ntResponder (nil without an NT hash), made when
+// first asked for: PAP needs none. Two requests at once may both make it;
+// either result is the same.
+func (e *entry) responder() *ntResponder {
+	if r := e.ntResp.Load(); r != nil {
+		return r
+	}
+	r := newNTResponder(e.ntHash)
+	if r != nil {
+		e.ntResp.Store(r)
+	}
+	return r
 }
 
 // factCache holds entries by username. Directory.AccessEnded and a failed
@@ -110,6 +137,7 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 		return nil, fmt.Errorf("radius: groups of %s: %w", a.Username, err)
 	}
 	e := &entry{account: a, facts: f, groups: make(map[string]bool, len(gs)), loaded: now}
+	e.userName, _ = layeh.NewString(a.Username)
 	for _, g := range gs {
 		e.groups[g.Name] = true
 	}
@@ -139,6 +167,7 @@ func (s *Server) load(ctx context.Context, username string, now time.Time) (*ent
 			} else {
 				e.password, e.ntHash = pw, ntHash(pw)
 			}
+			e.ntHashHash = rfc2759.NTPasswordHash(e.ntHash)
 		}
 	}
 	s.facts.put(e)

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	layeh "layeh.com/radius"
@@ -72,4 +73,38 @@ func addVLAN(r *layeh.Packet, vlan string) {
 	rfc2868.TunnelType_Set(r, 0, rfc3580.TunnelType_Value_VLAN)
 	rfc2868.TunnelMediumType_Set(r, 0, rfc2868.TunnelMediumType_Value_IEEE802)
 	rfc2868.TunnelPrivateGroupID_SetString(r, 0, vlan)
+}
+
+// maxPolicyAttrs bounds the policies whose attributes are kept: one for
+// each policy in force, and one for each exception met (which names an
+// account), so past it a policy's attributes are made for each request.
+const maxPolicyAttrs = 1024
+
+// policyAttrs holds the Access-Accept attributes of the policies met, made
+// once, so that an accept does not encode a VLAN's three attributes
+// afresh. The attributes are shared between replies: they are appended to
+// a reply, never changed.
+type policyAttrs struct {
+	mu sync.RWMutex
+	m  map[Policy]layeh.Attributes
+}
+
+func newPolicyAttrs() *policyAttrs { return &policyAttrs{m: make(map[Policy]layeh.Attributes)} }
+
+// get returns the attributes of p, which apply adds to a reply.
+func (c *policyAttrs) get(p Policy) layeh.Attributes {
+	c.mu.RLock()
+	attrs, ok := c.m[p]
+	c.mu.RUnlock()
+	if ok {
+		return attrs
+	}
+	var scratch layeh.Packet
+	p.apply(&scratch)
+	c.mu.Lock()
+	if len(c.m) < maxPolicyAttrs {
+		c.m[p] = scratch.Attributes
+	}
+	c.mu.Unlock()
+	return scratch.Attributes
 }

@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -13,8 +14,17 @@ type replyCache struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
-	entries map[string]*cached
-	order   []string // insertion order, for expiry
+	entries map[replyKey]cached
+	order   []replyKey // insertion order, for expiry
+}
+
+// replyKey names a request by source, Identifier and Request
+// Authenticator (RFC 5080 2.2.2). It is a value, so that looking a
+// request up allocates nothing.
+type replyKey struct {
+	src  netip.AddrPort
+	id   byte
+	auth [16]byte
 }
 
 type cached struct {
@@ -24,7 +34,7 @@ type cached struct {
 }
 
 func newReplyCache(ttl time.Duration, max int) *replyCache {
-	return &replyCache{ttl: ttl, max: max, entries: make(map[string]*cached)}
+	return &replyCache{ttl: ttl, max: max, entries: make(map[replyKey]cached)}
 }
 
 // outcome of begin.
@@ -36,7 +46,7 @@ const (
 )
 
 // begin looks a request up and, when it is new, marks it in flight.
-func (c *replyCache) begin(key string, now time.Time) (int, []byte) {
+func (c *replyCache) begin(key replyKey, now time.Time) (int, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.expire(now)
@@ -61,14 +71,14 @@ func (c *replyCache) begin(key string, now time.Time) (int, []byte) {
 	if len(c.entries) >= c.max {
 		return cacheFull, nil
 	}
-	c.entries[key] = &cached{expires: now.Add(c.ttl)}
+	c.entries[key] = cached{expires: now.Add(c.ttl)}
 	c.order = append(c.order, key)
 	return cacheNew, nil
 }
 
 // finish stores the answer (nil: the request was dropped, and a
 // retransmission may try again).
-func (c *replyCache) finish(key string, reply []byte) {
+func (c *replyCache) finish(key replyKey, reply []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -80,6 +90,7 @@ func (c *replyCache) finish(key string, reply []byte) {
 		return
 	}
 	e.done, e.reply = true, reply
+	c.entries[key] = e
 }
 
 // expire drops entries past their time; entries are in insertion order and
@@ -95,9 +106,10 @@ func (c *replyCache) expire(now time.Time) {
 			delete(c.entries, c.order[i])
 		}
 	}
-	if i > 0 {
-		c.order = append(c.order[:0], c.order[i:]...)
-	}
+	// Re-sliced, not moved down: moving the whole queue for each request
+	// that expires one entry costs time in proportion to the cache. The
+	// next append that finds no room copies only the live entries.
+	c.order = c.order[i:]
 }
 
 func (c *replyCache) len() int {

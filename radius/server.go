@@ -61,7 +61,9 @@ type Config struct {
 	// MaxPending bounds the reply cache; when it is full the oldest
 	// answers are forgotten first. Default 65536.
 	MaxPending int
-	// Workers bounds the requests answered at once. Default 64.
+	// Workers is the number of goroutines reading and answering each
+	// port, and so bounds the requests answered at once on a port.
+	// Default 64.
 	Workers int
 	// ClientRefresh is how often NAS clients are reloaded. Default 30s.
 	ClientRefresh time.Duration
@@ -132,7 +134,9 @@ type Server struct {
 	// directory, or the configuration's), and devices the known devices
 	// seen, written with the last-use times.
 	policies *NetworkPolicies
-	devices  *deviceLog
+	// policyAttrs are the policies' attributes, made once.
+	policyAttrs *policyAttrs
+	devices     *deviceLog
 	// refusals limits the log lines of drops and rejects per source.
 	refusals *refusalLog
 
@@ -179,6 +183,7 @@ func New(ctx context.Context, st Store, d Directory, secrets Secrets, cfg Config
 		heard:       newHeardLog(),
 		devices:     newDeviceLog(),
 		policies:    cfg.NetworkPolicies,
+		policyAttrs: newPolicyAttrs(),
 		refusals:    newRefusalLog(),
 		ending:      make(map[string]bool),
 		nudge:       make(chan struct{}, 1),
@@ -238,7 +243,6 @@ func (s *Server) Serve(ctx context.Context, auth, acct net.PacketConn) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.cfg.Workers)
 	errs := make(chan error, 2)
 	for _, pc := range []struct {
 		conn net.PacketConn
@@ -250,7 +254,7 @@ func (s *Server) Serve(ctx context.Context, auth, acct net.PacketConn) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- s.readLoop(ctx, pc.conn, pc.auth, sem, &wg)
+			errs <- s.serveConn(ctx, pc.conn, pc.auth)
 		}()
 	}
 	wg.Add(1)
@@ -278,10 +282,55 @@ func (s *Server) Serve(ctx context.Context, auth, acct net.PacketConn) error {
 	return nil
 }
 
-func (s *Server) readLoop(ctx context.Context, conn net.PacketConn, auth bool, sem chan struct{}, wg *sync.WaitGroup) error {
+// socketBuffer is what the kernel is asked to queue on each socket (it
+// may give less: net.core.rmem_max), so that a burst of requests while
+// every worker is busy waits rather than being dropped.
+const socketBuffer = 4 << 20
+
+// serveConn answers the datagrams on conn with Config.Workers goroutines
+// that each read one, answer it and write the reply themselves: no
+// goroutine is started and no datagram handed over per request, each
+// worker's read buffer and grown stack serve all its requests, and at
+// most Workers requests are answered at once on a port. Reads on one
+// socket are taken in turn, so a worker busy with a slow request (a store
+// read, a burst of accounting) holds up none of the others.
+func (s *Server) serveConn(ctx context.Context, conn net.PacketConn, auth bool) error {
+	if u, ok := conn.(*net.UDPConn); ok {
+		u.SetReadBuffer(socketBuffer)
+		u.SetWriteBuffer(socketBuffer)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, s.cfg.Workers)
+	for range s.cfg.Workers {
+		wg.Go(func() {
+			if err := s.work(ctx, conn, auth); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// work is one worker of serveConn: it reads and answers until ctx ends or
+// the connection fails.
+func (s *Server) work(ctx context.Context, conn net.PacketConn, auth bool) error {
+	udp, _ := conn.(*net.UDPConn)
 	buf := make([]byte, layeh.MaxPacketLength+1)
 	for {
-		n, addr, err := conn.ReadFrom(buf)
+		var (
+			n         int
+			from, src netip.AddrPort
+			addr      net.Addr
+			err       error
+		)
+		if udp != nil {
+			// The AddrPort calls allocate no net.Addr per datagram.
+			n, from, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			n, addr, err = conn.ReadFrom(buf)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -292,23 +341,29 @@ func (s *Server) readLoop(ctx context.Context, conn net.PacketConn, auth bool, s
 			}
 			return fmt.Errorf("radius: read: %w", err)
 		}
-		src, ok := addrPort(addr)
-		if !ok {
+		if udp != nil {
+			src = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		} else {
+			var ok bool
+			if src, ok = addrPort(addr); !ok {
+				continue
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// HandlePacket keeps nothing of buf: parse copies the packet.
+		reply := s.HandlePacket(rctx, src, buf[:n], auth)
+		cancel()
+		if reply == nil {
 			continue
 		}
-		pkt := append([]byte(nil), buf[:n]...)
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if reply := s.HandlePacket(rctx, src, pkt, auth); reply != nil {
-				if _, err := conn.WriteTo(reply, addr); err != nil && ctx.Err() == nil {
-					s.log.Warn("radius: write reply", "to", src.String(), "err", err)
-				}
-			}
-		}()
+		if udp != nil {
+			_, err = udp.WriteToUDPAddrPort(reply, from)
+		} else {
+			_, err = conn.WriteTo(reply, addr)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("radius: write reply", "to", src.String(), "err", err)
+		}
 	}
 }
 
@@ -397,21 +452,31 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 	case auth && (p.Code == layeh.CodeAccessRequest || p.Code == layeh.CodeStatusServer):
 		// Message-Authenticator is required on every request to this port
 		// (RFC 5997 requires it on Status-Server too).
-		if err := checkMsgAuth(raw, c.secret, true); err != nil {
+		sg := c.signer()
+		err := checkMsgAuth(raw, sg, true)
+		c.release(sg)
+		if err != nil {
 			s.countAuthErr(err)
 			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
 			return nil
 		}
 	case !auth && p.Code == layeh.CodeAccountingRequest:
-		if err := checkRequestAuthenticator(raw, c.secret); err != nil {
+		sg := c.signer()
+		authErr := checkRequestAuthenticator(raw, sg)
+		var macErr error
+		if authErr == nil {
+			macErr = checkMsgAuth(raw, sg, false)
+		}
+		c.release(sg)
+		if authErr != nil {
 			s.count.badAuth.Add(1)
 			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped",
 				"Request Authenticator wrong: the shared secret on the NAS is not the one given to keystage nas add", "nas", c.name)
 			return nil
 		}
-		if err := checkMsgAuth(raw, c.secret, false); err != nil {
-			s.countAuthErr(err)
-			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(err), "nas", c.name)
+		if macErr != nil {
+			s.countAuthErr(macErr)
+			s.logRefusal(ctx, slog.LevelWarn, src, "radius: request dropped", msgAuthReason(macErr), "nas", c.name)
 			return nil
 		}
 	default:
@@ -458,7 +523,9 @@ func (s *Server) HandlePacket(ctx context.Context, src netip.AddrPort, b []byte,
 			resp.Add(rfc2865.ProxyState_Type, a.Attribute)
 		}
 	}
-	out, err := encodeReply(resp, p.Authenticator, c.secret)
+	sg := c.signer()
+	out, err := encodeReply(resp, p.Authenticator, sg)
+	c.release(sg)
 	if err != nil {
 		s.log.Error("radius: encoding reply", "nas", c.name, "err", err)
 		s.count.internal.Add(1)
@@ -491,7 +558,8 @@ func (s *Server) countAuthErr(err error) {
 
 // cacheKey names a request by source, Identifier and Request
 // Authenticator (RFC 5080 2.2.2).
-func cacheKey(src netip.AddrPort, raw []byte) string {
-	b, _ := src.MarshalBinary()
-	return string(append(append(b, raw[1]), raw[4:20]...))
+func cacheKey(src netip.AddrPort, raw []byte) replyKey {
+	k := replyKey{src: src, id: raw[1]}
+	copy(k.auth[:], raw[4:20])
+	return k
 }

@@ -23,7 +23,10 @@ type requestMetrics struct {
 	// series holds the counter and histogram of each label set seen, so
 	// that a request costs one map read instead of hashing its labels
 	// twice (the label sets are few: frontends × ops × results × reasons).
-	series sync.Map // outcomeKey → requestSeries
+	// A map under a lock rather than a sync.Map, whose key is an interface:
+	// boxing the key allocated on every request.
+	seriesMu sync.RWMutex
+	series   map[outcomeKey]requestSeries
 }
 
 type outcomeKey struct {
@@ -44,6 +47,7 @@ var latencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 
 func newRequestMetrics() *requestMetrics {
 	return &requestMetrics{
+		series: make(map[outcomeKey]requestSeries),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keystage_requests_total",
 			Help: "Requests answered, by frontend (ldap, wifi for RADIUS, portal), operation, result and the gate's reason when refused.",
@@ -89,15 +93,21 @@ func (m *requestMetrics) attach(d *directory.Directory) {
 
 func (m *requestMetrics) observe(o directory.Outcome) {
 	k := outcomeKey{o.Service, o.Op, o.Result, o.Reason}
-	v, ok := m.series.Load(k)
+	m.seriesMu.RLock()
+	rs, ok := m.series[k]
+	m.seriesMu.RUnlock()
 	if !ok {
 		svc := string(o.Service)
-		v, _ = m.series.LoadOrStore(k, requestSeries{
-			count:   m.requests.WithLabelValues(svc, o.Op, o.Result, string(o.Reason)),
-			latency: m.latency.WithLabelValues(svc, o.Op),
-		})
+		m.seriesMu.Lock()
+		if rs, ok = m.series[k]; !ok {
+			rs = requestSeries{
+				count:   m.requests.WithLabelValues(svc, o.Op, o.Result, string(o.Reason)),
+				latency: m.latency.WithLabelValues(svc, o.Op),
+			}
+			m.series[k] = rs
+		}
+		m.seriesMu.Unlock()
 	}
-	rs := v.(requestSeries)
 	rs.count.Inc()
 	rs.latency.Observe(o.Took.Seconds())
 }

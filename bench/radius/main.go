@@ -47,8 +47,9 @@ func main() {
 	method := flag.String("method", "mix", "pap, mschapv2 or mix (alternate)")
 	users := flag.Int("users", 0, "spread requests over this many accounts (0: all); a small set shows the cached path")
 	ttl := flag.Duration("facts-ttl", 5*time.Second, "the server's facts cache TTL (negative: off)")
+	workers := flag.Int("workers", 64, "the server's workers on each port")
 	flag.Parse()
-	if err := run(*accounts, *db, *requests, *duration, *clients, *method, *users, *ttl); err != nil {
+	if err := run(*accounts, *db, *requests, *duration, *clients, *method, *users, *ttl, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench radius:", err)
 		os.Exit(1)
 	}
@@ -57,7 +58,7 @@ func main() {
 // credential is every bench account's Wi-Fi credential, from its MIS id.
 func credential(misID string) string { return "bench-" + misID + "-wifi" }
 
-func run(n int, db string, requests int, dur time.Duration, clients int, method string, users int, ttl time.Duration) error {
+func run(n int, db string, requests int, dur time.Duration, clients int, method string, users int, ttl time.Duration, workers int) error {
 	ctx := context.Background()
 	if db == "" {
 		db = filepath.Join(os.TempDir(), fmt.Sprintf("keystage-radius-bench-%d.db", n))
@@ -83,7 +84,7 @@ func run(n int, db string, requests int, dur time.Duration, clients int, method 
 	if err != nil {
 		return err
 	}
-	srv, err := radius.New(ctx, d.Store(), d, d, radius.Config{FactsTTL: ttl, Workers: 64,
+	srv, err := radius.New(ctx, d.Store(), d, d, radius.Config{FactsTTL: ttl, Workers: workers,
 		Policies: []radius.Policy{{Group: "staff", VLAN: "10"}, {Group: "pupils", VLAN: "20"}}})
 	if err != nil {
 		return err
