@@ -1,9 +1,11 @@
 package ldapserver_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
 	"keystage.dev/keystage/audit"
@@ -221,5 +224,154 @@ func BenchmarkBind(b *testing.B) {
 			})
 			lat.report(b)
 		})
+	}
+}
+
+// viewServer serves a bench store through directory.View, as keystage
+// serve does, on port 0.
+func viewServer(b *testing.B, s directory.Store) string {
+	v := directory.NewView(s, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { v.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	for !v.Fresh() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return benchServer(b, v)
+}
+
+// BenchmarkServeSearch is the searches nslcd and SSSD send, answered from
+// the view, with a client that writes requests encoded beforehand and
+// reads the responses as bytes, so that what is measured (allocations
+// above all) is the server's: uid is nslcd's passwd lookup, groups SSSD's
+// initgroups by memberUid, memberof its rfc2307bis lookup of a person
+// with memberOf.
+func BenchmarkServeSearch(b *testing.B) {
+	s := benchStore(b, 1_000)
+	url := viewServer(b, s)
+	names := sampleNames(b, s, 1_000)
+	for _, tc := range []struct {
+		name   string
+		filter string
+		attrs  []string
+	}{
+		{"uid", "(&(objectClass=posixAccount)(uid=%s))", []string{"uid", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos"}},
+		{"groups", "(&(objectClass=posixGroup)(memberUid=%s))", []string{"cn", "gidNumber"}},
+		{"memberof", "(&(objectClass=posixAccount)(uid=%s))", []string{"uid", "uidNumber", "gidNumber", "memberOf"}},
+	} {
+		reqs := make([][]byte, len(names))
+		for i, n := range names {
+			reqs[i] = rawSearch(b, int64(i+2), "dc=school,dc=example", fmt.Sprintf(tc.filter, n), tc.attrs)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				c := rawBound(b, url)
+				defer c.Close()
+				r := bufio.NewReader(c)
+				i := rand.IntN(len(reqs))
+				var buf []byte
+				for pb.Next() {
+					i = (i + 1) % len(reqs)
+					if _, err := c.Write(reqs[i]); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := readUntilDone(r, &buf); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// rawSearch encodes a SearchRequest message.
+func rawSearch(b *testing.B, id int64, base, filter string, attrs []string) []byte {
+	f, err := ldap.CompileFilter(filter)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchRequest, nil, "")
+	req.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, base, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 2, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 0, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 0, ""))
+	req.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, false, ""))
+	req.AppendChild(f)
+	as := ber.NewSequence("")
+	for _, a := range attrs {
+		as.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, ""))
+	}
+	req.AppendChild(as)
+	m := ber.NewSequence("")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, ""))
+	m.AppendChild(req)
+	return m.Bytes()
+}
+
+// rawBound dials and binds as the bench reader.
+func rawBound(b *testing.B, url string) net.Conn {
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "ldap://"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bind := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationBindRequest, nil, "")
+	bind.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, ""))
+	bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "uid="+benchReader+",ou=services,dc=school,dc=example", ""))
+	bind.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, benchPassword, ""))
+	m := ber.NewSequence("")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 1, ""))
+	m.AppendChild(bind)
+	if _, err := c.Write(m.Bytes()); err != nil {
+		b.Fatal(err)
+	}
+	p, err := ber.ReadPacket(c)
+	if err != nil || len(p.Children) < 2 || len(p.Children[1].Children) < 1 || p.Children[1].Children[0].Value.(int64) != 0 {
+		b.Fatalf("bind as %s: %v", benchReader, err)
+	}
+	return c
+}
+
+// readUntilDone reads response messages up to a SearchResultDone, which
+// must report success.
+func readUntilDone(r *bufio.Reader, buf *[]byte) error {
+	for {
+		var hdr [2]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return err
+		}
+		n := int(hdr[1])
+		if hdr[1]&0x80 != 0 {
+			n = 0
+			for k := int(hdr[1] & 0x7f); k > 0; k-- {
+				c, err := r.ReadByte()
+				if err != nil {
+					return err
+				}
+				n = n<<8 | int(c)
+			}
+		}
+		if cap(*buf) < n {
+			*buf = make([]byte, n)
+		}
+		body := (*buf)[:n]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return err
+		}
+		// messageID (a short INTEGER), then the protocolOp's tag.
+		if len(body) < 3 || int(body[1])+2 >= len(body) {
+			return fmt.Errorf("short response % x", body)
+		}
+		op := body[2+int(body[1]):]
+		if op[0] == 0x65 {
+			if len(op) < 5 || op[4] != 0 {
+				return fmt.Errorf("search done: % x", op)
+			}
+			return nil
+		}
 	}
 }
