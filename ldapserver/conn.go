@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -297,6 +298,46 @@ func (c *conn) replyBytes(b []byte) bool {
 		return false
 	}
 	return true
+}
+
+// batchBound is how many bytes of one search's responses are collected
+// before they are written: a search's entries and its SearchResultDone go
+// out in one write (one system call, one TCP segment for nslcd's lookup of
+// one person, instead of two), and a large search holds at most this much
+// and the entry that passed it.
+const batchBound = 64 << 10
+
+// batch collects one request's response messages and writes them
+// together: when they pass batchBound, and when the last is added.
+type batch struct {
+	b     []byte
+	write func([]byte) bool // false: the connection is gone
+}
+
+// grow makes room for a message of n bytes, to be appended to b.
+func (w *batch) grow(n int) { w.b = slices.Grow(w.b, n) }
+
+// flushIfFull writes what is collected once it passes batchBound; false
+// when the connection is gone.
+func (w *batch) flushIfFull() bool {
+	if len(w.b) < batchBound {
+		return true
+	}
+	return w.flush()
+}
+
+// flush writes what is collected; false when the connection is gone.
+func (w *batch) flush() bool {
+	if len(w.b) == 0 {
+		return true
+	}
+	ok := w.write(w.b)
+	if cap(w.b) > 2*batchBound {
+		w.b = nil // an entry far larger than the bound: not kept
+	} else {
+		w.b = w.b[:0]
+	}
+	return ok
 }
 
 // disconnect sends the Notice of Disconnection (RFC 4511 section 4.4.1)

@@ -22,13 +22,18 @@ type attr struct {
 	// folded says every value is as caseIgnoreMatch folds it already
 	// (usernames), so that a filter compares them as they are.
 	folded bool
+	// foldedValues, when set, are the values as caseIgnoreMatch folds
+	// them, worked out once for values that never change (objectClass).
+	foldedValues []string
 }
 
 // entry is what a search returns, built from the directory on the fly.
+// Its attributes are found by a scan of attrs: an entry has a couple of
+// dozen, and a map for them cost more to build than every lookup of a
+// search together.
 type entry struct {
 	dn    string
 	attrs []attr
-	index map[string]int // lower-case name → position in attrs
 }
 
 func (e *entry) add(name string, operational bool, values ...string) {
@@ -47,28 +52,51 @@ func (e *entry) add(name string, operational bool, values ...string) {
 	if len(vs) == 0 {
 		return
 	}
-	if e.index == nil {
-		e.index = make(map[string]int, 24)
+	if e.attrs == nil {
 		e.attrs = make([]attr, 0, 24)
 	}
-	lower := lowerName(name)
-	e.index[lower] = len(e.attrs)
-	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: vs, operational: operational})
+	e.attrs = append(e.attrs, attr{name: name, lower: lowerName(name), values: vs, operational: operational})
+}
+
+// attr finds an attribute by its lower-case name.
+func (e *entry) attr(lower string) *attr {
+	for i := range e.attrs {
+		if e.attrs[i].lower == lower {
+			return &e.attrs[i]
+		}
+	}
+	return nil
 }
 
 // values returns an attribute's values, and whether the attribute is one
 // this kind of entry can hold (an unknown one makes a filter Undefined).
 func (e *entry) values(lower string) ([]string, bool) {
-	if i, ok := e.index[lower]; ok {
-		return e.attrs[i].values, true
+	if a := e.attr(lower); a != nil {
+		return a.values, true
 	}
 	return nil, knownAttrs[lower]
 }
 
-// isFolded says whether an attribute's values are folded already.
-func (e *entry) isFolded(lower string) bool {
-	i, ok := e.index[lower]
-	return ok && e.attrs[i].folded
+// foldedValues returns an attribute's values as caseIgnoreMatch folds
+// them when that is known without work: they were folded already, or
+// were folded once when the server started.
+func (e *entry) foldedValues(lower string) ([]string, bool) {
+	a := e.attr(lower)
+	switch {
+	case a == nil:
+		return nil, false
+	case a.folded:
+		return a.values, true
+	case a.foldedValues != nil:
+		return a.foldedValues, true
+	}
+	return nil, false
+}
+
+// addClasses adds objectClass with values whose folded form is known.
+func (e *entry) addClasses(classes, folded []string) {
+	e.add("objectClass", false, classes...)
+	e.attrs[len(e.attrs)-1].foldedValues = folded
 }
 
 // knownAttrs are the attribute types the schema defines: a filter on any
@@ -152,6 +180,10 @@ func parsedNormDN(s string) string {
 
 // parseDN normalises a DN and splits it into lower-case RDN strings.
 func parseDN(s string) ([]string, error) {
+	if plainDN(s) {
+		// As parsing would have it, without the parser's allocations.
+		return strings.Split(strings.ToLower(s), ","), nil
+	}
 	d, err := ldap.ParseDN(s)
 	if err != nil {
 		return nil, err
@@ -168,6 +200,32 @@ type tree struct {
 	base     string // as configured, for output
 	baseNorm string
 	baseRDNs []string
+	// Worked out once by newTree, as every search of the subtree needs
+	// them: the suffix and its three containers as entries with their
+	// parsed DNs, and the containers' RDNs.
+	fixed                   []fixedEntry
+	people, groups, service []string
+}
+
+// fixedEntry is one of the fixed entries with its normalised RDNs.
+type fixedEntry struct {
+	e    *entry
+	rdns []string
+}
+
+func newTree(base string, rdns []string) tree {
+	t := tree{base: base, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}
+	t.people = append([]string{"ou=people"}, rdns...)
+	t.groups = append([]string{"ou=groups"}, rdns...)
+	t.service = append([]string{"ou=services"}, rdns...)
+	for _, e := range t.fixedEntries() {
+		r, err := parseDN(e.dn)
+		if err != nil {
+			panic("ldapserver: fixed entry " + e.dn + ": " + err.Error()) // the base parsed already
+		}
+		t.fixed = append(t.fixed, fixedEntry{e: e, rdns: r})
+	}
+	return t
 }
 
 func (t *tree) personDN(name string) string  { return "uid=" + name + ",ou=people," + t.base }
@@ -187,7 +245,21 @@ const subschemaDN = "cn=Subschema"
 var (
 	personObjectClasses  = []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
 	serviceObjectClasses = []string{"top", "account"}
+	groupObjectClasses   = []string{"top", "posixGroup", "groupOfNames"}
+
+	// The same, folded once: every filter on objectClass compares them.
+	personObjectClassesFolded  = foldAll(personObjectClasses)
+	serviceObjectClassesFolded = foldAll(serviceObjectClasses)
+	groupObjectClassesFolded   = foldAll(groupObjectClasses)
 )
+
+func foldAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = foldValue(v)
+	}
+	return out
+}
 
 // personEntry publishes an account as inetOrgPerson, posixAccount and
 // shadowAccount (or a service account as account). groups is nil when
@@ -195,13 +267,13 @@ var (
 func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry {
 	e := &entry{dn: t.accountDN(a)}
 	if a.Role == directory.RoleService {
-		e.add("objectClass", false, serviceObjectClasses...)
+		e.addClasses(serviceObjectClasses, serviceObjectClassesFolded)
 		e.add("uid", false, a.Username)
 		e.add("description", false, a.Name())
 		t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
 		return e
 	}
-	e.add("objectClass", false, personObjectClasses...)
+	e.addClasses(personObjectClasses, personObjectClassesFolded)
 	e.add("uid", false, a.Username)
 	e.add("cn", false, a.Name())
 	given, sn := a.ShownNames() // the preferred name, as cn; never a withheld legal name
@@ -278,13 +350,13 @@ func (t *tree) groupEntry(g directory.Group, members []string) *entry {
 // built for nothing).
 func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs bool) *entry {
 	e := &entry{dn: t.groupDN(g.Name)}
-	e.add("objectClass", false, "top", "posixGroup", "groupOfNames")
+	e.addClasses(groupObjectClasses, groupObjectClassesFolded)
 	e.add("cn", false, g.Name)
 	e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
 	e.add("description", false, g.Description)
 	e.add("memberUid", false, members...)
-	if i, ok := e.index["memberuid"]; ok {
-		e.attrs[i].folded = true // usernames: lower case, no spaces (directory.ValidUsername)
+	if a := e.attr("memberuid"); a != nil {
+		a.folded = true // usernames: lower case, no spaces (directory.ValidUsername)
 	}
 	if memberDNs {
 		dns := make([]string, len(members))

@@ -242,8 +242,13 @@ type matcher struct {
 // values are the entry's values of attr, prepared for kind, and whether
 // the schema knows attr.
 func (m *matcher) values(attr string, kind valueKind) ([]string, bool) {
+	if kind == kindFold {
+		if vals, ok := m.e.foldedValues(attr); ok {
+			return vals, true
+		}
+	}
 	vals, known := m.e.values(attr)
-	if len(vals) == 0 || kind == kindFold && m.e.isFolded(attr) {
+	if len(vals) == 0 {
 		return vals, known
 	}
 	if out, ok := m.prepared[attr]; ok {

@@ -374,6 +374,21 @@ func envelope(id int64, op *ber.Packet, controls ...*ber.Packet) []byte {
 	return p.Bytes()
 }
 
+// appendResultMessage appends the LDAPMessage that carries an
+// LDAPResult-shaped response without controls: the same bytes as
+// envelope(id, result(app, code, matchedDN, diag)), written straight.
+func appendResultMessage(b []byte, id int64, app ber.Tag, code int, matchedDN, diag string) []byte {
+	cb, cn := intBytes(int64(code))
+	op := tlvSize(cn) + tlvSize(len(matchedDN)) + tlvSize(len(diag))
+	ib, in := intBytes(id)
+	b = appendTL(b, tagSequence, tlvSize(in)+tlvSize(op))
+	b = append(appendTL(b, tagInteger, in), ib[:in]...)
+	b = appendTL(b, 0x60|byte(app), op)
+	b = append(appendTL(b, tagEnumerated, cn), cb[:cn]...)
+	b = appendOctets(b, matchedDN)
+	return appendOctets(b, diag)
+}
+
 // result builds an LDAPResult-shaped response of the given application tag.
 func result(app ber.Tag, code int, matchedDN, diag string) *ber.Packet {
 	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, app, nil, "response")

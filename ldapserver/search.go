@@ -61,6 +61,7 @@ type search struct {
 	page    int64 // 0: not paged
 	stopped bool  // page or size limit reached
 	next    cursor
+	out     *batch // the responses not yet written
 	// needMemberOf and needMembers say whether the filter or the
 	// selection uses the attributes that cost a query per entry.
 	needMemberOf, needMembers bool
@@ -77,10 +78,17 @@ func (c *conn) search(ctx context.Context, m *message) {
 			c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", "abandoned", directory.ReasonNone)
 		}
 	}()
+	// The entries found and the SearchResultDone are written together.
+	out := &batch{write: c.replyBytes}
 	done := func(code int, diag string, controls ...*ber.Packet) {
 		answered = true
 		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", resultName(code), directory.ReasonNone)
-		c.reply(m.id, result(appSearchDone, code, "", diag), controls...)
+		if len(controls) > 0 {
+			out.b = append(out.b, envelope(m.id, result(appSearchDone, code, "", diag), controls...)...)
+		} else {
+			out.b = appendResultMessage(out.b, m.id, appSearchDone, code, "", diag)
+		}
+		out.flush()
 	}
 	req, err := decodeSearch(m.op)
 	if err != nil {
@@ -97,7 +105,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 		done(resultAdminLimitExceeded, c.s.filterTooComplex())
 		return
 	}
-	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
+	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit, out: out}
 	var paging *pagingControl
 	for _, ctl := range m.controls {
 		switch ctl.oid {
@@ -276,8 +284,13 @@ func (s *search) containerReachable(container []string) (reachable bool, only st
 		_, v, _ := strings.Cut(s.base[0], "=")
 		return true, v
 	}
-	probe := append([]string{"x=x"}, container...)
-	return s.inScope(probe), ""
+	// An entry directly below container: in scope when container is
+	// the base (one level or subtree) or below it (subtree).
+	if len(container) < len(s.base) || !slices.Equal(container[len(container)-len(s.base):], s.base) {
+		return false, ""
+	}
+	depth := len(container) + 1 - len(s.base)
+	return s.req.scope == scopeSub || s.req.scope == scopeOne && depth == 1, ""
 }
 
 // sendIf sends e when the filter matches; it returns errPageFull or
@@ -293,7 +306,10 @@ func (s *search) sendIf(ctx context.Context, e *entry) error {
 	if s.limit > 0 && s.sent >= s.limit {
 		return errSizeLimit
 	}
-	if !s.c.replyBytes(appendEntryMessage(make([]byte, 0, entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly)), s.m.id, e, s.sel, s.req.typesOnly)) {
+	// Room for the SearchResultDone too, which most often follows.
+	s.out.grow(entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly) + 16)
+	s.out.b = appendEntryMessage(s.out.b, s.m.id, e, s.sel, s.req.typesOnly)
+	if !s.out.flushIfFull() {
 		return context.Canceled
 	}
 	s.sent++
@@ -314,9 +330,6 @@ func (s *search) run(ctx context.Context, start cursor) error {
 }
 
 func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
-	ppl := append([]string{"ou=people"}, t.baseRDNs...)
-	grp := append([]string{"ou=groups"}, t.baseRDNs...)
-	svc := append([]string{"ou=services"}, t.baseRDNs...)
 	for src := start.src; src < srcEnd; src++ {
 		after := int64(0)
 		if src == start.src {
@@ -325,28 +338,24 @@ func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
 		var err error
 		switch src {
 		case srcFixed:
-			for i, e := range t.fixedEntries() {
+			for i, f := range t.fixed {
 				id := int64(i + 1)
-				if id <= after {
-					continue
-				}
-				rdns, _ := parseDN(e.dn)
-				if !s.inScope(rdns) {
+				if id <= after || !s.inScope(f.rdns) {
 					continue
 				}
 				s.next = cursor{srcFixed, id}
-				if err = s.sendIf(ctx, e); err != nil {
+				if err = s.sendIf(ctx, f.e); err != nil {
 					break
 				}
 			}
 		case srcPeople:
-			err = s.accounts(ctx, ppl, false, after)
+			err = s.accounts(ctx, t.people, false, after)
 		case srcGroups:
-			err = s.groups(ctx, grp, after)
+			err = s.groups(ctx, t.groups, after)
 		case srcServices:
-			err = s.accounts(ctx, svc, true, after)
+			err = s.accounts(ctx, t.service, true, after)
 		case srcOwnGroups:
-			err = s.ownGroups(ctx, grp, after)
+			err = s.ownGroups(ctx, t.groups, after)
 		}
 		if err != nil {
 			return err
