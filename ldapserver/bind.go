@@ -103,7 +103,7 @@ func (c *conn) bind(ctx context.Context, m *message) {
 		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "bind", outcome, why)
 		c.reply(m.id, result(appBindResponse, code, "", diag), passwordPolicyControl(m, why)...)
 	}
-	req, err := decodeBind(m.op)
+	req, err := m.bindRequest()
 	if err != nil {
 		reply(resultProtocolError, err.Error())
 		return

@@ -157,12 +157,12 @@ func (c *conn) serve(ctx context.Context) {
 			c.disconnect(resultProtocolError, "the message has more parts than this server accepts")
 			return
 		}
-		m, err := decodeMessage(frame)
+		m, err := decode(frame)
 		if err != nil {
 			c.disconnect(resultProtocolError, err.Error())
 			return
 		}
-		switch m.op.Tag {
+		switch m.tag {
 		case appUnbindRequest:
 			return
 		case appAbandonRequest:
@@ -242,14 +242,14 @@ func (c *conn) handle(ctx context.Context, m *message) {
 		c.mu.Unlock()
 		if r := recover(); r != nil {
 			c.s.log.Error("ldap request panicked", "panic", r, "stack", string(debug.Stack()))
-			c.reply(m.id, result(responseTag(m.op.Tag), resultOperationsError, "", "internal error"))
+			c.reply(m.id, result(responseTag(m.tag), resultOperationsError, "", "internal error"))
 		}
 	}()
-	if m.op.Tag != appBindRequest && c.identity().mustChange && !isPasswordModify(m) {
-		c.reply(m.id, result(responseTag(m.op.Tag), resultInsufficientAccess, "", restrictedDiagnostic))
+	if m.tag != appBindRequest && c.identity().mustChange && !isPasswordModify(m) {
+		c.reply(m.id, result(responseTag(m.tag), resultInsufficientAccess, "", restrictedDiagnostic))
 		return
 	}
-	switch m.op.Tag {
+	switch m.tag {
 	case appBindRequest:
 		c.bind(ctx, m)
 	case appSearchRequest:
@@ -273,7 +273,7 @@ func (c *conn) handle(ctx context.Context, m *message) {
 	case appExtendedRequest:
 		c.extended(ctx, m)
 	case appModifyRequest, appAddRequest, appDelRequest, appModDNRequest:
-		c.reply(m.id, result(responseTag(m.op.Tag), resultUnwillingToPerform, "", "the directory is read-only over LDAP: change it with keystage or the portal"))
+		c.reply(m.id, result(responseTag(m.tag), resultUnwillingToPerform, "", "the directory is read-only over LDAP: change it with keystage or the portal"))
 	case appCompareRequest:
 		c.reply(m.id, result(appCompareResponse, resultUnwillingToPerform, "", "compare is not supported"))
 	default:

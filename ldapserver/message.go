@@ -244,8 +244,37 @@ func frameHeader(frame []byte) (id int64, op ber.Tag, ok bool) {
 // message is a decoded LDAPMessage.
 type message struct {
 	id       int64
-	op       *ber.Packet // the protocolOp, an application-class packet
+	tag      ber.Tag     // the protocolOp's application tag
+	op       *ber.Packet // the protocolOp, an application-class packet; nil when decodeRequest read it
 	controls []control
+	// The request, when decodeRequest read it from the bytes.
+	bind   *bindRequest
+	search *searchRequest
+}
+
+// decode decodes a frame: straight from the bytes when decodeRequest
+// reads it, else through go-asn1-ber.
+func decode(frame []byte) (*message, error) {
+	if m, ok := decodeRequest(frame); ok {
+		return m, nil
+	}
+	return decodeMessage(frame)
+}
+
+// bindRequest is the message's BindRequest.
+func (m *message) bindRequest() (bindRequest, error) {
+	if m.bind != nil {
+		return *m.bind, nil
+	}
+	return decodeBind(m.op)
+}
+
+// searchRequest is the message's SearchRequest.
+func (m *message) searchRequest() (searchRequest, error) {
+	if m.search != nil {
+		return *m.search, nil
+	}
+	return decodeSearch(m.op)
 }
 
 // control is a request control.
@@ -274,7 +303,7 @@ func decodeMessage(frame []byte) (*message, error) {
 	if op.ClassType != ber.ClassApplication {
 		return nil, errBadProtocolOp
 	}
-	m := &message{id: id, op: op}
+	m := &message{id: id, tag: op.Tag, op: op}
 	if len(p.Children) == 3 {
 		cs := p.Children[2]
 		if cs.ClassType != ber.ClassContext || cs.Tag != 0 || cs.TagType != ber.TypeConstructed {

@@ -90,7 +90,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 		}
 		out.flush()
 	}
-	req, err := decodeSearch(m.op)
+	req, err := m.searchRequest()
 	if err != nil {
 		done(resultProtocolError, err.Error())
 		return
