@@ -113,6 +113,7 @@ func init() {
 		for _, n := range a.names {
 			knownAttrs[strings.ToLower(n)] = true
 			lowerNames[n] = strings.ToLower(n)
+			lowerNames[strings.ToLower(n)] = strings.ToLower(n)
 		}
 	}
 }

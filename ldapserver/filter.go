@@ -104,7 +104,16 @@ const (
 
 // eqAttr reads the attribute and value of an equality-like filter.
 func eqAttr(p *ber.Packet) (attr, value string) {
-	return strings.ToLower(p.Children[0].Data.String()), p.Children[1].Data.String()
+	return attrName(p.Children[0]), p.Children[1].Data.String()
+}
+
+// attrName is the attribute name a primitive packet holds, in lower case:
+// the schema's names are found without allocating.
+func attrName(p *ber.Packet) string {
+	if l, ok := lowerNames[string(p.Data.Bytes())]; ok {
+		return l
+	}
+	return strings.ToLower(p.Data.String())
 }
 
 // filter is a validated filter compiled for matching: attribute names
@@ -213,7 +222,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 			f.num, f.isNum = parseInt(v)
 		}
 	case filterSubstrings:
-		f.attr = strings.ToLower(p.Children[0].Data.String())
+		f.attr = attrName(p.Children[0])
 		f.kind = kindOf(f.attr)
 		for _, s := range p.Children[1].Children {
 			if *n++; *n > maxTerms {
@@ -222,7 +231,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 			f.subs = append(f.subs, substring{tag: s.Tag, part: foldValue(s.Data.String())})
 		}
 	case filterPresent:
-		f.attr = strings.ToLower(p.Data.String())
+		f.attr = attrName(p)
 	}
 	return f, nil
 }
@@ -248,7 +257,7 @@ func (m *matcher) values(attr string, kind valueKind) ([]string, bool) {
 		}
 	}
 	vals, known := m.e.values(attr)
-	if len(vals) == 0 {
+	if len(vals) == 0 || kind == kindFold && allFolded(vals) {
 		return vals, known
 	}
 	if out, ok := m.prepared[attr]; ok {
@@ -429,7 +438,30 @@ func foldValue(s string) string {
 	if folded(s) {
 		return s // most values (usernames, numbers) are: no allocation
 	}
+	if asciiWord(s) {
+		return strings.ToLower(s) // objectClass=posixAccount: no spaces to collapse
+	}
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// asciiWord reports whether s is ASCII without white space.
+func asciiWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c == ' ' || '\t' <= c && c <= '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// allFolded reports whether foldValue leaves every value as it is.
+func allFolded(vs []string) bool {
+	for _, v := range vs {
+		if !folded(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // folded reports whether foldValue would return s unchanged: ASCII, no

@@ -470,15 +470,16 @@ func (s *search) accounts(ctx context.Context, container []string, services bool
 // are those personEntry publishes, which no account's data changes.
 func (s *search) excludesContainer(services bool) bool {
 	if services {
-		return excludedByClass(s.req.filter, serviceObjectClasses)
+		return excludedByClass(s.req.filter, serviceObjectClassesFolded)
 	}
-	return excludedByClass(s.req.filter, personObjectClasses)
+	return excludedByClass(s.req.filter, personObjectClassesFolded)
 }
 
 // excludedByClass reports whether filter f is certainly false for every
-// entry whose objectClass values are classes: f is, or requires through
-// AND, or has in every branch of an OR, an objectClass equality that no
-// value in classes meets. What it cannot be sure of is false.
+// entry whose objectClass values are classes (folded, as foldValue does):
+// f is, or requires through AND, or has in every branch of an OR, an
+// objectClass equality that no value in classes meets. What it cannot be
+// sure of is false.
 func excludedByClass(f *ber.Packet, classes []string) bool {
 	switch f.Tag {
 	case filterAnd:
@@ -495,16 +496,10 @@ func excludedByClass(f *ber.Packet, classes []string) bool {
 		}
 		return len(f.Children) > 0
 	case filterEquality:
-		attr, want := eqAttr(f)
-		if attr != "objectclass" {
+		if attrName(f.Children[0]) != "objectclass" {
 			return false
 		}
-		for _, v := range classes {
-			if compare(attr, v, want, filterEquality) {
-				return false
-			}
-		}
-		return true
+		return !slices.Contains(classes, foldValue(f.Children[1].Data.String()))
 	}
 	return false
 }
@@ -640,9 +635,9 @@ func filterUses(p *ber.Packet, lower string) bool {
 		}
 		return false
 	case filterPresent:
-		return strings.EqualFold(p.Data.String(), lower)
+		return attrName(p) == lower
 	case filterEquality, filterSubstrings, filterGreater, filterLess, filterApprox:
-		return strings.EqualFold(p.Children[0].Data.String(), lower)
+		return attrName(p.Children[0]) == lower
 	}
 	return false
 }
