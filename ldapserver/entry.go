@@ -34,7 +34,56 @@ type attr struct {
 type entry struct {
 	dn    string
 	attrs []attr
+	need  *need // the attributes to build; nil: all
 }
+
+// need is what attributes a search can use: those its attribute list
+// may return and those its filter reads. An entry built for it holds
+// only those, so that nslcd's six attributes do not cost the twenty an
+// account publishes (names joined, numbers and times formatted, DNs
+// built, for nothing).
+type need struct {
+	sel    selection
+	filter []string // lower-case names the filter reads
+}
+
+func newNeed(sel selection, f *ber.Packet) *need {
+	n := &need{sel: sel}
+	n.filter = filterAttrs(f, n.filter)
+	return n
+}
+
+// filterAttrs appends the attribute names a filter reads, lower case.
+func filterAttrs(p *ber.Packet, out []string) []string {
+	switch p.Tag {
+	case filterAnd, filterOr, filterNot:
+		for _, c := range p.Children {
+			out = filterAttrs(c, out)
+		}
+	case filterPresent:
+		out = append(out, attrName(p))
+	case filterEquality, filterSubstrings, filterGreater, filterLess, filterApprox:
+		out = append(out, attrName(p.Children[0]))
+	}
+	return out
+}
+
+// has reports whether attribute lower is needed.
+func (n *need) has(lower string, operational bool) bool {
+	return n == nil || slices.Contains(n.filter, lower) ||
+		n.sel.wants(attr{name: lower, lower: lower, operational: operational})
+}
+
+// room is how many attributes an entry of at most max will hold.
+func (n *need) room(max int) int {
+	if n == nil || n.sel.allUser || n.sel.allOperational {
+		return max
+	}
+	return min(max, len(n.sel.names)+len(n.filter)+1)
+}
+
+// wants reports whether the entry is to hold attribute lower.
+func (e *entry) wants(lower string, operational bool) bool { return e.need.has(lower, operational) }
 
 func (e *entry) add(name string, operational bool, values ...string) {
 	vs := values // kept as given when none is empty: no copy of a long list
@@ -52,10 +101,14 @@ func (e *entry) add(name string, operational bool, values ...string) {
 	if len(vs) == 0 {
 		return
 	}
+	lower := lowerName(name)
+	if !e.need.has(lower, operational) {
+		return
+	}
 	if e.attrs == nil {
 		e.attrs = make([]attr, 0, 24)
 	}
-	e.attrs = append(e.attrs, attr{name: name, lower: lowerName(name), values: vs, operational: operational})
+	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: vs, operational: operational})
 }
 
 // attr finds an attribute by its lower-case name.
@@ -95,8 +148,10 @@ func (e *entry) foldedValues(lower string) ([]string, bool) {
 
 // addClasses adds objectClass with values whose folded form is known.
 func (e *entry) addClasses(classes, folded []string) {
-	e.add("objectClass", false, classes...)
-	e.attrs[len(e.attrs)-1].foldedValues = folded
+	n := len(e.attrs)
+	if e.add("objectClass", false, classes...); len(e.attrs) > n {
+		e.attrs[n].foldedValues = folded
+	}
 }
 
 // knownAttrs are the attribute types the schema defines: a filter on any
@@ -266,25 +321,41 @@ func foldAll(vs []string) []string {
 // shadowAccount (or a service account as account). groups is nil when
 // memberOf was not asked for.
 func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry {
-	e := &entry{dn: t.accountDN(a)}
+	return t.personEntryFor(a, groups, nil)
+}
+
+// personEntryFor is personEntry with only the attributes n needs.
+func (t *tree) personEntryFor(a directory.Account, groups []directory.Group, n *need) *entry {
+	e := &entry{dn: t.accountDN(a), need: n}
 	if a.Role == directory.RoleService {
 		e.addClasses(serviceObjectClasses, serviceObjectClassesFolded)
 		e.add("uid", false, a.Username)
-		e.add("description", false, a.Name())
+		if e.wants("description", false) {
+			e.add("description", false, a.Name())
+		}
 		t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
 		return e
 	}
+	e.attrs = make([]attr, 0, n.room(21))
 	e.addClasses(personObjectClasses, personObjectClassesFolded)
 	e.add("uid", false, a.Username)
-	e.add("cn", false, a.Name())
-	given, sn := a.ShownNames() // the preferred name, as cn; never a withheld legal name
-	if sn == "" {
-		sn = a.Username
+	if e.wants("cn", false) {
+		e.add("cn", false, a.Name())
 	}
-	e.add("sn", false, sn)
-	e.add("givenName", false, given)
-	e.add("displayName", false, a.Name())
-	e.add("gecos", false, asciiGecos(a.Name()))
+	if e.wants("sn", false) || e.wants("givenname", false) {
+		given, sn := a.ShownNames() // the preferred name, as cn; never a withheld legal name
+		if sn == "" {
+			sn = a.Username
+		}
+		e.add("sn", false, sn)
+		e.add("givenName", false, given)
+	}
+	if e.wants("displayname", false) {
+		e.add("displayName", false, a.Name())
+	}
+	if e.wants("gecos", false) {
+		e.add("gecos", false, asciiGecos(a.Name()))
+	}
 	e.add("mail", false, a.Email)
 	e.add("employeeType", false, string(a.Role))
 	// ou: the account's school in a trust, then the schools it is also
@@ -293,26 +364,36 @@ func (t *tree) personEntry(a directory.Account, groups []directory.Group) *entry
 	if a.School != "" {
 		e.add("ou", false, append([]string{a.School}, a.AlsoSchools...)...)
 	}
-	e.add("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
-	e.add("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
-	home := a.HomeDirectory
-	if home == "" {
-		home = "/home/" + a.Username
+	if e.wants("uidnumber", false) {
+		e.add("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
 	}
-	e.add("homeDirectory", false, home)
+	if e.wants("gidnumber", false) {
+		e.add("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
+	}
+	if e.wants("homedirectory", false) {
+		home := a.HomeDirectory
+		if home == "" {
+			home = "/home/" + a.Username
+		}
+		e.add("homeDirectory", false, home)
+	}
 	shell := a.LoginShell
 	if shell == "" {
 		shell = "/bin/bash"
 	}
 	e.add("loginShell", false, shell)
-	if exp := shadowExpire(a); exp != 0 {
-		e.add("shadowExpire", false, strconv.FormatInt(exp, 10))
+	if e.wants("shadowexpire", false) {
+		if exp := shadowExpire(a); exp != 0 {
+			e.add("shadowExpire", false, strconv.FormatInt(exp, 10))
+		}
 	}
-	var dns []string
-	for _, g := range groups {
-		dns = append(dns, t.groupDN(g.Name))
+	if len(groups) > 0 && e.wants("memberof", false) {
+		dns := make([]string, len(groups))
+		for i, g := range groups {
+			dns[i] = t.groupDN(g.Name)
+		}
+		e.add("memberOf", false, dns...)
 	}
-	e.add("memberOf", false, dns...)
 	t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
 	return e
 }
@@ -350,16 +431,23 @@ func (t *tree) groupEntry(g directory.Group, members []string) *entry {
 // is false (neither asked for nor filtered on: a long list of strings
 // built for nothing).
 func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs bool) *entry {
-	e := &entry{dn: t.groupDN(g.Name)}
+	return t.groupEntryFor(g, members, memberDNs, nil)
+}
+
+// groupEntryFor is groupEntryWith with only the attributes n needs.
+func (t *tree) groupEntryFor(g directory.Group, members []string, memberDNs bool, n *need) *entry {
+	e := &entry{dn: t.groupDN(g.Name), need: n, attrs: make([]attr, 0, n.room(8))}
 	e.addClasses(groupObjectClasses, groupObjectClassesFolded)
 	e.add("cn", false, g.Name)
-	e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
+	if e.wants("gidnumber", false) {
+		e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
+	}
 	e.add("description", false, g.Description)
 	e.add("memberUid", false, members...)
 	if a := e.attr("memberuid"); a != nil {
 		a.folded = true // usernames: lower case, no spaces (directory.ValidUsername)
 	}
-	if memberDNs {
+	if memberDNs && e.wants("member", false) {
 		dns := make([]string, len(members))
 		for i, m := range members {
 			dns[i] = t.personDN(m)
@@ -373,10 +461,10 @@ func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs boo
 
 func (t *tree) operational(e *entry, uuid string, created, updated time.Time) {
 	e.add("entryUUID", true, uuid)
-	if !created.IsZero() {
+	if !created.IsZero() && e.wants("createtimestamp", true) {
 		e.add("createTimestamp", true, created.UTC().Format("20060102150405Z"))
 	}
-	if !updated.IsZero() {
+	if !updated.IsZero() && e.wants("modifytimestamp", true) {
 		e.add("modifyTimestamp", true, updated.UTC().Format("20060102150405Z"))
 	}
 	e.add("subschemaSubentry", true, subschemaDN)

@@ -168,3 +168,57 @@ func parsedDN(t testing.TB, s string) []string {
 	}
 	return out
 }
+
+// TestNeededEntriesSendAndMatchAsWhole checks that an entry built with only
+// the attributes a search needs is sent as the whole entry is and matches
+// every filter as the whole entry does.
+func TestNeededEntriesSendAndMatchAsWhole(t *testing.T) {
+	tr := &tree{base: "dc=school,dc=example", baseNorm: "dc=school,dc=example", baseRDNs: []string{"dc=school", "dc=example"}}
+	people := []directory.Account{
+		{ID: 7, Username: "jbloggs", Role: directory.RoleStaff, GivenName: "Jo", FamilyName: "Bloggs", DisplayName: "Joey Bloggs",
+			Email: "jo@school.example", School: "north", AlsoSchools: []string{"south"}, UIDNumber: 10007, GIDNumber: 10007,
+			UUID: "0b3c", CreatedAt: time.Unix(1700000000, 0), UpdatedAt: time.Unix(1700000100, 0), LeaveDate: time.Unix(1800000000, 0)},
+		{ID: 8, Username: "apupil", Role: directory.RolePupil, GivenName: "Amir", FamilyName: "Pupil", UIDNumber: 10008, GIDNumber: 10008,
+			HomeDirectory: "/srv/home/apupil", LoginShell: "/bin/zsh", Status: directory.StatusDisabled},
+		{ID: 9, Username: "printer", Role: directory.RoleService, UUID: "99"},
+	}
+	groups := []directory.Group{{Name: "staff"}, {Name: "7a"}}
+	group := directory.Group{Name: "staff", GIDNumber: 5000, Description: "All staff"}
+	members := []string{"jbloggs", "apupil"}
+	lists := [][]string{nil, {"*"}, {"+"}, {"*", "+"}, {"1.1"}, {"uid", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos"},
+		{"uid", "uidNumber", "gidNumber", "memberOf"}, {"cn", "gidNumber"}, {"CN", "memberUid", "member"}, {"entryDN", "createTimestamp"},
+		{"sn", "givenName", "displayName", "mail", "ou", "employeeType", "shadowExpire", "description"}, {"nosuch"}}
+	filters := []string{"(objectClass=*)", "(&(objectClass=posixAccount)(uid=apupil))", "(&(objectClass=posixGroup)(memberUid=apupil))",
+		"(cn=joey bloggs)", "(gecos=*)", "(displayName=*Bloggs)", "(|(uidNumber=10008)(gidNumber=5000))", "(memberOf=cn=7a,ou=groups,dc=school,dc=example)",
+		"(!(shadowExpire=1))", "(homeDirectory=/srv/home/apupil)", "(createTimestamp>=20230101000000Z)", "(member=uid=apupil,ou=people,dc=school,dc=example)",
+		"(ou=south)", "(sn=Pupil)", "(givenName~=amir)", "(description=All staff)", "(entryDN=uid=printer,ou=services,dc=school,dc=example)",
+		"(modifyTimestamp=*)", "(loginShell=/bin/zsh)", "(mail=jo@school.example)", "(employeeType=pupil)"}
+	for _, list := range lists {
+		sel := newSelection(list)
+		for _, fs := range filters {
+			p, err := ldap.CompileFilter(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := compileFilter(p, DefaultMaxFilterTerms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := newNeed(sel, p)
+			pairs := [][2]*entry{{tr.groupEntry(group, members), tr.groupEntryFor(group, members, true, n)},
+				{tr.groupEntryWith(group, members, false), tr.groupEntryFor(group, members, false, n)}}
+			for _, a := range people {
+				pairs = append(pairs, [2]*entry{tr.personEntry(a, groups), tr.personEntryFor(a, groups, n)})
+			}
+			for _, pair := range pairs {
+				whole, built := pair[0], pair[1]
+				if w, b := appendEntryMessage(nil, 2, whole, sel, false), appendEntryMessage(nil, 2, built, sel, false); !bytes.Equal(w, b) {
+					t.Fatalf("%s with %q and %s: sent\n%x\nthe whole entry\n%x", whole.dn, list, fs, b, w)
+				}
+				if w, b := f.matches(whole), f.matches(built); w != b {
+					t.Fatalf("%s with %q: %s matches %v, the whole entry %v", whole.dn, list, fs, b, w)
+				}
+			}
+		}
+	}
+}

@@ -62,6 +62,7 @@ type search struct {
 	stopped bool  // page or size limit reached
 	next    cursor
 	out     *batch // the responses not yet written
+	need    *need  // the attributes entries are built with
 	// needMemberOf and needMembers say whether the filter or the
 	// selection uses the attributes that cost a query per entry.
 	needMemberOf, needMembers bool
@@ -180,6 +181,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	s.needMembers = s.sel.wantsName("memberuid", false) || s.sel.wantsName("member", false) ||
 		filterUses(req.filter, "memberuid") || filterUses(req.filter, "member")
 	s.needMemberDNs = s.sel.wantsName("member", false) || filterUses(req.filter, "member")
+	s.need = newNeed(s.sel, req.filter)
 
 	err = s.run(ctx, start)
 	var ctl []*ber.Packet
@@ -517,7 +519,7 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 		src = srcServices
 	}
 	s.next = cursor{src, a.ID}
-	return s.sendIf(ctx, s.c.s.tree.personEntry(a, groups))
+	return s.sendIf(ctx, s.c.s.tree.personEntryFor(a, groups, s.need))
 }
 
 // groups sends the matching groups, ordered by id.
@@ -605,7 +607,7 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 		}
 	}
 	s.next = cursor{srcGroups, g.ID}
-	return s.sendIf(ctx, s.c.s.tree.groupEntryWith(g, members, s.needMemberDNs))
+	return s.sendIf(ctx, s.c.s.tree.groupEntryFor(g, members, s.needMemberDNs, s.need))
 }
 
 // sharedMembers is a Reader that can hand out a group's members without
