@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -261,6 +262,38 @@ type tree struct {
 	// parsed DNs, and the containers' RDNs.
 	fixed                   []fixedEntry
 	people, groups, service []string
+	groupDNs                *dnCache // nil: not kept
+}
+
+// dnCache keeps groups' DNs, which memberOf would otherwise build for each
+// group of each person found. The names are the store's, not a client's,
+// and at most maxCachedDNs are kept.
+type dnCache struct {
+	mu  sync.RWMutex
+	dns map[string]string // group name → DN
+}
+
+const maxCachedDNs = 1 << 16
+
+// memberOfDN is the DN of the group named name, kept once built.
+func (t *tree) memberOfDN(name string) string {
+	c := t.groupDNs
+	if c == nil {
+		return t.groupDN(name)
+	}
+	c.mu.RLock()
+	dn, ok := c.dns[name]
+	c.mu.RUnlock()
+	if ok {
+		return dn
+	}
+	dn = t.groupDN(name)
+	c.mu.Lock()
+	if len(c.dns) < maxCachedDNs {
+		c.dns[name] = dn
+	}
+	c.mu.Unlock()
+	return dn
 }
 
 // fixedEntry is one of the fixed entries with its normalised RDNs.
@@ -270,11 +303,14 @@ type fixedEntry struct {
 }
 
 func newTree(base string, rdns []string) tree {
-	t := tree{base: base, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}
+	t := tree{base: base, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns, groupDNs: &dnCache{dns: map[string]string{}}}
 	t.people = append([]string{"ou=people"}, rdns...)
 	t.groups = append([]string{"ou=groups"}, rdns...)
 	t.service = append([]string{"ou=services"}, rdns...)
 	for _, e := range t.fixedEntries() {
+		for i := range e.attrs {
+			e.attrs[i].foldedValues = foldAll(e.attrs[i].values) // every search's filter meets them
+		}
 		r, err := parseDN(e.dn)
 		if err != nil {
 			panic("ldapserver: fixed entry " + e.dn + ": " + err.Error()) // the base parsed already
@@ -390,7 +426,7 @@ func (t *tree) personEntryFor(a directory.Account, groups []directory.Group, n *
 	if len(groups) > 0 && e.wants("memberof", false) {
 		dns := make([]string, len(groups))
 		for i, g := range groups {
-			dns[i] = t.groupDN(g.Name)
+			dns[i] = t.memberOfDN(g.Name)
 		}
 		e.add("memberOf", false, dns...)
 	}
@@ -514,7 +550,7 @@ func newSelection(list []string) selection {
 				s.none = true
 			}
 		default:
-			s.names[strings.ToLower(a)] = true
+			s.names[lowerName(a)] = true
 		}
 	}
 	return s

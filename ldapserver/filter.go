@@ -190,7 +190,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 	f := &filter{op: int(p.Tag)}
 	switch p.Tag {
 	case filterAnd, filterOr, filterNot:
-		sets := map[string]*filter{}
+		var sets map[string]*filter // made for an OR of equalities only
 		for _, c := range p.Children {
 			k, err := compileNode(c, n, maxTerms)
 			if err != nil {
@@ -208,6 +208,9 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 				set := &filter{op: filterEquality, attr: k.attr, kind: k.kind, set: map[string]bool{}}
 				if k.kind != kindInteger || k.isNum {
 					set.set[k.value] = true
+				}
+				if sets == nil {
+					sets = map[string]*filter{}
 				}
 				sets[k.attr] = set
 				k = set

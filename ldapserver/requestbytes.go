@@ -177,12 +177,22 @@ func searchContent(b []byte) (searchRequest, bool) {
 		return s, false
 	}
 	s.base = string(base)
-	for len(list) > 0 {
-		var a []byte
-		if a, list, ok = octetsField(list); !ok {
+	// The attribute names, sliced from one string.
+	n := 0
+	for rest := list; len(rest) > 0; n++ {
+		if _, rest, ok = octetsField(rest); !ok {
 			return s, false
 		}
-		s.attributes = append(s.attributes, string(a))
+	}
+	if n > 0 {
+		s.attributes = make([]string, 0, n)
+		names := string(list)
+		for rest := list; len(rest) > 0; {
+			a, next, _ := octetsField(rest)
+			at := len(list) - len(rest) + (len(rest) - len(next) - len(a))
+			s.attributes = append(s.attributes, names[at:at+len(a)])
+			rest = next
+		}
 	}
 	return s, true
 }
