@@ -35,7 +35,8 @@ type attr struct {
 type entry struct {
 	dn    string
 	attrs []attr
-	need  *need // the attributes to build; nil: all
+	need  *need    // the attributes to build; nil: all
+	one   []string // the values of attributes of one value, in one array
 }
 
 // need is what attributes a search can use: those its attribute list
@@ -110,6 +111,24 @@ func (e *entry) add(name string, operational bool, values ...string) {
 		e.attrs = make([]attr, 0, 24)
 	}
 	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: vs, operational: operational})
+}
+
+// add1 adds an attribute of one value (none when v is empty), its value
+// kept in e.one rather than in a slice of its own.
+func (e *entry) add1(name string, operational bool, v string) {
+	if v == "" {
+		return
+	}
+	lower := lowerName(name)
+	if !e.need.has(lower, operational) {
+		return
+	}
+	if e.attrs == nil {
+		e.attrs = make([]attr, 0, 24)
+	}
+	e.one = append(e.one, v)
+	n := len(e.one)
+	e.attrs = append(e.attrs, attr{name: name, lower: lower, values: e.one[n-1 : n : n], operational: operational})
 }
 
 // attr finds an attribute by its lower-case name.
@@ -365,62 +384,62 @@ func (t *tree) personEntryFor(a directory.Account, groups []directory.Group, n *
 	e := &entry{dn: t.accountDN(a), need: n}
 	if a.Role == directory.RoleService {
 		e.addClasses(serviceObjectClasses, serviceObjectClassesFolded)
-		e.add("uid", false, a.Username)
+		e.add1("uid", false, a.Username)
 		if e.wants("description", false) {
-			e.add("description", false, a.Name())
+			e.add1("description", false, a.Name())
 		}
 		t.operational(e, a.UUID, a.CreatedAt, a.UpdatedAt)
 		return e
 	}
-	e.attrs = make([]attr, 0, n.room(21))
+	e.attrs, e.one = make([]attr, 0, n.room(21)), make([]string, 0, n.room(21))
 	e.addClasses(personObjectClasses, personObjectClassesFolded)
-	e.add("uid", false, a.Username)
+	e.add1("uid", false, a.Username)
 	if e.wants("cn", false) {
-		e.add("cn", false, a.Name())
+		e.add1("cn", false, a.Name())
 	}
 	if e.wants("sn", false) || e.wants("givenname", false) {
 		given, sn := a.ShownNames() // the preferred name, as cn; never a withheld legal name
 		if sn == "" {
 			sn = a.Username
 		}
-		e.add("sn", false, sn)
-		e.add("givenName", false, given)
+		e.add1("sn", false, sn)
+		e.add1("givenName", false, given)
 	}
 	if e.wants("displayname", false) {
-		e.add("displayName", false, a.Name())
+		e.add1("displayName", false, a.Name())
 	}
 	if e.wants("gecos", false) {
-		e.add("gecos", false, asciiGecos(a.Name()))
+		e.add1("gecos", false, asciiGecos(a.Name()))
 	}
-	e.add("mail", false, a.Email)
-	e.add("employeeType", false, string(a.Role))
+	e.add1("mail", false, a.Email)
+	e.add1("employeeType", false, string(a.Role))
 	// ou: the account's school in a trust, then the schools it is also
 	// registered at (none for the trust's own staff and a single school),
 	// so that an application may filter by (ou=north).
-	if a.School != "" {
+	if a.School != "" && e.wants("ou", false) {
 		e.add("ou", false, append([]string{a.School}, a.AlsoSchools...)...)
 	}
 	if e.wants("uidnumber", false) {
-		e.add("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
+		e.add1("uidNumber", false, strconv.FormatInt(a.UIDNumber, 10))
 	}
 	if e.wants("gidnumber", false) {
-		e.add("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
+		e.add1("gidNumber", false, strconv.FormatInt(a.GIDNumber, 10))
 	}
 	if e.wants("homedirectory", false) {
 		home := a.HomeDirectory
 		if home == "" {
 			home = "/home/" + a.Username
 		}
-		e.add("homeDirectory", false, home)
+		e.add1("homeDirectory", false, home)
 	}
 	shell := a.LoginShell
 	if shell == "" {
 		shell = "/bin/bash"
 	}
-	e.add("loginShell", false, shell)
+	e.add1("loginShell", false, shell)
 	if e.wants("shadowexpire", false) {
 		if exp := shadowExpire(a); exp != 0 {
-			e.add("shadowExpire", false, strconv.FormatInt(exp, 10))
+			e.add1("shadowExpire", false, strconv.FormatInt(exp, 10))
 		}
 	}
 	if len(groups) > 0 && e.wants("memberof", false) {
@@ -472,13 +491,13 @@ func (t *tree) groupEntryWith(g directory.Group, members []string, memberDNs boo
 
 // groupEntryFor is groupEntryWith with only the attributes n needs.
 func (t *tree) groupEntryFor(g directory.Group, members []string, memberDNs bool, n *need) *entry {
-	e := &entry{dn: t.groupDN(g.Name), need: n, attrs: make([]attr, 0, n.room(8))}
+	e := &entry{dn: t.memberOfDN(g.Name), need: n, attrs: make([]attr, 0, n.room(8)), one: make([]string, 0, n.room(8))}
 	e.addClasses(groupObjectClasses, groupObjectClassesFolded)
-	e.add("cn", false, g.Name)
+	e.add1("cn", false, g.Name)
 	if e.wants("gidnumber", false) {
-		e.add("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
+		e.add1("gidNumber", false, strconv.FormatInt(g.GIDNumber, 10))
 	}
-	e.add("description", false, g.Description)
+	e.add1("description", false, g.Description)
 	e.add("memberUid", false, members...)
 	if a := e.attr("memberuid"); a != nil {
 		a.folded = true // usernames: lower case, no spaces (directory.ValidUsername)
@@ -490,21 +509,21 @@ func (t *tree) groupEntryFor(g directory.Group, members []string, memberDNs bool
 		}
 		e.add("member", false, dns...)
 	}
-	e.add("subschemaSubentry", true, subschemaDN)
-	e.add("entryDN", true, e.dn)
+	e.add1("subschemaSubentry", true, subschemaDN)
+	e.add1("entryDN", true, e.dn)
 	return e
 }
 
 func (t *tree) operational(e *entry, uuid string, created, updated time.Time) {
-	e.add("entryUUID", true, uuid)
+	e.add1("entryUUID", true, uuid)
 	if !created.IsZero() && e.wants("createtimestamp", true) {
-		e.add("createTimestamp", true, created.UTC().Format("20060102150405Z"))
+		e.add1("createTimestamp", true, created.UTC().Format("20060102150405Z"))
 	}
 	if !updated.IsZero() && e.wants("modifytimestamp", true) {
-		e.add("modifyTimestamp", true, updated.UTC().Format("20060102150405Z"))
+		e.add1("modifyTimestamp", true, updated.UTC().Format("20060102150405Z"))
 	}
-	e.add("subschemaSubentry", true, subschemaDN)
-	e.add("entryDN", true, e.dn)
+	e.add1("subschemaSubentry", true, subschemaDN)
+	e.add1("entryDN", true, e.dn)
 }
 
 // fixedEntries are the suffix and its three containers.
