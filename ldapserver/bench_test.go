@@ -54,8 +54,21 @@ func benchSizes(b *testing.B) []int {
 // generated people for the LDAP benchmarks; the load tool in bench/ldap
 // uses the same files through keystage serve.
 func benchStore(b *testing.B, n int) directory.Store {
+	return benchStoreCost(b, n, passwords.DefaultArgon2Params(), "")
+}
+
+// lowCost is bench/compare's -cost low: argon2id with 64 KiB and one pass.
+func lowCost() passwords.Argon2Params {
+	p := passwords.DefaultArgon2Params()
+	p.Memory, p.Iterations = 64, 1
+	return p
+}
+
+// benchStoreCost is benchStore with the password hashed at cost p, in a
+// file named with suffix.
+func benchStoreCost(b *testing.B, n int, p passwords.Argon2Params, suffix string) directory.Store {
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("keystage-ldap-bench-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("keystage-ldap-bench-%d%s.db", n, suffix))
 	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + path})
 	if err != nil {
 		b.Fatal(err)
@@ -71,7 +84,7 @@ func benchStore(b *testing.B, n int) directory.Store {
 	if have != 0 {
 		b.Fatalf("%s holds %d accounts, want 0 or %d: delete it", path, have, n+1)
 	}
-	h := &passwords.Hasher{Params: passwords.DefaultArgon2Params()}
+	h := &passwords.Hasher{Params: p}
 	hash, err := h.Hash(benchPassword)
 	if err != nil {
 		b.Fatal(err)
@@ -100,9 +113,14 @@ func benchStore(b *testing.B, n int) directory.Store {
 
 // benchServer serves a bench store on port 0.
 func benchServer(b *testing.B, s directory.Store) string {
+	return benchServerCost(b, s, passwords.DefaultArgon2Params())
+}
+
+// benchServerCost is benchServer hashing at cost p.
+func benchServerCost(b *testing.B, s directory.Store, p passwords.Argon2Params) string {
 	// Generated pupils carry no parental consent: the gate would refuse
 	// them, and refusing is not what is measured.
-	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: passwords.DefaultArgon2Params()},
+	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: p},
 		Policy:  directory.GatePolicy{RequireConsent: func(directory.Account) bool { return false }},
 		Lockout: directory.Lockout{Threshold: 1 << 30}})
 	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{BaseDN: "dc=school,dc=example",
@@ -230,6 +248,11 @@ func BenchmarkBind(b *testing.B) {
 // viewServer serves a bench store through directory.View, as keystage
 // serve does, on port 0.
 func viewServer(b *testing.B, s directory.Store) string {
+	return viewServerCost(b, s, passwords.DefaultArgon2Params())
+}
+
+// viewServerCost is viewServer hashing at cost p.
+func viewServerCost(b *testing.B, s directory.Store, p passwords.Argon2Params) string {
 	v := directory.NewView(s, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -238,7 +261,7 @@ func viewServer(b *testing.B, s directory.Store) string {
 	for !v.Fresh() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	return benchServer(b, v)
+	return benchServerCost(b, v, p)
 }
 
 // BenchmarkServeSearch is the searches nslcd and SSSD send, answered from
@@ -319,14 +342,7 @@ func rawBound(b *testing.B, url string) net.Conn {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bind := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationBindRequest, nil, "")
-	bind.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, ""))
-	bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "uid="+benchReader+",ou=services,dc=school,dc=example", ""))
-	bind.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, benchPassword, ""))
-	m := ber.NewSequence("")
-	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 1, ""))
-	m.AppendChild(bind)
-	if _, err := c.Write(m.Bytes()); err != nil {
+	if _, err := c.Write(rawBindRequest(1, "uid="+benchReader+",ou=services,dc=school,dc=example", benchPassword)); err != nil {
 		b.Fatal(err)
 	}
 	p, err := ber.ReadPacket(c)
@@ -338,7 +354,11 @@ func rawBound(b *testing.B, url string) net.Conn {
 
 // readUntilDone reads response messages up to a SearchResultDone, which
 // must report success.
-func readUntilDone(r *bufio.Reader, buf *[]byte) error {
+func readUntilDone(r *bufio.Reader, buf *[]byte) error { return readResult(r, buf, 0x65) }
+
+// readResult reads response messages up to one whose protocolOp has tag,
+// an LDAPResult that must report success.
+func readResult(r *bufio.Reader, buf *[]byte, tag byte) error {
 	for {
 		var hdr [2]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -367,11 +387,59 @@ func readUntilDone(r *bufio.Reader, buf *[]byte) error {
 			return fmt.Errorf("short response % x", body)
 		}
 		op := body[2+int(body[1]):]
-		if op[0] == 0x65 {
+		if op[0] == tag {
 			if len(op) < 5 || op[4] != 0 {
-				return fmt.Errorf("search done: % x", op)
+				return fmt.Errorf("result: % x", op)
 			}
 			return nil
 		}
 	}
+}
+
+// BenchmarkServeBind is simple binds of people answered from the view, at
+// bench/compare's low argon2id cost (64 KiB, one pass), over connections
+// that each bind again and again: what a bind costs around the hash.
+func BenchmarkServeBind(b *testing.B) {
+	s := benchStoreCost(b, 1_000, lowCost(), "-low")
+	url := viewServerCost(b, s, lowCost())
+	names := sampleNames(b, s, 1_000)
+	reqs := make([][]byte, len(names))
+	for i, n := range names {
+		reqs[i] = rawBindRequest(int64(i+1), "uid="+n+",ou=people,dc=school,dc=example", benchPassword)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "ldap://"))
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		i := rand.IntN(len(reqs))
+		var buf []byte
+		for pb.Next() {
+			i = (i + 1) % len(reqs)
+			if _, err := c.Write(reqs[i]); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := readResult(r, &buf, 0x61); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// rawBindRequest encodes a simple BindRequest message.
+func rawBindRequest(id int64, name, password string) []byte {
+	bind := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationBindRequest, nil, "")
+	bind.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, ""))
+	bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, name, ""))
+	bind.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, password, ""))
+	m := ber.NewSequence("")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, ""))
+	m.AppendChild(bind)
+	return m.Bytes()
 }

@@ -38,6 +38,11 @@ type conn struct {
 	r   *bufio.Reader
 	sem chan struct{}
 	wg  sync.WaitGroup // requests in flight
+	// work hands a request to the connection's worker when it is idle,
+	// which it is between the requests of a client that waits for each
+	// answer (nslcd, SSSD): its stack has grown already, where a new
+	// goroutine per request grew (copied) its stack for every search.
+	work chan *message
 
 	src      netip.Prefix // what connections and searches are counted by (sourceKey)
 	accepted time.Time
@@ -53,7 +58,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	return &conn{s: s, nc: nc, r: bufio.NewReader(nc), tls: implicitTLS,
-		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{},
+		sem: make(chan struct{}, s.cfg.MaxInFlight), work: make(chan *message), inFlight: map[int64]context.CancelFunc{},
 		src: sourceKey(nc.RemoteAddr()), accepted: time.Now()}
 }
 
@@ -118,9 +123,11 @@ func (c *conn) setIdentity(id identity) {
 // serve reads requests until the client unbinds or goes, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	go c.worker(ctx)
 	defer func() {
 		cancel()
 		c.wg.Wait()
+		close(c.work)
 		c.close()
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
@@ -198,10 +205,23 @@ func (c *conn) serve(ctx context.Context) {
 			return
 		}
 		c.wg.Add(1)
-		go func() {
-			defer func() { <-c.sem; c.wg.Done() }()
-			c.handle(ctx, m)
-		}()
+		select {
+		case c.work <- m:
+		default: // the worker is busy: this request runs beside it
+			go func() {
+				defer func() { <-c.sem; c.wg.Done() }()
+				c.handle(ctx, m)
+			}()
+		}
+	}
+}
+
+// worker answers the requests handed to it on c.work until serve ends.
+func (c *conn) worker(ctx context.Context) {
+	for m := range c.work {
+		c.handle(ctx, m)
+		<-c.sem
+		c.wg.Done()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -323,6 +324,9 @@ func (m *matcher) match(f *filter) tri {
 		if !known {
 			return triUndefined
 		}
+		if f.op == filterEquality && hasSorted(vals, f.value, f.set) {
+			return triTrue
+		}
 		for _, v := range vals {
 			switch {
 			case f.set != nil:
@@ -363,6 +367,28 @@ func (m *matcher) match(f *filter) tri {
 		return triFalse
 	}
 	return triUndefined
+}
+
+// hasSorted reports whether a long list of values holds want (or, with a
+// set, one of its values), looking it up by binary search as if the list
+// were sorted, which a group's members are: the (memberUid=NAME) of
+// SSSD's initgroups then costs a few comparisons per group, not one per
+// member. A value found is there whatever the order, so true is always
+// right; false says only that the caller must look through the list.
+func hasSorted(vals []string, want string, set map[string]bool) bool {
+	if len(vals) < 32 || len(set) > 8 {
+		return false
+	}
+	if set == nil {
+		_, ok := slices.BinarySearch(vals, want)
+		return ok
+	}
+	for v := range set {
+		if _, ok := slices.BinarySearch(vals, v); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // matchInteger compares an integer attribute's values as numbers.
@@ -445,6 +471,28 @@ func foldValue(s string) string {
 		return strings.ToLower(s) // objectClass=posixAccount: no spaces to collapse
 	}
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// foldedEqual reports whether foldValue(string(v)) == folded, without
+// allocating when v is an ASCII word (objectClass=posixAccount).
+func foldedEqual(v []byte, folded string) bool {
+	for _, c := range v {
+		if c >= 0x80 || c == ' ' || '\t' <= c && c <= '\r' {
+			return foldValue(string(v)) == folded
+		}
+	}
+	if len(v) != len(folded) {
+		return false
+	}
+	for i, c := range v {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != folded[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // asciiWord reports whether s is ASCII without white space.

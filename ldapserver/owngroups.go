@@ -160,7 +160,7 @@ func (s *search) planOwnGroups(ctx context.Context, f *ber.Packet) ([]directory.
 	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
 		switch attr {
 		case "objectclass":
-			if !groupClasses[strings.ToLower(v)] {
+			if !inLower(groupClasses, v) {
 				return nil, true, nil
 			}
 		case "cn", "commonname":

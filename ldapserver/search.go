@@ -501,7 +501,7 @@ func excludedByClass(f *ber.Packet, classes []string) bool {
 		if attrName(f.Children[0]) != "objectclass" {
 			return false
 		}
-		return !slices.Contains(classes, foldValue(f.Children[1].Data.String()))
+		return !slices.ContainsFunc(classes, func(c string) bool { return foldedEqual(f.Children[1].Data.Bytes(), c) })
 	}
 	return false
 }
@@ -650,6 +650,26 @@ func filterUses(p *ber.Packet, lower string) bool {
 // plannable child, or an OR whose children all are. The entries found
 // are still matched against the whole filter.
 
+// inLower reports whether m holds v in lower case; a short ASCII v is
+// lowered on the stack.
+func inLower(m map[string]bool, v string) bool {
+	var buf [32]byte
+	if len(v) > len(buf) {
+		return m[strings.ToLower(v)]
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 {
+			return m[strings.ToLower(v)]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return m[string(buf[:len(v)])]
+}
+
 var personClasses = map[string]bool{"top": true, "person": true, "organizationalperson": true, "inetorgperson": true, "posixaccount": true, "shadowaccount": true, "account": true}
 var groupClasses = map[string]bool{"top": true, "posixgroup": true, "groupofnames": true}
 
@@ -658,7 +678,7 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
 		switch attr {
 		case "objectclass":
-			if !personClasses[strings.ToLower(v)] {
+			if !inLower(personClasses, v) {
 				return nil, true, nil
 			}
 		case "uid", "userid":
@@ -736,7 +756,7 @@ func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Gro
 		}
 		switch attr {
 		case "objectclass":
-			if !groupClasses[strings.ToLower(v)] {
+			if !inLower(groupClasses, v) {
 				return nil, true, nil
 			}
 		case "cn", "commonname":
