@@ -1,9 +1,11 @@
 package ldapserver_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
 	"keystage.dev/keystage/audit"
@@ -51,8 +54,21 @@ func benchSizes(b *testing.B) []int {
 // generated people for the LDAP benchmarks; the load tool in bench/ldap
 // uses the same files through keystage serve.
 func benchStore(b *testing.B, n int) directory.Store {
+	return benchStoreCost(b, n, passwords.DefaultArgon2Params(), "")
+}
+
+// lowCost is bench/compare's -cost low: argon2id with 64 KiB and one pass.
+func lowCost() passwords.Argon2Params {
+	p := passwords.DefaultArgon2Params()
+	p.Memory, p.Iterations = 64, 1
+	return p
+}
+
+// benchStoreCost is benchStore with the password hashed at cost p, in a
+// file named with suffix.
+func benchStoreCost(b *testing.B, n int, p passwords.Argon2Params, suffix string) directory.Store {
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("keystage-ldap-bench-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("keystage-ldap-bench-%d%s.db", n, suffix))
 	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:" + path})
 	if err != nil {
 		b.Fatal(err)
@@ -68,7 +84,7 @@ func benchStore(b *testing.B, n int) directory.Store {
 	if have != 0 {
 		b.Fatalf("%s holds %d accounts, want 0 or %d: delete it", path, have, n+1)
 	}
-	h := &passwords.Hasher{Params: passwords.DefaultArgon2Params()}
+	h := &passwords.Hasher{Params: p}
 	hash, err := h.Hash(benchPassword)
 	if err != nil {
 		b.Fatal(err)
@@ -97,9 +113,16 @@ func benchStore(b *testing.B, n int) directory.Store {
 
 // benchServer serves a bench store on port 0.
 func benchServer(b *testing.B, s directory.Store) string {
+	return benchServerCost(b, s, passwords.DefaultArgon2Params(), false)
+}
+
+// benchServerCost is benchServer hashing at cost p; with records, the
+// sign-ins' records are kept in memory and written in batches, as
+// keystage serve keeps them (directory.Directory.RunRecords).
+func benchServerCost(b *testing.B, s directory.Store, p passwords.Argon2Params, records bool) string {
 	// Generated pupils carry no parental consent: the gate would refuse
 	// them, and refusing is not what is measured.
-	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: passwords.DefaultArgon2Params()},
+	d := directory.New(s, directory.Config{Hasher: &passwords.Hasher{Params: p},
 		Policy:  directory.GatePolicy{RequireConsent: func(directory.Account) bool { return false }},
 		Lockout: directory.Lockout{Threshold: 1 << 30}})
 	srv, err := ldapserver.New(d.Store(), d, ldapserver.Config{BaseDN: "dc=school,dc=example",
@@ -113,7 +136,13 @@ func benchServer(b *testing.B, s directory.Store) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
+	go func() {
+		if records {
+			go d.RunRecords(ctx)
+		}
+		srv.Serve(ctx, ln)
+		close(done)
+	}()
 	b.Cleanup(func() { cancel(); <-done })
 	return "ldap://" + ln.Addr().String()
 }
@@ -222,4 +251,203 @@ func BenchmarkBind(b *testing.B) {
 			lat.report(b)
 		})
 	}
+}
+
+// viewServer serves a bench store through directory.View, as keystage
+// serve does, on port 0.
+func viewServer(b *testing.B, s directory.Store) string {
+	return viewServerCost(b, s, passwords.DefaultArgon2Params())
+}
+
+// viewServerCost is viewServer hashing at cost p.
+func viewServerCost(b *testing.B, s directory.Store, p passwords.Argon2Params) string {
+	v := directory.NewView(s, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { v.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	for !v.Fresh() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return benchServerCost(b, v, p, true)
+}
+
+// BenchmarkServeSearch is the searches nslcd and SSSD send, answered from
+// the view, with a client that writes requests encoded beforehand and
+// reads the responses as bytes, so that what is measured (allocations
+// above all) is the server's: uid is nslcd's passwd lookup, groups SSSD's
+// initgroups by memberUid, memberof its rfc2307bis lookup of a person
+// with memberOf.
+func BenchmarkServeSearch(b *testing.B) {
+	s := benchStore(b, 1_000)
+	url := viewServer(b, s)
+	names := sampleNames(b, s, 1_000)
+	for _, tc := range []struct {
+		name   string
+		filter string
+		attrs  []string
+	}{
+		{"uid", "(&(objectClass=posixAccount)(uid=%s))", []string{"uid", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos"}},
+		{"groups", "(&(objectClass=posixGroup)(memberUid=%s))", []string{"cn", "gidNumber"}},
+		{"memberof", "(&(objectClass=posixAccount)(uid=%s))", []string{"uid", "uidNumber", "gidNumber", "memberOf"}},
+	} {
+		reqs := make([][]byte, len(names))
+		for i, n := range names {
+			reqs[i] = rawSearch(b, int64(i+2), "dc=school,dc=example", fmt.Sprintf(tc.filter, n), tc.attrs)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				c := rawBound(b, url)
+				defer c.Close()
+				r := bufio.NewReader(c)
+				i := rand.IntN(len(reqs))
+				var buf []byte
+				for pb.Next() {
+					i = (i + 1) % len(reqs)
+					if _, err := c.Write(reqs[i]); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := readUntilDone(r, &buf); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// rawSearch encodes a SearchRequest message.
+func rawSearch(b *testing.B, id int64, base, filter string, attrs []string) []byte {
+	f, err := ldap.CompileFilter(filter)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchRequest, nil, "")
+	req.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, base, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 2, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 0, ""))
+	req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 0, ""))
+	req.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, false, ""))
+	req.AppendChild(f)
+	as := ber.NewSequence("")
+	for _, a := range attrs {
+		as.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, ""))
+	}
+	req.AppendChild(as)
+	m := ber.NewSequence("")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, ""))
+	m.AppendChild(req)
+	return m.Bytes()
+}
+
+// rawBound dials and binds as the bench reader.
+func rawBound(b *testing.B, url string) net.Conn {
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "ldap://"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Write(rawBindRequest(1, "uid="+benchReader+",ou=services,dc=school,dc=example", benchPassword)); err != nil {
+		b.Fatal(err)
+	}
+	p, err := ber.ReadPacket(c)
+	if err != nil || len(p.Children) < 2 || len(p.Children[1].Children) < 1 || p.Children[1].Children[0].Value.(int64) != 0 {
+		b.Fatalf("bind as %s: %v", benchReader, err)
+	}
+	return c
+}
+
+// readUntilDone reads response messages up to a SearchResultDone, which
+// must report success.
+func readUntilDone(r *bufio.Reader, buf *[]byte) error { return readResult(r, buf, 0x65) }
+
+// readResult reads response messages up to one whose protocolOp has tag,
+// an LDAPResult that must report success.
+func readResult(r *bufio.Reader, buf *[]byte, tag byte) error {
+	for {
+		var hdr [2]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return err
+		}
+		n := int(hdr[1])
+		if hdr[1]&0x80 != 0 {
+			n = 0
+			for k := int(hdr[1] & 0x7f); k > 0; k-- {
+				c, err := r.ReadByte()
+				if err != nil {
+					return err
+				}
+				n = n<<8 | int(c)
+			}
+		}
+		if cap(*buf) < n {
+			*buf = make([]byte, n)
+		}
+		body := (*buf)[:n]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return err
+		}
+		// messageID (a short INTEGER), then the protocolOp's tag.
+		if len(body) < 3 || int(body[1])+2 >= len(body) {
+			return fmt.Errorf("short response % x", body)
+		}
+		op := body[2+int(body[1]):]
+		if op[0] == tag {
+			if len(op) < 5 || op[4] != 0 {
+				return fmt.Errorf("result: % x", op)
+			}
+			return nil
+		}
+	}
+}
+
+// BenchmarkServeBind is simple binds of people answered from the view, at
+// bench/compare's low argon2id cost (64 KiB, one pass), over connections
+// that each bind again and again: what a bind costs around the hash.
+func BenchmarkServeBind(b *testing.B) {
+	s := benchStoreCost(b, 1_000, lowCost(), "-low")
+	url := viewServerCost(b, s, lowCost())
+	names := sampleNames(b, s, 1_000)
+	reqs := make([][]byte, len(names))
+	for i, n := range names {
+		reqs[i] = rawBindRequest(int64(i+1), "uid="+n+",ou=people,dc=school,dc=example", benchPassword)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "ldap://"))
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		i := rand.IntN(len(reqs))
+		var buf []byte
+		for pb.Next() {
+			i = (i + 1) % len(reqs)
+			if _, err := c.Write(reqs[i]); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := readResult(r, &buf, 0x61); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// rawBindRequest encodes a simple BindRequest message.
+func rawBindRequest(id int64, name, password string) []byte {
+	bind := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationBindRequest, nil, "")
+	bind.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, ""))
+	bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, name, ""))
+	bind.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, password, ""))
+	m := ber.NewSequence("")
+	m.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, ""))
+	m.AppendChild(bind)
+	return m.Bytes()
 }

@@ -101,9 +101,13 @@ func (c *conn) bind(ctx context.Context, m *message) {
 	// answer finds it counted.
 	reply := func(code int, diag string) {
 		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "bind", outcome, why)
-		c.reply(m.id, result(appBindResponse, code, "", diag), passwordPolicyControl(m, why)...)
+		if ctl := passwordPolicyControl(m, why); len(ctl) > 0 {
+			c.reply(m.id, result(appBindResponse, code, "", diag), ctl...)
+		} else {
+			c.replyBytes(appendResultMessage(nil, m.id, appBindResponse, code, "", diag))
+		}
 	}
-	req, err := decodeBind(m.op)
+	req, err := m.bindRequest()
 	if err != nil {
 		reply(resultProtocolError, err.Error())
 		return

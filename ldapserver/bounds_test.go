@@ -372,3 +372,39 @@ func TestLongOrPlannedOrScanned(t *testing.T) {
 		t.Fatalf("only %d groups: the planned path is not exercised", groups)
 	}
 }
+
+// TestLargeSearchWrittenWhole: a search whose answer is several times the
+// bound on what is collected before writing (batchBound, 64 KiB) arrives
+// whole and in order, ended by its SearchResultDone.
+func TestLargeSearchWrittenWhole(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.Options{People: 400})
+	svc := bound(t, srv, ldaptest.Service, ldaptest.ServicePassword)
+	res, err := svc.Search(ldap.NewSearchRequest("ou=people,"+base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=posixAccount)", []string{"*", "+"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, last := 0, ""
+	for _, e := range res.Entries {
+		if e.GetAttributeValue("uid") == "" || e.GetAttributeValue("entryUUID") == "" {
+			t.Fatalf("%s arrived without its attributes", e.DN)
+		}
+		size += len(e.DN)
+		for _, a := range e.Attributes {
+			for _, v := range a.Values {
+				size += len(a.Name) + len(v)
+			}
+		}
+		last = e.DN
+	}
+	if len(res.Entries) < 400 || size < 3*64<<10 {
+		t.Fatalf("%d entries of %d bytes: not enough to pass the bound several times", len(res.Entries), size)
+	}
+	// The next request on the connection is answered: nothing was left
+	// unwritten or written twice.
+	again, err := svc.Search(ldap.NewSearchRequest(last, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"uid"}, nil))
+	if err != nil || len(again.Entries) != 1 {
+		t.Fatalf("the search after: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type conn struct {
 	r   *bufio.Reader
 	sem chan struct{}
 	wg  sync.WaitGroup // requests in flight
+	// work hands a request to the connection's worker when it is idle,
+	// which it is between the requests of a client that waits for each
+	// answer (nslcd, SSSD): its stack has grown already, where a new
+	// goroutine per request grew (copied) its stack for every search.
+	work chan *message
 
 	src      netip.Prefix // what connections and searches are counted by (sourceKey)
 	accepted time.Time
@@ -52,7 +58,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	return &conn{s: s, nc: nc, r: bufio.NewReader(nc), tls: implicitTLS,
-		sem: make(chan struct{}, s.cfg.MaxInFlight), inFlight: map[int64]context.CancelFunc{},
+		sem: make(chan struct{}, s.cfg.MaxInFlight), work: make(chan *message), inFlight: map[int64]context.CancelFunc{},
 		src: sourceKey(nc.RemoteAddr()), accepted: time.Now()}
 }
 
@@ -117,9 +123,11 @@ func (c *conn) setIdentity(id identity) {
 // serve reads requests until the client unbinds or goes, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	go c.worker(ctx)
 	defer func() {
 		cancel()
 		c.wg.Wait()
+		close(c.work)
 		c.close()
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
@@ -156,12 +164,12 @@ func (c *conn) serve(ctx context.Context) {
 			c.disconnect(resultProtocolError, "the message has more parts than this server accepts")
 			return
 		}
-		m, err := decodeMessage(frame)
+		m, err := decode(frame)
 		if err != nil {
 			c.disconnect(resultProtocolError, err.Error())
 			return
 		}
-		switch m.op.Tag {
+		switch m.tag {
 		case appUnbindRequest:
 			return
 		case appAbandonRequest:
@@ -197,10 +205,23 @@ func (c *conn) serve(ctx context.Context) {
 			return
 		}
 		c.wg.Add(1)
-		go func() {
-			defer func() { <-c.sem; c.wg.Done() }()
-			c.handle(ctx, m)
-		}()
+		select {
+		case c.work <- m:
+		default: // the worker is busy: this request runs beside it
+			go func() {
+				defer func() { <-c.sem; c.wg.Done() }()
+				c.handle(ctx, m)
+			}()
+		}
+	}
+}
+
+// worker answers the requests handed to it on c.work until serve ends.
+func (c *conn) worker(ctx context.Context) {
+	for m := range c.work {
+		c.handle(ctx, m)
+		<-c.sem
+		c.wg.Done()
 	}
 }
 
@@ -241,14 +262,14 @@ func (c *conn) handle(ctx context.Context, m *message) {
 		c.mu.Unlock()
 		if r := recover(); r != nil {
 			c.s.log.Error("ldap request panicked", "panic", r, "stack", string(debug.Stack()))
-			c.reply(m.id, result(responseTag(m.op.Tag), resultOperationsError, "", "internal error"))
+			c.reply(m.id, result(responseTag(m.tag), resultOperationsError, "", "internal error"))
 		}
 	}()
-	if m.op.Tag != appBindRequest && c.identity().mustChange && !isPasswordModify(m) {
-		c.reply(m.id, result(responseTag(m.op.Tag), resultInsufficientAccess, "", restrictedDiagnostic))
+	if m.tag != appBindRequest && c.identity().mustChange && !isPasswordModify(m) {
+		c.reply(m.id, result(responseTag(m.tag), resultInsufficientAccess, "", restrictedDiagnostic))
 		return
 	}
-	switch m.op.Tag {
+	switch m.tag {
 	case appBindRequest:
 		c.bind(ctx, m)
 	case appSearchRequest:
@@ -272,7 +293,7 @@ func (c *conn) handle(ctx context.Context, m *message) {
 	case appExtendedRequest:
 		c.extended(ctx, m)
 	case appModifyRequest, appAddRequest, appDelRequest, appModDNRequest:
-		c.reply(m.id, result(responseTag(m.op.Tag), resultUnwillingToPerform, "", "the directory is read-only over LDAP: change it with keystage or the portal"))
+		c.reply(m.id, result(responseTag(m.tag), resultUnwillingToPerform, "", "the directory is read-only over LDAP: change it with keystage or the portal"))
 	case appCompareRequest:
 		c.reply(m.id, result(appCompareResponse, resultUnwillingToPerform, "", "compare is not supported"))
 	default:
@@ -297,6 +318,46 @@ func (c *conn) replyBytes(b []byte) bool {
 		return false
 	}
 	return true
+}
+
+// batchBound is how many bytes of one search's responses are collected
+// before they are written: a search's entries and its SearchResultDone go
+// out in one write (one system call, one TCP segment for nslcd's lookup of
+// one person, instead of two), and a large search holds at most this much
+// and the entry that passed it.
+const batchBound = 64 << 10
+
+// batch collects one request's response messages and writes them
+// together: when they pass batchBound, and when the last is added.
+type batch struct {
+	b     []byte
+	write func([]byte) bool // false: the connection is gone
+}
+
+// grow makes room for a message of n bytes, to be appended to b.
+func (w *batch) grow(n int) { w.b = slices.Grow(w.b, n) }
+
+// flushIfFull writes what is collected once it passes batchBound; false
+// when the connection is gone.
+func (w *batch) flushIfFull() bool {
+	if len(w.b) < batchBound {
+		return true
+	}
+	return w.flush()
+}
+
+// flush writes what is collected; false when the connection is gone.
+func (w *batch) flush() bool {
+	if len(w.b) == 0 {
+		return true
+	}
+	ok := w.write(w.b)
+	if cap(w.b) > 2*batchBound {
+		w.b = nil // an entry far larger than the bound: not kept
+	} else {
+		w.b = w.b[:0]
+	}
+	return ok
 }
 
 // disconnect sends the Notice of Disconnection (RFC 4511 section 4.4.1)

@@ -8,6 +8,7 @@ package ldapserver
 // BER tags used here (universal and LDAP application tags).
 const (
 	tagInteger     = 0x02
+	tagEnumerated  = 0x0a
 	tagOctetString = 0x04
 	tagSequence    = 0x30
 	tagSet         = 0x31

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -104,7 +105,16 @@ const (
 
 // eqAttr reads the attribute and value of an equality-like filter.
 func eqAttr(p *ber.Packet) (attr, value string) {
-	return strings.ToLower(p.Children[0].Data.String()), p.Children[1].Data.String()
+	return attrName(p.Children[0]), p.Children[1].Data.String()
+}
+
+// attrName is the attribute name a primitive packet holds, in lower case:
+// the schema's names are found without allocating.
+func attrName(p *ber.Packet) string {
+	if l, ok := lowerNames[string(p.Data.Bytes())]; ok {
+		return l
+	}
+	return strings.ToLower(p.Data.String())
 }
 
 // filter is a validated filter compiled for matching: attribute names
@@ -181,7 +191,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 	f := &filter{op: int(p.Tag)}
 	switch p.Tag {
 	case filterAnd, filterOr, filterNot:
-		sets := map[string]*filter{}
+		var sets map[string]*filter // made for an OR of equalities only
 		for _, c := range p.Children {
 			k, err := compileNode(c, n, maxTerms)
 			if err != nil {
@@ -200,6 +210,9 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 				if k.kind != kindInteger || k.isNum {
 					set.set[k.value] = true
 				}
+				if sets == nil {
+					sets = map[string]*filter{}
+				}
 				sets[k.attr] = set
 				k = set
 			}
@@ -213,7 +226,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 			f.num, f.isNum = parseInt(v)
 		}
 	case filterSubstrings:
-		f.attr = strings.ToLower(p.Children[0].Data.String())
+		f.attr = attrName(p.Children[0])
 		f.kind = kindOf(f.attr)
 		for _, s := range p.Children[1].Children {
 			if *n++; *n > maxTerms {
@@ -222,7 +235,7 @@ func compileNode(p *ber.Packet, n *int, maxTerms int) (*filter, error) {
 			f.subs = append(f.subs, substring{tag: s.Tag, part: foldValue(s.Data.String())})
 		}
 	case filterPresent:
-		f.attr = strings.ToLower(p.Data.String())
+		f.attr = attrName(p)
 	}
 	return f, nil
 }
@@ -242,8 +255,13 @@ type matcher struct {
 // values are the entry's values of attr, prepared for kind, and whether
 // the schema knows attr.
 func (m *matcher) values(attr string, kind valueKind) ([]string, bool) {
+	if kind == kindFold {
+		if vals, ok := m.e.foldedValues(attr); ok {
+			return vals, true
+		}
+	}
 	vals, known := m.e.values(attr)
-	if len(vals) == 0 || kind == kindFold && m.e.isFolded(attr) {
+	if len(vals) == 0 || kind == kindFold && allFolded(vals) {
 		return vals, known
 	}
 	if out, ok := m.prepared[attr]; ok {
@@ -306,6 +324,9 @@ func (m *matcher) match(f *filter) tri {
 		if !known {
 			return triUndefined
 		}
+		if f.op == filterEquality && hasSorted(vals, f.value, f.set) {
+			return triTrue
+		}
 		for _, v := range vals {
 			switch {
 			case f.set != nil:
@@ -346,6 +367,28 @@ func (m *matcher) match(f *filter) tri {
 		return triFalse
 	}
 	return triUndefined
+}
+
+// hasSorted reports whether a long list of values holds want (or, with a
+// set, one of its values), looking it up by binary search as if the list
+// were sorted, which a group's members are: the (memberUid=NAME) of
+// SSSD's initgroups then costs a few comparisons per group, not one per
+// member. A value found is there whatever the order, so true is always
+// right; false says only that the caller must look through the list.
+func hasSorted(vals []string, want string, set map[string]bool) bool {
+	if len(vals) < 32 || len(set) > 8 {
+		return false
+	}
+	if set == nil {
+		_, ok := slices.BinarySearch(vals, want)
+		return ok
+	}
+	for v := range set {
+		if _, ok := slices.BinarySearch(vals, v); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // matchInteger compares an integer attribute's values as numbers.
@@ -424,7 +467,52 @@ func foldValue(s string) string {
 	if folded(s) {
 		return s // most values (usernames, numbers) are: no allocation
 	}
+	if asciiWord(s) {
+		return strings.ToLower(s) // objectClass=posixAccount: no spaces to collapse
+	}
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// foldedEqual reports whether foldValue(string(v)) == folded, without
+// allocating when v is an ASCII word (objectClass=posixAccount).
+func foldedEqual(v []byte, folded string) bool {
+	for _, c := range v {
+		if c >= 0x80 || c == ' ' || '\t' <= c && c <= '\r' {
+			return foldValue(string(v)) == folded
+		}
+	}
+	if len(v) != len(folded) {
+		return false
+	}
+	for i, c := range v {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != folded[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiWord reports whether s is ASCII without white space.
+func asciiWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c == ' ' || '\t' <= c && c <= '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// allFolded reports whether foldValue leaves every value as it is.
+func allFolded(vs []string) bool {
+	for _, v := range vs {
+		if !folded(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // folded reports whether foldValue would return s unchanged: ASCII, no

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,55 @@ func TestSearchSlots(t *testing.T) {
 	relC()
 	if len(s.searches) != 0 || len(s.searchSources) != 0 {
 		t.Fatalf("places not all given back: %d running, %d addresses remembered", len(s.searches), len(s.searchSources))
+	}
+}
+
+// TestLongMemberListsMatchInAnyOrder: a member of a long list is matched
+// whether the list is sorted (looked up by binary search) or not (looked
+// through), and a non-member is not.
+func TestLongMemberListsMatchInAnyOrder(t *testing.T) {
+	tr := &tree{base: "dc=school,dc=example", baseNorm: "dc=school,dc=example", baseRDNs: []string{"dc=school", "dc=example"}}
+	var members []string
+	for i := range 500 {
+		members = append(members, fmt.Sprintf("user%03d", i))
+	}
+	reversed := slices.Clone(members)
+	slices.Reverse(reversed)
+	for _, list := range [][]string{members, reversed} {
+		e := tr.groupEntry(directory.Group{Name: "y7", GIDNumber: 5000}, list)
+		for fs, want := range map[string]bool{
+			"(memberUid=user123)": true, "(memberUid=USER499)": true, "(memberUid=nobody)": false,
+			"(|(memberUid=user000)(memberUid=nobody))": true, "(|(memberUid=x)(memberUid=y))": false,
+			"(!(memberUid=user250))": false, "(member=uid=user007,ou=people,dc=school,dc=example)": true,
+		} {
+			p, err := ldap.CompileFilter(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := compileFilter(p, DefaultMaxFilterTerms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.matches(e); got != want {
+				t.Errorf("%s on %d members (sorted %v): %v, want %v", fs, len(list), slices.IsSorted(list), got, want)
+			}
+		}
+	}
+}
+
+// TestFoldingShortcutsAgree holds foldedEqual and inLower to foldValue and
+// strings.ToLower.
+func TestFoldingShortcutsAgree(t *testing.T) {
+	classes := map[string]bool{"posixaccount": true, "top": true}
+	for _, v := range []string{"posixAccount", "POSIXACCOUNT", "posix Account", " posixaccount", "posixaccounT ", "Top", "tóp", "topp", "",
+		"K", "\u212aelvin", strings.Repeat("a", 40)} {
+		for _, folded := range []string{"posixaccount", "top", "posix account", "kelvin"} {
+			if got, want := foldedEqual([]byte(v), folded), foldValue(v) == folded; got != want {
+				t.Errorf("foldedEqual(%q, %q) = %v, foldValue says %v", v, folded, got, want)
+			}
+		}
+		if got, want := inLower(classes, v), classes[strings.ToLower(v)]; got != want {
+			t.Errorf("inLower(%q) = %v, want %v", v, got, want)
+		}
 	}
 }

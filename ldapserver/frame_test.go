@@ -73,13 +73,13 @@ func FuzzFrameHeader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := decodeMessage(frame)
+		m, err := decode(frame)
 		if err != nil {
 			return
 		}
 		id, op, ok := frameHeader(frame)
-		if ok && (id != m.id || op != m.op.Tag) {
-			t.Fatalf("header read %d/%d, decoder %d/%d", id, op, m.id, m.op.Tag)
+		if ok && (id != m.id || op != m.tag) {
+			t.Fatalf("header read %d/%d, decoder %d/%d", id, op, m.id, m.tag)
 		}
 	})
 }

@@ -77,8 +77,10 @@ func (s *Server) refuse(nc net.Conn, implicitTLS bool, reason string) {
 		nc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 		nc.Write(envelope(0, p))
 	}
-	nc.Close()
+	// Counted before the close, so that a client that sees the close
+	// finds the refusal counted.
 	s.dir.ObserveSince(began, directory.ServiceLDAP, "connect", reason, directory.ReasonNone)
+	nc.Close()
 	s.mu.Lock()
 	warn := time.Since(s.lastRefusalLog) > time.Minute
 	if warn {

@@ -244,8 +244,37 @@ func frameHeader(frame []byte) (id int64, op ber.Tag, ok bool) {
 // message is a decoded LDAPMessage.
 type message struct {
 	id       int64
-	op       *ber.Packet // the protocolOp, an application-class packet
+	tag      ber.Tag     // the protocolOp's application tag
+	op       *ber.Packet // the protocolOp, an application-class packet; nil when decodeRequest read it
 	controls []control
+	// The request, when decodeRequest read it from the bytes.
+	bind   *bindRequest
+	search *searchRequest
+}
+
+// decode decodes a frame: straight from the bytes when decodeRequest
+// reads it, else through go-asn1-ber.
+func decode(frame []byte) (*message, error) {
+	if m, ok := decodeRequest(frame); ok {
+		return m, nil
+	}
+	return decodeMessage(frame)
+}
+
+// bindRequest is the message's BindRequest.
+func (m *message) bindRequest() (bindRequest, error) {
+	if m.bind != nil {
+		return *m.bind, nil
+	}
+	return decodeBind(m.op)
+}
+
+// searchRequest is the message's SearchRequest.
+func (m *message) searchRequest() (searchRequest, error) {
+	if m.search != nil {
+		return *m.search, nil
+	}
+	return decodeSearch(m.op)
 }
 
 // control is a request control.
@@ -274,7 +303,7 @@ func decodeMessage(frame []byte) (*message, error) {
 	if op.ClassType != ber.ClassApplication {
 		return nil, errBadProtocolOp
 	}
-	m := &message{id: id, op: op}
+	m := &message{id: id, tag: op.Tag, op: op}
 	if len(p.Children) == 3 {
 		cs := p.Children[2]
 		if cs.ClassType != ber.ClassContext || cs.Tag != 0 || cs.TagType != ber.TypeConstructed {
@@ -372,6 +401,21 @@ func envelope(id int64, op *ber.Packet, controls ...*ber.Packet) []byte {
 		p.AppendChild(cs)
 	}
 	return p.Bytes()
+}
+
+// appendResultMessage appends the LDAPMessage that carries an
+// LDAPResult-shaped response without controls: the same bytes as
+// envelope(id, result(app, code, matchedDN, diag)), written straight.
+func appendResultMessage(b []byte, id int64, app ber.Tag, code int, matchedDN, diag string) []byte {
+	cb, cn := intBytes(int64(code))
+	op := tlvSize(cn) + tlvSize(len(matchedDN)) + tlvSize(len(diag))
+	ib, in := intBytes(id)
+	b = appendTL(b, tagSequence, tlvSize(in)+tlvSize(op))
+	b = append(appendTL(b, tagInteger, in), ib[:in]...)
+	b = appendTL(b, 0x60|byte(app), op)
+	b = append(appendTL(b, tagEnumerated, cn), cb[:cn]...)
+	b = appendOctets(b, matchedDN)
+	return appendOctets(b, diag)
 }
 
 // result builds an LDAPResult-shaped response of the given application tag.

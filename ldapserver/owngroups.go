@@ -148,7 +148,7 @@ func (s *search) ownGroups(ctx context.Context, container []string, after int64)
 
 func (s *search) sendOwnGroup(ctx context.Context, a directory.Account) error {
 	s.next = cursor{srcOwnGroups, a.ID}
-	return s.sendIf(ctx, s.c.s.tree.groupEntry(ownGroup(a), nil))
+	return s.sendIf(ctx, s.c.s.tree.groupEntryFor(ownGroup(a), nil, true, s.need))
 }
 
 // planOwnGroups finds the accounts whose own groups an indexed filter
@@ -160,7 +160,7 @@ func (s *search) planOwnGroups(ctx context.Context, f *ber.Packet) ([]directory.
 	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
 		switch attr {
 		case "objectclass":
-			if !groupClasses[strings.ToLower(v)] {
+			if !inLower(groupClasses, v) {
 				return nil, true, nil
 			}
 		case "cn", "commonname":

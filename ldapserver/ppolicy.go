@@ -30,7 +30,7 @@ const restrictedDiagnostic = "Operations are restricted to bind/unbind/abandon/S
 // isPasswordModify reports whether m is the Password Modify extended
 // operation.
 func isPasswordModify(m *message) bool {
-	if m.op.Tag != appExtendedRequest {
+	if m.tag != appExtendedRequest {
 		return false
 	}
 	x, err := decodeExtended(m.op)

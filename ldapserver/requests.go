@@ -14,8 +14,13 @@ type bindRequest struct {
 	simple   bool // false: SASL, which is not served
 }
 
+var (
+	errBadBind   = fmt.Errorf("%w: bind request", errBadField)
+	errBadSearch = fmt.Errorf("%w: search request", errBadField)
+)
+
 func decodeBind(op *ber.Packet) (bindRequest, error) {
-	bad := fmt.Errorf("%w: bind request", errBadField)
+	bad := errBadBind
 	if op.TagType != ber.TypeConstructed || len(op.Children) != 3 {
 		return bindRequest{}, bad
 	}
@@ -67,7 +72,7 @@ type searchRequest struct {
 }
 
 func decodeSearch(op *ber.Packet) (searchRequest, error) {
-	bad := fmt.Errorf("%w: search request", errBadField)
+	bad := errBadSearch
 	if op.TagType != ber.TypeConstructed || len(op.Children) != 8 {
 		return searchRequest{}, bad
 	}

@@ -61,6 +61,8 @@ type search struct {
 	page    int64 // 0: not paged
 	stopped bool  // page or size limit reached
 	next    cursor
+	out     *batch // the responses not yet written
+	need    *need  // the attributes entries are built with
 	// needMemberOf and needMembers say whether the filter or the
 	// selection uses the attributes that cost a query per entry.
 	needMemberOf, needMembers bool
@@ -77,12 +79,19 @@ func (c *conn) search(ctx context.Context, m *message) {
 			c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", "abandoned", directory.ReasonNone)
 		}
 	}()
+	// The entries found and the SearchResultDone are written together.
+	out := &batch{write: c.replyBytes}
 	done := func(code int, diag string, controls ...*ber.Packet) {
 		answered = true
 		c.s.dir.ObserveSince(began, directory.ServiceLDAP, "search", resultName(code), directory.ReasonNone)
-		c.reply(m.id, result(appSearchDone, code, "", diag), controls...)
+		if len(controls) > 0 {
+			out.b = append(out.b, envelope(m.id, result(appSearchDone, code, "", diag), controls...)...)
+		} else {
+			out.b = appendResultMessage(out.b, m.id, appSearchDone, code, "", diag)
+		}
+		out.flush()
 	}
-	req, err := decodeSearch(m.op)
+	req, err := m.searchRequest()
 	if err != nil {
 		done(resultProtocolError, err.Error())
 		return
@@ -97,7 +106,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 		done(resultAdminLimitExceeded, c.s.filterTooComplex())
 		return
 	}
-	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit}
+	s := &search{c: c, m: m, req: req, filter: f, who: c.identity(), sel: newSelection(req.attributes), limit: req.sizeLimit, out: out}
 	var paging *pagingControl
 	for _, ctl := range m.controls {
 		switch ctl.oid {
@@ -172,6 +181,7 @@ func (c *conn) search(ctx context.Context, m *message) {
 	s.needMembers = s.sel.wantsName("memberuid", false) || s.sel.wantsName("member", false) ||
 		filterUses(req.filter, "memberuid") || filterUses(req.filter, "member")
 	s.needMemberDNs = s.sel.wantsName("member", false) || filterUses(req.filter, "member")
+	s.need = newNeed(s.sel, req.filter)
 
 	err = s.run(ctx, start)
 	var ctl []*ber.Packet
@@ -276,8 +286,13 @@ func (s *search) containerReachable(container []string) (reachable bool, only st
 		_, v, _ := strings.Cut(s.base[0], "=")
 		return true, v
 	}
-	probe := append([]string{"x=x"}, container...)
-	return s.inScope(probe), ""
+	// An entry directly below container: in scope when container is
+	// the base (one level or subtree) or below it (subtree).
+	if len(container) < len(s.base) || !slices.Equal(container[len(container)-len(s.base):], s.base) {
+		return false, ""
+	}
+	depth := len(container) + 1 - len(s.base)
+	return s.req.scope == scopeSub || s.req.scope == scopeOne && depth == 1, ""
 }
 
 // sendIf sends e when the filter matches; it returns errPageFull or
@@ -293,7 +308,10 @@ func (s *search) sendIf(ctx context.Context, e *entry) error {
 	if s.limit > 0 && s.sent >= s.limit {
 		return errSizeLimit
 	}
-	if !s.c.replyBytes(appendEntryMessage(make([]byte, 0, entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly)), s.m.id, e, s.sel, s.req.typesOnly)) {
+	// Room for the SearchResultDone too, which most often follows.
+	s.out.grow(entryMessageSize(s.m.id, e, s.sel, s.req.typesOnly) + 16)
+	s.out.b = appendEntryMessage(s.out.b, s.m.id, e, s.sel, s.req.typesOnly)
+	if !s.out.flushIfFull() {
 		return context.Canceled
 	}
 	s.sent++
@@ -314,9 +332,6 @@ func (s *search) run(ctx context.Context, start cursor) error {
 }
 
 func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
-	ppl := append([]string{"ou=people"}, t.baseRDNs...)
-	grp := append([]string{"ou=groups"}, t.baseRDNs...)
-	svc := append([]string{"ou=services"}, t.baseRDNs...)
 	for src := start.src; src < srcEnd; src++ {
 		after := int64(0)
 		if src == start.src {
@@ -325,28 +340,24 @@ func (s *search) walk(ctx context.Context, start cursor, t *tree) error {
 		var err error
 		switch src {
 		case srcFixed:
-			for i, e := range t.fixedEntries() {
+			for i, f := range t.fixed {
 				id := int64(i + 1)
-				if id <= after {
-					continue
-				}
-				rdns, _ := parseDN(e.dn)
-				if !s.inScope(rdns) {
+				if id <= after || !s.inScope(f.rdns) {
 					continue
 				}
 				s.next = cursor{srcFixed, id}
-				if err = s.sendIf(ctx, e); err != nil {
+				if err = s.sendIf(ctx, f.e); err != nil {
 					break
 				}
 			}
 		case srcPeople:
-			err = s.accounts(ctx, ppl, false, after)
+			err = s.accounts(ctx, t.people, false, after)
 		case srcGroups:
-			err = s.groups(ctx, grp, after)
+			err = s.groups(ctx, t.groups, after)
 		case srcServices:
-			err = s.accounts(ctx, svc, true, after)
+			err = s.accounts(ctx, t.service, true, after)
 		case srcOwnGroups:
-			err = s.ownGroups(ctx, grp, after)
+			err = s.ownGroups(ctx, t.groups, after)
 		}
 		if err != nil {
 			return err
@@ -461,15 +472,16 @@ func (s *search) accounts(ctx context.Context, container []string, services bool
 // are those personEntry publishes, which no account's data changes.
 func (s *search) excludesContainer(services bool) bool {
 	if services {
-		return excludedByClass(s.req.filter, serviceObjectClasses)
+		return excludedByClass(s.req.filter, serviceObjectClassesFolded)
 	}
-	return excludedByClass(s.req.filter, personObjectClasses)
+	return excludedByClass(s.req.filter, personObjectClassesFolded)
 }
 
 // excludedByClass reports whether filter f is certainly false for every
-// entry whose objectClass values are classes: f is, or requires through
-// AND, or has in every branch of an OR, an objectClass equality that no
-// value in classes meets. What it cannot be sure of is false.
+// entry whose objectClass values are classes (folded, as foldValue does):
+// f is, or requires through AND, or has in every branch of an OR, an
+// objectClass equality that no value in classes meets. What it cannot be
+// sure of is false.
 func excludedByClass(f *ber.Packet, classes []string) bool {
 	switch f.Tag {
 	case filterAnd:
@@ -486,16 +498,10 @@ func excludedByClass(f *ber.Packet, classes []string) bool {
 		}
 		return len(f.Children) > 0
 	case filterEquality:
-		attr, want := eqAttr(f)
-		if attr != "objectclass" {
+		if attrName(f.Children[0]) != "objectclass" {
 			return false
 		}
-		for _, v := range classes {
-			if compare(attr, v, want, filterEquality) {
-				return false
-			}
-		}
-		return true
+		return !slices.ContainsFunc(classes, func(c string) bool { return foldedEqual(f.Children[1].Data.Bytes(), c) })
 	}
 	return false
 }
@@ -513,7 +519,7 @@ func (s *search) sendAccount(ctx context.Context, a directory.Account, services 
 		src = srcServices
 	}
 	s.next = cursor{src, a.ID}
-	return s.sendIf(ctx, s.c.s.tree.personEntry(a, groups))
+	return s.sendIf(ctx, s.c.s.tree.personEntryFor(a, groups, s.need))
 }
 
 // groups sends the matching groups, ordered by id.
@@ -601,7 +607,7 @@ func (s *search) sendGroup(ctx context.Context, g directory.Group) error {
 		}
 	}
 	s.next = cursor{srcGroups, g.ID}
-	return s.sendIf(ctx, s.c.s.tree.groupEntryWith(g, members, s.needMemberDNs))
+	return s.sendIf(ctx, s.c.s.tree.groupEntryFor(g, members, s.needMemberDNs, s.need))
 }
 
 // sharedMembers is a Reader that can hand out a group's members without
@@ -631,9 +637,9 @@ func filterUses(p *ber.Packet, lower string) bool {
 		}
 		return false
 	case filterPresent:
-		return strings.EqualFold(p.Data.String(), lower)
+		return attrName(p) == lower
 	case filterEquality, filterSubstrings, filterGreater, filterLess, filterApprox:
-		return strings.EqualFold(p.Children[0].Data.String(), lower)
+		return attrName(p.Children[0]) == lower
 	}
 	return false
 }
@@ -644,6 +650,26 @@ func filterUses(p *ber.Packet, lower string) bool {
 // plannable child, or an OR whose children all are. The entries found
 // are still matched against the whole filter.
 
+// inLower reports whether m holds v in lower case; a short ASCII v is
+// lowered on the stack.
+func inLower(m map[string]bool, v string) bool {
+	var buf [32]byte
+	if len(v) > len(buf) {
+		return m[strings.ToLower(v)]
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 {
+			return m[strings.ToLower(v)]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return m[string(buf[:len(v)])]
+}
+
 var personClasses = map[string]bool{"top": true, "person": true, "organizationalperson": true, "inetorgperson": true, "posixaccount": true, "shadowaccount": true, "account": true}
 var groupClasses = map[string]bool{"top": true, "posixgroup": true, "groupofnames": true}
 
@@ -652,7 +678,7 @@ func (s *search) planAccounts(ctx context.Context, f *ber.Packet) ([]directory.A
 	return planFilter(ctx, f, nil, func(attr, v string) ([]directory.Account, bool, error) {
 		switch attr {
 		case "objectclass":
-			if !personClasses[strings.ToLower(v)] {
+			if !inLower(personClasses, v) {
 				return nil, true, nil
 			}
 		case "uid", "userid":
@@ -730,7 +756,7 @@ func (s *search) planGroups(ctx context.Context, f *ber.Packet) ([]directory.Gro
 		}
 		switch attr {
 		case "objectclass":
-			if !groupClasses[strings.ToLower(v)] {
+			if !inLower(groupClasses, v) {
 				return nil, true, nil
 			}
 		case "cn", "commonname":

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -168,7 +167,7 @@ func New(r Reader, d Directory, cfg Config) (*Server, error) {
 	s := &Server{store: r, dir: d, cfg: cfg, log: log, conns: map[*conn]struct{}{},
 		perSource: map[netip.Prefix]int{}, searches: make(chan struct{}, cfg.MaxSearches),
 		searchSources: map[netip.Prefix]*sourceSlots{},
-		tree:          tree{base: cfg.BaseDN, baseNorm: strings.Join(rdns, ","), baseRDNs: rdns}}
+		tree:          newTree(cfg.BaseDN, rdns)}
 	s.dse = s.rootDSE()
 	s.sub = subschemaEntry()
 	return s, nil

@@ -113,6 +113,12 @@ func BenchmarkVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	low := DefaultArgon2Params()
+	low.Memory, low.Iterations = 64, 1
+	argonLow, err := (&Hasher{Params: low}).Hash(pw)
+	if err != nil {
+		b.Fatal(err)
+	}
 	bc, err := bcrypt.GenerateFromPassword([]byte(pw), 10)
 	if err != nil {
 		b.Fatal(err)
@@ -120,6 +126,7 @@ func BenchmarkVerify(b *testing.B) {
 	salt := []byte("8bytesal")
 	cases := []struct{ name, enc string }{
 		{"argon2id-default", argon},
+		{"argon2id-low", argonLow}, // bench/compare -cost low: 64 KiB, one pass
 		{"bcrypt-cost10", string(bc)},
 		{"sha512crypt-5000", sha512Crypt([]byte(pw), []byte("saltstring"), sha512CryptDefaultRounds, false)},
 		{"ssha", sshaOf("{SSHA}", sha1.New, pw, salt)},
