@@ -383,7 +383,9 @@ func (v *View) loadAll(ctx context.Context) error {
 			}
 		}
 		for i := range fs {
-			acc.put(fs[i].Account.Username, w.encode(&fs[i]), fs[i].Account.AlsoSchools)
+			if _, err := acc.put(fs[i].Account.Username, w.encode(&fs[i]), fs[i].Account.AlsoSchools); err != nil {
+				return err
+			}
 		}
 		ms, err := v.fr.MembershipsBetween(ctx, after, last)
 		if err != nil {
@@ -531,6 +533,24 @@ func (v *View) catchUp(ctx context.Context) error {
 // it answers, cleared only if no later one came meanwhile.
 func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) error {
 	a, err := v.Store.AccountByUsername(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		// The account held under name may have been renamed: then it is
+		// read under its new name now, so that its slot, and its groups,
+		// go with it (the rename is not told under the groups' targets).
+		v.mu.RLock()
+		id := int64(0)
+		if slot, ok := v.acc.byName(name); ok {
+			id, _ = factsAccountIDs(v.acc.slots[slot].facts)
+		}
+		v.mu.RUnlock()
+		if id != 0 {
+			if b, err2 := v.Store.Account(ctx, id); err2 == nil {
+				a, err = b, nil
+			} else if !errors.Is(err2, ErrNotFound) {
+				return err2
+			}
+		}
+	}
 	var f *accountFacts
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -552,13 +572,20 @@ func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) erro
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	acc := v.acc
-	if old, ok := acc.byName(name); ok {
-		if id, _ := factsAccountIDs(acc.slots[old].facts); f == nil || f.Account.ID != id {
-			v.renameMember(old, "") // gone: its memberships went with it
-			acc.drop(old)
+	names := []string{name}
+	if f != nil && f.Account.Username != name {
+		names = append(names, f.Account.Username)
+	}
+	for _, n := range names {
+		if old, ok := acc.byName(n); ok {
+			if id, _ := factsAccountIDs(acc.slots[old].facts); f == nil || f.Account.ID != id {
+				v.renameMember(old, "") // gone: its memberships went with it
+				acc.drop(old)
+			}
 		}
 	}
 	if f != nil {
+		name := f.Account.Username // another than the one told, when renamed
 		slot, ok := acc.byID(f.Account.ID)
 		if ok {
 			if from := acc.slots[slot].name; from != name { // renamed
@@ -567,8 +594,8 @@ func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) erro
 			} else {
 				acc.replace(slot, from, facts, f.Account.AlsoSchools)
 			}
-		} else {
-			slot = acc.put(f.Account.Username, facts, f.Account.AlsoSchools)
+		} else if slot, err = acc.put(f.Account.Username, facts, f.Account.AlsoSchools); err != nil {
+			return err // stays forgotten: read from the store
 		}
 		// Groups read while the account was not held under this name.
 		if ids, ok := v.pending[name]; ok {

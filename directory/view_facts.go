@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"time"
 )
 
@@ -15,7 +16,9 @@ import (
 // The string is sections one after another, each its length (uvarint)
 // then its body (an empty section is its length alone): the account, then
 // each list (factSections), a count then the entries. Integers are
-// varints, strings a length and their bytes, a boolean a byte.
+// varints, strings a length and their bytes (factsWriter.str, word), times
+// mostly the few bytes of their distance from the account's creation
+// (factsWriter.time), a boolean a byte.
 
 // The sections of an encoded accountFacts, in order.
 const (
@@ -42,11 +45,13 @@ func credSection(k CredentialKind) int {
 // account to the next.
 type factsWriter struct {
 	out, b []byte
+	base   int64 // see timeMicro
+	last   int64 // the microseconds of the last time written so, else 0
 }
 
 // encode gives f (but its username and AlsoSchools) as one string.
 func (w *factsWriter) encode(f *accountFacts) string {
-	w.out = w.out[:0]
+	w.out, w.base = w.out[:0], 0
 	id := f.Account.ID
 	for sec := range factSections {
 		w.b = w.b[:0]
@@ -160,6 +165,8 @@ func (w *factsWriter) encode(f *accountFacts) string {
 func (w *factsWriter) account(a *Account) {
 	w.int(a.ID)
 	w.int(a.UIDNumber)
+	w.time(a.CreatedAt)
+	w.base = w.last
 	w.str(a.UUID)
 	w.word(string(a.Role))
 	w.word(string(a.Source))
@@ -182,7 +189,6 @@ func (w *factsWriter) account(a *Account) {
 	w.int(a.GIDNumber)
 	w.str(a.HomeDirectory)
 	w.word(a.LoginShell)
-	w.time(a.CreatedAt)
 	w.time(a.UpdatedAt)
 }
 
@@ -196,28 +202,44 @@ func (w *factsWriter) count(n int) {
 	}
 }
 
+// str writes s after its length: one byte below strWord, else strLong and
+// four bytes (little-endian), so that a read of a string takes no loop and
+// inlines.
 func (w *factsWriter) str(s string) {
-	w.uint(uint64(len(s)))
+	if len(s) < strWord {
+		w.b = append(w.b, byte(len(s)))
+	} else {
+		w.b = binary.LittleEndian.AppendUint32(append(w.b, strLong), uint32(len(s)))
+	}
 	w.b = append(w.b, s...)
 }
 
+// The first byte of a string, past its length: strWord+k is viewWords[k];
+// strLong, a length of four bytes follows.
+const (
+	strWord = 0xe0
+	strLong = 0xff
+)
+
 // viewWords are the values that most accounts share of their enumerated
-// fields, each encoded in one byte (its index plus one; 0: the value
-// follows as a string).
+// fields, each encoded in one byte (strWord plus its index).
 var viewWords = [...]string{
 	string(RoleStaff), string(RolePupil), string(RoleGuest), string(RoleService),
 	string(SourceMIS), string(SourceManual), string(StatusActive), string(StatusDisabled),
 	string(CredPassword), string(CredWiFi), "/bin/bash", "/bin/sh", "/usr/sbin/nologin",
 }
 
+// viewWords fit between strWord and strLong (else this does not compile).
+const _ = uint(strLong - strWord - len(viewWords))
+
+// word writes s as str does, in one byte when it is one of viewWords.
 func (w *factsWriter) word(s string) {
 	for i, x := range viewWords {
 		if s == x {
-			w.b = append(w.b, byte(i+1))
+			w.b = append(w.b, byte(strWord+i))
 			return
 		}
 	}
-	w.b = append(w.b, 0)
 	w.str(s)
 }
 
@@ -232,9 +254,15 @@ func (w *factsWriter) bool(x bool) {
 // The flags of an encoded time, its first byte; a zero time is that byte
 // 0 alone.
 const (
-	timeSet   = 1
-	timeUTC   = 2 // else time.Local
-	timeMicro = 4 // eight bytes of microseconds since the Unix epoch follow; else seconds and nanoseconds, varints
+	timeSet = 1
+	timeUTC = 2 // else time.Local
+	// timeMicro: the microseconds since the Unix epoch less the base (the
+	// account's CreatedAt, once read: the times of one account lie near
+	// it, and their differences take a few bytes) follow, zigzagged, in
+	// as many little-endian bytes as the bits above timeShift say; else
+	// the seconds and nanoseconds since the epoch, varints.
+	timeMicro = 4
+	timeShift = 3
 )
 
 // time encodes t as the instant since the Unix epoch and its location, UTC
@@ -242,6 +270,7 @@ const (
 // UTC, the same instant. A monotonic reading is not kept (the store's
 // times have none).
 func (w *factsWriter) time(t time.Time) {
+	w.last = 0
 	if t.IsZero() {
 		w.b = append(w.b, 0)
 		return
@@ -251,7 +280,15 @@ func (w *factsWriter) time(t time.Time) {
 		flags |= timeUTC
 	}
 	if us := t.UnixMicro(); t.Nanosecond()%1000 == 0 && time.UnixMicro(us).Equal(t) {
-		w.b = binary.LittleEndian.AppendUint64(append(w.b, flags|timeMicro), uint64(us))
+		d := us - w.base // wraps, and back, at the ends of the range
+		z := uint64(d<<1) ^ uint64(d>>63)
+		n := (bits.Len64(z) + 7) / 8
+		w.b = append(w.b, flags|timeMicro|byte(n)<<timeShift)
+		for range n {
+			w.b = append(w.b, byte(z))
+			z >>= 8
+		}
+		w.last = us
 		return
 	}
 	w.b = append(w.b, flags)
@@ -262,8 +299,10 @@ func (w *factsWriter) time(t time.Time) {
 // factsReader decodes what factsWriter encoded. The string is the view's
 // own: a malformed one is a bug, and panics.
 type factsReader struct {
-	s string
-	i int
+	s    string
+	i    int
+	base int64 // see timeMicro
+	last int64
 }
 
 // section starts reading section sec of s and gives its length.
@@ -292,13 +331,24 @@ func (r *factsReader) uint() uint64 {
 	return r.uintLong()
 }
 
+// uintLong is uint past its first byte. uvarintAt and timeAt are
+// functions of the position, not methods, and uvarintAt is not inlined, so
+// that the short paths inline and factsAccount keeps its position in a
+// register.
 func (r *factsReader) uintLong() uint64 {
+	x, i := uvarintAt(r.s, r.i)
+	r.i = i
+	return x
+}
+
+//go:noinline
+func uvarintAt(s string, i int) (uint64, int) {
 	var x uint64
 	for shift := uint(0); ; shift += 7 {
-		c := r.s[r.i]
-		r.i++
+		c := s[i]
+		i++
 		if c < 0x80 {
-			return x | uint64(c)<<shift
+			return x | uint64(c)<<shift, i
 		}
 		x |= uint64(c&0x7f) << shift
 	}
@@ -314,24 +364,9 @@ func (r *factsReader) int() int64 {
 }
 
 func (r *factsReader) str() string {
-	n := int(r.s[r.i])
-	if n < 0x80 {
-		r.i++
-	} else {
-		n = int(r.uintLong())
-	}
-	s := r.s[r.i : r.i+n]
-	r.i += n
-	return s
-}
-
-func (r *factsReader) word() string {
-	c := r.s[r.i]
-	r.i++
-	if c > 0 {
-		return viewWords[c-1]
-	}
-	return r.str()
+	var v string
+	v, r.i = strAt(r.s, r.i)
+	return v
 }
 
 func (r *factsReader) bool() bool {
@@ -341,25 +376,45 @@ func (r *factsReader) bool() bool {
 }
 
 func (r *factsReader) time() time.Time {
-	flags := r.s[r.i]
-	r.i++
+	t, i, last := timeAt(r.s, r.i, r.base)
+	r.i, r.last = i, last
+	return t
+}
+
+// timeAt decodes the time at s[i:], whose base is base (see timeMicro),
+// and gives where it ends and its microseconds (or 0, see
+// factsWriter.last).
+func timeAt(s string, i int, base int64) (t time.Time, end int, last int64) {
+	flags := s[i]
+	i++
 	if flags == 0 {
-		return time.Time{}
+		return time.Time{}, i, 0
 	}
-	var t time.Time
 	if flags&timeMicro != 0 {
-		b := r.s[r.i : r.i+8]
-		r.i += 8
-		t = time.UnixMicro(int64(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56))
+		n := int(flags >> timeShift)
+		var z uint64
+		if b := s[i:]; len(b) >= 8 {
+			z = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			z &= 1<<(8*n) - 1
+		} else {
+			for j := n - 1; j >= 0; j-- {
+				z = z<<8 | uint64(b[j])
+			}
+		}
+		i += n
+		last = base + (int64(z>>1) ^ -int64(z&1))
+		t = time.UnixMicro(last)
 	} else {
-		sec := r.int()
-		t = time.Unix(sec, int64(r.uint()))
+		var sec, ns uint64
+		sec, i = uvarintAt(s, i)
+		ns, i = uvarintAt(s, i)
+		t = time.Unix(int64(sec>>1)^-int64(sec&1), int64(ns))
 	}
 	if flags&timeUTC != 0 {
 		t = t.UTC()
 	}
-	return t
+	return t, i, last
 }
 
 // factsAccountIDs is the id and uidNumber of the account encoded in s.
@@ -368,60 +423,114 @@ func factsAccountIDs(s string) (id, uid int64) {
 	return r.int(), r.int()
 }
 
-// factsAccount decodes the account encoded in s, named username.
+// listSection starts reading list section sec of s, as factsWriter wrote
+// it after the account: it gives the account's id, and how many entries
+// the list has.
+func listSection(s string, sec int) (r factsReader, id int64, n int) {
+	r, n = section(s, sec)
+	if n = r.count(n); n == 0 {
+		return r, 0, 0
+	}
+	a, _ := section(s, secAccount)
+	id = a.int()
+	a.int()
+	a.time()
+	r.base = a.last
+	return r, id, n
+}
+
+// factsAccount decodes the account encoded in s, named username. It is
+// the read of every request: it keeps its position in a local, not in a
+// factsReader, so that it stays in a register.
 func factsAccount(s, username string, also []string) Account {
 	r, _ := section(s, secAccount)
+	i := r.i
 	var a Account
-	a.ID = r.int()
-	a.UIDNumber = r.int()
-	a.UUID = r.str()
+	var base int64
+	var set bool
+	a.ID, i = intAt(s, i)
+	a.UIDNumber, i = intAt(s, i)
+	a.CreatedAt, i, base = timeAt(s, i, 0)
+	at := func(i int) (time.Time, int) {
+		t, i, _ := timeAt(s, i, base)
+		return t, i
+	}
+	a.UUID, i = strAt(s, i)
 	a.Username = username
-	a.Role = Role(r.word())
-	a.Source = Source(r.word())
-	a.MISID = r.str()
-	a.School = r.str()
-	if r.bool() {
+	var w string
+	w, i = strAt(s, i)
+	a.Role = Role(w)
+	w, i = strAt(s, i)
+	a.Source = Source(w)
+	a.MISID, i = strAt(s, i)
+	a.School, i = strAt(s, i)
+	set, i = s[i] != 0, i+1
+	if set {
 		a.AlsoSchools = also
 		if also == nil {
 			a.AlsoSchools = []string{}
 		}
 	}
-	a.GivenName = r.str()
-	a.FamilyName = r.str()
-	a.DisplayName = r.str()
-	a.LegalNameWithheld = r.bool()
-	a.Email = r.str()
-	a.YearGroup = r.str()
-	a.RegGroup = r.str()
-	a.StartDate = r.time()
-	a.LeaveDate = r.time()
-	a.Status = Status(r.word())
-	a.DisabledAt = r.time()
-	a.DisableReason = r.str()
-	a.MustChangePassword = r.bool()
-	a.GIDNumber = r.int()
-	a.HomeDirectory = r.str()
-	a.LoginShell = r.word()
-	a.CreatedAt = r.time()
-	a.UpdatedAt = r.time()
+	a.GivenName, i = strAt(s, i)
+	a.FamilyName, i = strAt(s, i)
+	a.DisplayName, i = strAt(s, i)
+	a.LegalNameWithheld, i = s[i] != 0, i+1
+	a.Email, i = strAt(s, i)
+	a.YearGroup, i = strAt(s, i)
+	a.RegGroup, i = strAt(s, i)
+	a.StartDate, i = at(i)
+	a.LeaveDate, i = at(i)
+	w, i = strAt(s, i)
+	a.Status = Status(w)
+	a.DisabledAt, i = at(i)
+	a.DisableReason, i = strAt(s, i)
+	a.MustChangePassword, i = s[i] != 0, i+1
+	a.GIDNumber, i = intAt(s, i)
+	a.HomeDirectory, i = strAt(s, i)
+	a.LoginShell, i = strAt(s, i)
+	a.UpdatedAt, _ = at(i)
 	return a
+}
+
+// strAt is the string at s[i:] (factsWriter.str and word) and where it
+// ends.
+func strAt(s string, i int) (string, int) {
+	n := int(s[i])
+	i++
+	if n >= strWord {
+		if n != strLong {
+			return viewWords[n-strWord], i
+		}
+		n = int(s[i]) | int(s[i+1])<<8 | int(s[i+2])<<16 | int(s[i+3])<<24
+		i += 4
+	}
+	return s[i : i+n], i + n
+}
+
+// intAt is the varint at s[i:] and where it ends.
+func intAt(s string, i int) (int64, int) {
+	u := uint64(s[i])
+	if u >= 0x80 {
+		u, i = uvarintAt(s, i)
+	} else {
+		i++
+	}
+	return int64(u>>1) ^ -int64(u&1), i
 }
 
 // factsCredentials decodes the credentials of kind k encoded in s (a kind
 // the view holds), newest first; nil when there are none.
 func factsCredentials(s string, k CredentialKind) []Credential {
-	r, n := section(s, credSection(k))
-	n = r.count(n)
+	r, id, n := listSection(s, credSection(k))
 	if n == 0 {
 		return nil
 	}
-	id, _ := factsAccountIDs(s)
 	out := make([]Credential, n)
 	for i := range out {
 		c := &out[i]
 		c.ID = r.int()
 		c.AccountID = id + r.int()
-		c.Kind = CredentialKind(r.word())
+		c.Kind = CredentialKind(r.str())
 		c.Name = r.str()
 		c.Secret = r.str()
 		c.KeyID = r.str()
@@ -436,12 +545,10 @@ func factsCredentials(s string, k CredentialKind) []Credential {
 // factsSuspensions decodes the suspensions encoded in s; nil when there
 // are none.
 func factsSuspensions(s string) []Suspension {
-	r, n := section(s, secSuspensions)
-	n = r.count(n)
+	r, id, n := listSection(s, secSuspensions)
 	if n == 0 {
 		return nil
 	}
-	id, _ := factsAccountIDs(s)
 	out := make([]Suspension, n)
 	for i := range out {
 		x := &out[i]
@@ -467,12 +574,10 @@ func factsSuspensions(s string) []Suspension {
 // factsSignatures decodes the AUP signatures encoded in s; nil when there
 // are none.
 func factsSignatures(s string) []Signature {
-	r, n := section(s, secSignatures)
-	n = r.count(n)
+	r, id, n := listSection(s, secSignatures)
 	if n == 0 {
 		return nil
 	}
-	id, _ := factsAccountIDs(s)
 	out := make([]Signature, n)
 	for i := range out {
 		x := &out[i]
@@ -495,12 +600,10 @@ func factsSignatures(s string) []Signature {
 // factsConsents decodes the parental consents encoded in s; nil when
 // there are none.
 func factsConsents(s string) []Consent {
-	r, n := section(s, secConsents)
-	n = r.count(n)
+	r, id, n := listSection(s, secConsents)
 	if n == 0 {
 		return nil
 	}
-	id, _ := factsAccountIDs(s)
 	out := make([]Consent, n)
 	for i := range out {
 		x := &out[i]
@@ -521,12 +624,10 @@ func factsConsents(s string) []Consent {
 // factsApprovals decodes the approvals encoded in s; nil when there are
 // none.
 func factsApprovals(s string) []Approval {
-	r, n := section(s, secApprovals)
-	n = r.count(n)
+	r, id, n := listSection(s, secApprovals)
 	if n == 0 {
 		return nil
 	}
-	id, _ := factsAccountIDs(s)
 	out := make([]Approval, n)
 	for i := range out {
 		x := &out[i]

@@ -42,7 +42,7 @@ func TestViewFactsRoundTrip(t *testing.T) {
 			{ID: 9, AccountID: 4_000_000_001, Kind: CredWiFi, Name: "laptop", Secret: "sealed-ü\x00\xff", KeyID: "k2",
 				CreatedAt: at(1), ExpiresAt: at(2), RevokedAt: at(3), LastUsed: at(4)},
 			{ID: 8, AccountID: 4_000_000_001, Kind: CredPassword, Name: "login", Secret: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", KeyID: "-",
-				CreatedAt: at(5), ExpiresAt: at(6), RevokedAt: at(7), LastUsed: at(8)},
+				CreatedAt: at(5), ExpiresAt: at(1 << 62), RevokedAt: at(-1 << 62), LastUsed: at(8)},
 			{ID: 7, AccountID: 4_000_000_001, Kind: CredPassword, Name: "old", Secret: "{SSHA}xyz", KeyID: "k1",
 				CreatedAt: time.Unix(9, 1).UTC(), ExpiresAt: time.Unix(10, 0), RevokedAt: time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
 				LastUsed: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
@@ -67,7 +67,9 @@ func TestViewFactsRoundTrip(t *testing.T) {
 	bare := accountFacts{Account: Account{ID: 2, Username: "x", UIDNumber: 3}}
 	local := full
 	local.Account.CreatedAt, local.Account.StartDate = time.Unix(1_780_000_000, 5000), time.Time{}
-	for name, f := range map[string]accountFacts{"every field": full, "none": bare, "Local and zero times": local} {
+	nanos := full
+	nanos.Account.CreatedAt = time.Unix(1_780_000_000, 7).UTC() // no base for the others' microseconds
+	for name, f := range map[string]accountFacts{"every field": full, "none": bare, "Local and zero times": local, "nanoseconds": nanos} {
 		var w factsWriter
 		s := w.encode(&f)
 		got := accountFacts{Account: factsAccount(s, f.Account.Username, f.Account.AlsoSchools)}

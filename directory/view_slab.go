@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -67,9 +68,13 @@ func (s *accountSlab) account(i int32) Account {
 }
 
 // put holds an account new to the slab, named name, with its facts
-// encoded, and gives its slot.
-func (s *accountSlab) put(name, facts string, also []string) int32 {
+// encoded, and gives its slot; it refuses past maxSlots (then the view
+// reads that account from the store).
+func (s *accountSlab) put(name, facts string, also []string) (int32, error) {
 	var i int32
+	if len(s.free) == 0 && len(s.slots) >= maxSlots {
+		return -1, errors.New("view: more accounts than it can hold")
+	}
 	if n := len(s.free); n > 0 {
 		i, s.free = s.free[n-1], s.free[:n-1]
 	} else {
@@ -80,7 +85,7 @@ func (s *accountSlab) put(name, facts string, also []string) int32 {
 	s.names.add(s.slots, i)
 	s.index(i, also)
 	s.n++
-	return i
+	return i, nil
 }
 
 // index finds slot i by its id and uidNumber, and holds its AlsoSchools.
@@ -155,70 +160,80 @@ func withoutGroup(g string, id int64) string {
 }
 
 // slotIndex finds a slot by a key of its account (username, id or
-// uidNumber): an open-addressing hash table of slot numbers (plus one; 0
-// is an empty cell) with linear probing, kept at most half full. It holds
-// no pointers, so the garbage collector does not scan it, and four bytes a
-// cell; the keys are read from the slots.
+// uidNumber): an open-addressing hash table with linear probing, kept at
+// most four fifths full, of cells of four bytes: the slot number plus one
+// (0 is an empty cell) in the low 24 bits, and the top 8 bits of the key's
+// hash above, so that a probe reads the slot's key only when those match.
+// It holds no pointers, so the garbage collector does not scan it; the
+// keys are read from the slots.
 type slotIndex[K comparable] struct {
 	hash  func(K) uint64
 	key   func(*viewSlot) K
-	cells []int32
+	cells []uint32
 	n     int
 }
 
+// maxSlots is how many accounts a slotIndex can number.
+const maxSlots = 1<<24 - 1
+
 func newSlotIndex[K comparable](n int, hash func(K) uint64, key func(*viewSlot) K) slotIndex[K] {
 	size := 16
-	for size < 2*n {
+	for 5*n > 4*size {
 		size *= 2
 	}
-	return slotIndex[K]{hash: hash, key: key, cells: make([]int32, size)}
+	return slotIndex[K]{hash: hash, key: key, cells: make([]uint32, size)}
 }
 
-func (x *slotIndex[K]) home(k K) int { return int(x.hash(k) & uint64(len(x.cells)-1)) }
+// probe is where k's probing starts and the tag its cells carry.
+func (x *slotIndex[K]) probe(k K) (int, uint32) {
+	h := x.hash(k)
+	return int(h & uint64(len(x.cells)-1)), uint32(h>>56) << 24
+}
 
 func (x *slotIndex[K]) find(slots []viewSlot, k K) (int32, bool) {
 	mask := len(x.cells) - 1
-	for i := x.home(k); ; i = (i + 1) & mask {
+	i, tag := x.probe(k)
+	for ; ; i = (i + 1) & mask {
 		c := x.cells[i]
 		if c == 0 {
 			return -1, false
 		}
-		if x.key(&slots[c-1]) == k {
-			return c - 1, true
+		if c&^maxSlots == tag && x.key(&slots[c&maxSlots-1]) == k {
+			return int32(c&maxSlots) - 1, true
 		}
 	}
 }
 
 // add indexes slot i under its key, which no other slot has.
 func (x *slotIndex[K]) add(slots []viewSlot, i int32) {
-	if 2*(x.n+1) > len(x.cells) {
+	if 5*(x.n+1) > 4*len(x.cells) {
 		old := x.cells
-		x.cells = make([]int32, 2*len(old))
+		x.cells = make([]uint32, 2*len(old))
 		for _, c := range old {
 			if c != 0 {
-				x.place(x.key(&slots[c-1]), c)
+				x.place(x.key(&slots[c&maxSlots-1]), int32(c&maxSlots)-1)
 			}
 		}
 	}
-	x.place(x.key(&slots[i]), i+1)
+	x.place(x.key(&slots[i]), i)
 	x.n++
 }
 
-func (x *slotIndex[K]) place(k K, c int32) {
+func (x *slotIndex[K]) place(k K, slot int32) {
 	mask := len(x.cells) - 1
-	i := x.home(k)
+	i, tag := x.probe(k)
 	for x.cells[i] != 0 {
 		i = (i + 1) & mask
 	}
-	x.cells[i] = c
+	x.cells[i] = tag | uint32(slot+1)
 }
 
 // remove forgets slot i, found by its key, shifting back the cells after
 // it that probed past it, so that no tombstones are left.
 func (x *slotIndex[K]) remove(slots []viewSlot, i int32) {
 	mask := len(x.cells) - 1
-	h := x.home(x.key(&slots[i]))
-	for x.cells[h] != i+1 {
+	h, _ := x.probe(x.key(&slots[i]))
+	for x.cells[h]&maxSlots != uint32(i+1) {
 		if x.cells[h] == 0 {
 			return
 		}
@@ -228,7 +243,7 @@ func (x *slotIndex[K]) remove(slots []viewSlot, i int32) {
 	for j := (h + 1) & mask; x.cells[j] != 0; j = (j + 1) & mask {
 		// The entry at j may move back to the hole at h unless its home
 		// lies cyclically in (h, j].
-		k := x.home(x.key(&slots[x.cells[j]-1]))
+		k, _ := x.probe(x.key(&slots[x.cells[j]&maxSlots-1]))
 		if (j > h && (k <= h || k > j)) || (j < h && k <= h && k > j) {
 			x.cells[h] = x.cells[j]
 			h = j

@@ -415,9 +415,11 @@ func TestViewSlabBoundedUnderChurn(t *testing.T) {
 			if err != nil {
 				return false
 			}
-			ms, err := f.view.SharedMembers(ctx, g.ID)
-			return a.Username == renamed && err == nil &&
-				!slices.Contains(ms, fmt.Sprintf("p%d-1", round)) && !slices.Contains(ms, fmt.Sprintf("p%d-3", round))
+			gs, err := f.view.GroupsOf(ctx, a.ID)
+			ms, err2 := f.view.SharedMembers(ctx, g.ID)
+			return err == nil && err2 == nil && len(gs) == 1 && gs[0].Name == g.Name &&
+				slices.Contains(ms, renamed) && !slices.Contains(ms, fmt.Sprintf("p%d-0", round)) &&
+				!slices.Contains(ms, fmt.Sprintf("p%d-1", round)) && f.view.ReadsBehind() == 0
 		})
 		// The renamed ones are purged too: the next round makes as many.
 		for i, id := range ids {
