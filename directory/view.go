@@ -725,6 +725,12 @@ func (v *View) byAccountID(id int64) int32 {
 	if !ok {
 		return -1
 	}
+	return v.heldSlot(slot)
+}
+
+// heldSlot is slot, found by the account's id or uidNumber while the view
+// is usable (the caller has asked), unless the account is forgotten (-1).
+func (v *View) heldSlot(slot int32) int32 {
 	if _, d := v.dirty[v.acc.slots[slot].name]; d {
 		return -1
 	}
@@ -954,8 +960,11 @@ func (v *View) AccountByUID(ctx context.Context, uid int64) (Account, error) {
 	v.mu.RLock()
 	slot := int32(-1)
 	if s, ok := v.acc.byUID(uid); ok {
-		id, _ := factsAccountIDs(v.acc.slots[s].facts)
-		slot = v.byAccountID(id)
+		if v.usable() {
+			slot = v.heldSlot(s)
+		} else {
+			v.behind.Add(1)
+		}
 	}
 	var a Account
 	if slot >= 0 {

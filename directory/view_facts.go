@@ -13,9 +13,11 @@ import (
 // substrings of it (no copy), times rebuilt exactly as the store gave them
 // (same instant, same location, so that == holds).
 //
-// The string is sections one after another, each its length (uvarint)
-// then its body (an empty section is its length alone): the account, then
-// each list (factSections), a count then the entries. Integers are
+// The string is a byte whose bit sec-1 says that list section sec is not
+// empty (most are: their reads look no further), then the sections one
+// after another, each its length (uvarint) then its body (an empty
+// section is its length alone): the account, then each list
+// (factSections), a count then the entries. Integers are
 // varints, strings a length and their bytes (factsWriter.str, word), times
 // mostly the few bytes of their distance from the account's creation
 // (factsWriter.time), a boolean a byte.
@@ -31,6 +33,9 @@ const (
 	secApprovals
 	factSections
 )
+
+// The list sections fit the first byte's bits (else this does not compile).
+const _ = uint(8 - (factSections - 1))
 
 // credSection is the section of the credentials of kind k that the view
 // holds (viewHolds).
@@ -51,7 +56,7 @@ type factsWriter struct {
 
 // encode gives f (but its username and AlsoSchools) as one string.
 func (w *factsWriter) encode(f *accountFacts) string {
-	w.out, w.base = w.out[:0], 0
+	w.out, w.base = append(w.out[:0], 0), 0
 	id := f.Account.ID
 	for sec := range factSections {
 		w.b = w.b[:0]
@@ -153,6 +158,9 @@ func (w *factsWriter) encode(f *accountFacts) string {
 				w.time(x.RevokedAt)
 				w.str(x.RevokedBy)
 			}
+		}
+		if len(w.b) > 0 && sec != secAccount {
+			w.out[0] |= 1 << (sec - 1)
 		}
 		w.out = binary.AppendUvarint(w.out, uint64(len(w.b)))
 		w.out = append(w.out, w.b...)
@@ -307,7 +315,7 @@ type factsReader struct {
 
 // section starts reading section sec of s and gives its length.
 func section(s string, sec int) (factsReader, int) {
-	r := factsReader{s: s}
+	r := factsReader{s: s, i: 1}
 	for range sec {
 		n := int(r.uint())
 		r.i += n
@@ -427,6 +435,9 @@ func factsAccountIDs(s string) (id, uid int64) {
 // it after the account: it gives the account's id, and how many entries
 // the list has.
 func listSection(s string, sec int) (r factsReader, id int64, n int) {
+	if s[0]&(1<<(sec-1)) == 0 {
+		return r, 0, 0
+	}
 	r, n = section(s, sec)
 	if n = r.count(n); n == 0 {
 		return r, 0, 0

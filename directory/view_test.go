@@ -228,6 +228,19 @@ func TestViewFailsClosedWhenTheFeedIsHeldBack(t *testing.T) {
 	if f.allowed(t, "teacher") {
 		t.Fatal("a suspension the held-back view never heard of was allowed")
 	}
+	for _, read := range []func() error{
+		func() error { _, err := f.view.AccountByUID(ctx, teacher.UIDNumber); return err },
+		func() error { _, err := f.view.Account(ctx, teacher.ID); return err },
+		func() error { _, err := f.view.Suspensions(ctx, teacher.ID); return err },
+	} {
+		behind := f.view.ReadsBehind()
+		if err := read(); err != nil {
+			t.Fatal(err)
+		}
+		if f.view.ReadsBehind() == behind {
+			t.Error("a read through the held-back view was not sent to the store")
+		}
+	}
 	if f.store.reads.Load() == 0 {
 		t.Error("the stale view read nothing from the store")
 	}
