@@ -10,3 +10,10 @@ func SetLockoutWall(l *Lockout, wall func() time.Time) {
 	st.mem2.wall = wall
 	st.mu.Unlock()
 }
+
+// ViewSlots is how many account slots the view's slab has, used or free.
+func ViewSlots(v *View) int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return len(v.acc.slots)
+}

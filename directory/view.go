@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,7 +57,8 @@ const viewPage = 5000
 
 // accountFacts are the facts a View holds about one account: what the
 // gate and the frontends read on every request. To hold another, add a
-// field here and its loader to accountFactSet; nothing else changes.
+// field here, its loader to accountFactSet, and its encoding and decoding
+// to view_facts.go (TestViewFactsRoundTrip fails until they are).
 type accountFacts struct {
 	Account     Account
 	Credentials []Credential // passwords and Wi-Fi credentials, newest first
@@ -202,19 +204,21 @@ type View struct {
 	// here.
 	behind atomic.Int64
 
-	mu        sync.RWMutex
-	loaded    bool
-	allGen    uint64 // bumped when everything must be read again
-	allDirty  bool
-	mark      uint64 // numbers each forgetting
-	byName    map[string]*accountFacts
-	byID      map[int64]*accountFacts
-	byUID     map[int64]*accountFacts
-	dirty     map[string]uint64 // usernames forgotten and not read again
-	groups    map[int64]*viewGroup
+	mu       sync.RWMutex
+	loaded   bool
+	allGen   uint64 // bumped when everything must be read again
+	allDirty bool
+	mark     uint64 // numbers each forgetting
+	acc      *accountSlab
+	dirty    map[string]uint64 // usernames forgotten and not read again
+	groups   map[int64]*viewGroup
+	// groupName and groupGID find a group by name and gidNumber.
 	groupName map[string]*viewGroup
 	groupGID  map[int64]*viewGroup
-	memberOf  map[string][]int64 // username → group ids
+	// pending are the groups of usernames the view does not hold (yet),
+	// as read with the groups: taken into the account's slot when it is
+	// read.
+	pending   map[string][]int64
 	dirtyGrp  map[string]uint64
 	docs      []AUPDocument
 	docsDirty uint64
@@ -230,7 +234,7 @@ func NewView(s Store, log *slog.Logger) *View {
 		log = slog.New(slog.DiscardHandler)
 	}
 	v := &View{Store: s, log: log, wall: time.Now, kick: make(chan struct{}, 1),
-		dirty: map[string]uint64{}, dirtyGrp: map[string]uint64{}}
+		acc: newAccountSlab(0), dirty: map[string]uint64{}, dirtyGrp: map[string]uint64{}, pending: map[string][]int64{}}
 	v.fr, _ = s.(FactsReader)
 	v.cu, _ = s.(CaughtUpper)
 	return v
@@ -274,7 +278,7 @@ func (v *View) Run(ctx context.Context) error {
 		err := v.loadAll(ctx)
 		if err == nil {
 			v.mu.RLock()
-			n := len(v.byID)
+			n := v.acc.n
 			v.mu.RUnlock()
 			v.log.Info("in-memory view loaded", "accounts", n, "took", time.Since(start).Round(time.Millisecond))
 			break
@@ -353,7 +357,8 @@ func (v *View) loadAll(ctx context.Context) error {
 	v.mu.Lock()
 	gen := v.allGen
 	v.mu.Unlock()
-	byName, byID, byUID := map[string]*accountFacts{}, map[int64]*accountFacts{}, map[int64]*accountFacts{}
+	acc := newAccountSlab(viewPage)
+	var w factsWriter
 	loaders := accountFactSet()
 	var members []Membership
 	var after int64
@@ -366,12 +371,19 @@ func (v *View) loadAll(ctx context.Context) error {
 			break
 		}
 		last := as[len(as)-1].ID
-		for _, a := range as {
-			f := &accountFacts{Account: a}
-			byName[a.Username], byID[a.ID], byUID[a.UIDNumber] = f, f, f
+		fs := make([]accountFacts, len(as))
+		byID := make(map[int64]*accountFacts, len(as))
+		for i, a := range as {
+			fs[i].Account = a
+			byID[a.ID] = &fs[i]
 		}
 		for _, l := range loaders {
 			if err := l.page(ctx, v.Store, v.fr, after, last, byID); err != nil {
+				return err
+			}
+		}
+		for i := range fs {
+			if _, err := acc.put(fs[i].Account.Username, w.encode(&fs[i]), fs[i].Account.AlsoSchools); err != nil {
 				return err
 			}
 		}
@@ -398,17 +410,52 @@ func (v *View) loadAll(ctx context.Context) error {
 		}
 		gafter = gs[len(gs)-1].ID
 	}
-	memberOf := map[string][]int64{}
+	byAccount := func(a, b Membership) int {
+		if c := cmp.Compare(a.AccountID, b.AccountID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.GroupID, b.GroupID)
+	}
+	if !slices.IsSortedFunc(members, byAccount) {
+		slices.SortFunc(members, byAccount)
+	}
+	// Each member list is made at its size: the lists hold a string
+	// header for every membership, the view's largest part after the
+	// facts.
+	size := map[int64]int{}
 	for _, m := range members {
-		f, g := byID[m.AccountID], groups[m.GroupID]
-		if f == nil || g == nil {
+		size[m.GroupID]++
+	}
+	for id, n := range size {
+		if g := groups[id]; g != nil {
+			g.Members = make([]string, 0, n)
+		}
+	}
+	var ids []int64
+	for i := 0; i < len(members); {
+		j, a := i, members[i].AccountID
+		ids = ids[:0]
+		for ; j < len(members) && members[j].AccountID == a; j++ {
+			if g := groups[members[j].GroupID]; g != nil && (len(ids) == 0 || ids[len(ids)-1] != g.Group.ID) {
+				ids = append(ids, g.Group.ID)
+			}
+		}
+		slot, ok := acc.byID(a)
+		i = j
+		if !ok || len(ids) == 0 {
 			continue
 		}
-		g.Members = append(g.Members, f.Account.Username)
-		memberOf[f.Account.Username] = append(memberOf[f.Account.Username], g.Group.ID)
+		acc.slots[slot].groups = packGroups(ids)
+		for _, id := range ids {
+			groups[id].Members = append(groups[id].Members, acc.slots[slot].name)
+		}
 	}
 	for _, g := range groups {
 		slices.Sort(g.Members)
+	}
+	acc.slots = slices.Clip(acc.slots)
+	if cap(acc.slots) > len(acc.slots)+len(acc.slots)/16 {
+		acc.slots = slices.Clone(acc.slots)
 	}
 	docs, err := v.Store.AUPDocuments(ctx)
 	if err != nil {
@@ -423,7 +470,7 @@ func (v *View) loadAll(ctx context.Context) error {
 	if v.allGen != gen {
 		return errors.New("view: everything changed while loading")
 	}
-	v.byName, v.byID, v.byUID, v.groups, v.groupName, v.groupGID, v.memberOf = byName, byID, byUID, groups, groupName, groupGID, memberOf
+	v.acc, v.groups, v.groupName, v.groupGID, v.pending = acc, groups, groupName, groupGID, map[string][]int64{}
 	v.docs, v.nas = docs, nas
 	v.loaded, v.allDirty = true, false
 	// What was forgotten while loading stays forgotten until read again:
@@ -486,6 +533,24 @@ func (v *View) catchUp(ctx context.Context) error {
 // it answers, cleared only if no later one came meanwhile.
 func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) error {
 	a, err := v.Store.AccountByUsername(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		// The account held under name may have been renamed: then it is
+		// read under its new name now, so that its slot, and its groups,
+		// go with it (the rename is not told under the groups' targets).
+		v.mu.RLock()
+		id := int64(0)
+		if slot, ok := v.acc.byName(name); ok {
+			id, _ = factsAccountIDs(v.acc.slots[slot].facts)
+		}
+		v.mu.RUnlock()
+		if id != 0 {
+			if b, err2 := v.Store.Account(ctx, id); err2 == nil {
+				a, err = b, nil
+			} else if !errors.Is(err2, ErrNotFound) {
+				return err2
+			}
+		}
+	}
 	var f *accountFacts
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -499,25 +564,46 @@ func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) erro
 			}
 		}
 	}
+	var facts string
+	if f != nil {
+		var w factsWriter
+		facts = w.encode(f)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	drop := func(old *accountFacts) {
-		delete(v.byName, old.Account.Username)
-		delete(v.byID, old.Account.ID)
-		delete(v.byUID, old.Account.UIDNumber)
+	acc := v.acc
+	names := []string{name}
+	if f != nil && f.Account.Username != name {
+		names = append(names, f.Account.Username)
 	}
-	if old := v.byName[name]; old != nil {
-		drop(old)
-		if f == nil || f.Account.ID != old.Account.ID {
-			v.renameMember(name, "") // gone: its memberships went with it
+	for _, n := range names {
+		if old, ok := acc.byName(n); ok {
+			if id, _ := factsAccountIDs(acc.slots[old].facts); f == nil || f.Account.ID != id {
+				v.renameMember(old, "") // gone: its memberships went with it
+				acc.drop(old)
+			}
 		}
 	}
 	if f != nil {
-		if old := v.byID[f.Account.ID]; old != nil { // renamed
-			drop(old)
-			v.renameMember(old.Account.Username, name)
+		name := f.Account.Username // another than the one told, when renamed
+		slot, ok := acc.byID(f.Account.ID)
+		if ok {
+			if from := acc.slots[slot].name; from != name { // renamed
+				acc.replace(slot, f.Account.Username, facts, f.Account.AlsoSchools)
+				v.renameMember(slot, from)
+			} else {
+				acc.replace(slot, from, facts, f.Account.AlsoSchools)
+			}
+		} else if slot, err = acc.put(f.Account.Username, facts, f.Account.AlsoSchools); err != nil {
+			return err // stays forgotten: read from the store
 		}
-		v.byName[name], v.byID[f.Account.ID], v.byUID[f.Account.UIDNumber] = f, f, f
+		// Groups read while the account was not held under this name.
+		if ids, ok := v.pending[name]; ok {
+			delete(v.pending, name)
+			for _, id := range ids {
+				acc.slots[slot].groups = withGroup(acc.slots[slot].groups, id)
+			}
+		}
 	}
 	if v.dirty[name] == mark {
 		delete(v.dirty, name)
@@ -525,25 +611,32 @@ func (v *View) reloadAccount(ctx context.Context, name string, mark uint64) erro
 	return nil
 }
 
-// renameMember follows an account's new username (or, when to is empty,
-// its purge) into the member lists, since neither is told under the
-// groups' targets. v.mu is held.
-func (v *View) renameMember(from, to string) {
-	ids := v.memberOf[from]
-	delete(v.memberOf, from)
-	for _, id := range ids {
-		g := v.groups[id]
+// renameMember follows a rename of the account in slot into the member
+// lists of its groups, since neither is told under the groups' targets:
+// from is the name they hold, the slot's the one they are to hold. An
+// empty from is the account's purge: its name leaves them, and the slot
+// keeps no groups. v.mu is held.
+func (v *View) renameMember(slot int32, from string) {
+	sl := &v.acc.slots[slot]
+	gone := from == ""
+	if gone {
+		from = sl.name
+	}
+	for r := (factsReader{s: sl.groups}); r.i < len(sl.groups); {
+		g := v.groups[r.int()]
 		if g == nil {
 			continue
 		}
-		g.Members = slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == from })
-		if to != "" {
-			g.Members = append(g.Members, to)
-			slices.Sort(g.Members)
+		// The list is replaced, never changed: SharedMembers handed it out.
+		ms := slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == from })
+		if !gone {
+			ms = append(ms, sl.name)
+			slices.Sort(ms)
 		}
+		g.Members = ms
 	}
-	if to != "" && len(ids) > 0 {
-		v.memberOf[to] = append(v.memberOf[to], ids...)
+	if gone {
+		sl.groups = ""
 	}
 }
 
@@ -564,12 +657,22 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	acc := v.acc
 	drop := func(old *viewGroup) {
 		delete(v.groupName, old.Group.Name)
 		delete(v.groups, old.Group.ID)
 		delete(v.groupGID, old.Group.GIDNumber)
 		for _, u := range old.Members {
-			v.memberOf[u] = slices.DeleteFunc(v.memberOf[u], func(id int64) bool { return id == old.Group.ID })
+			if slot, ok := acc.byName(u); ok {
+				acc.slots[slot].groups = withoutGroup(acc.slots[slot].groups, old.Group.ID)
+				continue
+			}
+			ids := slices.DeleteFunc(v.pending[u], func(id int64) bool { return id == old.Group.ID })
+			if len(ids) == 0 {
+				delete(v.pending, u)
+			} else {
+				v.pending[u] = ids
+			}
 		}
 	}
 	if old := v.groupName[name]; old != nil {
@@ -580,8 +683,13 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 			drop(old)
 		}
 		v.groups[vg.Group.ID], v.groupName[name], v.groupGID[vg.Group.GIDNumber] = vg, vg, vg
-		for _, u := range vg.Members {
-			v.memberOf[u] = append(v.memberOf[u], vg.Group.ID)
+		for i, u := range vg.Members {
+			if slot, ok := acc.byName(u); ok {
+				vg.Members[i] = acc.slots[slot].name
+				acc.slots[slot].groups = withGroup(acc.slots[slot].groups, vg.Group.ID)
+				continue
+			}
+			v.pending[u] = append(v.pending[u], vg.Group.ID)
 		}
 	}
 	if v.dirtyGrp[name] == mark {
@@ -590,61 +698,86 @@ func (v *View) reloadGroup(ctx context.Context, name string, mark uint64) error 
 	return nil
 }
 
-// byUsername is the account's facts when the view may answer for them:
-// held is false when the store must be asked. f is nil (with held) when
+// byUsername is the slot of the account when the view may answer for it:
+// held is false when the store must be asked. slot is -1 (with held) when
 // there is no such account.
-func (v *View) byUsername(name string) (f *accountFacts, held bool) {
+func (v *View) byUsername(name string) (slot int32, held bool) {
 	if !v.usable() {
 		v.behind.Add(1)
-		return nil, false
+		return -1, false
 	}
 	if _, d := v.dirty[name]; d {
-		return nil, false
+		return -1, false
 	}
-	return v.byName[name], true
+	slot, _ = v.acc.byName(name)
+	return slot, true
 }
 
-// byAccountID is the account's facts when the view may answer for them;
-// an id it does not hold is asked of the store (it may be an account made
-// since, under a name not yet read).
-func (v *View) byAccountID(id int64) *accountFacts {
+// byAccountID is the slot of the account when the view may answer for it,
+// else -1; an id it does not hold is asked of the store (it may be an
+// account made since, under a name not yet read).
+func (v *View) byAccountID(id int64) int32 {
 	if !v.usable() {
 		v.behind.Add(1)
-		return nil
+		return -1
 	}
-	f := v.byID[id]
-	if f == nil {
-		return nil
+	slot, ok := v.acc.byID(id)
+	if !ok {
+		return -1
 	}
-	if _, d := v.dirty[f.Account.Username]; d {
-		return nil
+	return v.heldSlot(slot)
+}
+
+// heldSlot is slot, found by the account's id or uidNumber while the view
+// is usable (the caller has asked), unless the account is forgotten (-1).
+func (v *View) heldSlot(slot int32) int32 {
+	if _, d := v.dirty[v.acc.slots[slot].name]; d {
+		return -1
 	}
-	return f
+	return slot
+}
+
+// facts is the encoded facts of the account when the view may answer for
+// it (see byAccountID).
+func (v *View) facts(id int64) (string, bool) {
+	slot := v.byAccountID(id)
+	if slot < 0 {
+		return "", false
+	}
+	return v.acc.slots[slot].facts, true
 }
 
 // AccountByUsername answers from memory when it may.
 func (v *View) AccountByUsername(ctx context.Context, username string) (Account, error) {
 	v.mu.RLock()
-	f, held := v.byUsername(username)
+	slot, held := v.byUsername(username)
+	var a Account
+	if slot >= 0 {
+		a = v.acc.account(slot)
+	}
 	v.mu.RUnlock()
 	if !held {
 		return v.Store.AccountByUsername(ctx, username)
 	}
-	if f == nil {
+	if slot < 0 {
 		return Account{}, fmt.Errorf("account %s: %w", username, ErrNotFound)
 	}
-	return f.Account, nil
+	return a, nil
 }
 
 // Account answers from memory when it may.
 func (v *View) Account(ctx context.Context, id int64) (Account, error) {
 	v.mu.RLock()
-	f := v.byAccountID(id)
+	slot := v.byAccountID(id)
+	var a Account
+	if slot >= 0 {
+		a = v.acc.account(slot)
+	}
 	v.mu.RUnlock()
-	if f == nil {
+	if slot < 0 {
 		return v.Store.Account(ctx, id)
 	}
-	return f.Account, nil
+	return a, nil
 }
 
 // Credentials answers passwords and Wi-Fi credentials from memory when it
@@ -654,84 +787,61 @@ func (v *View) Credentials(ctx context.Context, accountID int64, kind Credential
 		return v.Store.Credentials(ctx, accountID, kind)
 	}
 	v.mu.RLock()
-	f := v.byAccountID(accountID)
-	var out []Credential
-	if f != nil {
-		for _, c := range f.Credentials {
-			if c.Kind == kind {
-				out = append(out, c)
-			}
-		}
-	}
+	facts, ok := v.facts(accountID)
 	v.mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return v.Store.Credentials(ctx, accountID, kind)
 	}
-	return out, nil
+	return factsCredentials(facts, kind), nil
 }
 
 // Suspensions answers from memory when it may.
 func (v *View) Suspensions(ctx context.Context, accountID int64) ([]Suspension, error) {
 	v.mu.RLock()
-	f := v.byAccountID(accountID)
-	var out []Suspension
-	if f != nil {
-		out = slices.Clone(f.Suspensions)
-	}
+	facts, ok := v.facts(accountID)
 	v.mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return v.Store.Suspensions(ctx, accountID)
 	}
-	return out, nil
+	return factsSuspensions(facts), nil
 }
 
 // Signatures answers from memory when it may.
 func (v *View) Signatures(ctx context.Context, accountID int64) ([]Signature, error) {
 	v.mu.RLock()
-	f := v.byAccountID(accountID)
-	var out []Signature
-	if f != nil {
-		out = slices.Clone(f.Signatures)
-	}
+	facts, ok := v.facts(accountID)
 	v.mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return v.Store.Signatures(ctx, accountID)
 	}
-	return out, nil
+	return factsSignatures(facts), nil
 }
 
 // Consents answers from memory when it may.
 func (v *View) Consents(ctx context.Context, accountID int64) ([]Consent, error) {
 	v.mu.RLock()
-	f := v.byAccountID(accountID)
-	var out []Consent
-	if f != nil {
-		out = slices.Clone(f.Consents)
-	}
+	facts, ok := v.facts(accountID)
 	v.mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return v.Store.Consents(ctx, accountID)
 	}
-	return out, nil
+	return factsConsents(facts), nil
 }
 
 // Approvals answers from memory when it may; 0 (every account's) is read
 // from the store.
 func (v *View) Approvals(ctx context.Context, accountID int64) ([]Approval, error) {
-	v.mu.RLock()
-	var f *accountFacts
+	var facts string
+	ok := false
 	if accountID != 0 {
-		f = v.byAccountID(accountID)
+		v.mu.RLock()
+		facts, ok = v.facts(accountID)
+		v.mu.RUnlock()
 	}
-	var out []Approval
-	if f != nil {
-		out = slices.Clone(f.Approvals)
-	}
-	v.mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return v.Store.Approvals(ctx, accountID)
 	}
-	return out, nil
+	return factsApprovals(facts), nil
 }
 
 // AUPDocuments answers from memory when it may.
@@ -768,12 +878,13 @@ func (v *View) NASClients(ctx context.Context) ([]NASClient, error) {
 // forgotten, since a membership is told under the group's target.
 func (v *View) GroupsOf(ctx context.Context, accountID int64) ([]Group, error) {
 	v.mu.RLock()
-	f := v.byAccountID(accountID)
-	ok := f != nil && len(v.dirtyGrp) == 0
+	slot := v.byAccountID(accountID)
+	ok := slot >= 0 && len(v.dirtyGrp) == 0
 	var out []Group
 	if ok {
-		for _, id := range v.memberOf[f.Account.Username] {
-			if g := v.groups[id]; g != nil {
+		gs := v.acc.slots[slot].groups
+		for r := (factsReader{s: gs}); r.i < len(gs); {
+			if g := v.groups[r.int()]; g != nil {
 				out = append(out, g.Group)
 			}
 		}
@@ -840,22 +951,30 @@ func (v *View) TryJobLock(ctx context.Context, name string) (release func(), ok 
 func (v *View) Accounts() int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return len(v.byID)
+	return v.acc.n
 }
 
 // AccountByUID answers from memory when it may; a uidNumber it does not
 // hold is asked of the store.
 func (v *View) AccountByUID(ctx context.Context, uid int64) (Account, error) {
 	v.mu.RLock()
-	var f *accountFacts
-	if g := v.byUID[uid]; g != nil {
-		f = v.byAccountID(g.Account.ID)
+	slot := int32(-1)
+	if s, ok := v.acc.byUID(uid); ok {
+		if v.usable() {
+			slot = v.heldSlot(s)
+		} else {
+			v.behind.Add(1)
+		}
+	}
+	var a Account
+	if slot >= 0 {
+		a = v.acc.account(slot)
 	}
 	v.mu.RUnlock()
-	if f == nil {
+	if slot < 0 {
 		return v.Store.AccountByUID(ctx, uid)
 	}
-	return f.Account, nil
+	return a, nil
 }
 
 // group is a group when the view may answer for it: held is false when

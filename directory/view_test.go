@@ -2,12 +2,16 @@ package directory_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"keystage.dev/keystage/audit"
 	"keystage.dev/keystage/directory"
 	"keystage.dev/keystage/directory/sqlstore"
 	"keystage.dev/keystage/passwords"
@@ -224,6 +228,19 @@ func TestViewFailsClosedWhenTheFeedIsHeldBack(t *testing.T) {
 	if f.allowed(t, "teacher") {
 		t.Fatal("a suspension the held-back view never heard of was allowed")
 	}
+	for _, read := range []func() error{
+		func() error { _, err := f.view.AccountByUID(ctx, teacher.UIDNumber); return err },
+		func() error { _, err := f.view.Account(ctx, teacher.ID); return err },
+		func() error { _, err := f.view.Suspensions(ctx, teacher.ID); return err },
+	} {
+		behind := f.view.ReadsBehind()
+		if err := read(); err != nil {
+			t.Fatal(err)
+		}
+		if f.view.ReadsBehind() == behind {
+			t.Error("a read through the held-back view was not sent to the store")
+		}
+	}
 	if f.store.reads.Load() == 0 {
 		t.Error("the stale view read nothing from the store")
 	}
@@ -282,5 +299,162 @@ func TestViewReadsItsOwnWrites(t *testing.T) {
 	}
 	if f.allowed(t, "teacher") {
 		t.Fatal("a suspension made through the view was not refused at once")
+	}
+}
+
+// TestViewReturnsWhatTheStoreReturns: the view answers each read of an
+// account's facts with exactly what the store answers.
+func TestViewReturnsWhatTheStoreReturns(t *testing.T) {
+	ctx := context.Background()
+	f := newViewFixture(t)
+	teacher, err := f.other.Store().AccountByUsername(ctx, "teacher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.other.Suspend(ctx, "test", teacher, directory.Suspension{From: time.Now().Add(-time.Minute), Until: time.Now().Add(time.Hour),
+		Reason: "incident", IncidentRef: "INC-7"}); err != nil {
+		t.Fatal(err)
+	}
+	s := f.store.Store
+	same := func() bool {
+		for _, name := range []string{"teacher", "head"} {
+			want, err := s.AccountByUsername(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.view.AccountByUsername(ctx, name)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				return false
+			}
+			for _, read := range []func(directory.Store) (any, error){
+				func(r directory.Store) (any, error) { return r.Account(ctx, want.ID) },
+				func(r directory.Store) (any, error) { return r.AccountByUID(ctx, want.UIDNumber) },
+				func(r directory.Store) (any, error) { return r.Credentials(ctx, want.ID, directory.CredPassword) },
+				func(r directory.Store) (any, error) { return r.Credentials(ctx, want.ID, directory.CredWiFi) },
+				func(r directory.Store) (any, error) { return r.Suspensions(ctx, want.ID) },
+				func(r directory.Store) (any, error) { return r.Signatures(ctx, want.ID) },
+				func(r directory.Store) (any, error) { return r.Consents(ctx, want.ID) },
+				func(r directory.Store) (any, error) { return r.Approvals(ctx, want.ID) },
+				func(r directory.Store) (any, error) { return r.GroupsOf(ctx, want.ID) },
+			} {
+				w, err1 := read(s)
+				g, err2 := read(f.view)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				if !reflect.DeepEqual(g, w) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	refusedWithin(t, "the suspension", same) // "refused" reads "seen" here
+	if f.view.ReadsBehind() != 0 || !f.view.Fresh() {
+		t.Error("the view did not answer from memory")
+	}
+}
+
+// TestViewSlabBoundedUnderChurn: accounts renamed, purged and made again,
+// round after round, reuse the view's slots: the slab stays as large as
+// the most accounts held at once, and the view follows every change.
+func TestViewSlabBoundedUnderChurn(t *testing.T) {
+	ctx := context.Background()
+	f := newViewFixture(t)
+	s := f.other.Store()
+	g := directory.Group{Name: "churn", Kind: directory.GroupRole}
+	rec := func(tx directory.Tx, action audit.Action, target string) error {
+		return tx.Record(ctx, &audit.Event{Actor: "test", Action: action, Target: target})
+	}
+	if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+		if err := tx.CreateGroup(ctx, &g); err != nil {
+			return err
+		}
+		return rec(tx, audit.ActionGroupCreate, audit.Target(audit.KindGroup, g.Name))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const each = 20
+	start := f.view.Accounts()
+	for round := range 8 {
+		var ids []int64
+		for i := range each {
+			name := fmt.Sprintf("p%d-%d", round, i)
+			if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+				a := staff(name)
+				if err := tx.CreateAccount(ctx, &a); err != nil {
+					return err
+				}
+				ids = append(ids, a.ID)
+				if err := tx.AddMember(ctx, g.ID, a.ID); err != nil {
+					return err
+				}
+				if err := rec(tx, audit.ActionAccountCreate, audit.Target(audit.KindAccount, name)); err != nil {
+					return err
+				}
+				return rec(tx, audit.ActionGroupAddMember, audit.Target(audit.KindGroup, g.Name))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "the new accounts held", func() bool { return f.view.Accounts() == start+each })
+		// Half are renamed, half purged.
+		for i, id := range ids {
+			name := fmt.Sprintf("p%d-%d", round, i)
+			if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+				if i%2 == 0 {
+					if _, err := tx.UpdateAccount(ctx, id, func(a *directory.Account) error { a.Username = "r" + name; return nil }); err != nil {
+						return err
+					}
+					if err := rec(tx, audit.ActionAccountUpdate, audit.Target(audit.KindAccount, name)); err != nil {
+						return err
+					}
+					return rec(tx, audit.ActionAccountUpdate, audit.Target(audit.KindAccount, "r"+name))
+				}
+				if err := tx.DeleteAccount(ctx, id); err != nil {
+					return err
+				}
+				return rec(tx, audit.ActionAccountPurge, audit.Target(audit.KindAccount, name))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		renamed := fmt.Sprintf("rp%d-0", round)
+		waitFor(t, "the renames and purges followed", func() bool {
+			if f.view.Accounts() != start+each/2 {
+				return false
+			}
+			a, err := f.view.AccountByUsername(ctx, renamed)
+			if err != nil {
+				return false
+			}
+			gs, err := f.view.GroupsOf(ctx, a.ID)
+			ms, err2 := f.view.SharedMembers(ctx, g.ID)
+			return err == nil && err2 == nil && len(gs) == 1 && gs[0].Name == g.Name &&
+				slices.Contains(ms, renamed) && !slices.Contains(ms, fmt.Sprintf("p%d-0", round)) &&
+				!slices.Contains(ms, fmt.Sprintf("p%d-1", round)) && f.view.ReadsBehind() == 0
+		})
+		// The renamed ones are purged too: the next round makes as many.
+		for i, id := range ids {
+			if i%2 != 0 {
+				continue
+			}
+			name := fmt.Sprintf("rp%d-%d", round, i)
+			if err := s.Update(ctx, func(ctx context.Context, tx directory.Tx) error {
+				if err := tx.DeleteAccount(ctx, id); err != nil {
+					return err
+				}
+				return rec(tx, audit.ActionAccountPurge, audit.Target(audit.KindAccount, name))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "the purges followed", func() bool { return f.view.Accounts() == start })
+	}
+	if n := directory.ViewSlots(f.view); n > start+each {
+		t.Errorf("the slab has %d slots after 8 rounds of %d accounts made, renamed and purged beside %d: want at most %d", n, each, start, start+each)
+	}
+	if ms, err := f.view.SharedMembers(ctx, g.ID); err != nil || len(ms) != 0 {
+		t.Errorf("members of the group after every member was purged: %v %v", ms, err)
 	}
 }
