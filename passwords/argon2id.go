@@ -26,12 +26,17 @@ func (a argon2Hash) variant() string {
 	return "argon2id"
 }
 
-// derive computes the key of pw under a's variant and parameters.
-func (a argon2Hash) derive(pw []byte) []byte {
-	if a.argon2i {
-		return argon2.Key(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
-	}
-	return argon2.IDKey(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
+// derive computes the key of pw under a's variant and parameters, within
+// the memory budget of the memory-hard hashes.
+func (a argon2Hash) derive(pw []byte) (key []byte) {
+	withMemory(uint64(a.Memory), func() {
+		if a.argon2i {
+			key = argon2.Key(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
+			return
+		}
+		key = argon2.IDKey(pw, a.salt, a.Iterations, a.Memory, a.Parallelism, a.KeyLen)
+	})
+	return key
 }
 
 var b64 = base64.RawStdEncoding

@@ -259,7 +259,13 @@ func verifyYescrypt(c string, pw []byte) (bool, error) {
 
 // derive is yescrypt_kdf for YESCRYPT_DEFAULTS, t=0 and no ROM, with a
 // 32-byte output, as yescrypt_r calls it.
-func (y yescryptHash) derive(pw []byte) ([]byte, error) {
+func (y yescryptHash) derive(pw []byte) (key []byte, err error) {
+	// V, the most of it, in KiB.
+	withMemory(128*uint64(y.r)*y.N>>10, func() { key, err = y.deriveAll(pw) })
+	return key, err
+}
+
+func (y yescryptHash) deriveAll(pw []byte) ([]byte, error) {
 	N, r, p := y.N, y.r, y.p
 	if N/uint64(p) >= 0x100 && N/uint64(p)*uint64(r) >= 0x20000 {
 		// Pre-hash with a 64th of the memory first, as yescrypt_kdf does.
