@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 // TestServersAcceptConfig starts FreeRADIUS and slapd from the generated
@@ -129,5 +131,31 @@ func TestParseTests(t *testing.T) {
 	}
 	if _, err := parseTests(""); err == nil {
 		t.Errorf("parseTests accepted an empty list")
+	}
+}
+
+// -searches-per-address lands in keystage's [ldap] section, and without it
+// the section keeps keystage's default.
+func TestKeystageConfSearchesPerAddress(t *testing.T) {
+	for _, n := range []int{0, 16} {
+		dir := t.TempDir()
+		path, err := keystageConf(dir, ports{}, pkiFiles{}, argon2Cost{Memory: 64, Iterations: 1, Parallelism: 1}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conf struct {
+			LDAP struct {
+				PerAddress *int `toml:"max_searches_per_address"`
+			} `toml:"ldap"`
+		}
+		if _, err := toml.DecodeFile(path, &conf); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case n == 0 && conf.LDAP.PerAddress != nil:
+			t.Errorf("default: max_searches_per_address = %d written", *conf.LDAP.PerAddress)
+		case n > 0 && (conf.LDAP.PerAddress == nil || *conf.LDAP.PerAddress != n):
+			t.Errorf("-searches-per-address %d: [ldap] max_searches_per_address is %v", n, conf.LDAP.PerAddress)
+		}
 	}
 }

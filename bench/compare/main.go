@@ -46,6 +46,9 @@ type options struct {
 	threads    int
 	cpuProfile string
 	keystage   string
+	// perAddress is keystage's [ldap] max_searches_per_address; 0 leaves
+	// its default (1).
+	perAddress int
 }
 
 func main() {
@@ -63,6 +66,7 @@ func main() {
 	flag.IntVar(&o.sample, "sample", 1000, "spread requests over this many staff, across the whole store")
 	flag.IntVar(&o.threads, "threads", 16, "worker threads of FreeRADIUS and slapd")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write keystage serve's CPU profile of the whole run to this file")
+	flag.IntVar(&o.perAddress, "searches-per-address", 0, "keystage's [ldap] max_searches_per_address (0: its default, 1); every client here comes from 127.0.0.1, as from one busy application server")
 	flag.StringVar(&o.keystage, "keystage", "", "keystage binary (default: built from this tree into -dir)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -115,7 +116,7 @@ func freePorts() (ports, error) {
 // keystageConf writes keystage serve's configuration: the seeded store,
 // LDAP and RADIUS on loopback, PEAP with the shared certificate, and the
 // argon2id cost that the seeded hashes have (so that no bind rehashes).
-func keystageConf(dir string, pt ports, pki pkiFiles, cost argon2Cost) (string, error) {
+func keystageConf(dir string, pt ports, pki pkiFiles, cost argon2Cost, perAddress int) (string, error) {
 	db, keys := keystageStore(dir)
 	text := fmt.Sprintf(`# Written by bench/compare.
 data_dir = %q
@@ -147,6 +148,9 @@ key_file = %q
 [metrics]
 listen = "127.0.0.1:%d"
 `, dir, "sqlite:"+db, keys, cost.Memory, cost.Iterations, cost.Parallelism, pt.KSLDAP, baseDN, reader, pt.KSAuth, pt.KSAcct, pki.Cert, pki.Key, pt.KSMetrics)
+	if perAddress > 0 {
+		text = strings.Replace(text, "[ldap.grants]", fmt.Sprintf("max_searches_per_address = %d\n[ldap.grants]", perAddress), 1)
+	}
 	path := filepath.Join(dir, "keystage.toml")
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }

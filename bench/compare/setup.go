@@ -189,7 +189,7 @@ func startKeystage(ctx context.Context, o options, env *environment, sv *servers
 			return nil, fmt.Errorf("building keystage: %w: %s", err, out)
 		}
 	}
-	conf, err := keystageConf(env.ks, sv.pt, env.pki, cost)
+	conf, err := keystageConf(env.ks, sv.pt, env.pki, cost, o.perAddress)
 	if err != nil {
 		return nil, err
 	}
