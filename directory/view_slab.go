@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"slices"
-	"strings"
 )
 
 // viewSlot is one account a View holds, each part one pointer-free string
@@ -257,13 +256,4 @@ func (x *slotIndex[K]) remove(slots []viewSlot, i int32) {
 func hashID(id int64) uint64 {
 	h := uint64(id) * 0x9e3779b97f4a7c15
 	return h ^ h>>29
-}
-
-// intern is name as the slab holds it, when it holds an account so named,
-// so that a member list shares the slot's string.
-func (s *accountSlab) intern(name string) string {
-	if i, ok := s.byName(name); ok {
-		return s.slots[i].name
-	}
-	return strings.Clone(name)
 }
