@@ -159,3 +159,25 @@ func TestKeystageConfSearchesPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// The CPU time read from /proc grows as the process works, and a process
+// that is not there reads as 0 (no figure rather than a wrong one).
+func TestCPUTime(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	before := cpuTimeOf(os.Getpid())
+	x := 0
+	for cpuTimeOf(os.Getpid()) <= before {
+		for i := range 1_000_000 {
+			x += i % 7
+		}
+	}
+	if after := cpuTimeOf(os.Getpid()); after <= before || before < 0 {
+		t.Fatalf("CPU time %v then %v", before, after)
+	}
+	if cpuTimeOf(1<<30) != 0 || cpuTime(nil) != 0 {
+		t.Error("a process that is not there has a CPU time")
+	}
+	_ = x
+}

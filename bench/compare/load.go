@@ -52,6 +52,19 @@ type result struct {
 	Lat        []time.Duration // sorted
 	FirstErr   error
 	Kinds      map[string]int // failures by kind
+	// CPU is the CPU time the server under test used during the run
+	// (user and system, all its threads; 0 when it cannot be read).
+	CPU time.Duration
+}
+
+// cpuPerRequest is the server's CPU time for each request answered: what
+// the request rate cannot show when the load generator, sharing the
+// machine, is what limits both servers.
+func (r result) cpuPerRequest() time.Duration {
+	if r.OK == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.OK)
 }
 
 func (r result) rate() float64 {

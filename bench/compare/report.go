@@ -27,7 +27,15 @@ func compare(ctx context.Context, o options, env *environment, sv *servers, test
 				sides = append(sides, t.them(sv, env))
 			}
 			for side, w := range sides {
+				srv := sv.keystage
+				if side == 1 {
+					srv = sv.other(t)
+				}
+				before := cpuTime(srv)
 				res := drive(ctx, o.clients, o.requests, o.duration, env.sample, w)
+				if before > 0 {
+					res.CPU = cpuTime(srv) - before
+				}
 				name := "Keystage"
 				if side == 0 {
 					r.ks = append(r.ks, res)
@@ -52,8 +60,8 @@ func compare(ctx context.Context, o options, env *environment, sv *servers, test
 func printTable(w io.Writer, o options, env *environment, rows []row) {
 	fmt.Fprintf(w, "%d people, %d staff sampled, %d clients, %d rounds of up to %d requests or %s each; medians over the rounds\n\n",
 		len(env.people), len(env.sample), o.clients, o.rounds, o.requests, o.duration)
-	fmt.Fprintln(w, "| test | other | Keystage req/s | other req/s | Keystage/other | Keystage p50 | other p50 | Keystage p99 | other p99 | failed (K/o) |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| test | other | Keystage req/s | other req/s | Keystage/other | Keystage p50 | other p50 | Keystage p99 | other p99 | Keystage CPU/req | other CPU/req | failed (K/o) |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
 		kr, tr := median(r.ks, result.rate), median(r.them, result.rate)
 		ratio := "—"
@@ -63,8 +71,15 @@ func printTable(w io.Writer, o options, env *environment, rows []row) {
 		p := func(rs []result, q float64) string {
 			return ms(time.Duration(median(rs, func(x result) float64 { return float64(x.pct(q)) })))
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %d/%d |\n", r.test.name, r.test.other, kr, tr, ratio,
-			p(r.ks, 0.5), p(r.them, 0.5), p(r.ks, 0.99), p(r.them, 0.99), failures(r.ks), failures(r.them))
+		cpu := func(rs []result) string {
+			d := time.Duration(median(rs, func(x result) float64 { return float64(x.cpuPerRequest()) }))
+			if d <= 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %d/%d |\n", r.test.name, r.test.other, kr, tr, ratio,
+			p(r.ks, 0.5), p(r.them, 0.5), p(r.ks, 0.99), p(r.them, 0.99), cpu(r.ks), cpu(r.them), failures(r.ks), failures(r.them))
 	}
 }
 

@@ -266,6 +266,52 @@ func metricValue(port int, name string) string {
 	return "?"
 }
 
+// other is the server a test compares Keystage with.
+func (s *servers) other(t test) *server {
+	if t.other == "FreeRADIUS" {
+		return s.radius
+	}
+	return s.slapd
+}
+
+// userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
+// the architectures Linux fixes it for user space).
+const userHZ = 100
+
+// cpuTime is the CPU time (user and system, every thread) a server has
+// used so far (Linux); 0 when it cannot be read.
+func cpuTime(s *server) time.Duration {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return cpuTimeOf(s.cmd.Process.Pid)
+}
+
+// cpuTimeOf is cpuTime of the process pid.
+func cpuTimeOf(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// Fields 14 and 15 of the line (utime, stime) are the 12th and 13th
+	// after the name.
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * time.Second / userHZ
+}
+
 // rssMiB is a server's resident memory (Linux), 0 when it cannot be read.
 func rssMiB(s *server) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
