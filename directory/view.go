@@ -105,65 +105,50 @@ func accountFactSet() []factLoader {
 				return err
 			},
 		},
-		{ // suspensions
-			one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
-				f.Suspensions, err = r.Suspensions(ctx, f.Account.ID)
-				return err
-			},
-			page: func(ctx context.Context, _ Reader, fr FactsReader, a, b int64, byID map[int64]*accountFacts) error {
-				xs, err := fr.SuspensionsBetween(ctx, a, b)
-				for _, x := range xs {
-					if f := byID[x.AccountID]; f != nil {
-						f.Suspensions = append(f.Suspensions, x)
-					}
-				}
-				return err
-			},
+		listFact(func(f *accountFacts) *[]Suspension { return &f.Suspensions },
+			func(x Suspension) int64 { return x.AccountID }, Reader.Suspensions,
+			func(ctx context.Context, _ Reader, fr FactsReader, a, b int64) ([]Suspension, error) {
+				return fr.SuspensionsBetween(ctx, a, b)
+			}),
+		listFact(func(f *accountFacts) *[]Signature { return &f.Signatures },
+			func(x Signature) int64 { return x.AccountID }, Reader.Signatures,
+			func(ctx context.Context, r Reader, _ FactsReader, a, b int64) ([]Signature, error) {
+				return r.SignaturesBetween(ctx, a, b)
+			}),
+		// approvals of personal devices and exceptions
+		listFact(func(f *accountFacts) *[]Approval { return &f.Approvals },
+			func(x Approval) int64 { return x.AccountID }, Reader.Approvals,
+			func(ctx context.Context, _ Reader, fr FactsReader, a, b int64) ([]Approval, error) {
+				return fr.ApprovalsBetween(ctx, a, b)
+			}),
+		listFact(func(f *accountFacts) *[]Consent { return &f.Consents },
+			func(x Consent) int64 { return x.AccountID }, Reader.Consents,
+			func(ctx context.Context, _ Reader, fr FactsReader, a, b int64) ([]Consent, error) {
+				return fr.ConsentsBetween(ctx, a, b)
+			}),
+	}
+}
+
+// listFact is the loader of a fact that is a list of T read whole: field
+// is where accountFacts keeps it, owner the account a T belongs to, one the
+// read of one account's and between the read of a range of accounts'.
+func listFact[T any](field func(*accountFacts) *[]T, owner func(T) int64,
+	one func(Reader, context.Context, int64) ([]T, error),
+	between func(ctx context.Context, r Reader, fr FactsReader, afterID, lastID int64) ([]T, error)) factLoader {
+	return factLoader{
+		one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
+			*field(f), err = one(r, ctx, f.Account.ID)
+			return err
 		},
-		{ // AUP signatures
-			one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
-				f.Signatures, err = r.Signatures(ctx, f.Account.ID)
-				return err
-			},
-			page: func(ctx context.Context, r Reader, _ FactsReader, a, b int64, byID map[int64]*accountFacts) error {
-				xs, err := r.SignaturesBetween(ctx, a, b)
-				for _, x := range xs {
-					if f := byID[x.AccountID]; f != nil {
-						f.Signatures = append(f.Signatures, x)
-					}
+		page: func(ctx context.Context, r Reader, fr FactsReader, a, b int64, byID map[int64]*accountFacts) error {
+			xs, err := between(ctx, r, fr, a, b)
+			for _, x := range xs {
+				if f := byID[owner(x)]; f != nil {
+					l := field(f)
+					*l = append(*l, x)
 				}
-				return err
-			},
-		},
-		{ // approvals of personal devices and exceptions
-			one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
-				f.Approvals, err = r.Approvals(ctx, f.Account.ID)
-				return err
-			},
-			page: func(ctx context.Context, _ Reader, fr FactsReader, a, b int64, byID map[int64]*accountFacts) error {
-				xs, err := fr.ApprovalsBetween(ctx, a, b)
-				for _, x := range xs {
-					if f := byID[x.AccountID]; f != nil {
-						f.Approvals = append(f.Approvals, x)
-					}
-				}
-				return err
-			},
-		},
-		{ // parental consents
-			one: func(ctx context.Context, r Reader, f *accountFacts) (err error) {
-				f.Consents, err = r.Consents(ctx, f.Account.ID)
-				return err
-			},
-			page: func(ctx context.Context, _ Reader, fr FactsReader, a, b int64, byID map[int64]*accountFacts) error {
-				xs, err := fr.ConsentsBetween(ctx, a, b)
-				for _, x := range xs {
-					if f := byID[x.AccountID]; f != nil {
-						f.Consents = append(f.Consents, x)
-					}
-				}
-				return err
-			},
+			}
+			return err
 		},
 	}
 }

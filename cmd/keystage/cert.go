@@ -110,8 +110,13 @@ func makeRADIUSPKI(f radiusPKIFiles, s radiusCertSpec) (newCA bool, err error) {
 	if err := private.Replace(f.key, keyPEM); err != nil {
 		return false, fmt.Errorf("RADIUS key: %w", err)
 	}
+	// Replaced whole as a key is, then opened to readers: a certificate
+	// is public.
 	chain := append(server.CertPEM(), ca.CertPEM()...)
-	if err := replacePublic(f.cert, chain); err != nil {
+	if err := private.Replace(f.cert, chain); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(f.cert, 0o644); err != nil {
 		return false, err
 	}
 	return newCA, nil
@@ -142,20 +147,6 @@ func loadRADIUSCA(f radiusPKIFiles) (pki.Cert, error) {
 		return pki.Cert{}, fmt.Errorf("RADIUS CA %s is not a CA certificate", f.caCert)
 	}
 	return ca, nil
-}
-
-// replacePublic writes a file others may read (a certificate) by a rename,
-// so that a server reading it never sees half of it.
-func replacePublic(path string, data []byte) error {
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // validDNSName checks the name people will type as the Wi-Fi domain: a
