@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"keystage.dev/keystage/directory"
 	ldapserver "keystage.dev/keystage/ldapserver"
 	"keystage.dev/keystage/ldapserver/ldaptest"
+	"keystage.dev/keystage/passwords"
 )
 
 // outcomes counts what the server observed, by op and result.
@@ -406,5 +408,69 @@ func TestLargeSearchWrittenWhole(t *testing.T) {
 		"(objectClass=*)", []string{"uid"}, nil))
 	if err != nil || len(again.Entries) != 1 {
 		t.Fatalf("the search after: %v", err)
+	}
+}
+
+// TestBindFlood: binds as nobody on many connections at once, each of
+// which costs a real argon2id hash, hold the memory of the hashes' shared
+// budget, not a hash's memory per connection; and a teacher on another
+// machine signs in during the flood.
+func TestBindFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes of 16 MiB on 40 connections")
+	}
+	const conns, binds, hashKiB = 40, 2, 16 << 10
+	p := passwords.DefaultArgon2Params()
+	p.Memory, p.Iterations = hashKiB, 1
+	srv := ldaptest.Start(t, ldaptest.Options{Hasher: &passwords.Hasher{Params: p}})
+	before := heapInUse()
+	budget := uint64(passwords.MemoryBudget()) << 10
+	if conns*hashKiB<<10 <= budget {
+		t.Skipf("%d hashes of %d KiB fit in this machine's budget of %d KiB: the flood would show nothing", conns, hashKiB, budget>>10)
+	}
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range conns {
+		l, err := dialFrom(t, srv, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.SetTimeout(2 * time.Minute)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range binds {
+				if err := l.Bind(fmt.Sprintf("uid=nobody%d-%d,ou=people,%s", i, j, base), "Wrong-Guess-1"); err == nil {
+					t.Error("a bind as nobody succeeded")
+				}
+			}
+		}()
+	}
+	teacherSignsIn(t, srv, "127.0.0.2")
+	wg.Wait()
+	close(stop)
+	<-sampled
+	// The hashes' budget, twice over for what finished hashes leave until
+	// the collector runs, and a margin for the connections; a hash of its
+	// own for each connection would be 640 MiB live.
+	if grown := int64(peak.Load()) - int64(before); grown > int64(2*budget+32<<20) {
+		t.Fatalf("the heap grew by %d MiB during the flood, over the hashes' budget of %d MiB", grown>>20, budget>>20)
 	}
 }

@@ -34,6 +34,11 @@ var (
 	memoryPeak int64
 )
 
+// MemoryBudget is the KiB the memory-hard hashes may hold at once, all
+// together: two hashes at the default parameters for each CPU Go uses,
+// and at least 64 MiB.
+func MemoryBudget() int64 { return memoryBudget }
+
 // withMemory runs f once kib KiB of the budget are free. A derivation
 // larger than the whole budget (an imported hash with a high cost, within
 // MaxArgon2Memory and MaxYescryptMemory) waits for all of it and runs

@@ -52,6 +52,9 @@ type Options struct {
 	Now directory.Clock
 	// Observer is told of every request answered (directory.Observer).
 	Observer func(directory.Outcome)
+	// Hasher replaces the cheap Hasher, for a test of what real hashes
+	// cost.
+	Hasher *passwords.Hasher
 }
 
 // Server is a running LDAP frontend.
@@ -90,8 +93,12 @@ func Start(t testing.TB, opt Options) *Server {
 	if now == nil {
 		now = time.Now
 	}
+	h := opt.Hasher
+	if h == nil {
+		h = Hasher()
+	}
 	d := directory.New(st, directory.Config{
-		Hasher:   Hasher(),
+		Hasher:   h,
 		Lockout:  directory.Lockout{Threshold: 5, Window: 15 * time.Minute, Base: time.Minute, Max: 15 * time.Minute},
 		Now:      now,
 		Observer: opt.Observer,
